@@ -1,0 +1,105 @@
+//! CSV with a header line; header names are matched case-insensitively.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::ops::ControlFlow;
+
+use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
+
+pub(super) fn scan(
+    source: &Source,
+    reader: BufReader<File>,
+    opts: &InputOptions,
+    visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
+) -> Result<(), InputError> {
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(reader);
+    let err = |line: u64, e: csv::Error| -> InputError {
+        match e.kind() {
+            csv::ErrorKind::Io(_) => InputError::Io {
+                file: source.name().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            },
+            _ => source.malformed(line, format!("unreadable CSV: {e}")),
+        }
+    };
+    let header = csv.byte_headers().map_err(|e| err(1, e))?.clone();
+    let names: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let name = if i == 0 { name.strip_prefix(BOM).unwrap_or(name) } else { name };
+            check_text(source, 1, name).map(str::to_string)
+        })
+        .collect::<Result<_, _>>()?;
+    let column = |field: Field| opts.columns.find(field, names.iter().map(String::as_str));
+    let missing = |field: Field| {
+        let looked_for = opts.columns.candidates(field).join(", ");
+        source.malformed(
+            1,
+            format!(
+                "no {} column in the header (looked for {looked_for}; found {}); map one with --columns {}=NAME",
+                field.name(),
+                names.join(", "),
+                field.name()
+            ),
+        )
+    };
+    let project = column(Field::Project).ok_or_else(|| missing(Field::Project))?;
+    let key = column(Field::Key).ok_or_else(|| missing(Field::Key))?;
+    let kind = column(Field::Kind);
+    if kind.is_none() && opts.default_kind.is_none() {
+        return Err(source.malformed(
+            1,
+            format!(
+                "no kind column in the header (looked for {}); add one, map it with --columns kind=NAME, or pass --kind",
+                opts.columns.candidates(Field::Kind).join(", ")
+            ),
+        ));
+    }
+
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => return Err(err(line, e)),
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.as_slice().len() > MAX_ROW_BYTES {
+            return Err(source.malformed(line, "row is longer than 1 MiB; this is not an export of ids"));
+        }
+        for field in record.iter() {
+            check_text(source, line, field)?;
+        }
+        // Spreadsheets pad exports with rows of empty cells; they are blank lines, not bad rows.
+        if record.iter().all(<[u8]>::is_empty) {
+            continue;
+        }
+        let cell = |i: usize| record.get(i).map(|b| String::from_utf8_lossy(b).into_owned());
+        let cells = Cells {
+            project: cell(project),
+            key: cell(key),
+            kind: kind.and_then(cell),
+            problem: None,
+        };
+        if visit(validate(line, cells, opts, kind.is_some())).is_break() {
+            return Ok(());
+        }
+    }
+}
+
+/// Refuses bytes that no text export contains: invalid UTF-8 and NUL.
+fn check_text<'a>(source: &Source, line: u64, bytes: &'a [u8]) -> Result<&'a str, InputError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| {
+        source.malformed(line, "not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")")
+    })?;
+    if text.contains('\0') {
+        return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));
+    }
+    Ok(text)
+}

@@ -1,0 +1,127 @@
+//! The tolerant reader: every whole row, in order; a torn last line (a crash mid-write) is ignored.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+
+use super::{HEADER, Outcome, Record, ReportError, unescape_cell};
+use crate::input::{Identity, Target};
+
+pub(super) fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// Length of the file up to and including its last newline: the part made of whole rows.
+pub(super) fn whole_rows_len(file: &mut File) -> std::io::Result<u64> {
+    let len = file.metadata()?.len();
+    let mut pos = len;
+    let mut buf = [0u8; 4096];
+    while pos > 0 {
+        let start = pos.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(pos - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        pos = start;
+    }
+    Ok(0)
+}
+
+/// Reads every whole row of the report at `path`, in order.
+pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
+    let io = |e| ReportError::Io { path: path.to_path_buf(), source: e };
+    let mut file = File::open(path).map_err(io)?;
+    let whole = whole_rows_len(&mut file).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let reader = BufReader::with_capacity(256 * 1024, file.take(whole));
+    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
+    let malformed = |line: u64, reason: String| ReportError::Malformed { path: path.to_path_buf(), line, reason };
+    let header = csv.byte_headers().map_err(|e| malformed(1, e.to_string()))?;
+    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+        return Err(malformed(1, format!("not a revoker report: the first line is not {:?}", HEADER.join(","))));
+    }
+    let mut row = csv::StringRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_record(&mut row) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {}
+            Err(e) => return Err(malformed(line, e.to_string())),
+        }
+        let line = row.position().map_or(line, |p| p.line());
+        visit(parse_record(&row).map_err(|reason| malformed(line, reason))?);
+    }
+}
+
+fn parse_record(row: &csv::StringRecord) -> Result<Record, String> {
+    if row.len() != HEADER.len() {
+        return Err(format!("expected {} fields, found {}", HEADER.len(), row.len()));
+    }
+    let text = |i: usize| unescape_cell(&row[i]).to_string();
+    let number = |i: usize| -> Result<u64, String> {
+        row[i].parse().map_err(|_| format!("{} {:?} is not a number", HEADER[i], &row[i]))
+    };
+    Ok(Record {
+        run_id: text(0),
+        finished_at: text(1),
+        line: number(2)?,
+        kind: text(3),
+        project: text(4),
+        key: text(5),
+        outcome: Outcome::parse(&row[6]).ok_or_else(|| format!("unknown outcome {:?}", &row[6]))?,
+        http_status: match &row[7] {
+            "" => None,
+            s => Some(s.parse().map_err(|_| format!("http_status {s:?} is not a number"))?),
+        },
+        error_code: text(8),
+        attempts: u32::try_from(number(9)?).map_err(|_| "attempts out of range".to_string())?,
+        duration_ms: number(10)?,
+        message: text(11),
+    })
+}
+
+/// What a resumed run needs from its report.
+#[derive(Debug, Default)]
+pub struct ReportState {
+    /// Rows whose latest outcome is `done` or `not_found`.
+    pub finished: HashSet<Identity>,
+    /// Rows whose latest outcome is `rejected`: the server answered, and did not revoke them.
+    pub rejected: HashSet<Identity>,
+    /// Rows in the report.
+    pub rows: u64,
+    /// Distinct runs in the report.
+    pub runs: u64,
+}
+
+/// Reads a report for resuming: which rows are finished, by their latest outcome.
+pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
+    let mut state = ReportState::default();
+    let mut last_run = String::new();
+    read_records(path, &mut |r| {
+        state.rows += 1;
+        if r.run_id != last_run {
+            state.runs += 1;
+            last_run = r.run_id;
+        }
+        let Some(target) = Target::parse(&r.kind, &r.project, &r.key) else { return };
+        let id = target.identity();
+        state.finished.remove(&id);
+        state.rejected.remove(&id);
+        if r.outcome.is_finished() {
+            state.finished.insert(id);
+        } else if r.outcome == Outcome::Rejected {
+            state.rejected.insert(id);
+        }
+    })?;
+    Ok(state)
+}
