@@ -1,10 +1,55 @@
 //! CSV with a header line; header names are matched case-insensitively.
 
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read};
+use std::rc::Rc;
 use std::ops::ControlFlow;
 
 use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
+
+/// Finds the line each record starts on. The csv crate's own line numbers drift on CRLF files and
+/// blank lines (its positions point at the previous record's terminator), and a user told "line 4"
+/// must find the row on line 4. The reader notes the offset of every line-ending byte it passes.
+struct LineEnds<R> {
+    inner: R,
+    offset: u64,
+    /// Offsets of `\r` and `\n` bytes not yet passed, and whether each is a `\n`.
+    ends: Rc<RefCell<VecDeque<(u64, bool)>>>,
+}
+
+impl<R: Read> Read for LineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut ends = self.ends.borrow_mut();
+        for (i, b) in buf[..n].iter().enumerate() {
+            if *b == b'\n' || *b == b'\r' {
+                ends.push_back((self.offset + i as u64, *b == b'\n'));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// The line of the record whose parse began at byte `from` (which may be the previous record's
+/// terminator or blank lines): every newline before its first other byte counts.
+fn line_at(from: u64, ends: &RefCell<VecDeque<(u64, bool)>>, passed: &mut u64) -> u64 {
+    let mut ends = ends.borrow_mut();
+    let mut cursor = from;
+    while let Some(&(at, newline)) = ends.front() {
+        if at > cursor {
+            break;
+        }
+        if at == cursor {
+            cursor += 1;
+        }
+        ends.pop_front();
+        *passed += u64::from(newline);
+    }
+    *passed + 1
+}
 
 pub(super) fn scan(
     source: &Source,
@@ -12,11 +57,13 @@ pub(super) fn scan(
     opts: &InputOptions,
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
+    let ends = Rc::new(RefCell::new(VecDeque::new()));
+    let mut passed = 0u64;
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
+        .from_reader(LineEnds { inner: reader, offset: 0, ends: ends.clone() });
     let err = |line: u64, e: csv::Error| -> InputError {
         match e.kind() {
             csv::ErrorKind::Io(_) => InputError::Io {
@@ -69,7 +116,7 @@ pub(super) fn scan(
             Ok(true) => {}
             Err(e) => return Err(err(line, e)),
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = record.position().map_or(line, |p| line_at(p.byte(), &ends, &mut passed));
         if record.as_slice().len() > MAX_ROW_BYTES {
             return Err(source.malformed(line, "row is longer than 1 MiB; this is not an export of ids"));
         }

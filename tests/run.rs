@@ -1,0 +1,258 @@
+//! `revoker run` against the simulator: outcomes, request counts, exit codes.
+
+mod common;
+
+use common::*;
+use revoker::input::Kind;
+use revoker::report::Outcome;
+use revoker::sim::SimConfig;
+
+#[test]
+fn a_thousand_revocations_over_both_kinds_cost_one_request_each() {
+    let keys = keys(1000, 20);
+    assert_eq!(kind_count(&keys, Kind::AgentApiKey), 500);
+    let sim = sim(SimConfig::default(), &keys);
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &keys);
+    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "32"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.deleted, 1000);
+    assert_eq!(stats.remaining, 0);
+    // One challenge for the first row, then one request per key.
+    assert_eq!(stats.challenges, 1);
+    assert_eq!(stats.requests, 1001);
+    let rows = records(&path(&d, "r.csv"));
+    assert_eq!(rows.len(), 1000);
+    assert_eq!(count(&rows, Outcome::Done), 1000);
+    assert!(rows.iter().all(|r| r.attempts == 1 && r.http_status == Some(200)));
+    assert!(stderr(&out).contains("done 1000 · not_found 0"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_keys_are_not_found_and_a_forbidden_project_is_rejected() {
+    let present = keys(40, 4);
+    let missing = missing_keys(10, 4);
+    let forbidden = present[1].project;
+    let sim = sim(SimConfig { forbid_projects: vec![forbidden], ..SimConfig::default() }, &present);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    let report = path(&d, "r.csv");
+
+    let missing: Vec<_> = missing.into_iter().filter(|t| t.project != forbidden).collect();
+    assert_eq!(missing.len(), 7);
+    write_csv(&input, &missing);
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = records(&report);
+    assert_eq!(count(&rows, Outcome::NotFound), 7);
+    // Not-found rows carry the API's errorCode; the forbidden ones its 403.
+    assert!(rows.iter().filter(|r| r.outcome == Outcome::NotFound).all(|r| r.error_code == "API_KEY_NOT_FOUND"
+        || r.error_code == "AGENT_API_KEY_NOT_FOUND"));
+    let _ = std::fs::remove_file(&report);
+
+    write_csv(&input, &present);
+    let out = run(&sim, &input, &report, &["--envelope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = records(&report);
+    assert_eq!(count(&rows, Outcome::Done), 30);
+    assert_eq!(count(&rows, Outcome::Rejected), 10);
+    let rejected = rows.iter().find(|r| r.outcome == Outcome::Rejected).unwrap();
+    assert_eq!(rejected.http_status, Some(403));
+    assert_eq!(rejected.error_code, "USER_CANNOT_ACCESS_GROUP");
+    assert_eq!(sim.stats().deleted, 30);
+}
+
+#[test]
+fn thirty_percent_503s_all_end_done_after_retries() {
+    let keys = keys(200, 5);
+    let sim = sim(SimConfig { error_rate: 0.3, ..SimConfig::default() }, &keys);
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &keys);
+    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--max-attempts", "15", "--concurrency", "32"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.deleted, 200);
+    let rows = records(&path(&d, "r.csv"));
+    assert_eq!(count(&rows, Outcome::Done), 200);
+    let attempts: u64 = rows.iter().map(|r| u64::from(r.attempts)).sum();
+    // Every attempt is one request (plus the one challenge); every extra attempt answered 503.
+    assert_eq!(stats.requests, attempts + 1);
+    assert_eq!(stats.status(503), attempts - 200);
+}
+
+#[test]
+fn a_rate_limit_with_retry_after_is_waited_out_by_everyone() {
+    let keys = keys(60, 3);
+    let config = SimConfig { rate_limit_per_minute: Some(1200), retry_after: Some(1), ..SimConfig::default() };
+    let sim = sim(config, &keys);
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &keys);
+    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "16", "--max-attempts", "20"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.deleted, 60);
+    assert!(stats.status(429) > 0, "the limit was reached: {stats:?}");
+    assert_eq!(stats.early_requests, 0, "no request arrived before Retry-After passed: {stats:?}");
+    assert_eq!(count(&records(&path(&d, "r.csv")), Outcome::Done), 60);
+}
+
+#[test]
+fn a_wrong_password_stops_the_run_with_exit_3_after_two_requests() {
+    let keys = keys(50, 5);
+    let sim = sim(SimConfig::default(), &keys);
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &keys);
+    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "16"])
+        .env("MCLI_PRIVATE_API_KEY", "not-the-password")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("credentials rejected: 401 Unauthorized after a fresh digest challenge"), "{}", stderr(&out));
+    let stats = sim.stats();
+    assert_eq!(stats.requests, 2);
+    assert_eq!(stats.deleted, 0);
+    let rows = records(&path(&d, "r.csv"));
+    assert_eq!(rows.len(), 50);
+    assert_eq!(count(&rows, Outcome::Rejected), 1);
+    assert_eq!(count(&rows, Outcome::Skipped), 49);
+}
+
+#[test]
+fn bad_rows_get_their_line_numbers_and_duplicates_are_sent_once() {
+    let keys = keys(3, 1);
+    let sim = sim(SimConfig::default(), &keys);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    let (p, k0, k1, k2) = (keys[0].project, keys[0].key, keys[1].key, keys[2].key);
+    std::fs::write(
+        &input,
+        format!(
+            "\u{feff}Project,Key,Type,Note\r\n{p},{k0},apiKey,first\r\n\r\n{p},../../etc/passwd,agent,x\r\n{p},{k1},agent,\"a, b\"\r\n{p},{k0},project-api-key,again\r\n{p},{k2},user,x\r\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&sim, &input, &path(&d, "r.csv"), &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let mut rows = records(&path(&d, "r.csv"));
+    rows.sort_by_key(|r| r.line);
+    let lines: Vec<(u64, Outcome, &str)> = rows.iter().map(|r| (r.line, r.outcome, r.message.as_str())).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (2, Outcome::Done, ""),
+            (4, Outcome::Invalid, "key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"),
+            (5, Outcome::Done, ""),
+            (6, Outcome::Done, "duplicate of line 2: sent once"),
+            (7, Outcome::Invalid, "unknown kind \"user\" (expected project-api-key or agent-api-key)"),
+        ]
+    );
+    assert_eq!(rows[1].key, "../../etc/passwd");
+    assert_eq!(sim.stats().requests, 3, "one challenge and two deletions");
+}
+
+#[test]
+fn a_malformed_json_file_is_exit_2_before_any_request() {
+    let sim = sim(SimConfig::default(), &keys(2, 1));
+    let d = dir();
+    let input = path(&d, "in.json");
+    let k = keys(2, 1);
+    std::fs::write(
+        &input,
+        format!("[\n{{\"project\":\"{}\",\"key\":\"{}\",\"kind\":\"agent\"}},\n{{\"project\": oops}}\n]\n", k[0].project, k[0].key),
+    )
+    .unwrap();
+    let out = run(&sim, &input, &path(&d, "r.csv"), &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!("revoker: {}:3: malformed JSON: expected value (column 13)", input.display())
+    );
+    assert_eq!(sim.stats().requests, 0);
+    assert!(!path(&d, "r.csv").exists(), "no report for a run that never started");
+}
+
+#[test]
+fn an_existing_report_needs_resume_and_a_locked_one_is_refused() {
+    let keys = keys(5, 1);
+    let sim = sim(SimConfig::default(), &keys);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    assert_eq!(run(&sim, &input, &report, &[]).output().unwrap().status.code(), Some(0));
+
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "revoker: {}: the report already exists; pass --resume to continue that run, or choose another --report path",
+            report.display()
+        )
+    );
+
+    let (_held, _) = revoker::report::ReportLock::acquire(&report).unwrap();
+    let out = run(&sim, &input, &report, &["--resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "revoker: {}: another revoker run (pid {}) is using this report; wait for it or stop it",
+            report.display(),
+            std::process::id()
+        )
+    );
+}
+
+#[test]
+fn resume_skips_finished_rows_and_retries_the_rest() {
+    let keys = keys(60, 3);
+    let flaky = sim(SimConfig { error_rate: 0.5, ..SimConfig::default() }, &keys);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    let out = run(&flaky, &input, &report, &["--max-attempts", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let first = records(&report);
+    let failed: Vec<_> = first
+        .iter()
+        .filter(|r| r.outcome == Outcome::Failed)
+        .map(|r| revoker::input::Target::parse(&r.kind, &r.project, &r.key).unwrap())
+        .collect();
+    let done = count(&first, Outcome::Done);
+    assert_eq!(done + failed.len(), 60);
+    assert_eq!(flaky.stats().deleted as usize, done);
+    assert!(!failed.is_empty() && done > 0, "a 50% error rate leaves both kinds of row");
+
+    // The same keys, as the first server left them, now answering every request.
+    let steady = sim(SimConfig::default(), &failed);
+    let out = run(&steady, &input, &report, &["--resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("already finished by earlier runs (not sent again): {done}")), "{}", stderr(&out));
+    let stats = steady.stats();
+    assert_eq!(stats.requests as usize, failed.len() + 1, "only the failed rows are sent again");
+    assert_eq!(stats.deleted as usize, failed.len());
+    let rows = records(&report);
+    assert_eq!(rows.len(), 60 + failed.len());
+    assert_eq!(rows.iter().map(|r| &r.run_id).collect::<std::collections::HashSet<_>>().len(), 2);
+}
+
+#[test]
+fn a_key_with_no_access_anywhere_stops_the_run_as_rejected_credentials() {
+    let keys = keys(60, 3);
+    let projects: Vec<_> = keys.iter().take(3).map(|t| t.project).collect();
+    let sim = sim(SimConfig { forbid_projects: projects, ..SimConfig::default() }, &keys);
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &keys);
+    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("403 Forbidden on every project tried (3)"), "{}", stderr(&out));
+    let rows = records(&path(&d, "r.csv"));
+    assert_eq!(count(&rows, Outcome::Rejected), 3);
+    assert_eq!(count(&rows, Outcome::Skipped), 57);
+    assert_eq!(sim.stats().requests, 4);
+}
