@@ -32,7 +32,10 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
 pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
     let dir = match args.dir {
         Some(dir) => dir,
-        None => tempfile::Builder::new().prefix("revoker-demo-").tempdir()?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("revoker-demo-")
+            .tempdir()?
+            .keep(),
     };
     write(&dir.join("samples/keys.csv"), KEYS)?;
     write(&dir.join("samples/compliance-export.csv"), EXPORT)?;
@@ -56,17 +59,27 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
 
     eprintln!("revoker demo: a simulated Cloud Manager is listening at {base_url}");
     eprintln!("  it holds the 200 keys of samples/keys.csv, refuses project {FORBIDDEN} (403),");
-    eprintln!("  answers 5% of requests with 503, and allows 50 requests/s (429 with Retry-After: 1 beyond).");
-    eprintln!("  The job (jobs/demo.toml) revokes samples/compliance-export.csv: 171 rows with its own column");
+    eprintln!(
+        "  answers 5% of requests with 503, and allows 50 requests/s (429 with Retry-After: 1 beyond)."
+    );
+    eprintln!(
+        "  The job (jobs/demo.toml) revokes samples/compliance-export.csv: 171 rows with its own column"
+    );
     eprintln!("  names, 8 keys that no longer exist (one in the forbidden project), 3 bad rows.\n");
 
     let job_path = dir.join("jobs/demo.toml");
     let mut settings = JobFile::load(&job_path)?;
     settings.base_url = Some(base_url.clone());
     settings.concurrency = Some(16);
-    let template = settings.report.clone().unwrap_or_else(|| "demo-report.csv".into());
+    let template = settings
+        .report
+        .clone()
+        .unwrap_or_else(|| "demo-report.csv".into());
     let report = job::expand_report_path(&template, "demo", &jiff::Zoned::now());
-    let input = settings.input.clone().context("jobs/demo.toml names no input")?;
+    let input = settings
+        .input
+        .clone()
+        .context("jobs/demo.toml names no input")?;
     let prepared = PreparedJob {
         settings,
         input,
@@ -85,15 +98,32 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
 
     eprintln!("\nWhat happened:");
-    eprintln!("  - the simulator received {} requests ({} digest challenges: the nonce is reused, so a", stats.requests, stats.challenges);
-    eprintln!("    revocation costs one request), deleted {} keys and answered {} with 404;", stats.deleted, stats.not_found);
-    eprintln!("  - {} answers were 503 and {} were 429: both retried with backoff; a 429 paused every worker", stats.status(503), stats.status(429));
-    eprintln!("    until its Retry-After and lowered the rate, so the run settled under the limit;");
-    eprintln!("  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are");
+    eprintln!(
+        "  - the simulator received {} requests ({} digest challenges: the nonce is reused, so a",
+        stats.requests, stats.challenges
+    );
+    eprintln!(
+        "    revocation costs one request), deleted {} keys and answered {} with 404;",
+        stats.deleted, stats.not_found
+    );
+    eprintln!(
+        "  - {} answers were 503 and {} were 429: both retried with backoff; a 429 paused every worker",
+        stats.status(503),
+        stats.status(429)
+    );
+    eprintln!(
+        "    until its Retry-After and lowered the rate, so the run settled under the limit;"
+    );
+    eprintln!(
+        "  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are"
+    );
     eprintln!("    `invalid` with their line numbers, keys already gone are `not_found`;");
     eprintln!("  - the report is {}", report.display());
     eprintln!("    inspect it:   revoker report {}", report.display());
-    eprintln!("    resume it:    revoker sim --keys {} &   # then, with its base URL:", dir.join("samples/keys.csv").display());
+    eprintln!(
+        "    resume it:    revoker sim --keys {} &   # then, with its base URL:",
+        dir.join("samples/keys.csv").display()
+    );
     eprintln!(
         "                  MCLI_PUBLIC_API_KEY={} MCLI_PRIVATE_API_KEY=… revoker run {} --report {} --base-url URL --resume",
         sim::DEFAULT_PUBLIC_KEY,
@@ -101,5 +131,9 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
         report.display()
     );
     // Unfinished rows are what the demo shows; anything worse is a real failure.
-    Ok(if code == exit::UNFINISHED { exit::OK } else { code })
+    Ok(if code == exit::UNFINISHED {
+        exit::OK
+    } else {
+        code
+    })
 }

@@ -53,9 +53,12 @@ mod opt_duration {
         }
     }
 
-    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         let text: Option<String> = serde::Deserialize::deserialize(d)?;
-        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -75,9 +78,13 @@ pub enum JobError {
 impl JobFile {
     /// Reads a job file, making its relative paths relative to its folder.
     pub fn load(path: &Path) -> Result<JobFile, JobError> {
-        let err = |reason: String| JobError::JobFile { path: path.to_path_buf(), reason };
+        let err = |reason: String| JobError::JobFile {
+            path: path.to_path_buf(),
+            reason,
+        };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let mut job: JobFile = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().replace('\n', " ")))?;
+        let mut job: JobFile =
+            toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().replace('\n', " ")))?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let anchor = |p: &mut Option<PathBuf>| {
             if let Some(p) = p
@@ -149,7 +156,10 @@ pub fn default_report_path(input: &Path) -> Option<PathBuf> {
 /// Environment variables searched for credentials, in order: MongoDB's CLI tools' own.
 pub const CREDENTIAL_VARS: [(&str, &str); 2] = [
     ("MCLI_PUBLIC_API_KEY", "MCLI_PRIVATE_API_KEY"),
-    ("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PRIVATE_API_KEY"),
+    (
+        "MONGODB_ATLAS_PUBLIC_API_KEY",
+        "MONGODB_ATLAS_PRIVATE_API_KEY",
+    ),
 ];
 
 /// The Ops Manager root URL variable of MongoDB's CLI tools.
@@ -181,7 +191,10 @@ struct CredentialsFile {
 }
 
 /// Finds the credentials: the file if one is named, else the environment (`env` looks a variable up).
-pub fn credentials(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<Credentials, JobError> {
+pub fn credentials(
+    file: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Credentials, JobError> {
     if let Some(path) = file {
         return credentials_from_file(path);
     }
@@ -195,8 +208,16 @@ pub fn credentials(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) ->
                     source: format!("environment ({public}, {private})"),
                 });
             }
-            (Some(_), None) => return Err(JobError::Missing(format!("{public} is set but {private} is not"))),
-            (None, Some(_)) => return Err(JobError::Missing(format!("{private} is set but {public} is not"))),
+            (Some(_), None) => {
+                return Err(JobError::Missing(format!(
+                    "{public} is set but {private} is not"
+                )));
+            }
+            (None, Some(_)) => {
+                return Err(JobError::Missing(format!(
+                    "{private} is set but {public} is not"
+                )));
+            }
             (None, None) => {}
         }
     }
@@ -207,7 +228,10 @@ pub fn credentials(file: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) ->
 }
 
 fn credentials_from_file(path: &Path) -> Result<Credentials, JobError> {
-    let err = |reason: String| JobError::CredentialsFile { path: path.to_path_buf(), reason };
+    let err = |reason: String| JobError::CredentialsFile {
+        path: path.to_path_buf(),
+        reason,
+    };
     let meta = std::fs::metadata(path).map_err(|e| err(e.to_string()))?;
     #[cfg(unix)]
     {
@@ -225,8 +249,13 @@ fn credentials_from_file(path: &Path) -> Result<Credentials, JobError> {
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     // The parser's message could quote the line holding the private key: say only where it failed.
     let parsed: CredentialsFile = toml::from_str(&text).map_err(|e| {
-        let at = e.span().map(|s| text[..s.start.min(text.len())].lines().count().max(1)).unwrap_or(1);
-        err(format!("line {at}: expected public_key = \"…\" and private_key = \"…\" (TOML)"))
+        let at = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .unwrap_or(1);
+        err(format!(
+            "line {at}: expected public_key = \"…\" and private_key = \"…\" (TOML)"
+        ))
     })?;
     Ok(Credentials {
         public_key: parsed.public_key.trim().to_string(),
@@ -241,8 +270,15 @@ mod tests {
 
     #[test]
     fn flags_override_the_job_file() {
-        let job = JobFile { rate: Some("10/s".parse().unwrap()), concurrency: Some(4), ..Default::default() };
-        let flags = JobFile { concurrency: Some(32), ..Default::default() };
+        let job = JobFile {
+            rate: Some("10/s".parse().unwrap()),
+            concurrency: Some(4),
+            ..Default::default()
+        };
+        let flags = JobFile {
+            concurrency: Some(32),
+            ..Default::default()
+        };
         let merged = job.overridden_by(flags);
         assert_eq!(merged.concurrency, Some(32));
         assert_eq!(merged.rate, Some("10/s".parse().unwrap()));
@@ -260,9 +296,20 @@ mod tests {
     #[test]
     fn credentials_come_in_pairs_in_order() {
         let env = |vars: &'static [(&'static str, &'static str)]| {
-            move |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            move |name: &str| {
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        let c = credentials(None, &env(&[("MONGODB_ATLAS_PUBLIC_API_KEY", "a"), ("MONGODB_ATLAS_PRIVATE_API_KEY", "b")])).unwrap();
+        let c = credentials(
+            None,
+            &env(&[
+                ("MONGODB_ATLAS_PUBLIC_API_KEY", "a"),
+                ("MONGODB_ATLAS_PRIVATE_API_KEY", "b"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.public_key, "a");
         let c = credentials(
             None,
@@ -277,7 +324,15 @@ mod tests {
         assert_eq!(c.public_key, "m");
         assert!(format!("{c:?}").contains("redacted") && !format!("{c:?}").contains("\"n\""));
         let e = credentials(None, &env(&[("MCLI_PUBLIC_API_KEY", "m")])).unwrap_err();
-        assert_eq!(e.to_string(), "MCLI_PUBLIC_API_KEY is set but MCLI_PRIVATE_API_KEY is not");
-        assert!(credentials(None, &env(&[])).unwrap_err().to_string().starts_with("no API key"));
+        assert_eq!(
+            e.to_string(),
+            "MCLI_PUBLIC_API_KEY is set but MCLI_PRIVATE_API_KEY is not"
+        );
+        assert!(
+            credentials(None, &env(&[]))
+                .unwrap_err()
+                .to_string()
+                .starts_with("no API key")
+        );
     }
 }

@@ -6,10 +6,10 @@
 //! command line, and [`sim`] is the simulated Cloud Manager used by tests, benchmarks and the demo.
 
 pub mod api;
-pub mod input;
-pub mod report;
-pub mod sim;
-pub mod engine;
 pub mod cli;
 pub mod demo;
+pub mod engine;
+pub mod input;
 pub mod job;
+pub mod report;
+pub mod sim;

@@ -14,7 +14,14 @@ fn a_thousand_revocations_over_both_kinds_cost_one_request_each() {
     let sim = sim(SimConfig::default(), &keys);
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "32"]).output().unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--concurrency", "32"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stats = sim.stats();
     assert_eq!(stats.deleted, 1000);
@@ -25,8 +32,15 @@ fn a_thousand_revocations_over_both_kinds_cost_one_request_each() {
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 1000);
     assert_eq!(count(&rows, Outcome::Done), 1000);
-    assert!(rows.iter().all(|r| r.attempts == 1 && r.http_status == Some(200)));
-    assert!(stderr(&out).contains("done 1000 · not_found 0"), "{}", stderr(&out));
+    assert!(
+        rows.iter()
+            .all(|r| r.attempts == 1 && r.http_status == Some(200))
+    );
+    assert!(
+        stderr(&out).contains("done 1000 · not_found 0"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -34,12 +48,21 @@ fn missing_keys_are_not_found_and_a_forbidden_project_is_rejected() {
     let present = keys(40, 4);
     let missing = missing_keys(10, 4);
     let forbidden = present[1].project;
-    let sim = sim(SimConfig { forbid_projects: vec![forbidden], ..SimConfig::default() }, &present);
+    let sim = sim(
+        SimConfig {
+            forbid_projects: vec![forbidden],
+            ..SimConfig::default()
+        },
+        &present,
+    );
     let d = dir();
     let input = path(&d, "in.csv");
     let report = path(&d, "r.csv");
 
-    let missing: Vec<_> = missing.into_iter().filter(|t| t.project != forbidden).collect();
+    let missing: Vec<_> = missing
+        .into_iter()
+        .filter(|t| t.project != forbidden)
+        .collect();
     assert_eq!(missing.len(), 7);
     write_csv(&input, &missing);
     let out = run(&sim, &input, &report, &[]).output().unwrap();
@@ -47,17 +70,26 @@ fn missing_keys_are_not_found_and_a_forbidden_project_is_rejected() {
     let rows = records(&report);
     assert_eq!(count(&rows, Outcome::NotFound), 7);
     // Not-found rows carry the API's errorCode; the forbidden ones its 403.
-    assert!(rows.iter().filter(|r| r.outcome == Outcome::NotFound).all(|r| r.error_code == "API_KEY_NOT_FOUND"
-        || r.error_code == "AGENT_API_KEY_NOT_FOUND"));
+    assert!(
+        rows.iter()
+            .filter(|r| r.outcome == Outcome::NotFound)
+            .all(|r| r.error_code == "API_KEY_NOT_FOUND"
+                || r.error_code == "AGENT_API_KEY_NOT_FOUND")
+    );
     let _ = std::fs::remove_file(&report);
 
     write_csv(&input, &present);
-    let out = run(&sim, &input, &report, &["--envelope"]).output().unwrap();
+    let out = run(&sim, &input, &report, &["--envelope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = records(&report);
     assert_eq!(count(&rows, Outcome::Done), 30);
     assert_eq!(count(&rows, Outcome::Rejected), 10);
-    let rejected = rows.iter().find(|r| r.outcome == Outcome::Rejected).unwrap();
+    let rejected = rows
+        .iter()
+        .find(|r| r.outcome == Outcome::Rejected)
+        .unwrap();
     assert_eq!(rejected.http_status, Some(403));
     assert_eq!(rejected.error_code, "USER_CANNOT_ACCESS_GROUP");
     assert_eq!(sim.stats().deleted, 30);
@@ -66,12 +98,23 @@ fn missing_keys_are_not_found_and_a_forbidden_project_is_rejected() {
 #[test]
 fn thirty_percent_503s_all_end_done_after_retries() {
     let keys = keys(200, 5);
-    let sim = sim(SimConfig { error_rate: 0.3, ..SimConfig::default() }, &keys);
+    let sim = sim(
+        SimConfig {
+            error_rate: 0.3,
+            ..SimConfig::default()
+        },
+        &keys,
+    );
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--max-attempts", "15", "--concurrency", "32"])
-        .output()
-        .unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--max-attempts", "15", "--concurrency", "32"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stats = sim.stats();
     assert_eq!(stats.deleted, 200);
@@ -86,18 +129,30 @@ fn thirty_percent_503s_all_end_done_after_retries() {
 #[test]
 fn a_rate_limit_with_retry_after_is_waited_out_by_everyone() {
     let keys = keys(60, 3);
-    let config = SimConfig { rate_limit_per_minute: Some(1200), retry_after: Some(1), ..SimConfig::default() };
+    let config = SimConfig {
+        rate_limit_per_minute: Some(1200),
+        retry_after: Some(1),
+        ..SimConfig::default()
+    };
     let sim = sim(config, &keys);
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "16", "--max-attempts", "20"])
-        .output()
-        .unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--concurrency", "16", "--max-attempts", "20"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let stats = sim.stats();
     assert_eq!(stats.deleted, 60);
     assert!(stats.status(429) > 0, "the limit was reached: {stats:?}");
-    assert_eq!(stats.early_requests, 0, "no request arrived before Retry-After passed: {stats:?}");
+    assert_eq!(
+        stats.early_requests, 0,
+        "no request arrived before Retry-After passed: {stats:?}"
+    );
     assert_eq!(count(&records(&path(&d, "r.csv")), Outcome::Done), 60);
 }
 
@@ -107,12 +162,22 @@ fn a_wrong_password_stops_the_run_with_exit_3_after_two_requests() {
     let sim = sim(SimConfig::default(), &keys);
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "16"])
-        .env("MCLI_PRIVATE_API_KEY", "not-the-password")
-        .output()
-        .unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--concurrency", "16"],
+    )
+    .env("MCLI_PRIVATE_API_KEY", "not-the-password")
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("credentials rejected: 401 Unauthorized after a fresh digest challenge"), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("credentials rejected: 401 Unauthorized after a fresh digest challenge"),
+        "{}",
+        stderr(&out)
+    );
     let stats = sim.stats();
     assert_eq!(stats.requests, 2);
     assert_eq!(stats.deleted, 0);
@@ -140,15 +205,26 @@ fn bad_rows_get_their_line_numbers_and_duplicates_are_sent_once() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let mut rows = records(&path(&d, "r.csv"));
     rows.sort_by_key(|r| r.line);
-    let lines: Vec<(u64, Outcome, &str)> = rows.iter().map(|r| (r.line, r.outcome, r.message.as_str())).collect();
+    let lines: Vec<(u64, Outcome, &str)> = rows
+        .iter()
+        .map(|r| (r.line, r.outcome, r.message.as_str()))
+        .collect();
     assert_eq!(
         lines,
         vec![
             (2, Outcome::Done, ""),
-            (4, Outcome::Invalid, "key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"),
+            (
+                4,
+                Outcome::Invalid,
+                "key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"
+            ),
             (5, Outcome::Done, ""),
             (6, Outcome::Done, "duplicate of line 2: sent once"),
-            (7, Outcome::Invalid, "unknown kind \"user\" (expected project-api-key or agent-api-key)"),
+            (
+                7,
+                Outcome::Invalid,
+                "unknown kind \"user\" (expected project-api-key or agent-api-key)"
+            ),
         ]
     );
     assert_eq!(rows[1].key, "../../etc/passwd");
@@ -170,10 +246,16 @@ fn a_malformed_json_file_is_exit_2_before_any_request() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
-        format!("revoker: {}:3: malformed JSON: expected value (column 13)", input.display())
+        format!(
+            "revoker: {}:3: malformed JSON: expected value (column 13)",
+            input.display()
+        )
     );
     assert_eq!(sim.stats().requests, 0);
-    assert!(!path(&d, "r.csv").exists(), "no report for a run that never started");
+    assert!(
+        !path(&d, "r.csv").exists(),
+        "no report for a run that never started"
+    );
 }
 
 #[test]
@@ -183,7 +265,14 @@ fn an_existing_report_needs_resume_and_a_locked_one_is_refused() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    assert_eq!(run(&sim, &input, &report, &[]).output().unwrap().status.code(), Some(0));
+    assert_eq!(
+        run(&sim, &input, &report, &[])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(0)
+    );
 
     let out = run(&sim, &input, &report, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -211,11 +300,19 @@ fn an_existing_report_needs_resume_and_a_locked_one_is_refused() {
 #[test]
 fn resume_skips_finished_rows_and_retries_the_rest() {
     let keys = keys(60, 3);
-    let flaky = sim(SimConfig { error_rate: 0.5, ..SimConfig::default() }, &keys);
+    let flaky = sim(
+        SimConfig {
+            error_rate: 0.5,
+            ..SimConfig::default()
+        },
+        &keys,
+    );
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let out = run(&flaky, &input, &report, &["--max-attempts", "1"]).output().unwrap();
+    let out = run(&flaky, &input, &report, &["--max-attempts", "1"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let first = records(&report);
     let failed: Vec<_> = first
@@ -226,31 +323,69 @@ fn resume_skips_finished_rows_and_retries_the_rest() {
     let done = count(&first, Outcome::Done);
     assert_eq!(done + failed.len(), 60);
     assert_eq!(flaky.stats().deleted as usize, done);
-    assert!(!failed.is_empty() && done > 0, "a 50% error rate leaves both kinds of row");
+    assert!(
+        !failed.is_empty() && done > 0,
+        "a 50% error rate leaves both kinds of row"
+    );
 
     // The same keys, as the first server left them, now answering every request.
     let steady = sim(SimConfig::default(), &failed);
-    let out = run(&steady, &input, &report, &["--resume"]).output().unwrap();
+    let out = run(&steady, &input, &report, &["--resume"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains(&format!("already finished by earlier runs (not sent again): {done}")), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "already finished by earlier runs (not sent again): {done}"
+        )),
+        "{}",
+        stderr(&out)
+    );
     let stats = steady.stats();
-    assert_eq!(stats.requests as usize, failed.len() + 1, "only the failed rows are sent again");
+    assert_eq!(
+        stats.requests as usize,
+        failed.len() + 1,
+        "only the failed rows are sent again"
+    );
     assert_eq!(stats.deleted as usize, failed.len());
     let rows = records(&report);
     assert_eq!(rows.len(), 60 + failed.len());
-    assert_eq!(rows.iter().map(|r| &r.run_id).collect::<std::collections::HashSet<_>>().len(), 2);
+    assert_eq!(
+        rows.iter()
+            .map(|r| &r.run_id)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        2
+    );
 }
 
 #[test]
 fn a_key_with_no_access_anywhere_stops_the_run_as_rejected_credentials() {
     let keys = keys(60, 3);
     let projects: Vec<_> = keys.iter().take(3).map(|t| t.project).collect();
-    let sim = sim(SimConfig { forbid_projects: projects, ..SimConfig::default() }, &keys);
+    let sim = sim(
+        SimConfig {
+            forbid_projects: projects,
+            ..SimConfig::default()
+        },
+        &keys,
+    );
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "1"]).output().unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--concurrency", "1"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("403 Forbidden on every project tried (3)"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("403 Forbidden on every project tried (3)"),
+        "{}",
+        stderr(&out)
+    );
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(count(&rows, Outcome::Rejected), 3);
     assert_eq!(count(&rows, Outcome::Skipped), 57);

@@ -19,7 +19,11 @@ pub enum Answer {
     /// 404: the key or project does not exist.
     NotFound { code: String, detail: String },
     /// Another 4xx (or an unexpected status) that retrying cannot fix.
-    Rejected { status: u16, code: String, detail: String },
+    Rejected {
+        status: u16,
+        code: String,
+        detail: String,
+    },
     /// Worth retrying: 429, 5xx, 408, timeouts, connection errors.
     Transient {
         status: Option<u16>,
@@ -36,8 +40,19 @@ pub enum Answer {
 }
 
 impl Answer {
-    pub(crate) fn transient(status: Option<u16>, code: &str, detail: &str, retry_after: Option<Duration>) -> Answer {
-        Answer::Transient { status, code: code.into(), detail: detail.into(), retry_after, ambiguous: false }
+    pub(crate) fn transient(
+        status: Option<u16>,
+        code: &str,
+        detail: &str,
+        retry_after: Option<Duration>,
+    ) -> Answer {
+        Answer::Transient {
+            status,
+            code: code.into(),
+            detail: detail.into(),
+            retry_after,
+            ambiguous: false,
+        }
     }
 
     /// The HTTP status that decided the answer, if one did.
@@ -55,7 +70,9 @@ impl Answer {
     /// The API's `errorCode`, or empty.
     pub fn error_code(&self) -> &str {
         match self {
-            Answer::NotFound { code, .. } | Answer::Rejected { code, .. } | Answer::Transient { code, .. } => code,
+            Answer::NotFound { code, .. }
+            | Answer::Rejected { code, .. }
+            | Answer::Transient { code, .. } => code,
             _ => "",
         }
     }
@@ -78,7 +95,10 @@ impl Answer {
 
     /// Whether the answer stops the whole run: nothing more can succeed with these credentials.
     pub fn stops_the_run(&self) -> bool {
-        matches!(self, Answer::CredentialsRejected { .. } | Answer::AuthUnusable { .. })
+        matches!(
+            self,
+            Answer::CredentialsRejected { .. } | Answer::AuthUnusable { .. }
+        )
     }
 }
 
@@ -112,7 +132,11 @@ async fn read_capped(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool)
     Ok((body, false))
 }
 
-pub(super) async fn classify(mut response: reqwest::Response, envelope: bool, counters: &Counters) -> Answer {
+pub(super) async fn classify(
+    mut response: reqwest::Response,
+    envelope: bool,
+    counters: &Counters,
+) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let (body, cut) = match read_capped(&mut response).await {
@@ -120,7 +144,10 @@ pub(super) async fn classify(mut response: reqwest::Response, envelope: bool, co
         // The status line arrived but the body did not: for a 200 the key is most likely gone.
         Err(e) => {
             let mut answer = transport_error(&e);
-            if let Answer::Transient { status: s, detail, .. } = &mut answer {
+            if let Answer::Transient {
+                status: s, detail, ..
+            } = &mut answer
+            {
                 *s = Some(status);
                 *detail = format!("HTTP {status}, then the body failed: {detail}");
             }
@@ -145,14 +172,26 @@ pub(super) async fn classify(mut response: reqwest::Response, envelope: bool, co
     by_status(status, &headers, &body, cut, counters)
 }
 
-fn by_status(status: u16, headers: &HeaderMap, body: &[u8], cut: bool, counters: &Counters) -> Answer {
+fn by_status(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    cut: bool,
+    counters: &Counters,
+) -> Answer {
     let (code, detail) = error_text(status, body, cut);
     match status {
         200 => Answer::Done,
         404 => Answer::NotFound { code, detail },
         429 => {
             Counters::bump(&counters.throttled);
-            Answer::Transient { status: Some(429), code, detail, retry_after: retry_after(headers), ambiguous: false }
+            Answer::Transient {
+                status: Some(429),
+                code,
+                detail,
+                retry_after: retry_after(headers),
+                ambiguous: false,
+            }
         }
         408 | 500..=599 => Answer::Transient {
             status: Some(status),
@@ -163,7 +202,10 @@ fn by_status(status: u16, headers: &HeaderMap, body: &[u8], cut: bool, counters:
         },
         401 => Answer::CredentialsRejected { detail },
         300..=399 => {
-            let to = headers.get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("nowhere");
+            let to = headers
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("nowhere");
             Answer::Rejected {
                 status,
                 code,
@@ -175,27 +217,52 @@ fn by_status(status: u16, headers: &HeaderMap, body: &[u8], cut: bool, counters:
             code,
             detail: format!("unexpected HTTP {status}: only 200 counts as revoked"),
         },
-        _ => Answer::Rejected { status, code, detail },
+        _ => Answer::Rejected {
+            status,
+            code,
+            detail,
+        },
     }
 }
 
 /// `errorCode` and a detail text from an error body, whatever shape it has.
 fn error_text(status: u16, body: &[u8], cut: bool) -> (String, String) {
     if body.is_empty() {
-        return (String::new(), if status == 200 { String::new() } else { format!("HTTP {status} with no body") });
+        return (
+            String::new(),
+            if status == 200 {
+                String::new()
+            } else {
+                format!("HTTP {status} with no body")
+            },
+        );
     }
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) if e.detail.is_some() || e.error_code.is_some() || e.reason.is_some() => {
-            let detail = e.detail.or(e.reason).unwrap_or_else(|| format!("HTTP {status}"));
+            let detail = e
+                .detail
+                .or(e.reason)
+                .unwrap_or_else(|| format!("HTTP {status}"));
             (e.error_code.unwrap_or_default(), clip(&detail))
         }
-        _ => (String::new(), format!("HTTP {status} ({})", body_shape(body, cut))),
+        _ => (
+            String::new(),
+            format!("HTTP {status} ({})", body_shape(body, cut)),
+        ),
     }
 }
 
 fn body_shape(body: &[u8], cut: bool) -> String {
-    let size = if cut { format!("over {} KiB", MAX_BODY_BYTES / 1024) } else { format!("{} bytes", body.len()) };
-    let looks = if body.trim_ascii_start().starts_with(b"<") { "an HTML body" } else { "a non-JSON body" };
+    let size = if cut {
+        format!("over {} KiB", MAX_BODY_BYTES / 1024)
+    } else {
+        format!("{} bytes", body.len())
+    };
+    let looks = if body.trim_ascii_start().starts_with(b"<") {
+        "an HTML body"
+    } else {
+        "a non-JSON body"
+    };
     format!("{looks} of {size}")
 }
 
@@ -237,7 +304,11 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "no answer before the timeout".into();
     }
-    let mut text = if e.is_connect() { "cannot connect".to_string() } else { "connection error".to_string() };
+    let mut text = if e.is_connect() {
+        "cannot connect".to_string()
+    } else {
+        "connection error".to_string()
+    };
     let mut source = e.source();
     let mut last = String::new();
     while let Some(cause) = source {
@@ -268,11 +339,17 @@ mod tests {
         assert_eq!(retry_after(&headers("3")), Some(Duration::from_secs(3)));
         assert_eq!(retry_after(&headers("99999999")), Some(MAX_RETRY_AFTER));
         assert_eq!(retry_after(&headers("soon")), None);
-        assert_eq!(retry_after(&headers("Sun, 06 Nov 1994 08:49:37 GMT")), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(&headers("Sun, 06 Nov 1994 08:49:37 GMT")),
+            Some(Duration::ZERO)
+        );
         let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30);
         let date = jiff::fmt::rfc2822::to_string(&later.to_zoned(jiff::tz::TimeZone::UTC)).unwrap();
         let got = retry_after(&headers(&date)).unwrap();
-        assert!(got <= Duration::from_secs(30) && got >= Duration::from_secs(28), "{got:?} from {date}");
+        assert!(
+            got <= Duration::from_secs(30) && got >= Duration::from_secs(28),
+            "{got:?} from {date}"
+        );
     }
 
     #[test]
@@ -282,13 +359,31 @@ mod tests {
         let body = br#"{"detail":"No group with ID x exists.","error":404,"errorCode":"GROUP_NOT_FOUND","reason":"Not Found"}"#;
         assert_eq!(
             by_status(404, &h, body, false, &c),
-            Answer::NotFound { code: "GROUP_NOT_FOUND".into(), detail: "No group with ID x exists.".into() }
+            Answer::NotFound {
+                code: "GROUP_NOT_FOUND".into(),
+                detail: "No group with ID x exists.".into()
+            }
         );
-        assert!(matches!(by_status(403, &h, b"", false, &c), Answer::Rejected { status: 403, .. }));
-        assert!(matches!(by_status(400, &h, b"", false, &c), Answer::Rejected { status: 400, .. }));
-        assert!(matches!(by_status(204, &h, b"", false, &c), Answer::Rejected { status: 204, .. }));
-        assert!(by_status(503, &h, b"<html>busy</html>", false, &c).detail().contains("an HTML body of 17 bytes"));
-        assert!(matches!(by_status(429, &headers("2"), b"", false, &c), Answer::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(2)));
+        assert!(matches!(
+            by_status(403, &h, b"", false, &c),
+            Answer::Rejected { status: 403, .. }
+        ));
+        assert!(matches!(
+            by_status(400, &h, b"", false, &c),
+            Answer::Rejected { status: 400, .. }
+        ));
+        assert!(matches!(
+            by_status(204, &h, b"", false, &c),
+            Answer::Rejected { status: 204, .. }
+        ));
+        assert!(
+            by_status(503, &h, b"<html>busy</html>", false, &c)
+                .detail()
+                .contains("an HTML body of 17 bytes")
+        );
+        assert!(
+            matches!(by_status(429, &headers("2"), b"", false, &c), Answer::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(2))
+        );
         assert_eq!(Counters::get(&c.throttled), 1);
         assert_eq!(by_status(200, &h, b"", false, &c), Answer::Done);
     }

@@ -8,8 +8,8 @@
 //! answered with its own nonce (one extra round trip for a stale nonce), and only one worker at a time
 //! fetches a first challenge.
 
-use diqwest::{DigestAuthCredentials, DigestAuthSession};
 use digest_auth::HttpMethod;
+use diqwest::{DigestAuthCredentials, DigestAuthSession};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, WWW_AUTHENTICATE};
 use url::{Position, Url};
@@ -27,7 +27,11 @@ pub(super) struct DigestState {
 
 impl DigestState {
     pub(super) fn new(host: String, user: &str, password: &str) -> DigestState {
-        DigestState { session: DigestAuthSession::new(user, password), host, challenge: tokio::sync::Mutex::new(()) }
+        DigestState {
+            session: DigestAuthSession::new(user, password),
+            host,
+            challenge: tokio::sync::Mutex::new(()),
+        }
     }
 
     fn has_nonce(&self) -> bool {
@@ -36,7 +40,11 @@ impl DigestState {
 
     /// Sends a `DELETE` to `url` with digest authentication and returns the first answer that is not
     /// a challenge; an `Err` is an answer already classified (credentials refused, transport error).
-    pub(super) async fn send(&self, client: &Client, url: &Url) -> Result<reqwest::Response, Answer> {
+    pub(super) async fn send(
+        &self,
+        client: &Client,
+        url: &Url,
+    ) -> Result<reqwest::Response, Answer> {
         let uri = &url[Position::BeforePath..];
         // Whether the nonce in use came from a challenge during this call: a 401 then means the
         // credentials themselves are refused.
@@ -55,9 +63,19 @@ impl DigestState {
                 }
             }
             let authorization = (&self.session)
-                .calculate_authorization(&self.host, uri, HttpMethod::from("DELETE"), None, &HeaderMap::new())
-                .map_err(|e| Answer::AuthUnusable { detail: format!("cannot answer the digest challenge: {e}") })?;
-            let response = client.send_once(url, Some(authorization.to_header_string())).await?;
+                .calculate_authorization(
+                    &self.host,
+                    uri,
+                    HttpMethod::from("DELETE"),
+                    None,
+                    &HeaderMap::new(),
+                )
+                .map_err(|e| Answer::AuthUnusable {
+                    detail: format!("cannot answer the digest challenge: {e}"),
+                })?;
+            let response = client
+                .send_once(url, Some(authorization.to_header_string()))
+                .await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 return Ok(response);
             }
@@ -65,7 +83,12 @@ impl DigestState {
             if stale {
                 stale_rounds += 1;
                 if stale_rounds > MAX_STALE_ROUNDS {
-                    return Err(Answer::transient(Some(401), "", "the server refused every nonce as stale", None));
+                    return Err(Answer::transient(
+                        Some(401),
+                        "",
+                        "the server refused every nonce as stale",
+                        None,
+                    ));
                 }
                 continue;
             }
@@ -81,16 +104,28 @@ impl DigestState {
     /// Takes the nonce of a 401's challenge for every later request; answers whether it was `stale`.
     fn learn(&self, headers: &HeaderMap, counters: &Counters) -> Result<bool, Answer> {
         let Some(value) = headers.get(WWW_AUTHENTICATE) else {
-            return Err(Answer::CredentialsRejected { detail: "401 Unauthorized without a digest challenge".into() });
+            return Err(Answer::CredentialsRejected {
+                detail: "401 Unauthorized without a digest challenge".into(),
+            });
         };
-        let unusable = |why: String| Answer::AuthUnusable { detail: format!("the server's digest challenge cannot be used: {why}") };
-        let text = value.to_str().map_err(|_| unusable("it is not text".into()))?;
+        let unusable = |why: String| Answer::AuthUnusable {
+            detail: format!("the server's digest challenge cannot be used: {why}"),
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| unusable("it is not text".into()))?;
         if !text.trim_start().starts_with("Digest") {
-            return Err(unusable(format!("it is not a Digest challenge ({})", crate::input::shown(text))));
+            return Err(unusable(format!(
+                "it is not a Digest challenge ({})",
+                crate::input::shown(text)
+            )));
         }
-        let parsed = digest_auth::WwwAuthenticateHeader::parse(text).map_err(|e| unusable(e.to_string()))?;
+        let parsed =
+            digest_auth::WwwAuthenticateHeader::parse(text).map_err(|e| unusable(e.to_string()))?;
         Counters::bump(&counters.challenges);
-        (&self.session).store_context(&self.host, text).map_err(|e| unusable(e.to_string()))?;
+        (&self.session)
+            .store_context(&self.host, text)
+            .map_err(|e| unusable(e.to_string()))?;
         Ok(parsed.stale)
     }
 }

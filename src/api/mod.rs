@@ -171,19 +171,29 @@ impl Client {
             builder = builder.no_proxy();
         }
         if let Some(path) = &config.ca_cert {
-            let ca_error = |reason: String| ApiError::CaCert { path: path.clone(), reason };
+            let ca_error = |reason: String| ApiError::CaCert {
+                path: path.clone(),
+                reason,
+            };
             let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
             if certs.is_empty() {
                 return Err(ca_error("no PEM certificate in the file".into()));
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder.build().map_err(|e| ApiError::Client(classify::describe(&e)))?;
+        let http = builder
+            .build()
+            .map_err(|e| ApiError::Client(classify::describe(&e)))?;
         let host = config.base_url.host_str().unwrap_or_default().to_string();
         Ok(Client {
             http,
-            digest: digest::DigestState::new(host, &config.public_key, config.private_key.expose_secret()),
+            digest: digest::DigestState::new(
+                host,
+                &config.public_key,
+                config.private_key.expose_secret(),
+            ),
             base: config.base_url.clone(),
             envelope: config.envelope,
             counters: Counters::default(),
@@ -200,13 +210,23 @@ impl Client {
         }
     }
 
-    async fn send_once(&self, url: &Url, authorization: Option<String>) -> Result<reqwest::Response, Answer> {
-        let mut request = self.http.delete(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+    async fn send_once(
+        &self,
+        url: &Url,
+        authorization: Option<String>,
+    ) -> Result<reqwest::Response, Answer> {
+        let mut request = self
+            .http
+            .delete(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
         if let Some(value) = authorization {
             request = request.header(reqwest::header::AUTHORIZATION, value);
         }
         Counters::bump(&self.counters.requests);
-        request.send().await.map_err(|e| classify::transport_error(&e))
+        request
+            .send()
+            .await
+            .map_err(|e| classify::transport_error(&e))
     }
 }
 
@@ -217,15 +237,31 @@ mod tests {
 
     #[test]
     fn base_urls_must_be_https_except_on_loopback() {
-        assert!(matches!(parse_base_url("http://example.com/api"), Err(ApiError::InsecureBaseUrl(_))));
-        assert!(matches!(parse_base_url("ftp://example.com/"), Err(ApiError::UnsupportedScheme(_))));
-        assert!(matches!(parse_base_url("not a url"), Err(ApiError::BadBaseUrl(_))));
-        for ok in ["http://127.0.0.1:8080/api/public/v1.0/", "http://[::1]:1/x", "http://localhost/x", "https://cloud.mongodb.com/api/public/v1.0"] {
+        assert!(matches!(
+            parse_base_url("http://example.com/api"),
+            Err(ApiError::InsecureBaseUrl(_))
+        ));
+        assert!(matches!(
+            parse_base_url("ftp://example.com/"),
+            Err(ApiError::UnsupportedScheme(_))
+        ));
+        assert!(matches!(
+            parse_base_url("not a url"),
+            Err(ApiError::BadBaseUrl(_))
+        ));
+        for ok in [
+            "http://127.0.0.1:8080/api/public/v1.0/",
+            "http://[::1]:1/x",
+            "http://localhost/x",
+            "https://cloud.mongodb.com/api/public/v1.0",
+        ] {
             let url = parse_base_url(ok).unwrap();
             assert!(!url.path().ends_with('/') || url.path() == "/", "{url}");
         }
         assert_eq!(
-            base_url_from_ops_manager("https://om.example.com:8080/").unwrap().as_str(),
+            base_url_from_ops_manager("https://om.example.com:8080/")
+                .unwrap()
+                .as_str(),
             "https://om.example.com:8080/api/public/v1.0"
         );
     }
@@ -259,6 +295,9 @@ mod tests {
             pool_size: 1,
         };
         let shown = format!("{config:?}");
-        assert!(shown.contains("PUBLIC") && !shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("PUBLIC") && !shown.contains("hunter2"),
+            "{shown}"
+        );
     }
 }

@@ -47,10 +47,14 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// Check an input file without sending anything.
-    #[command(after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExample:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent")]
+    #[command(
+        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExample:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent"
+    )]
     Validate(ValidateArgs),
     /// Summarise a report: each run, the latest outcome of every row, the rows not finished.
-    #[command(after_help = "Exit code 0 if every row's latest outcome is done or not_found, 1 otherwise, 2 if the report cannot be read.\n\nExamples:\n  revoker report reports/nightly-2026-11-24.csv\n  revoker report run.csv --json\n  revoker report run.csv --failures hand-over.csv")]
+    #[command(
+        after_help = "Exit code 0 if every row's latest outcome is done or not_found, 1 otherwise, 2 if the report cannot be read.\n\nExamples:\n  revoker report reports/nightly-2026-11-24.csv\n  revoker report run.csv --json\n  revoker report run.csv --failures hand-over.csv"
+    )]
     Report(ReportArgs),
     /// Run the simulated Cloud Manager on loopback (for tests, benchmarks and trying things out).
     #[command(after_help = SIM_EXAMPLES)]

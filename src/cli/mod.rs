@@ -10,8 +10,8 @@ use std::io::IsTerminal;
 use clap::Parser;
 
 pub use args::{Cli, Command, DemoArgs, LogFormat, RunArgs};
-pub use tools::{generate_keys, load_keys, write_keys};
 pub use run::{Outputs, PreparedJob, execute_job};
+pub use tools::{generate_keys, load_keys, write_keys};
 
 /// Exit codes (see DESIGN.md).
 pub mod exit {
@@ -36,7 +36,10 @@ pub struct Failure {
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(e: E) -> Self {
-        Failure { code: exit::USAGE, error: e.into() }
+        Failure {
+            code: exit::USAGE,
+            error: e.into(),
+        }
     }
 }
 
@@ -53,7 +56,12 @@ pub fn main() -> i32 {
         Command::Sim(args) => runtime().and_then(|rt| rt.block_on(tools::sim(*args))),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(crate::demo::run(args))),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "revoker", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "revoker",
+                &mut std::io::stdout(),
+            );
             Ok(exit::OK)
         }
     };
@@ -67,7 +75,10 @@ pub fn main() -> i32 {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(Failure::from)
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::from)
 }
 
 fn init_logging(verbose: u8, format: LogFormat, quiet: bool) {

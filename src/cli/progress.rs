@@ -27,7 +27,8 @@ fn figures(progress: &Progress, client: &Client, started: Instant) -> (u64, u64,
     let elapsed = started.elapsed().as_secs_f64().max(0.001);
     let rate = done as f64 / elapsed;
     let eta = if rate > 0.0 && total > done {
-        humantime::format_duration(Duration::from_secs(((total - done) as f64 / rate) as u64)).to_string()
+        humantime::format_duration(Duration::from_secs(((total - done) as f64 / rate) as u64))
+            .to_string()
     } else {
         "-".into()
     };
@@ -45,7 +46,10 @@ impl Display {
     /// Starts the display that suits stderr; nothing at all when `quiet`.
     pub fn start(progress: Arc<Progress>, client: Arc<Client>, quiet: bool) -> Display {
         if quiet {
-            return Display { task: None, bar: None };
+            return Display {
+                task: None,
+                bar: None,
+            };
         }
         let started = Instant::now();
         if std::io::stderr().is_terminal() {
@@ -64,17 +68,30 @@ impl Display {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
-            return Display { task: Some(task), bar: Some(bar) };
+            return Display {
+                task: Some(task),
+                bar: Some(bar),
+            };
         }
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LINE_EVERY).await;
                 let (done, total, text) = figures(&progress, &client, started);
-                let percent = if total == 0 { 100.0 } else { done as f64 * 100.0 / total as f64 };
-                eprintln!("{} progress: {done}/{total} rows ({percent:.0}%) · {text}", crate::report::timestamp());
+                let percent = if total == 0 {
+                    100.0
+                } else {
+                    done as f64 * 100.0 / total as f64
+                };
+                eprintln!(
+                    "{} progress: {done}/{total} rows ({percent:.0}%) · {text}",
+                    crate::report::timestamp()
+                );
             }
         });
-        Display { task: Some(task), bar: None }
+        Display {
+            task: Some(task),
+            bar: None,
+        }
     }
 
     pub fn finish(self) {

@@ -75,7 +75,11 @@ pub(super) async fn run_command(args: RunArgs) -> Result<i32, Failure> {
         _ => api::parse_base_url(api::DEFAULT_BASE_URL)?,
     };
     let report = match (&settings.report, &settings.input) {
-        (Some(template), _) => Some(job::expand_report_path(template, &job_name, &jiff::Zoned::now())),
+        (Some(template), _) => Some(job::expand_report_path(
+            template,
+            &job_name,
+            &jiff::Zoned::now(),
+        )),
         (None, Some(input)) => job::default_report_path(input),
         (None, None) => None,
     };
@@ -85,10 +89,11 @@ pub(super) async fn run_command(args: RunArgs) -> Result<i32, Failure> {
         print_config(&settings, &base_url, report.as_deref(), &credentials)?;
         return Ok(exit::OK);
     }
-    let input = settings
-        .input
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("no input: pass --input PATH (or - for stdin), or set input in the job file"))?;
+    let input = settings.input.clone().ok_or_else(|| {
+        anyhow::anyhow!(
+            "no input: pass --input PATH (or - for stdin), or set input in the job file"
+        )
+    })?;
     if args.dry_run {
         return dry_run(&settings, &input, report.as_deref(), &base_url);
     }
@@ -116,7 +121,10 @@ fn print_config(
     let text = toml::to_string(&shown).context("cannot show the settings")?;
     println!("{text}");
     match credentials {
-        Ok(c) => println!("# credentials: public key {} from {} (private key not shown)", c.public_key, c.source),
+        Ok(c) => println!(
+            "# credentials: public key {} from {} (private key not shown)",
+            c.public_key, c.source
+        ),
         Err(e) => println!("# credentials: {e}"),
     }
     Ok(())
@@ -137,17 +145,27 @@ fn engine_config(settings: &JobFile) -> EngineConfig {
         concurrency: settings.concurrency.unwrap_or(defaults.concurrency).max(1),
         rate: settings.rate,
         project_rate: settings.project_rate,
-        max_attempts: settings.max_attempts.unwrap_or(defaults.max_attempts).max(1),
+        max_attempts: settings
+            .max_attempts
+            .unwrap_or(defaults.max_attempts)
+            .max(1),
         ..defaults
     }
 }
 
 /// Validates, then prints the requests a run would send; sends nothing and writes nothing.
-fn dry_run(settings: &JobFile, input: &Path, report: Option<&Path>, base_url: &url::Url) -> Result<i32, Failure> {
+fn dry_run(
+    settings: &JobFile,
+    input: &Path,
+    report: Option<&Path>,
+    base_url: &url::Url,
+) -> Result<i32, Failure> {
     let source = Source::open(input)?;
     let opts = input_options(settings);
     let finished = match report {
-        Some(path) if settings.resume.unwrap_or(false) && path.exists() => read_state(path)?.finished,
+        Some(path) if settings.resume.unwrap_or(false) && path.exists() => {
+            read_state(path)?.finished
+        }
         _ => HashSet::new(),
     };
     let survey = survey(&source, &opts, &finished, &mut |entry| {
@@ -168,9 +186,18 @@ fn dry_run(settings: &JobFile, input: &Path, report: Option<&Path>, base_url: &u
     })?;
     eprintln!(
         "dry run: {} rows · {} to send · {} invalid · {} duplicates · {} already finished · {} projects; nothing was sent",
-        survey.rows, survey.to_send, survey.invalid, survey.duplicates, survey.already_finished, survey.projects
+        survey.rows,
+        survey.to_send,
+        survey.invalid,
+        survey.duplicates,
+        survey.already_finished,
+        survey.projects
     );
-    Ok(if survey.invalid > 0 { exit::UNFINISHED } else { exit::OK })
+    Ok(if survey.invalid > 0 {
+        exit::UNFINISHED
+    } else {
+        exit::OK
+    })
 }
 
 /// Runs a prepared job: lock, checks, the run, the summary. Answers the exit code.
@@ -178,19 +205,28 @@ pub async fn execute_job(job: PreparedJob, out: Outputs) -> Result<i32, Failure>
     let source = Arc::new(Source::open(&job.input)?);
     let opts = input_options(&job.settings);
     if let Some(dir) = job.report.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create the report folder {}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the report folder {}", dir.display()))?;
     }
     let (_lock, stale) = ReportLock::acquire(&job.report)?;
     if let Some(pid) = stale {
-        tracing::warn!("{}: took over the lock left by run pid {pid}, which is no longer running", job.report.display());
+        tracing::warn!(
+            "{}: took over the lock left by run pid {pid}, which is no longer running",
+            job.report.display()
+        );
     }
     let exists = job.report.exists();
     if exists && !job.resume {
-        return Err(ReportError::Exists { path: job.report.clone() }.into());
+        return Err(ReportError::Exists {
+            path: job.report.clone(),
+        }
+        .into());
     }
     let (finished, unsettled) = if exists {
         let state = read_state(&job.report)?;
-        let settled = |id: &crate::input::Identity| state.finished.contains(id) || state.rejected.contains(id);
+        let settled = |id: &crate::input::Identity| {
+            state.finished.contains(id) || state.rejected.contains(id)
+        };
         let unsettled = SentJournal::read_unsettled(&job.report, &settled)?;
         (state.finished, unsettled)
     } else {
@@ -249,7 +285,12 @@ pub async fn execute_job(job: PreparedJob, out: Outputs) -> Result<i32, Failure>
     let result = result?;
     let code = exit_code(&result.summary, result.stopped.as_ref());
     if !(out.quiet && code == exit::OK) {
-        print_summary(&result.summary, result.stopped.as_ref(), &job.report, written);
+        print_summary(
+            &result.summary,
+            result.stopped.as_ref(),
+            &job.report,
+            written,
+        );
     }
     Ok(code)
 }
@@ -285,7 +326,10 @@ fn print_summary(summary: &Summary, stopped: Option<&StopReason>, report: &Path,
 fn listen_for_signals(stop: StopFlag) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             tracing::warn!("cannot listen for signals; Ctrl-C will stop the run without a summary");
             return;
         };
@@ -294,7 +338,9 @@ fn listen_for_signals(stop: StopFlag) -> tokio::task::JoinHandle<()> {
             _ = term.recv() => StopReason::Terminated,
         };
         stop.request(reason);
-        eprintln!("revoker: stopping: finishing the requests in flight (signal again to quit at once)");
+        eprintln!(
+            "revoker: stopping: finishing the requests in flight (signal again to quit at once)"
+        );
         let code = tokio::select! {
             _ = int.recv() => exit::SIGINT,
             _ = term.recv() => exit::SIGTERM,

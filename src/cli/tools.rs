@@ -28,11 +28,16 @@ impl InputArgs {
 pub(super) fn validate(args: ValidateArgs) -> Result<i32, Failure> {
     let source = Source::open(&args.input)?;
     let mut stdout = std::io::stdout().lock();
-    let survey = survey(&source, &args.how.options(), &HashSet::new(), &mut |entry| {
-        if let Err(reason) = &entry.target {
-            let _ = writeln!(stdout, "{}:{}: {reason}", source.name(), entry.line);
-        }
-    })?;
+    let survey = survey(
+        &source,
+        &args.how.options(),
+        &HashSet::new(),
+        &mut |entry| {
+            if let Err(reason) = &entry.target {
+                let _ = writeln!(stdout, "{}:{}: {reason}", source.name(), entry.line);
+            }
+        },
+    )?;
     drop(stdout);
     println!(
         "{}: {} rows · {} project-api-key · {} agent-api-key · {} invalid · {} duplicates · {} projects",
@@ -44,7 +49,11 @@ pub(super) fn validate(args: ValidateArgs) -> Result<i32, Failure> {
         survey.duplicates,
         survey.projects
     );
-    Ok(if survey.invalid > 0 { exit::UNFINISHED } else { exit::OK })
+    Ok(if survey.invalid > 0 {
+        exit::UNFINISHED
+    } else {
+        exit::OK
+    })
 }
 
 pub(super) fn report(args: ReportArgs) -> Result<i32, Failure> {
@@ -57,7 +66,10 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, Failure> {
             "latest": overview.latest,
             "unfinished": unfinished,
         });
-        println!("{}", serde_json::to_string_pretty(&json).context("cannot show the report as JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).context("cannot show the report as JSON")?
+        );
     } else {
         println!("{}: {} runs", args.report.display(), overview.runs.len());
         for run in &overview.runs {
@@ -70,23 +82,47 @@ pub(super) fn report(args: ReportArgs) -> Result<i32, Failure> {
         println!("latest outcome of each row: {}", latest.join(" · "));
         const SHOWN: usize = 20;
         for r in overview.unfinished.iter().take(SHOWN) {
-            println!("  line {}: {} {} {} {}: {}", r.line, r.outcome, r.kind, r.project, r.key, r.message);
+            println!(
+                "  line {}: {} {} {} {}: {}",
+                r.line, r.outcome, r.kind, r.project, r.key, r.message
+            );
         }
         if unfinished > SHOWN {
-            println!("  … and {} more (write them all with --failures FILE)", unfinished - SHOWN);
+            println!(
+                "  … and {} more (write them all with --failures FILE)",
+                unfinished - SHOWN
+            );
         }
     }
     if let Some(path) = &args.failures {
-        write_failures(path, &overview.unfinished).with_context(|| format!("cannot write {}", path.display()))?;
-        eprintln!("{}: {unfinished} rows not finished, ready for `revoker run --input {}`", path.display(), path.display());
+        write_failures(path, &overview.unfinished)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!(
+            "{}: {unfinished} rows not finished, ready for `revoker run --input {}`",
+            path.display(),
+            path.display()
+        );
     }
-    Ok(if unfinished > 0 { exit::UNFINISHED } else { exit::OK })
+    Ok(if unfinished > 0 {
+        exit::UNFINISHED
+    } else {
+        exit::OK
+    })
 }
 
 /// The unfinished rows as an input file: the three columns `revoker run` reads, then why.
 fn write_failures(path: &Path, rows: &[crate::report::Record]) -> anyhow::Result<()> {
     let mut csv = csv::Writer::from_path(path)?;
-    csv.write_record(["project", "key", "kind", "line", "outcome", "http_status", "error_code", "message"])?;
+    csv.write_record([
+        "project",
+        "key",
+        "kind",
+        "line",
+        "outcome",
+        "http_status",
+        "error_code",
+        "message",
+    ])?;
     for r in rows {
         let status = r.http_status.map(|s| s.to_string()).unwrap_or_default();
         let line = r.line.to_string();
@@ -129,7 +165,11 @@ pub fn generate_keys(n: u64, projects: u64) -> Vec<Target> {
     };
     (0..n)
         .map(|i| Target {
-            kind: if i % 2 == 0 { Kind::ProjectApiKey } else { Kind::AgentApiKey },
+            kind: if i % 2 == 0 {
+                Kind::ProjectApiKey
+            } else {
+                Kind::AgentApiKey
+            },
             project: id(0x5e00_0000, i % projects),
             key: id(0x6a00_0000, i),
         })
@@ -162,7 +202,8 @@ pub(super) async fn sim(args: SimArgs) -> Result<i32, Failure> {
     if let Some(n) = args.generate {
         let generated = generate_keys(n, args.projects);
         if let Some(path) = &args.write_keys {
-            write_keys(path, &generated).with_context(|| format!("cannot write {}", path.display()))?;
+            write_keys(path, &generated)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
         keys.extend(generated);
     }
@@ -184,14 +225,22 @@ pub(super) async fn sim(args: SimArgs) -> Result<i32, Failure> {
         challenge: args.challenge,
     };
     let count = keys.len();
-    let sim = Sim::bind(config, keys, args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
+    let sim = Sim::bind(config, keys, args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
     println!("{}", sim.base_url());
     // The first line is read by scripts; make sure it leaves now, not at exit.
     let _ = std::io::stdout().flush();
-    eprintln!("simulated Cloud Manager with {count} keys; stats at {}/__sim/stats; Ctrl-C to stop", sim.base_url().trim_end_matches(crate::sim::API_PREFIX));
+    eprintln!(
+        "simulated Cloud Manager with {count} keys; stats at {}/__sim/stats; Ctrl-C to stop",
+        sim.base_url().trim_end_matches(crate::sim::API_PREFIX)
+    );
     sim.serve(async {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
             (Ok(mut int), Ok(mut term)) => {
                 tokio::select! {
                     _ = int.recv() => {}

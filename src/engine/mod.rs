@@ -63,7 +63,10 @@ pub struct Progress {
 
 impl Progress {
     pub fn finished(&self) -> u64 {
-        self.outcomes.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.outcomes
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .sum()
     }
 
     pub fn count(&self, outcome: Outcome) -> u64 {
@@ -91,8 +94,15 @@ struct Pending {
 /// What the reader thread hands to the scheduler, in file order.
 enum Work {
     Send(Pending),
-    Invalid { line: u64, raw: RawRow, reason: String },
-    Copy { line: u64, target: Target },
+    Invalid {
+        line: u64,
+        raw: RawRow,
+        reason: String,
+    },
+    Copy {
+        line: u64,
+        target: Target,
+    },
 }
 
 /// Everything a run needs, prepared by the caller.
@@ -172,7 +182,8 @@ impl Shared {
     fn settle(&self, record: Record, target: &Target, repeated: bool) {
         if repeated {
             let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
-            let waiting = match copies.insert(target.identity(), CopySlot::Settled(record.clone())) {
+            let waiting = match copies.insert(target.identity(), CopySlot::Settled(record.clone()))
+            {
                 Some(CopySlot::Waiting(lines)) => lines,
                 _ => Vec::new(),
             };
@@ -187,7 +198,10 @@ impl Shared {
     /// A later copy of a row: it takes the first's outcome, now or when that is known.
     fn copy(&self, line: u64, target: &Target) {
         let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
-        match copies.entry(target.identity()).or_insert_with(|| CopySlot::Waiting(Vec::new())) {
+        match copies
+            .entry(target.identity())
+            .or_insert_with(|| CopySlot::Waiting(Vec::new()))
+        {
             CopySlot::Waiting(lines) => lines.push(line),
             CopySlot::Settled(first) => {
                 let record = copy_of(first, line);
@@ -201,17 +215,29 @@ impl Shared {
     /// stopped, a row not started.
     fn handle_unsent(&self, work: Work) {
         match work {
-            Work::Send(row) => self.settle(self.skipped(row.line, &row.target), &row.target, row.repeated),
+            Work::Send(row) => self.settle(
+                self.skipped(row.line, &row.target),
+                &row.target,
+                row.repeated,
+            ),
             Work::Copy { line, target } => self.copy(line, &target),
             Work::Invalid { line, raw, reason } => {
-                let mut record = self.record(line, raw.kind, raw.project, raw.key, Outcome::Invalid);
+                let mut record =
+                    self.record(line, raw.kind, raw.project, raw.key, Outcome::Invalid);
                 record.message = reason;
                 self.report(record);
             }
         }
     }
 
-    fn record(&self, line: u64, kind: String, project: String, key: String, outcome: Outcome) -> Record {
+    fn record(
+        &self,
+        line: u64,
+        kind: String,
+        project: String,
+        key: String,
+        outcome: Outcome,
+    ) -> Record {
         Record {
             run_id: self.run_id.clone(),
             finished_at: crate::report::timestamp(),
@@ -229,12 +255,23 @@ impl Shared {
     }
 
     pub(crate) fn target_record(&self, line: u64, target: &Target, outcome: Outcome) -> Record {
-        self.record(line, target.kind.to_string(), target.project.to_string(), target.key.to_string(), outcome)
+        self.record(
+            line,
+            target.kind.to_string(),
+            target.project.to_string(),
+            target.key.to_string(),
+            outcome,
+        )
     }
 
     fn skipped(&self, line: u64, target: &Target) -> Record {
         let mut record = self.target_record(line, target, Outcome::Skipped);
-        record.message = format!("not attempted: {}", self.stop.reason().map_or("run stopped".into(), |r| r.to_string()));
+        record.message = format!(
+            "not attempted: {}",
+            self.stop
+                .reason()
+                .map_or("run stopped".into(), |r| r.to_string())
+        );
         record
     }
 }
@@ -247,13 +284,20 @@ fn copy_of(first: &Record, line: u64) -> Record {
     record.message = if first.message.is_empty() {
         format!("duplicate of line {}: sent once", first.line)
     } else {
-        format!("duplicate of line {}: sent once; {}", first.line, first.message)
+        format!(
+            "duplicate of line {}: sent once; {}",
+            first.line, first.message
+        )
     };
     record
 }
 
 /// Runs a prepared job to its end (or its stop) and answers its summary.
-pub async fn execute(run: Run, progress: Arc<Progress>, stop: StopFlag) -> Result<RunResult, EngineError> {
+pub async fn execute(
+    run: Run,
+    progress: Arc<Progress>,
+    stop: StopFlag,
+) -> Result<RunResult, EngineError> {
     let started = Instant::now();
     let survey_total = run.survey.rows - run.survey.already_finished;
     progress.total.store(survey_total, Ordering::Relaxed);
@@ -276,10 +320,19 @@ pub async fn execute(run: Run, progress: Arc<Progress>, stop: StopFlag) -> Resul
     drop(run.sink);
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
-    let reader = spawn_reader(run.source.clone(), run.input.clone(), run.finished, run.survey.dedupe, tx);
+    let reader = spawn_reader(
+        run.source.clone(),
+        run.input.clone(),
+        run.finished,
+        run.survey.dedupe,
+        tx,
+    );
     schedule(shared.clone(), rx).await;
     let read_result = reader.await.unwrap_or_else(|e| {
-        Err(InputError::Io { file: run.source.name().into(), source: std::io::Error::other(e.to_string()) })
+        Err(InputError::Io {
+            file: run.source.name().into(),
+            source: std::io::Error::other(e.to_string()),
+        })
     });
 
     let counters = &shared.client.counters;
@@ -299,7 +352,10 @@ pub async fn execute(run: Run, progress: Arc<Progress>, stop: StopFlag) -> Resul
         }
     }
     read_result?;
-    Ok(RunResult { summary, stopped: stop.reason() })
+    Ok(RunResult {
+        summary,
+        stopped: stop.reason(),
+    })
 }
 
 /// The second pass over the input, on a thread of its own since file reading blocks.
@@ -313,15 +369,26 @@ fn spawn_reader(
     tokio::task::spawn_blocking(move || {
         source.scan(&input, &mut |entry| {
             let work = match entry.target {
-                Err(reason) => Work::Invalid { line: entry.line, raw: entry.raw, reason },
+                Err(reason) => Work::Invalid {
+                    line: entry.line,
+                    raw: entry.raw,
+                    reason,
+                },
                 Ok(target) => {
                     let id = target.identity();
                     if finished.contains(&id) {
                         return std::ops::ControlFlow::Continue(());
                     }
                     match dedupe.earlier_copy(&id, entry.line) {
-                        Some(_) => Work::Copy { line: entry.line, target },
-                        None => Work::Send(Pending { line: entry.line, target, repeated: dedupe.is_repeated(&id) }),
+                        Some(_) => Work::Copy {
+                            line: entry.line,
+                            target,
+                        },
+                        None => Work::Send(Pending {
+                            line: entry.line,
+                            target,
+                            repeated: dedupe.is_repeated(&id),
+                        }),
                     }
                 }
             };
@@ -343,7 +410,11 @@ struct Queues {
 
 impl Queues {
     fn new() -> Queues {
-        Queues { by_project: HashMap::new(), ring: VecDeque::new(), len: 0 }
+        Queues {
+            by_project: HashMap::new(),
+            ring: VecDeque::new(),
+            len: 0,
+        }
     }
 
     fn push(&mut self, key: [u8; 12], row: Pending) {
@@ -356,14 +427,21 @@ impl Queues {
     }
 
     /// The next row whose project may go now, or how long until one may.
-    fn take(&mut self, limiter: Option<&DefaultKeyedRateLimiter<[u8; 12]>>) -> Result<Pending, Duration> {
+    fn take(
+        &mut self,
+        limiter: Option<&DefaultKeyedRateLimiter<[u8; 12]>>,
+    ) -> Result<Pending, Duration> {
         let mut wait = Duration::from_millis(50);
         for _ in 0..self.ring.len() {
-            let Some(key) = self.ring.pop_front() else { break };
+            let Some(key) = self.ring.pop_front() else {
+                break;
+            };
             let allowed = match limiter.map(|l| l.check_key(&key)) {
                 None | Some(Ok(())) => true,
                 Some(Err(not_until)) => {
-                    wait = wait.min(not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())));
+                    wait = wait.min(not_until.wait_time_from(governor::clock::Clock::now(
+                        &governor::clock::DefaultClock::default(),
+                    )));
                     false
                 }
             };
@@ -422,7 +500,11 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
             match work {
                 None => input_done = true,
                 Some(Work::Send(row)) => {
-                    let key = if shared.project_limiter.is_some() { row.target.project.bytes() } else { [0; 12] };
+                    let key = if shared.project_limiter.is_some() {
+                        row.target.project.bytes()
+                    } else {
+                        [0; 12]
+                    };
                     queues.push(key, row);
                 }
                 Some(other) => shared.handle_unsent(other),
@@ -476,7 +558,11 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
 
     // Done or stopped: in-flight rows finish; every row not started is reported skipped.
     for row in queues.drain() {
-        shared.settle(shared.skipped(row.line, &row.target), &row.target, row.repeated);
+        shared.settle(
+            shared.skipped(row.line, &row.target),
+            &row.target,
+            row.repeated,
+        );
     }
     while tasks.join_next().await.is_some() {}
     while let Some(work) = rx.recv().await {

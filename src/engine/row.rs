@@ -57,7 +57,10 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
             }
         }
         let answer = shared.client.revoke(&target).await;
-        if let Answer::Transient { ambiguous: true, .. } = &answer {
+        if let Answer::Transient {
+            ambiguous: true, ..
+        } = &answer
+        {
             maybe_sent.store(true, Ordering::Relaxed);
         }
         if answer.is_transient() {
@@ -91,12 +94,19 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
             // together do not retry together. A Retry-After overrides it, and pauses everyone.
             let jittered = delay.mul_f64(rand::rng().random::<f64>());
             match e {
-                Retry::Answer(Answer::Transient { status: Some(429), retry_after, .. }) => {
+                Retry::Answer(Answer::Transient {
+                    status: Some(429),
+                    retry_after,
+                    ..
+                }) => {
                     let wait = retry_after.unwrap_or(jittered);
                     shared.throttle.throttled(wait);
                     Some(wait)
                 }
-                Retry::Answer(Answer::Transient { retry_after: Some(wait), .. }) => Some(*wait),
+                Retry::Answer(Answer::Transient {
+                    retry_after: Some(wait),
+                    ..
+                }) => Some(*wait),
                 _ => Some(jittered),
             }
         })
@@ -109,13 +119,23 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
     let answer = match result {
         Ok(answer) => answer,
         Err(Retry::Answer(answer)) => {
-            if let Answer::Transient { status: Some(429), retry_after, .. } = &answer {
+            if let Answer::Transient {
+                status: Some(429),
+                retry_after,
+                ..
+            } = &answer
+            {
                 // The last attempt's 429 still tells everyone else to slow down.
-                shared.throttle.throttled(retry_after.unwrap_or(shared.config.backoff_min));
+                shared
+                    .throttle
+                    .throttled(retry_after.unwrap_or(shared.config.backoff_min));
             }
             answer
         }
-        Err(Retry::Stopped) => match last_transient.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Err(Retry::Stopped) => match last_transient
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+        {
             Some(answer) => answer,
             None => {
                 shared.settle(shared.skipped(row.line, &target), &target, row.repeated);
@@ -123,7 +143,14 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
             }
         },
     };
-    let record = outcome(shared, &row, answer, attempts, started, maybe_sent.load(Ordering::Relaxed));
+    let record = outcome(
+        shared,
+        &row,
+        answer,
+        attempts,
+        started,
+        maybe_sent.load(Ordering::Relaxed),
+    );
     if record.outcome == Outcome::Rejected || record.outcome == Outcome::Failed {
         tracing::warn!(
             line = record.line,
@@ -139,22 +166,37 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
     shared.settle(record, &target, row.repeated);
 }
 
-fn outcome(shared: &Shared, row: &Pending, answer: Answer, attempts: u32, started: Instant, maybe_sent: bool) -> Record {
+fn outcome(
+    shared: &Shared,
+    row: &Pending,
+    answer: Answer,
+    attempts: u32,
+    started: Instant,
+    maybe_sent: bool,
+) -> Record {
     let target = &row.target;
     let (outcome, message) = match &answer {
         Answer::Done => (Outcome::Done, String::new()),
         Answer::NotFound { detail, .. } if maybe_sent => (
             Outcome::Done,
-            format!("404 now, after an earlier attempt that got no answer: that attempt revoked it ({detail})"),
+            format!(
+                "404 now, after an earlier attempt that got no answer: that attempt revoked it ({detail})"
+            ),
         ),
         Answer::NotFound { detail, .. } => (Outcome::NotFound, detail.clone()),
         Answer::Rejected { detail, .. } => (Outcome::Rejected, detail.clone()),
         Answer::Transient { detail, .. } => {
-            let tries = if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") };
+            let tries = if attempts == 1 {
+                "1 attempt".to_string()
+            } else {
+                format!("{attempts} attempts")
+            };
             (Outcome::Failed, format!("{detail} (after {tries})"))
         }
         Answer::CredentialsRejected { detail } | Answer::AuthUnusable { detail } => {
-            shared.stop.request(StopReason::CredentialsRejected(detail.clone()));
+            shared
+                .stop
+                .request(StopReason::CredentialsRejected(detail.clone()));
             (Outcome::Rejected, detail.clone())
         }
     };
@@ -172,7 +214,10 @@ fn outcome(shared: &Shared, row: &Pending, answer: Answer, attempts: u32, starte
 /// if there are fewer) before a single success.
 fn watch_forbidden(shared: &Shared, answer: &Answer, target: &crate::input::Target) {
     let mut forbidden = shared.forbidden.lock().unwrap_or_else(|p| p.into_inner());
-    let ForbiddenProjects { projects, any_success } = &mut *forbidden;
+    let ForbiddenProjects {
+        projects,
+        any_success,
+    } = &mut *forbidden;
     match answer {
         Answer::Done | Answer::NotFound { .. } => *any_success = true,
         Answer::Rejected { status: 403, .. } if !*any_success => {

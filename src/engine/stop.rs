@@ -37,7 +37,9 @@ pub struct StopFlag {
 
 impl Default for StopFlag {
     fn default() -> Self {
-        StopFlag { tx: Arc::new(watch::Sender::new(None)) }
+        StopFlag {
+            tx: Arc::new(watch::Sender::new(None)),
+        }
     }
 }
 

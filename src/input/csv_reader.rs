@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
-use std::rc::Rc;
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
 
@@ -63,7 +63,11 @@ pub(super) fn scan(
         .has_headers(true)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(LineEnds { inner: reader, offset: 0, ends: ends.clone() });
+        .from_reader(LineEnds {
+            inner: reader,
+            offset: 0,
+            ends: ends.clone(),
+        });
     let err = |line: u64, e: csv::Error| -> InputError {
         match e.kind() {
             csv::ErrorKind::Io(_) => InputError::Io {
@@ -78,7 +82,11 @@ pub(super) fn scan(
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let name = if i == 0 { name.strip_prefix(BOM).unwrap_or(name) } else { name };
+            let name = if i == 0 {
+                name.strip_prefix(BOM).unwrap_or(name)
+            } else {
+                name
+            };
             check_text(source, 1, name).map(str::to_string)
         })
         .collect::<Result<_, _>>()?;
@@ -116,9 +124,14 @@ pub(super) fn scan(
             Ok(true) => {}
             Err(e) => return Err(err(line, e)),
         }
-        let line = record.position().map_or(line, |p| line_at(p.byte(), &ends, &mut passed));
+        let line = record
+            .position()
+            .map_or(line, |p| line_at(p.byte(), &ends, &mut passed));
         if record.as_slice().len() > MAX_ROW_BYTES {
-            return Err(source.malformed(line, "row is longer than 1 MiB; this is not an export of ids"));
+            return Err(source.malformed(
+                line,
+                "row is longer than 1 MiB; this is not an export of ids",
+            ));
         }
         for field in record.iter() {
             check_text(source, line, field)?;
@@ -127,7 +140,11 @@ pub(super) fn scan(
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let cell = |i: usize| record.get(i).map(|b| String::from_utf8_lossy(b).into_owned());
+        let cell = |i: usize| {
+            record
+                .get(i)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        };
         let cells = Cells {
             project: cell(project),
             key: cell(key),
@@ -143,7 +160,10 @@ pub(super) fn scan(
 /// Refuses bytes that no text export contains: invalid UTF-8 and NUL.
 fn check_text<'a>(source: &Source, line: u64, bytes: &'a [u8]) -> Result<&'a str, InputError> {
     let text = std::str::from_utf8(bytes).map_err(|_| {
-        source.malformed(line, "not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")")
+        source.malformed(
+            line,
+            "not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")",
+        )
     })?;
     if text.contains('\0') {
         return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));

@@ -25,7 +25,13 @@ impl Kind {
 
     /// Parses the canonical name or one of its aliases, ignoring case.
     pub fn parse(text: &str) -> Option<Kind> {
-        const PROJECT: &[&str] = &["project-api-key", "apikey", "api-key", "project_api_key", "programmatic"];
+        const PROJECT: &[&str] = &[
+            "project-api-key",
+            "apikey",
+            "api-key",
+            "project_api_key",
+            "programmatic",
+        ];
         const AGENT: &[&str] = &["agent-api-key", "agentapikey", "agent", "agent_api_key"];
         let text = text.trim().to_ascii_lowercase();
         if PROJECT.contains(&text.as_str()) {
@@ -54,7 +60,9 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::parse(s).ok_or_else(|| format!("unknown kind {s:?} (expected project-api-key or agent-api-key)"))
+        Kind::parse(s).ok_or_else(|| {
+            format!("unknown kind {s:?} (expected project-api-key or agent-api-key)")
+        })
     }
 }
 
@@ -184,7 +192,13 @@ mod tests {
 
     #[test]
     fn kind_aliases_map_to_canonical_names() {
-        for alias in ["apiKey", "API-KEY", "project_api_key", "programmatic", "project-api-key"] {
+        for alias in [
+            "apiKey",
+            "API-KEY",
+            "project_api_key",
+            "programmatic",
+            "project-api-key",
+        ] {
             assert_eq!(Kind::parse(alias), Some(Kind::ProjectApiKey), "{alias}");
         }
         for alias in ["agentApiKey", "agent", "agent_api_key", " Agent-Api-Key "] {

@@ -15,20 +15,31 @@ use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, S
 /// Turns one JSON value into a row's cells.
 fn cells_of(value: Value, opts: &InputOptions) -> Cells {
     let Value::Object(map) = value else {
-        return Cells { problem: Some(format!("expected a JSON object, found {}", type_name(&value))), ..Cells::default() };
+        return Cells {
+            problem: Some(format!(
+                "expected a JSON object, found {}",
+                type_name(&value)
+            )),
+            ..Cells::default()
+        };
     };
     let mut cells = Cells::default();
     for field in [Field::Project, Field::Key, Field::Kind] {
         let Some(index) = opts.columns.find(field, map.keys().map(String::as_str)) else {
             continue;
         };
-        let Some((name, value)) = map.iter().nth(index) else { continue };
+        let Some((name, value)) = map.iter().nth(index) else {
+            continue;
+        };
         let text = match value {
             Value::String(s) => Some(s.trim().to_string()),
             Value::Null => None,
             other => {
                 cells.problem.get_or_insert_with(|| {
-                    format!("field {name:?} must be a string, found {}", type_name(other))
+                    format!(
+                        "field {name:?} must be a string, found {}",
+                        type_name(other)
+                    )
                 });
                 Some(other.to_string())
             }
@@ -56,12 +67,17 @@ fn type_name(value: &Value) -> &'static str {
 /// serde_json's message without its " at line L column C" tail, which we say our own way.
 fn json_reason(e: &serde_json::Error) -> String {
     let text = e.to_string();
-    let text = text.rfind(" at line ").map_or(text.as_str(), |i| &text[..i]);
+    let text = text
+        .rfind(" at line ")
+        .map_or(text.as_str(), |i| &text[..i]);
     format!("malformed JSON: {text} (column {})", e.column())
 }
 
 fn skip_bom(reader: &mut BufReader<File>, source: &Source) -> Result<(), InputError> {
-    let head = reader.fill_buf().map_err(|e| InputError::Io { file: source.name().into(), source: e })?;
+    let head = reader.fill_buf().map_err(|e| InputError::Io {
+        file: source.name().into(),
+        source: e,
+    })?;
     if head.starts_with(BOM) {
         reader.consume(BOM.len());
     }
@@ -131,8 +147,15 @@ impl<'de> Visitor<'de> for Rows<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
             self.lines.armed.set(true);
-            let Some(value) = seq.next_element::<Value>()? else { return Ok(()) };
-            let entry = validate(self.lines.start.get(), cells_of(value, self.opts), self.opts, true);
+            let Some(value) = seq.next_element::<Value>()? else {
+                return Ok(());
+            };
+            let entry = validate(
+                self.lines.start.get(),
+                cells_of(value, self.opts),
+                self.opts,
+                true,
+            );
             if (self.visit)(entry).is_break() {
                 self.stopped.set(true);
                 return Err(serde::de::Error::custom(Stop));
@@ -148,15 +171,29 @@ pub(super) fn scan_array(
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
     skip_bom(&mut reader, source)?;
-    let lines = Rc::new(Lines { line: Cell::new(1), ..Lines::default() });
+    let lines = Rc::new(Lines {
+        line: Cell::new(1),
+        ..Lines::default()
+    });
     let stopped = Cell::new(false);
-    let mut de = serde_json::Deserializer::from_reader(Tracking { inner: reader, lines: lines.clone() });
-    let rows = Rows { lines, opts, visit, stopped: &stopped };
+    let mut de = serde_json::Deserializer::from_reader(Tracking {
+        inner: reader,
+        lines: lines.clone(),
+    });
+    let rows = Rows {
+        lines,
+        opts,
+        visit,
+        stopped: &stopped,
+    };
     let result = rows.deserialize(&mut de).and_then(|()| de.end());
     match result {
         Ok(()) => Ok(()),
         Err(_) if stopped.get() => Ok(()),
-        Err(e) if e.is_io() => Err(InputError::Io { file: source.name().into(), source: e.into() }),
+        Err(e) if e.is_io() => Err(InputError::Io {
+            file: source.name().into(),
+            source: e.into(),
+        }),
         Err(e) => Err(source.malformed(e.line() as u64, json_reason(&e))),
     }
 }
@@ -176,14 +213,21 @@ pub(super) fn scan_lines(
         let n = (&mut reader)
             .take(MAX_ROW_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|e| InputError::Io { file: source.name().into(), source: e })?;
+            .map_err(|e| InputError::Io {
+                file: source.name().into(),
+                source: e,
+            })?;
         if n == 0 {
             return Ok(());
         }
         if buf.len() > MAX_ROW_BYTES {
-            return Err(source.malformed(line, "row is longer than 1 MiB; this is not an export of ids"));
+            return Err(source.malformed(
+                line,
+                "row is longer than 1 MiB; this is not an export of ids",
+            ));
         }
-        let text = std::str::from_utf8(&buf).map_err(|_| source.malformed(line, "not valid UTF-8"))?;
+        let text =
+            std::str::from_utf8(&buf).map_err(|_| source.malformed(line, "not valid UTF-8"))?;
         if text.contains('\0') {
             return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));
         }
@@ -191,7 +235,8 @@ pub(super) fn scan_lines(
         if text.is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(text).map_err(|e| source.malformed(line, json_reason(&e)))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| source.malformed(line, json_reason(&e)))?;
         if visit(validate(line, cells_of(value, opts), opts, true)).is_break() {
             return Ok(());
         }

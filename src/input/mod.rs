@@ -25,7 +25,9 @@ pub use survey::{Dedupe, Survey, survey};
 pub const MAX_ROW_BYTES: usize = 1 << 20;
 
 /// The format of an input file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     /// Comma-separated values with a header line.
@@ -56,7 +58,14 @@ pub struct ColumnMap {
 }
 
 /// Header names recognised without a mapping, compared case-insensitively.
-const DEFAULT_PROJECT: &[&str] = &["project", "projectId", "project_id", "groupId", "group_id", "group"];
+const DEFAULT_PROJECT: &[&str] = &[
+    "project",
+    "projectId",
+    "project_id",
+    "groupId",
+    "group_id",
+    "group",
+];
 const DEFAULT_KEY: &[&str] = &["key", "keyId", "key_id", "apiKeyId", "api_key_id", "id"];
 const DEFAULT_KIND: &[&str] = &["kind", "type"];
 
@@ -92,7 +101,11 @@ impl ColumnMap {
     }
 
     /// Index of the first name among `names` that holds `field`, in the order of preference.
-    fn find<'a>(&self, field: Field, names: impl Iterator<Item = &'a str> + Clone) -> Option<usize> {
+    fn find<'a>(
+        &self,
+        field: Field,
+        names: impl Iterator<Item = &'a str> + Clone,
+    ) -> Option<usize> {
         self.candidates(field).iter().find_map(|want| {
             names
                 .clone()
@@ -171,7 +184,11 @@ pub enum InputError {
         source: std::io::Error,
     },
     #[error("{file}:{line}: {reason}")]
-    Malformed { file: String, line: u64, reason: String },
+    Malformed {
+        file: String,
+        line: u64,
+        reason: String,
+    },
 }
 
 /// An input file: a path, or standard input spooled to a temporary file so it can be read twice (once
@@ -186,7 +203,10 @@ impl Source {
     /// Opens `path`, or standard input when `path` is `-`.
     pub fn open(path: &Path) -> Result<Source, InputError> {
         if path.as_os_str() == "-" {
-            let io = |source| InputError::Io { file: "<stdin>".into(), source };
+            let io = |source| InputError::Io {
+                file: "<stdin>".into(),
+                source,
+            };
             let mut spool = tempfile::NamedTempFile::new().map_err(io)?;
             std::io::copy(&mut std::io::stdin().lock(), &mut spool).map_err(io)?;
             return Ok(Source {
@@ -196,11 +216,22 @@ impl Source {
             });
         }
         let name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| InputError::Io { file: name.clone(), source })?;
+        let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
+            file: name.clone(),
+            source,
+        })?;
         if meta.is_dir() {
-            return Err(InputError::Malformed { file: name, line: 0, reason: "is a directory, not a file".into() });
+            return Err(InputError::Malformed {
+                file: name,
+                line: 0,
+                reason: "is a directory, not a file".into(),
+            });
         }
-        Ok(Source { path: path.to_path_buf(), name, _spool: None })
+        Ok(Source {
+            path: path.to_path_buf(),
+            name,
+            _spool: None,
+        })
     }
 
     /// The name used in messages (`<stdin>` for standard input).
@@ -211,11 +242,18 @@ impl Source {
     fn reader(&self) -> Result<BufReader<File>, InputError> {
         File::open(&self.path)
             .map(|f| BufReader::with_capacity(256 * 1024, f))
-            .map_err(|source| InputError::Io { file: self.name.clone(), source })
+            .map_err(|source| InputError::Io {
+                file: self.name.clone(),
+                source,
+            })
     }
 
     fn malformed(&self, line: u64, reason: impl Into<String>) -> InputError {
-        InputError::Malformed { file: self.name.clone(), line, reason: reason.into() }
+        InputError::Malformed {
+            file: self.name.clone(),
+            line,
+            reason: reason.into(),
+        }
     }
 
     /// The format to read this file in.
@@ -223,7 +261,11 @@ impl Source {
         if let Some(format) = wanted {
             return Ok(format);
         }
-        let ext = self.path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let ext = self
+            .path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
         if self._spool.is_none() {
             match ext.as_deref() {
                 Some("csv" | "tsv" | "txt") => return Ok(Format::Csv),
@@ -235,7 +277,10 @@ impl Source {
         // No telling extension: look at the first non-blank byte.
         let mut reader = self.reader()?;
         let mut head = [0u8; 4096];
-        let n = read_up_to(&mut reader, &mut head).map_err(|source| InputError::Io { file: self.name.clone(), source })?;
+        let n = read_up_to(&mut reader, &mut head).map_err(|source| InputError::Io {
+            file: self.name.clone(),
+            source,
+        })?;
         let head = head[..n].strip_prefix(BOM).unwrap_or(&head[..n]);
         Ok(match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'[') => Format::Json,
@@ -252,7 +297,10 @@ impl Source {
     ) -> Result<(), InputError> {
         let format = self.format(opts.format)?;
         let mut reader = self.reader()?;
-        let buf = reader.fill_buf().map_err(|source| InputError::Io { file: self.name.clone(), source })?;
+        let buf = reader.fill_buf().map_err(|source| InputError::Io {
+            file: self.name.clone(),
+            source,
+        })?;
         if buf.is_empty() {
             return Err(self.malformed(1, "the file is empty: expected a header line or rows"));
         }
@@ -331,8 +379,13 @@ fn check(cells: &Cells, opts: &InputOptions, has_kind_column: bool) -> Result<Ta
     let id = |field: Field, value: &Option<String>| -> Result<ObjectId, String> {
         match value.as_deref() {
             None | Some("") => Err(format!("{} id is missing", field.name())),
-            Some(v) => ObjectId::parse(v)
-                .ok_or_else(|| format!("{} id {} is not a 24-hex-digit ObjectId", field.name(), shown(v))),
+            Some(v) => ObjectId::parse(v).ok_or_else(|| {
+                format!(
+                    "{} id {} is not a 24-hex-digit ObjectId",
+                    field.name(),
+                    shown(v)
+                )
+            }),
         }
     };
     let project = id(Field::Project, &cells.project)?;
@@ -340,9 +393,14 @@ fn check(cells: &Cells, opts: &InputOptions, has_kind_column: bool) -> Result<Ta
     let kind = match (cells.kind.as_deref(), opts.default_kind) {
         (Some(""), _) if has_kind_column => return Err("kind is empty".into()),
         (None | Some(""), Some(default)) => default,
-        (None | Some(""), None) => return Err("kind is missing (add a kind field or pass --kind)".into()),
+        (None | Some(""), None) => {
+            return Err("kind is missing (add a kind field or pass --kind)".into());
+        }
         (Some(text), _) => Kind::parse(text).ok_or_else(|| {
-            format!("unknown kind {} (expected project-api-key or agent-api-key)", shown(text))
+            format!(
+                "unknown kind {} (expected project-api-key or agent-api-key)",
+                shown(text)
+            )
         })?,
     };
     if !opts.allowed_kinds.is_empty() && !opts.allowed_kinds.contains(&kind) {
@@ -361,8 +419,18 @@ mod tests {
         assert_eq!(map.project.as_deref(), Some("GROUP_ID"));
         assert_eq!(map.key.as_deref(), Some("KEY"));
         assert_eq!(map.kind, None);
-        assert!("colour=red".parse::<ColumnMap>().unwrap_err().contains("unknown field"));
-        assert!("project".parse::<ColumnMap>().unwrap_err().contains("FIELD=COLUMN"));
+        assert!(
+            "colour=red"
+                .parse::<ColumnMap>()
+                .unwrap_err()
+                .contains("unknown field")
+        );
+        assert!(
+            "project"
+                .parse::<ColumnMap>()
+                .unwrap_err()
+                .contains("FIELD=COLUMN")
+        );
     }
 
     #[test]
@@ -385,9 +453,19 @@ mod tests {
             check(&cells("../etc", good, "agent"), &opts, true).unwrap_err(),
             "project id \"../etc\" is not a 24-hex-digit ObjectId"
         );
-        assert_eq!(check(&cells(good, good, ""), &opts, true).unwrap_err(), "kind is empty");
-        assert!(check(&cells(good, good, "bogus"), &opts, true).unwrap_err().starts_with("unknown kind"));
-        let only_agents = InputOptions { allowed_kinds: vec![Kind::AgentApiKey], ..Default::default() };
+        assert_eq!(
+            check(&cells(good, good, ""), &opts, true).unwrap_err(),
+            "kind is empty"
+        );
+        assert!(
+            check(&cells(good, good, "bogus"), &opts, true)
+                .unwrap_err()
+                .starts_with("unknown kind")
+        );
+        let only_agents = InputOptions {
+            allowed_kinds: vec![Kind::AgentApiKey],
+            ..Default::default()
+        };
         assert_eq!(
             check(&cells(good, good, "apiKey"), &only_agents, true).unwrap_err(),
             "kind project-api-key is not allowed by this job"

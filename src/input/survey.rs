@@ -70,7 +70,10 @@ pub fn survey(
                 on_invalid(&entry);
             }
             Ok(target) => {
-                let kind = Kind::ALL.iter().position(|k| *k == target.kind).unwrap_or(0);
+                let kind = Kind::ALL
+                    .iter()
+                    .position(|k| *k == target.kind)
+                    .unwrap_or(0);
                 out.per_kind[kind] += 1;
                 let id = target.identity();
                 if finished.contains(&id) {

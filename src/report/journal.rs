@@ -30,20 +30,30 @@ impl SentJournal {
             .create(true)
             .open(&path)
             .map_err(ReportError::io(&path))?;
-        Ok(SentJournal { path, file: Mutex::new(file) })
+        Ok(SentJournal {
+            path,
+            file: Mutex::new(file),
+        })
     }
 
     /// Records that `target` is about to be sent. One `write` of a whole line, so a crash leaves at
     /// most a torn last line, which [`SentJournal::read_unsettled`] skips.
     pub fn record(&self, target: &Target) -> Result<(), ReportError> {
         let line = format!("{},{},{}\n", target.kind, target.project, target.key);
-        let mut file = self.file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        file.write_all(line.as_bytes()).map_err(ReportError::io(&self.path))
+        let mut file = self
+            .file
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        file.write_all(line.as_bytes())
+            .map_err(ReportError::io(&self.path))
     }
 
     /// Rows an earlier run sent whose report gives no definite answer (`settled` holds the rows that
     /// are finished or were rejected).
-    pub fn read_unsettled(report: &Path, settled: &dyn Fn(&Identity) -> bool) -> Result<HashSet<Identity>, ReportError> {
+    pub fn read_unsettled(
+        report: &Path,
+        settled: &dyn Fn(&Identity) -> bool,
+    ) -> Result<HashSet<Identity>, ReportError> {
         let path = Self::path_for(report);
         let file = match File::open(&path) {
             Ok(file) => file,
@@ -53,9 +63,14 @@ impl SentJournal {
         let mut out = HashSet::new();
         for line in BufReader::new(file).split(b'\n') {
             let line = line.map_err(ReportError::io(&path))?;
-            let Ok(line) = std::str::from_utf8(&line) else { continue };
+            let Ok(line) = std::str::from_utf8(&line) else {
+                continue;
+            };
             let mut parts = line.split(',');
-            let (Some(kind), Some(project), Some(key)) = (parts.next(), parts.next(), parts.next()) else { continue };
+            let (Some(kind), Some(project), Some(key)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
             if let Some(target) = Target::parse(kind, project, key) {
                 let id = target.identity();
                 if !settled(&id) {

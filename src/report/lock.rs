@@ -19,8 +19,17 @@ impl ReportLock {
     /// that the caller can warn about it.
     pub fn acquire(report: &Path) -> Result<(ReportLock, Option<String>), ReportError> {
         let path = sidecar(report, ".lock");
-        let io = |e| ReportError::Io { path: path.clone(), source: e };
-        let mut file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let io = |e| ReportError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         let mut previous = String::new();
         // A lock file is a few bytes; a garbled one only loses the pid in a message.
         let _ = file.read_to_string(&mut previous);
@@ -28,8 +37,15 @@ impl ReportLock {
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                let pid = if previous.is_empty() { "unknown".to_string() } else { previous };
-                return Err(ReportError::Locked { path: report.to_path_buf(), pid });
+                let pid = if previous.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    previous
+                };
+                return Err(ReportError::Locked {
+                    path: report.to_path_buf(),
+                    pid,
+                });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }

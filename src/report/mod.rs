@@ -123,14 +123,21 @@ pub enum ReportError {
     )]
     Exists { path: PathBuf },
     #[error("{path}:{line}: {reason}")]
-    Malformed { path: PathBuf, line: u64, reason: String },
+    Malformed {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
     #[error("{path}: another revoker run (pid {pid}) is using this report; wait for it or stop it")]
     Locked { path: PathBuf, pid: String },
 }
 
 impl ReportError {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-        move |source| ReportError::Io { path: path.to_path_buf(), source }
+        move |source| ReportError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -159,7 +166,11 @@ pub fn unescape_cell(value: &str) -> &str {
 /// is exactly one line and a torn write can only ever damage the last one.
 pub fn one_line(value: &str) -> std::borrow::Cow<'_, str> {
     if value.chars().any(char::is_control) {
-        value.chars().flat_map(|c| c.escape_default().collect::<Vec<_>>()).collect::<String>().into()
+        value
+            .chars()
+            .flat_map(|c| c.escape_default().collect::<Vec<_>>())
+            .collect::<String>()
+            .into()
     } else {
         value.into()
     }
@@ -168,12 +179,18 @@ pub fn one_line(value: &str) -> std::borrow::Cow<'_, str> {
 /// A new run id: the start time and a random suffix, e.g. `20261124T172600Z-3fa9`.
 pub fn new_run_id() -> String {
     let now = jiff::Timestamp::now();
-    format!("{}-{:04x}", now.strftime("%Y%m%dT%H%M%SZ"), rand::random::<u16>())
+    format!(
+        "{}-{:04x}",
+        now.strftime("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
 }
 
 /// Now, as written in `finished_at`.
 pub fn timestamp() -> String {
-    jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -182,9 +199,14 @@ mod tests {
 
     #[test]
     fn formula_cells_round_trip() {
-        for value in ["=1+2", "+1", "-x", "@SUM(A1)", "'quoted", "''", "plain", "", "\tx"] {
+        for value in [
+            "=1+2", "+1", "-x", "@SUM(A1)", "'quoted", "''", "plain", "", "\tx",
+        ] {
             let escaped = escape_cell(value);
-            assert!(!escaped.starts_with(['=', '+', '-', '@']), "{value:?} escaped to {escaped:?}");
+            assert!(
+                !escaped.starts_with(['=', '+', '-', '@']),
+                "{value:?} escaped to {escaped:?}"
+            );
             assert_eq!(unescape_cell(&escaped), value);
         }
     }

@@ -39,16 +39,34 @@ pub(super) fn whole_rows_len(file: &mut File) -> std::io::Result<u64> {
 
 /// Reads every whole row of the report at `path`, in order.
 pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
-    let io = |e| ReportError::Io { path: path.to_path_buf(), source: e };
+    let io = |e| ReportError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
     let mut file = File::open(path).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
     let reader = BufReader::with_capacity(256 * 1024, file.take(whole));
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(reader);
-    let malformed = |line: u64, reason: String| ReportError::Malformed { path: path.to_path_buf(), line, reason };
-    let header = csv.byte_headers().map_err(|e| malformed(1, e.to_string()))?;
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let malformed = |line: u64, reason: String| ReportError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let header = csv
+        .byte_headers()
+        .map_err(|e| malformed(1, e.to_string()))?;
     if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
-        return Err(malformed(1, format!("not a revoker report: the first line is not {:?}", HEADER.join(","))));
+        return Err(malformed(
+            1,
+            format!(
+                "not a revoker report: the first line is not {:?}",
+                HEADER.join(",")
+            ),
+        ));
     }
     let mut row = csv::StringRecord::new();
     loop {
@@ -65,11 +83,17 @@ pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), Re
 
 fn parse_record(row: &csv::StringRecord) -> Result<Record, String> {
     if row.len() != HEADER.len() {
-        return Err(format!("expected {} fields, found {}", HEADER.len(), row.len()));
+        return Err(format!(
+            "expected {} fields, found {}",
+            HEADER.len(),
+            row.len()
+        ));
     }
     let text = |i: usize| unescape_cell(&row[i]).to_string();
     let number = |i: usize| -> Result<u64, String> {
-        row[i].parse().map_err(|_| format!("{} {:?} is not a number", HEADER[i], &row[i]))
+        row[i]
+            .parse()
+            .map_err(|_| format!("{} {:?} is not a number", HEADER[i], &row[i]))
     };
     Ok(Record {
         run_id: text(0),
@@ -81,7 +105,10 @@ fn parse_record(row: &csv::StringRecord) -> Result<Record, String> {
         outcome: Outcome::parse(&row[6]).ok_or_else(|| format!("unknown outcome {:?}", &row[6]))?,
         http_status: match &row[7] {
             "" => None,
-            s => Some(s.parse().map_err(|_| format!("http_status {s:?} is not a number"))?),
+            s => Some(
+                s.parse()
+                    .map_err(|_| format!("http_status {s:?} is not a number"))?,
+            ),
         },
         error_code: text(8),
         attempts: u32::try_from(number(9)?).map_err(|_| "attempts out of range".to_string())?,
@@ -113,7 +140,9 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
             state.runs += 1;
             last_run = r.run_id;
         }
-        let Some(target) = Target::parse(&r.kind, &r.project, &r.key) else { return };
+        let Some(target) = Target::parse(&r.kind, &r.project, &r.key) else {
+            return;
+        };
         let id = target.identity();
         state.finished.remove(&id);
         state.rejected.remove(&id);

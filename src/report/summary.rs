@@ -36,7 +36,11 @@ impl Summary {
 
     /// Rows not finished: they make the exit code 1.
     pub fn unfinished(&self) -> u64 {
-        Outcome::ALL.iter().filter(|o| !o.is_finished()).map(|o| self.count(*o)).sum()
+        Outcome::ALL
+            .iter()
+            .filter(|o| !o.is_finished())
+            .map(|o| self.count(*o))
+            .sum()
     }
 
     /// Rows that got a final answer from the server per second of run time.
@@ -45,22 +49,43 @@ impl Summary {
             + self.count(Outcome::NotFound)
             + self.count(Outcome::Rejected)
             + self.count(Outcome::Failed);
-        if self.elapsed_ms == 0 { 0.0 } else { answered as f64 * 1000.0 / self.elapsed_ms as f64 }
+        if self.elapsed_ms == 0 {
+            0.0
+        } else {
+            answered as f64 * 1000.0 / self.elapsed_ms as f64
+        }
     }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let elapsed = Duration::from_millis(self.elapsed_ms).as_secs_f64();
-        writeln!(f, "run {}: {} rows in {elapsed:.1} s ({:.0} rows/s)", self.run_id, self.rows(), self.rate())?;
-        let counts: Vec<String> = Outcome::ALL.iter().map(|o| format!("{o} {}", self.count(*o))).collect();
+        writeln!(
+            f,
+            "run {}: {} rows in {elapsed:.1} s ({:.0} rows/s)",
+            self.run_id,
+            self.rows(),
+            self.rate()
+        )?;
+        let counts: Vec<String> = Outcome::ALL
+            .iter()
+            .map(|o| format!("{o} {}", self.count(*o)))
+            .collect();
         writeln!(f, "  {}", counts.join(" · "))?;
         if self.already_finished > 0 {
-            writeln!(f, "  already finished by earlier runs (not sent again): {}", self.already_finished)?;
+            writeln!(
+                f,
+                "  already finished by earlier runs (not sent again): {}",
+                self.already_finished
+            )?;
         }
         match (self.requests, self.throttled) {
             (Some(requests), Some(throttled)) => {
-                write!(f, "  requests {requests} · retries {} · 429s {throttled}", self.retries)
+                write!(
+                    f,
+                    "  requests {requests} · retries {} · 429s {throttled}",
+                    self.retries
+                )
             }
             _ => write!(f, "  retries {}", self.retries),
         }
@@ -79,15 +104,26 @@ pub struct ReportOverview {
     pub unfinished: Vec<Record>,
 }
 
+/// A row's identity in a report: kind, project, key, and for invalid rows (whose cells may be
+/// anything) their line.
+type RowKey = (String, String, String, Option<u64>);
+
 /// Reads a report and sums it up per run and over all runs.
 pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
     let mut runs: Vec<(Summary, Option<jiff::Timestamp>, Option<jiff::Timestamp>)> = Vec::new();
     // Latest record per row; invalid rows have no identity, so they are told apart by line and text.
-    let mut latest: HashMap<(String, String, String, Option<u64>), (u64, Record)> = HashMap::new();
+    let mut latest: HashMap<RowKey, (u64, Record)> = HashMap::new();
     let mut order = 0u64;
     read_records(path, &mut |r| {
         if runs.last().is_none_or(|(s, _, _)| s.run_id != r.run_id) {
-            runs.push((Summary { run_id: r.run_id.clone(), ..Summary::default() }, None, None));
+            runs.push((
+                Summary {
+                    run_id: r.run_id.clone(),
+                    ..Summary::default()
+                },
+                None,
+                None,
+            ));
         }
         if let Some((summary, first, last)) = runs.last_mut() {
             *summary.outcomes.entry(r.outcome).or_default() += 1;
@@ -100,7 +136,10 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         }
         let line = (r.outcome == Outcome::Invalid).then_some(r.line);
         order += 1;
-        latest.insert((r.kind.clone(), r.project.clone(), r.key.clone(), line), (order, r));
+        latest.insert(
+            (r.kind.clone(), r.project.clone(), r.key.clone(), line),
+            (order, r),
+        );
     })?;
     let mut overview = ReportOverview::default();
     for (mut summary, first, last) in runs {

@@ -30,21 +30,33 @@ impl ReportWriter {
         }
         let exists = path.exists();
         if exists && !resume {
-            return Err(ReportError::Exists { path: path.to_path_buf() });
+            return Err(ReportError::Exists {
+                path: path.to_path_buf(),
+            });
         }
-        let mut file = OpenOptions::new().read(true).append(true).create(true).open(path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
         let len = file.metadata().map_err(ReportError::io(path))?.len();
         let mut repaired = 0;
         if len == 0 {
             let mut header = HEADER.join(",");
             header.push('\n');
-            file.write_all(header.as_bytes()).map_err(ReportError::io(path))?;
+            file.write_all(header.as_bytes())
+                .map_err(ReportError::io(path))?;
             file.sync_all().map_err(ReportError::io(path))?;
         } else {
             check_header(path, &mut file)?;
             repaired = drop_torn_tail(path, &mut file, len)?;
         }
-        Ok(ReportWriter { path: path.to_path_buf(), file, repaired })
+        Ok(ReportWriter {
+            path: path.to_path_buf(),
+            file,
+            repaired,
+        })
     }
 
     /// Starts the writer thread. Every record sent to the sink is appended and flushed at once, and
@@ -61,8 +73,13 @@ impl ReportWriter {
 
     fn run(self, rx: mpsc::Receiver<Record>) -> Result<u64, ReportError> {
         let path = self.path;
-        let io = |e: std::io::Error| ReportError::Io { path: path.clone(), source: e };
-        let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(self.file);
+        let io = |e: std::io::Error| ReportError::Io {
+            path: path.clone(),
+            source: e,
+        };
+        let mut csv = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(self.file);
         let mut written = 0u64;
         let mut dirty = false;
         let mut last_sync = Instant::now();
@@ -128,7 +145,8 @@ fn write_record(csv: &mut csv::Writer<File>, r: &Record) -> csv::Result<()> {
 fn check_header(path: &Path, file: &mut File) -> Result<(), ReportError> {
     let expected = HEADER.join(",");
     let mut head = vec![0u8; expected.len() + 2];
-    file.seek(SeekFrom::Start(0)).map_err(ReportError::io(path))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(ReportError::io(path))?;
     let n = super::reader::read_full(file, &mut head).map_err(ReportError::io(path))?;
     let head = &head[..n];
     let ok = head.starts_with(expected.as_bytes())

@@ -53,8 +53,19 @@ pub(super) enum Verdict {
 }
 
 impl Digest {
-    pub(super) fn new(user: &str, password: &str, ttl: Option<Duration>, style: ChallengeStyle) -> Digest {
-        Digest { user: user.into(), password: password.into(), ttl, style, nonces: Mutex::new(HashMap::new()) }
+    pub(super) fn new(
+        user: &str,
+        password: &str,
+        ttl: Option<Duration>,
+        style: ChallengeStyle,
+    ) -> Digest {
+        Digest {
+            user: user.into(),
+            password: password.into(),
+            ttl,
+            style,
+            nonces: Mutex::new(HashMap::new()),
+        }
     }
 
     /// A `WWW-Authenticate` value with a new nonce, worded as Cloud Manager words it.
@@ -67,7 +78,13 @@ impl Digest {
                 // Forget nonces long past their lifetime so the table stays small on long runs.
                 nonces.retain(|_, n| now.duration_since(n.issued) < ttl * 4);
             }
-            nonces.insert(nonce.clone(), NonceState { issued: now, seen: Vec::new() });
+            nonces.insert(
+                nonce.clone(),
+                NonceState {
+                    issued: now,
+                    seen: Vec::new(),
+                },
+            );
         }
         match self.style {
             ChallengeStyle::Md5 => format!(
@@ -82,13 +99,20 @@ impl Digest {
 
     /// Checks an `Authorization` header for a request of `method` on `uri` (path and query).
     pub(super) fn verify(&self, header: &str, method: &str, uri: &str) -> Verdict {
-        let Ok(claimed) = AuthorizationHeader::parse(header) else { return Verdict::Refused };
+        let Ok(claimed) = AuthorizationHeader::parse(header) else {
+            return Verdict::Refused;
+        };
         if claimed.username != self.user || claimed.realm != REALM || claimed.uri != uri {
             return Verdict::Refused;
         }
         let mut expected = claimed.clone();
-        let context =
-            AuthContext::new_with_method(&self.user, &self.password, uri, Option::<&[u8]>::None, HttpMethod::from(method));
+        let context = AuthContext::new_with_method(
+            &self.user,
+            &self.password,
+            uri,
+            Option::<&[u8]>::None,
+            HttpMethod::from(method),
+        );
         expected.digest(&context);
         if !expected.response.eq_ignore_ascii_case(&claimed.response) {
             return Verdict::Refused;
@@ -97,7 +121,9 @@ impl Digest {
             return Verdict::Stale;
         }
         let mut nonces = lock(&self.nonces);
-        let Some(state) = nonces.get_mut(&claimed.nonce) else { return Verdict::Stale };
+        let Some(state) = nonces.get_mut(&claimed.nonce) else {
+            return Verdict::Stale;
+        };
         if self.ttl.is_some_and(|ttl| state.issued.elapsed() >= ttl) {
             return Verdict::Stale;
         }
@@ -116,7 +142,13 @@ mod tests {
     fn answer(challenge: &str, user: &str, password: &str, uri: &str, nc: u32) -> String {
         let mut prompt = digest_auth::WwwAuthenticateHeader::parse(challenge).unwrap();
         prompt.nc = nc - 1;
-        let context = AuthContext::new_with_method(user, password, uri, Option::<&[u8]>::None, HttpMethod::from("DELETE"));
+        let context = AuthContext::new_with_method(
+            user,
+            password,
+            uri,
+            Option::<&[u8]>::None,
+            HttpMethod::from("DELETE"),
+        );
         prompt.respond(&context).unwrap().to_header_string()
     }
 
@@ -125,12 +157,31 @@ mod tests {
         let digest = Digest::new("pub", "priv", None, ChallengeStyle::Md5);
         let challenge = digest.challenge(false);
         let uri = "/api/public/v1.0/groups/x/apiKeys/y";
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "priv", uri, 2), "DELETE", uri), Verdict::Accepted(_)));
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "priv", uri, 2), "DELETE", uri),
+            Verdict::Accepted(_)
+        ));
         // Out of order is fine; the same nc twice is not.
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri), Verdict::Accepted(_)));
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "priv", uri, 2), "DELETE", uri), Verdict::Refused));
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "wrong", uri, 3), "DELETE", uri), Verdict::Refused));
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "priv", "/other", 4), "DELETE", uri), Verdict::Refused));
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri),
+            Verdict::Accepted(_)
+        ));
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "priv", uri, 2), "DELETE", uri),
+            Verdict::Refused
+        ));
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "wrong", uri, 3), "DELETE", uri),
+            Verdict::Refused
+        ));
+        assert!(matches!(
+            digest.verify(
+                &answer(&challenge, "pub", "priv", "/other", 4),
+                "DELETE",
+                uri
+            ),
+            Verdict::Refused
+        ));
     }
 
     #[test]
@@ -138,8 +189,14 @@ mod tests {
         let digest = Digest::new("pub", "priv", Some(Duration::ZERO), ChallengeStyle::Md5);
         let challenge = digest.challenge(false);
         let uri = "/x";
-        assert!(matches!(digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri), Verdict::Stale));
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri),
+            Verdict::Stale
+        ));
         let unknown = challenge.replace("nonce=\"", "nonce=\"0");
-        assert!(matches!(digest.verify(&answer(&unknown, "pub", "priv", uri, 1), "DELETE", uri), Verdict::Stale));
+        assert!(matches!(
+            digest.verify(&answer(&unknown, "pub", "priv", uri, 1), "DELETE", uri),
+            Verdict::Stale
+        ));
     }
 }

@@ -58,10 +58,18 @@ impl Fault {
     }
 
     pub fn parse_spec(spec: &str) -> Result<(Fault, f64), String> {
-        let (name, rate) = spec.split_once('=').ok_or_else(|| format!("{spec:?} is not NAME=RATE"))?;
+        let (name, rate) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("{spec:?} is not NAME=RATE"))?;
         let fault = <Fault as clap::ValueEnum>::from_str(name.trim(), true).map_err(|_| {
-            let names: Vec<&str> = <Fault as clap::ValueEnum>::value_variants().iter().map(|f| f.name()).collect();
-            format!("unknown fault {name:?}; the faults are {}", names.join(", "))
+            let names: Vec<&str> = <Fault as clap::ValueEnum>::value_variants()
+                .iter()
+                .map(|f| f.name())
+                .collect();
+            format!(
+                "unknown fault {name:?}; the faults are {}",
+                names.join(", ")
+            )
         })?;
         Ok((fault, parse_rate(rate)?))
     }

@@ -11,7 +11,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER,
+    WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use rand::Rng;
@@ -39,11 +42,15 @@ struct State {
     forbidden: HashSet<[u8; 12]>,
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: Option<u32>) -> Option<DefaultKeyedRateLimiter<K>> {
+fn limiter<K: std::hash::Hash + Eq + Clone>(
+    per_minute: Option<u32>,
+) -> Option<DefaultKeyedRateLimiter<K>> {
     let per_minute = NonZeroU32::new(per_minute?)?;
     // The bucket holds one second's worth, so a burst cannot borrow a whole minute.
     let burst = NonZeroU32::new((per_minute.get() / 60).max(1)).unwrap_or(NonZeroU32::MIN);
-    Some(RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(burst)))
+    Some(RateLimiter::keyed(
+        Quota::per_minute(per_minute).allow_burst(burst),
+    ))
 }
 
 /// A simulator bound to its address, not yet serving.
@@ -55,20 +62,33 @@ pub struct Sim {
 
 impl Sim {
     /// Binds `addr` and loads `keys`.
-    pub async fn bind(config: SimConfig, keys: impl IntoIterator<Item = Target>, addr: SocketAddr) -> std::io::Result<Sim> {
+    pub async fn bind(
+        config: SimConfig,
+        keys: impl IntoIterator<Item = Target>,
+        addr: SocketAddr,
+    ) -> std::io::Result<Sim> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = State {
             keys: Keys::new(keys),
             counters: Counters::default(),
-            digest: Digest::new(&config.public_key, &config.private_key, config.nonce_ttl, config.challenge),
+            digest: Digest::new(
+                &config.public_key,
+                &config.private_key,
+                config.nonce_ttl,
+                config.challenge,
+            ),
             key_limiter: limiter(config.rate_limit_per_minute),
             project_limiter: limiter(config.project_rate_limit_per_minute),
             quiet_until: Mutex::new(HashMap::new()),
             forbidden: config.forbid_projects.iter().map(ObjectId::bytes).collect(),
             config,
         };
-        Ok(Sim { state: Arc::new(state), listener, addr })
+        Ok(Sim {
+            state: Arc::new(state),
+            listener,
+            addr,
+        })
     }
 
     /// The API base URL, e.g. `http://127.0.0.1:PORT/api/public/v1.0`.
@@ -128,17 +148,31 @@ pub struct SimHandle {
 impl SimHandle {
     /// Starts a simulator on `127.0.0.1` with an ephemeral port.
     pub fn spawn(config: SimConfig, keys: Vec<Target>) -> std::io::Result<SimHandle> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-        let sim = runtime.block_on(Sim::bind(config, keys, SocketAddr::from(([127, 0, 0, 1], 0))))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let sim = runtime.block_on(Sim::bind(
+            config,
+            keys,
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+        ))?;
         let base_url = sim.base_url();
         let stats = sim.stats_handle();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::Builder::new().name("sim".into()).spawn(move || {
-            runtime.block_on(sim.serve(async {
-                let _ = stopped.await;
-            }));
-        })?;
-        Ok(SimHandle { base_url, stats, stop: Some(stop), thread: Some(thread) })
+        let thread = std::thread::Builder::new()
+            .name("sim".into())
+            .spawn(move || {
+                runtime.block_on(sim.serve(async {
+                    let _ = stopped.await;
+                }));
+            })?;
+        Ok(SimHandle {
+            base_url,
+            stats,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     pub fn base_url(&self) -> &str {
@@ -192,11 +226,21 @@ struct Answer {
 
 impl Answer {
     fn json(status: u16, json: serde_json::Value) -> Answer {
-        Answer { status, json: Some(json), headers: Vec::new(), raw: None }
+        Answer {
+            status,
+            json: Some(json),
+            headers: Vec::new(),
+            raw: None,
+        }
     }
 
     fn ok() -> Answer {
-        Answer { status: 200, json: None, headers: Vec::new(), raw: None }
+        Answer {
+            status: 200,
+            json: None,
+            headers: Vec::new(),
+            raw: None,
+        }
     }
 
     fn error(status: u16, code: &str, detail: String, reason: &str) -> Answer {
@@ -231,7 +275,10 @@ fn parse_query(query: Option<&str>) -> Query {
 }
 
 /// `Err` closes the connection with no answer: how resets and lost answers are simulated.
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<SimBody>, std::io::Error> {
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<SimBody>, std::io::Error> {
     let path = req.uri().path().to_string();
     if let Some(control) = path.strip_prefix("/__sim/") {
         return Ok(control_answer(&state, req.method(), control));
@@ -249,7 +296,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Si
         tokio::time::sleep(config.latency + jitter).await;
     }
     let query = parse_query(req.uri().query());
-    let uri = req.uri().path_and_query().map_or(path.as_str(), |pq| pq.as_str()).to_string();
+    let uri = req
+        .uri()
+        .path_and_query()
+        .map_or(path.as_str(), |pq| pq.as_str())
+        .to_string();
     let answer = match authenticate(&state, &req, &uri) {
         Err(challenge) => challenge,
         Ok(user) => match respond(&state, &req, &path, &query, &user) {
@@ -265,7 +316,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Si
 
 /// The API key that signed the request, or the 401 challenge to answer with.
 fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<String, Answer> {
-    let verdict = match req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    let verdict = match req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         None => Verdict::Refused,
         Some(header) => state.digest.verify(header, req.method().as_str(), uri),
     };
@@ -275,22 +330,38 @@ fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<Str
         Verdict::Refused => false,
     };
     state.counters.challenges.fetch_add(1, Ordering::Relaxed);
-    let mut answer = Answer::error(401, "", "You are not authorized for this resource.".into(), "Unauthorized");
-    answer.headers.push((WWW_AUTHENTICATE, state.digest.challenge(stale)));
+    let mut answer = Answer::error(
+        401,
+        "",
+        "You are not authorized for this resource.".into(),
+        "Unauthorized",
+    );
+    answer
+        .headers
+        .push((WWW_AUTHENTICATE, state.digest.challenge(stale)));
     let body = serde_json::to_vec(&answer.json).unwrap_or_default();
     answer.raw = Some(SimBody::whole(body));
     Err(answer)
 }
 
 /// The answer to an authenticated request; `None` to close the connection instead.
-fn respond(state: &State, req: &Request<Incoming>, path: &str, query: &Query, user: &str) -> Option<Answer> {
+fn respond(
+    state: &State,
+    req: &Request<Incoming>,
+    path: &str,
+    query: &Query,
+    user: &str,
+) -> Option<Answer> {
     let config = &state.config;
     let now = Instant::now();
     if let Some(&(from, until)) = lock(&state.quiet_until).get(user)
         && now >= from
         && now < until
     {
-        state.counters.early_requests.fetch_add(1, Ordering::Relaxed);
+        state
+            .counters
+            .early_requests
+            .fetch_add(1, Ordering::Relaxed);
     }
     let route = Route::parse(path, req.method());
     if let Some(limiter) = &state.key_limiter
@@ -311,20 +382,37 @@ fn respond(state: &State, req: &Request<Incoming>, path: &str, query: &Query, us
         draw < 0.0
     };
     if hit(config.error_rate) {
-        let reason = if config.error_status == 500 { "Internal Server Error" } else { "Service Unavailable" };
-        return Some(Answer::error(config.error_status, "UNEXPECTED_ERROR", "Simulated server error.".into(), reason));
+        let reason = if config.error_status == 500 {
+            "Internal Server Error"
+        } else {
+            "Service Unavailable"
+        };
+        return Some(Answer::error(
+            config.error_status,
+            "UNEXPECTED_ERROR",
+            "Simulated server error.".into(),
+            reason,
+        ));
     }
     if hit(config.reset_rate) {
         return None;
     }
-    let fault = config.faults.iter().find(|(_, rate)| hit(*rate)).map(|(f, _)| *f);
+    let fault = config
+        .faults
+        .iter()
+        .find(|(_, rate)| hit(*rate))
+        .map(|(f, _)| *f);
     match fault {
         Some(Fault::LostAnswer) => {
             let _ = route.serve(state, query);
             return None;
         }
         Some(Fault::Stall) => {
-            return Some(raw(200, vec![(CONTENT_LENGTH, "64".into())], SimBody::Stall(None)));
+            return Some(raw(
+                200,
+                vec![(CONTENT_LENGTH, "64".into())],
+                SimBody::Stall(None),
+            ));
         }
         Some(Fault::Truncate) => {
             let body = SimBody::Cut(Some(Bytes::from_static(b"{\"detail\":\"Simulated")));
@@ -332,13 +420,19 @@ fn respond(state: &State, req: &Request<Incoming>, path: &str, query: &Query, us
         }
         Some(Fault::Html500) => return Some(html_500()),
         Some(Fault::BadEnvelope) if query.envelope => {
-            return Some(raw(200, vec![(CONTENT_TYPE, "text/html".into())], SimBody::whole("<html>Service temporarily unavailable</html>")));
+            return Some(raw(
+                200,
+                vec![(CONTENT_TYPE, "text/html".into())],
+                SimBody::whole("<html>Service temporarily unavailable</html>"),
+            ));
         }
         Some(Fault::BadEnvelope) => return Some(html_500()),
         Some(Fault::Redirect) => {
             let mut answer = Answer::ok();
             answer.status = 302;
-            answer.headers.push((LOCATION, format!("https://login.example.invalid{path}")));
+            answer
+                .headers
+                .push((LOCATION, format!("https://login.example.invalid{path}")));
             return Some(answer);
         }
         Some(Fault::Throttle) => return Some(throttled(state, user, "RATE_LIMITED", "API key")),
@@ -353,12 +447,21 @@ fn respond(state: &State, req: &Request<Incoming>, path: &str, query: &Query, us
 }
 
 fn raw(status: u16, headers: Vec<(hyper::header::HeaderName, String)>, body: SimBody) -> Answer {
-    Answer { status, json: None, headers, raw: Some(body) }
+    Answer {
+        status,
+        json: None,
+        headers,
+        raw: Some(body),
+    }
 }
 
 fn html_500() -> Answer {
     let page = "<!DOCTYPE html><html><head><title>500</title></head><body><h1>Internal Server Error</h1></body></html>";
-    raw(500, vec![(CONTENT_TYPE, "text/html".into())], SimBody::whole(page))
+    raw(
+        500,
+        vec![(CONTENT_TYPE, "text/html".into())],
+        SimBody::whole(page),
+    )
 }
 
 fn throttled(state: &State, user: &str, code: &str, scope: &str) -> Answer {
@@ -370,12 +473,16 @@ fn throttled(state: &State, user: &str, code: &str, scope: &str) -> Answer {
     );
     if let Some(seconds) = state.config.retry_after {
         let now = Instant::now();
-        lock(&state.quiet_until).insert(user.to_string(), (now + IN_FLIGHT_GRACE, now + Duration::from_secs(seconds)));
+        lock(&state.quiet_until).insert(
+            user.to_string(),
+            (now + IN_FLIGHT_GRACE, now + Duration::from_secs(seconds)),
+        );
         let value = match state.config.retry_after_style {
             RetryAfterStyle::Seconds => seconds.to_string(),
             RetryAfterStyle::Date => {
                 let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds as i64);
-                jiff::fmt::rfc2822::to_string(&at.to_zoned(jiff::tz::TimeZone::UTC)).unwrap_or_default()
+                jiff::fmt::rfc2822::to_string(&at.to_zoned(jiff::tz::TimeZone::UTC))
+                    .unwrap_or_default()
             }
             RetryAfterStyle::Huge => "99999999999".into(),
             RetryAfterStyle::Garbage => "after lunch".into(),
@@ -395,7 +502,12 @@ enum Route {
 impl Route {
     fn parse(path: &str, method: &Method) -> Route {
         let Some(rest) = path.strip_prefix(API_PREFIX) else {
-            return Route::Unknown(Answer::error(404, "NOT_FOUND", format!("No resource at {path}."), "Not Found"));
+            return Route::Unknown(Answer::error(
+                404,
+                "NOT_FOUND",
+                format!("No resource at {path}."),
+                "Not Found",
+            ));
         };
         let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
         let kind = |segment: &str| match segment {
@@ -405,25 +517,45 @@ impl Route {
         };
         let id = |text: &str, what: &str| {
             ObjectId::parse(text).ok_or_else(|| {
-                Answer::error(400, "INVALID_OBJECT_ID", format!("An invalid {what} ID {text} was specified."), "Bad Request")
+                Answer::error(
+                    400,
+                    "INVALID_OBJECT_ID",
+                    format!("An invalid {what} ID {text} was specified."),
+                    "Bad Request",
+                )
             })
         };
         match (parts.as_slice(), method) {
-            (["groups", project, collection, key], &Method::DELETE) if kind(collection).is_some() => {
+            (["groups", project, collection, key], &Method::DELETE)
+                if kind(collection).is_some() =>
+            {
                 let kind = kind(collection).unwrap_or(Kind::ProjectApiKey);
-                Route::Delete(id(project, "group").and_then(|project| Ok(Target { kind, project, key: id(key, "key")? })))
+                Route::Delete(id(project, "group").and_then(|project| {
+                    Ok(Target {
+                        kind,
+                        project,
+                        key: id(key, "key")?,
+                    })
+                }))
             }
             (["groups", project, collection], &Method::GET) if kind(collection).is_some() => {
                 let kind = kind(collection).unwrap_or(Kind::ProjectApiKey);
                 Route::List(id(project, "group").map(|p| (p, kind)))
             }
-            (["groups", _, collection, ..], _) if kind(collection).is_some() => Route::Unknown(Answer::error(
-                405,
-                "METHOD_NOT_ALLOWED",
-                format!("Method {method} is not allowed here."),
-                "Method Not Allowed",
+            (["groups", _, collection, ..], _) if kind(collection).is_some() => {
+                Route::Unknown(Answer::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    format!("Method {method} is not allowed here."),
+                    "Method Not Allowed",
+                ))
+            }
+            _ => Route::Unknown(Answer::error(
+                404,
+                "NOT_FOUND",
+                format!("No resource at {path}."),
+                "Not Found",
             )),
-            _ => Route::Unknown(Answer::error(404, "NOT_FOUND", format!("No resource at {path}."), "Not Found")),
         }
     }
 
@@ -447,10 +579,17 @@ impl Route {
             })
         };
         let no_group = |project: &ObjectId| {
-            Answer::error(404, "GROUP_NOT_FOUND", format!("No group with ID {project} exists."), "Not Found")
+            Answer::error(
+                404,
+                "GROUP_NOT_FOUND",
+                format!("No group with ID {project} exists."),
+                "Not Found",
+            )
         };
         match self {
-            Route::Unknown(answer) | Route::Delete(Err(answer)) | Route::List(Err(answer)) => answer,
+            Route::Unknown(answer) | Route::Delete(Err(answer)) | Route::List(Err(answer)) => {
+                answer
+            }
             Route::Delete(Ok(target)) => {
                 if let Some(answer) = forbidden(&target.project) {
                     return answer;
@@ -470,7 +609,12 @@ impl Route {
                             Kind::ProjectApiKey => ("API_KEY_NOT_FOUND", "API key"),
                             Kind::AgentApiKey => ("AGENT_API_KEY_NOT_FOUND", "agent API key"),
                         };
-                        Answer::error(404, code, format!("No {what} with ID {} exists.", target.key), "Not Found")
+                        Answer::error(
+                            404,
+                            code,
+                            format!("No {what} with ID {} exists.", target.key),
+                            "Not Found",
+                        )
                     }
                 }
             }
@@ -488,9 +632,18 @@ impl Route {
 }
 
 fn list(state: &State, project: &ObjectId, kind: Kind, query: &Query) -> Answer {
-    let number = |v: &Option<String>, default: usize| v.as_deref().map_or(Ok(default), str::parse::<usize>);
-    let (Ok(page), Ok(per_page)) = (number(&query.page_num, 1), number(&query.items_per_page, 100)) else {
-        return Answer::error(400, "INVALID_QUERY_PARAMETER", "pageNum and itemsPerPage must be numbers.".into(), "Bad Request");
+    let number =
+        |v: &Option<String>, default: usize| v.as_deref().map_or(Ok(default), str::parse::<usize>);
+    let (Ok(page), Ok(per_page)) = (
+        number(&query.page_num, 1),
+        number(&query.items_per_page, 100),
+    ) else {
+        return Answer::error(
+            400,
+            "INVALID_QUERY_PARAMETER",
+            "pageNum and itemsPerPage must be numbers.".into(),
+            "Bad Request",
+        );
     };
     if page == 0 || per_page == 0 || per_page > 500 {
         return Answer::error(
@@ -506,28 +659,43 @@ fn list(state: &State, project: &ObjectId, kind: Kind, query: &Query) -> Answer 
         .skip((page - 1).saturating_mul(per_page))
         .take(per_page)
         .map(|key| match kind {
-            Kind::ProjectApiKey => json!({ "id": key.to_string(), "desc": "simulated key", "roles": [] }),
-            Kind::AgentApiKey => json!({ "id": key.to_string(), "desc": "simulated agent key", "key": "********" }),
+            Kind::ProjectApiKey => {
+                json!({ "id": key.to_string(), "desc": "simulated key", "roles": [] })
+            }
+            Kind::AgentApiKey => {
+                json!({ "id": key.to_string(), "desc": "simulated agent key", "key": "********" })
+            }
         })
         .collect();
-    Answer::json(200, json!({ "links": [], "results": results, "totalCount": keys.len() }))
+    Answer::json(
+        200,
+        json!({ "links": [], "results": results, "totalCount": keys.len() }),
+    )
 }
 
 fn control_answer(state: &State, method: &Method, what: &str) -> Response<SimBody> {
     let (status, body) = match (method, what) {
         (&Method::GET, "stats") => {
             let stats = state.counters.snapshot(state.keys.remaining());
-            (StatusCode::OK, serde_json::to_vec_pretty(&stats).unwrap_or_default())
+            (
+                StatusCode::OK,
+                serde_json::to_vec_pretty(&stats).unwrap_or_default(),
+            )
         }
         (&Method::POST, "reset-stats") => {
             state.counters.reset();
             (StatusCode::OK, b"{}".to_vec())
         }
-        _ => (StatusCode::NOT_FOUND, b"{\"detail\":\"unknown simulator control\"}".to_vec()),
+        _ => (
+            StatusCode::NOT_FOUND,
+            b"{\"detail\":\"unknown simulator control\"}".to_vec(),
+        ),
     };
     let mut response = Response::new(SimBody::whole(body));
     *response.status_mut() = status;
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -537,7 +705,12 @@ fn frame(counters: &Counters, answer: Answer, query: &Query) -> Response<SimBody
         Some(body) => (answer.status, body),
         None => {
             let (status, json) = if query.envelope {
-                (200, Some(json!({ "status": answer.status, "content": answer.json.unwrap_or(serde_json::Value::Null) })))
+                (
+                    200,
+                    Some(
+                        json!({ "status": answer.status, "content": answer.json.unwrap_or(serde_json::Value::Null) }),
+                    ),
+                )
             } else {
                 (answer.status, answer.json)
             };
@@ -546,12 +719,17 @@ fn frame(counters: &Counters, answer: Answer, query: &Query) -> Response<SimBody
                 Some(v) if query.pretty => serde_json::to_vec_pretty(&v).unwrap_or_default(),
                 Some(v) => serde_json::to_vec(&v).unwrap_or_default(),
             };
-            if bytes.is_empty() { (status, SimBody::empty()) } else { (status, SimBody::whole(bytes)) }
+            if bytes.is_empty() {
+                (status, SimBody::empty())
+            } else {
+                (status, SimBody::whole(bytes))
+            }
         }
     };
     counters.answered(status);
     let mut response = Response::new(body);
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in answer.headers {

@@ -63,7 +63,12 @@ impl Keys {
 
     /// The live keys of one kind in one project, sorted.
     pub(super) fn list(&self, project: &ObjectId, kind: Kind) -> Vec<ObjectId> {
-        let probe = Target { kind, project: *project, key: *project }.identity();
+        let probe = Target {
+            kind,
+            project: *project,
+            key: *project,
+        }
+        .identity();
         let mut out: Vec<ObjectId> = Vec::new();
         for shard in &self.shards {
             for id in &lock(shard).live {
@@ -141,7 +146,10 @@ pub struct Stats {
 impl Stats {
     /// Answers with `status`.
     pub fn status(&self, status: u16) -> u64 {
-        self.by_status.get(&status.to_string()).copied().unwrap_or(0)
+        self.by_status
+            .get(&status.to_string())
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -154,7 +162,10 @@ impl Counters {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         Stats {
             requests: get(&self.requests),
-            by_status: lock(&self.by_status).iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            by_status: lock(&self.by_status)
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
             challenges: get(&self.challenges),
             deleted: get(&self.deleted),
             not_found: get(&self.not_found),

@@ -49,7 +49,8 @@ pub fn revoker() -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY).env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
+    cmd.env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
     cmd
 }
 

@@ -1,0 +1,201 @@
+//! Crashes and signals: nothing finished is lost, nothing done is sent again.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use rand::Rng;
+use revoker::report::Outcome;
+use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, SimConfig, SimHandle};
+
+fn spawn_run(
+    sim: &SimHandle,
+    input: &std::path::Path,
+    report: &std::path::Path,
+    resume: bool,
+) -> Child {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("revoker"));
+    cmd.args(["run", "--concurrency", "16", "--base-url", sim.base_url()])
+        .arg("--input")
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env_remove("MCLI_OPS_MANAGER_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if resume {
+        cmd.arg("--resume");
+    }
+    cmd.spawn().expect("start revoker")
+}
+
+fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            return (status.code(), err);
+        }
+        assert!(
+            started.elapsed() < limit,
+            "revoker did not finish within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Kills a run with SIGKILL at random moments, resuming each time, then checks that every key is
+/// gone, every row finished, and no row recorded done was sent again. CI runs it small; the full
+/// size of #7 is `REVOKER_CRASH_ROWS=5000 REVOKER_CRASH_KILLS=10 cargo test --test crash`.
+#[test]
+fn sigkill_at_random_moments_then_resume_loses_nothing() {
+    let rows = env_number("REVOKER_CRASH_ROWS", 1500);
+    let kills = env_number("REVOKER_CRASH_KILLS", 4);
+    let keys = keys(rows, 25);
+    let sim = sim(
+        SimConfig {
+            latency: Duration::from_millis(15),
+            ..SimConfig::default()
+        },
+        &keys,
+    );
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    let mut rng = rand::rng();
+    let mut resume = false;
+    for _ in 0..kills {
+        let mut child = spawn_run(&sim, &input, &report, resume);
+        std::thread::sleep(Duration::from_millis(rng.random_range(60..400)));
+        let _ = child.kill();
+        let _ = child.wait();
+        resume = true;
+    }
+    let (code, err) = wait(
+        spawn_run(&sim, &input, &report, resume),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{err}");
+
+    let stats = sim.stats();
+    assert_eq!(stats.remaining, 0, "every key is gone");
+    assert_eq!(stats.deleted, rows);
+
+    // Latest outcome per row, and no row sent again after a run recorded it done.
+    let records = records(&report);
+    let mut latest: HashMap<(String, String, String), Outcome> = HashMap::new();
+    let mut done_in: HashMap<(String, String, String), String> = HashMap::new();
+    for r in &records {
+        let id = (r.kind.clone(), r.project.clone(), r.key.clone());
+        if let Some(run) = done_in.get(&id) {
+            assert_eq!(
+                run, &r.run_id,
+                "row {id:?} was reported again after being done"
+            );
+        }
+        if r.outcome == Outcome::Done {
+            done_in.insert(id.clone(), r.run_id.clone());
+        }
+        latest.insert(id, r.outcome);
+    }
+    assert_eq!(latest.len() as u64, rows);
+    assert!(
+        latest.values().all(|o| o.is_finished()),
+        "every row ends done or not_found"
+    );
+    // Rows in flight at a kill were deleted without a record; their retry saw 404, and only they.
+    let runs = records
+        .iter()
+        .map(|r| &r.run_id)
+        .collect::<HashSet<_>>()
+        .len() as u64;
+    let runs_that_revoked = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Done)
+        .map(|r| &r.run_id)
+        .collect::<HashSet<_>>();
+    assert!(runs_that_revoked.len() >= 2, "the kills landed mid-run");
+    assert!(stats.repeat_deletes <= 16 * runs, "{stats:?}");
+    assert_eq!(
+        stats.repeat_deletes as usize,
+        records
+            .iter()
+            .filter(|r| r.message.starts_with("404 now"))
+            .count()
+    );
+
+    // A plain CSV reader accepts the whole file too.
+    let mut plain = csv::Reader::from_path(&report).unwrap();
+    assert_eq!(
+        plain
+            .records()
+            .map(|r| r.unwrap().len())
+            .filter(|n| *n == 12)
+            .count(),
+        records.len()
+    );
+}
+
+#[test]
+fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
+    let keys = keys(300, 5);
+    let sim = sim(
+        SimConfig {
+            latency: Duration::from_millis(30),
+            ..SimConfig::default()
+        },
+        &keys,
+    );
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    let child = spawn_run(&sim, &input, &report, false);
+    let started = Instant::now();
+    while records_or_none(&report) < 20 {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, err) = wait(child, Duration::from_secs(60));
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        err.contains("stopping: finishing the requests in flight"),
+        "{err}"
+    );
+    assert!(err.contains("stopped: run interrupted (SIGINT)"), "{err}");
+    let records = records(&report);
+    assert_eq!(records.len(), 300, "one row per input row");
+    let done = count(&records, Outcome::Done);
+    assert_eq!(done + count(&records, Outcome::Skipped), 300);
+    assert_eq!(
+        sim.stats().deleted as usize,
+        done,
+        "every request sent was recorded"
+    );
+    assert!(done < 300);
+}
+
+fn records_or_none(report: &std::path::Path) -> usize {
+    std::fs::read_to_string(report)
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
