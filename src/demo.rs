@@ -92,7 +92,14 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
             source: "the demo's simulator".into(),
         },
     };
-    let code = execute_job(prepared, Outputs { quiet: args.quiet }).await?;
+    let code = execute_job(
+        prepared,
+        Outputs {
+            quiet: args.quiet,
+            ..Outputs::default()
+        },
+    )
+    .await?;
     let stats = stats.stats();
     let _ = stop_sim.send(());
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;

@@ -95,7 +95,7 @@ Examples:
   revoker sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50";
 
 /// Settings of `revoker run`; each overrides the job file's.
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct RunArgs {
     /// Job file (TOML) with the run's settings; flags override it.
     pub job: Option<PathBuf>,
@@ -159,6 +159,9 @@ pub struct RunArgs {
     /// No progress and no summary when every row finished (cron then mails only failures).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Interval of the progress lines written when stderr is not a terminal.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub progress_every: Duration,
 }
 
 fn parse_columns(text: &str) -> Result<ColumnMap, String> {

@@ -12,9 +12,6 @@ use crate::api::{Client, Counters};
 use crate::engine::Progress;
 use crate::report::Outcome;
 
-/// Interval of the plain progress lines.
-const LINE_EVERY: Duration = Duration::from_secs(10);
-
 /// A running progress display; [`Display::finish`] ends it.
 pub struct Display {
     task: Option<tokio::task::JoinHandle<()>>,
@@ -44,8 +41,8 @@ fn figures(progress: &Progress, client: &Client, started: Instant) -> (u64, u64,
 
 impl Display {
     /// Starts the display that suits stderr; nothing at all when `quiet`.
-    pub fn start(progress: Arc<Progress>, client: Arc<Client>, quiet: bool) -> Display {
-        if quiet {
+    pub fn start(progress: Arc<Progress>, client: Arc<Client>, out: super::Outputs) -> Display {
+        if out.quiet {
             return Display {
                 task: None,
                 bar: None,
@@ -75,7 +72,7 @@ impl Display {
         }
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(LINE_EVERY).await;
+                tokio::time::sleep(out.progress_every).await;
                 let (done, total, text) = figures(&progress, &client, started);
                 let percent = if total == 0 {
                     100.0

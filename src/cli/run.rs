@@ -28,10 +28,21 @@ pub struct PreparedJob {
 }
 
 /// What the run prints.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct Outputs {
     /// No progress, and no summary when every row finished.
     pub quiet: bool,
+    /// Interval of the plain progress lines (when stderr is not a terminal).
+    pub progress_every: Duration,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs {
+            quiet: false,
+            progress_every: Duration::from_secs(10),
+        }
+    }
 }
 
 fn flags(args: &RunArgs) -> JobFile {
@@ -106,7 +117,14 @@ pub(super) async fn run_command(args: RunArgs) -> Result<i32, Failure> {
         base_url,
         credentials: credentials?,
     };
-    execute_job(job, Outputs { quiet: args.quiet }).await
+    execute_job(
+        job,
+        Outputs {
+            quiet: args.quiet,
+            progress_every: args.progress_every,
+        },
+    )
+    .await
 }
 
 fn print_config(
@@ -262,7 +280,7 @@ pub async fn execute_job(job: PreparedJob, out: Outputs) -> Result<i32, Failure>
     let stop = StopFlag::default();
     let signals = listen_for_signals(stop.clone());
     let progress = Arc::new(Progress::default());
-    let display = Display::start(progress.clone(), client.clone(), out.quiet);
+    let display = Display::start(progress.clone(), client.clone(), out);
     let run = Run {
         run_id: crate::report::new_run_id(),
         source,
