@@ -133,10 +133,9 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&out.stdout)
-            .contains("171 rows · 113 project-api-key · 55 agent-api-key · 3 invalid")
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(
+        "171 rows · 88 project-api-key · 80 agent-api-key · 3 invalid · 0 duplicates · 6 projects"
+    ));
     let out = revoker().args(["validate", &export]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
