@@ -136,12 +136,19 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(
         "171 rows · 88 project-api-key · 80 agent-api-key · 3 invalid · 0 duplicates · 6 projects"
     ));
+    // Its column names are among the defaults (case-insensitively), so no mapping is needed.
     let out = revoker().args(["validate", &export]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let d = dir();
+    let odd = path(&d, "odd.csv");
+    std::fs::write(&odd, "Org,Owner\nx,y\n").unwrap();
+    let out = revoker().arg("validate").arg(&odd).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
         format!(
-            "revoker: {export}:1: no project column in the header (looked for project, projectId, project_id, groupId, group_id, group; found GROUP_ID, KEY_ID, TYPE, OWNER, CREATED, REASON); map one with --columns project=NAME"
+            "revoker: {}:1: no project column in the header (looked for project, projectId, project_id, groupId, group_id, group; found Org, Owner); map one with --columns project=NAME",
+            odd.display()
         )
     );
 }
