@@ -148,6 +148,8 @@ struct Shared {
     stop: StopFlag,
     forbidden: Mutex<ForbiddenProjects>,
     projects: u64,
+    /// Requests on the wire.
+    in_flight: Arc<Semaphore>,
     report_failed: std::sync::atomic::AtomicBool,
 }
 
@@ -162,6 +164,9 @@ struct ForbiddenProjects {
 /// Projects that must answer 403 (with no success anywhere) before the run stops as "credentials
 /// rejected"; fewer when the input has fewer projects.
 const FORBIDDEN_PROJECTS_TO_STOP: u64 = 3;
+
+/// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
+const ROWS_PER_SLOT: usize = 8;
 
 /// Rows read ahead of the senders, so rows of other projects can go while one project waits.
 const LOOKAHEAD: usize = 10_000;
@@ -315,6 +320,7 @@ pub async fn execute(
         stop: stop.clone(),
         forbidden: Mutex::new(ForbiddenProjects::default()),
         projects: run.survey.projects,
+        in_flight: Arc::new(Semaphore::new(run.config.concurrency.max(1))),
         report_failed: Default::default(),
     });
     drop(run.sink);
@@ -477,7 +483,10 @@ impl Queues {
 }
 
 async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
-    let permits = Arc::new(Semaphore::new(shared.config.concurrency.max(1)));
+    // Rows in progress, backing off included; requests on the wire are bounded by `in_flight`.
+    let rows = Arc::new(Semaphore::new(
+        shared.config.concurrency.max(1) * ROWS_PER_SLOT,
+    ));
     let mut queues = Queues::new();
     let mut input_done = false;
     // The first row goes alone, so the digest nonce is learned once rather than by every worker,
@@ -516,8 +525,12 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
             }
             continue;
         }
+        let row_slot = tokio::select! {
+            permit = rows.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            () = shared.stop.wait() => break,
+        };
         let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            permit = shared.in_flight.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
             () = shared.stop.wait() => break,
         };
         if !wait_for_pause(&shared).await {
@@ -526,7 +539,7 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
         let row = match queues.take(shared.project_limiter.as_ref()) {
             Ok(row) => row,
             Err(wait) => {
-                drop(permit);
+                drop((permit, row_slot));
                 tokio::select! {
                     () = tokio::time::sleep(wait) => {}
                     () = shared.stop.wait() => {}
@@ -544,12 +557,12 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
         let task_shared = shared.clone();
         if primed {
             tasks.spawn(async move {
-                row::process(&task_shared, row).await;
-                drop(permit);
+                row::process(&task_shared, row, permit).await;
+                drop(row_slot);
             });
         } else {
-            row::process(&task_shared, row).await;
-            drop(permit);
+            row::process(&task_shared, row, permit).await;
+            drop(row_slot);
             primed = true;
         }
         // Reap finished tasks so the set does not grow with the input.

@@ -21,18 +21,22 @@ impl Rate {
         f64::from(self.count) / self.per.as_secs_f64()
     }
 
-    /// A limiter for this rate that allows no burst: requests are spaced evenly, so that a server
-    /// whose bucket holds only a second's worth never sees more than its limit.
+    /// A keyed limiter for this rate; see [`even_quota`] for its burst.
     pub fn keyed_limiter<K: std::hash::Hash + Eq + Clone>(&self) -> DefaultKeyedRateLimiter<K> {
         RateLimiter::keyed(even_quota(self.per_second()))
     }
 }
 
+/// Requests spaced evenly at `per_second`, with a burst of a twentieth of a second's worth (at least
+/// one). The burst only lets a request that woke a little late (timers tick in milliseconds) take its
+/// missed slot back, so the rate is kept over time; and it stays far below a second's worth, so a
+/// server whose bucket holds one second never sees more than its limit.
 fn even_quota(per_second: f64) -> Quota {
     let period = Duration::from_secs_f64(1.0 / per_second.max(0.001));
+    let burst = NonZeroU32::new((per_second / 20.0) as u32).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period.max(Duration::from_nanos(1)))
         .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(NonZeroU32::MIN)
+        .allow_burst(burst)
 }
 
 impl fmt::Display for Rate {
@@ -82,27 +86,51 @@ impl serde::Serialize for Rate {
     }
 }
 
-/// After a cut, the rate rises by this share of its base every [`STEP`].
+/// After a cut, the rate rises by this share of its base every [`STEP`] without a cut.
 const RAISE_SHARE: f64 = 0.05;
-/// A 429 cuts the rate to this share of what it was.
-const CUT_TO: f64 = 0.7;
+/// A cut sets the rate to this share of what the server admitted.
+const CUT_TO: f64 = 0.9;
+/// Share of 429s among a window's answers above which the rate is cut. Below it, the 429s are
+/// scattered (a slight overshoot, or a server that throttles at random) and the pause alone is
+/// the right answer; cutting on each would ratchet the rate down to nothing.
+const CUT_ABOVE: f64 = 0.2;
+/// Answers a window needs before its share of 429s means anything.
+const MIN_ANSWERS: u64 = 10;
 const STEP: Duration = Duration::from_secs(1);
+
+/// Answers counted over one step.
+#[derive(Clone, Copy)]
+struct Window {
+    start: Instant,
+    answers: u64,
+    throttled: u64,
+}
+
+impl Window {
+    fn new(start: Instant) -> Window {
+        Window {
+            start,
+            answers: 0,
+            throttled: 0,
+        }
+    }
+}
 
 struct State {
     /// Current rate; `None` while unlimited.
     rate: Option<f64>,
-    /// What a raise is a share of: the configured rate, or the rate observed at the first cut.
+    /// What a raise is a share of: the configured rate, or the rate set by the first cut.
     base: f64,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
     last_change: Instant,
     paused_until: Instant,
+    window: Window,
 }
 
-/// The global pace of a run.
+/// The global pace of a run: its rate limiter, the pause after a 429, and the adaptation of the
+/// rate to what the server admits.
 pub struct Throttle {
     ceiling: Option<f64>,
-    started: Instant,
-    sent: std::sync::atomic::AtomicU64,
     state: Mutex<State>,
 }
 
@@ -112,14 +140,13 @@ impl Throttle {
         let ceiling = rate.map(|r| r.per_second());
         Throttle {
             ceiling,
-            started: now,
-            sent: Default::default(),
             state: Mutex::new(State {
                 rate: ceiling,
                 base: ceiling.unwrap_or(0.0),
                 limiter: ceiling.map(|r| Arc::new(RateLimiter::direct(even_quota(r)))),
                 last_change: now,
                 paused_until: now,
+                window: Window::new(now),
             }),
         }
     }
@@ -148,7 +175,14 @@ impl Throttle {
         if let Some(limiter) = limiter {
             limiter.until_ready().await;
         }
-        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn set_rate(st: &mut State, rate: Option<f64>) {
+        if rate != st.rate {
+            st.rate = rate;
+            st.limiter = rate.map(|r| Arc::new(RateLimiter::direct(even_quota(r))));
+        }
+        st.last_change = Instant::now();
     }
 
     fn maybe_raise(&self, st: &mut State) {
@@ -158,37 +192,41 @@ impl Throttle {
         }
         let raised = rate + st.base * RAISE_SHARE;
         let next = match self.ceiling {
-            Some(ceiling) if raised >= ceiling => Some(ceiling),
-            _ => Some(raised),
+            Some(ceiling) if raised >= ceiling => ceiling,
+            _ => raised,
         };
-        if next != st.rate {
-            st.rate = next;
-            st.limiter = next.map(|r| Arc::new(RateLimiter::direct(even_quota(r))));
-        }
-        st.last_change = Instant::now();
+        Self::set_rate(st, Some(next));
     }
 
-    /// A 429 arrived: everyone pauses for `wait`, and the rate is cut (at most once per step, since
-    /// the 429s of one burst all report the same excess).
-    pub fn throttled(&self, wait: Duration) {
+    /// Counts an answer; a 429 also pauses everyone for `wait` and, when 429s are a large share of
+    /// the recent answers, cuts the rate to just under what the server admitted.
+    pub fn answered(&self, throttled: Option<Duration>) {
         let now = Instant::now();
         let mut st = self.state();
+        if now.duration_since(st.window.start) >= STEP {
+            st.window = Window::new(now);
+        }
+        st.window.answers += 1;
+        let Some(wait) = throttled else { return };
+        st.window.throttled += 1;
         st.paused_until = st.paused_until.max(now + wait);
-        if st.rate.is_some() && now.duration_since(st.last_change) < STEP {
+        let w = st.window;
+        let dense = w.answers >= MIN_ANSWERS && w.throttled as f64 >= w.answers as f64 * CUT_ABOVE;
+        if !dense
+            || now.duration_since(st.last_change) < STEP.min(now.duration_since(w.start) + STEP / 2)
+        {
             return;
         }
-        let current = st.rate.unwrap_or_else(|| {
-            let elapsed = now.duration_since(self.started).as_secs_f64().max(0.001);
-            self.sent.load(std::sync::atomic::Ordering::Relaxed) as f64 / elapsed
-        });
+        let elapsed = now.duration_since(w.start).as_secs_f64().max(0.05);
+        let admitted = (w.answers - w.throttled) as f64 / elapsed;
+        let floor = 1.0f64.max(st.base * RAISE_SHARE);
+        let cut = (admitted * CUT_TO).max(floor);
+        let cut = st.rate.map_or(cut, |r| cut.min(r * CUT_TO));
         if st.rate.is_none() {
-            st.base = current;
+            st.base = cut;
         }
-        let floor = (st.base * 0.05).max(1.0);
-        let cut = (current * CUT_TO).max(floor);
-        st.rate = Some(cut);
-        st.limiter = Some(Arc::new(RateLimiter::direct(even_quota(cut))));
-        st.last_change = now;
+        Self::set_rate(&mut st, Some(cut));
+        st.window = Window::new(now);
     }
 }
 
@@ -208,16 +246,25 @@ mod tests {
     }
 
     #[test]
-    fn a_429_pauses_and_cuts_then_the_rate_recovers_to_the_ceiling() {
+    fn dense_429s_cut_the_rate_scattered_ones_only_pause_and_it_recovers() {
         let throttle = Throttle::new(Some("100/s".parse().unwrap()));
         throttle.state().last_change -= STEP;
-        throttle.throttled(Duration::from_millis(0));
-        assert_eq!(throttle.current_rate(), Some(70.0));
-        // A second 429 of the same burst does not cut again.
-        throttle.throttled(Duration::from_millis(0));
-        assert_eq!(throttle.current_rate(), Some(70.0));
+        // 1 in 10: a pause, no cut.
+        for _ in 0..9 {
+            throttle.answered(None);
+        }
+        throttle.answered(Some(Duration::from_millis(5)));
+        assert_eq!(throttle.current_rate(), Some(100.0));
+        assert!(throttle.paused_until() > Instant::now());
+        // Half of the answers 429: cut under what was admitted, and never above 90% of the rate.
         for _ in 0..10 {
+            throttle.answered(Some(Duration::ZERO));
+        }
+        let cut = throttle.current_rate().unwrap();
+        assert!(cut <= 90.0 && cut >= 5.0, "{cut}");
+        for _ in 0..40 {
             throttle.state().last_change -= STEP;
+            throttle.state().paused_until = Instant::now();
             let mut st = throttle.state();
             throttle.maybe_raise(&mut st);
         }

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use rand::Rng;
+use tokio::sync::OwnedSemaphorePermit;
 
 use super::{ForbiddenProjects, Pending, Shared, StopReason, wait_for_pause};
 use crate::api::Answer;
@@ -19,8 +20,9 @@ enum Retry {
     Stopped,
 }
 
-/// Sends one row (the scheduler has already taken its first slot of the rates) and reports it.
-pub(super) async fn process(shared: &Shared, row: Pending) {
+/// Sends one row (the scheduler has already taken its first slot of the rates, and its first
+/// in-flight slot, `permit`) and reports it.
+pub(super) async fn process(shared: &Shared, row: Pending, permit: OwnedSemaphorePermit) {
     let started = Instant::now();
     let target = row.target;
     let id = target.identity();
@@ -37,8 +39,21 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
     let maybe_sent = AtomicBool::new(shared.unsettled.contains(&id));
     let last_transient: Mutex<Option<Answer>> = Mutex::new(None);
 
+    let first_permit = Mutex::new(Some(permit));
     let attempt = || async {
         let n = attempts.fetch_add(1, Ordering::Relaxed);
+        // A request holds an in-flight slot only while it is on the wire, not while it backs off.
+        let first = first_permit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let _in_flight = match first {
+            Some(permit) => permit,
+            None => tokio::select! {
+                permit = shared.in_flight.clone().acquire_owned() => permit.map_err(|_| Retry::Stopped)?,
+                () = shared.stop.wait() => return Err(Retry::Stopped),
+            },
+        };
         if n > 0 {
             // Retries wait like everyone else: the pause, the global rate, the project's rate.
             if !wait_for_pause(shared).await {
@@ -56,7 +71,27 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
                 }
             }
         }
+        // A 429 may have paused everyone while this attempt waited for its slots.
+        if !wait_for_pause(shared).await {
+            return Err(Retry::Stopped);
+        }
         let answer = shared.client.revoke(&target).await;
+        let throttled = match &answer {
+            Answer::Transient {
+                status: Some(429),
+                retry_after,
+                ..
+            } => {
+                // Without a Retry-After, everyone waits up to the first backoff step.
+                let fallback = shared
+                    .config
+                    .backoff_min
+                    .mul_f64(rand::rng().random::<f64>());
+                Some(retry_after.unwrap_or(fallback))
+            }
+            _ => None,
+        };
+        shared.throttle.answered(throttled);
         if let Answer::Transient {
             ambiguous: true, ..
         } = &answer
@@ -91,18 +126,10 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
         .adjust(|e: &Retry, delay: Option<Duration>| {
             let delay = delay?;
             // Full jitter: anywhere from nothing to the exponential delay, so that workers failing
-            // together do not retry together. A Retry-After overrides it, and pauses everyone.
+            // together do not retry together. A Retry-After overrides it (and, on a 429, has
+            // already paused everyone).
             let jittered = delay.mul_f64(rand::rng().random::<f64>());
             match e {
-                Retry::Answer(Answer::Transient {
-                    status: Some(429),
-                    retry_after,
-                    ..
-                }) => {
-                    let wait = retry_after.unwrap_or(jittered);
-                    shared.throttle.throttled(wait);
-                    Some(wait)
-                }
                 Retry::Answer(Answer::Transient {
                     retry_after: Some(wait),
                     ..
@@ -118,20 +145,7 @@ pub(super) async fn process(shared: &Shared, row: Pending) {
     let attempts = attempts.load(Ordering::Relaxed);
     let answer = match result {
         Ok(answer) => answer,
-        Err(Retry::Answer(answer)) => {
-            if let Answer::Transient {
-                status: Some(429),
-                retry_after,
-                ..
-            } = &answer
-            {
-                // The last attempt's 429 still tells everyone else to slow down.
-                shared
-                    .throttle
-                    .throttled(retry_after.unwrap_or(shared.config.backoff_min));
-            }
-            answer
-        }
+        Err(Retry::Answer(answer)) => answer,
         Err(Retry::Stopped) => match last_transient
             .into_inner()
             .unwrap_or_else(|p| p.into_inner())
