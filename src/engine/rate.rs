@@ -261,7 +261,7 @@ mod tests {
             throttle.answered(Some(Duration::ZERO));
         }
         let cut = throttle.current_rate().unwrap();
-        assert!(cut <= 90.0 && cut >= 5.0, "{cut}");
+        assert!((5.0..=90.0).contains(&cut), "{cut}");
         for _ in 0..40 {
             throttle.state().last_change -= STEP;
             throttle.state().paused_until = Instant::now();
