@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use revoker::input::Target;
 use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_revoker");
@@ -21,11 +20,14 @@ const BIN: &str = env!("CARGO_BIN_EXE_revoker");
 /// One figure of one run.
 type Figures = Vec<(&'static str, f64)>;
 
+/// A figure's name, its target as text, and the check of a value against it.
+type Target = (&'static str, &'static str, fn(f64) -> bool);
+
 struct Scenario {
     name: &'static str,
     about: &'static str,
     /// Figure name, target text, and whether a value meets it.
-    targets: Vec<(&'static str, &'static str, fn(f64) -> bool)>,
+    targets: Vec<Target>,
     run: fn(&Bench) -> Figures,
 }
 
@@ -44,11 +46,11 @@ impl Bench {
     }
 }
 
-fn keys(n: u64, projects: u64) -> Vec<Target> {
+fn keys(n: u64, projects: u64) -> Vec<revoker::input::Target> {
     revoker::cli::generate_keys(n, projects)
 }
 
-fn write_input(path: &Path, keys: &[Target]) {
+fn write_input(path: &Path, keys: &[revoker::input::Target]) {
     revoker::cli::write_keys(path, keys).expect("write the input");
 }
 
