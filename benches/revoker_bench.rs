@@ -253,7 +253,7 @@ fn faults(b: &Bench) -> Figures {
             &sim,
             &b.file("f.csv"),
             &b.file("f.report.csv"),
-            &["--concurrency", "64", "--max-attempts", "12"],
+            &["--concurrency", "64", "--max-attempts", "20"],
         ),
         Duration::from_secs(300),
     );

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::input::{Kind, Target};
 
-pub use classify::{Answer, retry_after};
+pub use classify::{Answer, MAX_RETRY_AFTER, retry_after};
 
 /// Cloud Manager's public API.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com/api/public/v1.0";

@@ -91,6 +91,11 @@ pub(super) fn scan(
         })
         .collect::<Result<_, _>>()?;
     let column = |field: Field| opts.columns.find(field, names.iter().map(String::as_str));
+    let found = if names.iter().all(|n| n.trim().is_empty()) {
+        "no column names".to_string()
+    } else {
+        names.join(", ")
+    };
     let missing = |field: Field| {
         let looked_for = opts.columns.candidates(field).join(", ");
         source.malformed(
@@ -98,7 +103,7 @@ pub(super) fn scan(
             format!(
                 "no {} column in the header (looked for {looked_for}; found {}); map one with --columns {}=NAME",
                 field.name(),
-                names.join(", "),
+                found,
                 field.name()
             ),
         )

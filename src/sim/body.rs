@@ -1,5 +1,6 @@
 //! Answer bodies, including the broken ones the fault knobs ask for.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -11,13 +12,21 @@ pub(super) enum SimBody {
     Whole(Option<Bytes>),
     /// Sends its first part, then waits forever (the client's timeout ends it).
     Stall(Option<Bytes>),
-    /// Sends its part, then fails, so the connection is cut short of the declared length.
-    Cut(Option<Bytes>),
+    /// Sends its part, waits a moment (so it leaves the server), then fails: the connection is cut
+    /// short of the declared length.
+    Cut(Option<Bytes>, Pin<Box<tokio::time::Sleep>>),
 }
 
 impl SimBody {
     pub(super) fn whole(bytes: impl Into<Bytes>) -> SimBody {
         SimBody::Whole(Some(bytes.into()))
+    }
+
+    pub(super) fn cut(part: &'static [u8]) -> SimBody {
+        SimBody::Cut(
+            Some(Bytes::from_static(part)),
+            Box::pin(tokio::time::sleep(std::time::Duration::from_millis(20))),
+        )
     }
 
     pub(super) fn empty() -> SimBody {
@@ -31,7 +40,7 @@ impl Body for SimBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.get_mut() {
             SimBody::Whole(part) => Poll::Ready(part.take().map(|b| Ok(Frame::data(b)))),
@@ -40,9 +49,14 @@ impl Body for SimBody {
                 // Never woken: the connection is dropped with the server or the client.
                 None => Poll::Pending,
             },
-            SimBody::Cut(part) => match part.take() {
+            SimBody::Cut(part, pause) => match part.take() {
                 Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                None => Poll::Ready(Some(Err(std::io::Error::other("simulated truncated body")))),
+                None => match pause.as_mut().poll(cx) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(()) => {
+                        Poll::Ready(Some(Err(std::io::Error::other("simulated truncated body"))))
+                    }
+                },
             },
         }
     }

@@ -8,7 +8,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hyper::body::Incoming;
 use hyper::header::{
@@ -415,7 +414,7 @@ fn respond(
             ));
         }
         Some(Fault::Truncate) => {
-            let body = SimBody::Cut(Some(Bytes::from_static(b"{\"detail\":\"Simulated")));
+            let body = SimBody::cut(b"{\"detail\":\"Simulated");
             return Some(raw(500, vec![(CONTENT_LENGTH, "200".into())], body));
         }
         Some(Fault::Html500) => return Some(html_500()),
