@@ -272,6 +272,12 @@ pub struct SimArgs {
     /// The digest challenge issued.
     #[arg(long, value_enum, default_value_t = ChallengeStyle::Md5)]
     pub challenge: ChallengeStyle,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

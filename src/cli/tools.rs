@@ -223,6 +223,10 @@ pub(super) async fn sim(args: SimArgs) -> Result<i32, Failure> {
         forbid_projects: args.forbid_project,
         faults: args.fault,
         challenge: args.challenge,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| crate::sim::TlsFiles { cert, key }),
     };
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)

@@ -133,6 +133,15 @@ pub struct SimConfig {
     pub forbid_projects: Vec<ObjectId>,
     pub faults: Vec<(Fault, f64)>,
     pub challenge: ChallengeStyle,
+    /// Serve HTTPS with this certificate chain and key (PEM files) instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A certificate chain and its private key, both PEM.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 impl Default for SimConfig {
@@ -153,6 +162,7 @@ impl Default for SimConfig {
             forbid_projects: Vec::new(),
             faults: Vec::new(),
             challenge: ChallengeStyle::Md5,
+            tls: None,
         }
     }
 }

@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use super::auth::{Digest, Verdict};
 use super::body::SimBody;
 use super::state::{Counters, Deleted, Keys, Stats, lock};
-use super::{API_PREFIX, Fault, RetryAfterStyle, SimConfig};
+use super::{API_PREFIX, Fault, RetryAfterStyle, SimConfig, TlsFiles};
 use crate::input::{Kind, ObjectId, Target};
 
 /// Requests still on the wire when a 429 went out are not counted as early.
@@ -57,6 +57,29 @@ pub struct Sim {
     state: Arc<State>,
     listener: TcpListener,
     addr: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+fn tls_acceptor(files: &TlsFiles) -> std::io::Result<tokio_rustls::TlsAcceptor> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &std::path::Path, e: &dyn std::fmt::Display| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}: {e}", what.display()),
+        )
+    };
+    let certs = CertificateDer::pem_file_iter(&files.cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad(&files.cert, &e))?;
+    let key = PrivateKeyDer::from_pem_file(&files.key).map_err(|e| bad(&files.key, &e))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, key))
+        .map_err(|e| bad(&files.cert, &e))?;
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 impl Sim {
@@ -66,6 +89,7 @@ impl Sim {
         keys: impl IntoIterator<Item = Target>,
         addr: SocketAddr,
     ) -> std::io::Result<Sim> {
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = State {
@@ -87,12 +111,14 @@ impl Sim {
             state: Arc::new(state),
             listener,
             addr,
+            tls,
         })
     }
 
     /// The API base URL, e.g. `http://127.0.0.1:PORT/api/public/v1.0`.
     pub fn base_url(&self) -> String {
-        format!("http://{}{API_PREFIX}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{API_PREFIX}", self.addr)
     }
 
     /// A handle on the counters that stays valid while the server runs.
@@ -114,16 +140,32 @@ impl Sim {
             };
             let _ = stream.set_nodelay(true);
             let state = self.state.clone();
+            let tls = self.tls.clone();
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                // A connection ending badly (resets, stalls, clients going away) is part of the job.
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                match tls {
+                    // A failed handshake (a client that does not trust the certificate) ends here.
+                    Some(acceptor) => {
+                        if let Ok(stream) = acceptor.accept(stream).await {
+                            serve_connection(state, stream).await;
+                        }
+                    }
+                    None => serve_connection(state, stream).await,
+                }
             });
         }
     }
+}
+
+async fn serve_connection<I>(state: Arc<State>, io: I)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+    // A connection ending badly (resets, stalls, clients going away) is part of the job.
+    let _ = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 /// Reads the counters of a running simulator.
