@@ -102,18 +102,8 @@ pub struct RunArgs {
     /// Rows to revoke: CSV, JSON array or JSON Lines; `-` for stdin.
     #[arg(short, long)]
     pub input: Option<PathBuf>,
-    /// Input format (default: from the extension, else from the first byte).
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// Column names of the export, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE.
-    #[arg(long, value_parser = parse_columns)]
-    pub columns: Option<ColumnMap>,
-    /// Kind for rows without one: project-api-key or agent-api-key (or an alias).
-    #[arg(long)]
-    pub kind: Option<Kind>,
-    /// Kinds this run may revoke (comma-separated); rows of other kinds are invalid.
-    #[arg(long, value_delimiter = ',')]
-    pub kinds: Option<Vec<Kind>>,
+    #[command(flatten)]
+    pub how: InputArgs,
     /// Report path (CSV); may hold {date}, {time}, {job}. Default: INPUT.report.csv.
     #[arg(short, long)]
     pub report: Option<String>,
@@ -174,13 +164,13 @@ pub struct InputArgs {
     /// Input format (default: from the extension, else from the first byte).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Column names, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE.
+    /// Column names of the export, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE.
     #[arg(long, value_parser = parse_columns)]
     pub columns: Option<ColumnMap>,
-    /// Kind for rows without one.
+    /// Kind for rows without one: project-api-key or agent-api-key (or an alias).
     #[arg(long)]
     pub kind: Option<Kind>,
-    /// Kinds allowed (comma-separated).
+    /// Kinds allowed (comma-separated); rows of other kinds are invalid.
     #[arg(long, value_delimiter = ',')]
     pub kinds: Option<Vec<Kind>>,
 }

@@ -48,10 +48,10 @@ impl Default for Outputs {
 fn flags(args: &RunArgs) -> JobFile {
     JobFile {
         input: args.input.clone(),
-        format: args.format,
-        columns: args.columns.clone().unwrap_or_default(),
-        kind: args.kind,
-        kinds: args.kinds.clone(),
+        format: args.how.format,
+        columns: args.how.columns.clone().unwrap_or_default(),
+        kind: args.how.kind,
+        kinds: args.how.kinds.clone(),
         report: args.report.clone(),
         resume: args.resume.then_some(true),
         base_url: args.base_url.clone(),

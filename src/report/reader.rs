@@ -8,17 +8,6 @@ use std::path::Path;
 use super::{HEADER, Outcome, Record, ReportError, unescape_cell};
 use crate::input::{Identity, Target};
 
-pub(super) fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
-}
-
 /// Length of the file up to and including its last newline: the part made of whole rows.
 pub(super) fn whole_rows_len(file: &mut File) -> std::io::Result<u64> {
     let len = file.metadata()?.len();

@@ -147,7 +147,7 @@ fn check_header(path: &Path, file: &mut File) -> Result<(), ReportError> {
     let mut head = vec![0u8; expected.len() + 2];
     file.seek(SeekFrom::Start(0))
         .map_err(ReportError::io(path))?;
-    let n = super::reader::read_full(file, &mut head).map_err(ReportError::io(path))?;
+    let n = crate::input::read_up_to(file, &mut head).map_err(ReportError::io(path))?;
     let head = &head[..n];
     let ok = head.starts_with(expected.as_bytes())
         && matches!(&head[expected.len()..], [b'\n', ..] | [b'\r', b'\n']);
