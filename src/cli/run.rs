@@ -240,8 +240,17 @@ pub async fn execute_job(job: PreparedJob, out: Outputs) -> Result<i32, Failure>
         }
         .into());
     }
+    let started = std::time::Instant::now();
     let (finished, unsettled) = if exists {
         let state = read_state(&job.report)?;
+        tracing::info!(
+            "{}: {} rows of {} runs read in {} ms; {} rows finished",
+            job.report.display(),
+            state.rows,
+            state.runs,
+            started.elapsed().as_millis(),
+            state.finished.len()
+        );
         let settled = |id: &crate::input::Identity| {
             state.finished.contains(id) || state.rejected.contains(id)
         };
@@ -252,6 +261,13 @@ pub async fn execute_job(job: PreparedJob, out: Outputs) -> Result<i32, Failure>
     };
     // The whole input is read once before anything is sent, so a broken file sends nothing.
     let survey = survey(&source, &opts, &finished, &mut |_| {})?;
+    tracing::info!(
+        "{}: {} rows checked ({} to send) after {} ms",
+        source.name(),
+        survey.rows,
+        survey.to_send,
+        started.elapsed().as_millis()
+    );
 
     let settings = &job.settings;
     let config = engine_config(settings);

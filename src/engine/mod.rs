@@ -326,11 +326,13 @@ pub async fn execute(
     drop(run.sink);
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
+    let start_at = run.survey.start_at;
     let reader = spawn_reader(
         run.source.clone(),
         run.input.clone(),
         run.finished,
         run.survey.dedupe,
+        start_at,
         tx,
     );
     schedule(shared.clone(), rx).await;
@@ -370,10 +372,11 @@ fn spawn_reader(
     input: InputOptions,
     finished: HashSet<Identity>,
     mut dedupe: Dedupe,
+    start_at: Option<(u64, u64)>,
     tx: mpsc::Sender<Work>,
 ) -> tokio::task::JoinHandle<Result<(), InputError>> {
     tokio::task::spawn_blocking(move || {
-        source.scan(&input, &mut |entry| {
+        source.scan_from(&input, start_at, &mut |entry| {
             let work = match entry.target {
                 Err(reason) => Work::Invalid {
                     line: entry.line,

@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
@@ -33,9 +33,9 @@ impl<R: Read> Read for LineEnds<R> {
     }
 }
 
-/// The line of the record whose parse began at byte `from` (which may be the previous record's
-/// terminator or blank lines): every newline before its first other byte counts.
-fn line_at(from: u64, ends: &RefCell<VecDeque<(u64, bool)>>, passed: &mut u64) -> u64 {
+/// The line and first byte of the record whose parse began at byte `from` (which may be the previous
+/// record's terminator or blank lines): every newline before its first other byte counts.
+fn line_at(from: u64, ends: &RefCell<VecDeque<(u64, bool)>>, passed: &mut u64) -> (u64, u64) {
     let mut ends = ends.borrow_mut();
     let mut cursor = from;
     while let Some(&(at, newline)) = ends.front() {
@@ -48,13 +48,14 @@ fn line_at(from: u64, ends: &RefCell<VecDeque<(u64, bool)>>, passed: &mut u64) -
         ends.pop_front();
         *passed += u64::from(newline);
     }
-    *passed + 1
+    (*passed + 1, cursor)
 }
 
 pub(super) fn scan(
     source: &Source,
     reader: BufReader<File>,
     opts: &InputOptions,
+    from: Option<(u64, u64)>,
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
     let ends = Rc::new(RefCell::new(VecDeque::new()));
@@ -121,6 +122,29 @@ pub(super) fn scan(
         ));
     }
 
+    // Where the rows start: after the header, or at a row an earlier scan pointed to. Offsets are
+    // counted from the start of the file either way.
+    let mut base = 0u64;
+    if let Some((offset, line)) = from {
+        let mut file = csv.into_inner().inner;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|e| InputError::Io {
+                file: source.name().into(),
+                source: e,
+            })?;
+        ends.borrow_mut().clear();
+        base = offset;
+        passed = line - 1;
+        csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(LineEnds {
+                inner: file,
+                offset: 0,
+                ends: ends.clone(),
+            });
+    }
     let mut record = csv::ByteRecord::new();
     loop {
         let line = csv.position().line();
@@ -129,34 +153,37 @@ pub(super) fn scan(
             Ok(true) => {}
             Err(e) => return Err(err(line, e)),
         }
-        let line = record
+        let (line, start) = record
             .position()
-            .map_or(line, |p| line_at(p.byte(), &ends, &mut passed));
+            .map_or((line, 0), |p| line_at(p.byte(), &ends, &mut passed));
         if record.as_slice().len() > MAX_ROW_BYTES {
             return Err(source.malformed(
                 line,
                 "row is longer than 1 MiB; this is not an export of ids",
             ));
         }
-        for field in record.iter() {
-            check_text(source, line, field)?;
-        }
+        // The fields lie back to back in one buffer: one check covers them all.
+        check_text(source, line, record.as_slice())?;
         // Spreadsheets pad exports with rows of empty cells; they are blank lines, not bad rows.
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let cell = |i: usize| {
-            record
-                .get(i)
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-        };
+        let cell = |i: usize| record.get(i).map(String::from_utf8_lossy);
         let cells = Cells {
             project: cell(project),
             key: cell(key),
             kind: kind.and_then(cell),
             problem: None,
         };
-        if visit(validate(line, cells, opts, kind.is_some())).is_break() {
+        if visit(validate(
+            line,
+            Some(base + start),
+            cells,
+            opts,
+            kind.is_some(),
+        ))
+        .is_break()
+        {
             return Ok(());
         }
     }

@@ -3,7 +3,7 @@
 use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
@@ -13,12 +13,12 @@ use serde_json::Value;
 use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
 
 /// Turns one JSON value into a row's cells.
-fn cells_of(value: Value, opts: &InputOptions) -> Cells {
+fn cells_of<'a>(value: &'a Value, opts: &InputOptions) -> Cells<'a> {
     let Value::Object(map) = value else {
         return Cells {
             problem: Some(format!(
                 "expected a JSON object, found {}",
-                type_name(&value)
+                type_name(value)
             )),
             ..Cells::default()
         };
@@ -32,7 +32,7 @@ fn cells_of(value: Value, opts: &InputOptions) -> Cells {
             continue;
         };
         let text = match value {
-            Value::String(s) => Some(s.trim().to_string()),
+            Value::String(s) => Some(s.trim().into()),
             Value::Null => None,
             other => {
                 cells.problem.get_or_insert_with(|| {
@@ -41,7 +41,7 @@ fn cells_of(value: Value, opts: &InputOptions) -> Cells {
                         type_name(other)
                     )
                 });
-                Some(other.to_string())
+                Some(other.to_string().into())
             }
         };
         match field {
@@ -152,7 +152,8 @@ impl<'de> Visitor<'de> for Rows<'_> {
             };
             let entry = validate(
                 self.lines.start.get(),
-                cells_of(value, self.opts),
+                None,
+                cells_of(&value, self.opts),
                 self.opts,
                 true,
             );
@@ -202,13 +203,27 @@ pub(super) fn scan_lines(
     source: &Source,
     mut reader: BufReader<File>,
     opts: &InputOptions,
+    from: Option<(u64, u64)>,
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
-    skip_bom(&mut reader, source)?;
+    let io = |e| InputError::Io {
+        file: source.name().into(),
+        source: e,
+    };
+    let (mut offset, mut line) = match from {
+        Some((offset, line)) => {
+            reader.seek(SeekFrom::Start(offset)).map_err(io)?;
+            (offset, line - 1)
+        }
+        None => {
+            skip_bom(&mut reader, source)?;
+            (reader.stream_position().map_err(io)?, 0)
+        }
+    };
     let mut buf = Vec::new();
-    let mut line = 0u64;
     loop {
         line += 1;
+        let start = offset;
         buf.clear();
         let n = (&mut reader)
             .take(MAX_ROW_BYTES as u64 + 1)
@@ -220,6 +235,7 @@ pub(super) fn scan_lines(
         if n == 0 {
             return Ok(());
         }
+        offset += n as u64;
         if buf.len() > MAX_ROW_BYTES {
             return Err(source.malformed(
                 line,
@@ -237,7 +253,15 @@ pub(super) fn scan_lines(
         }
         let value: Value =
             serde_json::from_str(text).map_err(|e| source.malformed(line, json_reason(&e)))?;
-        if visit(validate(line, cells_of(value, opts), opts, true)).is_break() {
+        if visit(validate(
+            line,
+            Some(start),
+            cells_of(&value, opts),
+            opts,
+            true,
+        ))
+        .is_break()
+        {
             return Ok(());
         }
     }

@@ -10,6 +10,7 @@ mod ids;
 mod json_reader;
 mod survey;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -169,6 +170,9 @@ pub struct RawRow {
 pub struct Entry {
     /// 1-based line on which the row starts.
     pub line: u64,
+    /// Byte offset at which a scan can start to read this row first (CSV and JSON Lines).
+    pub offset: Option<u64>,
+    /// The cells as the file had them; filled only for invalid rows, the only ones reported raw.
     pub raw: RawRow,
     /// The validated target, or why the row is invalid.
     pub target: Result<Target, String>,
@@ -295,6 +299,17 @@ impl Source {
         opts: &InputOptions,
         visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
     ) -> Result<(), InputError> {
+        self.scan_from(opts, None, visit)
+    }
+
+    /// Like [`Source::scan`], but starting at `from`, the `(offset, line)` of a row an earlier scan
+    /// reported (see [`Entry::offset`]): the rows before it are not read again.
+    pub fn scan_from(
+        &self,
+        opts: &InputOptions,
+        from: Option<(u64, u64)>,
+        visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
+    ) -> Result<(), InputError> {
         let format = self.format(opts.format)?;
         let mut reader = self.reader()?;
         let buf = reader.fill_buf().map_err(|source| InputError::Io {
@@ -305,9 +320,9 @@ impl Source {
             return Err(self.malformed(1, "the file is empty: expected a header line or rows"));
         }
         match format {
-            Format::Csv => csv_reader::scan(self, reader, opts, visit),
+            Format::Csv => csv_reader::scan(self, reader, opts, from, visit),
             Format::Json => json_reader::scan_array(self, reader, opts, visit),
-            Format::Jsonl => json_reader::scan_lines(self, reader, opts, visit),
+            Format::Jsonl => json_reader::scan_lines(self, reader, opts, from, visit),
         }
     }
 }
@@ -353,31 +368,47 @@ fn clip(value: &str) -> String {
     format!("{}…", &value[..end])
 }
 
-/// A row's three cells before validation; `problem` is set when a cell could not even be read as text.
+/// A row's three cells before validation, borrowed from the reader where it can; `problem` is set
+/// when a cell could not even be read as text.
 #[derive(Default)]
-struct Cells {
-    project: Option<String>,
-    key: Option<String>,
-    kind: Option<String>,
+struct Cells<'a> {
+    project: Option<Cow<'a, str>>,
+    key: Option<Cow<'a, str>>,
+    kind: Option<Cow<'a, str>>,
     problem: Option<String>,
 }
 
 /// Validates one row's cells into an [`Entry`].
-fn validate(line: u64, cells: Cells, opts: &InputOptions, has_kind_column: bool) -> Entry {
-    let raw = RawRow {
-        project: clip(cells.project.as_deref().unwrap_or("")),
-        key: clip(cells.key.as_deref().unwrap_or("")),
-        kind: clip(cells.kind.as_deref().unwrap_or("")),
-    };
+fn validate(
+    line: u64,
+    offset: Option<u64>,
+    cells: Cells<'_>,
+    opts: &InputOptions,
+    has_kind_column: bool,
+) -> Entry {
     let target = check(&cells, opts, has_kind_column);
-    Entry { line, raw, target }
+    let raw = if target.is_err() {
+        RawRow {
+            project: clip(cells.project.as_deref().unwrap_or("")),
+            key: clip(cells.key.as_deref().unwrap_or("")),
+            kind: clip(cells.kind.as_deref().unwrap_or("")),
+        }
+    } else {
+        RawRow::default()
+    };
+    Entry {
+        line,
+        offset,
+        raw,
+        target,
+    }
 }
 
-fn check(cells: &Cells, opts: &InputOptions, has_kind_column: bool) -> Result<Target, String> {
+fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Result<Target, String> {
     if let Some(problem) = &cells.problem {
         return Err(problem.clone());
     }
-    let id = |field: Field, value: &Option<String>| -> Result<ObjectId, String> {
+    let id = |field: Field, value: &Option<Cow<'_, str>>| -> Result<ObjectId, String> {
         match value.as_deref() {
             None | Some("") => Err(format!("{} id is missing", field.name())),
             Some(v) => ObjectId::parse(v).ok_or_else(|| {
@@ -443,7 +474,7 @@ mod tests {
     #[test]
     fn check_reports_the_first_problem() {
         let opts = InputOptions::default();
-        let cells = |p: &str, k: &str, kind: &str| Cells {
+        let cells = |p: &'static str, k: &'static str, kind: &'static str| Cells {
             project: Some(p.into()),
             key: Some(k.into()),
             kind: Some(kind.into()),

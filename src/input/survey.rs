@@ -22,6 +22,9 @@ pub struct Survey {
     pub projects: u64,
     /// Rows that will be sent: valid, first of their copies, not finished before.
     pub to_send: u64,
+    /// `(offset, line)` of the first row that is not finished, where the second pass can start;
+    /// `None` to read from the top (nothing was finished, or the format cannot seek).
+    pub start_at: Option<(u64, u64)>,
     pub dedupe: Dedupe,
 }
 
@@ -62,8 +65,15 @@ pub fn survey(
     let mut out = Survey::default();
     let mut seen: HashSet<Identity> = HashSet::new();
     let mut projects: HashSet<[u8; 12]> = HashSet::new();
+    // Until the first row that is not finished, remember where the second pass may start.
+    let mut looking = !finished.is_empty();
     source.scan(opts, &mut |entry: Entry| {
         out.rows += 1;
+        let done_before = matches!(&entry.target, Ok(t) if finished.contains(&t.identity()));
+        if looking && !done_before {
+            looking = false;
+            out.start_at = entry.offset.map(|offset| (offset, entry.line));
+        }
         match &entry.target {
             Err(_) => {
                 out.invalid += 1;

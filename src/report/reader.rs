@@ -119,27 +119,74 @@ pub struct ReportState {
     pub runs: u64,
 }
 
-/// Reads a report for resuming: which rows are finished, by their latest outcome.
+/// Reads a report for resuming: which rows are finished, by their latest outcome. Only the columns
+/// it needs are decoded, since a large report is read before the first request of a resumed run.
 pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
+    let io = |e| ReportError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let whole = whole_rows_len(&mut file).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let reader = BufReader::with_capacity(1 << 20, file.take(whole));
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(reader);
+    let malformed = |line: u64, reason: String| ReportError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let header = csv
+        .byte_headers()
+        .map_err(|e| malformed(1, e.to_string()))?;
+    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+        return Err(malformed(
+            1,
+            format!(
+                "not a revoker report: the first line is not {:?}",
+                HEADER.join(",")
+            ),
+        ));
+    }
     let mut state = ReportState::default();
-    let mut last_run = String::new();
-    read_records(path, &mut |r| {
-        state.rows += 1;
-        if r.run_id != last_run {
-            state.runs += 1;
-            last_run = r.run_id;
+    let mut last_run: Vec<u8> = Vec::new();
+    let mut row = csv::ByteRecord::new();
+    loop {
+        let line = csv.position().line();
+        match csv.read_byte_record(&mut row) {
+            Ok(false) => return Ok(state),
+            Ok(true) => {}
+            Err(e) => return Err(malformed(line, e.to_string())),
         }
-        let Some(target) = Target::parse(&r.kind, &r.project, &r.key) else {
-            return;
+        if row.len() != HEADER.len() {
+            return Err(malformed(
+                line,
+                format!("expected {} fields, found {}", HEADER.len(), row.len()),
+            ));
+        }
+        state.rows += 1;
+        if row[0] != last_run[..] {
+            state.runs += 1;
+            last_run.clear();
+            last_run.extend_from_slice(&row[0]);
+        }
+        let text = |i: usize| std::str::from_utf8(&row[i]).unwrap_or("");
+        let outcome = Outcome::parse(text(6))
+            .ok_or_else(|| malformed(line, format!("unknown outcome {:?}", text(6))))?;
+        // Invalid rows hold whatever the input had; they have no identity to resume by.
+        let Some(target) = Target::parse(text(3), text(4), text(5)) else {
+            continue;
         };
         let id = target.identity();
         state.finished.remove(&id);
         state.rejected.remove(&id);
-        if r.outcome.is_finished() {
+        if outcome.is_finished() {
             state.finished.insert(id);
-        } else if r.outcome == Outcome::Rejected {
+        } else if outcome == Outcome::Rejected {
             state.rejected.insert(id);
         }
-    })?;
-    Ok(state)
+    }
 }
