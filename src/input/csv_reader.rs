@@ -23,10 +23,8 @@ impl<R: Read> Read for LineEnds<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         let mut ends = self.ends.borrow_mut();
-        for (i, b) in buf[..n].iter().enumerate() {
-            if *b == b'\n' || *b == b'\r' {
-                ends.push_back((self.offset + i as u64, *b == b'\n'));
-            }
+        for i in memchr::memchr2_iter(b'\n', b'\r', &buf[..n]) {
+            ends.push_back((self.offset + i as u64, buf[i] == b'\n'));
         }
         self.offset += n as u64;
         Ok(n)

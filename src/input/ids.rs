@@ -33,10 +33,11 @@ impl Kind {
             "programmatic",
         ];
         const AGENT: &[&str] = &["agent-api-key", "agentapikey", "agent", "agent_api_key"];
-        let text = text.trim().to_ascii_lowercase();
-        if PROJECT.contains(&text.as_str()) {
+        let text = text.trim();
+        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(text));
+        if is(PROJECT) {
             Some(Kind::ProjectApiKey)
-        } else if AGENT.contains(&text.as_str()) {
+        } else if is(AGENT) {
             Some(Kind::AgentApiKey)
         } else {
             None
