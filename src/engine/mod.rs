@@ -150,7 +150,6 @@ struct Shared {
     projects: u64,
     /// Requests on the wire.
     in_flight: Arc<Semaphore>,
-    report_failed: std::sync::atomic::AtomicBool,
 }
 
 /// The circuit breaker for a key that has no access anywhere: 403 on every project tried, and not
@@ -177,7 +176,6 @@ impl Shared {
         if !self.sink.send(record) {
             // The writer stopped on an I/O error; its join handle reports it. Sending on would
             // revoke keys whose outcome cannot be recorded.
-            self.report_failed.store(true, Ordering::Relaxed);
             self.stop.request(StopReason::ReportFailed);
         }
         self.progress.outcomes[outcome.index()].fetch_add(1, Ordering::Relaxed);
@@ -321,7 +319,6 @@ pub async fn execute(
         forbidden: Mutex::new(ForbiddenProjects::default()),
         projects: run.survey.projects,
         in_flight: Arc::new(Semaphore::new(run.config.concurrency.max(1))),
-        report_failed: Default::default(),
     });
     drop(run.sink);
 
