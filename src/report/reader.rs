@@ -26,8 +26,19 @@ pub(super) fn whole_rows_len(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
-/// Reads every whole row of the report at `path`, in order.
-pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
+fn malformed(path: &Path, line: u64, reason: String) -> ReportError {
+    ReportError::Malformed {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    }
+}
+
+type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
+
+/// Opens a report for reading with its header checked; only whole rows are read, so a torn last line
+/// (a crash mid-write) is left out.
+fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
     let io = |e| ReportError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -35,21 +46,17 @@ pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), Re
     let mut file = File::open(path).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(io)?;
     file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let reader = BufReader::with_capacity(256 * 1024, file.take(whole));
+    let reader = BufReader::with_capacity(1 << 20, file.take(whole));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
         .from_reader(reader);
-    let malformed = |line: u64, reason: String| ReportError::Malformed {
-        path: path.to_path_buf(),
-        line,
-        reason,
-    };
     let header = csv
         .byte_headers()
-        .map_err(|e| malformed(1, e.to_string()))?;
+        .map_err(|e| malformed(path, 1, e.to_string()))?;
     if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
         return Err(malformed(
+            path,
             1,
             format!(
                 "not a revoker report: the first line is not {:?}",
@@ -57,6 +64,13 @@ pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), Re
             ),
         ));
     }
+    Ok(csv)
+}
+
+/// Reads every whole row of the report at `path`, in order.
+pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
+    let mut csv = open_report(path)?;
+    let malformed = |line, reason| malformed(path, line, reason);
     let mut row = csv::StringRecord::new();
     loop {
         let line = csv.position().line();
@@ -122,35 +136,8 @@ pub struct ReportState {
 /// Reads a report for resuming: which rows are finished, by their latest outcome. Only the columns
 /// it needs are decoded, since a large report is read before the first request of a resumed run.
 pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
-    let io = |e| ReportError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let whole = whole_rows_len(&mut file).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let reader = BufReader::with_capacity(1 << 20, file.take(whole));
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(reader);
-    let malformed = |line: u64, reason: String| ReportError::Malformed {
-        path: path.to_path_buf(),
-        line,
-        reason,
-    };
-    let header = csv
-        .byte_headers()
-        .map_err(|e| malformed(1, e.to_string()))?;
-    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
-        return Err(malformed(
-            1,
-            format!(
-                "not a revoker report: the first line is not {:?}",
-                HEADER.join(",")
-            ),
-        ));
-    }
+    let mut csv = open_report(path)?;
+    let malformed = |line, reason| malformed(path, line, reason);
     let mut state = ReportState::default();
     let mut last_run: Vec<u8> = Vec::new();
     let mut row = csv::ByteRecord::new();
