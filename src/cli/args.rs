@@ -13,11 +13,9 @@ const ABOUT: &str = "Revoke MongoDB Cloud Manager / Ops Manager API keys in bulk
 digest-authenticated DELETEs with retry, a results report, and resume.";
 
 const AFTER: &str = "\
-Credentials come from MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, then MONGODB_ATLAS_PUBLIC_API_KEY /
-MONGODB_ATLAS_PRIVATE_API_KEY, or --credentials-file; never from the command line.
+Credentials come from MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, then MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY, or --credentials-file; never from the command line.
 
-Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration,
-unreadable input or report conflict · 3 credentials rejected · 130/143 stopped by SIGINT/SIGTERM.
+Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration, unreadable input or report conflict · 3 credentials rejected · 130/143 stopped by SIGINT/SIGTERM.
 
 Try it with no account: revoker demo";
 
