@@ -530,8 +530,9 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
             () = shared.stop.wait() => break,
         };
         let permit = tokio::select! {
-            permit = shared.in_flight.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
+            biased;
             () = shared.stop.wait() => break,
+            permit = shared.in_flight.clone().acquire_owned() => match permit { Ok(p) => p, Err(_) => break },
         };
         if !wait_for_pause(&shared).await {
             break;

@@ -76,6 +76,9 @@ pub(super) async fn process(shared: &Shared, row: Pending, permit: OwnedSemaphor
             return Err(Retry::Stopped);
         }
         let answer = shared.client.revoke(&target).await;
+        // Decided while this request still holds its in-flight slot, so that no other request
+        // can start between an answer that stops the run and the stop.
+        watch_credentials(shared, &answer, &target);
         let throttled = match &answer {
             Answer::Transient {
                 status: Some(429),
@@ -208,13 +211,9 @@ fn outcome(
             (Outcome::Failed, format!("{detail} (after {tries})"))
         }
         Answer::CredentialsRejected { detail } | Answer::AuthUnusable { detail } => {
-            shared
-                .stop
-                .request(StopReason::CredentialsRejected(detail.clone()));
             (Outcome::Rejected, detail.clone())
         }
     };
-    watch_forbidden(shared, &answer, target);
     let mut record = shared.target_record(row.line, target, outcome);
     record.http_status = answer.http_status();
     record.error_code = answer.error_code().to_string();
@@ -224,9 +223,16 @@ fn outcome(
     record
 }
 
-/// Stops the run when the key has no access to any project: 403 on several projects (all of them,
-/// if there are fewer) before a single success.
-fn watch_forbidden(shared: &Shared, answer: &Answer, target: &crate::input::Target) {
+/// Stops the run when no request can succeed: the credentials or the challenge were refused, or
+/// the key has no access to any project (403 on several projects, all of them if there are fewer,
+/// before a single success).
+fn watch_credentials(shared: &Shared, answer: &Answer, target: &crate::input::Target) {
+    if let Answer::CredentialsRejected { detail } | Answer::AuthUnusable { detail } = answer {
+        shared
+            .stop
+            .request(StopReason::CredentialsRejected(detail.clone()));
+        return;
+    }
     let mut forbidden = shared.forbidden.lock().unwrap_or_else(|p| p.into_inner());
     let ForbiddenProjects {
         projects,

@@ -132,7 +132,7 @@ pub struct Stats {
     #[serde(default)]
     pub repeat_deletes: u64,
     /// Requests from an API key that arrived while a `Retry-After` it was sent had not yet passed
-    /// (allowing 100 ms for requests already on the wire).
+    /// (allowing 250 ms for requests already on the wire).
     #[serde(default)]
     pub early_requests: u64,
     /// Connections closed without an answer (resets and lost answers).
