@@ -106,7 +106,7 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
 
     eprintln!("\nWhat happened:");
     eprintln!(
-        "  - the simulator received {} requests ({} digest challenges: the nonce is reused, so a",
+        "  - the simulator received {} requests ({} digest challenge(s): the nonce is reused, so a",
         stats.requests, stats.challenges
     );
     eprintln!(
@@ -114,12 +114,12 @@ pub async fn run(args: DemoArgs) -> Result<i32, Failure> {
         stats.deleted, stats.not_found
     );
     eprintln!(
-        "  - {} answers were 503 and {} were 429: both retried with backoff; a 429 paused every worker",
+        "  - {} answers were 503 and {} were 429: both retried with backoff; each 429 paused every worker",
         stats.status(503),
         stats.status(429)
     );
     eprintln!(
-        "    until its Retry-After and lowered the rate, so the run settled under the limit;"
+        "    until its Retry-After, and dense 429s lowered the rate, so the run settled under the limit;"
     );
     eprintln!(
         "  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are"
