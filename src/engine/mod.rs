@@ -147,6 +147,8 @@ struct Shared {
     progress: Arc<Progress>,
     stop: StopFlag,
     forbidden: Mutex<ForbiddenProjects>,
+    /// A copy of `forbidden.any_success`, read without the lock on every answer.
+    any_success: std::sync::atomic::AtomicBool,
     projects: u64,
     /// Requests on the wire.
     in_flight: Arc<Semaphore>,
@@ -317,6 +319,7 @@ pub async fn execute(
         progress: progress.clone(),
         stop: stop.clone(),
         forbidden: Mutex::new(ForbiddenProjects::default()),
+        any_success: Default::default(),
         projects: run.survey.projects,
         in_flight: Arc::new(Semaphore::new(run.config.concurrency.max(1))),
     });

@@ -233,13 +233,23 @@ fn watch_credentials(shared: &Shared, answer: &Answer, target: &crate::input::Ta
             .request(StopReason::CredentialsRejected(detail.clone()));
         return;
     }
-    let mut forbidden = shared.forbidden.lock().unwrap_or_else(|p| p.into_inner());
+    // Only a 403, or the first success, needs the lock; the hot path of a run takes none.
+    let success = matches!(answer, Answer::Done | Answer::NotFound { .. });
+    let forbidden = matches!(answer, Answer::Rejected { status: 403, .. });
+    let first_success = success && !shared.any_success.load(Ordering::Relaxed);
+    if !forbidden && !first_success {
+        return;
+    }
+    let mut seen = shared.forbidden.lock().unwrap_or_else(|p| p.into_inner());
     let ForbiddenProjects {
         projects,
         any_success,
-    } = &mut *forbidden;
+    } = &mut *seen;
     match answer {
-        Answer::Done | Answer::NotFound { .. } => *any_success = true,
+        Answer::Done | Answer::NotFound { .. } => {
+            *any_success = true;
+            shared.any_success.store(true, Ordering::Relaxed);
+        }
         Answer::Rejected { status: 403, .. } if !*any_success => {
             projects.insert(target.project.bytes());
             let needed = super::FORBIDDEN_PROJECTS_TO_STOP.min(shared.projects.max(1));
