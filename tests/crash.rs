@@ -138,12 +138,17 @@ fn sigkill_at_random_moments_then_resume_loses_nothing() {
         .collect::<HashSet<_>>();
     assert!(runs_that_revoked.len() >= 2, "the kills landed mid-run");
     assert!(stats.repeat_deletes <= 16 * runs, "{stats:?}");
+    // Each of them is reported done with its explanation; a row whose 404 was itself cut off by a
+    // later kill draws more than one repeat, so the report can have fewer such rows than repeats.
+    let explained = records
+        .iter()
+        .filter(|r| r.message.starts_with("404 now"))
+        .count() as u64;
+    assert!(explained <= stats.repeat_deletes, "{explained} {stats:?}");
     assert_eq!(
-        stats.repeat_deletes as usize,
-        records
-            .iter()
-            .filter(|r| r.message.starts_with("404 now"))
-            .count()
+        explained > 0,
+        stats.repeat_deletes > 0,
+        "{explained} {stats:?}"
     );
 
     // A plain CSV reader accepts the whole file too.
