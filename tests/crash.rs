@@ -83,11 +83,7 @@ fn sigkill_at_random_moments_then_resume_loses_nothing() {
         // Kill at a random moment after the run has revoked something, however slow the machine.
         let before = records_or_none(&report);
         let mut child = spawn_run(&sim, &input, &report, resume);
-        let started = Instant::now();
-        while records_or_none(&report) <= before && child.try_wait().unwrap().is_none() {
-            assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_for_rows(&report, before, &mut child);
         std::thread::sleep(Duration::from_millis(rng.random_range(0..250)));
         let _ = child.kill();
         let _ = child.wait();
@@ -176,17 +172,9 @@ fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let child = spawn_run(&sim, &input, &report, false);
-    let started = Instant::now();
-    while records_or_none(&report) < 20 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let mut child = spawn_run(&sim, &input, &report, false);
+    wait_for_rows(&report, 19, &mut child);
+    interrupt(&child);
     let (code, err) = wait(child, Duration::from_secs(60));
     assert_eq!(code, Some(130), "{err}");
     assert!(
@@ -204,6 +192,23 @@ fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
         "every request sent was recorded"
     );
     assert!(done < 300);
+}
+
+/// Waits until the report holds more than `rows` rows, or the run has ended.
+fn wait_for_rows(report: &std::path::Path, rows: usize, child: &mut Child) {
+    let started = Instant::now();
+    while records_or_none(report) <= rows && child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn interrupt(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn records_or_none(report: &std::path::Path) -> usize {
@@ -225,21 +230,10 @@ fn a_second_sigint_quits_at_once_and_the_report_still_reads() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let child = spawn_run(&sim, &input, &report, false);
-    let started = Instant::now();
-    while records_or_none(&report) < 1 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let pid = child.id().to_string();
+    let mut child = spawn_run(&sim, &input, &report, false);
+    wait_for_rows(&report, 0, &mut child);
     for _ in 0..2 {
-        assert!(
-            Command::new("kill")
-                .args(["-INT", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        interrupt(&child);
         std::thread::sleep(Duration::from_millis(50));
     }
     let (code, err) = wait(child, Duration::from_secs(5));
