@@ -224,10 +224,6 @@ impl SimHandle {
     pub fn stats(&self) -> Stats {
         self.stats.stats()
     }
-
-    pub fn reset_stats(&self) {
-        self.stats.0.counters.reset();
-    }
 }
 
 impl Drop for SimHandle {
