@@ -1,15 +1,21 @@
-//! revoker: revoke MongoDB Cloud Manager / Ops Manager API keys in bulk.
+//! revoker: revoke MongoDB Cloud Manager, Ops Manager and Atlas credentials in bulk, and prove it.
 //!
 //! The binary is a thin shell over this library; each module is one concern:
-//! [`input`] reads the rows, [`api`] talks to the API, [`engine`] schedules the requests,
-//! [`report`] records the outcomes, [`job`] merges job files, flags and credentials, [`cli`] is the
-//! command line, and [`sim`] is the simulated Cloud Manager used by tests, benchmarks and the demo.
+//! [`input`] reads and validates the rows, [`settings`] merges job files, flags, the environment and
+//! profiles, [`api`] talks to the API (endpoints per API, digest or bearer auth, classification),
+//! [`engine`] schedules the requests (paces, retries, breakers), [`verify`] proves keys are gone,
+//! [`report`] records outcomes and evidence, [`cli`] is the command line, and [`sim`] is the
+//! simulated API used by tests, benchmarks and the demo. [`outcome`], [`figures`] and [`text`] are
+//! small pieces they share.
 
 pub mod api;
 pub mod cli;
-pub mod demo;
 pub mod engine;
+pub mod figures;
 pub mod input;
-pub mod job;
+pub mod outcome;
 pub mod report;
+pub mod settings;
 pub mod sim;
+pub mod text;
+pub mod verify;

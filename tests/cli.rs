@@ -45,7 +45,10 @@ fn flags_override_the_job_file_and_print_config_shows_the_merge() {
         text.contains("base_url = \"https://cloud.mongodb.com/api/public/v1.0\""),
         "{text}"
     );
-    assert!(text.contains("# credentials: public key simpublic from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY)"), "{text}");
+    assert!(text.contains("# credentials: API key simpublic (HTTP Digest) from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY); the secret is not shown"), "{text}");
+    assert!(text.contains("concurrency = 8   # flag --concurrency"), "{text}");
+    assert!(text.contains(&format!("rate = \"10/s\"   # job file {}", job.display())), "{text}");
+    assert!(text.contains("max_attempts = 5   # default"), "{text}");
 
     let out = revoker()
         .arg("run")
@@ -98,11 +101,11 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         format!("{bad}:3: key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"),
         format!("{bad}:4: project id \"269e0d37f2a74de452e6b43\" is not a 24-hex-digit ObjectId"),
         format!("{bad}:5: key id \"d3ac94af0f21ddb66cad%2F00\" is not a 24-hex-digit ObjectId"),
-        format!("{bad}:6: unknown kind \"user-key\" (expected project-api-key or agent-api-key)"),
+        format!("{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account or service-account-secret)"),
         format!("{bad}:7: kind is empty"),
         format!("{bad}:8: project id is missing"),
         format!(
-            "{bad}: 8 rows · 2 project-api-key · 0 agent-api-key · 6 invalid · 1 duplicates · 1 projects"
+            "{bad}: 8 rows · 2 project-api-key · 0 agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · 6 invalid · 1 duplicates · 1 projects and organizations"
         ),
     ];
     assert_eq!(
@@ -133,12 +136,15 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(
-        "171 rows · 88 project-api-key · 80 agent-api-key · 3 invalid · 0 duplicates · 6 projects"
-    ));
-    // Its column names are among the defaults (case-insensitively), so no mapping is needed.
+    let mapped = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(mapped.contains(
+        "171 rows · 88 project-api-key · 80 agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · 3 invalid · 0 duplicates · 6 projects and organizations"
+    ), "{mapped}");
+    // Its column names are among the defaults (case-insensitively), so no mapping is needed: the
+    // same rows, the same verdicts, without --columns.
     let out = revoker().args(["validate", &export]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), mapped);
     let d = dir();
     let odd = path(&d, "odd.csv");
     std::fs::write(&odd, "Org,Owner\nx,y\n").unwrap();
@@ -147,7 +153,7 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
     assert_eq!(
         stderr(&out).trim(),
         format!(
-            "revoker: {}:1: no project column in the header (looked for project, projectId, project_id, groupId, group_id, group; found Org, Owner); map one with --columns project=NAME",
+            "revoker: {}:1: no key column in the header (looked for key, keyId, key_id, apiKeyId, api_key_id, id, clientId, client_id; found Org, Owner); map one with --columns key=NAME",
             odd.display()
         )
     );
@@ -158,7 +164,7 @@ fn report_summarises_hands_over_failures_and_sets_the_exit_code() {
     let keys = keys(20, 2);
     let sim = sim(
         SimConfig {
-            forbid_projects: vec![keys[1].project],
+            forbid_projects: vec![keys[1].scope],
             ..SimConfig::default()
         },
         &keys,
@@ -239,7 +245,7 @@ fn credentials_come_from_either_variable_pair_or_an_owner_only_file() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out).trim(),
-        "revoker: no API key: set MCLI_PUBLIC_API_KEY and MCLI_PRIVATE_API_KEY (or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY), or pass --credentials-file"
+        "revoker: no credentials: set MCLI_PUBLIC_API_KEY and MCLI_PRIVATE_API_KEY (or MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY) for an API key, or MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET for a service account; or use --profile NAME or --credentials-file"
     );
     let out = run(&sim, &input, &path(&d, "b.csv"), &[])
         .env_remove("MCLI_PUBLIC_API_KEY")
@@ -304,7 +310,7 @@ fn the_private_key_appears_nowhere() {
     let sim = sim(
         SimConfig {
             private_key: SECRET.into(),
-            forbid_projects: vec![keys[2].project],
+            forbid_projects: vec![keys[2].scope],
             error_rate: 0.2,
             ..SimConfig::default()
         },
@@ -480,7 +486,7 @@ fn formula_cells_are_escaped_in_the_report_and_restored_by_the_reader() {
         &input,
         format!(
             "{{\"project\":\"{}\",\"key\":\"=HYPERLINK(\\\"http://x\\\")\",\"kind\":\"agent\"}}\n{{\"project\":\"@SUM(A1)\",\"key\":\"-1\",\"kind\":\"+agent\"}}\n",
-            keys[0].project
+            keys[0].scope
         ),
     )
     .unwrap();

@@ -42,27 +42,23 @@ fn the_simulator_command_prints_its_url_first_and_stops_on_sigterm() {
 
     // The list endpoints page through what is there, with digest like everything else.
     let keys = revoker::cli::load_keys(&path(&d, "keys.csv"), &Default::default()).unwrap();
-    let project = keys[0].project;
-    let body = Command::new("curl")
-        .args([
-            "-s",
-            "--digest",
-            "--user",
-            &format!("{DEFAULT_PUBLIC_KEY}:{DEFAULT_PRIVATE_KEY}"),
-        ])
-        .arg(format!(
-            "{url}/groups/{project}/apiKeys?itemsPerPage=2&pageNum=2&pretty=true"
-        ))
-        .output();
-    if let Ok(body) = body {
-        let json: serde_json::Value = serde_json::from_slice(&body.stdout).unwrap();
-        assert_eq!(json["totalCount"], 5, "{json}");
-        assert_eq!(json["results"].as_array().unwrap().len(), 2);
-        assert!(
-            String::from_utf8_lossy(&body.stdout).contains("\n  \"results\""),
-            "pretty-printed"
-        );
-    }
+    let project = keys[0].scope;
+    let (status, body) = digest_get(
+        &format!("{url}/groups/{project}/apiKeys?itemsPerPage=2&pageNum=2&pretty=true"),
+        "application/json",
+    );
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(json["totalCount"], 5, "{json}");
+    assert_eq!(json["results"].as_array().unwrap().len(), 2);
+    let rels: Vec<&str> = json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    assert_eq!(rels, ["self", "next"], "page 2 of 3 has a next page");
+    assert!(body.contains("\n  \"results\""), "pretty-printed: {body}");
     let out = run_against(&url, &path(&d, "keys.csv"), &path(&d, "r.csv"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
@@ -158,7 +154,7 @@ fn a_dry_run_prints_the_requests_and_sends_none() {
         .map(|t| {
             format!(
                 "DELETE {}",
-                revoker::api::endpoint(
+                revoker::api::Api::CloudManager.revoke_url(
                     &revoker::api::parse_base_url(sim.base_url()).unwrap(),
                     t,
                     false
@@ -180,7 +176,11 @@ fn a_dry_run_prints_the_requests_and_sends_none() {
 fn completions_and_version() {
     let out = revoker().args(["completions", "bash"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("revoker"));
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(script.contains("complete -F _revoker"), "{script}");
+    for word in ["run", "verify", "report", "--resume", "--kinds", "--metrics-file", "--profile"] {
+        assert!(script.contains(word), "{word} missing from the bash completions");
+    }
     let out = revoker().arg("--version").output().unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),

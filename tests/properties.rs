@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use proptest::prelude::*;
 use revoker::input::{Format, InputOptions, Kind, ObjectId, Source, Target};
-use revoker::report::{Outcome, Record, ReportWriter, read_records};
+use revoker::report::{Outcome, Record, ReportWriter, read_records, summarize_report};
 
 fn scan_all(bytes: &[u8], format: Option<Format>) -> Result<usize, String> {
     let dir = tempfile::tempdir().unwrap();
@@ -31,15 +31,17 @@ fn object_id() -> impl Strategy<Value = ObjectId> {
 }
 
 fn target() -> impl Strategy<Value = Target> {
-    (prop::bool::ANY, object_id(), object_id()).prop_map(|(agent, project, key)| Target {
-        kind: if agent {
-            Kind::AgentApiKey
-        } else {
-            Kind::ProjectApiKey
+    (0..Kind::ALL.len(), object_id(), object_id(), object_id()).prop_map(
+        |(kind, scope, key, secret)| {
+            let kind = Kind::ALL[kind];
+            Target {
+                kind,
+                scope,
+                key,
+                secret: kind.needs_secret().then_some(secret),
+            }
         },
-        project,
-        key,
-    })
+    )
 }
 
 /// Report text: anything but control characters, which the writer escapes on purpose.
@@ -51,18 +53,19 @@ fn record() -> impl Strategy<Value = Record> {
     (
         (text(), text(), any::<u64>(), text(), text(), text()),
         (
-            0..6usize,
+            0..Outcome::ALL.len(),
             any::<Option<u16>>(),
             text(),
             any::<u32>(),
             any::<u64>(),
+            text(),
             text(),
         ),
     )
         .prop_map(
             |(
                 (run_id, finished_at, line, kind, project, key),
-                (o, http_status, error_code, attempts, duration_ms, message),
+                (o, http_status, error_code, attempts, duration_ms, message, secret),
             )| {
                 Record {
                     run_id,
@@ -77,6 +80,7 @@ fn record() -> impl Strategy<Value = Record> {
                     attempts,
                     duration_ms,
                     message,
+                    secret,
                 }
             },
         )
@@ -100,15 +104,17 @@ proptest! {
     #[test]
     fn csv_rows_read_back_with_their_lines(targets in prop::collection::vec(target(), 0..40), crlf in prop::bool::ANY) {
         let end = if crlf { "\r\n" } else { "\n" };
-        let mut text = format!("project,key,kind{end}");
+        let mut text = format!("project,org,key,secret,kind{end}");
         for t in &targets {
-            text.push_str(&format!("{},{},{}{end}", t.project, t.key, t.kind));
+            let (project, org) = if t.kind.is_org_wide() { (String::new(), t.scope.to_string()) } else { (t.scope.to_string(), String::new()) };
+            text.push_str(&format!("{project},{org},{},{},{}{end}", t.key_text(), t.secret_text(), t.kind));
         }
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, text).unwrap();
         let mut seen = Vec::new();
-        Source::open(&path).unwrap().scan(&InputOptions::default(), &mut |e| {
+        let every_kind = InputOptions { allowed_kinds: Kind::ALL.to_vec(), ..InputOptions::default() };
+        Source::open(&path).unwrap().scan(&every_kind, &mut |e| {
             seen.push((e.line, e.target.unwrap()));
             ControlFlow::Continue(())
         }).unwrap();
@@ -120,22 +126,27 @@ proptest! {
     fn any_report_row_reads_back_identical(records in prop::collection::vec(record(), 1..12)) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let (sink, writer) = ReportWriter::open(&path, false).unwrap().spawn();
+        let (sink, writer) = ReportWriter::open(&path).unwrap().spawn().unwrap();
         for r in &records {
             prop_assert!(sink.send(r.clone()));
         }
         drop(sink);
-        prop_assert_eq!(writer.join().unwrap().unwrap(), records.len() as u64);
+        let written = writer.join().unwrap().unwrap();
+        prop_assert_eq!(written.rows, records.len() as u64);
         let mut back = Vec::new();
         read_records(&path, &mut |r| back.push(r)).unwrap();
         prop_assert_eq!(back, records);
+        // The chain holds, and ends where the writer said.
+        let overview = summarize_report(&path).unwrap();
+        prop_assert!(overview.chain.intact);
+        prop_assert_eq!(overview.chain.last, written.chain);
     }
 
     #[test]
     fn a_torn_tail_is_ignored_and_cut_before_appending(records in prop::collection::vec(record(), 1..6), cut in 1usize..200) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
-        let (sink, writer) = ReportWriter::open(&path, false).unwrap().spawn();
+        let (sink, writer) = ReportWriter::open(&path).unwrap().spawn().unwrap();
         for r in &records {
             sink.send(r.clone());
         }
@@ -148,7 +159,7 @@ proptest! {
         let mut back = Vec::new();
         read_records(&path, &mut |r| back.push(r)).unwrap();
         prop_assert_eq!(&back[..], &records[..records.len() - 1]);
-        let reopened = ReportWriter::open(&path, true).unwrap();
+        let reopened = ReportWriter::open(&path).unwrap();
         prop_assert_eq!(reopened.repaired as usize, torn - last_line_start);
     }
 }

@@ -1,24 +1,81 @@
-//! Every answer of the API, and every way of not getting one, classified.
+//! Every answer of the API, and every way of not getting one, classified as MongoDB documents them:
+//! by status first, refined by a short table of documented `errorCode`s; unknown codes fall back to
+//! the status class.
+//!
+//! | answer | class |
+//! |---|---|
+//! | any 2xx | done |
+//! | 404 with the API's error document; 400 `API_KEY_NOT_FOUND` | not found |
+//! | 404 without the API's error document (no `errorCode`) | not the API: stop (wrong base URL) |
+//! | 401 with an authorization code (`NOT_IN_GROUP`, …) | rejected: this project or org refuses |
+//! | 401 otherwise (after the auth layer's own retries) | credentials refused: stop |
+//! | 403 with an access-list code | this machine's IP is not allowed: stop |
+//! | other 403, 3xx, other 4xx | rejected |
+//! | 429, 408, 5xx, timeouts, connection errors | transient |
 
 use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 
-use super::{Counters, MAX_BODY_BYTES};
+use crate::text::clip;
 
 /// Longest wait a `Retry-After` can impose; a larger value is taken as this, since a run that waits
 /// hours on one header is stuck, not polite.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
-/// The classified answer to one revocation attempt.
+/// 401 codes that refuse this credential on one project or organization, not the credential itself
+/// (a deleted project answers `NOT_IN_GROUP` too).
+pub const AUTHORIZATION_CODES: [&str; 8] = [
+    "NOT_IN_GROUP",
+    "USER_CANNOT_ACCESS_GROUP",
+    "USER_CANNOT_ACCESS_ORG",
+    "USER_UNAUTHORIZED",
+    "NOT_API_KEY_ADMIN",
+    "NOT_ORG_OWNER",
+    "NOT_ORG_USER_ADMIN",
+    "NOT_GROUP_USER_ADMIN",
+];
+
+/// 403 codes that say this machine's address is not on the credential's IP access list: nothing
+/// can succeed from here.
+pub const ACCESS_LIST_CODES: [&str; 6] = [
+    "IP_ADDRESS_NOT_ON_ACCESS_LIST",
+    "IP_ADDRESS_NOT_ON_WHITELIST",
+    "ORG_REQUIRES_ACCESS_LIST",
+    "ORG_REQUIRES_WHITELIST",
+    "RESOURCE_REQUIRES_ACCESS_LIST",
+    "RESOURCE_REQUIRES_WHITELIST",
+];
+
+/// 400 codes that mean the key is not there.
+const NOT_FOUND_400: [&str; 1] = ["API_KEY_NOT_FOUND"];
+
+/// An answer after which no request of the run can succeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fatal {
+    /// 401 after a fresh challenge or a fresh token: the credential itself is refused.
+    CredentialsRejected { detail: String },
+    /// The server's challenge cannot be answered (malformed, unsupported algorithm).
+    AuthUnusable { detail: String },
+    /// 403 with an access-list code: this machine's address is not allowed.
+    AccessList { code: String, detail: String },
+    /// A 404 without the API's error document: the base URL does not reach the API.
+    NotTheApi { detail: String },
+}
+
+/// The classified answer to one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {
-    /// 200: revoked.
-    Done,
-    /// 404: the key or project does not exist.
-    NotFound { code: String, detail: String },
-    /// Another 4xx (or an unexpected status) that retrying cannot fix.
+    /// Any 2xx (200 on v1.0, 204 on Atlas v2 and for service accounts).
+    Done { status: u16 },
+    /// The key, project or organization is not there.
+    NotFound {
+        status: u16,
+        code: String,
+        detail: String,
+    },
+    /// A refusal that retrying cannot fix.
     Rejected {
         status: u16,
         code: String,
@@ -33,10 +90,8 @@ pub enum Answer {
         /// The request may have reached the server and been carried out (no answer was read).
         ambiguous: bool,
     },
-    /// 401 after a fresh challenge: no request with these credentials can succeed.
-    CredentialsRejected { detail: String },
-    /// The server's challenge cannot be answered (malformed, unsupported algorithm).
-    AuthUnusable { detail: String },
+    /// Nothing more can succeed: the run stops.
+    Fatal(Fatal),
 }
 
 impl Answer {
@@ -58,12 +113,13 @@ impl Answer {
     /// The HTTP status that decided the answer, if one did.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            Answer::Done => Some(200),
-            Answer::NotFound { .. } => Some(404),
-            Answer::Rejected { status, .. } => Some(*status),
+            Answer::Done { status }
+            | Answer::NotFound { status, .. }
+            | Answer::Rejected { status, .. } => Some(*status),
             Answer::Transient { status, .. } => *status,
-            Answer::CredentialsRejected { .. } => Some(401),
-            Answer::AuthUnusable { .. } => Some(401),
+            Answer::Fatal(Fatal::AccessList { .. }) => Some(403),
+            Answer::Fatal(Fatal::NotTheApi { .. }) => Some(404),
+            Answer::Fatal(_) => Some(401),
         }
     }
 
@@ -72,7 +128,8 @@ impl Answer {
         match self {
             Answer::NotFound { code, .. }
             | Answer::Rejected { code, .. }
-            | Answer::Transient { code, .. } => code,
+            | Answer::Transient { code, .. }
+            | Answer::Fatal(Fatal::AccessList { code, .. }) => code,
             _ => "",
         }
     }
@@ -80,12 +137,16 @@ impl Answer {
     /// A readable explanation, or empty for `Done`.
     pub fn detail(&self) -> &str {
         match self {
-            Answer::Done => "",
+            Answer::Done { .. } => "",
             Answer::NotFound { detail, .. }
             | Answer::Rejected { detail, .. }
             | Answer::Transient { detail, .. }
-            | Answer::CredentialsRejected { detail }
-            | Answer::AuthUnusable { detail } => detail,
+            | Answer::Fatal(
+                Fatal::CredentialsRejected { detail }
+                | Fatal::AuthUnusable { detail }
+                | Fatal::AccessList { detail, .. }
+                | Fatal::NotTheApi { detail },
+            ) => detail,
         }
     }
 
@@ -93,13 +154,53 @@ impl Answer {
         matches!(self, Answer::Transient { .. })
     }
 
-    /// Whether the answer stops the whole run: nothing more can succeed with these credentials.
-    pub fn stops_the_run(&self) -> bool {
+    pub fn is_throttled(&self) -> bool {
         matches!(
             self,
-            Answer::CredentialsRejected { .. } | Answer::AuthUnusable { .. }
+            Answer::Transient {
+                status: Some(429),
+                ..
+            }
         )
     }
+
+    /// A server failure: no usable answer (5xx, 408, timeouts, connection errors), as opposed to a
+    /// 429, which is the server working as designed.
+    pub fn is_server_failure(&self) -> bool {
+        self.is_transient() && !self.is_throttled()
+    }
+
+    /// Whether the server answered at all (any status, a classified error document).
+    pub fn got_an_answer(&self) -> bool {
+        !matches!(self, Answer::Transient { status: None, .. })
+    }
+
+    /// A refusal of this project or organization (403, or 401 with an authorization code).
+    pub fn is_scope_refusal(&self) -> bool {
+        matches!(self, Answer::Rejected { status: 403, .. })
+            || matches!(self, Answer::Rejected { status: 401, code, .. } if AUTHORIZATION_CODES.contains(&code.as_str()))
+    }
+
+    /// The fatal part, if this answer stops the run.
+    pub fn fatal(&self) -> Option<&Fatal> {
+        match self {
+            Answer::Fatal(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// What an answer says about the rate limit it counts against.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RateInfo {
+    /// `RateLimit-Limit`: the bucket's capacity.
+    pub limit: Option<u64>,
+    /// `RateLimit-Remaining`: tokens left in the bucket.
+    pub remaining: Option<u64>,
+    /// From a `RATE_LIMITED_TOKEN_BUCKET` body: the bucket's capacity.
+    pub capacity: Option<f64>,
+    /// From a `RATE_LIMITED_TOKEN_BUCKET` body: tokens added per second.
+    pub refill_per_second: Option<f64>,
 }
 
 /// The API's error document; every field optional, since Cloud Manager, Ops Manager and proxies differ.
@@ -109,6 +210,19 @@ struct ErrorBody {
     #[serde(rename = "errorCode")]
     error_code: Option<String>,
     reason: Option<String>,
+    #[serde(default)]
+    parameters: Vec<serde_json::Value>,
+}
+
+/// The parts of an error document revoker uses, made safe to log.
+#[derive(Default)]
+pub(crate) struct ErrorText {
+    /// `errorCode`, empty when there is none.
+    pub code: String,
+    pub detail: String,
+    /// Whether the body was the API's error document (JSON with an `errorCode`).
+    pub documented: bool,
+    pub bucket: (Option<f64>, Option<f64>),
 }
 
 #[derive(serde::Deserialize)]
@@ -118,11 +232,14 @@ struct Envelope {
     content: serde_json::Value,
 }
 
-/// Reads at most [`MAX_BODY_BYTES`] of a body; answers the bytes and whether more were dropped.
-async fn read_capped(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool), reqwest::Error> {
+/// Reads at most `cap` bytes of a body; answers the bytes and whether more were dropped.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY_BYTES - body.len();
+        let room = cap - body.len();
         if chunk.len() > room {
             body.extend_from_slice(&chunk[..room]);
             return Ok((body, true));
@@ -132,59 +249,88 @@ async fn read_capped(response: &mut reqwest::Response) -> Result<(Vec<u8>, bool)
     Ok((body, false))
 }
 
-pub(super) async fn classify(
+/// Classifies a whole answer. Answers the class and the body (for an envelope, its content), which
+/// list reads use.
+pub(crate) async fn classify(
     mut response: reqwest::Response,
     envelope: bool,
-    counters: &Counters,
-) -> Answer {
+    cap: usize,
+) -> (Answer, RateInfo, Vec<u8>) {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let (body, cut) = match read_capped(&mut response).await {
+    let mut info = rate_info(&headers);
+    let (body, cut) = match read_capped(&mut response, cap).await {
         Ok(read) => read,
-        // The status line arrived but the body did not: for a 200 the key is most likely gone.
+        // The status line arrived but the body did not: for a 2xx the key is most likely gone.
         Err(e) => {
             let mut answer = transport_error(&e);
             if let Answer::Transient {
-                status: s, detail, ..
+                status: s,
+                detail,
+                ambiguous,
+                ..
             } = &mut answer
             {
                 *s = Some(status);
+                *ambiguous = true;
                 *detail = format!("HTTP {status}, then the body failed: {detail}");
             }
-            return answer;
+            return (answer, info, Vec::new());
         }
     };
     if envelope && status == 200 && !body.is_empty() {
         return match serde_json::from_slice::<Envelope>(&body) {
             Ok(inner) => {
                 let content = serde_json::to_vec(&inner.content).unwrap_or_default();
-                by_status(inner.status, &headers, &content, false, counters)
+                let answer = by_status(inner.status, &headers, &content, false, &mut info);
+                (answer, info, content)
             }
-            Err(_) => Answer::Transient {
-                status: Some(200),
-                code: String::new(),
-                detail: format!("envelope answer is not JSON ({})", body_shape(&body, cut)),
-                retry_after: None,
-                ambiguous: true,
-            },
+            Err(_) => (
+                Answer::Transient {
+                    status: Some(200),
+                    code: String::new(),
+                    detail: format!("envelope answer is not JSON ({})", body_shape(&body, cut)),
+                    retry_after: None,
+                    ambiguous: true,
+                },
+                info,
+                Vec::new(),
+            ),
         };
     }
-    by_status(status, &headers, &body, cut, counters)
+    let answer = by_status(status, &headers, &body, cut, &mut info);
+    (answer, info, body)
 }
 
-fn by_status(
+pub(crate) fn by_status(
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
     cut: bool,
-    counters: &Counters,
+    info: &mut RateInfo,
 ) -> Answer {
-    let (code, detail) = error_text(status, body, cut);
+    let text = error_text(status, body, cut);
+    let ErrorText { code, detail, .. } = text;
     match status {
-        200 => Answer::Done,
-        404 => Answer::NotFound { code, detail },
+        200..=299 => Answer::Done { status },
+        404 if !text.documented => Answer::Fatal(Fatal::NotTheApi {
+            detail: format!(
+                "HTTP 404 without the API's error document ({detail}): the base URL does not reach the MongoDB API"
+            ),
+        }),
+        404 => Answer::NotFound {
+            status,
+            code,
+            detail,
+        },
+        400 if NOT_FOUND_400.contains(&code.as_str()) => Answer::NotFound {
+            status,
+            code,
+            detail,
+        },
         429 => {
-            Counters::bump(&counters.throttled);
+            info.capacity = text.bucket.0;
+            info.refill_per_second = text.bucket.1;
             Answer::Transient {
                 status: Some(429),
                 code,
@@ -200,7 +346,17 @@ fn by_status(
             retry_after: retry_after(headers),
             ambiguous: false,
         },
-        401 => Answer::CredentialsRejected { detail },
+        401 if AUTHORIZATION_CODES.contains(&code.as_str()) => Answer::Rejected {
+            status,
+            code,
+            detail,
+        },
+        401 => Answer::Fatal(Fatal::CredentialsRejected {
+            detail: format!("401 Unauthorized: {detail}"),
+        }),
+        403 if ACCESS_LIST_CODES.contains(&code.as_str()) => {
+            Answer::Fatal(Fatal::AccessList { code, detail })
+        }
         300..=399 => {
             let to = headers
                 .get(LOCATION)
@@ -209,14 +365,9 @@ fn by_status(
             Answer::Rejected {
                 status,
                 code,
-                detail: format!("redirect to {} not followed", crate::input::shown(to)),
+                detail: format!("redirect to {} not followed", crate::text::shown(to)),
             }
         }
-        _ if (200..300).contains(&status) => Answer::Rejected {
-            status,
-            code,
-            detail: format!("unexpected HTTP {status}: only 200 counts as revoked"),
-        },
         _ => Answer::Rejected {
             status,
             code,
@@ -225,53 +376,115 @@ fn by_status(
     }
 }
 
-/// `errorCode` and a detail text from an error body, whatever shape it has.
-fn error_text(status: u16, body: &[u8], cut: bool) -> (String, String) {
+/// `errorCode` and a detail text from an error body, whatever shape it has, safe to log.
+pub(crate) fn error_text(status: u16, body: &[u8], cut: bool) -> ErrorText {
     if body.is_empty() {
-        return (
-            String::new(),
-            if status == 200 {
+        return ErrorText {
+            detail: if (200..300).contains(&status) {
                 String::new()
             } else {
                 format!("HTTP {status} with no body")
             },
-        );
+            ..ErrorText::default()
+        };
     }
     match serde_json::from_slice::<ErrorBody>(body) {
         Ok(e) if e.detail.is_some() || e.error_code.is_some() || e.reason.is_some() => {
+            let bucket = bucket_of(e.error_code.as_deref(), e.detail.as_deref(), &e.parameters);
             let detail = e
                 .detail
                 .or(e.reason)
                 .unwrap_or_else(|| format!("HTTP {status}"));
-            (e.error_code.unwrap_or_default(), clip(&detail))
+            let code = e.error_code.unwrap_or_default();
+            ErrorText {
+                documented: !code.trim().is_empty(),
+                code: clip(code.trim(), 80),
+                detail: clip(&detail, 300),
+                bucket,
+            }
         }
-        _ => (
-            String::new(),
-            format!("HTTP {status} ({})", body_shape(body, cut)),
-        ),
+        _ => ErrorText {
+            detail: format!("HTTP {status} ({})", body_shape(body, cut)),
+            ..ErrorText::default()
+        },
     }
+}
+
+/// The token bucket a `RATE_LIMITED_TOKEN_BUCKET` answer describes: "Request capacity: 10. Refill
+/// rate: 5 per 60 seconds.", or its `parameters` `[endpoint, retryAfter, capacity, refill, seconds]`.
+fn bucket_of(
+    code: Option<&str>,
+    detail: Option<&str>,
+    parameters: &[serde_json::Value],
+) -> (Option<f64>, Option<f64>) {
+    let number_after = |text: &str, label: &str| -> Option<f64> {
+        let at = text.find(label)? + label.len();
+        let rest = text[at..].trim_start();
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        rest[..end].trim_end_matches('.').parse().ok()
+    };
+    if let Some(detail) = detail {
+        let capacity = number_after(detail, "capacity:");
+        let refill = number_after(detail, "Refill rate:").and_then(|tokens| {
+            let at = detail.find("Refill rate:")?;
+            let seconds = number_after(&detail[at..], " per ")?;
+            (seconds > 0.0).then(|| tokens / seconds)
+        });
+        if capacity.is_some() || refill.is_some() {
+            return (capacity, refill);
+        }
+    }
+    if code == Some("RATE_LIMITED_TOKEN_BUCKET") && parameters.len() >= 5 {
+        let n = |v: &serde_json::Value| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        };
+        let capacity = n(&parameters[2]);
+        let refill = match (n(&parameters[3]), n(&parameters[4])) {
+            (Some(tokens), Some(seconds)) if seconds > 0.0 => Some(tokens / seconds),
+            _ => None,
+        };
+        return (capacity, refill);
+    }
+    (None, None)
 }
 
 fn body_shape(body: &[u8], cut: bool) -> String {
     let size = if cut {
-        format!("over {} KiB", MAX_BODY_BYTES / 1024)
+        format!("over {} KiB", body.len() / 1024)
     } else {
         format!("{} bytes", body.len())
     };
     let looks = if body.trim_ascii_start().starts_with(b"<") {
         "an HTML body"
+    } else if body.trim_ascii_start().starts_with(b"{") {
+        "a JSON body without an errorCode"
     } else {
         "a non-JSON body"
     };
     format!("{looks} of {size}")
 }
 
-fn clip(text: &str) -> String {
-    if text.chars().count() <= 300 {
-        return text.to_string();
+/// `RateLimit-Limit` and `RateLimit-Remaining`, when the answer carries them.
+fn rate_info(headers: &HeaderMap) -> RateInfo {
+    let number = |name: &str| {
+        headers
+            .get(name)?
+            .to_str()
+            .ok()?
+            .split([',', ';'])
+            .next()?
+            .trim()
+            .parse::<u64>()
+            .ok()
+    };
+    RateInfo {
+        limit: number("ratelimit-limit"),
+        remaining: number("ratelimit-remaining"),
+        ..RateInfo::default()
     }
-    let cut: String = text.chars().take(300).collect();
-    format!("{cut}…")
 }
 
 /// `Retry-After` as seconds or as an HTTP date; garbage is ignored, huge values are capped.
@@ -287,22 +500,26 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(wait.min(MAX_RETRY_AFTER))
 }
 
-/// A request that got no answer: timeouts and connection errors are transient, and ambiguous, since
-/// the server may have carried out the request before the connection failed.
-pub(super) fn transport_error(e: &reqwest::Error) -> Answer {
+/// A request that got no answer. Timeouts and broken connections are ambiguous, since the server may
+/// have carried out the request; a connection that was never made (refused, DNS, TLS handshake) is not.
+pub(crate) fn transport_error(e: &reqwest::Error) -> Answer {
     Answer::Transient {
         status: None,
         code: String::new(),
         detail: describe(e),
         retry_after: None,
-        ambiguous: true,
+        ambiguous: !e.is_connect(),
     }
 }
 
 /// A reqwest error with its causes, without the URL (the report already names the row).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
-        return "no answer before the timeout".into();
+        return if e.is_connect() {
+            "no connection before the connect timeout".into()
+        } else {
+            "no answer before the timeout".into()
+        };
     }
     let mut text = if e.is_connect() {
         "cannot connect".to_string()
@@ -313,14 +530,14 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     let mut last = String::new();
     while let Some(cause) = source {
         let cause_text = cause.to_string();
-        if cause_text != last {
+        if cause_text != last && !text.ends_with(&cause_text) {
             text.push_str(": ");
             text.push_str(&cause_text);
             last = cause_text;
         }
         source = cause.source();
     }
-    text
+    crate::text::one_line(&text).into_owned()
 }
 
 #[cfg(test)]
@@ -332,6 +549,16 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_str(retry).unwrap());
         h
+    }
+
+    fn classify_body(status: u16, body: &[u8]) -> Answer {
+        by_status(status, &HeaderMap::new(), body, false, &mut RateInfo::default())
+    }
+
+    fn doc(status: u16, code: &str) -> Vec<u8> {
+        serde_json::json!({"detail": "d", "error": status, "errorCode": code, "reason": "r"})
+            .to_string()
+            .into_bytes()
     }
 
     #[test]
@@ -353,38 +580,84 @@ mod tests {
     }
 
     #[test]
-    fn statuses_classify() {
-        let c = Counters::default();
-        let h = HeaderMap::new();
-        let body = br#"{"detail":"No group with ID x exists.","error":404,"errorCode":"GROUP_NOT_FOUND","reason":"Not Found"}"#;
-        assert_eq!(
-            by_status(404, &h, body, false, &c),
-            Answer::NotFound {
-                code: "GROUP_NOT_FOUND".into(),
-                detail: "No group with ID x exists.".into()
-            }
-        );
+    fn the_documented_answers_classify_as_documented() {
+        assert_eq!(classify_body(204, b""), Answer::Done { status: 204 });
+        assert_eq!(classify_body(200, b"{}"), Answer::Done { status: 200 });
         assert!(matches!(
-            by_status(403, &h, b"", false, &c),
-            Answer::Rejected { status: 403, .. }
+            classify_body(400, &doc(400, "API_KEY_NOT_FOUND")),
+            Answer::NotFound { status: 400, .. }
         ));
         assert!(matches!(
-            by_status(400, &h, b"", false, &c),
+            classify_body(400, &doc(400, "INVALID_ATTRIBUTE")),
             Answer::Rejected { status: 400, .. }
         ));
+        for code in ["AGENT_API_KEY_NOT_FOUND", "GROUP_NOT_FOUND", "ORG_NOT_FOUND", "SOMETHING_NEW"] {
+            assert!(
+                matches!(classify_body(404, &doc(404, code)), Answer::NotFound { status: 404, .. }),
+                "{code}"
+            );
+        }
+        for body in [&b"<html>Not Found</html>"[..], b"", br#"{"error":404,"reason":"Not Found"}"#] {
+            assert!(
+                matches!(classify_body(404, body), Answer::Fatal(Fatal::NotTheApi { .. })),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        for code in AUTHORIZATION_CODES {
+            let a = classify_body(401, &doc(401, code));
+            assert!(a.is_scope_refusal(), "{code}: {a:?}");
+        }
         assert!(matches!(
-            by_status(204, &h, b"", false, &c),
-            Answer::Rejected { status: 204, .. }
+            classify_body(401, &doc(401, "")),
+            Answer::Fatal(Fatal::CredentialsRejected { .. })
         ));
+        for code in ACCESS_LIST_CODES {
+            assert!(matches!(
+                classify_body(403, &doc(403, code)),
+                Answer::Fatal(Fatal::AccessList { .. })
+            ));
+        }
+        let forbidden = classify_body(403, &doc(403, "USER_CANNOT_ACCESS_GROUP"));
+        assert!(forbidden.is_scope_refusal());
         assert!(
-            by_status(503, &h, b"<html>busy</html>", false, &c)
+            classify_body(503, b"<html>busy</html>")
                 .detail()
                 .contains("an HTML body of 17 bytes")
         );
         assert!(
-            matches!(by_status(429, &headers("2"), b"", false, &c), Answer::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(2))
+            matches!(by_status(429, &headers("2"), b"", false, &mut RateInfo::default()), Answer::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(2))
         );
-        assert_eq!(Counters::get(&c.throttled), 1);
-        assert_eq!(by_status(200, &h, b"", false, &c), Answer::Done);
+    }
+
+    #[test]
+    fn server_text_is_made_safe_to_log() {
+        let body = serde_json::json!({"detail": "line\nrevoker: all keys revoked OK", "errorCode": "X\u{1b}[2J", "error": 500})
+            .to_string();
+        let a = classify_body(500, body.as_bytes());
+        assert_eq!(a.error_code(), "X\\u{1b}[2J");
+        assert!(!a.detail().contains('\n'), "{}", a.detail());
+    }
+
+    #[test]
+    fn a_token_bucket_429_teaches_the_bucket() {
+        let body = serde_json::json!({
+            "detail": "Rate limit exceeded for api/atlas/v2/orgs. Please retry after 55 seconds. Request capacity: 10. Refill rate: 5 per 60 seconds.",
+            "error": 429, "errorCode": "RATE_LIMITED_TOKEN_BUCKET",
+            "parameters": ["api/atlas/v2/orgs", 55, 10, 5, 60], "reason": "Too Many Requests"
+        })
+        .to_string();
+        let mut info = RateInfo::default();
+        by_status(429, &HeaderMap::new(), body.as_bytes(), false, &mut info);
+        assert_eq!(info.capacity, Some(10.0));
+        assert!((info.refill_per_second.unwrap() - 5.0 / 60.0).abs() < 1e-9);
+        let params_only = serde_json::json!({
+            "detail": "Rate limit exceeded.", "error": 429, "errorCode": "RATE_LIMITED_TOKEN_BUCKET",
+            "parameters": ["x", 1, 20, 10, 1]
+        })
+        .to_string();
+        let mut info = RateInfo::default();
+        by_status(429, &HeaderMap::new(), params_only.as_bytes(), false, &mut info);
+        assert_eq!((info.capacity, info.refill_per_second), (Some(20.0), Some(10.0)));
     }
 }

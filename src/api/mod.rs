@@ -1,33 +1,45 @@
-//! The Cloud Manager / Ops Manager API: endpoints per kind, HTTP Digest authentication with a reused
-//! nonce, and the classification of every answer.
+//! The MongoDB management APIs: Cloud Manager / Ops Manager (v1.0) and the Atlas Administration API
+//! (v2). [`flavour`] knows each API's endpoints and headers, [`auth`] authenticates (digest or a
+//! service account's bearer token), [`classify`] turns every answer into an [`Answer`], and
+//! [`list`] reads the list endpoints that verification uses. The [`Client`] owns the send loop.
 
+pub mod auth;
 mod classify;
-mod digest;
+mod flavour;
+mod list;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-use url::Url;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderValue};
+use url::{Position, Url};
 
-use crate::input::{Kind, Target};
+pub use auth::Credential;
+pub use classify::{
+    ACCESS_LIST_CODES, AUTHORIZATION_CODES, Answer, Fatal, MAX_RETRY_AFTER, RateInfo, retry_after,
+};
+pub use flavour::{
+    ATLAS_BASE_URL, ATLAS_PATH, Api, CLOUD_MANAGER_PATH, DEFAULT_BASE_URL, ITEMS_PER_PAGE,
+    ListShape, ListSpec,
+};
+pub use list::Page;
 
-pub use classify::{Answer, MAX_RETRY_AFTER, retry_after};
+use crate::figures::Figures;
+use crate::input::Target;
 
-/// Cloud Manager's public API.
-pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com/api/public/v1.0";
-
-/// Largest answer body read; the rest is dropped so a huge or hostile answer cannot exhaust memory.
+/// Largest answer body read for a revocation; the rest is dropped so a huge or hostile answer
+/// cannot exhaust memory.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Largest list page read (500 items of a few hundred bytes each, with room to spare).
+pub const MAX_LIST_BYTES: usize = 32 << 20;
 
 /// How to reach the API.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ApiConfig {
     pub base_url: Url,
-    pub public_key: String,
-    pub private_key: SecretString,
+    pub credential: Credential,
     /// Whole request, answer body included.
     pub timeout: Duration,
     pub connect_timeout: Duration,
@@ -39,21 +51,7 @@ pub struct ApiConfig {
     pub pool_size: usize,
 }
 
-impl std::fmt::Debug for ApiConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiConfig")
-            .field("base_url", &self.base_url.as_str())
-            .field("public_key", &self.public_key)
-            .field("private_key", &"[redacted]")
-            .field("timeout", &self.timeout)
-            .field("connect_timeout", &self.connect_timeout)
-            .field("envelope", &self.envelope)
-            .field("ca_cert", &self.ca_cert)
-            .finish()
-    }
-}
-
-/// Errors setting up the client.
+/// Errors setting up the client; all are exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("base URL {0:?} is not a valid URL")]
@@ -62,6 +60,14 @@ pub enum ApiError {
     InsecureBaseUrl(String),
     #[error("base URL {0} must use https://")]
     UnsupportedScheme(String),
+    #[error(
+        "base URL {0} names no API revoker knows: its path must end in /api/public/v1.0 (Cloud Manager, Ops Manager) or /api/atlas/v2 (Atlas)"
+    )]
+    UnknownApi(String),
+    #[error(
+        "base URL {0} names the API path twice; MCLI_OPS_MANAGER_URL (or a profile's ops_manager_url) is the root URL, e.g. https://opsmanager.example.com:8080/, to which api/public/v1.0 is added"
+    )]
+    DoubledPath(String),
     #[error("CA certificate {path}: {reason}")]
     CaCert { path: PathBuf, reason: String },
     #[error("cannot set up the HTTP client: {0}")]
@@ -78,7 +84,8 @@ pub fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Parses and checks a base URL: `https`, or `http` on loopback only. A trailing `/` is dropped.
+/// Parses and checks a base URL: `https`, or `http` on loopback only, ending in the path of an API
+/// revoker knows. A trailing `/` is dropped.
 pub fn parse_base_url(text: &str) -> Result<Url, ApiError> {
     let url = Url::parse(text.trim()).map_err(|_| ApiError::BadBaseUrl(text.to_string()))?;
     if url.host().is_none() || url.cannot_be_a_base() {
@@ -95,69 +102,41 @@ pub fn parse_base_url(text: &str) -> Result<Url, ApiError> {
     url.set_path(&path);
     url.set_query(None);
     url.set_fragment(None);
+    Api::of(&url)?;
     Ok(url)
 }
 
-/// The Ops Manager root URL (`MCLI_OPS_MANAGER_URL`) turned into the API base URL.
-pub fn base_url_from_ops_manager(root: &str) -> Result<Url, ApiError> {
-    let root = root.trim().trim_end_matches('/');
-    parse_base_url(&format!("{root}/api/public/v1.0"))
+/// One answer with what it said about rate limits, and its body when the caller asked for it.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub answer: Answer,
+    pub rate: RateInfo,
+    pub body: Vec<u8>,
 }
 
-/// The URL that revokes `target`. Ids are pushed as path segments, so they are percent-encoded even
-/// though validation already allows only hex digits.
-pub fn endpoint(base: &Url, target: &Target, envelope: bool) -> Url {
-    let mut url = base.clone();
-    let collection = match target.kind {
-        Kind::ProjectApiKey => "apiKeys",
-        Kind::AgentApiKey => "agentapikeys",
-    };
-    if let Ok(mut segments) = url.path_segments_mut() {
-        segments
-            .pop_if_empty()
-            .push("groups")
-            .push(&target.project.to_string())
-            .push(collection)
-            .push(&target.key.to_string());
-    }
-    if envelope {
-        url.set_query(Some("envelope=true"));
-    }
-    url
-}
-
-/// Counters of what the client sent, read by the engine for progress and the summary.
-#[derive(Debug, Default)]
-pub struct Counters {
-    /// Every HTTP request, digest challenges included.
-    pub requests: AtomicU64,
-    /// Requests that drew a digest challenge (401 with a new nonce).
-    pub challenges: AtomicU64,
-    /// 429 answers.
-    pub throttled: AtomicU64,
-}
-
-impl Counters {
-    fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
+impl Reply {
+    fn of(answer: Answer) -> Reply {
+        Reply {
+            answer,
+            rate: RateInfo::default(),
+            body: Vec::new(),
+        }
     }
 }
 
-/// The API client: one connection pool and one digest session shared by every worker.
+/// The API client: one connection pool and one authentication session shared by every worker.
 pub struct Client {
     http: reqwest::Client,
-    digest: digest::DigestState,
+    auth: auth::Auth,
     base: Url,
+    api: Api,
     envelope: bool,
-    pub counters: Counters,
+    figures: Arc<Figures>,
 }
 
 impl Client {
-    pub fn new(config: &ApiConfig) -> Result<Client, ApiError> {
+    pub fn new(config: &ApiConfig, figures: Arc<Figures>) -> Result<Client, ApiError> {
+        let api = Api::of(&config.base_url)?;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("revoker/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
@@ -186,108 +165,216 @@ impl Client {
         let http = builder
             .build()
             .map_err(|e| ApiError::Client(classify::describe(&e)))?;
-        let host = config.base_url.host_str().unwrap_or_default().to_string();
+        let auth = match &config.credential {
+            Credential::ApiKey {
+                public_key,
+                private_key,
+            } => auth::Auth::Digest(auth::DigestAuth::new(
+                public_key,
+                private_key.clone(),
+                figures.clone(),
+            )),
+            Credential::ServiceAccount {
+                client_id,
+                client_secret,
+            } => auth::Auth::Bearer(auth::BearerAuth::new(
+                client_id,
+                client_secret.clone(),
+                &api.root(&config.base_url),
+                http.clone(),
+                figures.clone(),
+            )),
+        };
         Ok(Client {
             http,
-            digest: digest::DigestState::new(
-                host,
-                &config.public_key,
-                config.private_key.expose_secret(),
-            ),
+            auth,
             base: config.base_url.clone(),
+            api,
             envelope: config.envelope,
-            counters: Counters::default(),
+            figures,
         })
+    }
+
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// Whether requests ask for `envelope=true` answers.
+    pub fn envelope(&self) -> bool {
+        self.envelope
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// The host the requests go to, for messages.
+    pub fn host(&self) -> String {
+        let host = self.base.host_str().unwrap_or("the server");
+        match self.base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    pub fn figures(&self) -> &Arc<Figures> {
+        &self.figures
+    }
+
+    /// The URL that revokes `target`.
+    pub fn endpoint(&self, target: &Target) -> Url {
+        self.api.revoke_url(&self.base, target, self.envelope)
+    }
+
+    /// Gets ready to send: a service account fetches its token now, so that a refused secret stops
+    /// the run before any request.
+    pub async fn prepare(&self) -> Result<(), Answer> {
+        match &self.auth {
+            auth::Auth::Bearer(b) => b.header().await.map(drop),
+            auth::Auth::Digest(_) => Ok(()),
+        }
+    }
+
+    /// Ends the session: a service account's token is revoked. Answers a warning when that fails.
+    pub async fn finish(&self) -> Option<String> {
+        match &self.auth {
+            auth::Auth::Bearer(b) => b.revoke().await.err(),
+            auth::Auth::Digest(_) => None,
+        }
     }
 
     /// Sends the `DELETE` that revokes `target` and classifies the answer. Never fails: every error
     /// is an [`Answer`].
-    pub async fn revoke(&self, target: &Target) -> Answer {
-        let url = endpoint(&self.base, target, self.envelope);
-        match self.digest.send(self, &url).await {
-            Ok(response) => classify::classify(response, self.envelope, &self.counters).await,
-            Err(answer) => answer,
-        }
+    pub async fn revoke(&self, target: &Target) -> Reply {
+        let url = self.endpoint(target);
+        self.send(
+            reqwest::Method::DELETE,
+            &url,
+            self.api.accept(target.kind),
+            MAX_BODY_BYTES,
+        )
+        .await
     }
 
-    async fn send_once(
-        &self,
-        url: &Url,
-        authorization: Option<String>,
-    ) -> Result<reqwest::Response, Answer> {
-        let mut request = self
-            .http
-            .delete(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json");
-        if let Some(value) = authorization {
-            request = request.header(reqwest::header::AUTHORIZATION, value);
+    /// Reads one page (from 1) of a list; the body of a 2xx answer is in the reply.
+    pub async fn list_page(&self, spec: &ListSpec, page: usize) -> Reply {
+        let mut url = spec.url.clone();
+        if matches!(spec.shape, ListShape::Paged { .. }) {
+            url.query_pairs_mut()
+                .append_pair("pageNum", &page.to_string())
+                .append_pair("itemsPerPage", &ITEMS_PER_PAGE.to_string());
         }
-        Counters::bump(&self.counters.requests);
-        request
-            .send()
+        self.send(reqwest::Method::GET, &url, spec.accept, MAX_LIST_BYTES)
             .await
-            .map_err(|e| classify::transport_error(&e))
+    }
+
+    /// The send loop: authenticates, answers challenges and renews tokens (none of which counts as an
+    /// attempt), then classifies the answer.
+    async fn send(&self, method: reqwest::Method, url: &Url, accept: &str, cap: usize) -> Reply {
+        let uri = &url[Position::BeforePath..];
+        let mut retried = 0u32;
+        loop {
+            let sent = match self.auth.header(method.as_str(), uri).await {
+                Ok(sent) => sent,
+                Err(answer) => return Reply::of(answer),
+            };
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(ACCEPT, accept);
+            if let Some(value) = &sent.header {
+                match HeaderValue::from_str(value) {
+                    Ok(mut value) => {
+                        value.set_sensitive(true);
+                        request = request.header(AUTHORIZATION, value);
+                    }
+                    Err(_) => {
+                        return Reply::of(Answer::Fatal(Fatal::AuthUnusable {
+                            detail: "the Authorization header cannot be sent (not visible ASCII)"
+                                .into(),
+                        }));
+                    }
+                }
+            }
+            Figures::bump(&self.figures.requests);
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => return Reply::of(classify::transport_error(&e)),
+            };
+            if response.status() == reqwest::StatusCode::UNAUTHORIZED {
+                let headers = response.headers().clone();
+                let mut response = response;
+                let (body, cut) = classify::read_capped(&mut response, MAX_BODY_BYTES)
+                    .await
+                    .unwrap_or_default();
+                let text = classify::error_text(401, &body, cut);
+                // A refusal of this project or organization is an answer, whatever the scheme.
+                if sent.header.is_some() && AUTHORIZATION_CODES.contains(&text.code.as_str()) {
+                    return Reply::of(Answer::Rejected {
+                        status: 401,
+                        code: text.code,
+                        detail: text.detail,
+                    });
+                }
+                match self.auth.after_401(&headers, &sent, retried).await {
+                    auth::After401::Retry => {
+                        retried += 1;
+                        continue;
+                    }
+                    auth::After401::Answer(answer) => return Reply::of(answer),
+                }
+            }
+            drop(sent);
+            let (answer, rate, body) = classify::classify(response, self.envelope, cap).await;
+            if answer.is_throttled() {
+                Figures::bump(&self.figures.throttled);
+            }
+            return Reply { answer, rate, body };
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::ObjectId;
 
     #[test]
-    fn base_urls_must_be_https_except_on_loopback() {
+    fn base_urls_must_be_https_except_on_loopback_and_name_an_api() {
         assert!(matches!(
-            parse_base_url("http://example.com/api"),
+            parse_base_url("http://example.com/api/public/v1.0"),
             Err(ApiError::InsecureBaseUrl(_))
         ));
         assert!(matches!(
-            parse_base_url("ftp://example.com/"),
+            parse_base_url("ftp://example.com/api/public/v1.0"),
             Err(ApiError::UnsupportedScheme(_))
         ));
         assert!(matches!(
             parse_base_url("not a url"),
             Err(ApiError::BadBaseUrl(_))
         ));
+        assert!(matches!(
+            parse_base_url("https://cloud.mongodb.com"),
+            Err(ApiError::UnknownApi(_))
+        ));
         for ok in [
             "http://127.0.0.1:8080/api/public/v1.0/",
-            "http://[::1]:1/x",
-            "http://localhost/x",
+            "http://[::1]:1/api/atlas/v2",
+            "http://localhost/api/public/v1.0",
             "https://cloud.mongodb.com/api/public/v1.0",
         ] {
             let url = parse_base_url(ok).unwrap();
-            assert!(!url.path().ends_with('/') || url.path() == "/", "{url}");
+            assert!(!url.path().ends_with('/'), "{url}");
         }
-        assert_eq!(
-            base_url_from_ops_manager("https://om.example.com:8080/")
-                .unwrap()
-                .as_str(),
-            "https://om.example.com:8080/api/public/v1.0"
-        );
     }
 
     #[test]
-    fn endpoints_per_kind() {
-        let base = parse_base_url("https://cloud.mongodb.com/api/public/v1.0").unwrap();
-        let project = ObjectId::parse("5f1b2c3d4e5f6a7b8c9d0e1f").unwrap();
-        let key = ObjectId::parse("aaaaaaaaaaaaaaaaaaaaaaaa").unwrap();
-        let t = |kind| Target { kind, project, key };
-        assert_eq!(
-            endpoint(&base, &t(Kind::ProjectApiKey), false).as_str(),
-            "https://cloud.mongodb.com/api/public/v1.0/groups/5f1b2c3d4e5f6a7b8c9d0e1f/apiKeys/aaaaaaaaaaaaaaaaaaaaaaaa"
-        );
-        assert_eq!(
-            endpoint(&base, &t(Kind::AgentApiKey), true).as_str(),
-            "https://cloud.mongodb.com/api/public/v1.0/groups/5f1b2c3d4e5f6a7b8c9d0e1f/agentapikeys/aaaaaaaaaaaaaaaaaaaaaaaa?envelope=true"
-        );
-    }
-
-    #[test]
-    fn debug_never_shows_the_private_key() {
+    fn debug_never_shows_a_secret() {
         let config = ApiConfig {
-            base_url: parse_base_url("https://x.example").unwrap(),
-            public_key: "PUBLIC".into(),
-            private_key: SecretString::from("hunter2-private"),
+            base_url: parse_base_url("https://x.example/api/public/v1.0").unwrap(),
+            credential: Credential::ApiKey {
+                public_key: "PUBLIC".into(),
+                private_key: secrecy::SecretString::from("hunter2-private"),
+            },
             timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(1),
             envelope: false,
@@ -299,5 +386,11 @@ mod tests {
             shown.contains("PUBLIC") && !shown.contains("hunter2"),
             "{shown}"
         );
+        let sa = Credential::ServiceAccount {
+            client_id: "mdb_sa_id_x".into(),
+            client_secret: secrecy::SecretString::from("mdb_sa_sk_secret"),
+        };
+        let shown = format!("{sa:?}");
+        assert!(shown.contains("mdb_sa_id_x") && !shown.contains("sk_secret"), "{shown}");
     }
 }

@@ -5,17 +5,20 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::api::Api;
 use crate::engine::Rate;
-use crate::input::{ColumnMap, Format, Kind};
-use crate::sim::{ChallengeStyle, Fault, RetryAfterStyle};
+use crate::input::{ColumnMap, Format, Kind, ObjectId};
+use crate::settings::JobFile;
+use crate::sim::{Bucket, ChallengeStyle, Fault, RetryAfterStyle};
 
-const ABOUT: &str = "Revoke MongoDB Cloud Manager / Ops Manager API keys in bulk: rate-limited, concurrent, \
-digest-authenticated DELETEs with retry, a results report, and resume.";
+const ABOUT: &str = "Revoke MongoDB Cloud Manager, Ops Manager and Atlas credentials in bulk — API keys, \
+organization keys, service accounts and their secrets — with rate-limited, concurrent, authenticated \
+DELETEs, retry, a tamper-evident report, resume, and verification that the keys are gone.";
 
 const AFTER: &str = "\
-Credentials come from MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, then MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY, or --credentials-file; never from the command line.
+Credentials come from the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, or MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY for an API key; MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET, or MCLI_CLIENT_ID / MCLI_CLIENT_SECRET, for a service account), an Atlas CLI profile (--profile, MONGODB_ATLAS_PROFILE), or --credentials-file; never from the command line.
 
-Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration, unreadable input or report conflict · 3 credentials rejected · 130/143 stopped by SIGINT/SIGTERM.
+Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict · 3 aborted: credentials refused, IP not on the access list, every project refusing, no answer · 4 another run holds the report · 130/143 stopped by SIGINT/SIGTERM.
 
 Try it with no account: revoker demo";
 
@@ -28,7 +31,7 @@ pub struct Cli {
     /// More log output (-v info, -vv debug); RUST_LOG works too.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Log line format on stderr.
+    /// Format of everything written to stderr: logs, progress, summary, errors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 }
@@ -36,29 +39,45 @@ pub struct Cli {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum LogFormat {
     Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a command prints on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document (logs stay on stderr).
     Json,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Revoke the keys listed in an input file.
+    /// Revoke the credentials listed in an input file.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// Check an input file without sending anything.
     #[command(
-        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExample:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent"
+        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds org-api-key,service-account --api atlas -o json"
     )]
     Validate(ValidateArgs),
-    /// Summarise a report: each run, the latest outcome of every row, the rows not finished.
-    #[command(
-        after_help = "Exit code 0 if every row's latest outcome is done or not_found, 1 otherwise, 2 if the report cannot be read.\n\nExamples:\n  revoker report reports/nightly-2026-11-24.csv\n  revoker report run.csv --json\n  revoker report run.csv --failures hand-over.csv"
-    )]
+    /// List what still exists and record, per finished row of a report, whether its key is gone.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(Box<VerifyArgs>),
+    /// Summarise a report: each run's audit record, the latest outcome of every row, the rows not
+    /// finished, the last verification, and whether the report is as written.
+    #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
-    /// Run the simulated Cloud Manager on loopback (for tests, benchmarks and trying things out).
+    /// Run the simulated Cloud Manager / Atlas on loopback (for tests, benchmarks and trying things out).
     #[command(after_help = SIM_EXAMPLES)]
     Sim(Box<SimArgs>),
     /// Run a complete job against an in-process simulator seeded from samples/, and explain it.
     Demo(DemoArgs),
+    /// Print the manual page (roff), or write one per command into a folder.
+    #[command(after_help = "Examples:\n  revoker man | man -l -\n  revoker man --dir /usr/local/share/man/man1")]
+    Man(ManArgs),
     /// Print shell completions.
     #[command(after_help = "Example:\n  revoker completions bash > /etc/bash_completion.d/revoker")]
     Completions {
@@ -70,51 +89,78 @@ pub enum Command {
 const RUN_EXAMPLES: &str = "\
 Examples:
   # the nightly job: settings in a job file, one report per day, resumed if it already exists
-  revoker run jobs/nightly.toml
+  revoker run jobs/nightly.toml --metrics-file /var/lib/node_exporter/revoker.prom
 
-  # an incident: as fast as the API allows, per-project limit, watch the bar
+  # an incident: as fast as the API allows; Ctrl-C, then the same command with --resume continues
   revoker run jobs/incident.toml --input compromised.csv
+  revoker run jobs/incident.toml --input compromised.csv --resume
+
+  # organization keys and service accounts on Atlas, verified afterwards
+  revoker run --input leaked.csv --api atlas --kinds org-api-key,service-account,service-account-secret --verify
 
   # a compliance export with its own column names, all agent keys
   revoker run --input export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent --report out.csv
 
-  # pick up an interrupted or partly failed run where it left off
-  revoker run --input keys.csv --report out.csv --resume
+  # see what would be sent, and where each setting comes from
+  revoker run --input keys.csv --dry-run
+  revoker run jobs/nightly.toml --print-config";
 
-  # see what would be sent
-  revoker run --input keys.csv --dry-run";
+const VERIFY_EXAMPLES: &str = "\
+One list request per page of each project's or organization's list, never one per key. A key found
+still present is recorded as still_present, so `revoker run … --resume` sends it again.
+
+Exit code 0 if every finished row is confirmed gone, 1 if any is still present or could not be checked,
+2/3 as for run.
+
+Examples:
+  revoker verify reports/incident-2026-11-25-101500.csv
+  revoker verify out.csv --job jobs/incident.toml -o json";
+
+const REPORT_EXAMPLES: &str = "\
+Exit code 0 if every row's latest outcome is finished (done, not_found, verified), 1 otherwise, 2 if the
+report cannot be read or its chain of digests or audit record does not hold (the first line that does
+not match is named).
+
+Examples:
+  revoker report reports/nightly-2026-11-24.csv
+  revoker report run.csv -o json
+  revoker report run.csv --failures hand-over.csv
+  revoker report run.csv --html evidence.html";
 
 const SIM_EXAMPLES: &str = "\
-The first line on stdout is the base URL. Defaults: --public-key simpublic, --private-key sim-private-key.
+The first line on stdout is the Cloud Manager base URL; the second the Atlas one. Defaults: API key
+simpublic / sim-private-key, service account mdb_sa_id_5e00000000000000000000aa / mdb_sa_sk_sim-client-secret.
 
 Examples:
   revoker sim --generate 1000 --write-keys keys.csv
-  revoker sim --keys samples/keys.csv --error-rate 0.3 --rate-limit-per-minute 600 --retry-after 2
+  revoker sim --keys samples/incident-export.csv --scope-bucket 10:10/s --ratelimit-headers
   revoker sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50";
 
-/// Settings of `revoker run`; each overrides the job file's.
-#[derive(Args, Debug)]
-pub struct RunArgs {
-    /// Job file (TOML) with the run's settings; flags override it.
-    pub job: Option<PathBuf>,
-    /// Rows to revoke: CSV, JSON array or JSON Lines; `-` for stdin.
-    #[arg(short, long)]
-    pub input: Option<PathBuf>,
-    #[command(flatten)]
-    pub how: InputArgs,
-    /// Report path (CSV); may hold {date}, {time}, {job}. Default: INPUT.report.csv.
-    #[arg(short, long)]
-    pub report: Option<String>,
-    /// Continue the run recorded in the report: rows done or not_found are not sent again.
-    #[arg(long)]
-    pub resume: bool,
-    /// API base URL (default: MCLI_OPS_MANAGER_URL + /api/public/v1.0, else Cloud Manager's).
-    #[arg(long)]
+/// How to reach the API, shared by `run` and `verify`; each overrides the job file's.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ConnectionArgs {
+    /// API base URL: …/api/public/v1.0 (Cloud Manager, Ops Manager) or …/api/atlas/v2 (Atlas).
+    /// Default: MCLI_OPS_MANAGER_URL + api/public/v1.0, else a profile's, else Cloud Manager's.
+    #[arg(long, conflicts_with = "api")]
     pub base_url: Option<String>,
-    /// Global rate, e.g. 100/s or 6000/m (default: as fast as the server answers; a 429 slows down).
+    /// Which API, at its usual address: atlas (https://cloud.mongodb.com/api/atlas/v2) or
+    /// cloud-manager.
+    #[arg(long, value_enum)]
+    pub api: Option<Api>,
+    /// Atlas CLI (or mongocli) profile for credentials and settings; also MONGODB_ATLAS_PROFILE.
+    #[arg(short = 'P', long)]
+    pub profile: Option<String>,
+    /// TOML file with public_key and private_key, or client_id and client_secret; owner-only.
+    #[arg(long)]
+    pub credentials_file: Option<PathBuf>,
+    /// Extra trusted CA certificates (PEM), for Ops Manager behind a private CA; also
+    /// MCLI_OPS_MANAGER_CA_CERTIFICATE.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Global rate, e.g. 100/s or 6000/m (default: as fast as the server answers; 429s slow down).
     #[arg(long)]
     pub rate: Option<Rate>,
-    /// Rate per project, e.g. 600/m.
+    /// Rate per project or organization, e.g. 600/m.
     #[arg(long)]
     pub project_rate: Option<Rate>,
     /// Requests in flight at most [default: 16].
@@ -132,45 +178,108 @@ pub struct RunArgs {
     /// Ask for envelope=true answers and classify by their inner status.
     #[arg(long)]
     pub envelope: bool,
-    /// Extra trusted CA certificates (PEM), for Ops Manager behind a private CA.
+}
+
+/// Settings of `revoker run`; each overrides the job file's.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Job file (TOML) with the run's settings; flags override it.
+    pub job: Option<PathBuf>,
+    /// Rows to revoke: CSV (or TSV), JSON array or JSON Lines; `-` for stdin.
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: InputArgs,
+    /// Report path (CSV); may hold {date}, {time}, {job}. Default: INPUT.report.csv.
+    #[arg(short, long)]
+    pub report: Option<String>,
+    /// Continue a run recorded in the report: rows done or not_found are not sent again. With {time}
+    /// in the report path, the newest unfinished report of this job and input is continued.
     #[arg(long)]
-    pub ca_cert: Option<PathBuf>,
-    /// TOML file with public_key and private_key, readable by its owner only.
+    pub resume: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// After the run, list what still exists and record whether each finished row is gone.
     #[arg(long)]
-    pub credentials_file: Option<PathBuf>,
+    pub verify: bool,
+    /// Write Prometheus text-format metrics here at the end (for node_exporter's textfile collector).
+    #[arg(long)]
+    pub metrics_file: Option<PathBuf>,
     /// Validate and print what would be sent; send nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Print the merged settings (never the private key) and exit.
+    /// Print the merged settings with where each came from (never a secret) and exit.
     #[arg(long)]
     pub print_config: bool,
-    /// No progress and no summary when every row finished (cron then mails only failures).
+    /// No progress and no summary when every row finished (cron then mails only problems).
     #[arg(short, long)]
     pub quiet: bool,
     /// Interval of the progress lines written when stderr is not a terminal.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     pub progress_every: Duration,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 fn parse_columns(text: &str) -> Result<ColumnMap, String> {
     text.parse()
 }
 
-/// What a file holds and how to read it (shared by `validate` and `sim --keys`).
+/// What a file holds and how to read it (shared by `run`, `validate` and `sim --keys`).
 #[derive(Args, Debug, Default, Clone)]
 pub struct InputArgs {
     /// Input format (default: from the extension, else from the first byte).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Column names of the export, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE.
+    /// CSV field separator: , ; | or \t (default: detected from the header line; tab for .tsv).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Column names of the export, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE (fields: project, org,
+    /// key, secret, kind).
     #[arg(long, value_parser = parse_columns)]
     pub columns: Option<ColumnMap>,
-    /// Kind for rows without one: project-api-key or agent-api-key (or an alias).
+    /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
+    /// service-account-secret, or an alias).
     #[arg(long)]
     pub kind: Option<Kind>,
-    /// Kinds allowed (comma-separated); rows of other kinds are invalid.
+    /// Kinds allowed (comma-separated); rows of other kinds are invalid. org-api-key, service-account
+    /// and service-account-secret are sent only when named here.
     #[arg(long, value_delimiter = ',')]
     pub kinds: Option<Vec<Kind>>,
+}
+
+impl InputArgs {
+    /// These flags as a job-file layer.
+    pub fn layer(&self) -> JobFile {
+        JobFile {
+            format: self.format,
+            delimiter: self.delimiter.clone(),
+            columns: self.columns.clone().unwrap_or_default(),
+            kind: self.kind,
+            kinds: self.kinds.clone(),
+            ..JobFile::default()
+        }
+    }
+}
+
+impl ConnectionArgs {
+    /// These flags as a job-file layer.
+    pub fn layer(&self, mut job: JobFile) -> JobFile {
+        job.base_url = self.base_url.clone();
+        job.api = self.api;
+        job.profile = self.profile.clone();
+        job.credentials_file = self.credentials_file.clone();
+        job.ca_cert = self.ca_cert.clone();
+        job.rate = self.rate;
+        job.project_rate = self.project_rate;
+        job.concurrency = self.concurrency;
+        job.max_attempts = self.max_attempts;
+        job.timeout = self.timeout;
+        job.connect_timeout = self.connect_timeout;
+        job.envelope = self.envelope.then_some(true);
+        job
+    }
 }
 
 #[derive(Args, Debug)]
@@ -179,18 +288,46 @@ pub struct ValidateArgs {
     pub input: PathBuf,
     #[command(flatten)]
     pub how: InputArgs,
+    /// The API the rows are for (agent API keys do not exist on Atlas).
+    #[arg(long, value_enum)]
+    pub api: Option<Api>,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The report (CSV) whose finished rows to verify.
+    pub report: PathBuf,
+    /// Job file with the connection settings (base URL, profile, credentials file, rates).
+    #[arg(long)]
+    pub job: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     /// The report (CSV) of a run.
     pub report: PathBuf,
-    /// Print JSON instead of text.
+    /// Print JSON instead of text (the same as -o json).
     #[arg(long)]
     pub json: bool,
-    /// Write the rows not finished as a new input file (CSV) to hand over or run elsewhere.
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Write the rows not finished as a new input file (CSV), reading the input for rows a stopped
+    /// run never attempted.
     #[arg(long)]
     pub failures: Option<PathBuf>,
+    /// Write a self-contained HTML page for reviewers: audit records, counts per run, unfinished
+    /// rows, verification, chain digest.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -201,12 +338,12 @@ pub struct SimArgs {
     /// Allow a non-loopback listen address.
     #[arg(long)]
     pub allow_remote: bool,
-    /// Seed keys from a file (any input format).
+    /// Seed keys from a file (any input format; every kind).
     #[arg(long)]
     pub keys: Option<PathBuf>,
     #[command(flatten)]
     pub how: InputArgs,
-    /// Generate N keys (spread over --projects projects, both kinds).
+    /// Generate N keys (spread over --projects projects, project and agent keys).
     #[arg(long)]
     pub generate: Option<u64>,
     /// Projects for --generate.
@@ -221,6 +358,15 @@ pub struct SimArgs {
     /// The private key accepted (a test credential, fine on the command line).
     #[arg(long, default_value = crate::sim::DEFAULT_PRIVATE_KEY)]
     pub private_key: String,
+    /// The service account client id accepted.
+    #[arg(long, default_value = crate::sim::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+    /// The service account secret accepted (a test credential).
+    #[arg(long, default_value = crate::sim::DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+    /// Lifetime of the access tokens issued, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl: u64,
     /// Fixed latency per request.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -235,13 +381,25 @@ pub struct SimArgs {
     /// Fraction (0-1) of requests whose connection is closed without an answer.
     #[arg(long, default_value_t = 0.0, value_parser = crate::sim::parse_rate)]
     pub reset_rate: f64,
-    /// Requests per minute per API key (429 beyond).
+    /// Token bucket per API key or service account, CAPACITY:REFILL (e.g. 100:100/s).
+    #[arg(long)]
+    pub user_bucket: Option<Bucket>,
+    /// Token bucket per project and per organization, CAPACITY:REFILL (e.g. 10:10/s).
+    #[arg(long, alias = "project-bucket")]
+    pub scope_bucket: Option<Bucket>,
+    /// Limit only this project or organization with --scope-bucket (repeatable; default: all).
+    #[arg(long)]
+    pub limit_scope: Vec<ObjectId>,
+    /// Requests per minute per API key, a bucket of one second's worth (older form of --user-bucket).
     #[arg(long)]
     pub rate_limit_per_minute: Option<u32>,
-    /// Requests per minute per project (429 beyond).
+    /// Requests per minute per project (older form of --scope-bucket).
     #[arg(long)]
     pub project_rate_limit_per_minute: Option<u32>,
-    /// Send Retry-After: SECONDS on 429s.
+    /// Send RateLimit-Limit and RateLimit-Remaining on every answer.
+    #[arg(long)]
+    pub ratelimit_headers: bool,
+    /// Send Retry-After: SECONDS on 429s (default: the time until the bucket has a token).
     #[arg(long)]
     pub retry_after: Option<u64>,
     /// How Retry-After is written.
@@ -250,11 +408,17 @@ pub struct SimArgs {
     /// Nonce lifetime in seconds (then 401 stale=true).
     #[arg(long)]
     pub nonce_ttl: Option<u64>,
-    /// Answer 403 for this project (repeatable).
+    /// Answer 403 for this project or organization (repeatable).
     #[arg(long)]
-    pub forbid_project: Vec<crate::input::ObjectId>,
+    pub forbid_project: Vec<ObjectId>,
+    /// Answer 401 NOT_IN_GROUP for this project (or USER_CANNOT_ACCESS_ORG for this organization).
+    #[arg(long)]
+    pub not_in_group: Vec<ObjectId>,
+    /// Answer every request 403 IP_ADDRESS_NOT_ON_ACCESS_LIST.
+    #[arg(long)]
+    pub access_list_denied: bool,
     /// More faults, as NAME=RATE (repeatable): lost-answer, stall, truncate, html500, bad-envelope,
-    /// huge-body, redirect, throttle.
+    /// huge-body, redirect, throttle, silence.
     #[arg(long, value_parser = Fault::parse_spec)]
     pub fault: Vec<(Fault, f64)>,
     /// The digest challenge issued.
@@ -276,4 +440,14 @@ pub struct DemoArgs {
     /// No progress bar (the summary and the explanation are still printed).
     #[arg(short, long)]
     pub quiet: bool,
+    /// Authenticate with a service account (OAuth 2.0) instead of an API key (digest).
+    #[arg(long)]
+    pub service_account: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write revoker.1 and one page per command (revoker-run.1, …) into this folder.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }

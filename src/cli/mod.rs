@@ -1,17 +1,23 @@
-//! The command line: `run`, `validate`, `report`, `sim`, `demo`, `completions`.
+//! The command line: one file per command (`run`, `validate`, `verify`, `report`, `sim`, `demo`,
+//! `man`), the grammar in [`args`], stderr in [`console`], progress in [`progress`].
 
 mod args;
+mod console;
+mod demo;
+mod man;
 mod progress;
+mod report;
 mod run;
-mod tools;
+mod sim;
+mod validate;
+mod verify;
 
-use std::io::IsTerminal;
+use std::io::Write;
 
 use clap::Parser;
 
-pub use args::{Cli, Command, DemoArgs, LogFormat, RunArgs};
-pub use run::{Outputs, PreparedJob, execute_job};
-pub use tools::{generate_keys, load_keys, write_keys};
+pub use args::{Cli, Command, DemoArgs, LogFormat, Output, RunArgs};
+pub use sim::{generate_keys, load_keys, write_keys};
 
 /// Exit codes (see DESIGN.md).
 pub mod exit {
@@ -19,26 +25,78 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// Some rows not finished.
     pub const UNFINISHED: i32 = 1;
-    /// Usage, configuration, unreadable input, report conflict.
+    /// Usage, configuration, unreadable or changed input, wrong base URL, report conflict.
     pub const USAGE: i32 = 2;
-    /// Credentials rejected.
-    pub const CREDENTIALS: i32 = 3;
+    /// Aborted: credentials refused, IP not on the access list, every project refusing, no answer.
+    pub const ABORTED: i32 = 3;
+    /// Another run holds the report.
+    pub const LOCKED: i32 = 4;
     pub const SIGINT: i32 = 130;
     pub const SIGTERM: i32 = 143;
 }
 
-/// An error that ends the program with `code`; the message goes to stderr.
+/// An error that ends the program with `code`; its message goes to stderr once.
 #[derive(Debug)]
 pub struct Failure {
     pub code: i32,
     pub error: anyhow::Error,
 }
 
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Self {
+impl Failure {
+    pub fn new(code: i32, error: impl Into<anyhow::Error>) -> Failure {
         Failure {
-            code: exit::USAGE,
-            error: e.into(),
+            code,
+            error: error.into(),
+        }
+    }
+
+    /// A usage or configuration error (exit 2).
+    pub fn usage(message: impl std::fmt::Display) -> Failure {
+        Failure::new(exit::USAGE, anyhow::anyhow!("{message}"))
+    }
+}
+
+macro_rules! usage_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure {
+                Failure::new(exit::USAGE, e)
+            }
+        }
+    )*};
+}
+usage_errors!(
+    crate::input::InputError,
+    crate::settings::SettingsError,
+    crate::settings::JobFileError,
+    crate::settings::CredentialError,
+    crate::api::ApiError,
+    std::io::Error,
+    anyhow::Error
+);
+
+impl From<crate::report::ReportError> for Failure {
+    fn from(e: crate::report::ReportError) -> Failure {
+        Failure::new(e.exit_code(), e)
+    }
+}
+
+impl From<crate::engine::EngineError> for Failure {
+    fn from(e: crate::engine::EngineError) -> Failure {
+        match e {
+            crate::engine::EngineError::Report(e) => e.into(),
+            crate::engine::EngineError::Input(e) => e.into(),
+        }
+    }
+}
+
+/// Writes a line to stdout; a closed pipe (`| head -n1`) ends the program quietly instead of
+/// panicking.
+pub fn out(line: impl std::fmt::Display) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(exit::OK);
         }
     }
 }
@@ -46,29 +104,31 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 /// Parses the command line, runs the command, and answers the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    // The demo explains its rejected rows itself; their per-row warnings would drown the story.
-    let quiet_logs = matches!(cli.command, Command::Demo(_)) && cli.verbose == 0;
-    init_logging(cli.verbose, cli.log_format, quiet_logs);
+    console::init(cli.log_format, cli.verbose);
     let result = match cli.command {
-        Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::run_command(*args))),
-        Command::Validate(args) => tools::validate(args),
-        Command::Report(args) => tools::report(args),
-        Command::Sim(args) => runtime().and_then(|rt| rt.block_on(tools::sim(*args))),
-        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(crate::demo::run(args))),
+        Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
+        Command::Validate(args) => validate::command(args),
+        Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
+        Command::Report(args) => report::command(args),
+        Command::Sim(args) => runtime().and_then(|rt| rt.block_on(sim::command(*args))),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::command(args))),
+        Command::Man(args) => man::command(args),
         Command::Completions { shell } => {
+            let mut buf = Vec::new();
             clap_complete::generate(
                 shell,
                 &mut <Cli as clap::CommandFactory>::command(),
                 "revoker",
-                &mut std::io::stdout(),
+                &mut buf,
             );
+            out(String::from_utf8_lossy(&buf).trim_end());
             Ok(exit::OK)
         }
     };
     match result {
         Ok(code) => code,
         Err(Failure { code, error }) => {
-            eprintln!("revoker: {error:#}");
+            console::console().error(&format!("{error:#}"));
             code
         }
     }
@@ -79,27 +139,4 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(Failure::from)
-}
-
-fn init_logging(verbose: u8, format: LogFormat, quiet: bool) {
-    let default = match verbose {
-        0 if quiet => "error",
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.is_empty() && verbose == 0 => tracing_subscriber::EnvFilter::new(spec),
-        _ => tracing_subscriber::EnvFilter::new(format!("revoker={default},warn")),
-    };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    // A second initialisation (tests calling in twice) is harmless: the first subscriber stays.
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-    };
 }

@@ -1,15 +1,15 @@
 //! Progress while a run goes: a bar on a terminal; on anything else (cron, a pipe) one plain line
-//! every 10 seconds with the same figures.
+//! (or one JSON object with `--log-format json`) every `--progress-every` with the same figures.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::api::{Client, Counters};
-use crate::engine::Progress;
+use super::console::{color_allowed, console};
+use super::run::Outputs;
+use crate::figures::Figures;
 use crate::report::Outcome;
 
 /// A running progress display; [`Display::finish`] ends it.
@@ -18,30 +18,54 @@ pub struct Display {
     bar: Option<ProgressBar>,
 }
 
-fn figures(progress: &Progress, client: &Client, started: Instant) -> (u64, u64, String) {
-    let done = progress.finished();
-    let total = progress.total.load(Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64().max(0.001);
-    let rate = done as f64 / elapsed;
-    let eta = if rate > 0.0 && total > done {
-        humantime::format_duration(Duration::from_secs(((total - done) as f64 / rate) as u64))
-            .to_string()
-    } else {
-        "-".into()
-    };
-    let text = format!(
-        "{rate:.0} rows/s · ETA {eta} · failed {} · rejected {} · invalid {} · 429s {}",
-        progress.count(Outcome::Failed),
-        progress.count(Outcome::Rejected),
-        progress.count(Outcome::Invalid),
-        Counters::get(&client.counters.throttled),
-    );
-    (done, total, text)
+struct Snapshot {
+    done: u64,
+    total: u64,
+    rate: f64,
+    eta: Option<Duration>,
+    failed: u64,
+    rejected: u64,
+    invalid: u64,
+    throttled: u64,
+}
+
+impl Snapshot {
+    fn of(figures: &Figures, started: Instant) -> Snapshot {
+        let done = figures.written();
+        let total = Figures::get(&figures.total).max(done);
+        let elapsed = started.elapsed().as_secs_f64().max(0.001);
+        let rate = done as f64 / elapsed;
+        let eta = (rate > 0.0 && total > done)
+            .then(|| Duration::from_secs(((total - done) as f64 / rate) as u64));
+        Snapshot {
+            done,
+            total,
+            rate,
+            eta,
+            failed: figures.count(Outcome::Failed),
+            rejected: figures.count(Outcome::Rejected),
+            invalid: figures.count(Outcome::Invalid),
+            throttled: Figures::get(&figures.throttled),
+        }
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{:.0} rows/s · ETA {} · failed {} · rejected {} · invalid {} · 429s {}",
+            self.rate,
+            self.eta
+                .map_or("-".into(), |d| humantime::format_duration(d).to_string()),
+            self.failed,
+            self.rejected,
+            self.invalid,
+            self.throttled
+        )
+    }
 }
 
 impl Display {
     /// Starts the display that suits stderr; nothing at all when `quiet`.
-    pub fn start(progress: Arc<Progress>, client: Arc<Client>, out: super::Outputs) -> Display {
+    pub fn start(figures: Arc<Figures>, out: &Outputs) -> Display {
         if out.quiet {
             return Display {
                 task: None,
@@ -49,19 +73,25 @@ impl Display {
             };
         }
         let started = Instant::now();
-        if std::io::stderr().is_terminal() {
+        let c = console();
+        if std::io::stderr().is_terminal() && !c.json {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let template = if color_allowed() {
+                "{bar:30.cyan/blue} {pos}/{len} rows · {msg}"
+            } else {
+                "{bar:30} {pos}/{len} rows · {msg}"
+            };
             bar.set_style(
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} rows · {msg}")
+                ProgressStyle::with_template(template)
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let shown = bar.clone();
             let task = tokio::spawn(async move {
                 loop {
-                    let (done, total, text) = figures(&progress, &client, started);
-                    shown.set_length(total);
-                    shown.set_position(done);
-                    shown.set_message(text);
+                    let s = Snapshot::of(&figures, started);
+                    shown.set_length(s.total);
+                    shown.set_position(s.done);
+                    shown.set_message(s.text());
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
@@ -70,18 +100,36 @@ impl Display {
                 bar: Some(bar),
             };
         }
+        let every = out.progress_every;
         let task = tokio::spawn(async move {
             loop {
-                tokio::time::sleep(out.progress_every).await;
-                let (done, total, text) = figures(&progress, &client, started);
-                let percent = if total == 0 {
+                tokio::time::sleep(every).await;
+                let s = Snapshot::of(&figures, started);
+                let percent = if s.total == 0 {
                     100.0
                 } else {
-                    done as f64 * 100.0 / total as f64
+                    s.done as f64 * 100.0 / s.total as f64
                 };
-                eprintln!(
-                    "{} progress: {done}/{total} rows ({percent:.0}%) · {text}",
-                    crate::report::timestamp()
+                c.emit(
+                    "INFO",
+                    "revoker::progress",
+                    &format!(
+                        "{} progress: {}/{} rows ({percent:.0}%) · {}",
+                        crate::report::timestamp(),
+                        s.done,
+                        s.total,
+                        s.text()
+                    ),
+                    serde_json::json!({
+                        "done": s.done,
+                        "total": s.total,
+                        "rows_per_second": (s.rate * 10.0).round() / 10.0,
+                        "eta_seconds": s.eta.map(|d| d.as_secs()),
+                        "failed": s.failed,
+                        "rejected": s.rejected,
+                        "invalid": s.invalid,
+                        "throttled": s.throttled,
+                    }),
                 );
             }
         });

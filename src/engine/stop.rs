@@ -14,8 +14,31 @@ pub enum StopReason {
     Terminated,
     /// No request can succeed with these credentials.
     CredentialsRejected(String),
+    /// This machine's address is not on the credential's IP access list.
+    AccessList(String),
+    /// Every project or organization tried refused, and none succeeded.
+    EveryScopeRefused(String),
+    /// The server gave no answer (timeouts, refused connections) long enough to give up.
+    NoAnswer(String),
+    /// The answers are not the API's (a wrong base URL).
+    NotTheApi(String),
     /// The report could not be written, so outcomes would be lost.
     ReportFailed,
+}
+
+impl StopReason {
+    /// The exit code a run stopped for this reason ends with.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StopReason::Interrupted => 130,
+            StopReason::Terminated => 143,
+            StopReason::CredentialsRejected(_)
+            | StopReason::AccessList(_)
+            | StopReason::EveryScopeRefused(_)
+            | StopReason::NoAnswer(_) => 3,
+            StopReason::NotTheApi(_) | StopReason::ReportFailed => 2,
+        }
+    }
 }
 
 impl fmt::Display for StopReason {
@@ -24,6 +47,13 @@ impl fmt::Display for StopReason {
             StopReason::Interrupted => f.write_str("run interrupted (SIGINT)"),
             StopReason::Terminated => f.write_str("run terminated (SIGTERM)"),
             StopReason::CredentialsRejected(why) => write!(f, "credentials rejected: {why}"),
+            StopReason::AccessList(why) => write!(
+                f,
+                "this machine's IP address is not on the credential's IP access list ({why}); add it to the access list, or run from an allowed host"
+            ),
+            StopReason::EveryScopeRefused(why) => write!(f, "{why}"),
+            StopReason::NoAnswer(why) => write!(f, "{why}"),
+            StopReason::NotTheApi(why) => write!(f, "{why}"),
             StopReason::ReportFailed => f.write_str("the report could not be written"),
         }
     }
@@ -68,5 +98,13 @@ impl StopFlag {
         let mut rx = self.tx.subscribe();
         // The sender lives in `self`, so this only ends by the value being set.
         let _ = rx.wait_for(Option::is_some).await;
+    }
+
+    /// Sleeps until `deadline`; answers false if the run stopped first.
+    pub async fn sleep_until(&self, deadline: std::time::Instant) -> bool {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline.into()) => !self.is_set(),
+            () = self.wait() => false,
+        }
     }
 }

@@ -1,13 +1,16 @@
-//! CSV with a header line; header names are matched case-insensitively.
+//! CSV (or `;`- or tab-separated) with a header line; header names are matched case-insensitively.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
+use super::source::CopyReader;
+use super::{
+    BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, header_name_shown,
+    validate,
+};
 
 /// Finds the line each record starts on. The csv crate's own line numbers drift on CRLF files and
 /// blank lines (its positions point at the previous record's terminator), and a user told "line 4"
@@ -49,35 +52,65 @@ fn line_at(from: u64, ends: &RefCell<VecDeque<(u64, bool)>>, passed: &mut u64) -
     (*passed + 1, cursor)
 }
 
-pub(super) fn scan(
-    source: &Source,
-    reader: BufReader<File>,
-    opts: &InputOptions,
-    from: Option<(u64, u64)>,
-    visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
-) -> Result<(), InputError> {
-    let ends = Rc::new(RefCell::new(VecDeque::new()));
-    let mut passed = 0u64;
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(true)
+/// The field separator: the one asked for, a tab for `.tsv`, else the most frequent of `,` `;` and
+/// tab outside quotes on the header line (`,` when none).
+fn delimiter(source: &Source, opts: &InputOptions) -> Result<u8, InputError> {
+    if let Some(d) = opts.delimiter {
+        return Ok(d);
+    }
+    if matches!(source.extension().as_deref(), Some("tsv" | "tab")) {
+        return Ok(b'\t');
+    }
+    let mut header = Vec::new();
+    source
+        .reader()
+        .take(64 * 1024)
+        .read_until(b'\n', &mut header)
+        .map_err(|e| source.io_error(e))?;
+    let mut counts = [0usize; 3];
+    let mut quoted = false;
+    for &b in &header {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => counts[0] += 1,
+            b';' if !quoted => counts[1] += 1,
+            b'\t' if !quoted => counts[2] += 1,
+            _ => {}
+        }
+    }
+    let best = (0..3).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    Ok(if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t'][best]
+    })
+}
+
+type CsvReader = csv::Reader<LineEnds<BufReader<CopyReader>>>;
+
+fn builder(delimiter: u8, headers: bool) -> csv::ReaderBuilder {
+    let mut b = csv::ReaderBuilder::new();
+    b.has_headers(headers)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(LineEnds {
-            inner: reader,
-            offset: 0,
-            ends: ends.clone(),
-        });
-    let err = |line: u64, e: csv::Error| -> InputError {
-        match e.kind() {
-            csv::ErrorKind::Io(_) => InputError::Io {
-                file: source.name().to_string(),
-                source: std::io::Error::other(e.to_string()),
-            },
-            _ => source.malformed(line, format!("unreadable CSV: {e}")),
-        }
-    };
-    let header = csv.byte_headers().map_err(|e| err(1, e))?.clone();
-    let names: Vec<String> = header
+        .delimiter(delimiter);
+    b
+}
+
+fn csv_error(source: &Source, line: u64, e: csv::Error) -> InputError {
+    match e.kind() {
+        csv::ErrorKind::Io(_) => source.io_error(std::io::Error::other(e.to_string())),
+        _ => source.malformed(line, format!("unreadable CSV: {e}")),
+    }
+}
+
+/// Reads the header line: its names, BOM removed, each checked to be text.
+fn header_names(source: &Source, csv: &mut CsvReader) -> Result<Vec<String>, InputError> {
+    let header = csv
+        .byte_headers()
+        .map_err(|e| csv_error(source, 1, e))?
+        .clone();
+    header
         .iter()
         .enumerate()
         .map(|(i, name)| {
@@ -88,27 +121,105 @@ pub(super) fn scan(
             };
             check_text(source, 1, name).map(str::to_string)
         })
-        .collect::<Result<_, _>>()?;
+        .collect()
+}
+
+fn open(source: &Source, opts: &InputOptions, reader: BufReader<CopyReader>) -> Result<(CsvReader, Rc<RefCell<VecDeque<(u64, bool)>>>, u8), InputError> {
+    let delimiter = delimiter(source, opts)?;
+    let ends = Rc::new(RefCell::new(VecDeque::new()));
+    let csv = builder(delimiter, true).from_reader(LineEnds {
+        inner: reader,
+        offset: 0,
+        ends: ends.clone(),
+    });
+    Ok((csv, ends, delimiter))
+}
+
+/// Warnings about the header: a column named twice, or two names that could hold the same value.
+pub(super) fn header_notes(source: &Source, opts: &InputOptions) -> Result<Vec<String>, InputError> {
+    let (mut csv, _, _) = open(source, opts, source.reader())?;
+    let names = header_names(source, &mut csv)?;
+    let mut notes = Vec::new();
+    for field in Field::ALL {
+        let matching: Vec<usize> = opts
+            .columns
+            .candidates(field)
+            .iter()
+            .flat_map(|want| {
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, have)| have.trim().eq_ignore_ascii_case(want))
+                    .map(|(i, _)| i)
+            })
+            .collect();
+        if matching.len() < 2 {
+            continue;
+        }
+        let used = matching[0];
+        let others: Vec<String> = matching[1..]
+            .iter()
+            .map(|&i| format!("{} (column {})", header_name_shown(&names[i], i), i + 1))
+            .collect();
+        notes.push(format!(
+            "{}:1: the {} could come from {} (column {}) or {}; using column {}",
+            source.name(),
+            field.name(),
+            header_name_shown(&names[used], used),
+            used + 1,
+            others.join(", "),
+            used + 1
+        ));
+    }
+    Ok(notes)
+}
+
+pub(super) fn scan(
+    source: &Source,
+    reader: BufReader<CopyReader>,
+    opts: &InputOptions,
+    from: Option<(u64, u64)>,
+    visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
+) -> Result<(), InputError> {
+    let (mut csv, ends, delimiter) = open(source, opts, reader)?;
+    let mut passed = 0u64;
+    let names = header_names(source, &mut csv)?;
     let column = |field: Field| opts.columns.find(field, names.iter().map(String::as_str));
     let found = if names.iter().all(|n| n.trim().is_empty()) {
         "no column names".to_string()
     } else {
-        names.join(", ")
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| header_name_shown(n.trim(), i))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let missing = |field: Field| {
-        let looked_for = opts.columns.candidates(field).join(", ");
+    let missing = |what: &str, fields: &[Field]| {
+        let looked_for: Vec<&str> = fields
+            .iter()
+            .flat_map(|f| opts.columns.candidates(*f))
+            .collect();
+        let map = fields
+            .iter()
+            .map(|f| format!("--columns {}=NAME", f.name()))
+            .collect::<Vec<_>>()
+            .join(" or ");
         source.malformed(
             1,
             format!(
-                "no {} column in the header (looked for {looked_for}; found {}); map one with --columns {}=NAME",
-                field.name(),
-                found,
-                field.name()
+                "no {what} column in the header (looked for {}; found {found}); map one with {map}",
+                looked_for.join(", ")
             ),
         )
     };
-    let project = column(Field::Project).ok_or_else(|| missing(Field::Project))?;
-    let key = column(Field::Key).ok_or_else(|| missing(Field::Key))?;
+    let project = column(Field::Project);
+    let org = column(Field::Org);
+    if project.is_none() && org.is_none() {
+        return Err(missing("project or org", &[Field::Project, Field::Org]));
+    }
+    let key = column(Field::Key).ok_or_else(|| missing("key", &[Field::Key]))?;
+    let secret = column(Field::Secret);
     let kind = column(Field::Kind);
     if kind.is_none() && opts.default_kind.is_none() {
         return Err(source.malformed(
@@ -126,22 +237,15 @@ pub(super) fn scan(
     if let Some((offset, line)) = from {
         let mut file = csv.into_inner().inner;
         file.seek(SeekFrom::Start(offset))
-            .map_err(|e| InputError::Io {
-                file: source.name().into(),
-                source: e,
-            })?;
+            .map_err(|e| source.io_error(e))?;
         ends.borrow_mut().clear();
         base = offset;
         passed = line - 1;
-        csv = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(LineEnds {
-                inner: file,
-                offset: 0,
-                ends: ends.clone(),
-            });
+        csv = builder(delimiter, false).from_reader(LineEnds {
+            inner: file,
+            offset: 0,
+            ends: ends.clone(),
+        });
     }
     let mut record = csv::ByteRecord::new();
     loop {
@@ -149,7 +253,7 @@ pub(super) fn scan(
         match csv.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => return Err(err(line, e)),
+            Err(e) => return Err(csv_error(source, line, e)),
         }
         let (line, start) = record
             .position()
@@ -166,11 +270,16 @@ pub(super) fn scan(
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let cell = |i: usize| record.get(i).map(String::from_utf8_lossy);
+        let cell = |i: Option<usize>| {
+            i.and_then(|i| record.get(i))
+                .map(String::from_utf8_lossy)
+        };
         let cells = Cells {
             project: cell(project),
-            key: cell(key),
-            kind: kind.and_then(cell),
+            org: cell(org),
+            key: cell(Some(key)),
+            secret: cell(secret),
+            kind: cell(kind),
             problem: None,
         };
         if visit(validate(

@@ -1,54 +1,121 @@
-//! The values a row names: the kind of key, and the project and key ObjectIds.
+//! The values a row names: the kind of credential, the project or organization it belongs to, the key
+//! (an ObjectId, or a service account's client id) and, for a service-account secret, the secret id.
 
 use std::fmt;
+use std::hash::BuildHasher;
 use std::str::FromStr;
+use std::sync::OnceLock;
 
-/// What a row revokes; each kind has its own endpoint.
+/// What a row revokes; each kind has its own endpoint on each API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// An organization API key assigned to the project (`/groups/{p}/apiKeys/{k}`).
+    /// An organization API key's assignment to a project (`/groups/{p}/apiKeys/{k}`).
     ProjectApiKey,
-    /// An agent API key of the project (`/groups/{p}/agentapikeys/{k}`).
+    /// An agent API key of a project (`/groups/{p}/agentapikeys/{k}`); Cloud Manager and Ops Manager only.
     AgentApiKey,
+    /// An organization API key itself, gone from every project (`/orgs/{o}/apiKeys/{k}`).
+    OrgApiKey,
+    /// A service account (`/orgs/{o}/serviceAccounts/{clientId}`).
+    ServiceAccount,
+    /// One secret of a service account (`/orgs/{o}/serviceAccounts/{clientId}/secrets/{secretId}`).
+    ServiceAccountSecret,
 }
 
+/// What a kind's rows are scoped by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Project,
+    Org,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Project => "project",
+            Scope::Org => "organization",
+        }
+    }
+}
+
+/// The prefix of a service account's client id.
+pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
+
 impl Kind {
-    pub const ALL: [Kind; 2] = [Kind::ProjectApiKey, Kind::AgentApiKey];
+    pub const ALL: [Kind; 5] = [
+        Kind::ProjectApiKey,
+        Kind::AgentApiKey,
+        Kind::OrgApiKey,
+        Kind::ServiceAccount,
+        Kind::ServiceAccountSecret,
+    ];
 
     /// The canonical name, as written in reports.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ProjectApiKey => "project-api-key",
             Kind::AgentApiKey => "agent-api-key",
+            Kind::OrgApiKey => "org-api-key",
+            Kind::ServiceAccount => "service-account",
+            Kind::ServiceAccountSecret => "service-account-secret",
+        }
+    }
+
+    fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Kind::ProjectApiKey => &["apiKey", "api-key", "project_api_key", "programmatic"],
+            Kind::AgentApiKey => &["agentApiKey", "agent", "agent_api_key"],
+            Kind::OrgApiKey => &["orgApiKey", "org_api_key", "organization-api-key"],
+            Kind::ServiceAccount => &["serviceAccount", "service_account"],
+            Kind::ServiceAccountSecret => &["serviceAccountSecret", "service_account_secret"],
         }
     }
 
     /// Parses the canonical name or one of its aliases, ignoring case.
     pub fn parse(text: &str) -> Option<Kind> {
-        const PROJECT: &[&str] = &[
-            "project-api-key",
-            "apikey",
-            "api-key",
-            "project_api_key",
-            "programmatic",
-        ];
-        const AGENT: &[&str] = &["agent-api-key", "agentapikey", "agent", "agent_api_key"];
         let text = text.trim();
-        let is = |names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(text));
-        if is(PROJECT) {
-            Some(Kind::ProjectApiKey)
-        } else if is(AGENT) {
-            Some(Kind::AgentApiKey)
-        } else {
-            None
+        Kind::ALL.into_iter().find(|k| {
+            k.as_str().eq_ignore_ascii_case(text)
+                || k.aliases().iter().any(|a| a.eq_ignore_ascii_case(text))
+        })
+    }
+
+    /// The canonical names, for messages: `a, b or c`.
+    pub fn names() -> String {
+        let names: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+        let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+        format!("{} or {last}", rest.join(", "))
+    }
+
+    /// Whether the row is scoped by a project or by an organization.
+    pub fn scope(self) -> Scope {
+        match self {
+            Kind::ProjectApiKey | Kind::AgentApiKey => Scope::Project,
+            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Scope::Org,
         }
     }
 
+    /// Kinds whose deletion reaches beyond one project: sent only when a run's allowed kinds name them.
+    pub fn is_org_wide(self) -> bool {
+        self.scope() == Scope::Org
+    }
+
+    /// Whether the key is a service account's client id rather than an ObjectId.
+    pub fn key_is_client_id(self) -> bool {
+        matches!(self, Kind::ServiceAccount | Kind::ServiceAccountSecret)
+    }
+
+    /// Whether a row of this kind names a secret id.
+    pub fn needs_secret(self) -> bool {
+        self == Kind::ServiceAccountSecret
+    }
+
     fn code(self) -> u8 {
-        match self {
-            Kind::ProjectApiKey => 0,
-            Kind::AgentApiKey => 1,
-        }
+        self as u8
+    }
+
+    /// Position in [`Kind::ALL`], for per-kind counters.
+    pub fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -61,9 +128,7 @@ impl fmt::Display for Kind {
 impl FromStr for Kind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Kind::parse(s).ok_or_else(|| {
-            format!("unknown kind {s:?} (expected project-api-key or agent-api-key)")
-        })
+        Kind::parse(s).ok_or_else(|| format!("unknown kind {s:?} (expected {})", Kind::names()))
     }
 }
 
@@ -108,6 +173,11 @@ impl ObjectId {
     }
 }
 
+/// Parses a service account's client id: `mdb_sa_id_` and 24 hex digits. Answers the hex part.
+pub fn parse_client_id(text: &str) -> Option<ObjectId> {
+    ObjectId::parse(text.strip_prefix(CLIENT_ID_PREFIX)?)
+}
+
 fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -139,33 +209,85 @@ impl fmt::Debug for ObjectId {
     }
 }
 
-/// One key to revoke. Its identity `(kind, project, key)` is what resume and de-duplication compare.
+/// One credential to revoke. Its identity `(kind, scope, key, secret)` is what resume and
+/// de-duplication compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
     pub kind: Kind,
-    pub project: ObjectId,
+    /// The project (project kinds) or the organization (org kinds).
+    pub scope: ObjectId,
+    /// The key's ObjectId, or the hex part of a service account's client id.
     pub key: ObjectId,
+    /// The secret id of a `service-account-secret` row.
+    pub secret: Option<ObjectId>,
 }
 
-/// A [`Target`] packed into 25 bytes, so that a million of them fit in a few tens of MB.
-pub type Identity = [u8; 25];
+/// A row's identity: a 128-bit keyed hash of [`Target`]'s fields, so that sets of millions of rows
+/// stay small. The key is random per process (SipHash), so rows cannot be crafted to collide.
+pub type Identity = u128;
+
+fn identity_hashers() -> &'static (std::hash::RandomState, std::hash::RandomState) {
+    static HASHERS: OnceLock<(std::hash::RandomState, std::hash::RandomState)> = OnceLock::new();
+    HASHERS.get_or_init(|| (std::hash::RandomState::new(), std::hash::RandomState::new()))
+}
 
 impl Target {
     pub fn identity(&self) -> Identity {
-        let mut id = [0u8; 25];
-        id[0] = self.kind.code();
-        id[1..13].copy_from_slice(&self.project.0);
-        id[13..].copy_from_slice(&self.key.0);
-        id
+        let mut bytes = [0u8; 38];
+        bytes[0] = self.kind.code();
+        bytes[1..13].copy_from_slice(&self.scope.0);
+        bytes[13..25].copy_from_slice(&self.key.0);
+        if let Some(secret) = self.secret {
+            bytes[25] = 1;
+            bytes[26..].copy_from_slice(&secret.0);
+        }
+        let (a, b) = identity_hashers();
+        (u128::from(a.hash_one(bytes)) << 64) | u128::from(b.hash_one(bytes))
     }
 
-    /// Parses the canonical text of the three values, as a report or journal holds them.
-    pub fn parse(kind: &str, project: &str, key: &str) -> Option<Target> {
+    /// The key as the API names it: an ObjectId, or a client id `mdb_sa_id_…`.
+    pub fn key_text(&self) -> String {
+        if self.kind.key_is_client_id() {
+            format!("{CLIENT_ID_PREFIX}{}", self.key)
+        } else {
+            self.key.to_string()
+        }
+    }
+
+    /// The secret id, or empty.
+    pub fn secret_text(&self) -> String {
+        self.secret.map(|s| s.to_string()).unwrap_or_default()
+    }
+
+    /// Parses the canonical text of the values, as a report or journal holds them.
+    pub fn parse(kind: &str, scope: &str, key: &str, secret: &str) -> Option<Target> {
+        let kind = Kind::parse(kind)?;
+        let key = if kind.key_is_client_id() {
+            parse_client_id(key)?
+        } else {
+            ObjectId::parse(key)?
+        };
+        let secret = match (kind.needs_secret(), secret) {
+            (true, s) => Some(ObjectId::parse(s)?),
+            (false, _) => None,
+        };
         Some(Target {
-            kind: Kind::parse(kind)?,
-            project: ObjectId::parse(project)?,
-            key: ObjectId::parse(key)?,
+            kind,
+            scope: ObjectId::parse(scope)?,
+            key,
+            secret,
         })
+    }
+}
+
+impl fmt::Display for Target {
+    /// `kind scope key[ secret]`, as log lines name a row.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.kind, self.scope, self.key_text())?;
+        if let Some(secret) = self.secret {
+            write!(f, " {secret}")?;
+        }
+        Ok(())
     }
 }
 
@@ -192,37 +314,83 @@ mod tests {
     }
 
     #[test]
-    fn kind_aliases_map_to_canonical_names() {
-        for alias in [
-            "apiKey",
-            "API-KEY",
-            "project_api_key",
-            "programmatic",
-            "project-api-key",
+    fn client_ids_need_their_prefix() {
+        let id = parse_client_id("mdb_sa_id_1234567890abcdef12345678").unwrap();
+        assert_eq!(id.to_string(), "1234567890abcdef12345678");
+        for bad in [
+            "1234567890abcdef12345678",
+            "MDB_SA_ID_1234567890abcdef12345678",
+            "mdb_sa_id_1234567890abcdef1234567",
+            "mdb_sa_id_1234567890abcdef12345678x",
         ] {
-            assert_eq!(Kind::parse(alias), Some(Kind::ProjectApiKey), "{alias}");
+            assert!(parse_client_id(bad).is_none(), "{bad:?}");
         }
-        for alias in ["agentApiKey", "agent", "agent_api_key", " Agent-Api-Key "] {
-            assert_eq!(Kind::parse(alias), Some(Kind::AgentApiKey), "{alias}");
-        }
-        assert_eq!(Kind::parse("user"), None);
     }
 
     #[test]
-    fn identity_distinguishes_kind_project_and_key() {
+    fn kind_aliases_map_to_canonical_names() {
+        let cases = [
+            (Kind::ProjectApiKey, &["apiKey", "API-KEY", "project_api_key", "programmatic", "project-api-key"][..]),
+            (Kind::AgentApiKey, &["agentApiKey", "agent", "agent_api_key", " Agent-Api-Key "]),
+            (Kind::OrgApiKey, &["orgApiKey", "ORG_API_KEY", "organization-api-key"]),
+            (Kind::ServiceAccount, &["serviceAccount", "service_account", "Service-Account"]),
+            (Kind::ServiceAccountSecret, &["serviceAccountSecret", "service_account_secret"]),
+        ];
+        for (kind, aliases) in cases {
+            for alias in aliases {
+                assert_eq!(Kind::parse(alias), Some(kind), "{alias}");
+            }
+        }
+        assert_eq!(Kind::parse("user"), None);
+        assert_eq!(
+            Kind::names(),
+            "project-api-key, agent-api-key, org-api-key, service-account or service-account-secret"
+        );
+    }
+
+    #[test]
+    fn identity_distinguishes_every_field() {
         let a = ObjectId::parse("000000000000000000000001").unwrap();
         let b = ObjectId::parse("000000000000000000000002").unwrap();
-        let t = |kind, project, key| Target { kind, project, key }.identity();
+        let t = |kind, scope, key, secret| {
+            Target {
+                kind,
+                scope,
+                key,
+                secret,
+            }
+            .identity()
+        };
         let all = [
-            t(Kind::ProjectApiKey, a, b),
-            t(Kind::AgentApiKey, a, b),
-            t(Kind::ProjectApiKey, b, a),
-            t(Kind::ProjectApiKey, a, a),
+            t(Kind::ProjectApiKey, a, b, None),
+            t(Kind::AgentApiKey, a, b, None),
+            t(Kind::ProjectApiKey, b, a, None),
+            t(Kind::ProjectApiKey, a, a, None),
+            t(Kind::ServiceAccountSecret, a, b, Some(a)),
+            t(Kind::ServiceAccountSecret, a, b, Some(b)),
         ];
         for i in 0..all.len() {
             for j in i + 1..all.len() {
                 assert_ne!(all[i], all[j]);
             }
         }
+        assert_eq!(t(Kind::OrgApiKey, a, b, None), t(Kind::OrgApiKey, a, b, None));
+    }
+
+    #[test]
+    fn targets_round_trip_through_their_text() {
+        let t = Target::parse(
+            "serviceAccountSecret",
+            "5f1b2c3d4e5f6a7b8c9d0e1f",
+            "mdb_sa_id_1234567890abcdef12345678",
+            "aaaaaaaaaaaaaaaaaaaaaaaa",
+        )
+        .unwrap();
+        assert_eq!(t.key_text(), "mdb_sa_id_1234567890abcdef12345678");
+        assert_eq!(
+            Target::parse(t.kind.as_str(), &t.scope.to_string(), &t.key_text(), &t.secret_text()),
+            Some(t)
+        );
+        assert!(Target::parse("service-account-secret", "5f1b2c3d4e5f6a7b8c9d0e1f", "mdb_sa_id_1234567890abcdef12345678", "").is_none());
     }
 }

@@ -2,7 +2,6 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
@@ -10,6 +9,7 @@ use std::rc::Rc;
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::source::CopyReader;
 use super::{BOM, Cells, Entry, Field, InputError, InputOptions, MAX_ROW_BYTES, Source, validate};
 
 /// Turns one JSON value into a row's cells.
@@ -24,7 +24,7 @@ fn cells_of<'a>(value: &'a Value, opts: &InputOptions) -> Cells<'a> {
         };
     };
     let mut cells = Cells::default();
-    for field in [Field::Project, Field::Key, Field::Kind] {
+    for field in Field::ALL {
         let Some(index) = opts.columns.find(field, map.keys().map(String::as_str)) else {
             continue;
         };
@@ -37,18 +37,15 @@ fn cells_of<'a>(value: &'a Value, opts: &InputOptions) -> Cells<'a> {
             other => {
                 cells.problem.get_or_insert_with(|| {
                     format!(
-                        "field {name:?} must be a string, found {}",
+                        "field {} must be a string, found {}",
+                        crate::text::shown(name),
                         type_name(other)
                     )
                 });
                 Some(other.to_string().into())
             }
         };
-        match field {
-            Field::Project => cells.project = text,
-            Field::Key => cells.key = text,
-            Field::Kind => cells.kind = text,
-        }
+        cells.set(field, text);
     }
     cells
 }
@@ -73,11 +70,8 @@ fn json_reason(e: &serde_json::Error) -> String {
     format!("malformed JSON: {text} (column {})", e.column())
 }
 
-fn skip_bom(reader: &mut BufReader<File>, source: &Source) -> Result<(), InputError> {
-    let head = reader.fill_buf().map_err(|e| InputError::Io {
-        file: source.name().into(),
-        source: e,
-    })?;
+fn skip_bom(reader: &mut BufReader<CopyReader>, source: &Source) -> Result<(), InputError> {
+    let head = reader.fill_buf().map_err(|e| source.io_error(e))?;
     if head.starts_with(BOM) {
         reader.consume(BOM.len());
     }
@@ -167,7 +161,7 @@ impl<'de> Visitor<'de> for Rows<'_> {
 
 pub(super) fn scan_array(
     source: &Source,
-    mut reader: BufReader<File>,
+    mut reader: BufReader<CopyReader>,
     opts: &InputOptions,
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
@@ -191,25 +185,19 @@ pub(super) fn scan_array(
     match result {
         Ok(()) => Ok(()),
         Err(_) if stopped.get() => Ok(()),
-        Err(e) if e.is_io() => Err(InputError::Io {
-            file: source.name().into(),
-            source: e.into(),
-        }),
+        Err(e) if e.is_io() => Err(source.io_error(e.into())),
         Err(e) => Err(source.malformed(e.line() as u64, json_reason(&e))),
     }
 }
 
 pub(super) fn scan_lines(
     source: &Source,
-    mut reader: BufReader<File>,
+    mut reader: BufReader<CopyReader>,
     opts: &InputOptions,
     from: Option<(u64, u64)>,
     visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
 ) -> Result<(), InputError> {
-    let io = |e| InputError::Io {
-        file: source.name().into(),
-        source: e,
-    };
+    let io = |e| source.io_error(e);
     let (mut offset, mut line) = match from {
         Some((offset, line)) => {
             reader.seek(SeekFrom::Start(offset)).map_err(io)?;
@@ -228,10 +216,7 @@ pub(super) fn scan_lines(
         let n = (&mut reader)
             .take(MAX_ROW_BYTES as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|e| InputError::Io {
-                file: source.name().into(),
-                source: e,
-            })?;
+            .map_err(io)?;
         if n == 0 {
             return Ok(());
         }

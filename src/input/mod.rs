@@ -1,25 +1,30 @@
-//! Reading the rows to revoke: CSV with a header, a JSON array of objects, or JSON Lines.
+//! Reading the rows to revoke: CSV (or TSV) with a header, a JSON array of objects, or JSON Lines.
 //!
 //! Every reader streams: it hands one [`Entry`] at a time to a callback and never holds the whole
-//! file. A row that is bad on its own (not an ObjectId, unknown kind) becomes an invalid entry with its
-//! line number; a file that cannot be read as a whole (not UTF-8, malformed JSON, no usable header) is an
-//! [`InputError`] naming the file and line.
+//! file. A row that is bad on its own (not an id, unknown or disallowed kind) becomes an invalid entry
+//! with its line number; a file that cannot be read as a whole (not UTF-8, malformed JSON, no usable
+//! header) is an [`InputError`] naming the file and line. Readers read the private copy made by
+//! [`Source::open`], never the user's file a second time.
 
 mod csv_reader;
 mod ids;
 mod json_reader;
+mod source;
 mod survey;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub use ids::{Identity, Kind, ObjectId, Target};
-pub use survey::{Dedupe, Survey, survey};
+pub use ids::{
+    CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id,
+};
+pub use source::Source;
+pub use survey::{Survey, survey};
+
+pub use crate::text::shown;
 
 /// Longest row (one CSV record or one JSON Lines line) accepted; a longer one is a whole-file error,
 /// because no export of ids has rows this long and reading on would only waste memory.
@@ -31,7 +36,7 @@ pub const MAX_ROW_BYTES: usize = 1 << 20;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// Comma-separated values with a header line.
+    /// Values separated by commas (or `;` or tabs, detected), with a header line.
     Csv,
     /// One JSON array of objects.
     Json,
@@ -49,55 +54,112 @@ impl fmt::Display for Format {
     }
 }
 
-/// Which header (or JSON field) holds each of the three values. `None` means "use the defaults".
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnMap {
-    pub project: Option<String>,
-    pub key: Option<String>,
-    pub kind: Option<String>,
-}
-
-/// Header names recognised without a mapping, compared case-insensitively.
-const DEFAULT_PROJECT: &[&str] = &[
-    "project",
-    "projectId",
-    "project_id",
-    "groupId",
-    "group_id",
-    "group",
-];
-const DEFAULT_KEY: &[&str] = &["key", "keyId", "key_id", "apiKeyId", "api_key_id", "id"];
-const DEFAULT_KIND: &[&str] = &["kind", "type"];
-
-/// One of the three values a row carries.
+/// One of the values a row carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Field {
     Project,
+    Org,
     Key,
+    Secret,
     Kind,
 }
 
 impl Field {
-    fn name(self) -> &'static str {
+    pub const ALL: [Field; 5] = [
+        Field::Project,
+        Field::Org,
+        Field::Key,
+        Field::Secret,
+        Field::Kind,
+    ];
+
+    pub fn name(self) -> &'static str {
         match self {
             Field::Project => "project",
+            Field::Org => "org",
             Field::Key => "key",
+            Field::Secret => "secret",
             Field::Kind => "kind",
+        }
+    }
+
+    /// Header names recognised without a mapping, compared case-insensitively, in order of preference.
+    fn defaults(self) -> &'static [&'static str] {
+        match self {
+            Field::Project => &[
+                "project",
+                "projectId",
+                "project_id",
+                "groupId",
+                "group_id",
+                "group",
+            ],
+            Field::Org => &[
+                "org",
+                "orgId",
+                "org_id",
+                "organization",
+                "organizationId",
+                "organization_id",
+            ],
+            Field::Key => &[
+                "key",
+                "keyId",
+                "key_id",
+                "apiKeyId",
+                "api_key_id",
+                "id",
+                "clientId",
+                "client_id",
+            ],
+            Field::Secret => &["secret", "secretId", "secret_id"],
+            Field::Kind => &["kind", "type"],
         }
     }
 }
 
+/// Which header (or JSON field) holds each value. `None` means "use the defaults".
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnMap {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
 impl ColumnMap {
-    fn candidates(&self, field: Field) -> Vec<&str> {
-        let (mapped, defaults) = match field {
-            Field::Project => (&self.project, DEFAULT_PROJECT),
-            Field::Key => (&self.key, DEFAULT_KEY),
-            Field::Kind => (&self.kind, DEFAULT_KIND),
-        };
-        match mapped {
+    fn slot(&self, field: Field) -> &Option<String> {
+        match field {
+            Field::Project => &self.project,
+            Field::Org => &self.org,
+            Field::Key => &self.key,
+            Field::Secret => &self.secret,
+            Field::Kind => &self.kind,
+        }
+    }
+
+    fn slot_mut(&mut self, field: Field) -> &mut Option<String> {
+        match field {
+            Field::Project => &mut self.project,
+            Field::Org => &mut self.org,
+            Field::Key => &mut self.key,
+            Field::Secret => &mut self.secret,
+            Field::Kind => &mut self.kind,
+        }
+    }
+
+    /// The names that may hold `field`, in order of preference.
+    pub fn candidates(&self, field: Field) -> Vec<&str> {
+        match self.slot(field) {
             Some(name) => vec![name.as_str()],
-            None => defaults.to_vec(),
+            None => field.defaults().to_vec(),
         }
     }
 
@@ -112,6 +174,21 @@ impl ColumnMap {
                 .clone()
                 .position(|have| have.trim().eq_ignore_ascii_case(want))
         })
+    }
+
+    /// Every field this map sets overrides the same field of `self`.
+    pub fn overridden_by(&self, other: &ColumnMap) -> ColumnMap {
+        let mut out = self.clone();
+        for field in Field::ALL {
+            if let Some(name) = other.slot(field) {
+                *out.slot_mut(field) = Some(name.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        Field::ALL.iter().all(|f| self.slot(*f).is_none())
     }
 }
 
@@ -129,40 +206,59 @@ impl FromStr for ColumnMap {
             if column.is_empty() {
                 return Err(format!("no column name after {:?}", field.trim()));
             }
-            let slot = match field.trim().to_ascii_lowercase().as_str() {
-                "project" => &mut map.project,
-                "key" => &mut map.key,
-                "kind" => &mut map.kind,
-                other => {
-                    return Err(format!(
-                        "unknown field {other:?}: the fields are project, key and kind"
-                    ));
-                }
-            };
-            *slot = Some(column.to_string());
+            let wanted = field.trim().to_ascii_lowercase();
+            let field = Field::ALL
+                .into_iter()
+                .find(|f| f.name() == wanted)
+                .ok_or_else(|| {
+                    format!(
+                        "unknown field {wanted:?}: the fields are project, org, key, secret and kind"
+                    )
+                })?;
+            *map.slot_mut(field) = Some(column.to_string());
         }
         Ok(map)
     }
 }
 
-/// How to read an input file.
-#[derive(Clone, Debug, Default)]
+/// How to read an input file, and which rows a run may send.
+#[derive(Clone, Debug)]
 pub struct InputOptions {
     /// Format; `None` picks it from the extension, or from the first byte.
     pub format: Option<Format>,
+    /// CSV field separator; `None` detects it (`,`, `;` or tab) from the header line.
+    pub delimiter: Option<u8>,
     pub columns: ColumnMap,
     /// Kind for rows whose file has no kind column (or whose kind cell is absent).
     pub default_kind: Option<Kind>,
-    /// Kinds this job may revoke; rows of any other kind are invalid. Empty means all.
+    /// Kinds this job may revoke; rows of any other kind are invalid. Empty allows every kind that is
+    /// not organization-wide: those must always be named.
     pub allowed_kinds: Vec<Kind>,
+    /// Whether the API has agent API keys (Cloud Manager and Ops Manager do, Atlas does not).
+    pub agent_keys: bool,
 }
 
-/// The values of one row as the file had them (trimmed), kept for the report of a bad row.
+impl Default for InputOptions {
+    fn default() -> Self {
+        InputOptions {
+            format: None,
+            delimiter: None,
+            columns: ColumnMap::default(),
+            default_kind: None,
+            allowed_kinds: Vec::new(),
+            agent_keys: true,
+        }
+    }
+}
+
+/// The values of one row as the file had them (trimmed, clipped), kept for the report of a bad row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RawRow {
-    pub project: String,
+    /// The project, or the organization when the row has no project.
+    pub scope: String,
     pub key: String,
     pub kind: String,
+    pub secret: String,
 }
 
 /// One row of the input.
@@ -181,12 +277,8 @@ pub struct Entry {
 /// A file that cannot be read as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("{file}: cannot read: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{file}: cannot read: {cause}")]
+    Io { file: String, cause: std::io::Error },
     #[error("{file}:{line}: {reason}")]
     Malformed {
         file: String,
@@ -195,96 +287,21 @@ pub enum InputError {
     },
 }
 
-/// An input file: a path, or standard input spooled to a temporary file so it can be read twice (once
-/// to validate before anything is sent, once to send).
-pub struct Source {
-    path: PathBuf,
-    name: String,
-    _spool: Option<tempfile::NamedTempFile>,
-}
-
 impl Source {
-    /// Opens `path`, or standard input when `path` is `-`.
-    pub fn open(path: &Path) -> Result<Source, InputError> {
-        if path.as_os_str() == "-" {
-            let io = |source| InputError::Io {
-                file: "<stdin>".into(),
-                source,
-            };
-            let mut spool = tempfile::NamedTempFile::new().map_err(io)?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut spool).map_err(io)?;
-            return Ok(Source {
-                path: spool.path().to_path_buf(),
-                name: "<stdin>".into(),
-                _spool: Some(spool),
-            });
-        }
-        let name = path.display().to_string();
-        let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
-            file: name.clone(),
-            source,
-        })?;
-        if meta.is_dir() {
-            return Err(InputError::Malformed {
-                file: name,
-                line: 0,
-                reason: "is a directory, not a file".into(),
-            });
-        }
-        Ok(Source {
-            path: path.to_path_buf(),
-            name,
-            _spool: None,
-        })
-    }
-
-    /// The name used in messages (`<stdin>` for standard input).
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn reader(&self) -> Result<BufReader<File>, InputError> {
-        File::open(&self.path)
-            .map(|f| BufReader::with_capacity(256 * 1024, f))
-            .map_err(|source| InputError::Io {
-                file: self.name.clone(),
-                source,
-            })
-    }
-
-    fn malformed(&self, line: u64, reason: impl Into<String>) -> InputError {
-        InputError::Malformed {
-            file: self.name.clone(),
-            line,
-            reason: reason.into(),
-        }
-    }
-
     /// The format to read this file in.
     pub fn format(&self, wanted: Option<Format>) -> Result<Format, InputError> {
         if let Some(format) = wanted {
             return Ok(format);
         }
-        let ext = self
-            .path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        if self._spool.is_none() {
-            match ext.as_deref() {
-                Some("csv" | "tsv" | "txt") => return Ok(Format::Csv),
-                Some("json") => return Ok(Format::Json),
-                Some("jsonl" | "ndjson") => return Ok(Format::Jsonl),
-                _ => {}
-            }
+        match self.extension().as_deref() {
+            Some("csv" | "tsv" | "tab" | "txt") => return Ok(Format::Csv),
+            Some("json") => return Ok(Format::Json),
+            Some("jsonl" | "ndjson") => return Ok(Format::Jsonl),
+            _ => {}
         }
         // No telling extension: look at the first non-blank byte.
-        let mut reader = self.reader()?;
         let mut head = [0u8; 4096];
-        let n = read_up_to(&mut reader, &mut head).map_err(|source| InputError::Io {
-            file: self.name.clone(),
-            source,
-        })?;
+        let n = read_up_to(&mut self.reader(), &mut head).map_err(|e| self.io_error(e))?;
         let head = head[..n].strip_prefix(BOM).unwrap_or(&head[..n]);
         Ok(match head.iter().find(|b| !b.is_ascii_whitespace()) {
             Some(b'[') => Format::Json,
@@ -311,18 +328,23 @@ impl Source {
         visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
     ) -> Result<(), InputError> {
         let format = self.format(opts.format)?;
-        let mut reader = self.reader()?;
-        let buf = reader.fill_buf().map_err(|source| InputError::Io {
-            file: self.name.clone(),
-            source,
-        })?;
-        if buf.is_empty() {
+        if self.is_empty() {
             return Err(self.malformed(1, "the file is empty: expected a header line or rows"));
         }
+        let mut reader = self.reader();
+        reader.fill_buf().map_err(|e| self.io_error(e))?;
         match format {
             Format::Csv => csv_reader::scan(self, reader, opts, from, visit),
             Format::Json => json_reader::scan_array(self, reader, opts, visit),
             Format::Jsonl => json_reader::scan_lines(self, reader, opts, from, visit),
+        }
+    }
+
+    /// Remarks about the header worth a warning (a column named twice, two names for one value).
+    pub fn header_notes(&self, opts: &InputOptions) -> Result<Vec<String>, InputError> {
+        match self.format(opts.format)? {
+            Format::Csv if !self.is_empty() => csv_reader::header_notes(self, opts),
+            _ => Ok(Vec::new()),
         }
     }
 }
@@ -341,20 +363,6 @@ pub(crate) fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Res
     Ok(filled)
 }
 
-/// Shows a value from the input in a message: quoted, control characters escaped, cut at 60 characters.
-pub fn shown(value: &str) -> String {
-    let mut out = String::from('"');
-    for (i, c) in value.chars().enumerate() {
-        if i == 60 {
-            out.push('…');
-            break;
-        }
-        out.extend(c.escape_debug());
-    }
-    out.push('"');
-    out
-}
-
 /// Keeps a raw value short enough for a report cell.
 fn clip(value: &str) -> String {
     const MAX: usize = 200;
@@ -368,14 +376,43 @@ fn clip(value: &str) -> String {
     format!("{}…", &value[..end])
 }
 
-/// A row's three cells before validation, borrowed from the reader where it can; `problem` is set
-/// when a cell could not even be read as text.
+/// A header name as messages show it: itself when it looks like a column name, otherwise only its
+/// position, so that a file that is not an export (a credentials file, a binary) is not echoed.
+fn header_name_shown(name: &str, index: usize) -> String {
+    let plain = !name.is_empty()
+        && name.chars().count() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || " _-.#()/".contains(c));
+    if plain {
+        name.to_string()
+    } else {
+        format!("column {}", index + 1)
+    }
+}
+
+/// A row's cells before validation, borrowed from the reader where it can; `problem` is set when a
+/// cell could not even be read as text.
 #[derive(Default)]
 struct Cells<'a> {
     project: Option<Cow<'a, str>>,
+    org: Option<Cow<'a, str>>,
     key: Option<Cow<'a, str>>,
+    secret: Option<Cow<'a, str>>,
     kind: Option<Cow<'a, str>>,
     problem: Option<String>,
+}
+
+impl<'a> Cells<'a> {
+    fn set(&mut self, field: Field, value: Option<Cow<'a, str>>) {
+        match field {
+            Field::Project => self.project = value,
+            Field::Org => self.org = value,
+            Field::Key => self.key = value,
+            Field::Secret => self.secret = value,
+            Field::Kind => self.kind = value,
+        }
+    }
 }
 
 /// Validates one row's cells into an [`Entry`].
@@ -388,10 +425,16 @@ fn validate(
 ) -> Entry {
     let target = check(&cells, opts, has_kind_column);
     let raw = if target.is_err() {
+        let text = |v: &Option<Cow<'_, str>>| clip(v.as_deref().unwrap_or(""));
         RawRow {
-            project: clip(cells.project.as_deref().unwrap_or("")),
-            key: clip(cells.key.as_deref().unwrap_or("")),
-            kind: clip(cells.kind.as_deref().unwrap_or("")),
+            scope: if cells.project.as_deref().is_some_and(|p| !p.is_empty()) {
+                text(&cells.project)
+            } else {
+                text(&cells.org)
+            },
+            key: text(&cells.key),
+            kind: text(&cells.kind),
+            secret: text(&cells.secret),
         }
     } else {
         RawRow::default()
@@ -404,11 +447,45 @@ fn validate(
     }
 }
 
+/// Why an organization-wide kind needs to be named before it is sent.
+fn org_wide_warning(kind: Kind) -> &'static str {
+    match kind {
+        Kind::OrgApiKey => "deletes the API key from the organization and every project",
+        Kind::ServiceAccount => "deletes the service account and every secret it has",
+        _ => "revokes a secret of an organization's service account",
+    }
+}
+
 fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Result<Target, String> {
     if let Some(problem) = &cells.problem {
         return Err(problem.clone());
     }
-    let id = |field: Field, value: &Option<Cow<'_, str>>| -> Result<ObjectId, String> {
+    let kind = match (cells.kind.as_deref(), opts.default_kind) {
+        (Some(""), _) if has_kind_column => return Err("kind is empty".into()),
+        (None | Some(""), Some(default)) => default,
+        (None | Some(""), None) => {
+            return Err("kind is missing (add a kind field or pass --kind)".into());
+        }
+        (Some(text), _) => Kind::parse(text).ok_or_else(|| {
+            format!("unknown kind {} (expected {})", shown(text), Kind::names())
+        })?,
+    };
+    if kind.is_org_wide() && !opts.allowed_kinds.contains(&kind) {
+        return Err(format!(
+            "kind {kind} {}: it is sent only when allowed by name (--kinds {kind}, or kinds = [\"{kind}\"] in the job file)",
+            org_wide_warning(kind)
+        ));
+    }
+    if !opts.allowed_kinds.is_empty() && !opts.allowed_kinds.contains(&kind) {
+        return Err(format!("kind {kind} is not allowed by this job"));
+    }
+    if kind == Kind::AgentApiKey && !opts.agent_keys {
+        return Err(
+            "kind agent-api-key does not exist on the Atlas Administration API: agent API keys are Cloud Manager and Ops Manager only"
+                .into(),
+        );
+    }
+    let object_id = |field: Field, value: &Option<Cow<'_, str>>| -> Result<ObjectId, String> {
         match value.as_deref() {
             None | Some("") => Err(format!("{} id is missing", field.name())),
             Some(v) => ObjectId::parse(v).ok_or_else(|| {
@@ -420,25 +497,35 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
             }),
         }
     };
-    let project = id(Field::Project, &cells.project)?;
-    let key = id(Field::Key, &cells.key)?;
-    let kind = match (cells.kind.as_deref(), opts.default_kind) {
-        (Some(""), _) if has_kind_column => return Err("kind is empty".into()),
-        (None | Some(""), Some(default)) => default,
-        (None | Some(""), None) => {
-            return Err("kind is missing (add a kind field or pass --kind)".into());
-        }
-        (Some(text), _) => Kind::parse(text).ok_or_else(|| {
-            format!(
-                "unknown kind {} (expected project-api-key or agent-api-key)",
-                shown(text)
-            )
-        })?,
+    let scope = match kind.scope() {
+        Scope::Project => object_id(Field::Project, &cells.project)?,
+        Scope::Org => object_id(Field::Org, &cells.org)
+            .map_err(|e| format!("{e} ({kind} rows need the organization's id)"))?,
     };
-    if !opts.allowed_kinds.is_empty() && !opts.allowed_kinds.contains(&kind) {
-        return Err(format!("kind {kind} is not allowed by this job"));
-    }
-    Ok(Target { kind, project, key })
+    let key = if kind.key_is_client_id() {
+        match cells.key.as_deref() {
+            None | Some("") => return Err("client id is missing".into()),
+            Some(v) => parse_client_id(v).ok_or_else(|| {
+                format!(
+                    "client id {} is not a service account's client id ({CLIENT_ID_PREFIX} and 24 hex digits)",
+                    shown(v)
+                )
+            })?,
+        }
+    } else {
+        object_id(Field::Key, &cells.key)?
+    };
+    let secret = if kind.needs_secret() {
+        Some(object_id(Field::Secret, &cells.secret)?)
+    } else {
+        None
+    };
+    Ok(Target {
+        kind,
+        scope,
+        key,
+        secret,
+    })
 }
 
 #[cfg(test)]
@@ -447,9 +534,11 @@ mod tests {
 
     #[test]
     fn column_map_parses_any_subset() {
-        let map: ColumnMap = "project=GROUP_ID, key = KEY".parse().unwrap();
+        let map: ColumnMap = "project=GROUP_ID, key = KEY,org=ORG,secret=S".parse().unwrap();
         assert_eq!(map.project.as_deref(), Some("GROUP_ID"));
         assert_eq!(map.key.as_deref(), Some("KEY"));
+        assert_eq!(map.org.as_deref(), Some("ORG"));
+        assert_eq!(map.secret.as_deref(), Some("S"));
         assert_eq!(map.kind, None);
         assert!(
             "colour=red"
@@ -466,42 +555,102 @@ mod tests {
     }
 
     #[test]
-    fn shown_escapes_and_cuts() {
-        assert_eq!(shown("a\nb"), "\"a\\nb\"");
-        assert_eq!(shown(&"x".repeat(70)).chars().count(), 63);
+    fn header_names_are_shown_only_when_they_look_like_names() {
+        assert_eq!(header_name_shown("GROUP_ID", 0), "GROUP_ID");
+        assert_eq!(header_name_shown("private_key = \"x\"", 2), "column 3");
+    }
+
+    fn cells<'a>(
+        project: &'a str,
+        org: &'a str,
+        key: &'a str,
+        secret: &'a str,
+        kind: &'a str,
+    ) -> Cells<'a> {
+        Cells {
+            project: Some(project.into()),
+            org: Some(org.into()),
+            key: Some(key.into()),
+            secret: Some(secret.into()),
+            kind: Some(kind.into()),
+            problem: None,
+        }
     }
 
     #[test]
     fn check_reports_the_first_problem() {
         let opts = InputOptions::default();
-        let cells = |p: &'static str, k: &'static str, kind: &'static str| Cells {
-            project: Some(p.into()),
-            key: Some(k.into()),
-            kind: Some(kind.into()),
-            problem: None,
-        };
         let good = "5f1b2c3d4e5f6a7b8c9d0e1f";
         assert_eq!(
-            check(&cells("../etc", good, "agent"), &opts, true).unwrap_err(),
+            check(&cells("../etc", "", good, "", "agent"), &opts, true).unwrap_err(),
             "project id \"../etc\" is not a 24-hex-digit ObjectId"
         );
         assert_eq!(
-            check(&cells(good, good, ""), &opts, true).unwrap_err(),
+            check(&cells(good, "", good, "", ""), &opts, true).unwrap_err(),
             "kind is empty"
         );
         assert!(
-            check(&cells(good, good, "bogus"), &opts, true)
+            check(&cells(good, "", good, "", "bogus"), &opts, true)
                 .unwrap_err()
-                .starts_with("unknown kind")
+                .starts_with("unknown kind \"bogus\" (expected project-api-key, agent-api-key")
         );
         let only_agents = InputOptions {
             allowed_kinds: vec![Kind::AgentApiKey],
             ..Default::default()
         };
         assert_eq!(
-            check(&cells(good, good, "apiKey"), &only_agents, true).unwrap_err(),
+            check(&cells(good, "", good, "", "apiKey"), &only_agents, true).unwrap_err(),
             "kind project-api-key is not allowed by this job"
         );
-        assert!(check(&cells(good, good, "agent"), &only_agents, true).is_ok());
+        assert!(check(&cells(good, "", good, "", "agent"), &only_agents, true).is_ok());
+    }
+
+    #[test]
+    fn organization_wide_kinds_must_be_allowed_by_name() {
+        let good = "5f1b2c3d4e5f6a7b8c9d0e1f";
+        let client = "mdb_sa_id_5f1b2c3d4e5f6a7b8c9d0e1f";
+        let row = cells("", good, client, good, "service-account-secret");
+        assert_eq!(
+            check(&row, &InputOptions::default(), true).unwrap_err(),
+            "kind service-account-secret revokes a secret of an organization's service account: it is sent only when allowed by name (--kinds service-account-secret, or kinds = [\"service-account-secret\"] in the job file)"
+        );
+        let allowed = InputOptions {
+            allowed_kinds: vec![Kind::ServiceAccountSecret],
+            ..Default::default()
+        };
+        let target = check(&row, &allowed, true).unwrap();
+        assert_eq!(target.secret.map(|s| s.to_string()).as_deref(), Some(good));
+        assert_eq!(
+            check(&cells("", good, good, "", "service-account-secret"), &allowed, true)
+                .unwrap_err(),
+            "client id \"5f1b2c3d4e5f6a7b8c9d0e1f\" is not a service account's client id (mdb_sa_id_ and 24 hex digits)"
+        );
+        assert_eq!(
+            check(&cells("", good, client, "", "service-account-secret"), &allowed, true)
+                .unwrap_err(),
+            "secret id is missing"
+        );
+        let org_keys = InputOptions {
+            allowed_kinds: vec![Kind::OrgApiKey],
+            ..Default::default()
+        };
+        assert_eq!(
+            check(&cells(good, "", good, "", "org-api-key"), &org_keys, true).unwrap_err(),
+            "org id is missing (org-api-key rows need the organization's id)"
+        );
+    }
+
+    #[test]
+    fn agent_keys_are_invalid_where_the_api_has_none() {
+        let good = "5f1b2c3d4e5f6a7b8c9d0e1f";
+        let atlas = InputOptions {
+            agent_keys: false,
+            ..Default::default()
+        };
+        assert!(
+            check(&cells(good, "", good, "", "agent"), &atlas, true)
+                .unwrap_err()
+                .contains("does not exist on the Atlas Administration API")
+        );
     }
 }

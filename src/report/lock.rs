@@ -1,69 +1,59 @@
-//! `REPORT.lock`: keeps two runs (an overlapping cron job, a second terminal) off one report.
+//! Keeps two runs (an overlapping cron job, a second terminal) off one report.
 //!
-//! The lock is an OS file lock, so the kernel releases it when its process dies however it dies; the
-//! pid written inside only serves the messages.
+//! The lock is an OS file lock on the report file itself: one inode however it is named (a symbolic
+//! link, a relative path), released by the kernel when its process dies however it dies, and no lock
+//! file to be left behind or deleted from under a running job.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use super::{ReportError, sidecar};
+use super::ReportError;
 
-/// Held for as long as the run uses the report; emptied on drop.
+/// Held for as long as a run uses the report.
 pub struct ReportLock {
-    file: File,
+    _file: File,
 }
 
 impl ReportLock {
-    /// Takes the lock beside `report`. Answers the pid of a dead run whose lock was taken over, so
-    /// that the caller can warn about it.
-    pub fn acquire(report: &Path) -> Result<(ReportLock, Option<String>), ReportError> {
-        let path = sidecar(report, ".lock");
-        let io = |e| ReportError::Io {
-            path: path.clone(),
-            source: e,
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
-        let mut previous = String::new();
-        // A lock file is a few bytes; a garbled one only loses the pid in a message.
-        let _ = file.read_to_string(&mut previous);
-        let previous = previous.trim().to_string();
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let pid = if previous.is_empty() {
-                    "unknown".to_string()
-                } else {
-                    previous
-                };
-                return Err(ReportError::Locked {
-                    path: report.to_path_buf(),
-                    pid,
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+    /// Locks the report at `path`, creating it (empty) when `create` is set and it does not exist.
+    pub fn acquire(path: &Path, create: bool) -> Result<ReportLock, ReportError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && create
+        {
+            std::fs::create_dir_all(dir).map_err(ReportError::io(path))?;
         }
-        file.set_len(0).map_err(io)?;
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        writeln!(file, "{}", std::process::id()).map_err(io)?;
-        let stale = (!previous.is_empty()).then_some(previous);
-        Ok((ReportLock { file }, stale))
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(create)
+            .open(path)
+            .map_err(ReportError::io(path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ReportLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(ReportError::Locked {
+                path: path.to_path_buf(),
+                holder: holder(&file),
+            }),
+            Err(std::fs::TryLockError::Error(e)) => Err(ReportError::Io {
+                path: path.to_path_buf(),
+                cause: e,
+            }),
+        }
     }
 }
 
-impl Drop for ReportLock {
-    fn drop(&mut self) {
-        // The file stays (removing it would let a waiting run lock an unlinked inode while a third
-        // creates a new one); emptied, it tells the next run that this one ended cleanly. Failing to
-        // empty it only costs that run a warning.
-        let _ = self.file.set_len(0);
-    }
+/// The pid holding a lock on `file`, from `/proc/locks` (Linux; best effort, for the message only).
+fn holder(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = file.metadata().ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 4711 08:01:1234567 0 EOF"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let pid = fields.get(4)?.parse().ok()?;
+        let ino: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
+        (ino == inode).then_some(pid)
+    })
 }
 
 #[cfg(test)]
@@ -71,18 +61,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_second_lock_names_the_holder_and_a_dead_ones_is_taken_over() {
+    fn a_second_lock_is_refused_by_any_name_and_released_on_drop() {
         let dir = tempfile::tempdir().unwrap();
         let report = dir.path().join("r.csv");
-        let (held, stale) = ReportLock::acquire(&report).unwrap();
-        assert_eq!(stale, None);
-        match ReportLock::acquire(&report) {
-            Err(ReportError::Locked { pid, .. }) => assert_eq!(pid, std::process::id().to_string()),
-            other => panic!("expected Locked, got {:?}", other.map(|(_, s)| s)),
+        let held = ReportLock::acquire(&report, true).unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&report, &link).unwrap();
+        for name in [&report, &link] {
+            match ReportLock::acquire(name, false) {
+                Err(ReportError::Locked { holder, .. }) => {
+                    assert_eq!(holder, Some(std::process::id()))
+                }
+                other => panic!("expected Locked, got {:?}", other.map(|_| ())),
+            }
         }
         drop(held);
-        std::fs::write(dir.path().join("r.csv.lock"), "999999\n").unwrap();
-        let (_held, stale) = ReportLock::acquire(&report).unwrap();
-        assert_eq!(stale.as_deref(), Some("999999"));
+        assert!(ReportLock::acquire(&link, false).is_ok());
+        assert!(!dir.path().join("r.csv.lock").exists());
     }
 }

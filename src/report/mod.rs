@@ -1,24 +1,41 @@
-//! The results report: an append-only CSV with one row per input row per run, written by one thread
-//! and flushed per row; a tolerant reader that ignores the torn last line a crash may leave; the
-//! write-ahead journal of sent rows; the lock that keeps two runs off one report; and the summary.
+//! The results report and the files kept beside it.
+//!
+//! - `REPORT` — an append-only CSV with one row per attempted input row per run, written by one
+//!   thread and flushed per row; every row carries a SHA-256 digest chained to the previous row's, so
+//!   an edited, inserted, reordered or deleted row is found ([`chain`]). The report file itself is the
+//!   lock that keeps two runs off it ([`lock`]).
+//! - `REPORT.audit.jsonl` — who ran what, when, against which API and input, and how it ended
+//!   ([`audit`]).
+//! - `REPORT.sent` — the write-ahead journal of rows sent without a definite answer yet ([`journal`]).
+//!
+//! [`reader`] reads reports tolerantly (a torn last line from a crash is ignored), [`overview`] sums
+//! a report up, [`render`] shows it as text or JSON and [`html`] as a page for reviewers.
 
+pub mod audit;
+pub mod chain;
+pub mod html;
 mod journal;
 mod lock;
+pub mod metrics;
+pub mod overview;
 mod reader;
+pub mod render;
 mod summary;
 mod writer;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use crate::outcome::Outcome;
 pub use journal::SentJournal;
 pub use lock::ReportLock;
+pub use overview::{ReportOverview, summarize_report};
 pub use reader::{ReportState, read_records, read_state};
-pub use summary::{ReportOverview, Summary, summarize_report};
+pub use summary::Summary;
 pub use writer::{ReportSink, ReportWriter};
 
-/// The report's columns, in order.
-pub const HEADER: [&str; 12] = [
+/// The report's columns, in order. Reports written before `secret` and `chain` existed have only the
+/// first twelve; they still read and resume.
+pub const HEADER: [&str; 14] = [
     "run_id",
     "finished_at",
     "line",
@@ -31,74 +48,22 @@ pub const HEADER: [&str; 12] = [
     "attempts",
     "duration_ms",
     "message",
+    "secret",
+    "chain",
 ];
 
-/// What became of one row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// 200: revoked.
-    Done,
-    /// 404: the key or project does not exist (already gone).
-    NotFound,
-    /// Another 4xx that retrying cannot fix.
-    Rejected,
-    /// Transient errors still failing after the last attempt.
-    Failed,
-    /// The row itself is bad; nothing was sent.
-    Invalid,
-    /// Not attempted because the run stopped.
-    Skipped,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 6] = [
-        Outcome::Done,
-        Outcome::NotFound,
-        Outcome::Rejected,
-        Outcome::Failed,
-        Outcome::Invalid,
-        Outcome::Skipped,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::NotFound => "not_found",
-            Outcome::Rejected => "rejected",
-            Outcome::Failed => "failed",
-            Outcome::Invalid => "invalid",
-            Outcome::Skipped => "skipped",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Outcome> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
-    }
-
-    /// A finished row is skipped by a resumed run.
-    pub fn is_finished(self) -> bool {
-        matches!(self, Outcome::Done | Outcome::NotFound)
-    }
-
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// Columns of reports written before the chain.
+pub const OLD_COLUMNS: usize = 12;
 
 /// One report row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub run_id: String,
     pub finished_at: String,
+    /// The input line of the row.
     pub line: u64,
     pub kind: String,
+    /// The project, or for organization-wide kinds the organization.
     pub project: String,
     pub key: String,
     pub outcome: Outcome,
@@ -107,17 +72,22 @@ pub struct Record {
     pub attempts: u32,
     pub duration_ms: u64,
     pub message: String,
+    /// The secret id of a `service-account-secret` row, else empty.
+    pub secret: String,
+}
+
+impl Record {
+    /// The row's identity, if its cells name a valid target (invalid rows hold whatever the input had).
+    pub fn target(&self) -> Option<crate::input::Target> {
+        crate::input::Target::parse(&self.kind, &self.project, &self.key, &self.secret)
+    }
 }
 
 /// Errors of the report files.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{path}: {cause}")]
+    Io { path: PathBuf, cause: std::io::Error },
     #[error(
         "{path}: the report already exists; pass --resume to continue that run, or choose another --report path"
     )]
@@ -128,24 +98,94 @@ pub enum ReportError {
         line: u64,
         reason: String,
     },
-    #[error("{path}: another revoker run (pid {pid}) is using this report; wait for it or stop it")]
-    Locked { path: PathBuf, pid: String },
+    #[error("{path}: another revoker run{} is using this report; wait for it or stop it", holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked { path: PathBuf, holder: Option<u32> },
+    #[error(
+        "{path}: no such report, so there is nothing to resume; drop --resume to start a new one"
+    )]
+    NothingToResume { path: PathBuf },
+    #[error("{path}: refusing to write over {what}; choose another path")]
+    WouldOverwrite { path: PathBuf, what: String },
 }
 
 impl ReportError {
     fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-        move |source| ReportError::Io {
+        move |cause| ReportError::Io {
             path: path.to_path_buf(),
-            source,
+            cause,
+        }
+    }
+
+    /// The exit code this error ends a command with: 4 when another run holds the report, else 2.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ReportError::Locked { .. } => 4,
+            _ => 2,
         }
     }
 }
 
-/// A path beside the report: `PATH.lock`, `PATH.sent`.
-fn sidecar(report: &Path, suffix: &str) -> PathBuf {
+/// A path beside the report: `PATH.sent`, `PATH.audit.jsonl`.
+pub fn sidecar(report: &Path, suffix: &str) -> PathBuf {
     let mut name = report.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// The report's path with symbolic links resolved (the file itself when it exists, else its folder),
+/// so that two names for one report are one report.
+pub fn canonical(report: &Path) -> PathBuf {
+    if let Ok(path) = std::fs::canonicalize(report) {
+        return path;
+    }
+    let dir = report
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(dir), report.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => report.to_path_buf(),
+    }
+}
+
+/// Refuses to write `out` when it is the report, one of its side files, or the input: the files a
+/// resume and the evidence depend on.
+pub fn refuse_overwrite(
+    out: &Path,
+    report: &Path,
+    input: Option<&Path>,
+) -> Result<(), ReportError> {
+    let target = canonical(out);
+    let report = canonical(report);
+    let mut protected = vec![
+        (report.clone(), "the report".to_string()),
+        (sidecar(&report, ".sent"), "the report's journal".to_string()),
+        (
+            sidecar(&report, audit::SUFFIX),
+            "the report's audit record".to_string(),
+        ),
+        (sidecar(&report, ".lock"), "the report's lock".to_string()),
+    ];
+    if let Some(input) = input {
+        protected.push((canonical(input), "the input".to_string()));
+    }
+    for (path, what) in protected {
+        if target == path || same_file(&target, &path) {
+            return Err(ReportError::WouldOverwrite {
+                path: out.to_path_buf(),
+                what,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 /// Cells that a spreadsheet would run as a formula get a leading `'`; so does a cell that already
@@ -162,19 +202,6 @@ pub fn unescape_cell(value: &str) -> &str {
     value.strip_prefix('\'').unwrap_or(value)
 }
 
-/// Keeps a report cell on one line: control characters are written as escapes, so that every record
-/// is exactly one line and a torn write can only ever damage the last one.
-pub fn one_line(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.chars().any(char::is_control) {
-        value
-            .chars()
-            .flat_map(|c| c.escape_default().collect::<Vec<_>>())
-            .collect::<String>()
-            .into()
-    } else {
-        value.into()
-    }
-}
 
 /// A new run id: the start time and a random suffix, e.g. `20261124T172600Z-3fa9`.
 pub fn new_run_id() -> String {
@@ -212,8 +239,24 @@ mod tests {
     }
 
     #[test]
-    fn one_line_escapes_control_characters() {
-        assert_eq!(one_line("a\nb\r\u{0}"), "a\\nb\\r\\u{0}");
-        assert_eq!(one_line("plain é"), "plain é");
+    fn the_report_and_its_side_files_are_never_written_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.csv");
+        std::fs::write(&report, "x").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&report, &link).unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "x").unwrap();
+        for (out, what) in [
+            (report.clone(), "the report"),
+            (link, "the report"),
+            (dir.path().join("r.csv.sent"), "the report's journal"),
+            (dir.path().join("./r.csv.audit.jsonl"), "the report's audit record"),
+            (input.clone(), "the input"),
+        ] {
+            let err = refuse_overwrite(&out, &report, Some(&input)).unwrap_err();
+            assert!(err.to_string().contains(what), "{err}");
+        }
+        assert!(refuse_overwrite(&dir.path().join("left.csv"), &report, Some(&input)).is_ok());
     }
 }

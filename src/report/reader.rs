@@ -1,11 +1,12 @@
 //! The tolerant reader: every whole row, in order; a torn last line (a crash mid-write) is ignored.
+//! Reports written before the `secret` and `chain` columns read too.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::{HEADER, Outcome, Record, ReportError, unescape_cell};
+use super::{HEADER, OLD_COLUMNS, Outcome, Record, ReportError, unescape_cell};
 use crate::input::{Identity, Target};
 
 /// Length of the file up to and including its last newline: the part made of whole rows.
@@ -39,13 +40,11 @@ type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 /// Opens a report for reading with its header checked; only whole rows are read, so a torn last line
 /// (a crash mid-write) is left out.
 fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
-    let io = |e| ReportError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    };
+    let io = ReportError::io(path);
     let mut file = File::open(path).map_err(io)?;
-    let whole = whole_rows_len(&mut file).map_err(io)?;
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(ReportError::io(path))?;
     let reader = BufReader::with_capacity(1 << 20, file.take(whole));
     let mut csv = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -54,7 +53,9 @@ fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
     let header = csv
         .byte_headers()
         .map_err(|e| malformed(path, 1, e.to_string()))?;
-    if header.iter().ne(HEADER.iter().map(|h| h.as_bytes())) {
+    let names = |n: usize| HEADER[..n].iter().map(|h| h.as_bytes());
+    let known = header.iter().eq(names(HEADER.len())) || header.iter().eq(names(OLD_COLUMNS));
+    if !known {
         return Err(malformed(
             path,
             1,
@@ -67,66 +68,102 @@ fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
     Ok(csv)
 }
 
+/// One row as read: its report line, the record, and what the chain check needs.
+pub struct Row<'a> {
+    /// The row's line in the report file (the header is line 1).
+    pub report_line: u64,
+    pub record: Record,
+    /// The cells the chain digest covers, as stored.
+    pub cells: Vec<&'a [u8]>,
+    /// The row's chain digest; `None` for a row of a report written before the chain.
+    pub chain: Option<&'a str>,
+}
+
 /// Reads every whole row of the report at `path`, in order.
-pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
+pub fn read_rows(path: &Path, visit: &mut dyn FnMut(Row<'_>)) -> Result<(), ReportError> {
     let mut csv = open_report(path)?;
-    let malformed = |line, reason| malformed(path, line, reason);
-    let mut row = csv::StringRecord::new();
+    let mut row = csv::ByteRecord::new();
     loop {
         let line = csv.position().line();
-        match csv.read_record(&mut row) {
+        match csv.read_byte_record(&mut row) {
             Ok(false) => return Ok(()),
             Ok(true) => {}
-            Err(e) => return Err(malformed(line, e.to_string())),
+            Err(e) => return Err(malformed(path, line, e.to_string())),
         }
         let line = row.position().map_or(line, |p| p.line());
-        visit(parse_record(&row).map_err(|reason| malformed(line, reason))?);
+        let record = parse_record(&row).map_err(|reason| malformed(path, line, reason))?;
+        let chained = row.len() == HEADER.len();
+        let cells: Vec<&[u8]> = row.iter().take(HEADER.len() - 1).collect();
+        visit(Row {
+            report_line: line,
+            record,
+            cells: if chained { cells } else { Vec::new() },
+            chain: if chained {
+                std::str::from_utf8(&row[HEADER.len() - 1]).ok()
+            } else {
+                None
+            },
+        });
     }
 }
 
-fn parse_record(row: &csv::StringRecord) -> Result<Record, String> {
-    if row.len() != HEADER.len() {
+/// Reads every whole row of the report at `path`, in order.
+pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), ReportError> {
+    read_rows(path, &mut |row| visit(row.record))
+}
+
+fn parse_record(row: &csv::ByteRecord) -> Result<Record, String> {
+    if row.len() != HEADER.len() && row.len() != OLD_COLUMNS {
         return Err(format!(
             "expected {} fields, found {}",
             HEADER.len(),
             row.len()
         ));
     }
-    let text = |i: usize| unescape_cell(&row[i]).to_string();
+    let raw = |i: usize| std::str::from_utf8(row.get(i).unwrap_or_default())
+        .map_err(|_| format!("{} is not UTF-8", HEADER[i]));
+    let text = |i: usize| raw(i).map(|v| unescape_cell(v).to_string());
     let number = |i: usize| -> Result<u64, String> {
-        row[i]
-            .parse()
-            .map_err(|_| format!("{} {:?} is not a number", HEADER[i], &row[i]))
+        let v = raw(i)?;
+        v.parse()
+            .map_err(|_| format!("{} {v:?} is not a number", HEADER[i]))
     };
+    let outcome = raw(6)?;
     Ok(Record {
-        run_id: text(0),
-        finished_at: text(1),
+        run_id: text(0)?,
+        finished_at: text(1)?,
         line: number(2)?,
-        kind: text(3),
-        project: text(4),
-        key: text(5),
-        outcome: Outcome::parse(&row[6]).ok_or_else(|| format!("unknown outcome {:?}", &row[6]))?,
-        http_status: match &row[7] {
+        kind: text(3)?,
+        project: text(4)?,
+        key: text(5)?,
+        outcome: Outcome::parse(outcome).ok_or_else(|| format!("unknown outcome {outcome:?}"))?,
+        http_status: match raw(7)? {
             "" => None,
             s => Some(
                 s.parse()
                     .map_err(|_| format!("http_status {s:?} is not a number"))?,
             ),
         },
-        error_code: text(8),
+        error_code: text(8)?,
         attempts: u32::try_from(number(9)?).map_err(|_| "attempts out of range".to_string())?,
         duration_ms: number(10)?,
-        message: text(11),
+        message: text(11)?,
+        secret: if row.len() > OLD_COLUMNS {
+            text(12)?
+        } else {
+            String::new()
+        },
     })
 }
 
 /// What a resumed run needs from its report.
 #[derive(Debug, Default)]
 pub struct ReportState {
-    /// Rows whose latest outcome is `done` or `not_found`.
+    /// Rows whose latest outcome is finished (`done`, `not_found`, `verified`).
     pub finished: HashSet<Identity>,
-    /// Rows whose latest outcome is `rejected`: the server answered, and did not revoke them.
-    pub rejected: HashSet<Identity>,
+    /// Rows whose latest outcome is a definite answer that did not revoke them (`rejected`,
+    /// `still_present`): not finished, but not sent without an answer either.
+    pub answered: HashSet<Identity>,
     /// Rows in the report.
     pub rows: u64,
     /// Distinct runs in the report.
@@ -137,7 +174,6 @@ pub struct ReportState {
 /// it needs are decoded, since a large report is read before the first request of a resumed run.
 pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
     let mut csv = open_report(path)?;
-    let malformed = |line, reason| malformed(path, line, reason);
     let mut state = ReportState::default();
     let mut last_run: Vec<u8> = Vec::new();
     let mut row = csv::ByteRecord::new();
@@ -146,10 +182,11 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
         match csv.read_byte_record(&mut row) {
             Ok(false) => return Ok(state),
             Ok(true) => {}
-            Err(e) => return Err(malformed(line, e.to_string())),
+            Err(e) => return Err(malformed(path, line, e.to_string())),
         }
-        if row.len() != HEADER.len() {
+        if row.len() != HEADER.len() && row.len() != OLD_COLUMNS {
             return Err(malformed(
+                path,
                 line,
                 format!("expected {} fields, found {}", HEADER.len(), row.len()),
             ));
@@ -160,20 +197,20 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
             last_run.clear();
             last_run.extend_from_slice(&row[0]);
         }
-        let text = |i: usize| std::str::from_utf8(&row[i]).unwrap_or("");
+        let text = |i: usize| std::str::from_utf8(row.get(i).unwrap_or_default()).unwrap_or("");
         let outcome = Outcome::parse(text(6))
-            .ok_or_else(|| malformed(line, format!("unknown outcome {:?}", text(6))))?;
+            .ok_or_else(|| malformed(path, line, format!("unknown outcome {:?}", text(6))))?;
         // Invalid rows hold whatever the input had; they have no identity to resume by.
-        let Some(target) = Target::parse(text(3), text(4), text(5)) else {
+        let Some(target) = Target::parse(text(3), text(4), text(5), text(12)) else {
             continue;
         };
         let id = target.identity();
         state.finished.remove(&id);
-        state.rejected.remove(&id);
+        state.answered.remove(&id);
         if outcome.is_finished() {
             state.finished.insert(id);
-        } else if outcome == Outcome::Rejected {
-            state.rejected.insert(id);
+        } else if matches!(outcome, Outcome::Rejected | Outcome::StillPresent) {
+            state.answered.insert(id);
         }
     }
 }

@@ -1,13 +1,13 @@
-//! The summary of a run: counts per outcome, requests, retries, 429s, time and rate.
+//! The summary of a run, printed at its end: counts per outcome, rows not attempted, requests,
+//! retries, 429s, time and rate, and the report's chain digest.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
 use std::time::Duration;
 
-use super::{Outcome, Record, ReportError, read_records};
+use super::Outcome;
 
-/// Figures of one run, printed at its end and by `revoker report`.
+/// Figures of one run.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
     pub run_id: String,
@@ -15,14 +15,20 @@ pub struct Summary {
     pub outcomes: BTreeMap<Outcome, u64>,
     /// Rows an earlier run had finished, not sent again.
     pub already_finished: u64,
-    /// HTTP requests sent, digest challenges included (`None` when read back from a report, which
-    /// does not record them).
-    pub requests: Option<u64>,
+    /// Rows this run did not attempt because it stopped; they are not in the report, and a resumed
+    /// run sends them.
+    pub not_attempted: u64,
+    /// HTTP requests sent, digest challenges included.
+    pub requests: u64,
     /// Attempts after the first, over all rows.
     pub retries: u64,
-    /// 429 answers (`None` when read back from a report).
-    pub throttled: Option<u64>,
+    /// 429 answers.
+    pub throttled: u64,
+    /// Requests to the OAuth token endpoint.
+    pub token_requests: u64,
     pub elapsed_ms: u64,
+    /// The report's chain digest after this run's last row.
+    pub chain: String,
 }
 
 impl Summary {
@@ -40,7 +46,8 @@ impl Summary {
             .iter()
             .filter(|o| !o.is_finished())
             .map(|o| self.count(*o))
-            .sum()
+            .sum::<u64>()
+            + self.not_attempted
     }
 
     /// Rows that got a final answer from the server per second of run time.
@@ -55,6 +62,20 @@ impl Summary {
             answered as f64 * 1000.0 / self.elapsed_ms as f64
         }
     }
+
+    /// Every row was already gone: nothing revoked, nothing left. A stale export looks like this.
+    pub fn all_already_gone(&self) -> bool {
+        self.count(Outcome::Done) == 0 && self.count(Outcome::NotFound) > 0 && self.unfinished() == 0
+    }
+
+    /// `done 3 · not_found 1 · …` over the outcomes a run writes.
+    pub fn counts_line(&self) -> String {
+        Outcome::RUN
+            .iter()
+            .map(|o| format!("{o} {}", self.count(*o)))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
 }
 
 impl fmt::Display for Summary {
@@ -67,11 +88,14 @@ impl fmt::Display for Summary {
             self.rows(),
             self.rate()
         )?;
-        let counts: Vec<String> = Outcome::ALL
-            .iter()
-            .map(|o| format!("{o} {}", self.count(*o)))
-            .collect();
-        writeln!(f, "  {}", counts.join(" · "))?;
+        writeln!(f, "  {}", self.counts_line())?;
+        if self.not_attempted > 0 {
+            writeln!(
+                f,
+                "  not attempted (the run stopped; not in the report, --resume sends them): {}",
+                self.not_attempted
+            )?;
+        }
         if self.already_finished > 0 {
             writeln!(
                 f,
@@ -79,82 +103,17 @@ impl fmt::Display for Summary {
                 self.already_finished
             )?;
         }
-        match (self.requests, self.throttled) {
-            (Some(requests), Some(throttled)) => {
-                write!(
-                    f,
-                    "  requests {requests} · retries {} · 429s {throttled}",
-                    self.retries
-                )
-            }
-            _ => write!(f, "  retries {}", self.retries),
+        write!(
+            f,
+            "  requests {} · retries {} · 429s {}",
+            self.requests, self.retries, self.throttled
+        )?;
+        if self.token_requests > 0 {
+            write!(f, " · token requests {}", self.token_requests)?;
         }
+        if !self.chain.is_empty() {
+            write!(f, "\n  report chain digest: {}", self.chain)?;
+        }
+        Ok(())
     }
-}
-
-/// Everything `revoker report` tells about a report file.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct ReportOverview {
-    /// Each run, oldest first.
-    pub runs: Vec<Summary>,
-    /// Per outcome, the latest outcome of every distinct row over all runs.
-    pub latest: BTreeMap<Outcome, u64>,
-    /// Rows whose latest outcome is not finished, in report order.
-    #[serde(skip)]
-    pub unfinished: Vec<Record>,
-}
-
-/// A row's identity in a report: kind, project, key, and for invalid rows (whose cells may be
-/// anything) their line.
-type RowKey = (String, String, String, Option<u64>);
-
-/// Reads a report and sums it up per run and over all runs.
-pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
-    let mut runs: Vec<(Summary, Option<jiff::Timestamp>, Option<jiff::Timestamp>)> = Vec::new();
-    // Latest record per row; invalid rows have no identity, so they are told apart by line and text.
-    let mut latest: HashMap<RowKey, (u64, Record)> = HashMap::new();
-    let mut order = 0u64;
-    read_records(path, &mut |r| {
-        if runs.last().is_none_or(|(s, _, _)| s.run_id != r.run_id) {
-            runs.push((
-                Summary {
-                    run_id: r.run_id.clone(),
-                    ..Summary::default()
-                },
-                None,
-                None,
-            ));
-        }
-        if let Some((summary, first, last)) = runs.last_mut() {
-            *summary.outcomes.entry(r.outcome).or_default() += 1;
-            summary.retries += u64::from(r.attempts.saturating_sub(1));
-            if let Ok(at) = r.finished_at.parse::<jiff::Timestamp>() {
-                let started = at - jiff::SignedDuration::from_millis(r.duration_ms as i64);
-                *first = Some(first.map_or(started, |f| f.min(started)));
-                *last = Some(last.map_or(at, |l| l.max(at)));
-            }
-        }
-        let line = (r.outcome == Outcome::Invalid).then_some(r.line);
-        order += 1;
-        latest.insert(
-            (r.kind.clone(), r.project.clone(), r.key.clone(), line),
-            (order, r),
-        );
-    })?;
-    let mut overview = ReportOverview::default();
-    for (mut summary, first, last) in runs {
-        if let (Some(first), Some(last)) = (first, last) {
-            summary.elapsed_ms = (last - first).get_milliseconds().max(0) as u64;
-        }
-        overview.runs.push(summary);
-    }
-    let mut rows: Vec<(u64, Record)> = latest.into_values().collect();
-    rows.sort_by_key(|(order, _)| *order);
-    for (_, record) in rows {
-        *overview.latest.entry(record.outcome).or_default() += 1;
-        if !record.outcome.is_finished() {
-            overview.unfinished.push(record);
-        }
-    }
-    Ok(overview)
 }

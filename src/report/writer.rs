@@ -1,13 +1,14 @@
 //! The one writer of the report file.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{HEADER, Record, ReportError, escape_cell, one_line};
+use super::{HEADER, OLD_COLUMNS, Record, ReportError, chain, escape_cell};
+use crate::text::controls_escaped;
 
 /// How often at most rows wait in the page cache before they are forced to disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
@@ -18,21 +19,24 @@ pub struct ReportWriter {
     file: File,
     /// Bytes of a torn last line dropped when the report was reopened.
     pub repaired: u64,
+    /// The chain digest of the last row (the genesis digest for a new report).
+    pub chain: String,
+}
+
+/// What the writer thread did.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub rows: u64,
+    /// The chain digest of the last row written (or of the report's last row if none was).
+    pub chain: String,
 }
 
 impl ReportWriter {
-    /// Creates the report, or with `resume` reopens it for appending. Without `resume` an existing
-    /// report is a conflict: appending a fresh run to it silently would mix two jobs.
-    pub fn open(path: &Path, resume: bool) -> Result<ReportWriter, ReportError> {
+    /// Opens the report for appending, creating it (with its header) when it is new or empty.
+    pub fn open(path: &Path) -> Result<ReportWriter, ReportError> {
         let io = ReportError::io(path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(ReportError::io(path))?;
-        }
-        let exists = path.exists();
-        if exists && !resume {
-            return Err(ReportError::Exists {
-                path: path.to_path_buf(),
-            });
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -42,6 +46,7 @@ impl ReportWriter {
             .map_err(io)?;
         let len = file.metadata().map_err(ReportError::io(path))?.len();
         let mut repaired = 0;
+        let mut last_chain = chain::GENESIS.to_string();
         if len == 0 {
             let mut header = HEADER.join(",");
             header.push('\n');
@@ -51,44 +56,56 @@ impl ReportWriter {
         } else {
             check_header(path, &mut file)?;
             repaired = drop_torn_tail(path, &mut file, len)?;
+            if let Some(digest) = last_digest(&mut file).map_err(ReportError::io(path))? {
+                last_chain = digest;
+            }
         }
         Ok(ReportWriter {
             path: path.to_path_buf(),
             file,
             repaired,
+            chain: last_chain,
         })
     }
 
     /// Starts the writer thread. Every record sent to the sink is appended and flushed at once, and
     /// synced to disk at least once a second; dropping every sink ends the thread, which syncs a last
-    /// time and answers how many rows it wrote.
-    pub fn spawn(self) -> (ReportSink, JoinHandle<Result<u64, ReportError>>) {
+    /// time and answers what it wrote.
+    pub fn spawn(self) -> Result<(ReportSink, JoinHandle<Result<Written, ReportError>>), ReportError> {
         let (tx, rx) = mpsc::channel::<Record>();
+        let path = self.path.clone();
         let handle = std::thread::Builder::new()
             .name("report-writer".into())
             .spawn(move || self.run(rx))
-            .expect("spawning the report writer thread");
-        (ReportSink { tx }, handle)
+            .map_err(ReportError::io(&path))?;
+        Ok((ReportSink { tx }, handle))
     }
 
-    fn run(self, rx: mpsc::Receiver<Record>) -> Result<u64, ReportError> {
+    fn run(self, rx: mpsc::Receiver<Record>) -> Result<Written, ReportError> {
         let path = self.path;
         let io = |e: std::io::Error| ReportError::Io {
             path: path.clone(),
-            source: e,
+            cause: e,
         };
         let mut csv = csv::WriterBuilder::new()
             .has_headers(false)
+            .flexible(true)
             .from_writer(self.file);
-        let mut written = 0u64;
+        let mut written = Written {
+            rows: 0,
+            chain: self.chain,
+        };
         let mut dirty = false;
         let mut last_sync = Instant::now();
         loop {
             match rx.recv_timeout(SYNC_EVERY) {
                 Ok(record) => {
-                    write_record(&mut csv, &record).map_err(|e| io(e.into()))?;
+                    let cells = cells(&record);
+                    written.chain = chain::next(&written.chain, cells.iter().map(|c| c.as_bytes()));
+                    csv.write_record(cells.iter().chain(std::iter::once(&written.chain)))
+                        .map_err(|e| io(e.into()))?;
                     csv.flush().map_err(io)?;
-                    written += 1;
+                    written.rows += 1;
                     dirty = true;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
@@ -120,42 +137,44 @@ impl ReportSink {
     }
 }
 
-fn write_record(csv: &mut csv::Writer<File>, r: &Record) -> csv::Result<()> {
-    let line = r.line.to_string();
-    let status = r.http_status.map(|s| s.to_string()).unwrap_or_default();
-    let attempts = r.attempts.to_string();
-    let duration = r.duration_ms.to_string();
-    let text = |v: &str| escape_cell(&one_line(v)).into_owned();
-    csv.write_record([
+/// A record's cells as stored: on one line, formula-escaped; the chain digest is computed over these.
+fn cells(r: &Record) -> [String; 13] {
+    let text = |v: &str| escape_cell(&controls_escaped(v)).into_owned();
+    [
         text(&r.run_id),
         text(&r.finished_at),
-        line,
+        r.line.to_string(),
         text(&r.kind),
         text(&r.project),
         text(&r.key),
         r.outcome.as_str().to_string(),
-        status,
+        r.http_status.map(|s| s.to_string()).unwrap_or_default(),
         text(&r.error_code),
-        attempts,
-        duration,
+        r.attempts.to_string(),
+        r.duration_ms.to_string(),
         text(&r.message),
-    ])
+        text(&r.secret),
+    ]
 }
 
 fn check_header(path: &Path, file: &mut File) -> Result<(), ReportError> {
-    let expected = HEADER.join(",");
-    let mut head = vec![0u8; expected.len() + 2];
+    let full = HEADER.join(",");
+    let mut head = vec![0u8; full.len() + 2];
     file.seek(SeekFrom::Start(0))
         .map_err(ReportError::io(path))?;
     let n = crate::input::read_up_to(file, &mut head).map_err(ReportError::io(path))?;
     let head = &head[..n];
-    let ok = head.starts_with(expected.as_bytes())
-        && matches!(&head[expected.len()..], [b'\n', ..] | [b'\r', b'\n']);
+    let ok = [full.clone(), HEADER[..OLD_COLUMNS].join(",")]
+        .iter()
+        .any(|expected| {
+            head.starts_with(expected.as_bytes())
+                && matches!(&head[expected.len()..], [b'\n', ..] | [b'\r', b'\n', ..])
+        });
     if !ok {
         return Err(ReportError::Malformed {
             path: path.to_path_buf(),
             line: 1,
-            reason: format!("not a revoker report: the first line is not {expected:?}"),
+            reason: format!("not a revoker report: the first line is not {full:?}"),
         });
     }
     Ok(())
@@ -169,4 +188,31 @@ fn drop_torn_tail(path: &Path, file: &mut File, len: u64) -> Result<u64, ReportE
         file.set_len(keep).map_err(ReportError::io(path))?;
     }
     Ok(len - keep)
+}
+
+/// The chain digest of the report's last row, if it has one.
+fn last_digest(file: &mut File) -> std::io::Result<Option<String>> {
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(64 * 1024);
+    file.seek(SeekFrom::Start(start))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)?;
+    let body = tail.strip_suffix(b"\n").unwrap_or(&tail);
+    let line = match memchr::memrchr(b'\n', body) {
+        Some(i) => &body[i + 1..],
+        None if start == 0 => body,
+        None => return Ok(None),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line);
+    let mut record = csv::ByteRecord::new();
+    if reader.read_byte_record(&mut record).unwrap_or(false) && record.len() == HEADER.len() {
+        let digest = String::from_utf8_lossy(&record[HEADER.len() - 1]).into_owned();
+        if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Some(digest));
+        }
+    }
+    Ok(None)
 }

@@ -1,5 +1,6 @@
-//! The server side of HTTP Digest (RFC 7616 / 2617, MD5, qop=auth), hashing with the `digest_auth`
-//! crate: nonces issued here, expiring after a lifetime, each `(nonce, nc)` accepted once.
+//! The server side of HTTP Digest (RFC 7616 / 2617; MD5, SHA-256 and `-sess`; qop=auth), hashing
+//! with the `digest_auth` crate: nonces issued here, expiring after a lifetime, each `(nonce, nc)`
+//! accepted once, and answered only with the algorithm they were issued for.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -17,6 +18,7 @@ const MAX_NC: u32 = 1 << 26;
 
 struct NonceState {
     issued: Instant,
+    algorithm: &'static str,
     /// One bit per `nc` seen, so replays are refused whatever order requests arrive in.
     seen: Vec<u64>,
 }
@@ -48,7 +50,7 @@ pub(super) enum Verdict {
     Accepted(String),
     /// The digest is right but its nonce expired or is unknown: challenge again with `stale=true`.
     Stale,
-    /// Anything else: wrong password, unknown user, replay, malformed header.
+    /// Anything else: wrong password, unknown user, replay, wrong algorithm, malformed header.
     Refused,
 }
 
@@ -68,9 +70,27 @@ impl Digest {
         }
     }
 
-    /// A `WWW-Authenticate` value with a new nonce, worded as Cloud Manager words it.
-    pub(super) fn challenge(&self, stale: bool) -> String {
-        let nonce = format!("{:032x}", rand::random::<u128>());
+    fn algorithm(&self) -> &'static str {
+        match self.style {
+            ChallengeStyle::Sha256 => "SHA-256",
+            ChallengeStyle::Md5Sess => "MD5-sess",
+            _ => "MD5",
+        }
+    }
+
+    /// The `WWW-Authenticate` values of a challenge with a new nonce, worded as Cloud Manager words
+    /// it (or as a knob asks).
+    pub(super) fn challenge(&self, stale: bool) -> Vec<String> {
+        let nonce = match self.style {
+            // Base64-like, as real nonces are: `+`, `/` and `=` included.
+            ChallengeStyle::Docs => format!(
+                "{:x}+{:x}/{:x}==",
+                rand::random::<u64>(),
+                rand::random::<u64>(),
+                rand::random::<u32>()
+            ),
+            _ => format!("{:032x}", rand::random::<u128>()),
+        };
         let now = Instant::now();
         {
             let mut nonces = lock(&self.nonces);
@@ -82,18 +102,31 @@ impl Digest {
                 nonce.clone(),
                 NonceState {
                     issued: now,
+                    algorithm: self.algorithm(),
                     seen: Vec::new(),
                 },
             );
         }
+        let standard = |algorithm: &str| {
+            format!(
+                "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm={algorithm}, qop=\"auth\", stale={stale}"
+            )
+        };
         match self.style {
-            ChallengeStyle::Md5 => format!(
-                "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, qop=\"auth\", stale={stale}"
-            ),
-            ChallengeStyle::Malformed => format!("Digest realm=\"{REALM}, nonce={nonce}, qop"),
-            ChallengeStyle::UnsupportedAlgorithm => format!(
+            ChallengeStyle::Md5 | ChallengeStyle::Sha256 | ChallengeStyle::Md5Sess => {
+                vec![standard(self.algorithm())]
+            }
+            ChallengeStyle::Docs => vec![format!(
+                "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, op=\"auth\", stale={stale}"
+            )],
+            ChallengeStyle::BearerThenDigest => vec![
+                format!("Bearer realm=\"{REALM}\""),
+                standard("MD5"),
+            ],
+            ChallengeStyle::Malformed => vec![format!("Digest realm=\"{REALM}, nonce={nonce}, qop")],
+            ChallengeStyle::UnsupportedAlgorithm => vec![format!(
                 "Digest realm=\"{REALM}\", nonce=\"{nonce}\", algorithm=SHA-1-FANCY, qop=\"auth\", stale={stale}"
-            ),
+            )],
         }
     }
 
@@ -124,6 +157,9 @@ impl Digest {
         let Some(state) = nonces.get_mut(&claimed.nonce) else {
             return Verdict::Stale;
         };
+        if claimed.algorithm.to_string() != state.algorithm {
+            return Verdict::Refused;
+        }
         if self.ttl.is_some_and(|ttl| state.issued.elapsed() >= ttl) {
             return Verdict::Stale;
         }
@@ -155,7 +191,7 @@ mod tests {
     #[test]
     fn accepts_once_refuses_replays_and_wrong_passwords() {
         let digest = Digest::new("pub", "priv", None, ChallengeStyle::Md5);
-        let challenge = digest.challenge(false);
+        let challenge = digest.challenge(false).remove(0);
         let uri = "/api/public/v1.0/groups/x/apiKeys/y";
         assert!(matches!(
             digest.verify(&answer(&challenge, "pub", "priv", uri, 2), "DELETE", uri),
@@ -185,9 +221,25 @@ mod tests {
     }
 
     #[test]
+    fn sha256_challenges_need_sha256_answers() {
+        let digest = Digest::new("pub", "priv", None, ChallengeStyle::Sha256);
+        let challenge = digest.challenge(false).remove(0);
+        let uri = "/x";
+        assert!(matches!(
+            digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri),
+            Verdict::Accepted(_)
+        ));
+        let as_md5 = challenge.replace("algorithm=SHA-256", "algorithm=MD5");
+        assert!(matches!(
+            digest.verify(&answer(&as_md5, "pub", "priv", uri, 2), "DELETE", uri),
+            Verdict::Refused
+        ));
+    }
+
+    #[test]
     fn expired_nonces_are_stale() {
         let digest = Digest::new("pub", "priv", Some(Duration::ZERO), ChallengeStyle::Md5);
-        let challenge = digest.challenge(false);
+        let challenge = digest.challenge(false).remove(0);
         let uri = "/x";
         assert!(matches!(
             digest.verify(&answer(&challenge, "pub", "priv", uri, 1), "DELETE", uri),

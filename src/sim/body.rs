@@ -15,7 +15,11 @@ pub(super) enum SimBody {
     /// Sends its part, waits a moment (so it leaves the server), then fails: the connection is cut
     /// short of the declared length.
     Cut(Option<Bytes>, Pin<Box<tokio::time::Sleep>>),
+    /// Never ends: 64 KiB after 64 KiB for as long as the client reads.
+    Endless,
 }
+
+static SPACES: [u8; 64 * 1024] = [b' '; 64 * 1024];
 
 impl SimBody {
     pub(super) fn whole(bytes: impl Into<Bytes>) -> SimBody {
@@ -49,6 +53,7 @@ impl Body for SimBody {
                 // Never woken: the connection is dropped with the server or the client.
                 None => Poll::Pending,
             },
+            SimBody::Endless => Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(&SPACES))))),
             SimBody::Cut(part, pause) => match part.take() {
                 Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
                 None => match pause.as_mut().poll(cx) {

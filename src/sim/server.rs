@@ -1,17 +1,18 @@
-//! The simulator's HTTP server (hyper, HTTP/1.1) and its request handling.
+//! The simulator's HTTP server (hyper, HTTP/1.1): connections, TLS, authentication, limits, faults,
+//! and the framing of answers (envelope, pretty, headers). Plain hyper rather than a framework,
+//! because the faults need the connection itself (resets, stalls, truncated bodies, silence).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER,
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, LOCATION, RETRY_AFTER,
     WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
@@ -20,37 +21,24 @@ use rand::Rng;
 use serde_json::json;
 use tokio::net::TcpListener;
 
-use super::auth::{Digest, Verdict};
+use super::auth::{Digest, REALM, Verdict};
 use super::body::SimBody;
-use super::state::{Counters, Deleted, Keys, Stats, lock};
-use super::{API_PREFIX, Fault, RetryAfterStyle, SimConfig, TlsFiles};
-use crate::input::{Kind, ObjectId, Target};
-
-/// Requests still on the wire when a 429 went out are not counted as early; the margin is wide so
-/// that a loaded machine's scheduling delays do not count either.
-const IN_FLIGHT_GRACE: Duration = Duration::from_millis(250);
+use super::limits::{Limits, Throttled};
+use super::oauth::{OAuth, Refusal};
+use super::routes::{self, Flavour, Route, SimAnswer};
+use super::state::{Counters, Stats, World};
+use super::{API_PREFIX, ATLAS_PREFIX, Fault, SimConfig, TlsFiles};
+use crate::input::{ObjectId, Target};
 
 struct State {
     config: SimConfig,
-    keys: Keys,
+    world: World,
     counters: Counters,
     digest: Digest,
-    key_limiter: Option<DefaultKeyedRateLimiter<String>>,
-    project_limiter: Option<DefaultKeyedRateLimiter<[u8; 12]>>,
-    /// Per API key: from when to when a `Retry-After` it was sent forbids requests.
-    quiet_until: Mutex<HashMap<String, (Instant, Instant)>>,
-    forbidden: HashSet<[u8; 12]>,
-}
-
-fn limiter<K: std::hash::Hash + Eq + Clone>(
-    per_minute: Option<u32>,
-) -> Option<DefaultKeyedRateLimiter<K>> {
-    let per_minute = NonZeroU32::new(per_minute?)?;
-    // The bucket holds one second's worth, so a burst cannot borrow a whole minute.
-    let burst = NonZeroU32::new((per_minute.get() / 60).max(1)).unwrap_or(NonZeroU32::MIN);
-    Some(RateLimiter::keyed(
-        Quota::per_minute(per_minute).allow_burst(burst),
-    ))
+    oauth: OAuth,
+    limits: Limits,
+    forbidden: HashSet<ObjectId>,
+    not_in_group: HashSet<ObjectId>,
 }
 
 /// A simulator bound to its address, not yet serving.
@@ -94,7 +82,7 @@ impl Sim {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = State {
-            keys: Keys::new(keys),
+            world: World::new(keys),
             counters: Counters::default(),
             digest: Digest::new(
                 &config.public_key,
@@ -102,10 +90,10 @@ impl Sim {
                 config.nonce_ttl,
                 config.challenge,
             ),
-            key_limiter: limiter(config.rate_limit_per_minute),
-            project_limiter: limiter(config.project_rate_limit_per_minute),
-            quiet_until: Mutex::new(HashMap::new()),
-            forbidden: config.forbid_projects.iter().map(ObjectId::bytes).collect(),
+            oauth: OAuth::new(&config.client_id, &config.client_secret, config.token_ttl),
+            limits: Limits::new(&config),
+            forbidden: config.forbid_projects.iter().copied().collect(),
+            not_in_group: config.not_in_group.iter().copied().collect(),
             config,
         };
         Ok(Sim {
@@ -116,10 +104,19 @@ impl Sim {
         })
     }
 
-    /// The API base URL, e.g. `http://127.0.0.1:PORT/api/public/v1.0`.
-    pub fn base_url(&self) -> String {
+    fn origin(&self) -> String {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}{API_PREFIX}", self.addr)
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// The Cloud Manager API base URL, e.g. `http://127.0.0.1:PORT/api/public/v1.0`.
+    pub fn base_url(&self) -> String {
+        format!("{}{API_PREFIX}", self.origin())
+    }
+
+    /// The Atlas Administration API base URL, e.g. `http://127.0.0.1:PORT/api/atlas/v2`.
+    pub fn atlas_url(&self) -> String {
+        format!("{}{ATLAS_PREFIX}", self.origin())
     }
 
     /// A handle on the counters that stays valid while the server runs.
@@ -175,13 +172,14 @@ pub struct StatsHandle(Arc<State>);
 
 impl StatsHandle {
     pub fn stats(&self) -> Stats {
-        self.0.counters.snapshot(self.0.keys.remaining())
+        self.0.counters.snapshot(self.0.world.remaining())
     }
 }
 
 /// A simulator on its own thread and runtime, for tests and benchmarks; stopped on drop.
 pub struct SimHandle {
     base_url: String,
+    atlas_url: String,
     stats: StatsHandle,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -200,6 +198,7 @@ impl SimHandle {
             SocketAddr::from(([127, 0, 0, 1], 0)),
         ))?;
         let base_url = sim.base_url();
+        let atlas_url = sim.atlas_url();
         let stats = sim.stats_handle();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
@@ -211,14 +210,21 @@ impl SimHandle {
             })?;
         Ok(SimHandle {
             base_url,
+            atlas_url,
             stats,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
+    /// The Cloud Manager API base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The Atlas Administration API base URL.
+    pub fn atlas_url(&self) -> &str {
+        &self.atlas_url
     }
 
     pub fn stats(&self) -> Stats {
@@ -253,42 +259,6 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// An answer before envelope and framing.
-struct Answer {
-    status: u16,
-    json: Option<serde_json::Value>,
-    headers: Vec<(hyper::header::HeaderName, String)>,
-    /// Written as is, never enveloped (digest challenges, broken bodies).
-    raw: Option<SimBody>,
-}
-
-impl Answer {
-    fn json(status: u16, json: serde_json::Value) -> Answer {
-        Answer {
-            status,
-            json: Some(json),
-            headers: Vec::new(),
-            raw: None,
-        }
-    }
-
-    fn ok() -> Answer {
-        Answer {
-            status: 200,
-            json: None,
-            headers: Vec::new(),
-            raw: None,
-        }
-    }
-
-    fn error(status: u16, code: &str, detail: String, reason: &str) -> Answer {
-        Answer::json(
-            status,
-            json!({ "detail": detail, "error": status, "errorCode": code, "parameters": [], "reason": reason }),
-        )
-    }
-}
-
 /// What the request asked for in its query string.
 #[derive(Default)]
 struct Query {
@@ -312,6 +282,34 @@ fn parse_query(query: Option<&str>) -> Query {
     q
 }
 
+fn raw(status: u16, headers: Vec<(HeaderName, String)>, body: SimBody) -> SimAnswer {
+    SimAnswer {
+        status,
+        json: None,
+        headers,
+        raw: Some(body),
+    }
+}
+
+fn html(status: u16, title: &str) -> SimAnswer {
+    let page = format!(
+        "<!DOCTYPE html><html><head><title>{status}</title></head><body><h1>{title}</h1></body></html>"
+    );
+    raw(
+        status,
+        vec![(CONTENT_TYPE, "text/html".into())],
+        SimBody::whole(page),
+    )
+}
+
+fn throttled_answer(t: Throttled) -> SimAnswer {
+    let mut answer = SimAnswer::json(429, t.body);
+    if let Some(value) = t.retry_after {
+        answer.headers.push((RETRY_AFTER, value));
+    }
+    answer
+}
+
 /// `Err` closes the connection with no answer: how resets and lost answers are simulated.
 async fn handle(
     state: Arc<State>,
@@ -320,6 +318,9 @@ async fn handle(
     let path = req.uri().path().to_string();
     if let Some(control) = path.strip_prefix("/__sim/") {
         return Ok(control_answer(&state, req.method(), control));
+    }
+    if let Some(endpoint) = path.strip_prefix("/api/oauth/") {
+        return Ok(oauth_answer(&state, req, endpoint.to_string()).await);
     }
     let counters = &state.counters;
     counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -334,31 +335,63 @@ async fn handle(
         tokio::time::sleep(config.latency + jitter).await;
     }
     let query = parse_query(req.uri().query());
+    let (flavour, rest) = if let Some(rest) = path.strip_prefix(API_PREFIX) {
+        (Flavour::V1, rest.to_string())
+    } else if let Some(rest) = path.strip_prefix(ATLAS_PREFIX) {
+        (Flavour::V2, rest.to_string())
+    } else {
+        // Outside the API: a web server's page, not the API's error document.
+        return Ok(frame(counters, html(404, "Not Found"), &Query::default(), None));
+    };
     let uri = req
         .uri()
         .path_and_query()
         .map_or(path.as_str(), |pq| pq.as_str())
         .to_string();
     let answer = match authenticate(&state, &req, &uri) {
-        Err(challenge) => challenge,
-        Ok(user) => match respond(&state, &req, &path, &query, &user) {
-            Some(answer) => answer,
-            None => {
-                counters.resets.fetch_add(1, Ordering::Relaxed);
-                return Err(std::io::Error::other("simulated connection reset"));
+        Err(challenge) => (challenge, None),
+        Ok(user) => {
+            let route = Route::parse(flavour, req.method(), &path, &rest);
+            let accept = req
+                .headers()
+                .get(hyper::header::ACCEPT)
+                .and_then(|v| v.to_str().ok());
+            match respond(&state, flavour, route, accept, &path, &query, &user).await {
+                Some(answer) => answer,
+                None => {
+                    counters.resets.fetch_add(1, Ordering::Relaxed);
+                    return Err(std::io::Error::other("simulated connection reset"));
+                }
             }
-        },
+        }
     };
-    Ok(frame(counters, answer, &query))
+    Ok(frame(counters, answer.0, &query, answer.1))
 }
 
-/// The API key that signed the request, or the 401 challenge to answer with.
-fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<String, Answer> {
-    let verdict = match req
+/// The API key or service account that signed the request, or the 401 to answer with.
+fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<String, SimAnswer> {
+    let header = req
         .headers()
         .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+        .and_then(|v| v.to_str().ok());
+    if let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) {
+        return match state.oauth.check(token.trim()) {
+            Ok(client) => Ok(client),
+            Err(refusal) => {
+                let why = match refusal {
+                    Refusal::Expired => "The access token expired.",
+                    Refusal::Unknown => "The access token is invalid or was revoked.",
+                };
+                let mut answer = SimAnswer::error(401, "UNAUTHORIZED", why.into(), "Unauthorized");
+                answer.headers.push((
+                    WWW_AUTHENTICATE,
+                    format!("Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{why}\""),
+                ));
+                Err(answer)
+            }
+        };
+    }
+    let verdict = match header {
         None => Verdict::Refused,
         Some(header) => state.digest.verify(header, req.method().as_str(), uri),
     };
@@ -368,49 +401,68 @@ fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<Str
         Verdict::Refused => false,
     };
     state.counters.challenges.fetch_add(1, Ordering::Relaxed);
-    let mut answer = Answer::error(
+    let answer = SimAnswer::error(
         401,
         "",
         "You are not authorized for this resource.".into(),
         "Unauthorized",
     );
-    answer
-        .headers
-        .push((WWW_AUTHENTICATE, state.digest.challenge(stale)));
     let body = serde_json::to_vec(&answer.json).unwrap_or_default();
-    answer.raw = Some(SimBody::whole(body));
+    let mut answer = raw(401, Vec::new(), SimBody::whole(body));
+    answer.headers.push((CONTENT_TYPE, "application/json".into()));
+    for challenge in state.digest.challenge(stale) {
+        answer.headers.push((WWW_AUTHENTICATE, challenge));
+    }
     Err(answer)
 }
 
-/// The answer to an authenticated request; `None` to close the connection instead.
-fn respond(
+/// The answer to an authenticated request (and the bucket it went through); `None` closes the
+/// connection instead.
+async fn respond(
     state: &State,
-    req: &Request<Incoming>,
+    flavour: Flavour,
+    route: Route,
+    accept: Option<&str>,
     path: &str,
     query: &Query,
     user: &str,
-) -> Option<Answer> {
+) -> Option<(SimAnswer, Option<(u32, u32)>)> {
     let config = &state.config;
-    let now = Instant::now();
-    if let Some(&(from, until)) = lock(&state.quiet_until).get(user)
-        && now >= from
-        && now < until
-    {
-        state
-            .counters
-            .early_requests
-            .fetch_add(1, Ordering::Relaxed);
+    let scope = route.scope();
+    if state.limits.early(user, scope.map(|s| s.1)) {
+        state.counters.early_requests.fetch_add(1, Ordering::Relaxed);
     }
-    let route = Route::parse(path, req.method());
-    if let Some(limiter) = &state.key_limiter
-        && limiter.check_key(&user.to_string()).is_err()
-    {
-        return Some(throttled(state, user, "RATE_LIMITED", "API key"));
+    if let Some(answer) = route.refuse_accept(flavour, accept) {
+        return Some((answer, None));
     }
-    if let (Some(limiter), Some(project)) = (&state.project_limiter, route.project())
-        && limiter.check_key(&project.bytes()).is_err()
+    if config.access_list_denied {
+        return Some((
+            SimAnswer::error(
+                403,
+                "IP_ADDRESS_NOT_ON_ACCESS_LIST",
+                "IP address 127.0.0.1 is not allowed to access this resource.".into(),
+                "Forbidden",
+            ),
+            None,
+        ));
+    }
+    let endpoint = match flavour {
+        Flavour::V1 => "api/public/v1.0",
+        Flavour::V2 => "api/atlas/v2",
+    };
+    let bucket = match state.limits.check(user, scope.map(|s| s.1), endpoint) {
+        Ok(admitted) => admitted,
+        Err(throttled) => return Some((throttled_answer(throttled), None)),
+    };
+    if let Some((kind, id)) = scope
+        && let Some(answer) = routes::refusal(
+            kind,
+            &id,
+            state.forbidden.contains(&id),
+            state.not_in_group.contains(&id),
+        )
     {
-        return Some(throttled(state, user, "RATE_LIMITED", "project"));
+        return Some((answer, bucket));
     }
 
     // One draw decides which fault, if any, hits this request.
@@ -425,11 +477,14 @@ fn respond(
         } else {
             "Service Unavailable"
         };
-        return Some(Answer::error(
-            config.error_status,
-            "UNEXPECTED_ERROR",
-            "Simulated server error.".into(),
-            reason,
+        return Some((
+            SimAnswer::error(
+                config.error_status,
+                "UNEXPECTED_ERROR",
+                "Simulated server error.".into(),
+                reason,
+            ),
+            None,
         ));
     }
     if hit(config.reset_rate) {
@@ -440,281 +495,123 @@ fn respond(
         .iter()
         .find(|(_, rate)| hit(*rate))
         .map(|(f, _)| *f);
-    match fault {
+    let answer = match fault {
         Some(Fault::LostAnswer) => {
-            let _ = route.serve(state, query);
+            let _ = serve(state, flavour, route, path, query);
             return None;
         }
-        Some(Fault::Stall) => {
-            return Some(raw(
-                200,
-                vec![(CONTENT_LENGTH, "64".into())],
-                SimBody::Stall(None),
-            ));
+        Some(Fault::Silence) => {
+            std::future::pending::<()>().await;
+            return None;
         }
-        Some(Fault::Truncate) => {
-            let body = SimBody::cut(b"{\"detail\":\"Simulated");
-            return Some(raw(500, vec![(CONTENT_LENGTH, "200".into())], body));
-        }
-        Some(Fault::Html500) => return Some(html_500()),
-        Some(Fault::BadEnvelope) if query.envelope => {
-            return Some(raw(
-                200,
-                vec![(CONTENT_TYPE, "text/html".into())],
-                SimBody::whole("<html>Service temporarily unavailable</html>"),
-            ));
-        }
-        Some(Fault::BadEnvelope) => return Some(html_500()),
+        Some(Fault::Stall) => raw(
+            200,
+            vec![(CONTENT_LENGTH, "64".into())],
+            SimBody::Stall(None),
+        ),
+        Some(Fault::Truncate) => raw(
+            500,
+            vec![(CONTENT_LENGTH, "200".into())],
+            SimBody::cut(b"{\"detail\":\"Simulated"),
+        ),
+        Some(Fault::Html500) => html(500, "Internal Server Error"),
+        Some(Fault::BadEnvelope) if query.envelope => raw(
+            200,
+            vec![(CONTENT_TYPE, "text/html".into())],
+            SimBody::whole("<html>Service temporarily unavailable</html>"),
+        ),
+        Some(Fault::BadEnvelope) => html(500, "Internal Server Error"),
         Some(Fault::Redirect) => {
-            let mut answer = Answer::ok();
-            answer.status = 302;
+            let mut answer = SimAnswer::empty(302);
             answer
                 .headers
                 .push((LOCATION, format!("https://login.example.invalid{path}")));
-            return Some(answer);
+            answer
         }
-        Some(Fault::Throttle) => return Some(throttled(state, user, "RATE_LIMITED", "API key")),
+        Some(Fault::Throttle) => throttled_answer(state.limits.fault(user)),
         Some(Fault::HugeBody) => {
-            let answer = route.serve(state, query);
-            let body = vec![b' '; 10 << 20];
-            return Some(raw(answer.status, Vec::new(), SimBody::whole(body)));
+            let answer = serve(state, flavour, route, path, query);
+            raw(answer.status, Vec::new(), SimBody::Endless)
         }
-        None => {}
-    }
-    Some(route.serve(state, query))
-}
-
-fn raw(status: u16, headers: Vec<(hyper::header::HeaderName, String)>, body: SimBody) -> Answer {
-    Answer {
-        status,
-        json: None,
-        headers,
-        raw: Some(body),
-    }
-}
-
-fn html_500() -> Answer {
-    let page = "<!DOCTYPE html><html><head><title>500</title></head><body><h1>Internal Server Error</h1></body></html>";
-    raw(
-        500,
-        vec![(CONTENT_TYPE, "text/html".into())],
-        SimBody::whole(page),
-    )
-}
-
-fn throttled(state: &State, user: &str, code: &str, scope: &str) -> Answer {
-    let mut answer = Answer::error(
-        429,
-        code,
-        format!("Too many requests for this {scope}; the rate limit was exceeded."),
-        "Too Many Requests",
-    );
-    if let Some(seconds) = state.config.retry_after {
-        let now = Instant::now();
-        lock(&state.quiet_until).insert(
-            user.to_string(),
-            (now + IN_FLIGHT_GRACE, now + Duration::from_secs(seconds)),
-        );
-        let value = match state.config.retry_after_style {
-            RetryAfterStyle::Seconds => seconds.to_string(),
-            RetryAfterStyle::Date => {
-                let at = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(seconds as i64);
-                jiff::fmt::rfc2822::to_string(&at.to_zoned(jiff::tz::TimeZone::UTC))
-                    .unwrap_or_default()
-            }
-            RetryAfterStyle::Huge => "99999999999".into(),
-            RetryAfterStyle::Garbage => "after lunch".into(),
-        };
-        answer.headers.push((RETRY_AFTER, value));
-    }
-    answer
-}
-
-/// An API path, parsed.
-enum Route {
-    Delete(Result<Target, Answer>),
-    List(Result<(ObjectId, Kind), Answer>),
-    Unknown(Answer),
-}
-
-impl Route {
-    fn parse(path: &str, method: &Method) -> Route {
-        let Some(rest) = path.strip_prefix(API_PREFIX) else {
-            return Route::Unknown(Answer::error(
-                404,
-                "NOT_FOUND",
-                format!("No resource at {path}."),
-                "Not Found",
-            ));
-        };
-        let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
-        let kind = |segment: &str| match segment {
-            "apiKeys" => Some(Kind::ProjectApiKey),
-            "agentapikeys" => Some(Kind::AgentApiKey),
-            _ => None,
-        };
-        let id = |text: &str, what: &str| {
-            ObjectId::parse(text).ok_or_else(|| {
-                Answer::error(
-                    400,
-                    "INVALID_OBJECT_ID",
-                    format!("An invalid {what} ID {text} was specified."),
-                    "Bad Request",
-                )
-            })
-        };
-        match (parts.as_slice(), method) {
-            (["groups", project, collection, key], &Method::DELETE)
-                if kind(collection).is_some() =>
-            {
-                let kind = kind(collection).unwrap_or(Kind::ProjectApiKey);
-                Route::Delete(id(project, "group").and_then(|project| {
-                    Ok(Target {
-                        kind,
-                        project,
-                        key: id(key, "key")?,
-                    })
-                }))
-            }
-            (["groups", project, collection], &Method::GET) if kind(collection).is_some() => {
-                let kind = kind(collection).unwrap_or(Kind::ProjectApiKey);
-                Route::List(id(project, "group").map(|p| (p, kind)))
-            }
-            (["groups", _, collection, ..], _) if kind(collection).is_some() => {
-                Route::Unknown(Answer::error(
-                    405,
-                    "METHOD_NOT_ALLOWED",
-                    format!("Method {method} is not allowed here."),
-                    "Method Not Allowed",
-                ))
-            }
-            _ => Route::Unknown(Answer::error(
-                404,
-                "NOT_FOUND",
-                format!("No resource at {path}."),
-                "Not Found",
-            )),
-        }
-    }
-
-    fn project(&self) -> Option<ObjectId> {
-        match self {
-            Route::Delete(Ok(t)) => Some(t.project),
-            Route::List(Ok((p, _))) => Some(*p),
-            _ => None,
-        }
-    }
-
-    fn serve(self, state: &State, query: &Query) -> Answer {
-        let forbidden = |project: &ObjectId| {
-            state.forbidden.contains(&project.bytes()).then(|| {
-                Answer::error(
-                    403,
-                    "USER_CANNOT_ACCESS_GROUP",
-                    format!("The API key does not have access to group {project}."),
-                    "Forbidden",
-                )
-            })
-        };
-        let no_group = |project: &ObjectId| {
-            Answer::error(
-                404,
-                "GROUP_NOT_FOUND",
-                format!("No group with ID {project} exists."),
-                "Not Found",
-            )
-        };
-        match self {
-            Route::Unknown(answer) | Route::Delete(Err(answer)) | Route::List(Err(answer)) => {
-                answer
-            }
-            Route::Delete(Ok(target)) => {
-                if let Some(answer) = forbidden(&target.project) {
-                    return answer;
-                }
-                match state.keys.delete(&target, &state.counters) {
-                    Deleted::Yes => {
-                        state.counters.deleted.fetch_add(1, Ordering::Relaxed);
-                        Answer::ok()
-                    }
-                    Deleted::NoSuchProject => {
-                        state.counters.not_found.fetch_add(1, Ordering::Relaxed);
-                        no_group(&target.project)
-                    }
-                    Deleted::NoSuchKey => {
-                        state.counters.not_found.fetch_add(1, Ordering::Relaxed);
-                        let (code, what) = match target.kind {
-                            Kind::ProjectApiKey => ("API_KEY_NOT_FOUND", "API key"),
-                            Kind::AgentApiKey => ("AGENT_API_KEY_NOT_FOUND", "agent API key"),
-                        };
-                        Answer::error(
-                            404,
-                            code,
-                            format!("No {what} with ID {} exists.", target.key),
-                            "Not Found",
-                        )
-                    }
-                }
-            }
-            Route::List(Ok((project, kind))) => {
-                if let Some(answer) = forbidden(&project) {
-                    return answer;
-                }
-                if !state.keys.project_exists(&project) {
-                    return no_group(&project);
-                }
-                list(state, &project, kind, query)
-            }
-        }
-    }
-}
-
-fn list(state: &State, project: &ObjectId, kind: Kind, query: &Query) -> Answer {
-    let number =
-        |v: &Option<String>, default: usize| v.as_deref().map_or(Ok(default), str::parse::<usize>);
-    let (Ok(page), Ok(per_page)) = (
-        number(&query.page_num, 1),
-        number(&query.items_per_page, 100),
-    ) else {
-        return Answer::error(
-            400,
-            "INVALID_QUERY_PARAMETER",
-            "pageNum and itemsPerPage must be numbers.".into(),
-            "Bad Request",
-        );
+        None => serve(state, flavour, route, path, query),
     };
-    if page == 0 || per_page == 0 || per_page > 500 {
-        return Answer::error(
-            400,
-            "INVALID_QUERY_PARAMETER",
-            "pageNum must be at least 1 and itemsPerPage from 1 to 500.".into(),
-            "Bad Request",
-        );
+    Some((answer, bucket))
+}
+
+fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Query) -> SimAnswer {
+    match route {
+        Route::Answer(answer) => answer,
+        Route::Root => routes::root(flavour),
+        Route::Delete(target) => routes::delete(&state.world, flavour, &target, &state.counters).0,
+        Route::List(kind, scope, parent) => {
+            state.counters.lists.fetch_add(1, Ordering::Relaxed);
+            routes::list(
+                &state.world,
+                kind,
+                &scope,
+                parent,
+                query.page_num.as_deref(),
+                query.items_per_page.as_deref(),
+                path,
+            )
+        }
     }
-    let keys = state.keys.list(project, kind);
-    let results: Vec<serde_json::Value> = keys
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|key| match kind {
-            Kind::ProjectApiKey => {
-                json!({ "id": key.to_string(), "desc": "simulated key", "roles": [] })
+}
+
+/// `POST /api/oauth/token` and `POST /api/oauth/revoke`.
+async fn oauth_answer(state: &State, req: Request<Incoming>, endpoint: String) -> Response<SimBody> {
+    let counters = &state.counters;
+    let authorization = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let method = req.method().clone();
+    let body = http_body_util::Limited::new(req.into_body(), 64 * 1024)
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let answer = match (method, endpoint.as_str()) {
+        (Method::POST, "token") => {
+            counters.token_requests.fetch_add(1, Ordering::Relaxed);
+            let answer = state.oauth.token(authorization.as_deref(), &body);
+            if answer.status == 200 {
+                counters.tokens_issued.fetch_add(1, Ordering::Relaxed);
             }
-            Kind::AgentApiKey => {
-                json!({ "id": key.to_string(), "desc": "simulated agent key", "key": "********" })
+            answer
+        }
+        (Method::POST, "revoke") => {
+            let (answer, revoked) = state.oauth.revoke(authorization.as_deref(), &body);
+            if revoked {
+                counters.token_revokes.fetch_add(1, Ordering::Relaxed);
             }
-        })
-        .collect();
-    Answer::json(
-        200,
-        json!({ "links": [], "results": results, "totalCount": keys.len() }),
-    )
+            answer
+        }
+        _ => super::oauth::TokenAnswer {
+            status: 404,
+            body: json!({ "error": "not_found" }),
+            retry_after: None,
+        },
+    };
+    let mut response = Response::new(SimBody::whole(
+        serde_json::to_vec(&answer.body).unwrap_or_default(),
+    ));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Some(wait) = answer.retry_after
+        && let Ok(value) = HeaderValue::from_str(&wait.to_string())
+    {
+        headers.insert(RETRY_AFTER, value);
+    }
+    response
 }
 
 fn control_answer(state: &State, method: &Method, what: &str) -> Response<SimBody> {
     let (status, body) = match (method, what) {
         (&Method::GET, "stats") => {
-            let stats = state.counters.snapshot(state.keys.remaining());
+            let stats = state.counters.snapshot(state.world.remaining());
             (
                 StatusCode::OK,
                 serde_json::to_vec_pretty(&stats).unwrap_or_default(),
@@ -737,8 +634,14 @@ fn control_answer(state: &State, method: &Method, what: &str) -> Response<SimBod
     response
 }
 
-/// Envelope, pretty-printing, headers; counts the status sent on the wire.
-fn frame(counters: &Counters, answer: Answer, query: &Query) -> Response<SimBody> {
+/// Envelope, pretty-printing, headers (the bucket's `RateLimit-*` when asked); counts the status
+/// sent on the wire.
+fn frame(
+    counters: &Counters,
+    answer: SimAnswer,
+    query: &Query,
+    bucket: Option<(u32, u32)>,
+) -> Response<SimBody> {
     let (status, body) = match answer.raw {
         Some(body) => (answer.status, body),
         None => {
@@ -772,8 +675,17 @@ fn frame(counters: &Counters, answer: Answer, query: &Query) -> Response<SimBody
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     for (name, value) in answer.headers {
         if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
+            // Several challenges are several headers; anything else replaces the default.
+            if name == WWW_AUTHENTICATE {
+                headers.append(name, value);
+            } else {
+                headers.insert(name, value);
+            }
         }
+    }
+    if let Some((limit, remaining)) = bucket {
+        headers.insert("ratelimit-limit", HeaderValue::from(limit));
+        headers.insert("ratelimit-remaining", HeaderValue::from(remaining));
     }
     response
 }

@@ -1,96 +1,185 @@
-//! What the simulator holds: the keys, the projects, and the counters `/__sim/stats` reports.
+//! What the simulator holds — projects, organizations, their API keys and agent keys, service
+//! accounts and their secrets — and the counters `/__sim/stats` reports.
+//!
+//! An organization API key assigned to projects appears in each of them (`project-api-key`); deleting
+//! the key from its organization removes every assignment too, so a later unassignment answers
+//! `API_KEY_NOT_FOUND`. Deleting a service account removes its secrets.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::input::{Identity, Kind, ObjectId, Target};
+use crate::input::{Kind, ObjectId, Target};
 
 const SHARDS: usize = 32;
 
+/// A collection: one kind of item in one project or organization (for secrets, of one service account).
+type Collection = (Kind, ObjectId, Option<ObjectId>);
+
 #[derive(Default)]
 struct Shard {
-    live: HashSet<Identity>,
-    /// Keys this simulator deleted: a DELETE for one of them is a request sent again after done.
-    gone: HashSet<Identity>,
+    live: HashMap<Collection, HashSet<ObjectId>>,
+    /// Items this simulator deleted: a DELETE for one of them is a request sent again after done.
+    gone: HashSet<(Collection, ObjectId)>,
 }
 
-/// Keys per project and kind, sharded so that concurrent requests rarely wait on one another.
-pub(super) struct Keys {
+/// The simulated organizations and projects.
+pub(super) struct World {
     shards: Vec<Mutex<Shard>>,
-    projects: HashSet<[u8; 12]>,
+    projects: HashSet<ObjectId>,
+    orgs: HashSet<ObjectId>,
+    /// Organization API key → the projects it is assigned to.
+    assignments: Mutex<HashMap<ObjectId, HashSet<ObjectId>>>,
 }
 
 /// What a DELETE found.
 pub(super) enum Deleted {
     Yes,
-    NoSuchProject,
-    NoSuchKey,
+    NoSuchScope,
+    /// The service account of a secret does not exist.
+    NoSuchParent,
+    NoSuchItem,
 }
 
-impl Keys {
-    pub(super) fn new(targets: impl IntoIterator<Item = Target>) -> Keys {
+fn collection(t: &Target) -> (Collection, ObjectId) {
+    match t.kind {
+        Kind::ServiceAccountSecret => (
+            (t.kind, t.scope, Some(t.key)),
+            t.secret.unwrap_or(t.key),
+        ),
+        _ => ((t.kind, t.scope, None), t.key),
+    }
+}
+
+fn shard_of(scope: &ObjectId) -> usize {
+    usize::from(scope.bytes()[11]) % SHARDS
+}
+
+impl World {
+    pub(super) fn new(targets: impl IntoIterator<Item = Target>) -> World {
         let shards: Vec<Mutex<Shard>> = (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect();
         let mut projects = HashSet::new();
+        let mut orgs = HashSet::new();
+        let mut assignments: HashMap<ObjectId, HashSet<ObjectId>> = HashMap::new();
+        let insert = |kind: Kind, scope: ObjectId, parent: Option<ObjectId>, item: ObjectId| {
+            lock(&shards[shard_of(&scope)])
+                .live
+                .entry((kind, scope, parent))
+                .or_default()
+                .insert(item);
+        };
         for t in targets {
-            projects.insert(t.project.bytes());
-            let id = t.identity();
-            lock(&shards[shard_of(&id)]).live.insert(id);
+            match t.kind.scope() {
+                crate::input::Scope::Project => projects.insert(t.scope),
+                crate::input::Scope::Org => orgs.insert(t.scope),
+            };
+            match t.kind {
+                Kind::ProjectApiKey => {
+                    assignments.entry(t.key).or_default().insert(t.scope);
+                    insert(t.kind, t.scope, None, t.key);
+                }
+                Kind::ServiceAccountSecret => {
+                    // A secret's service account exists with it.
+                    insert(Kind::ServiceAccount, t.scope, None, t.key);
+                    insert(t.kind, t.scope, Some(t.key), t.secret.unwrap_or(t.key));
+                }
+                _ => insert(t.kind, t.scope, None, t.key),
+            }
         }
-        Keys { shards, projects }
+        World {
+            shards,
+            projects,
+            orgs,
+            assignments: Mutex::new(assignments),
+        }
+    }
+
+    pub(super) fn scope_exists(&self, kind: Kind, scope: &ObjectId) -> bool {
+        match kind.scope() {
+            crate::input::Scope::Project => self.projects.contains(scope),
+            crate::input::Scope::Org => self.orgs.contains(scope),
+        }
+    }
+
+    /// Removes an item a request deleted; `stats` counts a request for one already deleted.
+    fn remove(&self, coll: Collection, item: ObjectId, stats: Option<&Counters>) -> bool {
+        let mut shard = lock(&self.shards[shard_of(&coll.1)]);
+        let removed = shard.live.get_mut(&coll).is_some_and(|set| set.remove(&item));
+        if let Some(stats) = stats {
+            if removed {
+                shard.gone.insert((coll, item));
+            } else if shard.gone.contains(&(coll, item)) {
+                stats.repeat_deletes.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        removed
+    }
+
+    fn has(&self, coll: Collection, item: ObjectId) -> bool {
+        lock(&self.shards[shard_of(&coll.1)])
+            .live
+            .get(&coll)
+            .is_some_and(|set| set.contains(&item))
     }
 
     pub(super) fn delete(&self, target: &Target, stats: &Counters) -> Deleted {
-        if !self.projects.contains(&target.project.bytes()) {
-            return Deleted::NoSuchProject;
+        if !self.scope_exists(target.kind, &target.scope) {
+            return Deleted::NoSuchScope;
         }
-        let id = target.identity();
-        let mut shard = lock(&self.shards[shard_of(&id)]);
-        if shard.live.remove(&id) {
-            shard.gone.insert(id);
-            Deleted::Yes
-        } else {
-            if shard.gone.contains(&id) {
-                stats.repeat_deletes.fetch_add(1, Ordering::Relaxed);
-            }
-            Deleted::NoSuchKey
+        if target.kind == Kind::ServiceAccountSecret
+            && !self.has((Kind::ServiceAccount, target.scope, None), target.key)
+        {
+            return Deleted::NoSuchParent;
         }
-    }
-
-    pub(super) fn project_exists(&self, project: &ObjectId) -> bool {
-        self.projects.contains(&project.bytes())
-    }
-
-    /// The live keys of one kind in one project, sorted.
-    pub(super) fn list(&self, project: &ObjectId, kind: Kind) -> Vec<ObjectId> {
-        let probe = Target {
-            kind,
-            project: *project,
-            key: *project,
+        let (coll, item) = collection(target);
+        if !self.remove(coll, item, Some(stats)) {
+            return Deleted::NoSuchItem;
         }
-        .identity();
-        let mut out: Vec<ObjectId> = Vec::new();
-        for shard in &self.shards {
-            for id in &lock(shard).live {
-                if id[..13] == probe[..13] {
-                    let mut key = [0u8; 12];
-                    key.copy_from_slice(&id[13..]);
-                    out.push(ObjectId::from_bytes(key));
+        match target.kind {
+            Kind::ProjectApiKey => {
+                if let Some(projects) = lock(&self.assignments).get_mut(&target.key) {
+                    projects.remove(&target.scope);
                 }
             }
+            Kind::OrgApiKey => {
+                // The key is gone from every project it was assigned to.
+                let projects = lock(&self.assignments).remove(&target.key).unwrap_or_default();
+                for project in projects {
+                    self.remove((Kind::ProjectApiKey, project, None), target.key, None);
+                }
+            }
+            Kind::ServiceAccount => {
+                let coll = (Kind::ServiceAccountSecret, target.scope, Some(target.key));
+                lock(&self.shards[shard_of(&target.scope)]).live.remove(&coll);
+            }
+            _ => {}
         }
+        Deleted::Yes
+    }
+
+    /// The live items of a collection, sorted.
+    pub(super) fn list(&self, kind: Kind, scope: &ObjectId, parent: Option<ObjectId>) -> Vec<ObjectId> {
+        let mut out: Vec<ObjectId> = lock(&self.shards[shard_of(scope)])
+            .live
+            .get(&(kind, *scope, parent))
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
         out.sort();
         out
     }
 
-    /// How many keys are still there.
-    pub(super) fn remaining(&self) -> usize {
-        self.shards.iter().map(|s| lock(s).live.len()).sum()
+    /// Whether a service account exists.
+    pub(super) fn service_account(&self, org: &ObjectId, client: &ObjectId) -> bool {
+        self.has((Kind::ServiceAccount, *org, None), *client)
     }
-}
 
-fn shard_of(id: &Identity) -> usize {
-    usize::from(id[24]) % SHARDS
+    /// How many items are still there.
+    pub(super) fn remaining(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| lock(s).live.values().map(HashSet::len).sum::<usize>())
+            .sum()
+    }
 }
 
 /// A poisoned lock only means another request panicked; the sets it guards are still consistent.
@@ -111,36 +200,52 @@ pub(super) struct Counters {
     pub repeat_deletes: AtomicU64,
     pub early_requests: AtomicU64,
     pub resets: AtomicU64,
+    pub lists: AtomicU64,
+    pub token_requests: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    pub token_revokes: AtomicU64,
 }
 
 /// The counters as `GET /__sim/stats` answers them. The first six keys are a stable contract.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Stats {
-    /// API requests received, digest challenges included.
+    /// API requests received, digest challenges included (token requests are counted apart).
     pub requests: u64,
     /// Answers per HTTP status (as sent on the wire, so enveloped answers count as 200).
     pub by_status: BTreeMap<String, u64>,
     /// 401 challenges issued.
     pub challenges: u64,
-    /// Keys deleted.
+    /// Items deleted.
     pub deleted: u64,
-    /// DELETEs answered 404.
+    /// DELETEs of items that were not there.
     pub not_found: u64,
     /// Most requests being handled at once.
     pub peak_in_flight: u64,
-    /// DELETEs of a key this simulator had already deleted.
+    /// DELETEs of an item this simulator had already deleted.
     #[serde(default)]
     pub repeat_deletes: u64,
-    /// Requests from an API key that arrived while a `Retry-After` it was sent had not yet passed
+    /// Requests that arrived while a `Retry-After` sent for their bucket had not yet passed
     /// (allowing 250 ms for requests already on the wire).
     #[serde(default)]
     pub early_requests: u64,
     /// Connections closed without an answer (resets and lost answers).
     #[serde(default)]
     pub resets: u64,
-    /// Keys still there.
+    /// Items still there.
     #[serde(default)]
     pub remaining: u64,
+    /// GETs of list endpoints answered.
+    #[serde(default)]
+    pub lists: u64,
+    /// Requests to the OAuth token endpoint.
+    #[serde(default)]
+    pub token_requests: u64,
+    /// Access tokens issued.
+    #[serde(default)]
+    pub tokens_issued: u64,
+    /// Access tokens revoked.
+    #[serde(default)]
+    pub token_revokes: u64,
 }
 
 impl Stats {
@@ -174,6 +279,10 @@ impl Counters {
             early_requests: get(&self.early_requests),
             resets: get(&self.resets),
             remaining: remaining as u64,
+            lists: get(&self.lists),
+            token_requests: get(&self.token_requests),
+            tokens_issued: get(&self.tokens_issued),
+            token_revokes: get(&self.token_revokes),
         }
     }
 
@@ -187,9 +296,65 @@ impl Counters {
             &self.repeat_deletes,
             &self.early_requests,
             &self.resets,
+            &self.lists,
+            &self.token_requests,
+            &self.tokens_issued,
+            &self.token_revokes,
         ] {
             c.store(0, Ordering::Relaxed);
         }
         lock(&self.by_status).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn deleting_an_org_key_removes_its_project_assignments() {
+        let t = |kind, scope, key| Target {
+            kind,
+            scope,
+            key,
+            secret: None,
+        };
+        let world = World::new([
+            t(Kind::OrgApiKey, id(1), id(9)),
+            t(Kind::ProjectApiKey, id(2), id(9)),
+            t(Kind::ProjectApiKey, id(3), id(9)),
+        ]);
+        let c = Counters::default();
+        assert!(matches!(world.delete(&t(Kind::OrgApiKey, id(1), id(9)), &c), Deleted::Yes));
+        assert!(matches!(
+            world.delete(&t(Kind::ProjectApiKey, id(2), id(9)), &c),
+            Deleted::NoSuchItem
+        ));
+        assert_eq!(world.remaining(), 0);
+    }
+
+    #[test]
+    fn deleting_a_service_account_removes_its_secrets() {
+        let secret = Target {
+            kind: Kind::ServiceAccountSecret,
+            scope: id(1),
+            key: id(5),
+            secret: Some(id(6)),
+        };
+        let world = World::new([secret]);
+        assert_eq!(world.list(Kind::ServiceAccount, &id(1), None), vec![id(5)]);
+        let c = Counters::default();
+        let account = Target {
+            kind: Kind::ServiceAccount,
+            secret: None,
+            ..secret
+        };
+        assert!(matches!(world.delete(&account, &c), Deleted::Yes));
+        assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
+        assert_eq!(world.remaining(), 0);
     }
 }

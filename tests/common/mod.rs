@@ -1,5 +1,6 @@
 //! Shared helpers of the integration tests: a simulator on an ephemeral loopback port, the real
-//! binary with credentials in its environment, inputs and reports.
+//! binary with credentials in its environment (and nothing else of the machine's), inputs and
+//! reports.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -44,11 +45,29 @@ pub fn revoker() -> Command {
         "MCLI_PRIVATE_API_KEY",
         "MONGODB_ATLAS_PUBLIC_API_KEY",
         "MONGODB_ATLAS_PRIVATE_API_KEY",
+        "MONGODB_ATLAS_CLIENT_ID",
+        "MONGODB_ATLAS_CLIENT_SECRET",
+        "MCLI_CLIENT_ID",
+        "MCLI_CLIENT_SECRET",
+        "MONGODB_ATLAS_PROFILE",
         "MCLI_OPS_MANAGER_URL",
+        "MCLI_OPS_MANAGER_CA_CERTIFICATE",
         "RUST_LOG",
+        "NO_COLOR",
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         cmd.env_remove(var);
     }
+    // No profile of the machine's user may leak into a test.
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
+        .env("HOME", "/nonexistent/revoker-tests");
     cmd.env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
         .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
     cmd
@@ -91,6 +110,115 @@ pub fn kind_count(rows: &[Target], kind: Kind) -> usize {
     rows.iter().filter(|t| t.kind == kind).count()
 }
 
+/// A target of any kind, from small numbers (ids are the number repeated).
+pub fn target(kind: Kind, scope: u8, key: u8, secret: Option<u8>) -> Target {
+    let id = |n: u8| revoker::input::ObjectId::from_bytes([n; 12]);
+    Target {
+        kind,
+        scope: id(scope),
+        key: id(key),
+        secret: secret.map(id),
+    }
+}
+
+/// `revoker run` authenticated with the simulator's service account instead of its API key.
+pub fn with_service_account(mut cmd: Command) -> Command {
+    cmd.env_remove("MCLI_PUBLIC_API_KEY")
+        .env_remove("MCLI_PRIVATE_API_KEY")
+        .env("MONGODB_ATLAS_CLIENT_ID", revoker::sim::DEFAULT_CLIENT_ID)
+        .env("MONGODB_ATLAS_CLIENT_SECRET", revoker::sim::DEFAULT_CLIENT_SECRET);
+    cmd
+}
+
+pub fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 pub fn stderr(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The simulator's API key, with `password` as its private key.
+pub fn api_key(password: &str) -> revoker::api::Credential {
+    revoker::api::Credential::ApiKey {
+        public_key: DEFAULT_PUBLIC_KEY.into(),
+        private_key: secrecy::SecretString::from(password.to_string()),
+    }
+}
+
+/// The simulator's service account, with `secret` as its secret.
+pub fn service_account(secret: &str) -> revoker::api::Credential {
+    revoker::api::Credential::ServiceAccount {
+        client_id: revoker::sim::DEFAULT_CLIENT_ID.into(),
+        client_secret: secrecy::SecretString::from(secret.to_string()),
+    }
+}
+
+/// An API client for `base_url`, and the figures it counts into.
+pub fn api_client(
+    base_url: &str,
+    credential: revoker::api::Credential,
+    envelope: bool,
+    timeout: std::time::Duration,
+) -> (
+    revoker::api::Client,
+    std::sync::Arc<revoker::figures::Figures>,
+) {
+    let figures = std::sync::Arc::new(revoker::figures::Figures::default());
+    let client = revoker::api::Client::new(
+        &revoker::api::ApiConfig {
+            base_url: revoker::api::parse_base_url(base_url).expect("base URL"),
+            credential,
+            timeout,
+            connect_timeout: std::time::Duration::from_secs(2),
+            envelope,
+            ca_cert: None,
+            pool_size: 4,
+        },
+        figures.clone(),
+    )
+    .expect("client");
+    (client, figures)
+}
+
+/// Runs a future to its end on a runtime of its own.
+pub fn block<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}
+
+/// A GET signed with the simulator's API key by hand (digest_auth), with `accept`: what an
+/// independent client sees. Answers the status and the body.
+pub fn digest_get(url: &str, accept: &str) -> (u16, String) {
+    block(async {
+        let http = reqwest::Client::new();
+        let challenge = http.get(url).send().await.expect("challenge");
+        assert_eq!(challenge.status(), 401);
+        let header = challenge.headers()["www-authenticate"]
+            .to_str()
+            .expect("text")
+            .to_string();
+        let mut prompt = digest_auth::parse(&header).expect("digest challenge");
+        let parsed = reqwest::Url::parse(url).expect("url");
+        let uri = &parsed[url::Position::BeforePath..];
+        let context = digest_auth::AuthContext::new_with_method(
+            DEFAULT_PUBLIC_KEY,
+            DEFAULT_PRIVATE_KEY,
+            uri,
+            Option::<&[u8]>::None,
+            digest_auth::HttpMethod::GET,
+        );
+        let authorization = prompt.respond(&context).expect("answer").to_header_string();
+        let answer = http
+            .get(url)
+            .header("authorization", authorization)
+            .header("accept", accept)
+            .send()
+            .await
+            .expect("answer");
+        (answer.status().as_u16(), answer.text().await.expect("body"))
+    })
 }

@@ -1,0 +1,70 @@
+//! `revoker validate`: every bad row with its line, and what the file holds; nothing is sent.
+
+use std::collections::HashSet;
+
+use super::args::ValidateArgs;
+use super::console::console;
+use super::{Failure, Output, exit, out};
+use crate::input::{Kind, Source, survey};
+use crate::settings::delimiter_byte;
+
+pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
+    let source = Source::open(&args.input)?;
+    let layer = args.how.layer();
+    let mut opts = crate::input::InputOptions {
+        format: layer.format,
+        delimiter: match &layer.delimiter {
+            Some(d) => Some(delimiter_byte(d)?),
+            None => None,
+        },
+        columns: layer.columns,
+        default_kind: layer.kind,
+        allowed_kinds: layer.kinds.unwrap_or_default(),
+        ..Default::default()
+    };
+    if let Some(api) = args.api {
+        opts.agent_keys = api.has_agent_keys();
+    }
+    for note in source.header_notes(&opts)? {
+        console().note("revoker::input", &note);
+    }
+    let mut bad = Vec::new();
+    let survey = survey(&source, &opts, &HashSet::new(), &mut |entry| {
+        if let Err(reason) = &entry.target {
+            if args.output == Output::Text {
+                out(format!("{}:{}: {reason}", source.name(), entry.line));
+            }
+            bad.push(serde_json::json!({ "line": entry.line, "reason": reason }));
+        }
+    })?;
+    let per_kind: Vec<String> = Kind::ALL
+        .iter()
+        .map(|k| format!("{} {k}", survey.kind_count(*k)))
+        .collect();
+    match args.output {
+        Output::Text => out(format!(
+            "{}: {} rows · {} · {} invalid · {} duplicates · {} projects and organizations",
+            source.name(),
+            survey.rows,
+            per_kind.join(" · "),
+            survey.invalid,
+            survey.duplicates,
+            survey.scopes
+        )),
+        Output::Json => out(serde_json::json!({
+            "input": source.name(),
+            "sha256": source.sha256(),
+            "rows": survey.rows,
+            "kinds": Kind::ALL.iter().map(|k| (k.as_str(), survey.kind_count(*k))).collect::<std::collections::BTreeMap<_, _>>(),
+            "invalid": survey.invalid,
+            "duplicates": survey.duplicates,
+            "scopes": survey.scopes,
+            "invalid_rows": bad,
+        })),
+    }
+    Ok(if survey.invalid > 0 {
+        exit::UNFINISHED
+    } else {
+        exit::OK
+    })
+}

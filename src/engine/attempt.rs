@@ -1,0 +1,244 @@
+//! One operation (a revocation, a list page) with its attempts: the waits before each (outage breaker,
+//! in-flight slot, pauses, rates), retry with backoff and full jitter (backon's exponential schedule),
+//! `Retry-After`, and the stop decisions taken while the request still holds its slot.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use rand::Rng;
+use tokio::sync::OwnedSemaphorePermit;
+
+use super::breaker::Pass;
+use super::{Context, StopReason};
+use crate::api::{Answer, Fatal, Reply};
+use crate::figures::Figures;
+use crate::input::ObjectId;
+
+/// What became of an operation.
+pub(crate) struct Attempted<T> {
+    /// The final result; `Err` holds the last answer (a refusal, or a transient one still failing).
+    pub result: Result<T, Answer>,
+    /// Requests sent (challenges and token renewals not counted).
+    pub sent: u32,
+    /// Some attempt may have reached the server without its answer reaching us.
+    pub maybe_sent: bool,
+}
+
+/// The first attempt's go-ahead, taken by the scheduler: an in-flight slot, the scope's pace and the
+/// outage breaker's pass.
+pub(crate) struct Dispatch {
+    pub permit: OwnedSemaphorePermit,
+    pub pass: Pass,
+}
+
+/// Waits for the outage breaker's pass; `None` if the run stopped.
+pub(crate) async fn wait_pass(ctx: &Context) -> Option<Pass> {
+    loop {
+        match ctx.outage.pass() {
+            Ok(pass) => return Some(pass),
+            Err(at) => {
+                if !ctx.stop.sleep_until(at).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Waits out a global pause; false if the run stopped.
+pub(crate) async fn wait_global_pause(ctx: &Context) -> bool {
+    loop {
+        if ctx.stop.is_set() {
+            return false;
+        }
+        let until = ctx.pacer.global_paused_until();
+        if until <= Instant::now() {
+            return true;
+        }
+        if !ctx.stop.sleep_until(until).await {
+            return false;
+        }
+    }
+}
+
+/// Every wait before a retry: breaker, slot, pauses and rates. `None` if the run stopped.
+pub(crate) async fn go_ahead(ctx: &Context, scope: ObjectId) -> Option<Dispatch> {
+    let pass = wait_pass(ctx).await?;
+    let permit = tokio::select! {
+        permit = ctx.in_flight.clone().acquire_owned() => permit.ok(),
+        () = ctx.stop.wait() => None,
+    };
+    let Some(permit) = permit else {
+        ctx.outage.release(pass);
+        return None;
+    };
+    loop {
+        if !wait_global_pause(ctx).await {
+            ctx.outage.release(pass);
+            return None;
+        }
+        match ctx.pacer.try_scope(scope) {
+            Ok(()) => break,
+            Err(at) => {
+                if !ctx.stop.sleep_until(at).await {
+                    ctx.outage.release(pass);
+                    return None;
+                }
+            }
+        }
+    }
+    tokio::select! {
+        () = ctx.pacer.global_slot() => {}
+        () = ctx.stop.wait() => {
+            ctx.pacer.cancel(scope);
+            ctx.outage.release(pass);
+            return None;
+        }
+    }
+    Some(Dispatch { permit, pass })
+}
+
+/// Runs `op` until `judge` accepts or refuses its reply, retrying transient answers with backoff.
+/// `dispatch` is the first attempt's go-ahead. A probe's server failure is not counted against the
+/// attempts: the row waited out an outage, it did not fail.
+pub(crate) async fn with_retries<T, F, Fut>(
+    ctx: &Context,
+    scope: ObjectId,
+    dispatch: Dispatch,
+    mut op: F,
+    judge: impl Fn(&Reply) -> Result<T, Answer>,
+) -> Attempted<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Reply>,
+{
+    let mut delays = ExponentialBuilder::default()
+        .with_min_delay(ctx.config.backoff_min)
+        .with_max_delay(ctx.config.backoff_max)
+        .with_max_times(ctx.config.max_attempts.saturating_sub(1) as usize)
+        .build();
+    let mut next = Some(dispatch);
+    let mut sent = 0u32;
+    let mut maybe_sent = false;
+    let mut last: Option<Answer> = None;
+    loop {
+        let go = match next.take() {
+            Some(go) => Some(go),
+            None => go_ahead(ctx, scope).await,
+        };
+        let Some(Dispatch { permit, pass }) = go else {
+            return stopped(last, sent, maybe_sent);
+        };
+        sent += 1;
+        let reply = op().await;
+        let fallback = ctx.config.backoff_min.mul_f64(rand::rng().random::<f64>());
+        ctx.pacer.answered(scope, &reply, fallback);
+        // Decided while this request still holds its slot, so that no other request can start
+        // between an answer that stops the run and the stop.
+        ctx.watch(scope, &reply.answer, pass);
+        drop(permit);
+        if let Answer::Transient {
+            ambiguous: true, ..
+        } = &reply.answer
+        {
+            maybe_sent = true;
+        }
+        let answer = match judge(&reply) {
+            Ok(value) => {
+                return Attempted {
+                    result: Ok(value),
+                    sent,
+                    maybe_sent,
+                };
+            }
+            Err(answer) if !answer.is_transient() => {
+                return Attempted {
+                    result: Err(answer),
+                    sent,
+                    maybe_sent,
+                };
+            }
+            Err(answer) => answer,
+        };
+        let retry_after = match &answer {
+            Answer::Transient { retry_after, .. } => *retry_after,
+            _ => None,
+        };
+        let probe_failed = pass == Pass::Probe && answer.is_server_failure();
+        last = Some(answer);
+        if ctx.stop.is_set() {
+            return stopped(last, sent, maybe_sent);
+        }
+        let delay = if probe_failed {
+            // The breaker schedules the next probe; this row waits for it without spending an attempt.
+            Duration::ZERO
+        } else {
+            match delays.next() {
+                None => {
+                    return Attempted {
+                        result: Err(last.unwrap_or_else(|| Answer::transient(None, "", "", None))),
+                        sent,
+                        maybe_sent,
+                    };
+                }
+                // Full jitter: anywhere from nothing to the exponential delay, so that rows failing
+                // together do not retry together. A Retry-After overrides it.
+                Some(delay) => retry_after.unwrap_or_else(|| delay.mul_f64(rand::rng().random::<f64>())),
+            }
+        };
+        Figures::bump(&ctx.figures.retries);
+        if !delay.is_zero() && !ctx.stop.sleep_until(Instant::now() + delay).await {
+            return stopped(last, sent, maybe_sent);
+        }
+    }
+}
+
+fn stopped<T>(last: Option<Answer>, sent: u32, maybe_sent: bool) -> Attempted<T> {
+    Attempted {
+        result: Err(last.unwrap_or_else(|| Answer::transient(None, "", "not sent: the run stopped", None))),
+        sent,
+        maybe_sent,
+    }
+}
+
+impl Context {
+    /// Stops the run when no request can succeed: a fatal answer, every scope refusing, or an outage
+    /// that outlasted the patience.
+    pub(crate) fn watch(&self, scope: ObjectId, answer: &Answer, pass: Pass) {
+        if answer.got_an_answer() {
+            self.answered_any.store(true, Ordering::Relaxed);
+        }
+        if let Some(fatal) = answer.fatal() {
+            let reason = match fatal {
+                Fatal::CredentialsRejected { detail } | Fatal::AuthUnusable { detail } => {
+                    StopReason::CredentialsRejected(detail.clone())
+                }
+                Fatal::AccessList { code, detail } => StopReason::AccessList(format!(
+                    "HTTP 403 {code}: {}",
+                    detail
+                )),
+                Fatal::NotTheApi { detail } => StopReason::NotTheApi(format!(
+                    "{detail}: check --base-url {}",
+                    self.client.base_url()
+                )),
+            };
+            self.stop.request(reason);
+            return;
+        }
+        if let Some(out_for) = self.outage.answered(pass, answer) {
+            self.stop.request(StopReason::NoAnswer(format!(
+                "no answer from {} for {} (timeouts, refused connections or server errors): giving up",
+                self.client.host(),
+                humantime::format_duration(Duration::from_secs(out_for.as_secs()))
+            )));
+            return;
+        }
+        if let Some(n) = self.refusals.answered(scope, answer) {
+            self.stop.request(StopReason::EveryScopeRefused(format!(
+                "every project or organization tried refused this credential ({n}, with 401 or 403) and none succeeded: check its roles and access"
+            )));
+        }
+    }
+}

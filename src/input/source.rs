@@ -1,0 +1,246 @@
+//! The input file, copied once into a private temporary file as it is read, with its SHA-256.
+//!
+//! A run reads its input twice: once to validate every row before anything is sent, once to send.
+//! Reading the user's file twice would send whatever it holds by the second read (a file truncated,
+//! replaced by `mv`, appended to, or a FIFO serving new content). Both passes read the private copy
+//! instead, so what is sent is exactly what was validated, and `-i <(cat file)` works. The copy is an
+//! unnamed file: the kernel removes it however the process ends.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::InputError;
+
+/// An input file: its name for messages, and the private copy both passes read.
+pub struct Source {
+    name: String,
+    /// The path the user gave; `None` for standard input.
+    path: Option<PathBuf>,
+    copy: Arc<File>,
+    len: u64,
+    sha256: String,
+    rereadable: bool,
+}
+
+/// Writes into the copy and the digest at once.
+struct Tee<'a> {
+    file: &'a mut File,
+    hash: Sha256,
+    len: u64,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Source {
+    /// Reads `path` (standard input when `-`) into the private copy.
+    pub fn open(path: &Path) -> Result<Source, InputError> {
+        let stdin = path.as_os_str() == "-";
+        let name = if stdin {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        let io = |e: std::io::Error| InputError::Io {
+            file: name.clone(),
+            cause: e,
+        };
+        let mut copy = tempfile::tempfile().map_err(|e| InputError::Io {
+            file: name.clone(),
+            cause: std::io::Error::new(
+                e.kind(),
+                format!("cannot create the private copy of the input: {e}"),
+            ),
+        })?;
+        let mut tee = Tee {
+            file: &mut copy,
+            hash: Sha256::new(),
+            len: 0,
+        };
+        let rereadable = if stdin {
+            std::io::copy(&mut std::io::stdin().lock(), &mut tee).map_err(io)?;
+            false
+        } else {
+            let meta = std::fs::metadata(path).map_err(io)?;
+            if meta.is_dir() {
+                return Err(InputError::Malformed {
+                    file: name,
+                    line: 0,
+                    reason: "is a directory, not a file".into(),
+                });
+            }
+            let mut file = File::open(path).map_err(io)?;
+            std::io::copy(&mut file, &mut tee).map_err(io)?;
+            meta.is_file()
+        };
+        let sha256 = format!("{:x}", tee.hash.finalize());
+        let len = tee.len;
+        let source = Source {
+            name,
+            path: (!stdin).then(|| path.to_path_buf()),
+            copy: Arc::new(copy),
+            len,
+            sha256,
+            rereadable,
+        };
+        source.refuse_credentials()?;
+        Ok(source)
+    }
+
+    /// The name used in messages (`<stdin>` for standard input).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The path the user gave, if it was a path.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// SHA-256 of the bytes read, in lower-case hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the input can be read again later from its path (a regular file), so that a stopped
+    /// run's rows not yet attempted can be found by `revoker report --failures` and `--resume`.
+    pub fn rereadable(&self) -> bool {
+        self.rereadable
+    }
+
+    /// A reader of the copy from its first byte.
+    pub(super) fn reader(&self) -> BufReader<CopyReader> {
+        BufReader::with_capacity(
+            256 * 1024,
+            CopyReader {
+                file: self.copy.clone(),
+                pos: 0,
+            },
+        )
+    }
+
+    /// Writes the private copy to `dest` (owner-only), so that a stopped run whose input cannot be
+    /// read again (standard input, a FIFO) can still be resumed.
+    pub fn keep_copy(&self, dest: &Path) -> std::io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut out = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(dest)?;
+        std::io::copy(&mut self.reader(), &mut out)?;
+        out.sync_all()
+    }
+
+    pub(super) fn malformed(&self, line: u64, reason: impl Into<String>) -> InputError {
+        InputError::Malformed {
+            file: self.name.clone(),
+            line,
+            reason: reason.into(),
+        }
+    }
+
+    pub(super) fn io_error(&self, e: std::io::Error) -> InputError {
+        InputError::Io {
+            file: self.name.clone(),
+            cause: e,
+        }
+    }
+
+    /// The extension of the path the user gave, lower-cased.
+    pub(super) fn extension(&self) -> Option<String> {
+        self.path
+            .as_ref()?
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+    }
+
+    /// A credentials file given as the input would have its private key quoted back in messages
+    /// about bad rows; such a file is refused as a whole, quoting nothing from it.
+    fn refuse_credentials(&self) -> Result<(), InputError> {
+        const NEEDLES: [&str; 4] = [
+            "private_key",
+            "private_api_key",
+            "client_secret",
+            "privateApiKey",
+        ];
+        let mut reader = self.reader();
+        let mut line = Vec::new();
+        let mut number = 0u64;
+        loop {
+            line.clear();
+            let n = std::io::BufRead::read_until(&mut reader, b'\n', &mut line)
+                .map_err(|e| self.io_error(e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            number += 1;
+            let text = line.trim_ascii_start();
+            let text = text.strip_prefix(b"\"").unwrap_or(text);
+            for needle in NEEDLES {
+                if let Some(rest) = text.strip_prefix(needle.as_bytes()) {
+                    let rest = rest.strip_prefix(b"\"").unwrap_or(rest).trim_ascii_start();
+                    if rest.starts_with(b"=") || rest.starts_with(b":") {
+                        return Err(self.malformed(
+                            number,
+                            format!(
+                                "this looks like a credentials file (it sets {needle}), not a list of keys to revoke; nothing from it is shown"
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads the private copy with positional reads, so each pass has its own position.
+pub(crate) struct CopyReader {
+    file: Arc<File>,
+    pos: u64,
+}
+
+impl Read for CopyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for CopyReader {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.pos = match pos {
+            SeekFrom::Start(p) => p,
+            SeekFrom::Current(d) => self.pos.saturating_add_signed(d),
+            SeekFrom::End(d) => self.file.metadata()?.len().saturating_add_signed(d),
+        };
+        Ok(self.pos)
+    }
+}

@@ -1,0 +1,81 @@
+//! What became of one row: the vocabulary of the report, the summary, the metrics and the exit code.
+
+use std::fmt;
+
+/// The outcome of one row in one run (a revocation run or a verification).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Any 2xx: revoked.
+    Done,
+    /// The API says the key, project or organization is not there (already gone).
+    NotFound,
+    /// A refusal that retrying cannot fix.
+    Rejected,
+    /// Transient errors still failing after the last attempt.
+    Failed,
+    /// The row itself is bad; nothing was sent.
+    Invalid,
+    /// Taken up but not sent because the run stopped.
+    Skipped,
+    /// Verification listed the project or organization and the key is absent.
+    Verified,
+    /// Verification found the key still there: a resumed run sends it again.
+    StillPresent,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 8] = [
+        Outcome::Done,
+        Outcome::NotFound,
+        Outcome::Rejected,
+        Outcome::Failed,
+        Outcome::Invalid,
+        Outcome::Skipped,
+        Outcome::Verified,
+        Outcome::StillPresent,
+    ];
+
+    /// The outcomes a revocation run writes, in the order summaries show them.
+    pub const RUN: [Outcome; 6] = [
+        Outcome::Done,
+        Outcome::NotFound,
+        Outcome::Rejected,
+        Outcome::Failed,
+        Outcome::Invalid,
+        Outcome::Skipped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::NotFound => "not_found",
+            Outcome::Rejected => "rejected",
+            Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
+            Outcome::Skipped => "skipped",
+            Outcome::Verified => "verified",
+            Outcome::StillPresent => "still_present",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+
+    /// A finished row is not sent again by a resumed run.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Outcome::Done | Outcome::NotFound | Outcome::Verified)
+    }
+
+    /// Position in [`Outcome::ALL`], for per-outcome counters.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

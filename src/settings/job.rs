@@ -1,0 +1,204 @@
+//! Job files (`jobs/*.toml`): a run's settings, every field optional, relative paths relative to the
+//! job file's folder. A job file never holds credentials: one that does is refused, with a message
+//! that says where they belong and quotes nothing from the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::api::Api;
+use crate::engine::Rate;
+use crate::input::{ColumnMap, Format, Kind};
+
+/// A job file, or the same settings given as flags.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    pub input: Option<PathBuf>,
+    pub format: Option<Format>,
+    /// CSV field separator: one character (`,`, `;`, a tab written `"\t"`).
+    pub delimiter: Option<String>,
+    #[serde(default, skip_serializing_if = "ColumnMap::is_empty")]
+    pub columns: ColumnMap,
+    /// Kind for rows without one.
+    pub kind: Option<Kind>,
+    /// Kinds this job may revoke; rows of other kinds are invalid. Organization-wide kinds must be
+    /// named here to be sent.
+    pub kinds: Option<Vec<Kind>>,
+    /// Report path; may hold `{date}`, `{time}` and `{job}`.
+    pub report: Option<String>,
+    pub resume: Option<bool>,
+    pub base_url: Option<String>,
+    /// `atlas` or `cloud-manager`: the API's default base URL.
+    pub api: Option<Api>,
+    /// Atlas CLI / mongocli profile to read credentials and settings from.
+    pub profile: Option<String>,
+    pub rate: Option<Rate>,
+    pub project_rate: Option<Rate>,
+    pub concurrency: Option<usize>,
+    pub max_attempts: Option<u32>,
+    #[serde(default, with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "opt_duration")]
+    pub connect_timeout: Option<Duration>,
+    pub envelope: Option<bool>,
+    pub ca_cert: Option<PathBuf>,
+    pub credentials_file: Option<PathBuf>,
+    /// Prometheus text-format metrics written at the end of each run.
+    pub metrics_file: Option<PathBuf>,
+    /// Verify after the run that the finished rows are gone.
+    pub verify: Option<bool>,
+}
+
+/// Durations written as `30s`, `2m`, `500ms`.
+mod opt_duration {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_str(&humantime::format_duration(*d).to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let text: Option<String> = serde::Deserialize::deserialize(d)?;
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// Keys that hold a secret or half of a credential: never in a job file.
+const CREDENTIAL_KEYS: [&str; 10] = [
+    "private_key",
+    "public_key",
+    "private_api_key",
+    "public_api_key",
+    "client_secret",
+    "client_id",
+    "password",
+    "secret",
+    "token",
+    "access_token",
+];
+
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// A TOML parser's complaint without the snippet of the file it quotes (which could hold a secret):
+/// only the line and the message, and the message only when it cannot quote a value.
+pub(crate) fn toml_complaint(text: &str, e: &toml::de::Error, values_may_be_secret: bool) -> String {
+    let line = e.span().map_or(1, |s| line_of(text, s.start));
+    let message = e.message().trim().replace('\n', " ");
+    if values_may_be_secret && message.contains('"') {
+        format!("line {line}: not valid here (the value is not shown)")
+    } else {
+        format!("line {line}: {message}")
+    }
+}
+
+/// Errors in a job file; all are exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("job file {path}: {reason}")]
+pub struct JobFileError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl JobFile {
+    /// Reads a job file, making its relative paths relative to its folder.
+    pub fn load(path: &Path) -> Result<JobFile, JobFileError> {
+        let err = |reason: String| JobFileError {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let table: toml::Table = toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;
+        if let Some(key) = table.keys().find(|k| CREDENTIAL_KEYS.contains(&k.as_str())) {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(key.as_str()))
+                .map_or(1, |i| i + 1);
+            return Err(err(format!(
+                "line {line}: {key} is a credential, and credentials do not belong in a job file (it is not shown); put them in the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET), an Atlas CLI profile (--profile), or a credentials file readable only by you (credentials_file = \"…\", chmod 600)"
+            )));
+        }
+        let mut job: JobFile = toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, false)))?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let anchor = |p: &mut Option<PathBuf>| {
+            if let Some(p) = p
+                && p.is_relative()
+                && p.as_os_str() != "-"
+            {
+                *p = dir.join(&*p);
+            }
+        };
+        anchor(&mut job.input);
+        anchor(&mut job.ca_cert);
+        anchor(&mut job.credentials_file);
+        anchor(&mut job.metrics_file);
+        if let Some(report) = &job.report
+            && Path::new(report).is_relative()
+        {
+            job.report = Some(dir.join(report).to_string_lossy().into_owned());
+        }
+        Ok(job)
+    }
+}
+
+/// Fills `{date}` (YYYY-MM-DD), `{time}` (HHMMSS), both local, and `{job}` in a report path.
+pub fn expand_report_path(template: &str, job: &str, now: &jiff::Zoned) -> PathBuf {
+    PathBuf::from(
+        template
+            .replace("{date}", &now.strftime("%Y-%m-%d").to_string())
+            .replace("{time}", &now.strftime("%H%M%S").to_string())
+            .replace("{job}", job),
+    )
+}
+
+/// The report path when none is given: beside the input, `INPUT.report.csv`.
+pub fn default_report_path(input: &Path) -> Option<PathBuf> {
+    if input.as_os_str() == "-" {
+        return None;
+    }
+    let mut name = input.as_os_str().to_owned();
+    name.push(".report.csv");
+    Some(PathBuf::from(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_templates_expand() {
+        let now: jiff::Zoned = "2026-11-24T02:30:05[UTC]".parse().unwrap();
+        assert_eq!(
+            expand_report_path("reports/{job}-{date}-{time}.csv", "nightly", &now),
+            PathBuf::from("reports/nightly-2026-11-24-023005.csv")
+        );
+    }
+
+    #[test]
+    fn a_job_file_with_credentials_is_refused_without_quoting_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("job.toml");
+        std::fs::write(&job, "rate = \"10/s\"\n\nprivate_key = \"hunter2-secret\"\n").unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert!(e.contains("line 3: private_key is a credential"), "{e}");
+        assert!(!e.contains("hunter2"), "{e}");
+        std::fs::write(&job, "rate = \"hunter2-secret\n").unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert!(e.contains("line 1") && !e.contains("hunter2"), "{e}");
+        std::fs::write(&job, "input = \"in.csv\"\nconcurency = 4\n").unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert!(e.contains("line 2: unknown field `concurency`"), "{e}");
+    }
+}

@@ -1,0 +1,525 @@
+//! The settings of a run, merged once from their layers — flags, then the job file, then the
+//! environment, then an Atlas CLI / mongocli profile, then the defaults — each value remembering where
+//! it came from (what `--print-config` shows). Every command that talks to the API (`run`, `verify`,
+//! `demo`) resolves its settings here.
+
+pub mod credentials;
+pub mod job;
+pub mod profile;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use url::Url;
+
+pub use credentials::{CredentialError, Found};
+pub use job::{JobFile, JobFileError, default_report_path, expand_report_path};
+pub use profile::Profile;
+
+use crate::api::{self, Api, ApiError};
+use crate::engine::EngineConfig;
+use crate::input::InputOptions;
+
+/// The Ops Manager root URL variable of MongoDB's CLI tools.
+pub const OPS_MANAGER_URL_VAR: &str = "MCLI_OPS_MANAGER_URL";
+/// The Ops Manager CA certificate variable of mongocli.
+pub const CA_CERTIFICATE_VAR: &str = "MCLI_OPS_MANAGER_CA_CERTIFICATE";
+/// The profile variable of the Atlas CLI.
+pub const PROFILE_VAR: &str = "MONGODB_ATLAS_PROFILE";
+
+/// Where a setting came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Default,
+    Profile(String),
+    Env(String),
+    Job(PathBuf),
+    Flag(String),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::Profile(p) => f.write_str(p),
+            Origin::Env(var) => write!(f, "environment ({var})"),
+            Origin::Job(path) => write!(f, "job file {}", path.display()),
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+        }
+    }
+}
+
+/// Errors in the settings; all are exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Job(#[from] JobFileError),
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("{var} is not usable: {cause}")]
+    OpsManagerUrl { var: String, cause: ApiError },
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Every setting of a run, merged, with where each came from.
+pub struct Settings {
+    /// The merged values (the job file's shape).
+    pub values: JobFile,
+    /// The job's name: its file's stem, else `run`.
+    pub job_name: String,
+    pub job_path: Option<PathBuf>,
+    pub base_url: Url,
+    pub api: Api,
+    /// The credential, or why there is none (kept so that `--print-config` can show it).
+    pub credential: Result<Found, CredentialError>,
+    /// Field name to origin, for the fields that are set.
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+const DEFAULT_CONCURRENCY: usize = 16;
+const DEFAULT_ATTEMPTS: u32 = 5;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Takes the first value present among `layers`, recording its origin under `name`.
+fn pick<T>(
+    origins: &mut BTreeMap<&'static str, Origin>,
+    name: &'static str,
+    layers: Vec<(Option<T>, Origin)>,
+) -> Option<T> {
+    for (value, origin) in layers {
+        if let Some(value) = value {
+            origins.insert(name, origin);
+            return Some(value);
+        }
+    }
+    None
+}
+
+impl Settings {
+    /// Merges `flags` over the job file at `job_path`, the environment (`env` looks a variable up),
+    /// a profile, and the defaults.
+    pub fn resolve(
+        job_path: Option<&Path>,
+        flags: JobFile,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Settings, SettingsError> {
+        let job = match job_path {
+            Some(path) => JobFile::load(path)?,
+            None => JobFile::default(),
+        };
+        let job_origin = || Origin::Job(job_path.map(Path::to_path_buf).unwrap_or_default());
+        let flag = |name: &str| Origin::Flag(format!("--{}", name.replace('_', "-")));
+        let mut origins = BTreeMap::new();
+        let env_value = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+
+        // The profile first: it is a layer under everything else.
+        let profile_name = pick(
+            &mut origins,
+            "profile",
+            vec![
+                (flags.profile.clone(), flag("profile")),
+                (job.profile.clone(), job_origin()),
+                (env_value(PROFILE_VAR), Origin::Env(PROFILE_VAR.into())),
+            ],
+        );
+        let profile = match &profile_name {
+            Some(name) => profile::load(name, true)?,
+            None => profile::load(profile::DEFAULT_PROFILE, false).unwrap_or_else(|e| {
+                tracing::warn!("{e}; the default profile is not used");
+                None
+            }),
+        };
+        let profile_origin = || {
+            Origin::Profile(
+                profile
+                    .as_ref()
+                    .map(Profile::describe)
+                    .unwrap_or_default(),
+            )
+        };
+
+        macro_rules! merged {
+            ($field:ident) => {
+                pick(
+                    &mut origins,
+                    stringify!($field),
+                    vec![
+                        (flags.$field.clone(), flag(stringify!($field))),
+                        (job.$field.clone(), job_origin()),
+                    ],
+                )
+            };
+        }
+        let mut values = JobFile {
+            input: merged!(input),
+            format: merged!(format),
+            delimiter: merged!(delimiter),
+            columns: job.columns.overridden_by(&flags.columns),
+            kind: merged!(kind),
+            kinds: merged!(kinds),
+            report: merged!(report),
+            resume: merged!(resume),
+            base_url: None,
+            api: merged!(api),
+            profile: profile_name,
+            rate: merged!(rate),
+            project_rate: merged!(project_rate),
+            concurrency: merged!(concurrency),
+            max_attempts: merged!(max_attempts),
+            timeout: merged!(timeout),
+            connect_timeout: merged!(connect_timeout),
+            envelope: merged!(envelope),
+            ca_cert: None,
+            credentials_file: merged!(credentials_file),
+            metrics_file: merged!(metrics_file),
+            verify: merged!(verify),
+        };
+        if !values.columns.is_empty() {
+            origins.insert(
+                "columns",
+                if flags.columns.is_empty() {
+                    job_origin()
+                } else {
+                    flag("columns")
+                },
+            );
+        }
+
+        // Where the API is: --base-url or --api, the job's, MCLI_OPS_MANAGER_URL, the profile's.
+        let api_base = |api: Option<Api>| {
+            api.map(|a| match a {
+                Api::Atlas => api::ATLAS_BASE_URL.to_string(),
+                Api::CloudManager => api::DEFAULT_BASE_URL.to_string(),
+            })
+        };
+        let ops_manager = env_value(OPS_MANAGER_URL_VAR);
+        let ops_manager_base = match &ops_manager {
+            Some(root) => {
+                let base = Api::CloudManager.base_at(root);
+                api::parse_base_url(&base).map_err(|cause| SettingsError::OpsManagerUrl {
+                    var: OPS_MANAGER_URL_VAR.into(),
+                    cause,
+                })?;
+                Some(base)
+            }
+            None => None,
+        };
+        let base_text = pick(
+            &mut origins,
+            "base_url",
+            vec![
+                (flags.base_url.clone(), flag("base_url")),
+                (api_base(flags.api), flag("api")),
+                (job.base_url.clone(), job_origin()),
+                (api_base(job.api), job_origin()),
+                (ops_manager_base, Origin::Env(OPS_MANAGER_URL_VAR.into())),
+                (profile.as_ref().and_then(Profile::base_url), profile_origin()),
+                (Some(api::DEFAULT_BASE_URL.to_string()), Origin::Default),
+            ],
+        )
+        .unwrap_or_else(|| api::DEFAULT_BASE_URL.to_string());
+        let base_url = api::parse_base_url(&base_text)?;
+        let api = Api::of(&base_url)?;
+        if let Some(wanted) = values.api
+            && wanted != api
+        {
+            return Err(SettingsError::Invalid(format!(
+                "the base URL {base_url} is the {api}, not the {wanted} that api = {wanted:?} asks for"
+            )));
+        }
+        values.api = Some(api);
+        values.base_url = Some(base_url.to_string());
+
+        values.ca_cert = pick(
+            &mut origins,
+            "ca_cert",
+            vec![
+                (flags.ca_cert.clone(), flag("ca_cert")),
+                (job.ca_cert.clone(), job_origin()),
+                (
+                    env_value(CA_CERTIFICATE_VAR).map(PathBuf::from),
+                    Origin::Env(CA_CERTIFICATE_VAR.into()),
+                ),
+                (
+                    profile
+                        .as_ref()
+                        .and_then(|p| p.fields.ops_manager_ca_certificate.clone()),
+                    profile_origin(),
+                ),
+            ],
+        );
+
+        let credential = match &values.credentials_file {
+            Some(path) => credentials::from_file(path),
+            None => match credentials::from_env(env) {
+                Ok(Some(found)) => Ok(found),
+                Err(e) => Err(e),
+                Ok(None) => match profile.as_ref().map(Profile::credential).transpose() {
+                    Ok(Some(Some(found))) => Ok(found),
+                    Err(e) => Err(e),
+                    Ok(_) => Err(credentials::none_found()),
+                },
+            },
+        };
+
+        for (name, value) in [
+            ("timeout", values.timeout),
+            ("connect_timeout", values.connect_timeout),
+        ] {
+            if value == Some(Duration::ZERO) {
+                return Err(SettingsError::Invalid(format!(
+                    "{name} must be more than 0s (from {})",
+                    origins.get(name).map_or("?".into(), ToString::to_string)
+                )));
+            }
+        }
+        if values.concurrency == Some(0) {
+            return Err(SettingsError::Invalid("concurrency must be at least 1".into()));
+        }
+        if values.max_attempts == Some(0) {
+            return Err(SettingsError::Invalid("max_attempts must be at least 1".into()));
+        }
+        if let Some(d) = &values.delimiter {
+            delimiter_byte(d)?;
+        }
+        let job_name = job_path
+            .and_then(Path::file_stem)
+            .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned());
+        Ok(Settings {
+            values,
+            job_name,
+            job_path: job_path.map(Path::to_path_buf),
+            base_url,
+            api,
+            credential,
+            origins,
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.values.timeout.unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.values.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+    }
+
+    /// How to read the input, and which rows may be sent to this API.
+    pub fn input_options(&self) -> InputOptions {
+        InputOptions {
+            format: self.values.format,
+            delimiter: self
+                .values
+                .delimiter
+                .as_deref()
+                .and_then(|d| delimiter_byte(d).ok()),
+            columns: self.values.columns.clone(),
+            default_kind: self.values.kind,
+            allowed_kinds: self.values.kinds.clone().unwrap_or_default(),
+            agent_keys: self.api.has_agent_keys(),
+        }
+    }
+
+    /// How the engine sends.
+    pub fn engine_config(&self) -> EngineConfig {
+        let defaults = EngineConfig::default();
+        let max_attempts = self.values.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
+        EngineConfig {
+            concurrency: self.values.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            rate: self.values.rate,
+            scope_rate: self.values.project_rate,
+            max_attempts,
+            // An outage is waited out for as long as one row's attempts could take.
+            patience: (self.timeout() + defaults.backoff_max) * max_attempts,
+            ..defaults
+        }
+    }
+
+    /// The API client's settings, with the credential found.
+    pub fn api_config(&self, found: &Found) -> api::ApiConfig {
+        api::ApiConfig {
+            base_url: self.base_url.clone(),
+            credential: found.credential.clone(),
+            timeout: self.timeout(),
+            connect_timeout: self.connect_timeout(),
+            envelope: self.values.envelope.unwrap_or(false),
+            ca_cert: self.values.ca_cert.clone(),
+            pool_size: self.engine_config().concurrency,
+        }
+    }
+
+    /// The merged settings as TOML, each line followed by where it came from; the credential by its
+    /// public identity only.
+    pub fn print(&self, report: Option<&Path>) -> String {
+        let mut out = String::from(
+            "# revoker settings as merged: flags, then the job file, then the environment, then a profile, then defaults\n",
+        );
+        let mut shown = self.values.clone();
+        shown.columns = Default::default();
+        shown.report = report.map(|p| p.display().to_string()).or(shown.report);
+        let table = toml::Table::try_from(&shown).unwrap_or_default();
+        let defaults: [(&str, String); 4] = [
+            ("concurrency", DEFAULT_CONCURRENCY.to_string()),
+            ("max_attempts", DEFAULT_ATTEMPTS.to_string()),
+            ("timeout", format!("\"{}\"", humantime::format_duration(DEFAULT_TIMEOUT))),
+            (
+                "connect_timeout",
+                format!("\"{}\"", humantime::format_duration(DEFAULT_CONNECT_TIMEOUT)),
+            ),
+        ];
+        for (key, value) in &table {
+            let line = toml::to_string(&toml::Table::from_iter([(key.clone(), value.clone())]))
+                .unwrap_or_default();
+            let origin = self
+                .origins
+                .get(key.as_str())
+                .map_or_else(|| "default".to_string(), ToString::to_string);
+            out.push_str(&format!("{}   # {origin}\n", line.trim_end()));
+        }
+        for (key, value) in defaults {
+            if !table.contains_key(key) {
+                out.push_str(&format!("{key} = {value}   # default\n"));
+            }
+        }
+        if !self.values.columns.is_empty() {
+            let columns = toml::to_string(&self.values.columns).unwrap_or_default();
+            out.push_str(&format!(
+                "[columns]   # {}\n{columns}",
+                self.origins
+                    .get("columns")
+                    .map_or_else(|| "default".to_string(), ToString::to_string)
+            ));
+        }
+        match &self.credential {
+            Ok(found) => out.push_str(&format!(
+                "# credentials: {} ({}) from {}; the secret is not shown\n",
+                found.credential.public_identity(),
+                found.credential.method(),
+                found.source
+            )),
+            Err(e) => out.push_str(&format!("# credentials: {e}\n")),
+        }
+        out
+    }
+}
+
+/// A delimiter setting as one byte: `,`, `;`, `|`, or a tab (`\t` or `tab`).
+pub fn delimiter_byte(text: &str) -> Result<u8, SettingsError> {
+    match text {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        t if t.len() == 1 && t.is_ascii() && t != "\"" => Ok(t.as_bytes()[0]),
+        t => Err(SettingsError::Invalid(format!(
+            "delimiter {} must be one character (`,`, `;`, `|`, or \\t for a tab)",
+            crate::text::shown(t)
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn every_layer_in_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("nightly.toml");
+        std::fs::write(
+            &job,
+            "input = \"in.csv\"\nconcurrency = 4\nrate = \"10/s\"\ntimeout = \"5s\"\nbase_url = \"https://om.example.com/api/public/v1.0\"\n[columns]\nproject = \"GROUP_ID\"\n",
+        )
+        .unwrap();
+        let flags = JobFile {
+            concurrency: Some(32),
+            columns: "key=KEY_ID".parse().unwrap(),
+            ..JobFile::default()
+        };
+        let s = Settings::resolve(
+            Some(&job),
+            flags,
+            &env(&[
+                ("MCLI_PUBLIC_API_KEY", "pub"),
+                ("MCLI_PRIVATE_API_KEY", "priv"),
+                ("MCLI_OPS_MANAGER_URL", "https://ignored.example.com/"),
+                ("MCLI_OPS_MANAGER_CA_CERTIFICATE", "/etc/ca.pem"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.values.concurrency, Some(32));
+        assert_eq!(s.origins["concurrency"], Origin::Flag("--concurrency".into()));
+        assert_eq!(s.values.rate, Some("10/s".parse().unwrap()));
+        assert_eq!(s.origins["rate"], Origin::Job(job.clone()));
+        assert_eq!(s.values.input, Some(dir.path().join("in.csv")));
+        assert_eq!(s.values.columns.project.as_deref(), Some("GROUP_ID"));
+        assert_eq!(s.values.columns.key.as_deref(), Some("KEY_ID"));
+        assert_eq!(s.base_url.as_str(), "https://om.example.com/api/public/v1.0");
+        assert_eq!(s.origins["base_url"], Origin::Job(job.clone()));
+        assert_eq!(s.values.ca_cert, Some(PathBuf::from("/etc/ca.pem")));
+        assert_eq!(s.origins["ca_cert"], Origin::Env("MCLI_OPS_MANAGER_CA_CERTIFICATE".into()));
+        assert_eq!(s.timeout(), Duration::from_secs(5));
+        let printed = s.print(None);
+        assert!(printed.contains("concurrency = 32   # flag --concurrency"), "{printed}");
+        assert!(printed.contains("max_attempts = 5   # default"), "{printed}");
+        assert!(
+            printed.contains("# credentials: API key pub (HTTP Digest) from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY)"),
+            "{printed}"
+        );
+        assert!(!printed.contains("priv\""), "{printed}");
+    }
+
+    #[test]
+    fn the_ops_manager_url_is_a_root_and_zero_timeouts_are_refused() {
+        let s = Settings::resolve(
+            None,
+            JobFile::default(),
+            &env(&[("MCLI_OPS_MANAGER_URL", "https://om.example.com:8080/")]),
+        )
+        .unwrap();
+        assert_eq!(s.base_url.as_str(), "https://om.example.com:8080/api/public/v1.0");
+        let e = Settings::resolve(
+            None,
+            JobFile::default(),
+            &env(&[("MCLI_OPS_MANAGER_URL", "https://om.example.com:8080/api/public/v1.0")]),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("names the API path twice"), "{e}");
+        let e = Settings::resolve(
+            None,
+            JobFile {
+                timeout: Some(Duration::ZERO),
+                ..JobFile::default()
+            },
+            &env(&[]),
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert_eq!(e, "timeout must be more than 0s (from flag --timeout)");
+        let s = Settings::resolve(
+            None,
+            JobFile {
+                api: Some(Api::Atlas),
+                ..JobFile::default()
+            },
+            &env(&[]),
+        )
+        .unwrap();
+        assert_eq!(s.base_url.as_str(), "https://cloud.mongodb.com/api/atlas/v2");
+        assert!(!s.input_options().agent_keys);
+    }
+}
