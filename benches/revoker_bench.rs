@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle};
+use revoker::sim::{Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_revoker");
 
@@ -159,7 +159,7 @@ fn versus_curl(b: &Bench) -> Figures {
     let base = revoker::api::parse_base_url(sim.base_url()).expect("url");
     let urls: String = keys
         .iter()
-        .map(|t| format!("{}\n", revoker::api::endpoint(&base, t, false)))
+        .map(|t| format!("{}\n", revoker::api::Api::CloudManager.revoke_url(&base, t, false)))
         .collect();
     std::fs::write(b.file("urls.txt"), urls).expect("urls");
     let started = Instant::now();
@@ -192,7 +192,7 @@ fn rate_200(b: &Bench) -> Figures {
     let n = b.size(2_000, 200);
     let keys = keys(n, 20);
     let config = SimConfig {
-        rate_limit_per_minute: Some(12_000),
+        user_bucket: Some(Bucket::per_minute(12_000)),
         retry_after: Some(1),
         ..SimConfig::default()
     };
@@ -310,7 +310,13 @@ fn resume_million(b: &Bench) -> Figures {
     fresh(&report);
     {
         let mut out = std::io::BufWriter::new(std::fs::File::create(&report).expect("report"));
-        writeln!(out, "{}", revoker::report::HEADER.join(",")).expect("write");
+        // A report in the format written before the chain (12 columns): it still resumes.
+        writeln!(
+            out,
+            "{}",
+            revoker::report::HEADER[..revoker::report::OLD_COLUMNS].join(",")
+        )
+        .expect("write");
         for (i, t) in keys.iter().enumerate() {
             let (outcome, status) = if (i as u64) < n - left {
                 ("done", "200")
@@ -322,7 +328,7 @@ fn resume_million(b: &Bench) -> Figures {
                 "20261124T000000Z-0000,2026-11-24T00:00:00.000Z,{},{},{},{},{outcome},{status},,1,3,",
                 i + 2,
                 t.kind,
-                t.project,
+                t.scope,
                 t.key
             )
             .expect("write");
@@ -374,9 +380,9 @@ fn projects(b: &Bench) -> Figures {
     let n = projects * per;
     // Sorted by project, as exports usually are: the hardest order for a per-project limit.
     let mut keys = keys(n, projects);
-    keys.sort_by_key(|t| t.project);
+    keys.sort_by_key(|t| t.scope);
     let config = SimConfig {
-        project_rate_limit_per_minute: Some(600),
+        scope_bucket: Some(Bucket::per_minute(600)),
         retry_after: Some(1),
         ..SimConfig::default()
     };
@@ -403,6 +409,159 @@ fn projects(b: &Bench) -> Figures {
             sim.stats().status(429) as f64 * 100.0 / n as f64,
         ),
     ]
+}
+
+
+/// Keys over `projects` projects, `per` each, in the order of the projects (exports come sorted).
+fn keys_per_project(projects: u64, per: u64) -> Vec<revoker::input::Target> {
+    let mut keys = keys(projects * per, projects);
+    keys.sort_by_key(|t| t.scope);
+    keys
+}
+
+/// Wall time over the ideal (rows / sum of the refill rates) and the share of requests answered 429.
+fn limited(b: &Bench, name: &str, keys: &[revoker::input::Target], config: SimConfig, ideal_rate: f64, args: &[&str]) -> Figures {
+    let sim = SimHandle::spawn(config, keys.to_vec()).expect("sim");
+    let input = b.file(&format!("{name}.csv"));
+    write_input(&input, keys);
+    let (elapsed, _, code) = run_measured(
+        revoker(&sim, &input, &b.file(&format!("{name}.report.csv")), args),
+        Duration::from_secs(300),
+    );
+    let stats = sim.stats();
+    assert!(code == 0 && stats.remaining == 0, "{name}: exit {code}, {stats:?}");
+    let ideal = keys.len() as f64 / ideal_rate;
+    vec![
+        ("wall / ideal", elapsed.as_secs_f64() / ideal),
+        ("429s % of requests", stats.status(429) as f64 * 100.0 / stats.requests as f64),
+        ("rows/s", keys.len() as f64 / elapsed.as_secs_f64()),
+    ]
+}
+
+/// 20 projects x 50 keys; each project a bucket of 10 refilled at 10/s, unknown to revoker.
+fn scopes(b: &Bench) -> Figures {
+    let (projects, per) = if b.quick { (5, 20) } else { (20, 50) };
+    let config = SimConfig {
+        scope_bucket: Some("10:10/s".parse().expect("bucket")),
+        ..SimConfig::default()
+    };
+    limited(b, "scopes", &keys_per_project(projects, per), config, projects as f64 * 10.0, &[])
+}
+
+/// The same, with `RateLimit-Limit` / `RateLimit-Remaining` on every answer.
+fn scopes_headers(b: &Bench) -> Figures {
+    let (projects, per) = if b.quick { (5, 20) } else { (20, 50) };
+    let config = SimConfig {
+        scope_bucket: Some("10:10/s".parse().expect("bucket")),
+        ratelimit_headers: true,
+        ..SimConfig::default()
+    };
+    limited(b, "headers", &keys_per_project(projects, per), config, projects as f64 * 10.0, &[])
+}
+
+/// 2,000 keys, one limit for the API key: a bucket of 100 refilled at 100/s.
+fn global(b: &Bench) -> Figures {
+    let n = b.size(2_000, 400);
+    let config = SimConfig {
+        user_bucket: Some("100:100/s".parse().expect("bucket")),
+        ..SimConfig::default()
+    };
+    limited(b, "global", &keys(n, 20), config, 100.0, &[])
+}
+
+/// jobs/incident.toml (project_rate 100/m, concurrency 64) against a per-project limit of 100/min.
+fn incident(b: &Bench) -> Figures {
+    let (projects, per) = if b.quick { (10, 10) } else { (50, 20) };
+    let keys = keys_per_project(projects, per);
+    let config = SimConfig {
+        scope_bucket: Some("10:100/m".parse().expect("bucket")),
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, keys.clone()).expect("sim");
+    let input = b.file("incident.csv");
+    write_input(&input, &keys);
+    let job = concat!(env!("CARGO_MANIFEST_DIR"), "/jobs/incident.toml");
+    let report = b.file("incident.report.csv");
+    fresh(&report);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", job, "--quiet", "--base-url", sim.base_url()])
+        .arg("--input")
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env_remove("MCLI_OPS_MANAGER_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (elapsed, _, code) = run_measured(cmd, Duration::from_secs(300));
+    let stats = sim.stats();
+    assert!(code == 0 && stats.remaining == 0, "incident: exit {code}, {stats:?}");
+    let limits = projects as f64 * 100.0 / 60.0;
+    vec![
+        ("achieved / sum of limits", keys.len() as f64 / elapsed.as_secs_f64() / limits),
+        ("429s % of requests", stats.status(429) as f64 * 100.0 / stats.requests as f64),
+    ]
+}
+
+/// Verification of a report of 100,000 revoked rows: list requests and time.
+fn verify(b: &Bench) -> Figures {
+    let n = b.size(100_000, 5_000);
+    let keys = keys(n, 100);
+    let sim = SimHandle::spawn(SimConfig::default(), keys.clone()).expect("sim");
+    let input = b.file("verify.csv");
+    write_input(&input, &keys);
+    let report = b.file("verify.report.csv");
+    let (_, _, code) = run_measured(
+        revoker(&sim, &input, &report, &["--concurrency", "64"]),
+        Duration::from_secs(300),
+    );
+    assert_eq!(code, 0);
+    let before = sim.stats().requests;
+    let mut cmd = Command::new(BIN);
+    cmd.args(["verify", "--base-url", sim.base_url()])
+        .arg(&report)
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env_remove("MCLI_OPS_MANAGER_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (elapsed, rss, code) = run_measured(cmd, Duration::from_secs(300));
+    assert_eq!(code, 0);
+    let lists = (sim.stats().requests - before) as f64;
+    vec![
+        ("verify s", elapsed.as_secs_f64()),
+        ("list requests per 1,000 rows", lists * 1000.0 / n as f64),
+        ("verify peak RSS MB", rss),
+    ]
+}
+
+/// 1,000,000 input rows where every row appears twice, against 1,000,000 distinct rows: memory.
+fn duplicates(b: &Bench) -> Figures {
+    let n = b.size(1_000_000, 20_000);
+    let mut figures = Vec::new();
+    for twice in [false, true] {
+        let distinct = if twice { n / 2 } else { n };
+        let keys = keys(distinct, 1_000);
+        let sim = SimHandle::spawn(SimConfig::default(), keys.clone()).expect("sim");
+        let input = b.file(&format!("dup{twice}.csv"));
+        let rows: Vec<_> = if twice {
+            keys.iter().chain(keys.iter()).copied().collect()
+        } else {
+            keys.clone()
+        };
+        write_input(&input, &rows);
+        drop((keys, rows));
+        let (_, rss, code) = run_measured(
+            revoker(&sim, &input, &b.file("dup.report.csv"), &["--concurrency", "64"]),
+            Duration::from_secs(600),
+        );
+        assert!(code == 0 && sim.stats().remaining == 0);
+        figures.push((if twice { "peak RSS MB, every row twice" } else { "peak RSS MB, distinct rows" }, rss));
+    }
+    let ratio = figures[1].1 / figures[0].1;
+    figures.push(("twice / distinct", ratio));
+    figures
 }
 
 /// The simulator's own capacity: requests per second of its CPU time, under many digest clients
@@ -529,6 +688,54 @@ fn scenarios() -> Vec<Scenario> {
                 ("429s per row %", "<= 1", |v| v <= 1.0),
             ],
             run: projects,
+        },
+        Scenario {
+            name: "scopes",
+            about: "20 projects x 50 keys, per-project bucket 10 refilled 10/s, no headers, limits unknown to revoker",
+            targets: vec![
+                ("wall / ideal", "<= 1.15", |v| v <= 1.15),
+                ("429s % of requests", "<= 2", |v| v <= 2.0),
+            ],
+            run: scopes,
+        },
+        Scenario {
+            name: "headers",
+            about: "the same with RateLimit-Limit / RateLimit-Remaining headers",
+            targets: vec![
+                ("wall / ideal", "<= 1.10", |v| v <= 1.10),
+                ("429s % of requests", "<= 0.5", |v| v <= 0.5),
+            ],
+            run: scopes_headers,
+        },
+        Scenario {
+            name: "global",
+            about: "2,000 keys over 20 projects, one limit of 100/s for the API key, unknown to revoker",
+            targets: vec![
+                ("wall / ideal", "<= 1.10", |v| v <= 1.10),
+                ("429s % of requests", "<= 2", |v| v <= 2.0),
+            ],
+            run: global,
+        },
+        Scenario {
+            name: "incident",
+            about: "jobs/incident.toml vs a per-project limit equal to its project_rate (100/m), 50 projects x 20 keys",
+            targets: vec![
+                ("achieved / sum of limits", ">= 0.90", |v| v >= 0.90),
+                ("429s % of requests", "<= 2", |v| v <= 2.0),
+            ],
+            run: incident,
+        },
+        Scenario {
+            name: "verify",
+            about: "verify a report of 100,000 revoked rows in 100 projects",
+            targets: vec![("list requests per 1,000 rows", "<= 5", |v| v <= 5.0)],
+            run: verify,
+        },
+        Scenario {
+            name: "duplicates",
+            about: "1,000,000 rows each twice vs 1,000,000 distinct rows",
+            targets: vec![("twice / distinct", "<= 1", |v| v <= 1.0)],
+            run: duplicates,
         },
         Scenario {
             name: "sim-capacity",

@@ -230,7 +230,7 @@ fn finish(
 ) {
     let list = describe(&key, api, base);
     result.rows += claims.len() as u64;
-    let (outcome_of, status, message): (Box<dyn Fn(&Target) -> bool>, u16, String) = match listed {
+    let (ids, status, message) = match listed {
         Listed::Failed(answer) => {
             result.unverified.push(Unverified {
                 list,
@@ -246,26 +246,28 @@ fn finish(
             });
             return;
         }
+        // The scope itself is gone, and everything in it.
         Listed::Gone(why) => (
-            Box::new(|_| false),
+            HashSet::new(),
             404,
             format!("absent: {list} answers that it is gone ({why})"),
         ),
         Listed::Ids { ids, pages, items } => (
-            Box::new(move |t: &Target| {
-                let id = if t.kind == Kind::ServiceAccountSecret {
-                    t.secret
-                } else {
-                    Some(t.key)
-                };
-                id.is_some_and(|id| ids.contains(&id))
-            }),
+            ids,
             200,
             format!(
                 "{list} ({pages} {}, {items} listed)",
                 if pages == 1 { "page" } else { "pages" }
             ),
         ),
+    };
+    let outcome_of = |t: &Target| {
+        let id = if t.kind == Kind::ServiceAccountSecret {
+            t.secret
+        } else {
+            Some(t.key)
+        };
+        id.is_some_and(|id| ids.contains(&id))
     };
     for claim in claims {
         let present = outcome_of(&claim.target);

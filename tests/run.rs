@@ -265,7 +265,7 @@ fn a_limit_on_one_project_pauses_only_that_project() {
     keys.extend((0..30).map(|k| target(Kind::ProjectApiKey, 2 + k % 3, 10 + k, None)));
     let sim = sim(
         SimConfig {
-            scope_bucket: Some("2:1/s".parse().unwrap()),
+            scope_bucket: Some("2:100/s".parse().unwrap()),
             limited_scopes: vec![limited],
             retry_after: Some(2),
             ..SimConfig::default()

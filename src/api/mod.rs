@@ -177,13 +177,13 @@ impl Client {
             Credential::ServiceAccount {
                 client_id,
                 client_secret,
-            } => auth::Auth::Bearer(auth::BearerAuth::new(
+            } => auth::Auth::Bearer(Box::new(auth::BearerAuth::new(
                 client_id,
                 client_secret.clone(),
                 &api.root(&config.base_url),
                 http.clone(),
                 figures.clone(),
-            )),
+            ))),
         };
         Ok(Client {
             http,

@@ -21,10 +21,10 @@ pub(super) fn command(args: ManArgs) -> Result<i32, Failure> {
         None => {
             let page = render(cli, None)?;
             let mut stdout = std::io::stdout().lock();
-            if let Err(e) = std::io::Write::write_all(&mut stdout, &page) {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(e.into());
-                }
+            if let Err(e) = std::io::Write::write_all(&mut stdout, &page)
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
             }
         }
         Some(dir) => {

@@ -94,10 +94,10 @@ impl From<crate::engine::EngineError> for Failure {
 /// panicking.
 pub fn out(line: impl std::fmt::Display) {
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            std::process::exit(exit::OK);
-        }
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush())
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(exit::OK);
     }
 }
 

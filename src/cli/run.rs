@@ -214,7 +214,7 @@ fn newest_unfinished(pattern: &str, sha256: &str) -> Option<PathBuf> {
         .filter(|e| e.file_name().to_str().is_some_and(|n| matches(name, n)))
         .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
         .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     candidates.into_iter().map(|(_, p)| p).find(|path| {
         let Ok(log) = audit::read(path) else {
             return false;
@@ -344,7 +344,7 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
         }
     })?;
     invalid.log(&source);
-    let found = settings.credential.as_ref().map_err(|e| Failure::usage(e))?;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let figures = Arc::new(Figures::default());
     let client = Arc::new(Client::new(&settings.api_config(found), figures.clone())?);
     let _lock = match existing_lock {

@@ -21,7 +21,7 @@ pub(super) async fn command(args: VerifyArgs) -> Result<i32, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     let flags = args.connection.layer(crate::settings::JobFile::default());
     let settings = Settings::resolve(args.job.as_deref(), flags, &env)?;
-    let found = settings.credential.as_ref().map_err(|e| Failure::usage(e))?;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
     if !args.report.exists() {
         return Err(Failure::usage(format!(
             "{}: no such report",
@@ -71,7 +71,7 @@ pub(super) async fn verify_report(
     let claims = verify::claims(report)?;
     let writer = ReportWriter::open(report)?;
     let run_id = crate::report::new_run_id();
-    let found = settings.credential.as_ref().map_err(|e| Failure::usage(e))?;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let mut start = AuditRecord {
         event: "start".into(),
         run_id: run_id.clone(),

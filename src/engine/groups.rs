@@ -82,7 +82,7 @@ impl Groups {
                 )
             })
             .collect();
-        out.sort_by(|a, b| b.0.cmp(&a.0));
+        out.sort_by_key(|g| std::cmp::Reverse(g.0));
         out.into_iter().map(|(_, line)| line).collect()
     }
 }

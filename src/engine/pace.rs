@@ -10,7 +10,8 @@
 //! describes ("Request capacity: 10. Refill rate: 5 per 60 seconds."), paced at 97% of its refill;
 //! `RateLimit-Remaining` / `RateLimit-Limit` headers, paced so that the bucket is never emptied, at a
 //! refill rate learned from how `Remaining` moves; else the rate the scope was admitted at, cut by 10%.
-//! Each scope learns its own limit: other scopes keep their pace until a 429 of their own.
+//! A 429 that describes its bucket also slows, at once, the scopes that got through just as many
+//! requests: the API defines its buckets per endpoint set and kind of scope, so they are as empty.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -471,10 +472,29 @@ impl Pacer {
             global.throttled(now, wait, &reply.rate);
             return;
         }
-        // A limit of one scope: only that scope waits, and slows. The others keep their pace:
-        // without headers nothing tells a scope with the same bucket from one without a limit,
-        // and slowing a scope that was never refused would make the run pay for a guess.
+        // A limit of one scope: only that scope waits its Retry-After, and slows.
         gate.throttled(now, wait, &reply.rate);
+        // The API's buckets are defined per endpoint set and kind of scope, so alike scopes have
+        // alike buckets. When a 429 describes its bucket, the scopes that got through as many
+        // requests as that bucket holds (and no more than it could have) are as empty as this one:
+        // they go at its refill rate now instead of each drawing a 429 of their own. A scope that got
+        // through more is not limited alike and keeps its pace.
+        let (Some(capacity), Some(refill)) = (reply.rate.capacity, reply.rate.refill_per_second)
+        else {
+            return;
+        };
+        for (id, other) in scopes.iter_mut() {
+            if *id == scope || other.rate.is_some() || other.headers.is_some() {
+                continue;
+            }
+            let admitted = other.recent.admitted() as f64;
+            let covered = now.duration_since(other.recent.before.start).as_secs_f64();
+            if admitted >= 0.8 * capacity && admitted <= capacity + refill * covered + 1.0 {
+                other.known = Some(refill);
+                other.base = refill * KNOWN_SHARE;
+                other.set_rate(Some(refill * KNOWN_SHARE), false, now);
+            }
+        }
     }
 }
 

@@ -124,7 +124,14 @@ fn header_names(source: &Source, csv: &mut CsvReader) -> Result<Vec<String>, Inp
         .collect()
 }
 
-fn open(source: &Source, opts: &InputOptions, reader: BufReader<CopyReader>) -> Result<(CsvReader, Rc<RefCell<VecDeque<(u64, bool)>>>, u8), InputError> {
+/// Line-ending offsets shared between a [`LineEnds`] reader and the scan that reads through it.
+type Ends = Rc<RefCell<VecDeque<(u64, bool)>>>;
+
+fn open(
+    source: &Source,
+    opts: &InputOptions,
+    reader: BufReader<CopyReader>,
+) -> Result<(CsvReader, Ends, u8), InputError> {
     let delimiter = delimiter(source, opts)?;
     let ends = Rc::new(RefCell::new(VecDeque::new()));
     let csv = builder(delimiter, true).from_reader(LineEnds {

@@ -54,7 +54,15 @@ fn chart(runs: &[RunView]) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    let bars: Vec<(f64, &RunView, u64, Vec<(Outcome, u64, f64, f64)>, f64)> = runs
+    struct Bar<'a> {
+        y: f64,
+        run: &'a RunView,
+        total: u64,
+        /// Outcome, count, x, width.
+        segments: Vec<(Outcome, u64, f64, f64)>,
+        end: f64,
+    }
+    let bars: Vec<Bar<'_>> = runs
         .iter()
         .enumerate()
         .map(|(i, run)| {
@@ -69,12 +77,18 @@ fn chart(runs: &[RunView]) -> Markup {
                     x += w;
                 }
             }
-            (y, run, run.rows.values().sum(), segments, x)
+            Bar {
+                y,
+                run,
+                total: run.rows.values().sum(),
+                segments,
+                end: x,
+            }
         })
         .collect();
     html! {
         svg role="img" width=(width + label + 60.0) height=(height) aria-label="Outcome counts per run" {
-            @for (y, run, total, segments, end) in &bars {
+            @for Bar { y, run, total, segments, end } in &bars {
                 text x="0" y=(y + bar - 4.0) { (run.run_id) " (" (run.command) ")" }
                 @for (outcome, n, x, w) in segments {
                     rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(bar) style=(format!("fill:{}", fill(*outcome))) {

@@ -86,7 +86,7 @@ pub(crate) enum After401 {
 /// The authentication of a client.
 pub(crate) enum Auth {
     Digest(DigestAuth),
-    Bearer(BearerAuth),
+    Bearer(Box<BearerAuth>),
 }
 
 impl Auth {
