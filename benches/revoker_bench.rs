@@ -159,7 +159,12 @@ fn versus_curl(b: &Bench) -> Figures {
     let base = revoker::api::parse_base_url(sim.base_url()).expect("url");
     let urls: String = keys
         .iter()
-        .map(|t| format!("{}\n", revoker::api::Api::CloudManager.revoke_url(&base, t, false)))
+        .map(|t| {
+            format!(
+                "{}\n",
+                revoker::api::Api::CloudManager.revoke_url(&base, t, false)
+            )
+        })
         .collect();
     std::fs::write(b.file("urls.txt"), urls).expect("urls");
     let started = Instant::now();
@@ -411,7 +416,6 @@ fn projects(b: &Bench) -> Figures {
     ]
 }
 
-
 /// Keys over `projects` projects, `per` each, in the order of the projects (exports come sorted).
 fn keys_per_project(projects: u64, per: u64) -> Vec<revoker::input::Target> {
     let mut keys = keys(projects * per, projects);
@@ -420,7 +424,14 @@ fn keys_per_project(projects: u64, per: u64) -> Vec<revoker::input::Target> {
 }
 
 /// Wall time over the ideal (rows / sum of the refill rates) and the share of requests answered 429.
-fn limited(b: &Bench, name: &str, keys: &[revoker::input::Target], config: SimConfig, ideal_rate: f64, args: &[&str]) -> Figures {
+fn limited(
+    b: &Bench,
+    name: &str,
+    keys: &[revoker::input::Target],
+    config: SimConfig,
+    ideal_rate: f64,
+    args: &[&str],
+) -> Figures {
     let sim = SimHandle::spawn(config, keys.to_vec()).expect("sim");
     let input = b.file(&format!("{name}.csv"));
     write_input(&input, keys);
@@ -429,11 +440,17 @@ fn limited(b: &Bench, name: &str, keys: &[revoker::input::Target], config: SimCo
         Duration::from_secs(300),
     );
     let stats = sim.stats();
-    assert!(code == 0 && stats.remaining == 0, "{name}: exit {code}, {stats:?}");
+    assert!(
+        code == 0 && stats.remaining == 0,
+        "{name}: exit {code}, {stats:?}"
+    );
     let ideal = keys.len() as f64 / ideal_rate;
     vec![
         ("wall / ideal", elapsed.as_secs_f64() / ideal),
-        ("429s % of requests", stats.status(429) as f64 * 100.0 / stats.requests as f64),
+        (
+            "429s % of requests",
+            stats.status(429) as f64 * 100.0 / stats.requests as f64,
+        ),
         ("rows/s", keys.len() as f64 / elapsed.as_secs_f64()),
     ]
 }
@@ -445,7 +462,14 @@ fn scopes(b: &Bench) -> Figures {
         scope_bucket: Some("10:10/s".parse().expect("bucket")),
         ..SimConfig::default()
     };
-    limited(b, "scopes", &keys_per_project(projects, per), config, projects as f64 * 10.0, &[])
+    limited(
+        b,
+        "scopes",
+        &keys_per_project(projects, per),
+        config,
+        projects as f64 * 10.0,
+        &[],
+    )
 }
 
 /// The same, with `RateLimit-Limit` / `RateLimit-Remaining` on every answer.
@@ -456,7 +480,14 @@ fn scopes_headers(b: &Bench) -> Figures {
         ratelimit_headers: true,
         ..SimConfig::default()
     };
-    limited(b, "headers", &keys_per_project(projects, per), config, projects as f64 * 10.0, &[])
+    limited(
+        b,
+        "headers",
+        &keys_per_project(projects, per),
+        config,
+        projects as f64 * 10.0,
+        &[],
+    )
 }
 
 /// 2,000 keys, one limit for the API key: a bucket of 100 refilled at 100/s.
@@ -484,23 +515,39 @@ fn incident(b: &Bench) -> Figures {
     let report = b.file("incident.report.csv");
     fresh(&report);
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", job, "--quiet", "--base-url", sim.base_url()])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report)
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-        .env_remove("MCLI_OPS_MANAGER_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+    cmd.args([
+        "run",
+        job,
+        "--quiet",
+        "--no-verify",
+        "--base-url",
+        sim.base_url(),
+    ])
+    .arg("--input")
+    .arg(&input)
+    .arg("--report")
+    .arg(&report)
+    .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+    .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+    .env_remove("MCLI_OPS_MANAGER_URL")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
     let (elapsed, _, code) = run_measured(cmd, Duration::from_secs(300));
     let stats = sim.stats();
-    assert!(code == 0 && stats.remaining == 0, "incident: exit {code}, {stats:?}");
+    assert!(
+        code == 0 && stats.remaining == 0,
+        "incident: exit {code}, {stats:?}"
+    );
     let limits = projects as f64 * 100.0 / 60.0;
     vec![
-        ("achieved / sum of limits", keys.len() as f64 / elapsed.as_secs_f64() / limits),
-        ("429s % of requests", stats.status(429) as f64 * 100.0 / stats.requests as f64),
+        (
+            "achieved / sum of limits",
+            keys.len() as f64 / elapsed.as_secs_f64() / limits,
+        ),
+        (
+            "429s % of requests",
+            stats.status(429) as f64 * 100.0 / stats.requests as f64,
+        ),
     ]
 }
 
@@ -553,11 +600,23 @@ fn duplicates(b: &Bench) -> Figures {
         write_input(&input, &rows);
         drop((keys, rows));
         let (_, rss, code) = run_measured(
-            revoker(&sim, &input, &b.file("dup.report.csv"), &["--concurrency", "64"]),
+            revoker(
+                &sim,
+                &input,
+                &b.file("dup.report.csv"),
+                &["--concurrency", "64"],
+            ),
             Duration::from_secs(600),
         );
         assert!(code == 0 && sim.stats().remaining == 0);
-        figures.push((if twice { "peak RSS MB, every row twice" } else { "peak RSS MB, distinct rows" }, rss));
+        figures.push((
+            if twice {
+                "peak RSS MB, every row twice"
+            } else {
+                "peak RSS MB, distinct rows"
+            },
+            rss,
+        ));
     }
     let ratio = figures[1].1 / figures[0].1;
     figures.push(("twice / distinct", ratio));

@@ -81,21 +81,29 @@ pub struct Unverified {
 
 enum Listed {
     /// Everything the list holds.
-    Ids { ids: HashSet<ObjectId>, pages: u64, items: u64 },
+    Ids {
+        ids: HashSet<ObjectId>,
+        pages: u64,
+        items: u64,
+    },
     /// The project, organization or service account itself is gone: so is everything in it.
     Gone(String),
     Failed(Answer),
 }
 
 fn describe(key: &ListKey, api: crate::api::Api, base: &url::Url) -> String {
-    let client = key.client.map(|c| format!("{}{c}", crate::input::CLIENT_ID_PREFIX));
+    let client = key
+        .client
+        .map(|c| format!("{}{c}", crate::input::CLIENT_ID_PREFIX));
     let spec = api.list(base, key.kind, &key.scope, client.as_deref(), false);
     format!("GET {}", spec.url.path())
 }
 
 async fn read_list(ctx: &Arc<Context>, key: ListKey) -> Listed {
     let client = ctx.client().clone();
-    let client_id = key.client.map(|c| format!("{}{c}", crate::input::CLIENT_ID_PREFIX));
+    let client_id = key
+        .client
+        .map(|c| format!("{}{c}", crate::input::CLIENT_ID_PREFIX));
     let spec = client.api().list(
         client.base_url(),
         key.kind,
@@ -117,13 +125,13 @@ async fn read_list(ctx: &Arc<Context>, key: ListKey) -> Listed {
             dispatch,
             || client.list_page(&spec, page),
             |reply| match &reply.answer {
-                Answer::Done { .. } => Page::parse(shape, &reply.body, page).map_err(|why| {
-                    Answer::Rejected {
+                Answer::Done { .. } => {
+                    Page::parse(shape, &reply.body, page).map_err(|why| Answer::Rejected {
                         status: reply.answer.http_status().unwrap_or(200),
                         code: String::new(),
                         detail: why,
-                    }
-                }),
+                    })
+                }
                 other => Err(other.clone()),
             },
         )
@@ -186,7 +194,16 @@ pub async fn verify(
             // The first list goes alone, like a run's first row: one challenge, one refusal.
             let listed = read_list(&task_ctx, key).await;
             first = false;
-            finish(&mut result, key, pending.remove(&key).unwrap_or_default(), listed, run_id, sink, api, &base);
+            finish(
+                &mut result,
+                key,
+                pending.remove(&key).unwrap_or_default(),
+                listed,
+                run_id,
+                sink,
+                api,
+                &base,
+            );
             if ctx.stop().is_set() {
                 break;
             }
@@ -273,9 +290,7 @@ fn finish(
         let present = outcome_of(&claim.target);
         let (outcome, text) = if present {
             result.still_present += 1;
-            result
-                .present
-                .push((claim.line, claim.target.to_string()));
+            result.present.push((claim.line, claim.target.to_string()));
             (
                 Outcome::StillPresent,
                 format!("still present in {message}: a resumed run sends it again"),

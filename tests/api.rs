@@ -9,10 +9,19 @@ use common::*;
 use revoker::api::{self, Answer, Fatal};
 use revoker::figures::Figures;
 use revoker::input::Kind;
-use revoker::sim::{ChallengeStyle, DEFAULT_CLIENT_SECRET, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig};
+use revoker::sim::{
+    ChallengeStyle, DEFAULT_CLIENT_SECRET, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault,
+    SimConfig,
+};
 
 fn cm(sim: &revoker::sim::SimHandle, password: &str) -> api::Client {
-    api_client(sim.base_url(), api_key(password), false, Duration::from_secs(2)).0
+    api_client(
+        sim.base_url(),
+        api_key(password),
+        false,
+        Duration::from_secs(2),
+    )
+    .0
 }
 
 #[test]
@@ -25,15 +34,33 @@ fn an_expired_nonce_costs_one_extra_round_trip_and_still_revokes() {
         },
         &keys,
     );
-    let (c, figures) = api_client(sim.base_url(), api_key(DEFAULT_PRIVATE_KEY), false, Duration::from_secs(2));
+    let (c, figures) = api_client(
+        sim.base_url(),
+        api_key(DEFAULT_PRIVATE_KEY),
+        false,
+        Duration::from_secs(2),
+    );
     block(async {
-        assert_eq!(c.revoke(&keys[0]).await.answer, Answer::Done { status: 200 });
-        assert_eq!(Figures::get(&figures.requests), 2, "challenge, then the DELETE");
+        assert_eq!(
+            c.revoke(&keys[0]).await.answer,
+            Answer::Done { status: 200 }
+        );
+        assert_eq!(
+            Figures::get(&figures.requests),
+            2,
+            "challenge, then the DELETE"
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
-        assert_eq!(c.revoke(&keys[1]).await.answer, Answer::Done { status: 200 });
+        assert_eq!(
+            c.revoke(&keys[1]).await.answer,
+            Answer::Done { status: 200 }
+        );
     });
     let stats = sim.stats();
-    assert_eq!(stats.requests, 4, "the stale nonce costs exactly one more request");
+    assert_eq!(
+        stats.requests, 4,
+        "the stale nonce costs exactly one more request"
+    );
     assert_eq!(stats.challenges, 2);
     assert_eq!(stats.deleted, 2);
 }
@@ -59,11 +86,19 @@ fn every_documented_challenge_form_is_answered() {
         let c = cm(&sim, DEFAULT_PRIVATE_KEY);
         block(async {
             for key in &keys {
-                assert_eq!(c.revoke(key).await.answer, Answer::Done { status: 200 }, "{style:?}");
+                assert_eq!(
+                    c.revoke(key).await.answer,
+                    Answer::Done { status: 200 },
+                    "{style:?}"
+                );
             }
         });
         let stats = sim.stats();
-        assert_eq!((stats.deleted, stats.requests, stats.challenges), (3, 4, 1), "{style:?}");
+        assert_eq!(
+            (stats.deleted, stats.requests, stats.challenges),
+            (3, 4, 1),
+            "{style:?}"
+        );
         // The wrong password is still refused under every form.
         let sim2 = common::sim(
             SimConfig {
@@ -98,7 +133,12 @@ fn envelope_answers_classify_like_plain_ones() {
         ..present[2]
     };
     for envelope in [false, true] {
-        let (c, _) = api_client(sim.base_url(), api_key(DEFAULT_PRIVATE_KEY), envelope, Duration::from_secs(2));
+        let (c, _) = api_client(
+            sim.base_url(),
+            api_key(DEFAULT_PRIVATE_KEY),
+            envelope,
+            Duration::from_secs(2),
+        );
         block(async {
             assert_eq!(
                 c.revoke(&present[usize::from(envelope)]).await.answer,
@@ -142,10 +182,14 @@ fn refusals_and_the_access_list_are_told_apart_from_wrong_credentials() {
     let c = cm(&sim, DEFAULT_PRIVATE_KEY);
     let a = block(c.revoke(&keys[0])).answer;
     assert!(
-        matches!(&a, Answer::Rejected { status: 401, code, .. } if code == "NOT_IN_GROUP") && a.is_scope_refusal(),
+        matches!(&a, Answer::Rejected { status: 401, code, .. } if code == "NOT_IN_GROUP")
+            && a.is_scope_refusal(),
         "{a:?}"
     );
-    assert_eq!(block(c.revoke(&keys[1])).answer, Answer::Done { status: 200 });
+    assert_eq!(
+        block(c.revoke(&keys[1])).answer,
+        Answer::Done { status: 200 }
+    );
 
     let sim = common::sim(
         SimConfig {
@@ -172,7 +216,12 @@ fn throttles_and_server_errors_are_transient_with_their_retry_after() {
         },
         &keys,
     );
-    let (c, figures) = api_client(sim.base_url(), api_key(DEFAULT_PRIVATE_KEY), false, Duration::from_secs(2));
+    let (c, figures) = api_client(
+        sim.base_url(),
+        api_key(DEFAULT_PRIVATE_KEY),
+        false,
+        Duration::from_secs(2),
+    );
     let answer = block(c.revoke(&keys[0])).answer;
     assert!(
         matches!(answer, Answer::Transient { status: Some(429), retry_after: Some(d), .. } if d == Duration::from_secs(7)),
@@ -196,7 +245,9 @@ fn throttles_and_server_errors_are_transient_with_their_retry_after() {
 
 #[test]
 fn a_token_bucket_429_describes_its_bucket_and_headers_count_down() {
-    let keys: Vec<_> = (1..=4).map(|k| target(Kind::ProjectApiKey, 1, k, None)).collect();
+    let keys: Vec<_> = (1..=4)
+        .map(|k| target(Kind::ProjectApiKey, 1, k, None))
+        .collect();
     let sim = sim(
         SimConfig {
             scope_bucket: Some("2:1/m".parse().unwrap()),
@@ -264,9 +315,16 @@ fn unusable_challenges_are_said_so() {
 
 #[test]
 fn a_service_account_signs_with_one_bearer_token_and_revokes_it() {
-    let keys: Vec<_> = (1..=5).map(|k| target(Kind::OrgApiKey, 1, k, None)).collect();
+    let keys: Vec<_> = (1..=5)
+        .map(|k| target(Kind::OrgApiKey, 1, k, None))
+        .collect();
     let sim = sim(SimConfig::default(), &keys);
-    let (c, figures) = api_client(sim.atlas_url(), service_account(DEFAULT_CLIENT_SECRET), false, Duration::from_secs(2));
+    let (c, figures) = api_client(
+        sim.atlas_url(),
+        service_account(DEFAULT_CLIENT_SECRET),
+        false,
+        Duration::from_secs(2),
+    );
     block(async {
         c.prepare().await.unwrap();
         for key in &keys {
@@ -276,10 +334,19 @@ fn a_service_account_signs_with_one_bearer_token_and_revokes_it() {
     });
     let stats = sim.stats();
     assert_eq!((stats.token_requests, stats.token_revokes), (1, 1));
-    assert_eq!((stats.requests, stats.challenges, stats.deleted), (5, 0, 5), "one request a key");
+    assert_eq!(
+        (stats.requests, stats.challenges, stats.deleted),
+        (5, 0, 5),
+        "one request a key"
+    );
     assert_eq!(Figures::get(&figures.token_requests), 1);
 
-    let (c, _) = api_client(sim.atlas_url(), service_account("not-the-secret"), false, Duration::from_secs(2));
+    let (c, _) = api_client(
+        sim.atlas_url(),
+        service_account("not-the-secret"),
+        false,
+        Duration::from_secs(2),
+    );
     let refused = block(c.prepare()).unwrap_err();
     assert!(
         matches!(&refused, Answer::Fatal(Fatal::CredentialsRejected { detail }) if detail.contains("invalid_client") && !detail.contains("not-the-secret")),
@@ -295,7 +362,13 @@ fn atlas_needs_its_versioned_accept_header() {
     ];
     let sim = sim(SimConfig::default(), &keys);
     // revoker sends the version each endpoint needs ...
-    let c = api_client(sim.atlas_url(), api_key(DEFAULT_PRIVATE_KEY), false, Duration::from_secs(2)).0;
+    let c = api_client(
+        sim.atlas_url(),
+        api_key(DEFAULT_PRIVATE_KEY),
+        false,
+        Duration::from_secs(2),
+    )
+    .0;
     block(async {
         for key in &keys {
             assert_eq!(c.revoke(key).await.answer, Answer::Done { status: 204 });
@@ -306,8 +379,14 @@ fn atlas_needs_its_versioned_accept_header() {
     let url = format!("{}/orgs/{}/apiKeys", sim.atlas_url(), keys[0].scope);
     let (status, body) = digest_get(&url, "application/json");
     assert_eq!(status, 406, "{body}");
-    assert!(body.contains("application/vnd.atlas.2023-01-01+json"), "{body}");
-    assert_eq!(digest_get(&url, "application/vnd.atlas.2023-01-01+json").0, 200);
+    assert!(
+        body.contains("application/vnd.atlas.2023-01-01+json"),
+        "{body}"
+    );
+    assert_eq!(
+        digest_get(&url, "application/vnd.atlas.2023-01-01+json").0,
+        200
+    );
 }
 
 #[test]
@@ -391,7 +470,11 @@ fn curl_digest_works_against_the_simulator() {
     assert_eq!(sim.stats().deleted, 0);
     assert_eq!(curl(DEFAULT_PRIVATE_KEY), "200");
     assert_eq!(sim.stats().deleted, 1);
-    assert_eq!(curl(DEFAULT_PRIVATE_KEY), "400", "API_KEY_NOT_FOUND, as documented");
+    assert_eq!(
+        curl(DEFAULT_PRIVATE_KEY),
+        "400",
+        "API_KEY_NOT_FOUND, as documented"
+    );
 }
 
 #[test]

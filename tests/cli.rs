@@ -46,8 +46,14 @@ fn flags_override_the_job_file_and_print_config_shows_the_merge() {
         "{text}"
     );
     assert!(text.contains("# credentials: API key simpublic (HTTP Digest) from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY); the secret is not shown"), "{text}");
-    assert!(text.contains("concurrency = 8   # flag --concurrency"), "{text}");
-    assert!(text.contains(&format!("rate = \"10/s\"   # job file {}", job.display())), "{text}");
+    assert!(
+        text.contains("concurrency = 8   # flag --concurrency"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("rate = \"10/s\"   # job file {}", job.display())),
+        "{text}"
+    );
     assert!(text.contains("max_attempts = 5   # default"), "{text}");
 
     let out = revoker()
@@ -101,7 +107,9 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         format!("{bad}:3: key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"),
         format!("{bad}:4: project id \"269e0d37f2a74de452e6b43\" is not a 24-hex-digit ObjectId"),
         format!("{bad}:5: key id \"d3ac94af0f21ddb66cad%2F00\" is not a 24-hex-digit ObjectId"),
-        format!("{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account or service-account-secret)"),
+        format!(
+            "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account or service-account-secret)"
+        ),
         format!("{bad}:7: kind is empty"),
         format!("{bad}:8: project id is missing"),
         format!(

@@ -138,7 +138,10 @@ fn sigkill_at_random_moments_then_resume_loses_nothing() {
     // later kill draws more than one repeat, so the report can have fewer such rows than repeats.
     let explained = records
         .iter()
-        .filter(|r| r.message.contains("not found now, after an earlier attempt that got no answer"))
+        .filter(|r| {
+            r.message
+                .contains("not found now, after an earlier attempt that got no answer")
+        })
         .count() as u64;
     assert!(explained <= stats.repeat_deletes, "{explained} {stats:?}");
     assert_eq!(
@@ -205,7 +208,10 @@ fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
         .lines()
         .find_map(|l| l.trim().strip_prefix("to continue: "))
         .expect("a hint");
-    assert!(hint.ends_with(" --resume") && hint.contains(" run "), "{hint}");
+    assert!(
+        hint.ends_with(" --resume") && hint.contains(" run "),
+        "{hint}"
+    );
 }
 
 /// Waits until the report holds more than `rows` rows, or the run has ended.

@@ -192,7 +192,10 @@ fn a_soak_through_every_fault_ends_with_every_row_done() {
     // "not there" of its gone key more than once, when that answer is lost too).
     let revoked_earlier = records
         .iter()
-        .filter(|r| r.message.contains("not found now, after an earlier attempt that got no answer"))
+        .filter(|r| {
+            r.message
+                .contains("not found now, after an earlier attempt that got no answer")
+        })
         .count() as u64;
     assert!(
         revoked_earlier > 0 && revoked_earlier <= stats.repeat_deletes,

@@ -178,8 +178,19 @@ fn completions_and_version() {
     assert_eq!(out.status.code(), Some(0));
     let script = String::from_utf8_lossy(&out.stdout);
     assert!(script.contains("complete -F _revoker"), "{script}");
-    for word in ["run", "verify", "report", "--resume", "--kinds", "--metrics-file", "--profile"] {
-        assert!(script.contains(word), "{word} missing from the bash completions");
+    for word in [
+        "run",
+        "verify",
+        "report",
+        "--resume",
+        "--kinds",
+        "--metrics-file",
+        "--profile",
+    ] {
+        assert!(
+            script.contains(word),
+            "{word} missing from the bash completions"
+        );
     }
     let out = revoker().arg("--version").output().unwrap();
     assert_eq!(

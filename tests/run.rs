@@ -51,7 +51,9 @@ fn a_rerun_of_a_fully_revoked_export_is_all_not_found_and_exits_0() {
     let d = dir();
     let input = path(&d, "in.csv");
     write_csv(&input, &keys);
-    let out = run(&sim, &input, &path(&d, "first.csv"), &[]).output().unwrap();
+    let out = run(&sim, &input, &path(&d, "first.csv"), &[])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // The next night, the same export: every key already gone.
     let out = run(&sim, &input, &path(&d, "second.csv"), &["--quiet"])
@@ -161,7 +163,10 @@ fn a_project_not_in_group_is_rejected_and_the_run_goes_on() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 200, "nothing skipped");
-    let refused: Vec<_> = rows.iter().filter(|r| r.outcome == Outcome::Rejected).collect();
+    let refused: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Rejected)
+        .collect();
     assert_eq!(refused.len(), 20);
     assert!(refused.iter().all(|r| r.project == refusing.to_string()
         && r.http_status == Some(401)
@@ -181,9 +186,14 @@ fn an_ip_not_on_the_access_list_stops_at_once_with_exit_3() {
     );
     let d = dir();
     write_csv(&path(&d, "in.csv"), &keys);
-    let out = run(&sim, &path(&d, "in.csv"), &path(&d, "r.csv"), &["--concurrency", "16"])
-        .output()
-        .unwrap();
+    let out = run(
+        &sim,
+        &path(&d, "in.csv"),
+        &path(&d, "r.csv"),
+        &["--concurrency", "16"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("stopped: this machine's IP address is not on the credential's IP access list (HTTP 403 IP_ADDRESS_NOT_ON_ACCESS_LIST"),
@@ -194,7 +204,11 @@ fn an_ip_not_on_the_access_list_stops_at_once_with_exit_3() {
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].outcome, Outcome::Rejected);
-    assert!(stderr(&out).contains("not attempted (the run stopped; not in the report, --resume sends them): 99"));
+    assert!(
+        stderr(&out).contains(
+            "not attempted (the run stopped; not in the report, --resume sends them): 99"
+        )
+    );
 }
 
 #[test]
@@ -261,7 +275,9 @@ fn a_limit_for_everyone_pauses_everyone_until_retry_after() {
 #[test]
 fn a_limit_on_one_project_pauses_only_that_project() {
     let limited = target(Kind::ProjectApiKey, 1, 0, None).scope;
-    let mut keys: Vec<_> = (0..6).map(|k| target(Kind::ProjectApiKey, 1, 100 + k, None)).collect();
+    let mut keys: Vec<_> = (0..6)
+        .map(|k| target(Kind::ProjectApiKey, 1, 100 + k, None))
+        .collect();
     keys.extend((0..30).map(|k| target(Kind::ProjectApiKey, 2 + k % 3, 10 + k, None)));
     let sim = sim(
         SimConfig {
@@ -298,7 +314,11 @@ fn a_limit_on_one_project_pauses_only_that_project() {
         .rposition(|r| r.project != limited.to_string())
         .unwrap();
     assert!(last_other < last_limited, "{rows:#?}");
-    assert!(rows.iter().filter(|r| r.project != limited.to_string()).all(|r| r.attempts == 1));
+    assert!(
+        rows.iter()
+            .filter(|r| r.project != limited.to_string())
+            .all(|r| r.attempts == 1)
+    );
 }
 
 #[test]
@@ -320,7 +340,14 @@ fn rate_limit_headers_keep_a_bucket_from_running_dry() {
         &sim,
         &path(&d, "in.csv"),
         &path(&d, "r.csv"),
-        &["--kinds", "org-api-key", "--concurrency", "4", "--max-attempts", "10"],
+        &[
+            "--kinds",
+            "org-api-key",
+            "--concurrency",
+            "4",
+            "--max-attempts",
+            "10",
+        ],
     )
     .output()
     .unwrap();
@@ -359,7 +386,11 @@ fn a_wrong_password_stops_the_run_with_exit_3_after_two_requests() {
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(count(&rows, Outcome::Rejected), 1);
-    assert!(stderr(&out).contains("--resume sends them): 49"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--resume sends them): 49"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -587,7 +618,14 @@ fn a_resume_whose_only_project_refuses_keeps_the_real_reason() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    assert_eq!(run(&sim, &input, &report, &[]).output().unwrap().status.code(), Some(1));
+    assert_eq!(
+        run(&sim, &input, &report, &[])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(1)
+    );
     let out = run(&sim, &input, &report, &["--resume", "--concurrency", "1"])
         .output()
         .unwrap();
@@ -595,7 +633,12 @@ fn a_resume_whose_only_project_refuses_keeps_the_real_reason() {
     let overview = revoker::report::summarize_report(&report).unwrap();
     // Every unfinished row still says why: the project's 403, never "skipped".
     assert_eq!(overview.unfinished.len(), 10);
-    assert!(overview.unfinished.iter().all(|r| r.outcome == Outcome::Rejected
-        && r.http_status == Some(403)
-        && r.error_code == "USER_CANNOT_ACCESS_GROUP"));
+    assert!(
+        overview
+            .unfinished
+            .iter()
+            .all(|r| r.outcome == Outcome::Rejected
+                && r.http_status == Some(403)
+                && r.error_code == "USER_CANNOT_ACCESS_GROUP")
+    );
 }

@@ -51,6 +51,14 @@ pub const ACCESS_LIST_CODES: [&str; 6] = [
 /// 400 codes that mean the key is not there.
 const NOT_FOUND_400: [&str; 1] = ["API_KEY_NOT_FOUND"];
 
+/// Not-found codes that say the project or organization itself is gone, not just the key.
+const SCOPE_GONE: [&str; 4] = [
+    "GROUP_NOT_FOUND",
+    "INVALID_GROUP_ID",
+    "ORG_NOT_FOUND",
+    "INVALID_ORG_ID",
+];
+
 /// An answer after which no request of the run can succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fatal {
@@ -60,7 +68,8 @@ pub enum Fatal {
     AuthUnusable { detail: String },
     /// 403 with an access-list code: this machine's address is not allowed.
     AccessList { code: String, detail: String },
-    /// A 404 without the API's error document: the base URL does not reach the API.
+    /// A 404 without the API's error document, or a 2xx that asked no credentials: the base URL does
+    /// not reach the API. `detail` says what came back.
     NotTheApi { detail: String },
 }
 
@@ -121,6 +130,12 @@ impl Answer {
             Answer::Fatal(Fatal::NotTheApi { .. }) => Some(404),
             Answer::Fatal(_) => Some(401),
         }
+    }
+
+    /// A not-found answer about the project or organization rather than the key: after an attempt
+    /// that got no answer it proves nothing about what that attempt did.
+    pub fn scope_gone(&self) -> bool {
+        matches!(self, Answer::NotFound { code, .. } if SCOPE_GONE.contains(&code.as_str()))
     }
 
     /// The API's `errorCode`, or empty.
@@ -314,9 +329,7 @@ pub(crate) fn by_status(
     match status {
         200..=299 => Answer::Done { status },
         404 if !text.documented => Answer::Fatal(Fatal::NotTheApi {
-            detail: format!(
-                "HTTP 404 without the API's error document ({detail}): the base URL does not reach the MongoDB API"
-            ),
+            detail: format!("HTTP 404 without the API's error document ({detail})"),
         }),
         404 => Answer::NotFound {
             status,
@@ -327,6 +340,15 @@ pub(crate) fn by_status(
             status,
             code,
             detail,
+        },
+        // An answer whose error document was too big to read says nothing we can act on (the API's
+        // own are small): another attempt may read it.
+        400..=499 if cut && status != 401 && status != 404 => Answer::Transient {
+            status: Some(status),
+            code,
+            detail,
+            retry_after: retry_after(headers),
+            ambiguous: false,
         },
         429 => {
             info.capacity = text.bucket.0;
@@ -552,7 +574,13 @@ mod tests {
     }
 
     fn classify_body(status: u16, body: &[u8]) -> Answer {
-        by_status(status, &HeaderMap::new(), body, false, &mut RateInfo::default())
+        by_status(
+            status,
+            &HeaderMap::new(),
+            body,
+            false,
+            &mut RateInfo::default(),
+        )
     }
 
     fn doc(status: u16, code: &str) -> Vec<u8> {
@@ -591,15 +619,30 @@ mod tests {
             classify_body(400, &doc(400, "INVALID_ATTRIBUTE")),
             Answer::Rejected { status: 400, .. }
         ));
-        for code in ["AGENT_API_KEY_NOT_FOUND", "GROUP_NOT_FOUND", "ORG_NOT_FOUND", "SOMETHING_NEW"] {
+        for code in [
+            "AGENT_API_KEY_NOT_FOUND",
+            "GROUP_NOT_FOUND",
+            "ORG_NOT_FOUND",
+            "SOMETHING_NEW",
+        ] {
             assert!(
-                matches!(classify_body(404, &doc(404, code)), Answer::NotFound { status: 404, .. }),
+                matches!(
+                    classify_body(404, &doc(404, code)),
+                    Answer::NotFound { status: 404, .. }
+                ),
                 "{code}"
             );
         }
-        for body in [&b"<html>Not Found</html>"[..], b"", br#"{"error":404,"reason":"Not Found"}"#] {
+        for body in [
+            &b"<html>Not Found</html>"[..],
+            b"",
+            br#"{"error":404,"reason":"Not Found"}"#,
+        ] {
             assert!(
-                matches!(classify_body(404, body), Answer::Fatal(Fatal::NotTheApi { .. })),
+                matches!(
+                    classify_body(404, body),
+                    Answer::Fatal(Fatal::NotTheApi { .. })
+                ),
                 "{}",
                 String::from_utf8_lossy(body)
             );
@@ -657,7 +700,53 @@ mod tests {
         })
         .to_string();
         let mut info = RateInfo::default();
-        by_status(429, &HeaderMap::new(), params_only.as_bytes(), false, &mut info);
-        assert_eq!((info.capacity, info.refill_per_second), (Some(20.0), Some(10.0)));
+        by_status(
+            429,
+            &HeaderMap::new(),
+            params_only.as_bytes(),
+            false,
+            &mut info,
+        );
+        assert_eq!(
+            (info.capacity, info.refill_per_second),
+            (Some(20.0), Some(10.0))
+        );
+    }
+
+    #[test]
+    fn an_error_too_big_to_read_is_tried_again_but_a_huge_404_is_not_the_api() {
+        let huge = vec![b'x'; 100];
+        let cut = |status| {
+            by_status(
+                status,
+                &HeaderMap::new(),
+                &huge,
+                true,
+                &mut RateInfo::default(),
+            )
+        };
+        assert!(matches!(
+            cut(400),
+            Answer::Transient {
+                status: Some(400),
+                ..
+            }
+        ));
+        assert!(matches!(
+            cut(403),
+            Answer::Transient {
+                status: Some(403),
+                ..
+            }
+        ));
+        assert!(matches!(cut(404), Answer::Fatal(Fatal::NotTheApi { .. })));
+        let whole = by_status(
+            400,
+            &HeaderMap::new(),
+            &huge,
+            false,
+            &mut RateInfo::default(),
+        );
+        assert!(matches!(whole, Answer::Rejected { status: 400, .. }));
     }
 }

@@ -33,7 +33,9 @@ const JSON: &str = "application/json";
 pub const ITEMS_PER_PAGE: usize = 500;
 
 /// The API behind a base URL.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Api {
     /// Cloud Manager or Ops Manager, `…/api/public/v1.0`.
@@ -76,7 +78,10 @@ impl Api {
     /// every answer would be a 404 that is not the API's.
     pub fn of(base: &Url) -> Result<Api, ApiError> {
         let path = base.path().trim_end_matches('/');
-        for (suffix, api) in [(CLOUD_MANAGER_PATH, Api::CloudManager), (ATLAS_PATH, Api::Atlas)] {
+        for (suffix, api) in [
+            (CLOUD_MANAGER_PATH, Api::CloudManager),
+            (ATLAS_PATH, Api::Atlas),
+        ] {
             if let Some(before) = path.strip_suffix(suffix) {
                 if before.contains(CLOUD_MANAGER_PATH) || before.contains(ATLAS_PATH) {
                     return Err(ApiError::DoubledPath(base.to_string()));
@@ -225,10 +230,15 @@ mod tests {
             "https://cloud.mongodb.com/api/public/v1",
             "https://cloud.mongodb.com/api/atlas/v1.0",
         ] {
-            assert!(matches!(Api::of(&url(wrong)), Err(ApiError::UnknownApi(_))), "{wrong}");
+            assert!(
+                matches!(Api::of(&url(wrong)), Err(ApiError::UnknownApi(_))),
+                "{wrong}"
+            );
         }
         assert!(matches!(
-            Api::of(&url("https://om.example.com/api/public/v1.0/api/public/v1.0")),
+            Api::of(&url(
+                "https://om.example.com/api/public/v1.0/api/public/v1.0"
+            )),
             Err(ApiError::DoubledPath(_))
         ));
         assert_eq!(
@@ -238,7 +248,9 @@ mod tests {
             "https://om.example.com:8080/x"
         );
         assert_eq!(
-            Api::Atlas.root(&url("https://cloud.mongodb.com/api/atlas/v2")).as_str(),
+            Api::Atlas
+                .root(&url("https://cloud.mongodb.com/api/atlas/v2"))
+                .as_str(),
             "https://cloud.mongodb.com/"
         );
     }
@@ -279,7 +291,10 @@ mod tests {
             Api::Atlas.accept(Kind::ServiceAccount),
             "application/vnd.atlas.2024-08-05+json"
         );
-        assert_eq!(Api::CloudManager.accept(Kind::ServiceAccount), "application/json");
+        assert_eq!(
+            Api::CloudManager.accept(Kind::ServiceAccount),
+            "application/json"
+        );
         assert!(!Api::Atlas.supports(Kind::AgentApiKey));
         let list = Api::Atlas.list(&base, Kind::ServiceAccount, &scope, None, false);
         assert_eq!(

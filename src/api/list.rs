@@ -51,7 +51,10 @@ impl Page {
                     || (results.len() >= ITEMS_PER_PAGE
                         && total.is_none_or(|t| t > (page * ITEMS_PER_PAGE) as u64));
                 Ok(Page {
-                    ids: results.iter().filter_map(|i| id_of(i, &[id_field])).collect(),
+                    ids: results
+                        .iter()
+                        .filter_map(|i| id_of(i, &[id_field]))
+                        .collect(),
                     items: results.len(),
                     more,
                 })
@@ -59,7 +62,10 @@ impl Page {
             ListShape::BareArray => {
                 let items = value.as_array().ok_or("the list answer is not an array")?;
                 Ok(Page {
-                    ids: items.iter().filter_map(|i| id_of(i, &["_id", "id"])).collect(),
+                    ids: items
+                        .iter()
+                        .filter_map(|i| id_of(i, &["_id", "id"]))
+                        .collect(),
                     items: items.len(),
                     more: false,
                 })
@@ -107,7 +113,10 @@ mod tests {
         assert!(!page.more && page.ids.contains(&ObjectId::parse(a).unwrap()));
         let secrets = format!(r#"{{"clientId":"mdb_sa_id_{a}","secrets":[{{"id":"{a}"}}]}}"#);
         assert_eq!(
-            Page::parse(ListShape::Secrets, secrets.as_bytes(), 1).unwrap().ids.len(),
+            Page::parse(ListShape::Secrets, secrets.as_bytes(), 1)
+                .unwrap()
+                .ids
+                .len(),
             1
         );
         assert!(Page::parse(ListShape::BareArray, b"{}", 1).is_err());

@@ -301,6 +301,7 @@ impl Client {
                 Ok(response) => response,
                 Err(e) => return Reply::of(classify::transport_error(&e)),
             };
+            Figures::bump(&self.figures.responses);
             if response.status() == reqwest::StatusCode::UNAUTHORIZED {
                 let headers = response.headers().clone();
                 let mut response = response;
@@ -324,12 +325,47 @@ impl Client {
                     auth::After401::Answer(answer) => return Reply::of(answer),
                 }
             }
-            drop(sent);
             let (answer, rate, body) = classify::classify(response, self.envelope, cap).await;
+            let answer = self.vouch(answer, sent.header.is_some());
+            drop(sent);
             if answer.is_throttled() {
                 Figures::bump(&self.figures.throttled);
             }
             return Reply { answer, rate, body };
+        }
+    }
+}
+
+impl Client {
+    /// Tells the API's answers from those of whatever else a base URL may reach. A wrong URL is
+    /// wrong from the first request on, so once the API has answered, a later 404 without its error
+    /// document is a glitch on the way (a proxy, a cut body) and is tried again, never a reason to
+    /// stop, and never "not found". A 2xx to a request that carried no credentials cannot be the
+    /// API's, which asks for them first.
+    fn vouch(&self, answer: Answer, signed: bool) -> Answer {
+        match answer {
+            Answer::Done { status } if !signed => Answer::Fatal(Fatal::NotTheApi {
+                detail: format!(
+                    "HTTP {status} to a request without credentials, which the API always asks for first"
+                ),
+            }),
+            Answer::Fatal(Fatal::NotTheApi { detail })
+                if Figures::get(&self.figures.api_answers) > 0 =>
+            {
+                Answer::Transient {
+                    status: Some(404),
+                    code: String::new(),
+                    detail,
+                    retry_after: None,
+                    ambiguous: false,
+                }
+            }
+            answer => {
+                if matches!(answer, Answer::Done { .. }) || !answer.error_code().is_empty() {
+                    Figures::bump(&self.figures.api_answers);
+                }
+                answer
+            }
         }
     }
 }
@@ -391,6 +427,9 @@ mod tests {
             client_secret: secrecy::SecretString::from("mdb_sa_sk_secret"),
         };
         let shown = format!("{sa:?}");
-        assert!(shown.contains("mdb_sa_id_x") && !shown.contains("sk_secret"), "{shown}");
+        assert!(
+            shown.contains("mdb_sa_id_x") && !shown.contains("sk_secret"),
+            "{shown}"
+        );
     }
 }

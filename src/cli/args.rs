@@ -76,7 +76,9 @@ pub enum Command {
     /// Run a complete job against an in-process simulator seeded from samples/, and explain it.
     Demo(DemoArgs),
     /// Print the manual page (roff), or write one per command into a folder.
-    #[command(after_help = "Examples:\n  revoker man | man -l -\n  revoker man --dir /usr/local/share/man/man1")]
+    #[command(
+        after_help = "Examples:\n  revoker man | man -l -\n  revoker man --dir /usr/local/share/man/man1"
+    )]
     Man(ManArgs),
     /// Print shell completions.
     #[command(after_help = "Example:\n  revoker completions bash > /etc/bash_completion.d/revoker")]
@@ -200,8 +202,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// After the run, list what still exists and record whether each finished row is gone.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_verify")]
     pub verify: bool,
+    /// Do not verify after the run, whatever the job file says.
+    #[arg(long, overrides_with = "verify")]
+    pub no_verify: bool,
     /// Write Prometheus text-format metrics here at the end (for node_exporter's textfile collector).
     #[arg(long)]
     pub metrics_file: Option<PathBuf>,
@@ -418,7 +423,7 @@ pub struct SimArgs {
     #[arg(long)]
     pub access_list_denied: bool,
     /// More faults, as NAME=RATE (repeatable): lost-answer, stall, truncate, html500, bad-envelope,
-    /// huge-body, redirect, throttle, silence.
+    /// huge-body, redirect, throttle, silence, forged.
     #[arg(long, value_parser = Fault::parse_spec)]
     pub fault: Vec<(Fault, f64)>,
     /// The digest challenge issued.

@@ -19,8 +19,7 @@ static CONSOLE: OnceLock<Console> = OnceLock::new();
 
 /// Whether colour may be used on stderr: a terminal, and `NO_COLOR` unset or empty.
 pub fn color_allowed() -> bool {
-    std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Sets up stderr: the console and the `tracing` subscriber, with the same format.

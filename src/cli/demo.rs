@@ -52,7 +52,10 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         ..InputOptions::default()
     };
     let mut keys = super::load_keys(&dir.join("samples/keys.csv"), &every_kind)?;
-    keys.extend(super::load_keys(&dir.join("samples/incident-export.csv"), &every_kind)?);
+    keys.extend(super::load_keys(
+        &dir.join("samples/incident-export.csv"),
+        &every_kind,
+    )?);
     let config = SimConfig {
         scope_bucket: Some(Bucket {
             capacity: 5,

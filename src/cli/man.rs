@@ -33,7 +33,8 @@ pub(super) fn command(args: ManArgs) -> Result<i32, Failure> {
             let mut pages = vec![("revoker.1".to_string(), cli.clone(), None)];
             for sub in cli.get_subcommands() {
                 let name = format!("revoker-{}", sub.get_name());
-                pages.push((format!("{name}.1"), sub.clone(), Some(name.to_uppercase())));
+                let page = sub.clone().name(name.clone()).bin_name(name.clone());
+                pages.push((format!("{name}.1"), page, Some(name.to_uppercase())));
             }
             for (file, cmd, title) in pages {
                 let path = dir.join(&file);

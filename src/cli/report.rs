@@ -35,7 +35,10 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     if let Some(path) = &args.html {
         std::fs::write(path, crate::report::html::page(&overview))
             .with_context(|| format!("cannot write {}", path.display()))?;
-        console().note("revoker::report", &format!("{}: HTML page written", path.display()));
+        console().note(
+            "revoker::report",
+            &format!("{}: HTML page written", path.display()),
+        );
     }
     let mut unfinished = overview.unfinished.len();
     if let Some(path) = &args.failures {
@@ -88,7 +91,11 @@ fn failures(overview: &ReportOverview) -> (Vec<Record>, Option<String>) {
         .rev()
         .find(|r| r.run_id == start.run_id)
         .and_then(|r| r.audit.as_ref())
-        .is_none_or(|a| a.end.as_ref().is_none_or(|e| e.not_attempted.unwrap_or(0) > 0));
+        .is_none_or(|a| {
+            a.end
+                .as_ref()
+                .is_none_or(|e| e.not_attempted.unwrap_or(0) > 0)
+        });
     if !stopped_early {
         return (rows, None);
     }

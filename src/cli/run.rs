@@ -59,7 +59,11 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);
     job.metrics_file = args.metrics_file.clone();
-    job.verify = args.verify.then_some(true);
+    job.verify = match (args.verify, args.no_verify) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    };
     job
 }
 
@@ -81,13 +85,23 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
             .report
             .as_deref()
             .map(|t| expand_report_path(t, &settings.job_name, &jiff::Zoned::now()))
-            .or_else(|| settings.values.input.as_deref().and_then(default_report_path));
+            .or_else(|| {
+                settings
+                    .values
+                    .input
+                    .as_deref()
+                    .and_then(default_report_path)
+            });
         out(settings.print(report.as_deref()).trim_end());
         return Ok(exit::OK);
     }
     let input = settings.values.input.clone().ok_or_else(|| {
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
+    if !args.dry_run {
+        // Settings first: a missing credential is said before the input is read.
+        settings.credential.as_ref().map_err(Failure::usage)?;
+    }
     let source = Arc::new(Source::open(&input)?);
     if args.dry_run {
         return dry_run(&settings, &source);
@@ -123,8 +137,7 @@ fn choose_report(
     source: &Source,
     resume_flag: bool,
 ) -> Result<(PathBuf, bool), Failure> {
-    let job_resume = settings.values.resume.unwrap_or(false)
-        && !matches!(settings.origins.get("resume"), Some(crate::settings::Origin::Flag(_)));
+    let job_resume = settings.job_resumes;
     let resume = resume_flag || job_resume;
     let now = jiff::Zoned::now();
     let Some(template) = settings.values.report.clone() else {
@@ -153,7 +166,10 @@ fn choose_report(
         Some(found) => {
             console().note(
                 "revoker::resume",
-                &format!("resuming {} (the newest unfinished report of this job and input)", found.display()),
+                &format!(
+                    "resuming {} (the newest unfinished report of this job and input)",
+                    found.display()
+                ),
             );
             Ok((found, true))
         }
@@ -167,7 +183,11 @@ fn choose_report(
     }
 }
 
-fn explicit(report: PathBuf, resume_flag: bool, job_resume: bool) -> Result<(PathBuf, bool), Failure> {
+fn explicit(
+    report: PathBuf,
+    resume_flag: bool,
+    job_resume: bool,
+) -> Result<(PathBuf, bool), Failure> {
     if report.exists() {
         return Ok((report, resume_flag || job_resume));
     }
@@ -237,7 +257,10 @@ fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     let opts = settings.input_options();
     let survey = survey(source, &opts, &HashSet::new(), &mut |entry| {
         if let Err(reason) = &entry.target {
-            console().note("revoker::input", &format!("{}:{}: {reason}", source.name(), entry.line));
+            console().note(
+                "revoker::input",
+                &format!("{}:{}: {reason}", source.name(), entry.line),
+            );
         }
     })?;
     let envelope = settings.values.envelope.unwrap_or(false);
@@ -248,7 +271,9 @@ fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
         {
             out(format!(
                 "DELETE {}",
-                settings.api.revoke_url(&settings.base_url, &target, envelope)
+                settings
+                    .api
+                    .revoke_url(&settings.base_url, &target, envelope)
             ));
         }
         ControlFlow::Continue(())
@@ -400,7 +425,12 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
     let stop = StopFlag::default();
     let signals = listen_for_signals(stop.clone());
     let config = settings.engine_config();
-    let ctx = Arc::new(engine::Context::new(client.clone(), config, stop.clone(), survey.scopes));
+    let ctx = Arc::new(engine::Context::new(
+        client.clone(),
+        config,
+        stop.clone(),
+        survey.scopes,
+    ));
     let display = Display::start(figures.clone(), &outputs);
     let rows = survey.rows;
     let already_finished = survey.already_finished;
@@ -454,7 +484,14 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
     } else {
         None
     };
-    let mut end = end_record(&run_id, "run", &summary, written.rows, code, result.stopped.as_ref());
+    let mut end = end_record(
+        &run_id,
+        "run",
+        &summary,
+        written.rows,
+        code,
+        result.stopped.as_ref(),
+    );
     end.input_copy = input_copy;
     audit::append(&report, &mut end)?;
 
@@ -462,13 +499,18 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
         tracing::warn!("{line}");
     }
     if summary.all_already_gone() {
-        tracing::warn!(
-            "no key was revoked: every row was already gone — is the export stale?"
-        );
+        tracing::warn!("no key was revoked: every row was already gone — is the export stale?");
     }
     let show = !(outputs.quiet && code == exit::OK);
     if show {
-        print_summary(&summary, result.stopped.as_ref(), &report, written.rows, code, &outputs);
+        print_summary(
+            &summary,
+            result.stopped.as_ref(),
+            &report,
+            written.rows,
+            code,
+            &outputs,
+        );
     }
     let verification = if settings.values.verify.unwrap_or(false) && result.stopped.is_none() {
         let ctx = ctx_for_verify(&client, settings, &stop);
@@ -505,7 +547,11 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
 }
 
 /// A verification after the run uses the same client, settings and stop as the run.
-fn ctx_for_verify(client: &Arc<Client>, settings: &Settings, stop: &StopFlag) -> Arc<engine::Context> {
+fn ctx_for_verify(
+    client: &Arc<Client>,
+    settings: &Settings,
+    stop: &StopFlag,
+) -> Arc<engine::Context> {
     Arc::new(engine::Context::new(
         client.clone(),
         settings.engine_config(),
@@ -572,7 +618,10 @@ fn print_summary(
         text.push_str(&format!("revoker: stopped: {reason}\n"));
     }
     text.push_str(&format!("{summary}\n"));
-    text.push_str(&format!("  report: {} ({written} rows written)", report.display()));
+    text.push_str(&format!(
+        "  report: {} ({written} rows written)",
+        report.display()
+    ));
     if let Some(hint) = &outputs.resume_hint
         && (summary.unfinished() > 0 || stopped.is_some())
     {
@@ -644,8 +693,14 @@ mod tests {
 
     #[test]
     fn file_name_patterns() {
-        assert!(matches("incident-*-*.csv", "incident-2026-11-25-101500.csv"));
-        assert!(!matches("incident-*-*.csv", "incident-2026-11-25-101500.csv.audit.jsonl"));
+        assert!(matches(
+            "incident-*-*.csv",
+            "incident-2026-11-25-101500.csv"
+        ));
+        assert!(!matches(
+            "incident-*-*.csv",
+            "incident-2026-11-25-101500.csv.audit.jsonl"
+        ));
         assert!(!matches("incident-*.csv", "nightly-1.csv"));
         assert!(matches("a.csv", "a.csv"));
     }

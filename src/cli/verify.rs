@@ -113,7 +113,14 @@ pub(super) async fn verify_report(
             summary.outcomes.insert(outcome, n);
         }
     }
-    let mut end = super::run::end_record(&run_id, "verify", &summary, written.rows, code, stopped.as_ref());
+    let mut end = super::run::end_record(
+        &run_id,
+        "verify",
+        &summary,
+        written.rows,
+        code,
+        stopped.as_ref(),
+    );
     audit::append(report, &mut end)?;
 
     let c = console();
@@ -146,7 +153,9 @@ pub(super) async fn verify_report(
         ));
     }
     if verification.still_present > 0 {
-        text.push_str("\n  a resumed run (revoker run … --resume) sends the rows still present again");
+        text.push_str(
+            "\n  a resumed run (revoker run … --resume) sends the rows still present again",
+        );
     }
     text.push_str(&format!("\n  report chain digest: {}", written.chain));
     c.emit(

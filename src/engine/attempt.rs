@@ -3,7 +3,6 @@
 //! `Retry-After`, and the stop decisions taken while the request still holds its slot.
 
 use std::future::Future;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -185,7 +184,9 @@ where
                 }
                 // Full jitter: anywhere from nothing to the exponential delay, so that rows failing
                 // together do not retry together. A Retry-After overrides it.
-                Some(delay) => retry_after.unwrap_or_else(|| delay.mul_f64(rand::rng().random::<f64>())),
+                Some(delay) => {
+                    retry_after.unwrap_or_else(|| delay.mul_f64(rand::rng().random::<f64>()))
+                }
             }
         };
         Figures::bump(&ctx.figures.retries);
@@ -197,7 +198,9 @@ where
 
 fn stopped<T>(last: Option<Answer>, sent: u32, maybe_sent: bool) -> Attempted<T> {
     Attempted {
-        result: Err(last.unwrap_or_else(|| Answer::transient(None, "", "not sent: the run stopped", None))),
+        result: Err(
+            last.unwrap_or_else(|| Answer::transient(None, "", "not sent: the run stopped", None))
+        ),
         sent,
         maybe_sent,
     }
@@ -207,20 +210,16 @@ impl Context {
     /// Stops the run when no request can succeed: a fatal answer, every scope refusing, or an outage
     /// that outlasted the patience.
     pub(crate) fn watch(&self, scope: ObjectId, answer: &Answer, pass: Pass) {
-        if answer.got_an_answer() {
-            self.answered_any.store(true, Ordering::Relaxed);
-        }
         if let Some(fatal) = answer.fatal() {
             let reason = match fatal {
                 Fatal::CredentialsRejected { detail } | Fatal::AuthUnusable { detail } => {
                     StopReason::CredentialsRejected(detail.clone())
                 }
-                Fatal::AccessList { code, detail } => StopReason::AccessList(format!(
-                    "HTTP 403 {code}: {}",
-                    detail
-                )),
+                Fatal::AccessList { code, detail } => {
+                    StopReason::AccessList(format!("HTTP 403 {code}: {}", detail))
+                }
                 Fatal::NotTheApi { detail } => StopReason::NotTheApi(format!(
-                    "{detail}: check --base-url {}",
+                    "{detail}: the base URL does not reach the MongoDB API; check --base-url {}",
                     self.client.base_url()
                 )),
             };

@@ -50,7 +50,12 @@ pub struct Outage {
 impl Outage {
     /// Opens after `threshold` server failures in a row; probes from `first_delay` doubling to
     /// `max_delay`; gives up after `patience` open.
-    pub fn new(threshold: u32, first_delay: Duration, max_delay: Duration, patience: Duration) -> Outage {
+    pub fn new(
+        threshold: u32,
+        first_delay: Duration,
+        max_delay: Duration,
+        patience: Duration,
+    ) -> Outage {
         Outage {
             state: Mutex::new(OutageState {
                 consecutive: 0,
@@ -181,7 +186,12 @@ mod tests {
 
     #[test]
     fn the_outage_breaker_opens_probes_and_closes() {
-        let outage = Outage::new(3, Duration::from_millis(10), Duration::from_millis(40), Duration::from_secs(60));
+        let outage = Outage::new(
+            3,
+            Duration::from_millis(10),
+            Duration::from_millis(40),
+            Duration::from_secs(60),
+        );
         for _ in 0..3 {
             assert_eq!(outage.pass(), Ok(Pass::Normal));
             outage.answered(Pass::Normal, &failure());
@@ -198,7 +208,12 @@ mod tests {
 
     #[test]
     fn patience_runs_out_on_a_server_that_never_comes_back() {
-        let outage = Outage::new(1, Duration::from_millis(1), Duration::from_millis(2), Duration::from_millis(20));
+        let outage = Outage::new(
+            1,
+            Duration::from_millis(1),
+            Duration::from_millis(2),
+            Duration::from_millis(20),
+        );
         outage.answered(Pass::Normal, &failure());
         let started = Instant::now();
         loop {

@@ -15,7 +15,6 @@ mod stop;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ops::ControlFlow;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -84,8 +83,6 @@ pub struct Context {
     pub(crate) figures: Arc<Figures>,
     /// Requests on the wire.
     pub(crate) in_flight: Arc<Semaphore>,
-    /// Whether the server has answered anything at all.
-    pub(crate) answered_any: AtomicBool,
 }
 
 impl Context {
@@ -103,7 +100,6 @@ impl Context {
             ),
             refusals: Refusals::new(scopes),
             in_flight: Arc::new(Semaphore::new(concurrency)),
-            answered_any: AtomicBool::new(false),
             client,
             config,
             stop,
@@ -367,7 +363,9 @@ impl Queues {
 async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
     let ctx = shared.ctx.clone();
     // Rows in progress, backing off included; requests on the wire are bounded by `in_flight`.
-    let rows = Arc::new(Semaphore::new(ctx.config.concurrency.max(1) * ROWS_PER_SLOT));
+    let rows = Arc::new(Semaphore::new(
+        ctx.config.concurrency.max(1) * ROWS_PER_SLOT,
+    ));
     let mut queues = Queues::new();
     let mut input_done = false;
     // The first row goes alone, so the digest nonce is learned once rather than by every worker,
@@ -458,7 +456,7 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
             let first = row::process(&task_shared, row, dispatch).await;
             drop(row_slot);
             primed = true;
-            if !ctx.answered_any.load(std::sync::atomic::Ordering::Relaxed)
+            if Figures::get(&ctx.figures.responses) == 0
                 && let Some(first) = first
             {
                 ctx.stop.request(StopReason::NoAnswer(format!(

@@ -194,7 +194,9 @@ impl Gate {
         let Some(rate) = self.rate else { return };
         if self.headers.is_some()
             || at.duration_since(self.last_change) < STEP
-            || self.last_throttle.is_some_and(|t| at.duration_since(t) < STEP)
+            || self
+                .last_throttle
+                .is_some_and(|t| at.duration_since(t) < STEP)
             || self.paused_until > at
         {
             return;
@@ -281,8 +283,7 @@ impl Gate {
             match h.anchor {
                 None => h.anchor = Some((at, remaining, h.answers)),
                 Some((t0, r0, a0)) if at.duration_since(t0) >= STEP => {
-                    let gained =
-                        remaining as f64 - r0 as f64 + (h.answers - a0) as f64;
+                    let gained = remaining as f64 - r0 as f64 + (h.answers - a0) as f64;
                     let estimate = gained / at.duration_since(t0).as_secs_f64();
                     if estimate > 0.0 {
                         h.refill = Some(match h.refill {
@@ -517,7 +518,12 @@ mod tests {
 
     fn throttle(wait: u64, rate: RateInfo) -> Reply {
         reply(
-            Answer::transient(Some(429), "RATE_LIMITED", "", Some(Duration::from_secs(wait))),
+            Answer::transient(
+                Some(429),
+                "RATE_LIMITED",
+                "",
+                Some(Duration::from_secs(wait)),
+            ),
             rate,
         )
     }
@@ -538,9 +544,15 @@ mod tests {
         pacer.try_scope(id(1)).unwrap();
         pacer.answered(id(1), &throttle(1, RateInfo::default()), Duration::ZERO);
         assert!(pacer.try_scope(id(1)).is_err(), "the limited scope waits");
-        assert!(pacer.global_paused_until() <= Instant::now(), "nobody else does");
+        assert!(
+            pacer.global_paused_until() <= Instant::now(),
+            "nobody else does"
+        );
         let rate = pacer.scope_rate(id(1)).unwrap();
-        assert!((8.0..=9.5).contains(&rate), "cut under what was admitted: {rate}");
+        assert!(
+            (8.0..=9.5).contains(&rate),
+            "cut under what was admitted: {rate}"
+        );
         assert_eq!(pacer.scope_rate(id(2)), None, "the others keep their pace");
         assert!(pacer.try_scope(id(2)).is_ok());
         assert_eq!(pacer.global_rate(), None);
@@ -596,7 +608,11 @@ mod tests {
                 remaining: Some(remaining),
                 ..RateInfo::default()
             };
-            pacer.answered(id(1), &reply(Answer::Done { status: 204 }, info), Duration::ZERO);
+            pacer.answered(
+                id(1),
+                &reply(Answer::Done { status: 204 }, info),
+                Duration::ZERO,
+            );
         }
         assert!(gated, "an empty bucket is not sent to");
         assert!(pacer.scope_rate(id(1)).is_some());

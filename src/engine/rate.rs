@@ -18,7 +18,6 @@ impl Rate {
     pub fn per_second(&self) -> f64 {
         f64::from(self.count) / self.per.as_secs_f64()
     }
-
 }
 
 /// Requests spaced evenly at `per_second`, with a burst of a twentieth of a second's worth (at least

@@ -49,7 +49,11 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
         Ok(answer) | Err(answer) => answer,
     };
     let mut record = shared.record(row.line, &target);
-    let (outcome, message) = outcome(&answer, attempted.sent, was_unsettled || attempted.maybe_sent);
+    let (outcome, message) = outcome(
+        &answer,
+        attempted.sent,
+        was_unsettled || attempted.maybe_sent,
+    );
     record.outcome = outcome;
     record.message = message;
     record.http_status = answer.http_status();
@@ -100,7 +104,7 @@ fn scope_word(kind: Kind) -> &'static str {
 fn outcome(answer: &Answer, sent: u32, maybe_sent: bool) -> (Outcome, String) {
     match answer {
         Answer::Done { .. } => (Outcome::Done, String::new()),
-        Answer::NotFound { status, detail, .. } if maybe_sent => (
+        Answer::NotFound { status, detail, .. } if maybe_sent && !answer.scope_gone() => (
             Outcome::Done,
             format!(
                 "{status} not found now, after an earlier attempt that got no answer: that attempt revoked it ({detail})"
@@ -117,5 +121,36 @@ fn outcome(answer: &Answer, sent: u32, maybe_sent: bool) -> (Outcome, String) {
             (Outcome::Failed, format!("{detail} (after {tries})"))
         }
         Answer::Fatal(_) => (Outcome::Rejected, answer.detail().to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn not_found(status: u16, code: &str) -> Answer {
+        Answer::NotFound {
+            status,
+            code: code.into(),
+            detail: "gone".into(),
+        }
+    }
+
+    #[test]
+    fn a_key_missing_after_a_lost_answer_was_revoked_by_it_but_a_missing_project_proves_nothing() {
+        let (outcome_of, _) = outcome(&not_found(400, "API_KEY_NOT_FOUND"), 1, true);
+        assert_eq!(outcome_of, Outcome::Done);
+        let (outcome_of, _) = outcome(&not_found(404, "AGENT_API_KEY_NOT_FOUND"), 1, true);
+        assert_eq!(outcome_of, Outcome::Done);
+        for code in ["GROUP_NOT_FOUND", "ORG_NOT_FOUND", "INVALID_GROUP_ID"] {
+            let (outcome_of, message) = outcome(&not_found(404, code), 1, true);
+            assert_eq!(
+                (outcome_of, message.as_str()),
+                (Outcome::NotFound, "gone"),
+                "{code}"
+            );
+        }
+        let (outcome_of, _) = outcome(&not_found(400, "API_KEY_NOT_FOUND"), 1, false);
+        assert_eq!(outcome_of, Outcome::NotFound);
     }
 }

@@ -143,7 +143,10 @@ fn open(
 }
 
 /// Warnings about the header: a column named twice, or two names that could hold the same value.
-pub(super) fn header_notes(source: &Source, opts: &InputOptions) -> Result<Vec<String>, InputError> {
+pub(super) fn header_notes(
+    source: &Source,
+    opts: &InputOptions,
+) -> Result<Vec<String>, InputError> {
     let (mut csv, _, _) = open(source, opts, source.reader())?;
     let names = header_names(source, &mut csv)?;
     let mut notes = Vec::new();
@@ -277,10 +280,7 @@ pub(super) fn scan(
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let cell = |i: Option<usize>| {
-            i.and_then(|i| record.get(i))
-                .map(String::from_utf8_lossy)
-        };
+        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(String::from_utf8_lossy);
         let cells = Cells {
             project: cell(project),
             org: cell(org),

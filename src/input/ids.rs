@@ -330,11 +330,32 @@ mod tests {
     #[test]
     fn kind_aliases_map_to_canonical_names() {
         let cases = [
-            (Kind::ProjectApiKey, &["apiKey", "API-KEY", "project_api_key", "programmatic", "project-api-key"][..]),
-            (Kind::AgentApiKey, &["agentApiKey", "agent", "agent_api_key", " Agent-Api-Key "]),
-            (Kind::OrgApiKey, &["orgApiKey", "ORG_API_KEY", "organization-api-key"]),
-            (Kind::ServiceAccount, &["serviceAccount", "service_account", "Service-Account"]),
-            (Kind::ServiceAccountSecret, &["serviceAccountSecret", "service_account_secret"]),
+            (
+                Kind::ProjectApiKey,
+                &[
+                    "apiKey",
+                    "API-KEY",
+                    "project_api_key",
+                    "programmatic",
+                    "project-api-key",
+                ][..],
+            ),
+            (
+                Kind::AgentApiKey,
+                &["agentApiKey", "agent", "agent_api_key", " Agent-Api-Key "],
+            ),
+            (
+                Kind::OrgApiKey,
+                &["orgApiKey", "ORG_API_KEY", "organization-api-key"],
+            ),
+            (
+                Kind::ServiceAccount,
+                &["serviceAccount", "service_account", "Service-Account"],
+            ),
+            (
+                Kind::ServiceAccountSecret,
+                &["serviceAccountSecret", "service_account_secret"],
+            ),
         ];
         for (kind, aliases) in cases {
             for alias in aliases {
@@ -374,7 +395,10 @@ mod tests {
                 assert_ne!(all[i], all[j]);
             }
         }
-        assert_eq!(t(Kind::OrgApiKey, a, b, None), t(Kind::OrgApiKey, a, b, None));
+        assert_eq!(
+            t(Kind::OrgApiKey, a, b, None),
+            t(Kind::OrgApiKey, a, b, None)
+        );
     }
 
     #[test]
@@ -388,9 +412,22 @@ mod tests {
         .unwrap();
         assert_eq!(t.key_text(), "mdb_sa_id_1234567890abcdef12345678");
         assert_eq!(
-            Target::parse(t.kind.as_str(), &t.scope.to_string(), &t.key_text(), &t.secret_text()),
+            Target::parse(
+                t.kind.as_str(),
+                &t.scope.to_string(),
+                &t.key_text(),
+                &t.secret_text()
+            ),
             Some(t)
         );
-        assert!(Target::parse("service-account-secret", "5f1b2c3d4e5f6a7b8c9d0e1f", "mdb_sa_id_1234567890abcdef12345678", "").is_none());
+        assert!(
+            Target::parse(
+                "service-account-secret",
+                "5f1b2c3d4e5f6a7b8c9d0e1f",
+                "mdb_sa_id_1234567890abcdef12345678",
+                ""
+            )
+            .is_none()
+        );
     }
 }

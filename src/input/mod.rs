@@ -18,9 +18,7 @@ use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::str::FromStr;
 
-pub use ids::{
-    CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id,
-};
+pub use ids::{CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id};
 pub use source::Source;
 pub use survey::{Survey, survey};
 
@@ -466,9 +464,8 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
         (None | Some(""), None) => {
             return Err("kind is missing (add a kind field or pass --kind)".into());
         }
-        (Some(text), _) => Kind::parse(text).ok_or_else(|| {
-            format!("unknown kind {} (expected {})", shown(text), Kind::names())
-        })?,
+        (Some(text), _) => Kind::parse(text)
+            .ok_or_else(|| format!("unknown kind {} (expected {})", shown(text), Kind::names()))?,
     };
     if kind.is_org_wide() && !opts.allowed_kinds.contains(&kind) {
         return Err(format!(
@@ -534,7 +531,9 @@ mod tests {
 
     #[test]
     fn column_map_parses_any_subset() {
-        let map: ColumnMap = "project=GROUP_ID, key = KEY,org=ORG,secret=S".parse().unwrap();
+        let map: ColumnMap = "project=GROUP_ID, key = KEY,org=ORG,secret=S"
+            .parse()
+            .unwrap();
         assert_eq!(map.project.as_deref(), Some("GROUP_ID"));
         assert_eq!(map.key.as_deref(), Some("KEY"));
         assert_eq!(map.org.as_deref(), Some("ORG"));
@@ -621,13 +620,21 @@ mod tests {
         let target = check(&row, &allowed, true).unwrap();
         assert_eq!(target.secret.map(|s| s.to_string()).as_deref(), Some(good));
         assert_eq!(
-            check(&cells("", good, good, "", "service-account-secret"), &allowed, true)
-                .unwrap_err(),
+            check(
+                &cells("", good, good, "", "service-account-secret"),
+                &allowed,
+                true
+            )
+            .unwrap_err(),
             "client id \"5f1b2c3d4e5f6a7b8c9d0e1f\" is not a service account's client id (mdb_sa_id_ and 24 hex digits)"
         );
         assert_eq!(
-            check(&cells("", good, client, "", "service-account-secret"), &allowed, true)
-                .unwrap_err(),
+            check(
+                &cells("", good, client, "", "service-account-secret"),
+                &allowed,
+                true
+            )
+            .unwrap_err(),
             "secret id is missing"
         );
         let org_keys = InputOptions {

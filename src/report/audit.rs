@@ -230,7 +230,8 @@ pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
             Ok(record) => record,
             Err(_) if lines.peek().is_none() => break,
             Err(_) => {
-                log.broken.get_or_insert((number, "not an audit record".into()));
+                log.broken
+                    .get_or_insert((number, "not an audit record".into()));
                 continue;
             }
         };

@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(v.broken.as_ref().map(|b| b.0), Some(3));
 
         // Moving text from one cell to the next is a change too.
-        assert_ne!(next(GENESIS, [&b"ab"[..], b"c"]), next(GENESIS, [&b"a"[..], b"bc"]));
+        assert_ne!(
+            next(GENESIS, [&b"ab"[..], b"c"]),
+            next(GENESIS, [&b"a"[..], b"bc"])
+        );
 
         let mut v = Verifier::default();
         v.row(2, rows[0].iter().copied(), Some(&digests[0]));

@@ -169,7 +169,9 @@ mod tests {
         assert_eq!(keys, [2, 5]);
         SentJournal::settle(&report, left.values()).unwrap();
         assert_eq!(
-            SentJournal::read_unsettled(&report, &|_| false).unwrap().len(),
+            SentJournal::read_unsettled(&report, &|_| false)
+                .unwrap()
+                .len(),
             2
         );
         SentJournal::settle(&report, []).unwrap();

@@ -144,7 +144,10 @@ mod tests {
         )
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("revoker_rows{job=\"night\\\"ly\",outcome=\"done\"} 3"), "{text}");
+        assert!(
+            text.contains("revoker_rows{job=\"night\\\"ly\",outcome=\"done\"} 3"),
+            "{text}"
+        );
         write(
             &path,
             &RunMetrics {
@@ -156,8 +159,17 @@ mod tests {
         )
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("revoker_last_run_timestamp_seconds{job=\"night\\\"ly\"} 200"), "{text}");
-        assert!(text.contains("revoker_last_success_timestamp_seconds{job=\"night\\\"ly\"} 100"), "{text}");
-        assert!(text.contains("revoker_exit_code{job=\"night\\\"ly\"} 1"), "{text}");
+        assert!(
+            text.contains("revoker_last_run_timestamp_seconds{job=\"night\\\"ly\"} 200"),
+            "{text}"
+        );
+        assert!(
+            text.contains("revoker_last_success_timestamp_seconds{job=\"night\\\"ly\"} 100"),
+            "{text}"
+        );
+        assert!(
+            text.contains("revoker_exit_code{job=\"night\\\"ly\"} 1"),
+            "{text}"
+        );
     }
 }

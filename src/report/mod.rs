@@ -87,7 +87,10 @@ impl Record {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     #[error("{path}: {cause}")]
-    Io { path: PathBuf, cause: std::io::Error },
+    Io {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
     #[error(
         "{path}: the report already exists; pass --resume to continue that run, or choose another --report path"
     )]
@@ -159,7 +162,10 @@ pub fn refuse_overwrite(
     let report = canonical(report);
     let mut protected = vec![
         (report.clone(), "the report".to_string()),
-        (sidecar(&report, ".sent"), "the report's journal".to_string()),
+        (
+            sidecar(&report, ".sent"),
+            "the report's journal".to_string(),
+        ),
         (
             sidecar(&report, audit::SUFFIX),
             "the report's audit record".to_string(),
@@ -201,7 +207,6 @@ pub fn escape_cell(value: &str) -> std::borrow::Cow<'_, str> {
 pub fn unescape_cell(value: &str) -> &str {
     value.strip_prefix('\'').unwrap_or(value)
 }
-
 
 /// A new run id: the start time and a random suffix, e.g. `20261124T172600Z-3fa9`.
 pub fn new_run_id() -> String {
@@ -251,7 +256,10 @@ mod tests {
             (report.clone(), "the report"),
             (link, "the report"),
             (dir.path().join("r.csv.sent"), "the report's journal"),
-            (dir.path().join("./r.csv.audit.jsonl"), "the report's audit record"),
+            (
+                dir.path().join("./r.csv.audit.jsonl"),
+                "the report's audit record",
+            ),
             (input.clone(), "the input"),
         ] {
             let err = refuse_overwrite(&out, &report, Some(&input)).unwrap_err();

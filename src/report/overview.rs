@@ -262,7 +262,11 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .find(|r| r.command == "verify")
         .map(|r| VerificationView {
             run_id: r.run_id.clone(),
-            at: r.ended_at.clone().or(r.started_at.clone()).unwrap_or_default(),
+            at: r
+                .ended_at
+                .clone()
+                .or(r.started_at.clone())
+                .unwrap_or_default(),
             verified: r.rows.get(&Outcome::Verified).copied().unwrap_or(0),
             still_present: r.rows.get(&Outcome::StillPresent).copied().unwrap_or(0),
         });

@@ -120,8 +120,10 @@ fn parse_record(row: &csv::ByteRecord) -> Result<Record, String> {
             row.len()
         ));
     }
-    let raw = |i: usize| std::str::from_utf8(row.get(i).unwrap_or_default())
-        .map_err(|_| format!("{} is not UTF-8", HEADER[i]));
+    let raw = |i: usize| {
+        std::str::from_utf8(row.get(i).unwrap_or_default())
+            .map_err(|_| format!("{} is not UTF-8", HEADER[i]))
+    };
     let text = |i: usize| raw(i).map(|v| unescape_cell(v).to_string());
     let number = |i: usize| -> Result<u64, String> {
         let v = raw(i)?;

@@ -54,7 +54,8 @@ fn run_text(out: &mut String, run: &RunView) {
                 s.allowed_kinds
                     .as_ref()
                     .filter(|k| !k.is_empty())
-                    .map_or("project-api-key, agent-api-key (the default)".into(), |k| k.join(", "))
+                    .map_or("project-api-key, agent-api-key (the default)".into(), |k| k
+                        .join(", "))
             );
         }
     }
@@ -79,7 +80,10 @@ fn run_text(out: &mut String, run: &RunView) {
             let _ = writeln!(out, "  chain digest at its end: {chain}");
         }
     } else if run.audit.is_some() {
-        let _ = writeln!(out, "  no end record: the run is still going, or it crashed");
+        let _ = writeln!(
+            out,
+            "  no end record: the run is still going, or it crashed"
+        );
     }
 }
 
@@ -157,14 +161,19 @@ pub fn text(o: &ReportOverview) -> String {
 /// The overview as one JSON document, every row's latest outcome included.
 pub fn json(o: &ReportOverview) -> serde_json::Value {
     let rows: Vec<super::overview::LatestRow> = o.rows.iter().map(Into::into).collect();
-    serde_json::json!({
+    let mut doc = serde_json::json!({
         "report": o.report.display().to_string(),
         "runs": o.runs,
         "latest": o.latest,
         "unfinished": o.unfinished.len(),
         "chain": o.chain,
-        "audit_problem": o.audit_problem,
-        "verification": o.verification,
         "rows": rows,
-    })
+    });
+    if let Some(problem) = &o.audit_problem {
+        doc["audit_problem"] = problem.clone().into();
+    }
+    if let Some(v) = &o.verification {
+        doc["verification"] = serde_json::to_value(v).unwrap_or_default();
+    }
+    doc
 }

@@ -65,7 +65,9 @@ impl Summary {
 
     /// Every row was already gone: nothing revoked, nothing left. A stale export looks like this.
     pub fn all_already_gone(&self) -> bool {
-        self.count(Outcome::Done) == 0 && self.count(Outcome::NotFound) > 0 && self.unfinished() == 0
+        self.count(Outcome::Done) == 0
+            && self.count(Outcome::NotFound) > 0
+            && self.unfinished() == 0
     }
 
     /// `done 3 · not_found 1 · …` over the outcomes a run writes.

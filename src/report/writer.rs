@@ -71,7 +71,9 @@ impl ReportWriter {
     /// Starts the writer thread. Every record sent to the sink is appended and flushed at once, and
     /// synced to disk at least once a second; dropping every sink ends the thread, which syncs a last
     /// time and answers what it wrote.
-    pub fn spawn(self) -> Result<(ReportSink, JoinHandle<Result<Written, ReportError>>), ReportError> {
+    pub fn spawn(
+        self,
+    ) -> Result<(ReportSink, JoinHandle<Result<Written, ReportError>>), ReportError> {
         let (tx, rx) = mpsc::channel::<Record>();
         let path = self.path.clone();
         let handle = std::thread::Builder::new()

@@ -224,10 +224,16 @@ mod tests {
         ]))
         .unwrap()
         .unwrap();
-        assert_eq!(found.credential.public_identity(), "service account mdb_sa_id_x");
+        assert_eq!(
+            found.credential.public_identity(),
+            "service account mdb_sa_id_x"
+        );
         assert!(found.source.contains("MONGODB_ATLAS_CLIENT_ID"));
         let e = from_env(&env(&[("MCLI_CLIENT_ID", "x")])).unwrap_err();
-        assert_eq!(e.to_string(), "MCLI_CLIENT_ID is set but MCLI_CLIENT_SECRET is not");
+        assert_eq!(
+            e.to_string(),
+            "MCLI_CLIENT_ID is set but MCLI_CLIENT_SECRET is not"
+        );
         assert!(from_env(&env(&[])).unwrap().is_none());
     }
 
@@ -246,6 +252,9 @@ mod tests {
         assert!(e.contains("line 3: unknown field `region`"), "{e}");
         std::fs::write(&file, "public_key = p\nprivate_key = hunter2\n").unwrap();
         let e = from_file(&file).unwrap_err().to_string();
-        assert!(e.contains("line 1: not valid TOML") && !e.contains("hunter2"), "{e}");
+        assert!(
+            e.contains("line 1: not valid TOML") && !e.contains("hunter2"),
+            "{e}"
+        );
     }
 }

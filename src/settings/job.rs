@@ -94,7 +94,11 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 /// A TOML parser's complaint without the snippet of the file it quotes (which could hold a secret):
 /// only the line and the message, and the message only when it cannot quote a value.
-pub(crate) fn toml_complaint(text: &str, e: &toml::de::Error, values_may_be_secret: bool) -> String {
+pub(crate) fn toml_complaint(
+    text: &str,
+    e: &toml::de::Error,
+    values_may_be_secret: bool,
+) -> String {
     let line = e.span().map_or(1, |s| line_of(text, s.start));
     let message = e.message().trim().replace('\n', " ");
     if values_may_be_secret && message.contains('"') {
@@ -120,7 +124,8 @@ impl JobFile {
             reason,
         };
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-        let table: toml::Table = toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;
         if let Some(key) = table.keys().find(|k| CREDENTIAL_KEYS.contains(&k.as_str())) {
             let line = text
                 .lines()
@@ -130,7 +135,8 @@ impl JobFile {
                 "line {line}: {key} is a credential, and credentials do not belong in a job file (it is not shown); put them in the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET), an Atlas CLI profile (--profile), or a credentials file readable only by you (credentials_file = \"…\", chmod 600)"
             )));
         }
-        let mut job: JobFile = toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, false)))?;
+        let mut job: JobFile =
+            toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, false)))?;
         let dir = path.parent().unwrap_or(Path::new(""));
         let anchor = |p: &mut Option<PathBuf>| {
             if let Some(p) = p
@@ -190,7 +196,11 @@ mod tests {
     fn a_job_file_with_credentials_is_refused_without_quoting_them() {
         let dir = tempfile::tempdir().unwrap();
         let job = dir.path().join("job.toml");
-        std::fs::write(&job, "rate = \"10/s\"\n\nprivate_key = \"hunter2-secret\"\n").unwrap();
+        std::fs::write(
+            &job,
+            "rate = \"10/s\"\n\nprivate_key = \"hunter2-secret\"\n",
+        )
+        .unwrap();
         let e = JobFile::load(&job).unwrap_err().to_string();
         assert!(e.contains("line 3: private_key is a credential"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");

@@ -79,6 +79,9 @@ pub struct Settings {
     pub credential: Result<Found, CredentialError>,
     /// Field name to origin, for the fields that are set.
     pub origins: BTreeMap<&'static str, Origin>,
+    /// Whether the job file itself says `resume = true` (a nightly job: continue today's report, or
+    /// start it), whatever the flags say.
+    pub job_resumes: bool,
 }
 
 const DEFAULT_CONCURRENCY: usize = 16;
@@ -135,14 +138,8 @@ impl Settings {
                 None
             }),
         };
-        let profile_origin = || {
-            Origin::Profile(
-                profile
-                    .as_ref()
-                    .map(Profile::describe)
-                    .unwrap_or_default(),
-            )
-        };
+        let profile_origin =
+            || Origin::Profile(profile.as_ref().map(Profile::describe).unwrap_or_default());
 
         macro_rules! merged {
             ($field:ident) => {
@@ -219,7 +216,10 @@ impl Settings {
                 (job.base_url.clone(), job_origin()),
                 (api_base(job.api), job_origin()),
                 (ops_manager_base, Origin::Env(OPS_MANAGER_URL_VAR.into())),
-                (profile.as_ref().and_then(Profile::base_url), profile_origin()),
+                (
+                    profile.as_ref().and_then(Profile::base_url),
+                    profile_origin(),
+                ),
                 (Some(api::DEFAULT_BASE_URL.to_string()), Origin::Default),
             ],
         )
@@ -280,10 +280,14 @@ impl Settings {
             }
         }
         if values.concurrency == Some(0) {
-            return Err(SettingsError::Invalid("concurrency must be at least 1".into()));
+            return Err(SettingsError::Invalid(
+                "concurrency must be at least 1".into(),
+            ));
         }
         if values.max_attempts == Some(0) {
-            return Err(SettingsError::Invalid("max_attempts must be at least 1".into()));
+            return Err(SettingsError::Invalid(
+                "max_attempts must be at least 1".into(),
+            ));
         }
         if let Some(d) = &values.delimiter {
             delimiter_byte(d)?;
@@ -292,6 +296,7 @@ impl Settings {
             .and_then(Path::file_stem)
             .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Settings {
+            job_resumes: job.resume.unwrap_or(false),
             values,
             job_name,
             job_path: job_path.map(Path::to_path_buf),
@@ -307,7 +312,9 @@ impl Settings {
     }
 
     pub fn connect_timeout(&self) -> Duration {
-        self.values.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT)
+        self.values
+            .connect_timeout
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// How to read the input, and which rows may be sent to this API.
@@ -331,7 +338,11 @@ impl Settings {
         let defaults = EngineConfig::default();
         let max_attempts = self.values.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
         EngineConfig {
-            concurrency: self.values.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
+            concurrency: self
+                .values
+                .concurrency
+                .unwrap_or(DEFAULT_CONCURRENCY)
+                .max(1),
             rate: self.values.rate,
             scope_rate: self.values.project_rate,
             max_attempts,
@@ -367,10 +378,16 @@ impl Settings {
         let defaults: [(&str, String); 4] = [
             ("concurrency", DEFAULT_CONCURRENCY.to_string()),
             ("max_attempts", DEFAULT_ATTEMPTS.to_string()),
-            ("timeout", format!("\"{}\"", humantime::format_duration(DEFAULT_TIMEOUT))),
+            (
+                "timeout",
+                format!("\"{}\"", humantime::format_duration(DEFAULT_TIMEOUT)),
+            ),
             (
                 "connect_timeout",
-                format!("\"{}\"", humantime::format_duration(DEFAULT_CONNECT_TIMEOUT)),
+                format!(
+                    "\"{}\"",
+                    humantime::format_duration(DEFAULT_CONNECT_TIMEOUT)
+                ),
             ),
         ];
         for (key, value) in &table {
@@ -459,20 +476,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.values.concurrency, Some(32));
-        assert_eq!(s.origins["concurrency"], Origin::Flag("--concurrency".into()));
+        assert_eq!(
+            s.origins["concurrency"],
+            Origin::Flag("--concurrency".into())
+        );
         assert_eq!(s.values.rate, Some("10/s".parse().unwrap()));
         assert_eq!(s.origins["rate"], Origin::Job(job.clone()));
         assert_eq!(s.values.input, Some(dir.path().join("in.csv")));
         assert_eq!(s.values.columns.project.as_deref(), Some("GROUP_ID"));
         assert_eq!(s.values.columns.key.as_deref(), Some("KEY_ID"));
-        assert_eq!(s.base_url.as_str(), "https://om.example.com/api/public/v1.0");
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://om.example.com/api/public/v1.0"
+        );
         assert_eq!(s.origins["base_url"], Origin::Job(job.clone()));
         assert_eq!(s.values.ca_cert, Some(PathBuf::from("/etc/ca.pem")));
-        assert_eq!(s.origins["ca_cert"], Origin::Env("MCLI_OPS_MANAGER_CA_CERTIFICATE".into()));
+        assert_eq!(
+            s.origins["ca_cert"],
+            Origin::Env("MCLI_OPS_MANAGER_CA_CERTIFICATE".into())
+        );
         assert_eq!(s.timeout(), Duration::from_secs(5));
         let printed = s.print(None);
-        assert!(printed.contains("concurrency = 32   # flag --concurrency"), "{printed}");
-        assert!(printed.contains("max_attempts = 5   # default"), "{printed}");
+        assert!(
+            printed.contains("concurrency = 32   # flag --concurrency"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("max_attempts = 5   # default"),
+            "{printed}"
+        );
         assert!(
             printed.contains("# credentials: API key pub (HTTP Digest) from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY)"),
             "{printed}"
@@ -488,11 +520,17 @@ mod tests {
             &env(&[("MCLI_OPS_MANAGER_URL", "https://om.example.com:8080/")]),
         )
         .unwrap();
-        assert_eq!(s.base_url.as_str(), "https://om.example.com:8080/api/public/v1.0");
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://om.example.com:8080/api/public/v1.0"
+        );
         let e = Settings::resolve(
             None,
             JobFile::default(),
-            &env(&[("MCLI_OPS_MANAGER_URL", "https://om.example.com:8080/api/public/v1.0")]),
+            &env(&[(
+                "MCLI_OPS_MANAGER_URL",
+                "https://om.example.com:8080/api/public/v1.0",
+            )]),
         )
         .err()
         .unwrap()
@@ -519,7 +557,10 @@ mod tests {
             &env(&[]),
         )
         .unwrap();
-        assert_eq!(s.base_url.as_str(), "https://cloud.mongodb.com/api/atlas/v2");
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://cloud.mongodb.com/api/atlas/v2"
+        );
         assert!(!s.input_options().agent_keys);
     }
 }

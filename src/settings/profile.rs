@@ -55,7 +55,11 @@ impl Profile {
     /// mongocli `cloud` one.
     pub fn base_url(&self) -> Option<String> {
         let f = &self.fields;
-        if let Some(root) = f.ops_manager_url.as_deref().filter(|u| !u.trim().is_empty()) {
+        if let Some(root) = f
+            .ops_manager_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
+        {
             return Some(crate::api::Api::CloudManager.base_at(root));
         }
         match (self.tool, f.service.as_deref()) {
@@ -70,7 +74,12 @@ impl Profile {
     /// is in the OS keyring.
     pub fn credential(&self) -> Result<Option<Found>, CredentialError> {
         let f = &self.fields;
-        let set = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let set = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let keyring = |has: &str, lacks: &str, vars: (&str, &str)| {
             CredentialError::Profile(format!(
                 "{} has {has} but no {lacks}: Atlas CLI 1.47 and later keep secrets in the OS keyring, which revoker does not read; pass the pair as {} and {} (or use --credentials-file)",
@@ -96,7 +105,10 @@ impl Profile {
                 return Err(keyring(
                     "public_api_key",
                     "private_api_key",
-                    ("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PRIVATE_API_KEY"),
+                    (
+                        "MONGODB_ATLAS_PUBLIC_API_KEY",
+                        "MONGODB_ATLAS_PRIVATE_API_KEY",
+                    ),
                 ));
             }
             _ => None,
@@ -104,9 +116,8 @@ impl Profile {
         if client.is_none() && key.is_none() {
             return Ok(None);
         }
-        owner_only(&self.path).map_err(|why| {
-            CredentialError::Profile(format!("{}: {why}", self.path.display()))
-        })?;
+        owner_only(&self.path)
+            .map_err(|why| CredentialError::Profile(format!("{}: {why}", self.path.display())))?;
         let source = self.describe();
         Ok(Some(match (client, key) {
             (Some((client_id, secret)), _) => Found {
@@ -161,11 +172,16 @@ pub fn load(name: &str, explicit: bool) -> Result<Option<Profile>, CredentialErr
     read(&path, tool, name, explicit)
 }
 
-fn read(path: &Path, tool: Tool, name: &str, explicit: bool) -> Result<Option<Profile>, CredentialError> {
+fn read(
+    path: &Path,
+    tool: Tool,
+    name: &str,
+    explicit: bool,
+) -> Result<Option<Profile>, CredentialError> {
     let err = |why: String| CredentialError::Profile(format!("{}: {why}", path.display()));
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| err(super::job::toml_complaint(&text, &e, true)))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| err(super::job::toml_complaint(&text, &e, true)))?;
     let Some(value) = table.get(name) else {
         if !explicit {
             return Ok(None);
@@ -211,17 +227,41 @@ mod tests {
         .unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let p = read(&path, Tool::AtlasCli, "default", true).unwrap().unwrap();
+        let p = read(&path, Tool::AtlasCli, "default", true)
+            .unwrap()
+            .unwrap();
         let e = p.credential().unwrap_err().to_string();
-        assert!(e.contains("OS keyring") && e.contains("MONGODB_ATLAS_PRIVATE_API_KEY"), "{e}");
-        assert_eq!(p.base_url().as_deref(), Some("https://cloud.mongodb.com/api/atlas/v2"));
+        assert!(
+            e.contains("OS keyring") && e.contains("MONGODB_ATLAS_PRIVATE_API_KEY"),
+            "{e}"
+        );
+        assert_eq!(
+            p.base_url().as_deref(),
+            Some("https://cloud.mongodb.com/api/atlas/v2")
+        );
         let p = read(&path, Tool::AtlasCli, "full", true).unwrap().unwrap();
-        assert_eq!(p.credential().unwrap().unwrap().credential.public_identity(), "API key abc");
+        assert_eq!(
+            p.credential()
+                .unwrap()
+                .unwrap()
+                .credential
+                .public_identity(),
+            "API key abc"
+        );
         assert_eq!(
             p.base_url().as_deref(),
             Some("https://om.example.com:8080/api/public/v1.0")
         );
-        assert!(read(&path, Tool::AtlasCli, "nope", true).unwrap_err().to_string().contains("profiles there: default, full"));
-        assert!(read(&path, Tool::AtlasCli, "nope", false).unwrap().is_none());
+        assert!(
+            read(&path, Tool::AtlasCli, "nope", true)
+                .unwrap_err()
+                .to_string()
+                .contains("profiles there: default, full")
+        );
+        assert!(
+            read(&path, Tool::AtlasCli, "nope", false)
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -119,11 +119,12 @@ impl Digest {
             ChallengeStyle::Docs => vec![format!(
                 "Digest realm=\"{REALM}\", domain=\"\", nonce=\"{nonce}\", algorithm=MD5, op=\"auth\", stale={stale}"
             )],
-            ChallengeStyle::BearerThenDigest => vec![
-                format!("Bearer realm=\"{REALM}\""),
-                standard("MD5"),
-            ],
-            ChallengeStyle::Malformed => vec![format!("Digest realm=\"{REALM}, nonce={nonce}, qop")],
+            ChallengeStyle::BearerThenDigest => {
+                vec![format!("Bearer realm=\"{REALM}\""), standard("MD5")]
+            }
+            ChallengeStyle::Malformed => {
+                vec![format!("Digest realm=\"{REALM}, nonce={nonce}, qop")]
+            }
             ChallengeStyle::UnsupportedAlgorithm => vec![format!(
                 "Digest realm=\"{REALM}\", nonce=\"{nonce}\", algorithm=SHA-1-FANCY, qop=\"auth\", stale={stale}"
             )],

@@ -17,7 +17,8 @@ use super::state::lock;
 use super::{Bucket, RetryAfterStyle, SimConfig};
 use crate::input::ObjectId;
 
-type Limiter<K> = RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
+type Limiter<K> =
+    RateLimiter<K, DefaultKeyedStateStore<K>, DefaultClock, StateInformationMiddleware>;
 
 /// Requests still on the wire when a 429 went out are not counted as early; the margin is wide so
 /// that a loaded machine's scheduling delays do not count either.
@@ -25,8 +26,9 @@ const IN_FLIGHT_GRACE: Duration = Duration::from_millis(250);
 
 fn limiter<K: Hash + Eq + Clone>(bucket: &Bucket) -> Option<Limiter<K>> {
     let period = bucket.per.checked_div(bucket.refill.max(1))?;
-    let quota = Quota::with_period(period)?
-        .allow_burst(std::num::NonZeroU32::new(bucket.capacity).unwrap_or(std::num::NonZeroU32::MIN));
+    let quota = Quota::with_period(period)?.allow_burst(
+        std::num::NonZeroU32::new(bucket.capacity).unwrap_or(std::num::NonZeroU32::MIN),
+    );
     Some(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>())
 }
 
@@ -53,9 +55,7 @@ pub(super) type Admitted = Option<(u32, u32)>;
 impl Limits {
     pub(super) fn new(config: &SimConfig) -> Limits {
         Limits {
-            user: config
-                .user_bucket
-                .and_then(|b| limiter(&b).map(|l| (b, l))),
+            user: config.user_bucket.and_then(|b| limiter(&b).map(|l| (b, l))),
             scope: config
                 .scope_bucket
                 .and_then(|b| limiter(&b).map(|l| (b, l))),
@@ -84,7 +84,12 @@ impl Limits {
     }
 
     /// Takes a token from the request's buckets, or answers the 429.
-    pub(super) fn check(&self, user: &str, scope: Option<ObjectId>, endpoint: &str) -> Result<Admitted, Throttled> {
+    pub(super) fn check(
+        &self,
+        user: &str,
+        scope: Option<ObjectId>,
+        endpoint: &str,
+    ) -> Result<Admitted, Throttled> {
         let mut admitted: Admitted = None;
         let tighter = |a: Admitted, capacity: u32, remaining: u32| match a {
             Some((_, r)) if r <= remaining => a,
@@ -94,7 +99,11 @@ impl Limits {
         if let (Some(scope), Some((bucket, limiter))) = (scope, &self.scope) {
             match limiter.check_key(&scope) {
                 Ok(snapshot) => {
-                    admitted = tighter(admitted, bucket.capacity, snapshot.remaining_burst_capacity())
+                    admitted = tighter(
+                        admitted,
+                        bucket.capacity,
+                        snapshot.remaining_burst_capacity(),
+                    )
                 }
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -105,7 +114,11 @@ impl Limits {
         if let Some((bucket, limiter)) = &self.user {
             match limiter.check_key(&user.to_string()) {
                 Ok(snapshot) => {
-                    admitted = tighter(admitted, bucket.capacity, snapshot.remaining_burst_capacity())
+                    admitted = tighter(
+                        admitted,
+                        bucket.capacity,
+                        snapshot.remaining_burst_capacity(),
+                    )
                 }
                 Err(not_until) => {
                     let wait = not_until.wait_time_from(DefaultClock::default().now());

@@ -62,6 +62,8 @@ pub enum Fault {
     Throttle,
     /// The connection is accepted and the request read, then nothing is ever answered.
     Silence,
+    /// A 400 whose errorCode and detail carry escape sequences and newlines (a hostile server).
+    Forged,
 }
 
 impl Fault {
@@ -76,6 +78,7 @@ impl Fault {
             Fault::Redirect => "redirect",
             Fault::Throttle => "throttle",
             Fault::Silence => "silence",
+            Fault::Forged => "forged",
         }
     }
 
@@ -167,7 +170,8 @@ impl FromStr for Bucket {
 
     /// `CAPACITY:REFILL/UNIT`, e.g. `10:10/s` or `100:100/m`.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{s:?} is not a bucket: write CAPACITY:REFILL, e.g. 10:10/s or 100:100/m");
+        let bad =
+            || format!("{s:?} is not a bucket: write CAPACITY:REFILL, e.g. 10:10/s or 100:100/m");
         let (capacity, rate) = s.split_once(':').ok_or_else(bad)?;
         let capacity: u32 = capacity.trim().parse().map_err(|_| bad())?;
         let rate: crate::engine::Rate = rate.parse().map_err(|_| bad())?;

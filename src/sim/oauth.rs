@@ -25,6 +25,8 @@ pub(super) struct OAuth {
     client_secret: String,
     ttl: Duration,
     tokens: Mutex<HashMap<String, Token>>,
+    /// Every token ever issued, for tests that check none leaks.
+    issued: Mutex<Vec<String>>,
     recent: Mutex<VecDeque<Instant>>,
 }
 
@@ -56,6 +58,7 @@ impl OAuth {
             client_secret: client_secret.into(),
             ttl,
             tokens: Mutex::new(HashMap::new()),
+            issued: Mutex::new(Vec::new()),
             recent: Mutex::new(VecDeque::new()),
         }
     }
@@ -92,7 +95,11 @@ impl OAuth {
             .find(|(k, _)| k == "grant_type")
             .map(|(_, v)| v.into_owned());
         if grant.as_deref() != Some("client_credentials") {
-            return oauth_error(400, "unsupported_grant_type", "Only client_credentials is supported.");
+            return oauth_error(
+                400,
+                "unsupported_grant_type",
+                "Only client_credentials is supported.",
+            );
         }
         let now = Instant::now();
         {
@@ -130,7 +137,12 @@ impl OAuth {
                 "The service account already holds the maximum number of access tokens.",
             );
         }
-        let token = format!("sim{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>());
+        let token = format!(
+            "sim{:032x}{:032x}",
+            rand::random::<u128>(),
+            rand::random::<u128>()
+        );
+        lock(&self.issued).push(token.clone());
         tokens.insert(
             token.clone(),
             Token {
@@ -152,7 +164,10 @@ impl OAuth {
     /// `POST /api/oauth/revoke`: answers whether a live token was revoked.
     pub(super) fn revoke(&self, authorization: Option<&str>, body: &[u8]) -> (TokenAnswer, bool) {
         if !self.client_ok(authorization) {
-            return (oauth_error(401, "invalid_client", "Invalid client credentials."), false);
+            return (
+                oauth_error(401, "invalid_client", "Invalid client credentials."),
+                false,
+            );
         }
         let token = url::form_urlencoded::parse(body)
             .find(|(k, _)| k == "token")
@@ -173,6 +188,22 @@ impl OAuth {
             },
             revoked,
         )
+    }
+
+    /// Revokes every live token (a knob: what an administrator revoking the service account's
+    /// tokens mid-run looks like).
+    pub(super) fn revoke_all(&self) -> usize {
+        let mut n = 0;
+        for t in lock(&self.tokens).values_mut().filter(|t| !t.revoked) {
+            t.revoked = true;
+            n += 1;
+        }
+        n
+    }
+
+    /// Every token issued and not yet forgotten (for tests that check no token leaks).
+    pub(super) fn issued(&self) -> Vec<String> {
+        lock(&self.issued).clone()
     }
 
     /// The client a bearer token belongs to.

@@ -85,7 +85,11 @@ fn not_found(path: &str) -> SimAnswer {
 impl Route {
     /// Parses the path after the API prefix.
     pub(super) fn parse(flavour: Flavour, method: &Method, full_path: &str, rest: &str) -> Route {
-        let parts: Vec<&str> = rest.trim_matches('/').split('/').filter(|p| !p.is_empty()).collect();
+        let parts: Vec<&str> = rest
+            .trim_matches('/')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
         let scope_id = |text: &str, what: Kind| {
             ObjectId::parse(text).ok_or_else(|| match what.scope() {
                 crate::input::Scope::Project => SimAnswer::error(
@@ -142,7 +146,10 @@ impl Route {
             }
         };
         let list = |kind: Kind, scope: &str, parent: Option<&str>| -> Route {
-            match (scope_id(scope, kind), parent.map(|p| key_id(p, Kind::ServiceAccount))) {
+            match (
+                scope_id(scope, kind),
+                parent.map(|p| key_id(p, Kind::ServiceAccount)),
+            ) {
                 (Ok(scope), None) => Route::List(kind, scope, None),
                 (Ok(scope), Some(Ok(client))) => Route::List(kind, scope, Some(client)),
                 (Err(a), _) | (_, Some(Err(a))) => Route::Answer(a),
@@ -151,7 +158,9 @@ impl Route {
         let v1 = flavour == Flavour::V1;
         match (method, parts.as_slice()) {
             (&Method::GET, []) => Route::Root,
-            (&Method::DELETE, ["groups", p, "apiKeys", k]) => delete(Kind::ProjectApiKey, p, k, None),
+            (&Method::DELETE, ["groups", p, "apiKeys", k]) => {
+                delete(Kind::ProjectApiKey, p, k, None)
+            }
             (&Method::DELETE, ["groups", p, "agentapikeys", k]) if v1 => {
                 delete(Kind::AgentApiKey, p, k, None)
             }
@@ -169,7 +178,9 @@ impl Route {
             (&Method::GET, ["orgs", o, "serviceAccounts", c]) => {
                 list(Kind::ServiceAccountSecret, o, Some(c))
             }
-            (_, ["groups" | "orgs", _, _, ..]) if method != Method::GET && method != Method::DELETE => {
+            (_, ["groups" | "orgs", _, _, ..])
+                if method != Method::GET && method != Method::DELETE =>
+            {
                 Route::Answer(SimAnswer::error(
                     405,
                     "METHOD_NOT_ALLOWED",
@@ -203,7 +214,11 @@ impl Route {
     }
 
     /// On v2, the 406 of a request whose `Accept` does not ask for a version of its resource.
-    pub(super) fn refuse_accept(&self, flavour: Flavour, accept: Option<&str>) -> Option<SimAnswer> {
+    pub(super) fn refuse_accept(
+        &self,
+        flavour: Flavour,
+        accept: Option<&str>,
+    ) -> Option<SimAnswer> {
         if flavour == Flavour::V1 || matches!(self, Route::Answer(_)) {
             return None;
         }
@@ -279,7 +294,12 @@ pub(super) fn refusal(
 }
 
 /// The answer to a DELETE that reached the data.
-pub(super) fn delete(world: &World, flavour: Flavour, target: &Target, stats: &super::state::Counters) -> (SimAnswer, bool) {
+pub(super) fn delete(
+    world: &World,
+    flavour: Flavour,
+    target: &Target,
+    stats: &super::state::Counters,
+) -> (SimAnswer, bool) {
     use std::sync::atomic::Ordering;
     let missing_scope = || {
         if target.kind.is_org_wide() {
@@ -350,9 +370,19 @@ pub(super) fn list(
 ) -> SimAnswer {
     if !world.scope_exists(kind, scope) {
         return if kind.is_org_wide() {
-            SimAnswer::error(404, "ORG_NOT_FOUND", format!("No organization with ID {scope} exists."), "Not Found")
+            SimAnswer::error(
+                404,
+                "ORG_NOT_FOUND",
+                format!("No organization with ID {scope} exists."),
+                "Not Found",
+            )
         } else {
-            SimAnswer::error(404, "GROUP_NOT_FOUND", format!("No group with ID {scope} exists."), "Not Found")
+            SimAnswer::error(
+                404,
+                "GROUP_NOT_FOUND",
+                format!("No group with ID {scope} exists."),
+                "Not Found",
+            )
         };
     }
     if let (Kind::ServiceAccountSecret, Some(client)) = (kind, parent) {
@@ -403,7 +433,9 @@ pub(super) fn list(
             _ => json!({ "id": id.to_string(), "desc": "simulated key", "roles": [] }),
         })
         .collect();
-    let mut links = vec![json!({ "rel": "self", "href": format!("{self_url}?pageNum={page}&itemsPerPage={per_page}") })];
+    let mut links = vec![
+        json!({ "rel": "self", "href": format!("{self_url}?pageNum={page}&itemsPerPage={per_page}") }),
+    ];
     if page.saturating_mul(per_page) < items.len() {
         links.push(json!({ "rel": "next", "href": format!("{self_url}?pageNum={}&itemsPerPage={per_page}", page + 1) }));
     }
@@ -418,8 +450,12 @@ pub(super) fn root(flavour: Flavour) -> SimAnswer {
     SimAnswer::json(
         200,
         match flavour {
-            Flavour::V1 => json!({ "appName": "MongoDB Cloud Manager (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false, "links": [] }),
-            Flavour::V2 => json!({ "appName": "MongoDB Atlas (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false }),
+            Flavour::V1 => {
+                json!({ "appName": "MongoDB Cloud Manager (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false, "links": [] })
+            }
+            Flavour::V2 => {
+                json!({ "appName": "MongoDB Atlas (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false })
+            }
         },
     )
 }

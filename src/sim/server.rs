@@ -39,6 +39,8 @@ struct State {
     limits: Limits,
     forbidden: HashSet<ObjectId>,
     not_in_group: HashSet<ObjectId>,
+    /// Until when every API request answers 503 (`POST /__sim/outage?seconds=N`).
+    outage_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// A simulator bound to its address, not yet serving.
@@ -94,6 +96,7 @@ impl Sim {
             limits: Limits::new(&config),
             forbidden: config.forbid_projects.iter().copied().collect(),
             not_in_group: config.not_in_group.iter().copied().collect(),
+            outage_until: std::sync::Mutex::new(None),
             config,
         };
         Ok(Sim {
@@ -230,6 +233,21 @@ impl SimHandle {
     pub fn stats(&self) -> Stats {
         self.stats.stats()
     }
+
+    /// Revokes every live access token, as `POST /__sim/revoke-tokens` does.
+    pub fn revoke_tokens(&self) -> usize {
+        self.stats.0.oauth.revoke_all()
+    }
+
+    /// Every access token issued, as `GET /__sim/tokens` answers.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.stats.0.oauth.issued()
+    }
+
+    /// Answers every API request 503 for `length` from now, as `POST /__sim/outage` does.
+    pub fn outage(&self, length: Duration) {
+        *super::state::lock(&self.stats.0.outage_until) = Some(std::time::Instant::now() + length);
+    }
 }
 
 impl Drop for SimHandle {
@@ -317,7 +335,8 @@ async fn handle(
 ) -> Result<Response<SimBody>, std::io::Error> {
     let path = req.uri().path().to_string();
     if let Some(control) = path.strip_prefix("/__sim/") {
-        return Ok(control_answer(&state, req.method(), control));
+        let query = req.uri().query().unwrap_or("").to_string();
+        return Ok(control_answer(&state, req.method(), control, &query));
     }
     if let Some(endpoint) = path.strip_prefix("/api/oauth/") {
         return Ok(oauth_answer(&state, req, endpoint.to_string()).await);
@@ -341,13 +360,27 @@ async fn handle(
         (Flavour::V2, rest.to_string())
     } else {
         // Outside the API: a web server's page, not the API's error document.
-        return Ok(frame(counters, html(404, "Not Found"), &Query::default(), None));
+        return Ok(frame(
+            counters,
+            html(404, "Not Found"),
+            &Query::default(),
+            None,
+        ));
     };
     let uri = req
         .uri()
         .path_and_query()
         .map_or(path.as_str(), |pq| pq.as_str())
         .to_string();
+    // A silent server answers nothing at all, not even a challenge.
+    let silence = config
+        .faults
+        .iter()
+        .find(|(f, _)| *f == Fault::Silence)
+        .map_or(0.0, |(_, rate)| *rate);
+    if silence > 0.0 && rand::rng().random::<f64>() < silence {
+        std::future::pending::<()>().await;
+    }
     let answer = match authenticate(&state, &req, &uri) {
         Err(challenge) => (challenge, None),
         Ok(user) => {
@@ -409,7 +442,9 @@ fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<Str
     );
     let body = serde_json::to_vec(&answer.json).unwrap_or_default();
     let mut answer = raw(401, Vec::new(), SimBody::whole(body));
-    answer.headers.push((CONTENT_TYPE, "application/json".into()));
+    answer
+        .headers
+        .push((CONTENT_TYPE, "application/json".into()));
     for challenge in state.digest.challenge(stale) {
         answer.headers.push((WWW_AUTHENTICATE, challenge));
     }
@@ -430,7 +465,10 @@ async fn respond(
     let config = &state.config;
     let scope = route.scope();
     if state.limits.early(user, scope.map(|s| s.1)) {
-        state.counters.early_requests.fetch_add(1, Ordering::Relaxed);
+        state
+            .counters
+            .early_requests
+            .fetch_add(1, Ordering::Relaxed);
     }
     if let Some(answer) = route.refuse_accept(flavour, accept) {
         return Some((answer, None));
@@ -465,6 +503,19 @@ async fn respond(
         return Some((answer, bucket));
     }
 
+    let outage = super::state::lock(&state.outage_until)
+        .is_some_and(|until| std::time::Instant::now() < until);
+    if outage {
+        return Some((
+            SimAnswer::error(
+                503,
+                "SERVICE_UNAVAILABLE",
+                "Simulated outage.".into(),
+                "Service Unavailable",
+            ),
+            None,
+        ));
+    }
     // One draw decides which fault, if any, hits this request.
     let mut draw = rand::rng().random::<f64>();
     let mut hit = |rate: f64| {
@@ -500,10 +551,8 @@ async fn respond(
             let _ = serve(state, flavour, route, path, query);
             return None;
         }
-        Some(Fault::Silence) => {
-            std::future::pending::<()>().await;
-            return None;
-        }
+        // Decided before authentication, in `handle`.
+        Some(Fault::Silence) => serve(state, flavour, route, path, query),
         Some(Fault::Stall) => raw(
             200,
             vec![(CONTENT_LENGTH, "64".into())],
@@ -529,6 +578,12 @@ async fn respond(
             answer
         }
         Some(Fault::Throttle) => throttled_answer(state.limits.fault(user)),
+        Some(Fault::Forged) => SimAnswer::error(
+            400,
+            "FORGED\u{1b}[2J\u{1b}[31m",
+            "nothing\nrevoker: all keys revoked OK\r\u{202e}".into(),
+            "Bad Request",
+        ),
         Some(Fault::HugeBody) => {
             let answer = serve(state, flavour, route, path, query);
             raw(answer.status, Vec::new(), SimBody::Endless)
@@ -559,7 +614,11 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
 }
 
 /// `POST /api/oauth/token` and `POST /api/oauth/revoke`.
-async fn oauth_answer(state: &State, req: Request<Incoming>, endpoint: String) -> Response<SimBody> {
+async fn oauth_answer(
+    state: &State,
+    req: Request<Incoming>,
+    endpoint: String,
+) -> Response<SimBody> {
     let counters = &state.counters;
     let authorization = req
         .headers()
@@ -608,8 +667,28 @@ async fn oauth_answer(state: &State, req: Request<Incoming>, endpoint: String) -
     response
 }
 
-fn control_answer(state: &State, method: &Method, what: &str) -> Response<SimBody> {
+fn control_answer(state: &State, method: &Method, what: &str, query: &str) -> Response<SimBody> {
     let (status, body) = match (method, what) {
+        (&Method::POST, "revoke-tokens") => {
+            let n = state.oauth.revoke_all();
+            (
+                StatusCode::OK,
+                json!({ "revoked": n }).to_string().into_bytes(),
+            )
+        }
+        (&Method::GET, "tokens") => (
+            StatusCode::OK,
+            serde_json::to_vec(&state.oauth.issued()).unwrap_or_default(),
+        ),
+        (&Method::POST, "outage") => {
+            let seconds: f64 = url::form_urlencoded::parse(query.as_bytes())
+                .find(|(k, _)| k == "seconds")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(10.0);
+            *super::state::lock(&state.outage_until) =
+                Some(std::time::Instant::now() + Duration::from_secs_f64(seconds.max(0.0)));
+            (StatusCode::OK, b"{}".to_vec())
+        }
         (&Method::GET, "stats") => {
             let stats = state.counters.snapshot(state.world.remaining());
             (

@@ -43,10 +43,7 @@ pub(super) enum Deleted {
 
 fn collection(t: &Target) -> (Collection, ObjectId) {
     match t.kind {
-        Kind::ServiceAccountSecret => (
-            (t.kind, t.scope, Some(t.key)),
-            t.secret.unwrap_or(t.key),
-        ),
+        Kind::ServiceAccountSecret => ((t.kind, t.scope, Some(t.key)), t.secret.unwrap_or(t.key)),
         _ => ((t.kind, t.scope, None), t.key),
     }
 }
@@ -104,7 +101,10 @@ impl World {
     /// Removes an item a request deleted; `stats` counts a request for one already deleted.
     fn remove(&self, coll: Collection, item: ObjectId, stats: Option<&Counters>) -> bool {
         let mut shard = lock(&self.shards[shard_of(&coll.1)]);
-        let removed = shard.live.get_mut(&coll).is_some_and(|set| set.remove(&item));
+        let removed = shard
+            .live
+            .get_mut(&coll)
+            .is_some_and(|set| set.remove(&item));
         if let Some(stats) = stats {
             if removed {
                 shard.gone.insert((coll, item));
@@ -143,14 +143,18 @@ impl World {
             }
             Kind::OrgApiKey => {
                 // The key is gone from every project it was assigned to.
-                let projects = lock(&self.assignments).remove(&target.key).unwrap_or_default();
+                let projects = lock(&self.assignments)
+                    .remove(&target.key)
+                    .unwrap_or_default();
                 for project in projects {
                     self.remove((Kind::ProjectApiKey, project, None), target.key, None);
                 }
             }
             Kind::ServiceAccount => {
                 let coll = (Kind::ServiceAccountSecret, target.scope, Some(target.key));
-                lock(&self.shards[shard_of(&target.scope)]).live.remove(&coll);
+                lock(&self.shards[shard_of(&target.scope)])
+                    .live
+                    .remove(&coll);
             }
             _ => {}
         }
@@ -158,7 +162,12 @@ impl World {
     }
 
     /// The live items of a collection, sorted.
-    pub(super) fn list(&self, kind: Kind, scope: &ObjectId, parent: Option<ObjectId>) -> Vec<ObjectId> {
+    pub(super) fn list(
+        &self,
+        kind: Kind,
+        scope: &ObjectId,
+        parent: Option<ObjectId>,
+    ) -> Vec<ObjectId> {
         let mut out: Vec<ObjectId> = lock(&self.shards[shard_of(scope)])
             .live
             .get(&(kind, *scope, parent))
@@ -329,7 +338,10 @@ mod tests {
             t(Kind::ProjectApiKey, id(3), id(9)),
         ]);
         let c = Counters::default();
-        assert!(matches!(world.delete(&t(Kind::OrgApiKey, id(1), id(9)), &c), Deleted::Yes));
+        assert!(matches!(
+            world.delete(&t(Kind::OrgApiKey, id(1), id(9)), &c),
+            Deleted::Yes
+        ));
         assert!(matches!(
             world.delete(&t(Kind::ProjectApiKey, id(2), id(9)), &c),
             Deleted::NoSuchItem

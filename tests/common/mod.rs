@@ -126,7 +126,10 @@ pub fn with_service_account(mut cmd: Command) -> Command {
     cmd.env_remove("MCLI_PUBLIC_API_KEY")
         .env_remove("MCLI_PRIVATE_API_KEY")
         .env("MONGODB_ATLAS_CLIENT_ID", revoker::sim::DEFAULT_CLIENT_ID)
-        .env("MONGODB_ATLAS_CLIENT_SECRET", revoker::sim::DEFAULT_CLIENT_SECRET);
+        .env(
+            "MONGODB_ATLAS_CLIENT_SECRET",
+            revoker::sim::DEFAULT_CLIENT_SECRET,
+        );
     cmd
 }
 

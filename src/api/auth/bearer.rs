@@ -129,8 +129,9 @@ impl BearerAuth {
     pub(super) async fn after_401(&self, sent: &Sent, retried: u32) -> After401 {
         if retried >= 1 {
             return After401::Answer(Answer::Fatal(Fatal::CredentialsRejected {
-                detail: "401 Unauthorized with a fresh access token: the service account was refused"
-                    .into(),
+                detail:
+                    "401 Unauthorized with a fresh access token: the service account was refused"
+                        .into(),
             }));
         }
         // Expired or revoked: only the first request to see it condemns this token.
@@ -139,7 +140,8 @@ impl BearerAuth {
     }
 
     fn basic(&self) -> Option<HeaderValue> {
-        let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let encode =
+            |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let pair = format!(
             "{}:{}",
             encode(&self.client_id),
@@ -211,10 +213,7 @@ impl BearerAuth {
                 }
                 404 => {
                     return Err(Answer::Fatal(Fatal::NotTheApi {
-                        detail: format!(
-                            "no OAuth token endpoint at {} (HTTP 404): the base URL does not reach the MongoDB API",
-                            self.token_url
-                        ),
+                        detail: format!("no OAuth token endpoint at {} (HTTP 404)", self.token_url),
                     }));
                 }
                 _ => return Err(Answer::Fatal(refused(status, &body))),
@@ -291,7 +290,9 @@ fn refused(status: u16, body: &[u8]) -> Fatal {
         (403, _) | (_, "access_denied") => {
             "a service account holds at most 100 live access tokens; revoke some or wait for them to expire"
         }
-        _ => "check the client id and secret (MONGODB_ATLAS_CLIENT_ID, MONGODB_ATLAS_CLIENT_SECRET)",
+        _ => {
+            "check the client id and secret (MONGODB_ATLAS_CLIENT_ID, MONGODB_ATLAS_CLIENT_SECRET)"
+        }
     };
     let code = if code.is_empty() {
         String::new()

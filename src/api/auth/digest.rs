@@ -156,8 +156,9 @@ impl DigestAuth {
         // call: the key pair itself is refused.
         if sent.header.is_some() && retried >= 1 {
             return After401::Answer(Answer::Fatal(Fatal::CredentialsRejected {
-                detail: "401 Unauthorized after a fresh digest challenge: the API key pair was refused"
-                    .into(),
+                detail:
+                    "401 Unauthorized after a fresh digest challenge: the API key pair was refused"
+                        .into(),
             }));
         }
         After401::Retry
@@ -215,9 +216,11 @@ fn digest_challenge(value: &str) -> Option<String> {
     let (_, params) = split_challenges(value)
         .into_iter()
         .find(|(scheme, _)| scheme.eq_ignore_ascii_case("Digest"))?;
-    let has_qop = params
-        .iter()
-        .any(|p| p.split('=').next().is_some_and(|k| k.trim().eq_ignore_ascii_case("qop")));
+    let has_qop = params.iter().any(|p| {
+        p.split('=')
+            .next()
+            .is_some_and(|k| k.trim().eq_ignore_ascii_case("qop"))
+    });
     let params: Vec<String> = params
         .into_iter()
         .map(|p| match p.split_once('=') {
