@@ -215,28 +215,6 @@ fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
 }
 
 /// Waits until the report holds more than `rows` rows, or the run has ended.
-fn wait_for_rows(report: &std::path::Path, rows: usize, child: &mut Child) {
-    let started = Instant::now();
-    while records_or_none(report) <= rows && child.try_wait().unwrap().is_none() {
-        assert!(started.elapsed() < Duration::from_secs(60), "no progress");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-fn interrupt(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-fn records_or_none(report: &std::path::Path) -> usize {
-    std::fs::read_to_string(report)
-        .map(|t| t.lines().count().saturating_sub(1))
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_second_sigint_quits_at_once_and_the_report_still_reads() {
     let keys = keys(200, 4);

@@ -56,10 +56,7 @@ fn the_runbook_interrupt_then_the_same_command_with_resume_continues_the_same_re
         assert!(started.elapsed() < Duration::from_secs(60));
         std::thread::sleep(Duration::from_millis(5));
     }
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    interrupt(&child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     // The hint is the command as typed plus --resume, ready to paste.

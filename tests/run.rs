@@ -203,7 +203,7 @@ fn an_ip_not_on_the_access_list_stops_at_once_with_exit_3() {
     assert_eq!(sim.stats().requests, 2, "the challenge and one DELETE");
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].outcome, Outcome::Rejected);
+    assert_eq!(rows[0].outcome, Outcome::Failed);
     assert!(
         stderr(&out).contains(
             "not attempted (the run stopped; not in the report, --resume sends them): 99"
@@ -385,7 +385,7 @@ fn a_wrong_password_stops_the_run_with_exit_3_after_two_requests() {
     // The row that learned it; the others were never attempted, so they are not in the report.
     let rows = records(&path(&d, "r.csv"));
     assert_eq!(rows.len(), 1);
-    assert_eq!(count(&rows, Outcome::Rejected), 1);
+    assert_eq!(count(&rows, Outcome::Failed), 1);
     assert!(
         stderr(&out).contains("--resume sends them): 49"),
         "{}",

@@ -459,8 +459,10 @@ impl Pacer {
         };
         let one_bucket_for_all = match reply.rate.capacity {
             // The bucket held fewer tokens than this scope got through, but no more than the run did.
+            // Its requests still in flight may have spent tokens too: answers come back in any
+            // order, so a 429 can arrive before the 200 that took the last token.
             Some(capacity) => {
-                (gate.recent.admitted() as f64) < 0.8 * capacity
+                ((gate.recent.admitted() + gate.outstanding) as f64) < 0.8 * capacity
                     && global.recent.admitted() as f64 >= 0.8 * capacity
             }
             None => {
@@ -592,6 +594,64 @@ mod tests {
         pacer.answered(id(0), &throttle(1, global), Duration::ZERO);
         assert!(pacer.global_paused_until() > Instant::now());
         assert_eq!(pacer.global_rate(), Some(100.0 * KNOWN_SHARE));
+    }
+
+    #[test]
+    fn a_429_before_the_200_that_emptied_the_bucket_still_limits_only_its_scope() {
+        let pacer = Pacer::new(None, None);
+        let bucket = RateInfo {
+            capacity: Some(2.0),
+            refill_per_second: Some(100.0),
+            ..RateInfo::default()
+        };
+        for n in 2..5 {
+            for _ in 0..5 {
+                pacer.try_scope(id(n)).unwrap();
+                pacer.answered(id(n), &ok(), Duration::ZERO);
+            }
+        }
+        // Scope 1: one answered, one still in flight (it took the last token), one throttled.
+        pacer.try_scope(id(1)).unwrap();
+        pacer.answered(id(1), &ok(), Duration::ZERO);
+        pacer.try_scope(id(1)).unwrap();
+        pacer.try_scope(id(1)).unwrap();
+        pacer.answered(id(1), &throttle(2, bucket), Duration::ZERO);
+        assert!(pacer.global_paused_until() <= Instant::now());
+        assert_eq!(pacer.global_rate(), None);
+        assert!(pacer.try_scope(id(1)).is_err());
+        // Scopes that got through more than the bucket holds are not limited alike.
+        for n in 2..5 {
+            assert_eq!(pacer.scope_rate(id(n)), None);
+        }
+    }
+
+    #[test]
+    fn alike_scopes_that_used_up_as_much_go_at_the_refill_rate_the_others_keep_their_pace() {
+        let pacer = Pacer::new(None, None);
+        let bucket = RateInfo {
+            capacity: Some(10.0),
+            refill_per_second: Some(1.0),
+            ..RateInfo::default()
+        };
+        let sends = |n: u8, times: usize| {
+            for _ in 0..times {
+                pacer.try_scope(id(n)).unwrap();
+                pacer.answered(id(n), &ok(), Duration::ZERO);
+            }
+        };
+        sends(1, 10);
+        sends(2, 10);
+        sends(3, 40);
+        sends(4, 2);
+        pacer.try_scope(id(1)).unwrap();
+        pacer.answered(id(1), &throttle(1, bucket), Duration::ZERO);
+        assert_eq!(pacer.scope_rate(id(2)), Some(KNOWN_SHARE));
+        assert_eq!(
+            pacer.scope_rate(id(3)),
+            None,
+            "got through more than the bucket holds"
+        );
+        assert_eq!(pacer.scope_rate(id(4)), None, "has most of its bucket left");
     }
 
     #[test]

@@ -120,7 +120,8 @@ fn outcome(answer: &Answer, sent: u32, maybe_sent: bool) -> (Outcome, String) {
             };
             (Outcome::Failed, format!("{detail} (after {tries})"))
         }
-        Answer::Fatal(_) => (Outcome::Rejected, answer.detail().to_string()),
+        // The run stops on these: they judge the credential or the URL, not this row.
+        Answer::Fatal(_) => (Outcome::Failed, answer.detail().to_string()),
     }
 }
 

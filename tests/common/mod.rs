@@ -225,3 +225,31 @@ pub fn digest_get(url: &str, accept: &str) -> (u16, String) {
         (answer.status().as_u16(), answer.text().await.expect("body"))
     })
 }
+
+/// Report rows written so far (0 while there is no report).
+pub fn records_or_none(report: &Path) -> usize {
+    std::fs::read_to_string(report)
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+/// Waits until the report has more than `rows` rows or the run has ended.
+pub fn wait_for_rows(report: &Path, rows: usize, child: &mut std::process::Child) {
+    let started = std::time::Instant::now();
+    while records_or_none(report) <= rows && child.try_wait().expect("wait").is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Ctrl-C, as a terminal sends it.
+pub fn interrupt(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
