@@ -3,35 +3,20 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use common::*;
 use rand::Rng;
 use revoker::report::Outcome;
-use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, SimConfig, SimHandle};
+use revoker::sim::SimConfig;
 
-fn spawn_run(
-    sim: &SimHandle,
-    input: &std::path::Path,
-    report: &std::path::Path,
-    resume: bool,
-) -> Child {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("revoker"));
-    cmd.args(["run", "--concurrency", "16", "--base-url", sim.base_url()])
-        .arg("--input")
-        .arg(input)
-        .arg("--report")
-        .arg(report)
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-        .env_remove("MCLI_OPS_MANAGER_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
+fn run_args(resume: bool) -> Vec<&'static str> {
+    let mut args = vec!["--concurrency", "16"];
     if resume {
-        cmd.arg("--resume");
+        args.push("--resume");
     }
-    cmd.spawn().expect("start revoker")
+    args
 }
 
 fn wait(mut child: Child, limit: Duration) -> (Option<i32>, String) {
@@ -82,7 +67,7 @@ fn sigkill_at_random_moments_then_resume_loses_nothing() {
     for _ in 0..kills {
         // Kill at a random moment after the run has revoked something, however slow the machine.
         let before = records_or_none(&report);
-        let mut child = spawn_run(&sim, &input, &report, resume);
+        let mut child = spawn_run(&sim, &input, &report, &run_args(resume));
         wait_for_rows(&report, before, &mut child);
         std::thread::sleep(Duration::from_millis(rng.random_range(0..250)));
         let _ = child.kill();
@@ -90,7 +75,7 @@ fn sigkill_at_random_moments_then_resume_loses_nothing() {
         resume = true;
     }
     let (code, err) = wait(
-        spawn_run(&sim, &input, &report, resume),
+        spawn_run(&sim, &input, &report, &run_args(resume)),
         Duration::from_secs(120),
     );
     assert_eq!(code, Some(0), "{err}");
@@ -175,7 +160,7 @@ fn sigint_drains_in_flight_requests_and_exits_130_with_a_valid_report() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = spawn_run(&sim, &input, &report, false);
+    let mut child = spawn_run(&sim, &input, &report, &run_args(false));
     wait_for_rows(&report, 19, &mut child);
     interrupt(&child);
     let (code, err) = wait(child, Duration::from_secs(60));
@@ -228,7 +213,7 @@ fn a_second_sigint_quits_at_once_and_the_report_still_reads() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = spawn_run(&sim, &input, &report, false);
+    let mut child = spawn_run(&sim, &input, &report, &run_args(false));
     wait_for_rows(&report, 0, &mut child);
     for _ in 0..2 {
         interrupt(&child);

@@ -7,24 +7,12 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use revoker::report::Outcome;
 use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig};
-
-/// The binary as a plain process (for signals, pipes and shells), with the simulator's credentials.
-fn process() -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("revoker"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent/revoker-tests")
-        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
-    cmd
-}
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {
@@ -70,16 +58,7 @@ fn what_is_sent_is_what_was_validated_whatever_happens_to_the_file_meanwhile() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = process()
-        .args(["run", "--concurrency", "2", "--base-url", sim.base_url()])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&sim, &input, &report, &["--concurrency", "2"]);
     wait_for_rows(&report, 10, &mut child);
     // Cut to ten rows, then replaced by a file of keys that were never validated.
     write_csv(&input, &keys[..10]);
@@ -426,24 +405,7 @@ fn an_outage_mid_run_slows_everyone_and_every_row_ends_done() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = process()
-        .args([
-            "run",
-            "-c",
-            "8",
-            "--rate",
-            "100/s",
-            "--base-url",
-            sim.base_url(),
-        ])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&sim, &input, &report, &["-c", "8", "--rate", "100/s"]);
     wait_for_rows(&report, 50, &mut child);
     sim.outage(Duration::from_secs(4));
     let out = finish(child);
@@ -574,16 +536,7 @@ fn ctrl_c_on_a_big_input_writes_only_what_was_attempted_and_the_rest_is_handed_o
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = process()
-        .args(["run", "--rate", "200/s", "--base-url", sim.base_url()])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&sim, &input, &report, &["--rate", "200/s"]);
     wait_for_rows(&report, 20, &mut child);
     interrupt(&child);
     let out = finish(child);
@@ -644,16 +597,7 @@ fn a_report_named_through_a_symlink_is_locked_as_itself() {
     let d = dir();
     let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
     write_csv(&input, &keys);
-    let mut child = process()
-        .args(["run", "--rate", "20/s", "--base-url", sim.base_url()])
-        .arg("--input")
-        .arg(&input)
-        .arg("--report")
-        .arg(&report)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(&sim, &input, &report, &["--rate", "20/s"]);
     wait_for_rows(&report, 1, &mut child);
     let link = path(&d, "link.csv");
     std::os::unix::fs::symlink(&report, &link).unwrap();

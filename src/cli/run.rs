@@ -386,16 +386,6 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
     }
     let run_id = crate::report::new_run_id();
     let mut start = AuditRecord {
-        event: "start".into(),
-        run_id: run_id.clone(),
-        command: "run".into(),
-        at: crate::report::timestamp(),
-        version: Some(env!("CARGO_PKG_VERSION").into()),
-        host: Some(audit::host_name()),
-        user: Some(audit::os_user()),
-        credential: Some(found.credential.public_identity()),
-        base_url: Some(settings.base_url.to_string()),
-        api: Some(settings.api.to_string()),
         job: settings.job_path.as_ref().map(|p| p.display().to_string()),
         input: Some(
             source
@@ -415,8 +405,14 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
                 .collect(),
         ),
         read_as: Some((&opts).into()),
-        chain_before: Some(writer.chain.clone()),
-        ..AuditRecord::default()
+        ..AuditRecord::start(
+            &run_id,
+            "run",
+            found.credential.public_identity(),
+            settings.base_url.to_string(),
+            settings.api.to_string(),
+            writer.chain.clone(),
+        )
     };
     audit::append(&report, &mut start)?;
     let (sink, writer_thread) = writer.spawn()?;

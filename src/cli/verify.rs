@@ -72,20 +72,14 @@ pub(super) async fn verify_report(
     let writer = ReportWriter::open(report)?;
     let run_id = crate::report::new_run_id();
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let mut start = AuditRecord {
-        event: "start".into(),
-        run_id: run_id.clone(),
-        command: "verify".into(),
-        at: crate::report::timestamp(),
-        version: Some(env!("CARGO_PKG_VERSION").into()),
-        host: Some(audit::host_name()),
-        user: Some(audit::os_user()),
-        credential: Some(found.credential.public_identity()),
-        base_url: Some(settings.base_url.to_string()),
-        api: Some(settings.api.to_string()),
-        chain_before: Some(writer.chain.clone()),
-        ..AuditRecord::default()
-    };
+    let mut start = AuditRecord::start(
+        &run_id,
+        "verify",
+        found.credential.public_identity(),
+        settings.base_url.to_string(),
+        settings.api.to_string(),
+        writer.chain.clone(),
+    );
     audit::append(report, &mut start)?;
     let (sink, thread) = writer.spawn()?;
     let figures = ctx.client().figures().clone();

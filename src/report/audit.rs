@@ -248,6 +248,35 @@ pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
     Ok(log)
 }
 
+impl AuditRecord {
+    /// The start line of a `command` (`run`, `verify`): when, which revoker, on which host, by which
+    /// OS user, with which credential (its public identity), against which API; the report's chain
+    /// so far. The caller adds what is its own.
+    pub fn start(
+        run_id: &str,
+        command: &str,
+        credential: String,
+        base_url: String,
+        api: String,
+        chain_before: String,
+    ) -> AuditRecord {
+        AuditRecord {
+            event: "start".into(),
+            run_id: run_id.into(),
+            command: command.into(),
+            at: super::timestamp(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            host: Some(host_name()),
+            user: Some(os_user()),
+            credential: Some(credential),
+            base_url: Some(base_url),
+            api: Some(api),
+            chain_before: Some(chain_before),
+            ..AuditRecord::default()
+        }
+    }
+}
+
 /// This machine's name.
 pub fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

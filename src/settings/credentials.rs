@@ -190,13 +190,7 @@ pub fn from_file(path: &Path) -> Result<Found, CredentialError> {
 mod tests {
     use super::*;
 
-    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::settings::fake_env as env;
 
     #[test]
     fn pairs_in_order_and_the_service_account_wins() {

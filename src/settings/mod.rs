@@ -438,17 +438,23 @@ pub fn delimiter_byte(text: &str) -> Result<u8, SettingsError> {
     }
 }
 
+/// An environment of just `vars`, for tests of the lookups that take one.
+#[cfg(test)]
+pub(crate) fn fake_env(
+    vars: &'static [(&'static str, &'static str)],
+) -> impl Fn(&str) -> Option<String> {
+    move |name: &str| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use super::fake_env as env;
 
     #[test]
     fn every_layer_in_its_place() {

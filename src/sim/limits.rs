@@ -32,6 +32,22 @@ fn limiter<K: Hash + Eq + Clone>(bucket: &Bucket) -> Option<Limiter<K>> {
     Some(RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>())
 }
 
+/// The tighter of what the buckets so far said and `(capacity, remaining)` of one more.
+fn tighter(admitted: Admitted, capacity: u32, remaining: u32) -> Admitted {
+    match admitted {
+        Some((_, r)) if r <= remaining => admitted,
+        _ => Some((capacity, remaining)),
+    }
+}
+
+/// Takes a token from `key`'s bucket: the tokens left, or how long until there is one.
+fn take<K: Hash + Eq + Clone>(limiter: &Limiter<K>, key: &K) -> Result<u32, Duration> {
+    limiter
+        .check_key(key)
+        .map(|snapshot| snapshot.remaining_burst_capacity())
+        .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+}
+
 /// A refused request: the 429's `Retry-After` and its error document.
 pub(super) struct Throttled {
     pub retry_after: Option<String>,
@@ -91,40 +107,16 @@ impl Limits {
         endpoint: &str,
     ) -> Result<Admitted, Throttled> {
         let mut admitted: Admitted = None;
-        let tighter = |a: Admitted, capacity: u32, remaining: u32| match a {
-            Some((_, r)) if r <= remaining => a,
-            _ => Some((capacity, remaining)),
-        };
         let scope = scope.filter(|s| self.limited.is_empty() || self.limited.contains(s));
         if let (Some(scope), Some((bucket, limiter))) = (scope, &self.scope) {
-            match limiter.check_key(&scope) {
-                Ok(snapshot) => {
-                    admitted = tighter(
-                        admitted,
-                        bucket.capacity,
-                        snapshot.remaining_burst_capacity(),
-                    )
-                }
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(DefaultClock::default().now());
-                    return Err(self.throttled(format!("scope {scope}"), bucket, wait, endpoint));
-                }
-            }
+            let remaining = take(limiter, &scope)
+                .map_err(|wait| self.throttled(format!("scope {scope}"), bucket, wait, endpoint))?;
+            admitted = tighter(admitted, bucket.capacity, remaining);
         }
         if let Some((bucket, limiter)) = &self.user {
-            match limiter.check_key(&user.to_string()) {
-                Ok(snapshot) => {
-                    admitted = tighter(
-                        admitted,
-                        bucket.capacity,
-                        snapshot.remaining_burst_capacity(),
-                    )
-                }
-                Err(not_until) => {
-                    let wait = not_until.wait_time_from(DefaultClock::default().now());
-                    return Err(self.throttled(format!("user {user}"), bucket, wait, endpoint));
-                }
-            }
+            let remaining = take(limiter, &user.to_string())
+                .map_err(|wait| self.throttled(format!("user {user}"), bucket, wait, endpoint))?;
+            admitted = tighter(admitted, bucket.capacity, remaining);
         }
         Ok(if self.headers { admitted } else { None })
     }

@@ -253,3 +253,29 @@ pub fn interrupt(child: &std::process::Child) {
         .expect("kill");
     assert!(status.success());
 }
+
+/// `revoker run` as a child process (for signals and timing), with the simulator's credentials and a
+/// clean environment; stdout discarded, stderr piped.
+pub fn spawn_run(
+    sim: &SimHandle,
+    input: &Path,
+    report: &Path,
+    args: &[&str],
+) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("revoker"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent/revoker-tests")
+        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .args(["run", "--base-url", sim.base_url(), "--input"])
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start revoker")
+}
