@@ -7,12 +7,11 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
 use revoker::report::Outcome;
-use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig};
+use revoker::sim::{Fault, SimConfig};
 
 /// A loopback port nothing listens on.
 fn closed_port() -> u16 {
@@ -26,14 +25,8 @@ fn shell(
     sim: &revoker::sim::SimHandle,
     script: &str,
 ) -> std::process::Output {
-    Command::new("bash")
+    clean_command("bash")
         .current_dir(d.path())
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent/revoker-tests")
-        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
         .env("REVOKER", assert_cmd::cargo::cargo_bin("revoker"))
         .env("URL", sim.base_url())
         .args(["-o", "pipefail", "-c", script])

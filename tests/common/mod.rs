@@ -254,6 +254,18 @@ pub fn interrupt(child: &std::process::Child) {
     assert!(status.success());
 }
 
+/// `program` with nothing of the machine's environment but `PATH`, and the simulator's API key.
+pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent/revoker-tests")
+        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY);
+    cmd
+}
+
 /// `revoker run` as a child process (for signals and timing), with the simulator's credentials and a
 /// clean environment; stdout discarded, stderr piped.
 pub fn spawn_run(
@@ -262,13 +274,7 @@ pub fn spawn_run(
     report: &Path,
     args: &[&str],
 ) -> std::process::Child {
-    std::process::Command::new(assert_cmd::cargo::cargo_bin("revoker"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent/revoker-tests")
-        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+    clean_command(assert_cmd::cargo::cargo_bin("revoker"))
         .args(["run", "--base-url", sim.base_url(), "--input"])
         .arg(input)
         .arg("--report")
