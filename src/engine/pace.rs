@@ -347,6 +347,13 @@ impl Gate {
         if recently && self.rate.is_some() {
             return;
         }
+        // A bucket that ran dry answers 429 to most of what follows; a 429 here and there among
+        // admitted requests (a slight overshoot, a server that throttles at random) only pauses.
+        let throttled = self.recent.now.throttled + self.recent.before.throttled;
+        let answers = self.recent.now.answers + self.recent.before.answers;
+        if throttled < 2 || throttled * 5 < answers {
+            return;
+        }
         let admitted = self.recent.admitted_rate(at) * CUT_TO;
         let cut = match self.rate {
             Some(rate) => admitted.min(rate * CUT_TO),
@@ -543,8 +550,13 @@ mod tests {
                 pacer.answered(scope, &ok(), Duration::ZERO);
             }
         }
-        pacer.try_scope(id(1)).unwrap();
-        pacer.answered(id(1), &throttle(1, RateInfo::default()), Duration::ZERO);
+        // A bucket that ran dry: the requests in flight come back 429 one after the other.
+        for _ in 0..3 {
+            pacer.try_scope(id(1)).unwrap();
+        }
+        for _ in 0..3 {
+            pacer.answered(id(1), &throttle(1, RateInfo::default()), Duration::ZERO);
+        }
         assert!(pacer.try_scope(id(1)).is_err(), "the limited scope waits");
         assert!(
             pacer.global_paused_until() <= Instant::now(),
@@ -558,6 +570,13 @@ mod tests {
         assert_eq!(pacer.scope_rate(id(2)), None, "the others keep their pace");
         assert!(pacer.try_scope(id(2)).is_ok());
         assert_eq!(pacer.global_rate(), None);
+
+        // One 429 among many admitted requests: a pause, not a cut.
+        pacer.answered(id(2), &ok(), Duration::ZERO);
+        pacer.try_scope(id(3)).unwrap();
+        pacer.answered(id(3), &throttle(1, RateInfo::default()), Duration::ZERO);
+        assert!(pacer.try_scope(id(3)).is_err(), "it waits its Retry-After");
+        assert_eq!(pacer.scope_rate(id(3)), None, "and keeps its pace");
     }
 
     #[test]

@@ -33,9 +33,24 @@ dl.audit { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1r
 dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; }
 .legend span { display: inline-block; margin-right: 1rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
 svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
+td.id { white-space: nowrap; word-break: normal; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } .status { border-left-width: 3px; }
   tr, dl.audit, svg { page-break-inside: avoid; } h2 { page-break-after: avoid; } }
 "#;
+
+/// What an outcome tells a reviewer.
+fn meaning(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Done => "revoked by revoker",
+        Outcome::NotFound => "already gone when revoker asked",
+        Outcome::Rejected => "the API refused; not revoked",
+        Outcome::Failed => "no usable answer after every attempt; not revoked",
+        Outcome::Invalid => "a bad row; nothing was sent",
+        Outcome::Skipped => "not attempted (older reports)",
+        Outcome::Verified => "revoked or already gone, then confirmed absent by listing",
+        Outcome::StillPresent => "found still present by listing; a resume sends it again",
+    }
+}
 
 fn fill(outcome: Outcome) -> String {
     format!("var(--o-{})", outcome.as_str())
@@ -44,7 +59,7 @@ fn fill(outcome: Outcome) -> String {
 /// One horizontal stacked bar per run, its segments the run's outcome counts.
 fn chart(runs: &[RunView]) -> Markup {
     let width = 640.0;
-    let label = 190.0;
+    let label = 260.0;
     let bar = 18.0;
     let gap = 10.0;
     let height = runs.len() as f64 * (bar + gap) + gap;
@@ -170,11 +185,15 @@ pub fn page(o: &ReportOverview) -> String {
                 }
                 h2 { "Outcomes" }
                 table {
-                    tr { th { "latest outcome of each row" } th { "rows" } }
+                    tr { th { "latest outcome of each row" } th { "rows" } th { "meaning" } }
                     @for outcome in Outcome::ALL {
                         @let n = o.latest.get(&outcome).copied().unwrap_or(0);
                         @if n > 0 || Outcome::RUN.contains(&outcome) {
-                            tr { td { i style=(format!("display:inline-block;width:.8rem;height:.8rem;margin-right:.4rem;background:{}", fill(outcome))) {} (outcome) } td.n { (n) } }
+                            tr {
+                                td { i style=(format!("display:inline-block;width:.8rem;height:.8rem;margin-right:.4rem;background:{}", fill(outcome))) {} (outcome) }
+                                td.n { (n) }
+                                td.muted { (meaning(outcome)) }
+                            }
                         }
                     }
                 }
@@ -192,8 +211,8 @@ pub fn page(o: &ReportOverview) -> String {
                         tr { th { "line" } th { "outcome" } th { "kind" } th { "project / org" } th { "key" } th { "status" } th { "reason" } }
                         @for r in o.unfinished.iter().take(MAX_ROWS) {
                             tr {
-                                td.n { (r.line) } td { (r.outcome) } td { (r.kind) } td.mono { (r.project) }
-                                td.mono { (r.key) @if !r.secret.is_empty() { " / " (r.secret) } }
+                                td.n { (r.line) } td { (r.outcome) } td { (r.kind) } td.mono.id { (r.project) }
+                                td.mono.id { (r.key) @if !r.secret.is_empty() { " / " (r.secret) } }
                                 td { (r.http_status.map_or(String::new(), |s| s.to_string())) " " (r.error_code) }
                                 td { (r.message) }
                             }
