@@ -348,10 +348,12 @@ impl Gate {
             return;
         }
         // A bucket that ran dry answers 429 to most of what follows; a 429 here and there among
-        // admitted requests (a slight overshoot, a server that throttles at random) only pauses.
+        // admitted requests (a slight overshoot, a server that throttles at random) only pauses. So
+        // does a scope with too few admitted requests to measure a rate by (a run's last rows
+        // retrying): a cut to what it measured would all but stop it.
         let throttled = self.recent.now.throttled + self.recent.before.throttled;
         let answers = self.recent.now.answers + self.recent.before.answers;
-        if throttled < 2 || throttled * 5 < answers {
+        if throttled < 2 || throttled * 5 < answers || self.recent.admitted() < 2 {
             return;
         }
         let admitted = self.recent.admitted_rate(at) * CUT_TO;
@@ -577,6 +579,14 @@ mod tests {
         pacer.answered(id(3), &throttle(1, RateInfo::default()), Duration::ZERO);
         assert!(pacer.try_scope(id(3)).is_err(), "it waits its Retry-After");
         assert_eq!(pacer.scope_rate(id(3)), None, "and keeps its pace");
+
+        // A last row retrying, 429 after 429 with nothing admitted: no rate to cut to.
+        pacer.try_scope(id(4)).unwrap();
+        pacer.try_scope(id(4)).unwrap();
+        for _ in 0..2 {
+            pacer.answered(id(4), &throttle(0, RateInfo::default()), Duration::ZERO);
+        }
+        assert_eq!(pacer.scope_rate(id(4)), None);
     }
 
     #[test]
