@@ -12,6 +12,9 @@ use crate::text::controls_escaped;
 
 /// How often at most rows wait in the page cache before they are forced to disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
+/// Rows queued for the writer at most: rows that need no request (copies of repeated rows, invalid
+/// rows) are produced far faster than a file takes them, and must not pile up in memory.
+const QUEUE: usize = 4096;
 
 /// An open report, ready to append.
 pub struct ReportWriter {
@@ -74,7 +77,7 @@ impl ReportWriter {
     pub fn spawn(
         self,
     ) -> Result<(ReportSink, JoinHandle<Result<Written, ReportError>>), ReportError> {
-        let (tx, rx) = mpsc::channel::<Record>();
+        let (tx, rx) = mpsc::sync_channel::<Record>(QUEUE);
         let path = self.path.clone();
         let handle = std::thread::Builder::new()
             .name("report-writer".into())
@@ -128,11 +131,11 @@ impl ReportWriter {
 /// Where the engine sends finished rows; cheap to clone.
 #[derive(Clone)]
 pub struct ReportSink {
-    tx: mpsc::Sender<Record>,
+    tx: mpsc::SyncSender<Record>,
 }
 
 impl ReportSink {
-    /// Queues a row for writing. Fails only when the writer thread has stopped on an I/O error, which
+    /// Queues a row for writing, waiting while the queue is full. Fails only when the writer thread has stopped on an I/O error, which
     /// its join handle reports.
     pub fn send(&self, record: Record) -> bool {
         self.tx.send(record).is_ok()
