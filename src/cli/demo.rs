@@ -159,6 +159,13 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
             stats.challenges
         )
     };
+    let throttled = match stats.status(429) {
+        0 => "no answer was 429: RateLimit-Remaining kept every project's bucket from running dry"
+            .to_string(),
+        n => format!(
+            "{n} were 429 from a project's bucket: only that project waited its Retry-After,\n    and RateLimit-Remaining kept the others from emptying theirs"
+        ),
+    };
     c.note(
         "revoker::demo",
         &format!(
@@ -166,8 +173,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
 What happened:
   - the simulator received {} requests ({auth}); it deleted {} keys and answered {} deletions
     with the API's own \"not there\" (400 API_KEY_NOT_FOUND, 404 AGENT_API_KEY_NOT_FOUND): not_found;
-  - {} answers were 503, retried with backoff; {} were 429 from a project's bucket: only that project
-    waited its Retry-After, and RateLimit-Remaining kept the others from emptying theirs;
+  - {} answers were 503, retried with backoff; {throttled};
   - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are `invalid`
     with their line numbers, and verification listed {} pages to confirm the rest are gone;
   - the report is {}
@@ -180,7 +186,6 @@ What happened:
             stats.deleted,
             stats.not_found,
             stats.status(503),
-            stats.status(429),
             stats.lists,
             report.display(),
             report.display(),
