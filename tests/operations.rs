@@ -11,15 +11,11 @@ use common::*;
 use revoker::report::Outcome;
 use revoker::sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig};
 
-/// The binary as a plain process (for signals), with the simulator's credentials.
+/// The binary as a plain process (for signals) in `dir`, with the simulator's credentials.
 fn spawn(args: &[String], dir: &std::path::Path) -> std::process::Child {
-    Command::new(assert_cmd::cargo::cargo_bin("revoker"))
+    clean_command(assert_cmd::cargo::cargo_bin("revoker"))
         .args(args)
         .current_dir(dir)
-        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
-        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
-        .env("XDG_CONFIG_HOME", "/nonexistent/revoker-tests")
-        .env_remove("MCLI_OPS_MANAGER_URL")
         .stderr(Stdio::piped())
         .spawn()
         .unwrap()

@@ -85,9 +85,10 @@ impl Table {
         if let Some(i) = self.codes.iter().position(|c| &**c == code) {
             return i as u16;
         }
-        // More distinct codes than a u16 counts would be a hostile server: keep the last slot's.
-        if self.codes.len() >= usize::from(u16::MAX) {
-            return u16::MAX - 1;
+        // More distinct codes than a u16 counts would be a hostile server: its copies then carry
+        // no code (index 0, the empty one) rather than another row's.
+        if self.codes.len() > usize::from(u16::MAX) {
+            return 0;
         }
         self.codes.push(code.into());
         (self.codes.len() - 1) as u16

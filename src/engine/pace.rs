@@ -100,6 +100,14 @@ impl Recent {
         self.now.admitted + self.before.admitted
     }
 
+    fn throttled(&self) -> u64 {
+        self.now.throttled + self.before.throttled
+    }
+
+    fn answers(&self) -> u64 {
+        self.now.answers + self.before.answers
+    }
+
     /// Requests admitted per second, counting the window as at least a second long: a bucket whose
     /// size is unknown is taken to hold one second's worth.
     fn admitted_rate(&self, at: Instant) -> f64 {
@@ -351,9 +359,8 @@ impl Gate {
         // admitted requests (a slight overshoot, a server that throttles at random) only pauses. So
         // does a scope with too few admitted requests to measure a rate by (a run's last rows
         // retrying): a cut to what it measured would all but stop it.
-        let throttled = self.recent.now.throttled + self.recent.before.throttled;
-        let answers = self.recent.now.answers + self.recent.before.answers;
-        if throttled < 2 || throttled * 5 < answers || self.recent.admitted() < 2 {
+        let throttled = self.recent.throttled();
+        if throttled < 2 || throttled * 5 < self.recent.answers() || self.recent.admitted() < 2 {
             return;
         }
         let admitted = self.recent.admitted_rate(at) * CUT_TO;
