@@ -1,0 +1,226 @@
+//! `revoker-sim`: the simulator on loopback, seeded from a keys file or generated keys.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::model::Oid;
+use crate::{Bucket, ChallengeStyle, Fault, RetryAfterStyle, Sim, SimConfig, seed};
+
+const SIM_EXAMPLES: &str = "\
+The first line on stdout is the Cloud Manager base URL; the second the Atlas one. Defaults: API key
+simpublic / sim-private-key, service account mdb_sa_id_5e00000000000000000000aa / mdb_sa_sk_sim-client-secret.
+
+Examples:
+  revoker-sim --generate 1000 --write-keys keys.csv
+  revoker-sim --keys samples/incident-export.csv --scope-bucket 10:10/s --ratelimit-headers
+  revoker-sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50";
+
+fn parse_oid(text: &str) -> Result<Oid, String> {
+    Oid::parse(text.trim()).ok_or_else(|| format!("{text:?} is not an id (24 hexadecimal digits)"))
+}
+
+/// A simulated Cloud Manager / Ops Manager (API v1.0) and Atlas Administration API (v2) on
+/// loopback, answering as MongoDB documents: for tests, benchmarks and trying revoker out.
+///
+/// The first two lines on stdout are its base URLs (v1.0, then v2).
+#[derive(Parser, Debug)]
+#[command(name = "revoker-sim", version, after_help = SIM_EXAMPLES)]
+pub struct SimArgs {
+    /// Address to listen on; loopback only unless --allow-remote.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: std::net::SocketAddr,
+    /// Allow a non-loopback listen address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Seed keys from a file: CSV with a header, a JSON array or JSON Lines, with the columns
+    /// project (or groupId), org (or orgId), key (or id, clientId), secret and kind.
+    #[arg(long)]
+    pub keys: Option<PathBuf>,
+    /// Generate N keys (spread over --projects projects, project and agent keys).
+    #[arg(long)]
+    pub generate: Option<u64>,
+    /// Projects for --generate.
+    #[arg(long, default_value_t = 10)]
+    pub projects: u64,
+    /// Write the generated keys to this CSV file (an input for `revoker run`).
+    #[arg(long)]
+    pub write_keys: Option<PathBuf>,
+    /// The public key accepted.
+    #[arg(long, default_value = crate::DEFAULT_PUBLIC_KEY)]
+    pub public_key: String,
+    /// The private key accepted (a test credential, fine on the command line).
+    #[arg(long, default_value = crate::DEFAULT_PRIVATE_KEY)]
+    pub private_key: String,
+    /// The service account client id accepted.
+    #[arg(long, default_value = crate::DEFAULT_CLIENT_ID)]
+    pub client_id: String,
+    /// The service account secret accepted (a test credential).
+    #[arg(long, default_value = crate::DEFAULT_CLIENT_SECRET)]
+    pub client_secret: String,
+    /// Lifetime of the access tokens issued, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub token_ttl: u64,
+    /// Fixed latency per request.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Random extra latency up to this.
+    #[arg(long, default_value_t = 0)]
+    pub latency_jitter_ms: u64,
+    /// Fraction (0-1) of requests answered with --error-status.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::parse_rate)]
+    pub error_rate: f64,
+    #[arg(long, default_value_t = 503)]
+    pub error_status: u16,
+    /// Fraction (0-1) of requests whose connection is closed without an answer.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::parse_rate)]
+    pub reset_rate: f64,
+    /// Token bucket per API key or service account, CAPACITY:REFILL (e.g. 100:100/s).
+    #[arg(long)]
+    pub user_bucket: Option<Bucket>,
+    /// Token bucket per project and per organization, CAPACITY:REFILL (e.g. 10:10/s).
+    #[arg(long, alias = "project-bucket")]
+    pub scope_bucket: Option<Bucket>,
+    /// Limit only this project or organization with --scope-bucket (repeatable; default: all).
+    #[arg(long, value_parser = parse_oid)]
+    pub limit_scope: Vec<Oid>,
+    /// Requests per minute per API key, a bucket of one second's worth (older form of --user-bucket).
+    #[arg(long)]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Requests per minute per project (older form of --scope-bucket).
+    #[arg(long)]
+    pub project_rate_limit_per_minute: Option<u32>,
+    /// Send RateLimit-Limit and RateLimit-Remaining on every answer.
+    #[arg(long)]
+    pub ratelimit_headers: bool,
+    /// Send Retry-After: SECONDS on 429s (default: the time until the bucket has a token).
+    #[arg(long)]
+    pub retry_after: Option<u64>,
+    /// How Retry-After is written.
+    #[arg(long, value_enum, default_value_t = RetryAfterStyle::Seconds)]
+    pub retry_after_style: RetryAfterStyle,
+    /// Nonce lifetime in seconds (then 401 stale=true).
+    #[arg(long)]
+    pub nonce_ttl: Option<u64>,
+    /// Answer 403 for this project or organization (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub forbid_project: Vec<Oid>,
+    /// Answer 401 NOT_IN_GROUP for this project (or USER_CANNOT_ACCESS_ORG for this organization).
+    #[arg(long, value_parser = parse_oid)]
+    pub not_in_group: Vec<Oid>,
+    /// Answer every request 403 IP_ADDRESS_NOT_ON_ACCESS_LIST.
+    #[arg(long)]
+    pub access_list_denied: bool,
+    /// More faults, as NAME=RATE (repeatable): lost-answer, stall, truncate, html500, bad-envelope,
+    /// huge-body, redirect, throttle, silence, forged.
+    #[arg(long, value_parser = Fault::parse_spec)]
+    pub fault: Vec<(Fault, f64)>,
+    /// The digest challenge issued.
+    #[arg(long, value_enum, default_value_t = ChallengeStyle::Md5)]
+    pub challenge: ChallengeStyle,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+/// Parses the command line and serves until SIGINT or SIGTERM; answers the exit code.
+pub async fn main() -> i32 {
+    let args = SimArgs::parse();
+    match serve(args).await {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("revoker-sim: {message}");
+            2
+        }
+    }
+}
+
+async fn serve(args: SimArgs) -> Result<(), String> {
+    if !crate::is_loopback(&args.listen) && !args.allow_remote {
+        return Err(format!(
+            "refusing to listen on {}: not a loopback address (pass --allow-remote if you really mean it)",
+            args.listen
+        ));
+    }
+    let mut keys = match &args.keys {
+        Some(path) => seed::read(path)?,
+        None => Vec::new(),
+    };
+    if let Some(n) = args.generate {
+        let generated = seed::generate(n, args.projects);
+        if let Some(path) = &args.write_keys {
+            seed::write(path, &generated)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        keys.extend(generated);
+    }
+    let config = SimConfig {
+        public_key: args.public_key,
+        private_key: args.private_key,
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        token_ttl: Duration::from_secs(args.token_ttl.max(1)),
+        latency: Duration::from_millis(args.latency_ms),
+        latency_jitter: Duration::from_millis(args.latency_jitter_ms),
+        error_rate: args.error_rate,
+        error_status: args.error_status,
+        reset_rate: args.reset_rate,
+        user_bucket: args
+            .user_bucket
+            .or(args.rate_limit_per_minute.map(Bucket::per_minute)),
+        scope_bucket: args
+            .scope_bucket
+            .or(args.project_rate_limit_per_minute.map(Bucket::per_minute)),
+        limited_scopes: args.limit_scope,
+        ratelimit_headers: args.ratelimit_headers,
+        retry_after: args.retry_after,
+        retry_after_style: args.retry_after_style,
+        nonce_ttl: args.nonce_ttl.map(Duration::from_secs),
+        forbid_projects: args.forbid_project,
+        not_in_group: args.not_in_group,
+        access_list_denied: args.access_list_denied,
+        faults: args.fault,
+        challenge: args.challenge,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(cert, key)| crate::TlsFiles { cert, key }),
+    };
+    let count = keys.len();
+    let sim = Sim::bind(config, keys, args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    // The first lines are read by scripts; make sure they leave now, not at exit. A script that
+    // stops reading after the first line must not stop the simulator: errors are ignored.
+    {
+        let mut stdout = std::io::stdout().lock();
+        let _ = writeln!(stdout, "{}\n{}", sim.base_url(), sim.atlas_url());
+        let _ = stdout.flush();
+    }
+    eprintln!(
+        "revoker-sim: simulated Cloud Manager and Atlas with {count} items; stats at {}/__sim/stats; Ctrl-C to stop",
+        sim.base_url().trim_end_matches(crate::API_PREFIX)
+    );
+    sim.serve(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    })
+    .await;
+    Ok(())
+}

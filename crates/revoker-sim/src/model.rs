@@ -1,0 +1,211 @@
+//! The simulator's own vocabulary, written from MongoDB's API reference and shared with nothing in
+//! revoker: an oracle that borrowed revoker's model of ids, kinds and paths would agree with its
+//! mistakes.
+//!
+//! Ids are MongoDB ObjectIds (24 hexadecimal digits); a service account's client id is
+//! `mdb_sa_id_` followed by one. The kinds are the credentials the API can delete, each living in a
+//! project (a "group" in the paths) or an organization.
+
+use std::fmt;
+
+/// A MongoDB Oid: 12 bytes written as 24 hexadecimal digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid([u8; 12]);
+
+impl Oid {
+    pub const fn from_bytes(bytes: [u8; 12]) -> Oid {
+        Oid(bytes)
+    }
+
+    pub fn bytes(&self) -> [u8; 12] {
+        self.0
+    }
+
+    /// Exactly 24 hexadecimal digits, either case; anything else is not an id.
+    pub fn parse(text: &str) -> Option<Oid> {
+        let digits = text.as_bytes();
+        if digits.len() != 24 {
+            return None;
+        }
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        };
+        let mut bytes = [0u8; 12];
+        for (i, pair) in digits.chunks(2).enumerate() {
+            bytes[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        }
+        Some(Oid(bytes))
+    }
+}
+
+impl fmt::Display for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Oid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Oid({self})")
+    }
+}
+
+/// The prefix of every service account's client id.
+pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
+
+/// A service account's client id (`mdb_sa_id_` + an Oid), as the id inside it.
+pub fn parse_client_id(text: &str) -> Option<Oid> {
+    Oid::parse(text.strip_prefix(CLIENT_ID_PREFIX)?)
+}
+
+/// A credential the API can delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `groups/{groupId}/apiKeys/{apiUserId}`: an organization key's assignment to a project.
+    ProjectApiKey,
+    /// `groups/{groupId}/agentapikeys/{agentApiKeyId}` (Cloud Manager / Ops Manager only).
+    AgentApiKey,
+    /// `orgs/{orgId}/apiKeys/{apiUserId}`: the key itself.
+    OrgApiKey,
+    /// `orgs/{orgId}/serviceAccounts/{clientId}`.
+    ServiceAccount,
+    /// `orgs/{orgId}/serviceAccounts/{clientId}/secrets/{secretId}`.
+    ServiceAccountSecret,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::ProjectApiKey,
+        Kind::AgentApiKey,
+        Kind::OrgApiKey,
+        Kind::ServiceAccount,
+        Kind::ServiceAccountSecret,
+    ];
+
+    /// The name a seed file uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::ProjectApiKey => "project-api-key",
+            Kind::AgentApiKey => "agent-api-key",
+            Kind::OrgApiKey => "org-api-key",
+            Kind::ServiceAccount => "service-account",
+            Kind::ServiceAccountSecret => "service-account-secret",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// Whether it lives in an organization (`orgs/{orgId}/…`) rather than a project.
+    pub fn is_org_wide(self) -> bool {
+        matches!(
+            self,
+            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret
+        )
+    }
+
+    /// Whether its key is a service account's client id rather than an Oid.
+    pub fn key_is_client_id(self) -> bool {
+        matches!(self, Kind::ServiceAccount | Kind::ServiceAccountSecret)
+    }
+}
+
+/// One credential the simulator holds when it starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Seed {
+    pub kind: Kind,
+    /// The project or organization.
+    pub scope: Oid,
+    /// The key's id; for service accounts, the id inside the client id.
+    pub key: Oid,
+    /// A service-account secret's id.
+    pub secret: Option<Oid>,
+    /// A system-managed service account, which `GET orgs/{o}/serviceAccounts` lists only with
+    /// `includeSystemManaged=true`.
+    pub system_managed: bool,
+}
+
+impl Seed {
+    pub fn new(kind: Kind, scope: Oid, key: Oid, secret: Option<Oid>) -> Seed {
+        Seed {
+            kind,
+            scope,
+            key,
+            secret,
+            system_managed: false,
+        }
+    }
+
+    /// The key as the API writes it.
+    pub fn key_text(&self) -> String {
+        if self.kind.key_is_client_id() {
+            format!("{CLIENT_ID_PREFIX}{}", self.key)
+        } else {
+            self.key.to_string()
+        }
+    }
+
+    pub fn secret_text(&self) -> String {
+        self.secret.map(|s| s.to_string()).unwrap_or_default()
+    }
+
+    /// A seed from the texts of a seed file's columns (`kind`, project or org, key, secret).
+    pub fn parse(kind: &str, scope: &str, key: &str, secret: &str) -> Result<Seed, String> {
+        let kind = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
+        let scope = Oid::parse(scope.trim()).ok_or_else(|| format!("{scope:?} is not an id"))?;
+        let key = if kind.key_is_client_id() {
+            parse_client_id(key.trim())
+        } else {
+            Oid::parse(key.trim())
+        }
+        .ok_or_else(|| format!("{key:?} is not a {} id", kind.name()))?;
+        let secret = match (kind, secret.trim()) {
+            (Kind::ServiceAccountSecret, s) => {
+                Some(Oid::parse(s).ok_or_else(|| format!("{s:?} is not a secret id"))?)
+            }
+            _ => None,
+        };
+        Ok(Seed::new(kind, scope, key, secret))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_24_hex_digits() {
+        let id = Oid::parse("5E0000000000000000000001").unwrap();
+        assert_eq!(id.to_string(), "5e0000000000000000000001");
+        assert!(Oid::parse("5e000000000000000000001").is_none());
+        assert!(Oid::parse("5e00000000000000000000zz").is_none());
+        assert_eq!(
+            parse_client_id("mdb_sa_id_5e0000000000000000000001"),
+            Some(id)
+        );
+        assert!(parse_client_id("5e0000000000000000000001").is_none());
+    }
+
+    #[test]
+    fn seeds_parse_from_their_columns() {
+        let s = Seed::parse(
+            "service-account-secret",
+            "5e0000000000000000000001",
+            "mdb_sa_id_5e0000000000000000000002",
+            "5e0000000000000000000003",
+        )
+        .unwrap();
+        assert_eq!(s.key_text(), "mdb_sa_id_5e0000000000000000000002");
+        assert_eq!(s.secret_text(), "5e0000000000000000000003");
+        assert!(Seed::parse("apiKey", "5e0000000000000000000001", "x", "").is_err());
+    }
+}

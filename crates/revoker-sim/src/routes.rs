@@ -1,0 +1,462 @@
+//! The API's endpoints, on both APIs, answering as MongoDB documents them.
+//!
+//! | request | v1.0 success | v2 success | not there |
+//! |---|---|---|---|
+//! | `DELETE groups/{p}/apiKeys/{k}` | 200 | 204 | 400 `API_KEY_NOT_FOUND` |
+//! | `DELETE groups/{p}/agentapikeys/{k}` | 200 | (no such endpoint) | 404 `AGENT_API_KEY_NOT_FOUND` |
+//! | `DELETE orgs/{o}/apiKeys/{k}` | 200 | 204 | 400 `API_KEY_NOT_FOUND` |
+//! | `DELETE orgs/{o}/serviceAccounts/{c}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE orgs/{o}/serviceAccounts/{c}/secrets/{s}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
+//!
+//! An unknown project answers 404 `GROUP_NOT_FOUND`, an unknown organization 404 `ORG_NOT_FOUND`.
+//! On v2 a request without the versioned `Accept` its resource needs answers 406.
+
+use hyper::Method;
+use serde_json::json;
+
+use super::body::SimBody;
+use super::state::{Deleted, World};
+use crate::model::{Kind, Oid, Seed, parse_client_id};
+
+/// An answer before envelope and framing.
+pub(super) struct SimAnswer {
+    pub status: u16,
+    pub json: Option<serde_json::Value>,
+    pub headers: Vec<(hyper::header::HeaderName, String)>,
+    /// Written as is, never enveloped (digest challenges, broken bodies).
+    pub raw: Option<SimBody>,
+}
+
+impl SimAnswer {
+    pub(super) fn json(status: u16, json: serde_json::Value) -> SimAnswer {
+        SimAnswer {
+            status,
+            json: Some(json),
+            headers: Vec::new(),
+            raw: None,
+        }
+    }
+
+    pub(super) fn empty(status: u16) -> SimAnswer {
+        SimAnswer {
+            status,
+            json: None,
+            headers: Vec::new(),
+            raw: None,
+        }
+    }
+
+    /// The API's error document.
+    pub(super) fn error(status: u16, code: &str, detail: String, reason: &str) -> SimAnswer {
+        SimAnswer::json(
+            status,
+            json!({ "detail": detail, "error": status, "errorCode": code, "parameters": [], "reason": reason }),
+        )
+    }
+}
+
+/// Which API a request was sent to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Flavour {
+    /// Cloud Manager / Ops Manager, `/api/public/v1.0`.
+    V1,
+    /// Atlas Administration API, `/api/atlas/v2`.
+    V2,
+}
+
+/// An API path, parsed.
+pub(super) enum Route {
+    Delete(Seed),
+    /// A list: its kind, scope, and for secrets the service account (`GET serviceAccounts/{c}`).
+    List(Kind, Oid, Option<Oid>),
+    Root,
+    Answer(SimAnswer),
+}
+
+fn not_found(path: &str) -> SimAnswer {
+    SimAnswer::error(
+        404,
+        "RESOURCE_NOT_FOUND",
+        format!("Cannot find resource {path}."),
+        "Not Found",
+    )
+}
+
+impl Route {
+    /// Parses the path after the API prefix.
+    pub(super) fn parse(flavour: Flavour, method: &Method, full_path: &str, rest: &str) -> Route {
+        let parts: Vec<&str> = rest
+            .trim_matches('/')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let scope_id = |text: &str, what: Kind| {
+            Oid::parse(text).ok_or_else(|| match what.is_org_wide() {
+                false => SimAnswer::error(
+                    404,
+                    "INVALID_GROUP_ID",
+                    format!("An invalid group ID {text} was specified."),
+                    "Not Found",
+                ),
+                true => SimAnswer::error(
+                    404,
+                    "INVALID_ORG_ID",
+                    format!("An invalid organization ID {text} was specified."),
+                    "Not Found",
+                ),
+            })
+        };
+        let key_id = |text: &str, kind: Kind| {
+            let parsed = if kind.key_is_client_id() {
+                parse_client_id(text)
+            } else {
+                Oid::parse(text)
+            };
+            parsed.ok_or_else(|| {
+                SimAnswer::error(
+                    400,
+                    "INVALID_PARAMETER",
+                    format!("Invalid identifier {text}."),
+                    "Bad Request",
+                )
+            })
+        };
+        let delete = |kind: Kind, scope: &str, key: &str, secret: Option<&str>| -> Route {
+            let target = (|| {
+                Ok(Seed {
+                    kind,
+                    scope: scope_id(scope, kind)?,
+                    key: key_id(key, kind)?,
+                    secret: match secret {
+                        Some(s) => Some(Oid::parse(s).ok_or_else(|| {
+                            SimAnswer::error(
+                                400,
+                                "INVALID_PARAMETER",
+                                format!("Invalid secret identifier {s}."),
+                                "Bad Request",
+                            )
+                        })?),
+                        None => None,
+                    },
+                    system_managed: false,
+                })
+            })();
+            match target {
+                Ok(t) => Route::Delete(t),
+                Err(answer) => Route::Answer(answer),
+            }
+        };
+        let list = |kind: Kind, scope: &str, parent: Option<&str>| -> Route {
+            match (
+                scope_id(scope, kind),
+                parent.map(|p| key_id(p, Kind::ServiceAccount)),
+            ) {
+                (Ok(scope), None) => Route::List(kind, scope, None),
+                (Ok(scope), Some(Ok(client))) => Route::List(kind, scope, Some(client)),
+                (Err(a), _) | (_, Some(Err(a))) => Route::Answer(a),
+            }
+        };
+        let v1 = flavour == Flavour::V1;
+        match (method, parts.as_slice()) {
+            (&Method::GET, []) => Route::Root,
+            (&Method::DELETE, ["groups", p, "apiKeys", k]) => {
+                delete(Kind::ProjectApiKey, p, k, None)
+            }
+            (&Method::DELETE, ["groups", p, "agentapikeys", k]) if v1 => {
+                delete(Kind::AgentApiKey, p, k, None)
+            }
+            (&Method::DELETE, ["orgs", o, "apiKeys", k]) => delete(Kind::OrgApiKey, o, k, None),
+            (&Method::DELETE, ["orgs", o, "serviceAccounts", c]) => {
+                delete(Kind::ServiceAccount, o, c, None)
+            }
+            (&Method::DELETE, ["orgs", o, "serviceAccounts", c, "secrets", s]) => {
+                delete(Kind::ServiceAccountSecret, o, c, Some(s))
+            }
+            (&Method::GET, ["groups", p, "apiKeys"]) => list(Kind::ProjectApiKey, p, None),
+            (&Method::GET, ["groups", p, "agentapikeys"]) if v1 => list(Kind::AgentApiKey, p, None),
+            (&Method::GET, ["orgs", o, "apiKeys"]) => list(Kind::OrgApiKey, o, None),
+            (&Method::GET, ["orgs", o, "serviceAccounts"]) => list(Kind::ServiceAccount, o, None),
+            (&Method::GET, ["orgs", o, "serviceAccounts", c]) => {
+                list(Kind::ServiceAccountSecret, o, Some(c))
+            }
+            (_, ["groups" | "orgs", _, _, ..])
+                if method != Method::GET && method != Method::DELETE =>
+            {
+                Route::Answer(SimAnswer::error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    format!("Method {method} is not allowed here."),
+                    "Method Not Allowed",
+                ))
+            }
+            _ => Route::Answer(not_found(full_path)),
+        }
+    }
+
+    /// The project or organization the request is about, for its rate limit and its refusals.
+    pub(super) fn scope(&self) -> Option<(Kind, Oid)> {
+        match self {
+            Route::Delete(t) => Some((t.kind, t.scope)),
+            Route::List(kind, scope, _) => Some((*kind, *scope)),
+            _ => None,
+        }
+    }
+
+    /// The version date a v2 request must ask for.
+    fn version(&self) -> &'static str {
+        match self {
+            Route::Delete(Seed {
+                kind: Kind::ServiceAccount | Kind::ServiceAccountSecret,
+                ..
+            })
+            | Route::List(Kind::ServiceAccount | Kind::ServiceAccountSecret, ..) => "2024-08-05",
+            _ => "2023-01-01",
+        }
+    }
+
+    /// On v2, the 406 of a request whose `Accept` does not ask for a version of its resource.
+    pub(super) fn refuse_accept(
+        &self,
+        flavour: Flavour,
+        accept: Option<&str>,
+    ) -> Option<SimAnswer> {
+        if flavour == Flavour::V1 || matches!(self, Route::Answer(_)) {
+            return None;
+        }
+        let needed = self.version();
+        let asked = accept.unwrap_or("").split(',').find_map(|part| {
+            let date = part.trim().strip_prefix("application/vnd.atlas.")?;
+            let date = date.split(['+', ';']).next()?;
+            (date.len() == 10).then(|| date.to_string())
+        });
+        match asked {
+            Some(date) if date.as_str() >= needed => None,
+            Some(date) => Some(SimAnswer::error(
+                406,
+                "INVALID_VERSION_DATE",
+                format!("This resource has no version on or before {date}; its first is {needed}."),
+                "Not Acceptable",
+            )),
+            None => Some(SimAnswer::error(
+                406,
+                "INVALID_ACCEPT_HEADER",
+                format!(
+                    "The Atlas Administration API needs a versioned Accept header, e.g. application/vnd.atlas.{needed}+json."
+                ),
+                "Not Acceptable",
+            )),
+        }
+    }
+}
+
+/// What a request on a scope the credential may not use answers, if anything.
+pub(super) fn refusal(
+    kind: Kind,
+    scope: &Oid,
+    forbidden: bool,
+    not_in_group: bool,
+) -> Option<SimAnswer> {
+    let org = kind.is_org_wide();
+    if not_in_group {
+        return Some(if org {
+            SimAnswer::error(
+                401,
+                "USER_CANNOT_ACCESS_ORG",
+                format!("The current user cannot access organization {scope}."),
+                "Unauthorized",
+            )
+        } else {
+            SimAnswer::error(
+                401,
+                "NOT_IN_GROUP",
+                "Current user is not in the group, or the group does not exist.".into(),
+                "Unauthorized",
+            )
+        });
+    }
+    if forbidden {
+        return Some(if org {
+            SimAnswer::error(
+                403,
+                "ORG_ACCESS_DENIED",
+                format!("The API key does not have access to organization {scope}."),
+                "Forbidden",
+            )
+        } else {
+            SimAnswer::error(
+                403,
+                "USER_CANNOT_ACCESS_GROUP",
+                format!("The API key does not have access to group {scope}."),
+                "Forbidden",
+            )
+        });
+    }
+    None
+}
+
+/// The answer to a DELETE that reached the data.
+pub(super) fn delete(
+    world: &World,
+    flavour: Flavour,
+    target: &Seed,
+    stats: &super::state::Counters,
+) -> (SimAnswer, bool) {
+    use std::sync::atomic::Ordering;
+    let missing_scope = || {
+        if target.kind.is_org_wide() {
+            SimAnswer::error(
+                404,
+                "ORG_NOT_FOUND",
+                format!("No organization with ID {} exists.", target.scope),
+                "Not Found",
+            )
+        } else {
+            SimAnswer::error(
+                404,
+                "GROUP_NOT_FOUND",
+                format!("No group with ID {} exists.", target.scope),
+                "Not Found",
+            )
+        }
+    };
+    let answer = match world.delete(target, stats) {
+        Deleted::Yes => {
+            stats.deleted.fetch_add(1, Ordering::Relaxed);
+            let service_account = target.kind.key_is_client_id();
+            return (
+                SimAnswer::empty(if flavour == Flavour::V2 || service_account {
+                    204
+                } else {
+                    200
+                }),
+                true,
+            );
+        }
+        Deleted::NoSuchScope => missing_scope(),
+        Deleted::NoSuchParent => not_found(&format!("service account {}", target.key_text())),
+        Deleted::NoSuchItem => match target.kind {
+            Kind::ProjectApiKey | Kind::OrgApiKey => SimAnswer::error(
+                400,
+                "API_KEY_NOT_FOUND",
+                format!("No API key with ID {} exists.", target.key),
+                "Bad Request",
+            ),
+            Kind::AgentApiKey => SimAnswer::error(
+                404,
+                "AGENT_API_KEY_NOT_FOUND",
+                format!("No agent API key with ID {} exists.", target.key),
+                "Not Found",
+            ),
+            Kind::ServiceAccount => not_found(&format!("service account {}", target.key_text())),
+            Kind::ServiceAccountSecret => not_found(&format!(
+                "secret {} of service account {}",
+                target.secret_text(),
+                target.key_text()
+            )),
+        },
+    };
+    stats.not_found.fetch_add(1, Ordering::Relaxed);
+    (answer, false)
+}
+
+/// The answer to a list request (`page` and `per_page` as asked, validated here).
+pub(super) fn list(
+    world: &World,
+    kind: Kind,
+    scope: &Oid,
+    parent: Option<Oid>,
+    page: Option<&str>,
+    per_page: Option<&str>,
+    self_url: &str,
+) -> SimAnswer {
+    if !world.scope_exists(kind, scope) {
+        return if kind.is_org_wide() {
+            SimAnswer::error(
+                404,
+                "ORG_NOT_FOUND",
+                format!("No organization with ID {scope} exists."),
+                "Not Found",
+            )
+        } else {
+            SimAnswer::error(
+                404,
+                "GROUP_NOT_FOUND",
+                format!("No group with ID {scope} exists."),
+                "Not Found",
+            )
+        };
+    }
+    if let (Kind::ServiceAccountSecret, Some(client)) = (kind, parent) {
+        if !world.service_account(scope, &client) {
+            return not_found(&format!("service account mdb_sa_id_{client}"));
+        }
+        let secrets: Vec<serde_json::Value> = world
+            .list(kind, scope, Some(client))
+            .iter()
+            .map(|s| json!({ "id": s.to_string(), "createdAt": "2026-01-01T00:00:00Z", "maskedSecretValue": "mdb_sa_sk_…" }))
+            .collect();
+        return SimAnswer::json(
+            200,
+            json!({ "clientId": format!("mdb_sa_id_{client}"), "name": "simulated service account", "secrets": secrets }),
+        );
+    }
+    let items = world.list(kind, scope, None);
+    if kind == Kind::AgentApiKey {
+        let array: Vec<serde_json::Value> = items
+            .iter()
+            .map(|k| json!({ "_id": k.to_string(), "desc": "simulated agent key", "key": "********", "createdTime": 1_764_000_000_000u64, "createdBy": "PUBLIC_API" }))
+            .collect();
+        return SimAnswer::json(200, serde_json::Value::Array(array));
+    }
+    let number = |v: Option<&str>, default: usize| v.map_or(Ok(default), str::parse::<usize>);
+    let (Ok(page), Ok(per_page)) = (number(page, 1), number(per_page, 100)) else {
+        return SimAnswer::error(
+            400,
+            "INVALID_QUERY_PARAMETER",
+            "pageNum and itemsPerPage must be numbers.".into(),
+            "Bad Request",
+        );
+    };
+    if page == 0 || per_page == 0 || per_page > 500 {
+        return SimAnswer::error(
+            400,
+            "INVALID_QUERY_PARAMETER",
+            "pageNum must be at least 1 and itemsPerPage from 1 to 500.".into(),
+            "Bad Request",
+        );
+    }
+    let results: Vec<serde_json::Value> = items
+        .iter()
+        .skip((page - 1).saturating_mul(per_page))
+        .take(per_page)
+        .map(|id| match kind {
+            Kind::ServiceAccount => json!({ "clientId": format!("mdb_sa_id_{id}"), "name": "simulated service account" }),
+            _ => json!({ "id": id.to_string(), "desc": "simulated key", "roles": [] }),
+        })
+        .collect();
+    let mut links = vec![
+        json!({ "rel": "self", "href": format!("{self_url}?pageNum={page}&itemsPerPage={per_page}") }),
+    ];
+    if page.saturating_mul(per_page) < items.len() {
+        links.push(json!({ "rel": "next", "href": format!("{self_url}?pageNum={}&itemsPerPage={per_page}", page + 1) }));
+    }
+    SimAnswer::json(
+        200,
+        json!({ "links": links, "results": results, "totalCount": items.len() }),
+    )
+}
+
+/// The root resource of each API.
+pub(super) fn root(flavour: Flavour) -> SimAnswer {
+    SimAnswer::json(
+        200,
+        match flavour {
+            Flavour::V1 => {
+                json!({ "appName": "MongoDB Cloud Manager (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false, "links": [] })
+            }
+            Flavour::V2 => {
+                json!({ "appName": "MongoDB Atlas (revoker simulator)", "build": env!("CARGO_PKG_VERSION"), "throttling": false })
+            }
+        },
+    )
+}

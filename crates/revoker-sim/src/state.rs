@@ -1,0 +1,359 @@
+//! What the simulator holds — projects, organizations, their API keys and agent keys, service
+//! accounts and their secrets — and the counters `/__sim/stats` reports.
+//!
+//! An organization API key assigned to projects appears in each of them (`project-api-key`); deleting
+//! the key from its organization removes every assignment too, so a later unassignment answers
+//! `API_KEY_NOT_FOUND`. Deleting a service account removes its secrets.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::model::{Kind, Oid, Seed};
+
+const SHARDS: usize = 32;
+
+/// A collection: one kind of item in one project or organization (for secrets, of one service account).
+type Collection = (Kind, Oid, Option<Oid>);
+
+#[derive(Default)]
+struct Shard {
+    live: HashMap<Collection, HashSet<Oid>>,
+    /// Items this simulator deleted: a DELETE for one of them is a request sent again after done.
+    gone: HashSet<(Collection, Oid)>,
+}
+
+/// The simulated organizations and projects.
+pub(super) struct World {
+    shards: Vec<Mutex<Shard>>,
+    projects: HashSet<Oid>,
+    orgs: HashSet<Oid>,
+    /// Organization API key → the projects it is assigned to.
+    assignments: Mutex<HashMap<Oid, HashSet<Oid>>>,
+}
+
+/// What a DELETE found.
+pub(super) enum Deleted {
+    Yes,
+    NoSuchScope,
+    /// The service account of a secret does not exist.
+    NoSuchParent,
+    NoSuchItem,
+}
+
+fn collection(t: &Seed) -> (Collection, Oid) {
+    match t.kind {
+        Kind::ServiceAccountSecret => ((t.kind, t.scope, Some(t.key)), t.secret.unwrap_or(t.key)),
+        _ => ((t.kind, t.scope, None), t.key),
+    }
+}
+
+fn shard_of(scope: &Oid) -> usize {
+    usize::from(scope.bytes()[11]) % SHARDS
+}
+
+impl World {
+    pub(super) fn new(targets: impl IntoIterator<Item = Seed>) -> World {
+        let shards: Vec<Mutex<Shard>> = (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect();
+        let mut projects = HashSet::new();
+        let mut orgs = HashSet::new();
+        let mut assignments: HashMap<Oid, HashSet<Oid>> = HashMap::new();
+        let insert = |kind: Kind, scope: Oid, parent: Option<Oid>, item: Oid| {
+            lock(&shards[shard_of(&scope)])
+                .live
+                .entry((kind, scope, parent))
+                .or_default()
+                .insert(item);
+        };
+        for t in targets {
+            if t.kind.is_org_wide() {
+                orgs.insert(t.scope);
+            } else {
+                projects.insert(t.scope);
+            }
+            match t.kind {
+                Kind::ProjectApiKey => {
+                    assignments.entry(t.key).or_default().insert(t.scope);
+                    insert(t.kind, t.scope, None, t.key);
+                }
+                Kind::ServiceAccountSecret => {
+                    // A secret's service account exists with it.
+                    insert(Kind::ServiceAccount, t.scope, None, t.key);
+                    insert(t.kind, t.scope, Some(t.key), t.secret.unwrap_or(t.key));
+                }
+                _ => insert(t.kind, t.scope, None, t.key),
+            }
+        }
+        World {
+            shards,
+            projects,
+            orgs,
+            assignments: Mutex::new(assignments),
+        }
+    }
+
+    pub(super) fn scope_exists(&self, kind: Kind, scope: &Oid) -> bool {
+        if kind.is_org_wide() {
+            self.orgs.contains(scope)
+        } else {
+            self.projects.contains(scope)
+        }
+    }
+
+    /// Removes an item a request deleted; `stats` counts a request for one already deleted.
+    fn remove(&self, coll: Collection, item: Oid, stats: Option<&Counters>) -> bool {
+        let mut shard = lock(&self.shards[shard_of(&coll.1)]);
+        let removed = shard
+            .live
+            .get_mut(&coll)
+            .is_some_and(|set| set.remove(&item));
+        if let Some(stats) = stats {
+            if removed {
+                shard.gone.insert((coll, item));
+            } else if shard.gone.contains(&(coll, item)) {
+                stats.repeat_deletes.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        removed
+    }
+
+    fn has(&self, coll: Collection, item: Oid) -> bool {
+        lock(&self.shards[shard_of(&coll.1)])
+            .live
+            .get(&coll)
+            .is_some_and(|set| set.contains(&item))
+    }
+
+    pub(super) fn delete(&self, target: &Seed, stats: &Counters) -> Deleted {
+        if !self.scope_exists(target.kind, &target.scope) {
+            return Deleted::NoSuchScope;
+        }
+        if target.kind == Kind::ServiceAccountSecret
+            && !self.has((Kind::ServiceAccount, target.scope, None), target.key)
+        {
+            return Deleted::NoSuchParent;
+        }
+        let (coll, item) = collection(target);
+        if !self.remove(coll, item, Some(stats)) {
+            return Deleted::NoSuchItem;
+        }
+        match target.kind {
+            Kind::ProjectApiKey => {
+                if let Some(projects) = lock(&self.assignments).get_mut(&target.key) {
+                    projects.remove(&target.scope);
+                }
+            }
+            Kind::OrgApiKey => {
+                // The key is gone from every project it was assigned to.
+                let projects = lock(&self.assignments)
+                    .remove(&target.key)
+                    .unwrap_or_default();
+                for project in projects {
+                    self.remove((Kind::ProjectApiKey, project, None), target.key, None);
+                }
+            }
+            Kind::ServiceAccount => {
+                let coll = (Kind::ServiceAccountSecret, target.scope, Some(target.key));
+                lock(&self.shards[shard_of(&target.scope)])
+                    .live
+                    .remove(&coll);
+            }
+            _ => {}
+        }
+        Deleted::Yes
+    }
+
+    /// The live items of a collection, sorted.
+    pub(super) fn list(&self, kind: Kind, scope: &Oid, parent: Option<Oid>) -> Vec<Oid> {
+        let mut out: Vec<Oid> = lock(&self.shards[shard_of(scope)])
+            .live
+            .get(&(kind, *scope, parent))
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// Whether a service account exists.
+    pub(super) fn service_account(&self, org: &Oid, client: &Oid) -> bool {
+        self.has((Kind::ServiceAccount, *org, None), *client)
+    }
+
+    /// How many items are still there.
+    pub(super) fn remaining(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|s| lock(s).live.values().map(HashSet::len).sum::<usize>())
+            .sum()
+    }
+}
+
+/// A poisoned lock only means another request panicked; the sets it guards are still consistent.
+pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Live counters.
+#[derive(Default)]
+pub(super) struct Counters {
+    pub requests: AtomicU64,
+    pub by_status: Mutex<BTreeMap<u16, u64>>,
+    pub challenges: AtomicU64,
+    pub deleted: AtomicU64,
+    pub not_found: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub peak_in_flight: AtomicU64,
+    pub repeat_deletes: AtomicU64,
+    pub early_requests: AtomicU64,
+    pub resets: AtomicU64,
+    pub lists: AtomicU64,
+    pub token_requests: AtomicU64,
+    pub tokens_issued: AtomicU64,
+    pub token_revokes: AtomicU64,
+}
+
+/// The counters as `GET /__sim/stats` answers them. The first six keys are a stable contract.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    /// API requests received, digest challenges included (token requests are counted apart).
+    pub requests: u64,
+    /// Answers per HTTP status (as sent on the wire, so enveloped answers count as 200).
+    pub by_status: BTreeMap<String, u64>,
+    /// 401 challenges issued.
+    pub challenges: u64,
+    /// Items deleted.
+    pub deleted: u64,
+    /// DELETEs of items that were not there.
+    pub not_found: u64,
+    /// Most requests being handled at once.
+    pub peak_in_flight: u64,
+    /// DELETEs of an item this simulator had already deleted.
+    #[serde(default)]
+    pub repeat_deletes: u64,
+    /// Requests that arrived while a `Retry-After` sent for their bucket had not yet passed
+    /// (allowing 250 ms for requests already on the wire).
+    #[serde(default)]
+    pub early_requests: u64,
+    /// Connections closed without an answer (resets and lost answers).
+    #[serde(default)]
+    pub resets: u64,
+    /// Items still there.
+    #[serde(default)]
+    pub remaining: u64,
+    /// GETs of list endpoints answered.
+    #[serde(default)]
+    pub lists: u64,
+    /// Requests to the OAuth token endpoint.
+    #[serde(default)]
+    pub token_requests: u64,
+    /// Access tokens issued.
+    #[serde(default)]
+    pub tokens_issued: u64,
+    /// Access tokens revoked.
+    #[serde(default)]
+    pub token_revokes: u64,
+}
+
+impl Stats {
+    /// Answers with `status`.
+    pub fn status(&self, status: u16) -> u64 {
+        self.by_status
+            .get(&status.to_string())
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+impl Counters {
+    pub(super) fn answered(&self, status: u16) {
+        *lock(&self.by_status).entry(status).or_default() += 1;
+    }
+
+    pub(super) fn snapshot(&self, remaining: usize) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            requests: get(&self.requests),
+            by_status: lock(&self.by_status)
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+            challenges: get(&self.challenges),
+            deleted: get(&self.deleted),
+            not_found: get(&self.not_found),
+            peak_in_flight: get(&self.peak_in_flight),
+            repeat_deletes: get(&self.repeat_deletes),
+            early_requests: get(&self.early_requests),
+            resets: get(&self.resets),
+            remaining: remaining as u64,
+            lists: get(&self.lists),
+            token_requests: get(&self.token_requests),
+            tokens_issued: get(&self.tokens_issued),
+            token_revokes: get(&self.token_revokes),
+        }
+    }
+
+    pub(super) fn reset(&self) {
+        for c in [
+            &self.requests,
+            &self.challenges,
+            &self.deleted,
+            &self.not_found,
+            &self.peak_in_flight,
+            &self.repeat_deletes,
+            &self.early_requests,
+            &self.resets,
+            &self.lists,
+            &self.token_requests,
+            &self.tokens_issued,
+            &self.token_revokes,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        lock(&self.by_status).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> Oid {
+        Oid::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn deleting_an_org_key_removes_its_project_assignments() {
+        let t = |kind, scope, key| Seed::new(kind, scope, key, None);
+        let world = World::new([
+            t(Kind::OrgApiKey, id(1), id(9)),
+            t(Kind::ProjectApiKey, id(2), id(9)),
+            t(Kind::ProjectApiKey, id(3), id(9)),
+        ]);
+        let c = Counters::default();
+        assert!(matches!(
+            world.delete(&t(Kind::OrgApiKey, id(1), id(9)), &c),
+            Deleted::Yes
+        ));
+        assert!(matches!(
+            world.delete(&t(Kind::ProjectApiKey, id(2), id(9)), &c),
+            Deleted::NoSuchItem
+        ));
+        assert_eq!(world.remaining(), 0);
+    }
+
+    #[test]
+    fn deleting_a_service_account_removes_its_secrets() {
+        let secret = Seed::new(Kind::ServiceAccountSecret, id(1), id(5), Some(id(6)));
+        let world = World::new([secret]);
+        assert_eq!(world.list(Kind::ServiceAccount, &id(1), None), vec![id(5)]);
+        let c = Counters::default();
+        let account = Seed {
+            kind: Kind::ServiceAccount,
+            secret: None,
+            ..secret
+        };
+        assert!(matches!(world.delete(&account, &c), Deleted::Yes));
+        assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
+        assert_eq!(world.remaining(), 0);
+    }
+}

@@ -1,0 +1,344 @@
+//! The command-line grammar.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::api::Api;
+use crate::engine::Rate;
+use crate::input::{ColumnMap, Format, Kind};
+use crate::settings::JobFile;
+
+const ABOUT: &str = "Revoke MongoDB Cloud Manager, Ops Manager and Atlas credentials in bulk — API keys, \
+organization keys, service accounts and their secrets — with rate-limited, concurrent, authenticated \
+DELETEs, retry, a tamper-evident report, resume, and verification that the keys are gone.";
+
+const AFTER: &str = "\
+Credentials come from the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, or MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY for an API key; MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET, or MCLI_CLIENT_ID / MCLI_CLIENT_SECRET, for a service account), an Atlas CLI profile (--profile, MONGODB_ATLAS_PROFILE), or --credentials-file; never from the command line.
+
+Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict · 3 aborted: credentials refused, IP not on the access list, every project refusing, no answer · 4 another run holds the report · 130/143 stopped by SIGINT/SIGTERM.
+
+Try it with no account: revoker demo";
+
+/// revoker
+#[derive(Parser, Debug)]
+#[command(name = "revoker", version, about = ABOUT, after_help = AFTER, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output (-v info, -vv debug); RUST_LOG works too.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Format of everything written to stderr: logs, progress, summary, errors.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// What a command prints on stdout.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// For people.
+    #[default]
+    Text,
+    /// One JSON document (logs stay on stderr).
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Revoke the credentials listed in an input file.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(Box<RunArgs>),
+    /// Check an input file without sending anything.
+    #[command(
+        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds org-api-key,service-account --api atlas -o json"
+    )]
+    Validate(ValidateArgs),
+    /// List what still exists and record, per finished row of a report, whether its key is gone.
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(Box<VerifyArgs>),
+    /// Summarise a report: each run's audit record, the latest outcome of every row, the rows not
+    /// finished, the last verification, and whether the report is as written.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
+    /// Run a complete job against an in-process simulator seeded from samples/, and explain it.
+    #[cfg(feature = "demo")]
+    Demo(DemoArgs),
+    /// Print the manual page (roff), or write one per command into a folder.
+    #[command(
+        after_help = "Examples:\n  revoker man | man -l -\n  revoker man --dir /usr/local/share/man/man1"
+    )]
+    Man(ManArgs),
+    /// Print shell completions.
+    #[command(after_help = "Example:\n  revoker completions bash > /etc/bash_completion.d/revoker")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  # the nightly job: settings in a job file, one report per day, resumed if it already exists
+  revoker run jobs/nightly.toml --metrics-file /var/lib/node_exporter/revoker.prom
+
+  # an incident: as fast as the API allows; Ctrl-C, then the same command with --resume continues
+  revoker run jobs/incident.toml --input compromised.csv
+  revoker run jobs/incident.toml --input compromised.csv --resume
+
+  # organization keys and service accounts on Atlas, verified afterwards
+  revoker run --input leaked.csv --api atlas --kinds org-api-key,service-account,service-account-secret --verify
+
+  # a compliance export with its own column names, all agent keys
+  revoker run --input export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent --report out.csv
+
+  # see what would be sent, and where each setting comes from
+  revoker run --input keys.csv --dry-run
+  revoker run jobs/nightly.toml --print-config";
+
+const VERIFY_EXAMPLES: &str = "\
+One list request per page of each project's or organization's list, never one per key. A key found
+still present is recorded as still_present, so `revoker run … --resume` sends it again.
+
+Exit code 0 if every finished row is confirmed gone, 1 if any is still present or could not be checked,
+2/3 as for run.
+
+Examples:
+  revoker verify reports/incident-2026-11-25-101500.csv
+  revoker verify out.csv --job jobs/incident.toml -o json";
+
+const REPORT_EXAMPLES: &str = "\
+Exit code 0 if every row's latest outcome is finished (done, not_found, verified), 1 otherwise, 2 if the
+report cannot be read or its chain of digests or audit record does not hold (the first line that does
+not match is named).
+
+Examples:
+  revoker report reports/nightly-2026-11-24.csv
+  revoker report run.csv -o json
+  revoker report run.csv --failures hand-over.csv
+  revoker report run.csv --html evidence.html";
+
+/// How to reach the API, shared by `run` and `verify`; each overrides the job file's.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ConnectionArgs {
+    /// API base URL: …/api/public/v1.0 (Cloud Manager, Ops Manager) or …/api/atlas/v2 (Atlas).
+    /// Default: MCLI_OPS_MANAGER_URL + api/public/v1.0, else a profile's, else Cloud Manager's.
+    #[arg(long, conflicts_with = "api")]
+    pub base_url: Option<String>,
+    /// Which API, at its usual address: atlas (https://cloud.mongodb.com/api/atlas/v2) or
+    /// cloud-manager.
+    #[arg(long, value_enum)]
+    pub api: Option<Api>,
+    /// Atlas CLI (or mongocli) profile for credentials and settings; also MONGODB_ATLAS_PROFILE.
+    #[arg(short = 'P', long)]
+    pub profile: Option<String>,
+    /// TOML file with public_key and private_key, or client_id and client_secret; owner-only.
+    #[arg(long)]
+    pub credentials_file: Option<PathBuf>,
+    /// Extra trusted CA certificates (PEM), for Ops Manager behind a private CA; also
+    /// MCLI_OPS_MANAGER_CA_CERTIFICATE.
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+    /// Global rate, e.g. 100/s or 6000/m (default: as fast as the server answers; 429s slow down).
+    #[arg(long)]
+    pub rate: Option<Rate>,
+    /// Rate per project or organization, e.g. 600/m.
+    #[arg(long)]
+    pub project_rate: Option<Rate>,
+    /// Requests in flight at most [default: 16].
+    #[arg(short, long)]
+    pub concurrency: Option<usize>,
+    /// Attempts per row, the first included [default: 5].
+    #[arg(long)]
+    pub max_attempts: Option<u32>,
+    /// Time limit per request, e.g. 30s [default: 30s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Time limit to connect [default: 10s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub connect_timeout: Option<Duration>,
+    /// Ask for envelope=true answers and classify by their inner status.
+    #[arg(long)]
+    pub envelope: bool,
+}
+
+/// Settings of `revoker run`; each overrides the job file's.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Job file (TOML) with the run's settings; flags override it.
+    pub job: Option<PathBuf>,
+    /// Rows to revoke: CSV (or TSV), JSON array or JSON Lines; `-` for stdin.
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: InputArgs,
+    /// Report path (CSV); may hold {date}, {time}, {job}. Default: INPUT.report.csv.
+    #[arg(short, long)]
+    pub report: Option<String>,
+    /// Continue a run recorded in the report: rows done or not_found are not sent again. With {time}
+    /// in the report path, the newest unfinished report of this job and input is continued.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// After the run, list what still exists and record whether each finished row is gone.
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
+    /// Do not verify after the run, whatever the job file says.
+    #[arg(long, overrides_with = "verify")]
+    pub no_verify: bool,
+    /// Write Prometheus text-format metrics here at the end (for node_exporter's textfile collector).
+    #[arg(long)]
+    pub metrics_file: Option<PathBuf>,
+    /// Validate and print what would be sent; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the merged settings with where each came from (never a secret) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// No progress and no summary when every row finished (cron then mails only problems).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Interval of the progress lines written when stderr is not a terminal.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub progress_every: Duration,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+fn parse_columns(text: &str) -> Result<ColumnMap, String> {
+    text.parse()
+}
+
+/// What a file holds and how to read it (shared by `run`, `validate` and `sim --keys`).
+#[derive(Args, Debug, Default, Clone)]
+pub struct InputArgs {
+    /// Input format (default: from the extension, else from the first byte).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// CSV field separator: , ; | or \t (default: detected from the header line; tab for .tsv).
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Column names of the export, e.g. project=GROUP_ID,key=KEY_ID,kind=TYPE (fields: project, org,
+    /// key, secret, kind).
+    #[arg(long, value_parser = parse_columns)]
+    pub columns: Option<ColumnMap>,
+    /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
+    /// service-account-secret, or an alias).
+    #[arg(long)]
+    pub kind: Option<Kind>,
+    /// Kinds allowed (comma-separated); rows of other kinds are invalid. org-api-key, service-account
+    /// and service-account-secret are sent only when named here.
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Option<Vec<Kind>>,
+}
+
+impl InputArgs {
+    /// These flags as a job-file layer.
+    pub fn layer(&self) -> JobFile {
+        JobFile {
+            format: self.format,
+            delimiter: self.delimiter.clone(),
+            columns: self.columns.clone().unwrap_or_default(),
+            kind: self.kind,
+            kinds: self.kinds.clone(),
+            ..JobFile::default()
+        }
+    }
+}
+
+impl ConnectionArgs {
+    /// These flags as a job-file layer.
+    pub fn layer(&self, mut job: JobFile) -> JobFile {
+        job.base_url = self.base_url.clone();
+        job.api = self.api;
+        job.profile = self.profile.clone();
+        job.credentials_file = self.credentials_file.clone();
+        job.ca_cert = self.ca_cert.clone();
+        job.rate = self.rate;
+        job.project_rate = self.project_rate;
+        job.concurrency = self.concurrency;
+        job.max_attempts = self.max_attempts;
+        job.timeout = self.timeout;
+        job.connect_timeout = self.connect_timeout;
+        job.envelope = self.envelope.then_some(true);
+        job
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// The file to check; `-` for stdin.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub how: InputArgs,
+    /// The API the rows are for (agent API keys do not exist on Atlas).
+    #[arg(long, value_enum)]
+    pub api: Option<Api>,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The report (CSV) whose finished rows to verify.
+    pub report: PathBuf,
+    /// Job file with the connection settings (base URL, profile, credentials file, rates).
+    #[arg(long)]
+    pub job: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The report (CSV) of a run.
+    pub report: PathBuf,
+    /// Print JSON instead of text (the same as -o json).
+    #[arg(long)]
+    pub json: bool,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Write the rows not finished as a new input file (CSV), reading the input for rows a stopped
+    /// run never attempted.
+    #[arg(long)]
+    pub failures: Option<PathBuf>,
+    /// Write a self-contained HTML page for reviewers: audit records, counts per run, unfinished
+    /// rows, verification, chain digest.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo's report and inputs (default: a new temporary folder, kept).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// No progress bar (the summary and the explanation are still printed).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Authenticate with a service account (OAuth 2.0) instead of an API key (digest).
+    #[arg(long)]
+    pub service_account: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write revoker.1 and one page per command (revoker-run.1, …) into this folder.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}

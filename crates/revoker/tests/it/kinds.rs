@@ -1,0 +1,317 @@
+//! Every kind an incident needs, on Cloud Manager (v1.0) and on Atlas (v2), with both credentials:
+//! the endpoints, their success codes, the versioned `Accept` of Atlas, what a re-run answers, and
+//! the kinds that must never be sent.
+
+use revoker::input::{Kind, Target};
+use revoker::report::Outcome;
+use revoker_testkit::simulator::{SimConfig, SimHandle};
+use revoker_testkit::*;
+
+const ALL_KINDS: &str =
+    "project-api-key,agent-api-key,org-api-key,service-account,service-account-secret";
+
+/// One or more rows of every kind; the project-api-key rows are keys whose organization key is not
+/// in the input, so that every row revokes something of its own.
+fn every_kind(agent_keys: bool) -> Vec<Target> {
+    let mut rows = vec![
+        target(Kind::ProjectApiKey, 1, 10, None),
+        target(Kind::ProjectApiKey, 2, 11, None),
+        target(Kind::OrgApiKey, 100, 12, None),
+        target(Kind::OrgApiKey, 101, 13, None),
+        target(Kind::ServiceAccount, 100, 14, None),
+        target(Kind::ServiceAccountSecret, 100, 15, Some(16)),
+        target(Kind::ServiceAccountSecret, 101, 17, Some(18)),
+    ];
+    if agent_keys {
+        rows.push(target(Kind::AgentApiKey, 1, 19, None));
+        rows.push(target(Kind::AgentApiKey, 2, 20, None));
+    }
+    rows
+}
+
+fn run_kinds(
+    sim: &SimHandle,
+    base: &str,
+    input: &std::path::Path,
+    report: &std::path::Path,
+    service: bool,
+) -> std::process::Output {
+    let mut cmd = revoker();
+    cmd.arg("run")
+        .arg("--input")
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .args(["--base-url", base, "--kinds", ALL_KINDS]);
+    let _ = sim;
+    if service {
+        cmd = with_service_account(cmd);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn every_kind_is_revoked_on_both_apis_with_both_credentials_and_a_rerun_is_all_not_found() {
+    for (atlas, service) in [(false, false), (false, true), (true, false), (true, true)] {
+        let rows = every_kind(!atlas);
+        let sim = sim(SimConfig::default(), &rows);
+        let base = if atlas {
+            sim.atlas_url()
+        } else {
+            sim.base_url()
+        }
+        .to_string();
+        let d = dir();
+        let input = path(&d, "in.csv");
+        write_csv(&input, &rows);
+        let out = run_kinds(&sim, &base, &input, &path(&d, "r.csv"), service);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "atlas {atlas} service {service}: {}",
+            stderr(&out)
+        );
+        let report = records(&path(&d, "r.csv"));
+        assert_eq!(count(&report, Outcome::Done), rows.len());
+        for r in &report {
+            let kind = Kind::parse(&r.kind).unwrap();
+            let expected = if atlas || kind.key_is_client_id() {
+                204
+            } else {
+                200
+            };
+            assert_eq!(r.http_status, Some(expected), "{r:?}");
+        }
+        // The secret id is part of the row, in its own column.
+        assert!(
+            report
+                .iter()
+                .any(|r| r.secret
+                    == target(Kind::ServiceAccountSecret, 0, 0, Some(16)).secret_text())
+        );
+        let stats = sim.stats();
+        assert_eq!(stats.deleted, rows.len() as u64);
+        assert_eq!(
+            stats.status(406),
+            0,
+            "every Atlas request carried its versioned Accept"
+        );
+        let requests = if service {
+            rows.len() as u64
+        } else {
+            rows.len() as u64 + 1
+        };
+        assert_eq!(
+            stats.requests, requests,
+            "one request a row (and one challenge for digest)"
+        );
+
+        let out = run_kinds(&sim, &base, &input, &path(&d, "again.csv"), service);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let again = records(&path(&d, "again.csv"));
+        assert_eq!(count(&again, Outcome::NotFound), rows.len(), "{again:#?}");
+        assert_eq!(sim.stats().repeat_deletes, rows.len() as u64);
+    }
+}
+
+#[test]
+fn deleting_an_org_key_unassigns_it_everywhere() {
+    // The key is in the organization and assigned to two projects; the export revokes the
+    // organization key first (sent alone), then the two project assignments.
+    let rows = vec![
+        target(Kind::OrgApiKey, 100, 12, None),
+        target(Kind::ProjectApiKey, 1, 12, None),
+        target(Kind::ProjectApiKey, 2, 12, None),
+    ];
+    let sim = sim(SimConfig::default(), &rows);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let out = run(
+        &sim,
+        &input,
+        &path(&d, "r.csv"),
+        &[
+            "--kinds",
+            "org-api-key,project-api-key",
+            "--concurrency",
+            "1",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut report = records(&path(&d, "r.csv"));
+    report.sort_by_key(|r| r.line);
+    let outcomes: Vec<(Outcome, Option<u16>, &str)> = report
+        .iter()
+        .map(|r| (r.outcome, r.http_status, r.error_code.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (Outcome::Done, Some(200), ""),
+            (Outcome::NotFound, Some(400), "API_KEY_NOT_FOUND"),
+            (Outcome::NotFound, Some(400), "API_KEY_NOT_FOUND"),
+        ]
+    );
+    assert_eq!(sim.stats().remaining, 0);
+}
+
+#[test]
+fn organization_wide_kinds_are_never_sent_unless_allowed_by_name() {
+    let rows = every_kind(true);
+    let sim = sim(SimConfig::default(), &rows);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &path(&d, "r.csv"), &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = records(&path(&d, "r.csv"));
+    let invalid: Vec<_> = report
+        .iter()
+        .filter(|r| r.outcome == Outcome::Invalid)
+        .collect();
+    assert_eq!(invalid.len(), 5);
+    assert!(invalid.iter().all(|r| {
+        r.message
+            .contains("it is sent only when allowed by name (--kinds")
+    }));
+    assert_eq!(count(&report, Outcome::Done), 4);
+    let stats = sim.stats();
+    assert_eq!(
+        (stats.deleted, stats.requests),
+        (4, 5),
+        "not one request for the others"
+    );
+
+    // validate says the same, and the job's kinds allow them.
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out)
+            .matches("it is sent only when allowed by name")
+            .count(),
+        5
+    );
+    let out = revoker()
+        .arg("validate")
+        .arg(&input)
+        .args(["--kinds", ALL_KINDS])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let job = path(&d, "job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "input = \"in.csv\"\nreport = \"job.csv\"\nkinds = [{}]\n",
+            ALL_KINDS
+                .split(',')
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .unwrap();
+    let out = revoker()
+        .arg("run")
+        .arg(&job)
+        .args(["--base-url", sim.base_url()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn agent_keys_on_atlas_are_invalid_and_never_sent() {
+    let rows = vec![
+        target(Kind::AgentApiKey, 1, 10, None),
+        target(Kind::ProjectApiKey, 1, 11, None),
+    ];
+    let sim = sim(SimConfig::default(), &rows);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let out = revoker()
+        .args(["run", "--base-url", sim.atlas_url(), "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(path(&d, "r.csv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = records(&path(&d, "r.csv"));
+    let agent = report.iter().find(|r| r.kind == "agent-api-key").unwrap();
+    assert_eq!(agent.outcome, Outcome::Invalid);
+    assert!(
+        agent
+            .message
+            .contains("does not exist on the Atlas Administration API"),
+        "{}",
+        agent.message
+    );
+    assert_eq!(sim.stats().deleted, 1);
+    assert_eq!(sim.stats().remaining, 1, "the agent key was not touched");
+    // validate --api atlas says so too.
+    let out = revoker()
+        .arg("validate")
+        .arg(&input)
+        .args(["--api", "atlas"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn the_sample_incident_export_has_every_kind_and_validates() {
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../samples/incident-export.csv"
+    );
+    let out = revoker()
+        .args(["validate", sample, "--kinds", ALL_KINDS, "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for kind in Kind::ALL {
+        assert!(
+            json["kinds"][kind.as_str()].as_u64().unwrap() > 0,
+            "{kind}: {json}"
+        );
+    }
+    assert_eq!(json["invalid"], 0);
+}
+
+#[test]
+fn client_ids_and_secrets_are_checked_per_kind() {
+    let d = dir();
+    let input = path(&d, "in.csv");
+    std::fs::write(
+        &input,
+        "org,client_id,secretId,kind\n\
+         5f1b2c3d4e5f6a7b8c9d0e1f,mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbbbb,serviceAccountSecret\n\
+         5f1b2c3d4e5f6a7b8c9d0e1f,aaaaaaaaaaaaaaaaaaaaaaaa,bbbbbbbbbbbbbbbbbbbbbbbb,service_account_secret\n\
+         5f1b2c3d4e5f6a7b8c9d0e1f,mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa,,service-account-secret\n\
+         ,mdb_sa_id_aaaaaaaaaaaaaaaaaaaaaaaa,,serviceAccount\n",
+    )
+    .unwrap();
+    let out = revoker()
+        .arg("validate")
+        .arg(&input)
+        .args(["--kinds", ALL_KINDS])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let f = input.display().to_string();
+    let lines: Vec<String> = stdout(&out).lines().map(|l| l.replace(&f, "F")).collect();
+    assert_eq!(
+        &lines[..3],
+        [
+            "F:3: client id \"aaaaaaaaaaaaaaaaaaaaaaaa\" is not a service account's client id (mdb_sa_id_ and 24 hex digits)",
+            "F:4: secret id is missing",
+            "F:5: org id is missing (service-account rows need the organization's id)",
+        ]
+    );
+}

@@ -1,0 +1,17 @@
+//! revoker's integration tests: one binary, a module per area, each driving the real binary
+//! against the simulator on an ephemeral loopback port (shared helpers in `revoker-testkit`).
+
+mod api;
+mod bad_input;
+mod cli;
+mod crash;
+mod evidence;
+mod faults;
+mod hostile;
+mod kinds;
+mod misc;
+mod oauth;
+mod operations;
+mod properties;
+mod run;
+mod tls;
