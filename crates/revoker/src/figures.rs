@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::outcome::Outcome;
+use crate::vocab::Outcome;
 
 /// Counters of one run; every field only grows.
 #[derive(Debug, Default)]

@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+
+use crate::vocab::ExitCode as _;
 use std::time::Instant;
 
 use crate::api::{Answer, Page};
@@ -330,7 +332,7 @@ fn finish(
 pub fn exit_code(v: &Verification, stopped: Option<&StopReason>) -> i32 {
     match stopped {
         Some(reason) => reason.exit_code(),
-        None if v.still_present > 0 || !v.unverified.is_empty() => 1,
-        None => 0,
+        None if v.still_present > 0 || !v.unverified.is_empty() => crate::vocab::exit::UNFINISHED,
+        None => crate::vocab::exit::OK,
     }
 }

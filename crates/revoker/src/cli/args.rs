@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::api::Api;
 use crate::engine::Rate;
 use crate::input::{ColumnMap, Format, Kind};
 use crate::settings::JobFile;
+pub use crate::ui::{LogFormat, Output};
 
 const ABOUT: &str = "Revoke MongoDB Cloud Manager, Ops Manager and Atlas credentials in bulk — API keys, \
 organization keys, service accounts and their secrets — with rate-limited, concurrent, authenticated \
@@ -33,23 +34,6 @@ pub struct Cli {
     /// Format of everything written to stderr: logs, progress, summary, errors.
     #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    /// One JSON object per line.
-    Json,
-}
-
-/// What a command prints on stdout.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
-pub enum Output {
-    /// For people.
-    #[default]
-    Text,
-    /// One JSON document (logs stay on stderr).
-    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -10,11 +10,12 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::args::DemoArgs;
-use super::console::console;
-use super::run::{Outputs, PreparedJob, execute_job};
 use super::{Failure, exit};
 use crate::input::Source;
+use crate::job::{PreparedJob, execute_job};
 use crate::settings::{JobFile, Settings, expand_report_path};
+use crate::ui::Outputs;
+use crate::ui::console;
 use revoker_sim::{self as sim, Bucket, Oid, Sim, SimConfig};
 
 /// What the simulated Cloud Manager holds.

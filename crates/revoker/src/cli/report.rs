@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use super::args::ReportArgs;
-use super::console::console;
 use super::{Failure, Output, exit, out};
 use crate::input::{Identity, InputOptions, Source};
 use crate::report::audit::AuditRecord;
 use crate::report::{
     Outcome, Record, ReportOverview, escape_cell, refuse_overwrite, render, summarize_report,
 };
+use crate::ui::console;
 
 pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     let overview = summarize_report(&args.report)?;

@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 
 use super::args::ValidateArgs;
-use super::console::console;
 use super::{Failure, Output, exit, out};
 use crate::input::{Kind, Source, survey};
 use crate::settings::delimiter_byte;
+use crate::ui::console;
 
 pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
     let source = Source::open(&args.input)?;

@@ -8,8 +8,8 @@ mod attempt;
 mod breaker;
 mod copies;
 pub mod groups;
+mod limiter;
 mod pace;
-mod rate;
 mod row;
 mod stop;
 
@@ -20,10 +20,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
+pub use crate::vocab::Rate;
 pub(crate) use attempt::{Dispatch, go_ahead, wait_global_pause, wait_pass, with_retries};
 pub use breaker::{Outage, Pass, Refusals};
 pub use pace::Pacer;
-pub use rate::Rate;
 pub use stop::{StopFlag, StopReason};
 
 use crate::api::Client;

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use governor::DefaultDirectRateLimiter;
 
-use super::rate::{Rate, limiter};
+use super::limiter::limiter;
 use crate::api::{RateInfo, Reply};
 use crate::input::ObjectId;
+use crate::vocab::Rate;
 
 /// Length of an accounting window, and of a recovery step.
 const STEP: Duration = Duration::from_secs(1);

@@ -12,6 +12,8 @@ pub enum StopReason {
     Interrupted,
     /// SIGTERM.
     Terminated,
+    /// SIGHUP (a dropped SSH session), handled as SIGTERM.
+    HungUp,
     /// No request can succeed with these credentials.
     CredentialsRejected(String),
     /// This machine's address is not on the credential's IP access list.
@@ -26,17 +28,19 @@ pub enum StopReason {
     ReportFailed,
 }
 
-impl StopReason {
+impl crate::vocab::ExitCode for StopReason {
     /// The exit code a run stopped for this reason ends with.
-    pub fn exit_code(&self) -> i32 {
+    fn exit_code(&self) -> i32 {
+        use crate::vocab::exit;
         match self {
-            StopReason::Interrupted => 130,
-            StopReason::Terminated => 143,
+            StopReason::Interrupted => exit::SIGINT,
+            StopReason::Terminated => exit::SIGTERM,
+            StopReason::HungUp => exit::SIGHUP,
             StopReason::CredentialsRejected(_)
             | StopReason::AccessList(_)
             | StopReason::EveryScopeRefused(_)
-            | StopReason::NoAnswer(_) => 3,
-            StopReason::NotTheApi(_) | StopReason::ReportFailed => 2,
+            | StopReason::NoAnswer(_) => exit::ABORTED,
+            StopReason::NotTheApi(_) | StopReason::ReportFailed => exit::USAGE,
         }
     }
 }
@@ -46,6 +50,7 @@ impl fmt::Display for StopReason {
         match self {
             StopReason::Interrupted => f.write_str("run interrupted (SIGINT)"),
             StopReason::Terminated => f.write_str("run terminated (SIGTERM)"),
+            StopReason::HungUp => f.write_str("run stopped: the terminal hung up (SIGHUP)"),
             StopReason::CredentialsRejected(why) => write!(f, "credentials rejected: {why}"),
             StopReason::AccessList(why) => write!(
                 f,

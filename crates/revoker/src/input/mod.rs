@@ -7,7 +7,6 @@
 //! [`Source::open`], never the user's file a second time.
 
 mod csv_reader;
-mod ids;
 mod json_reader;
 mod source;
 mod survey;
@@ -18,7 +17,9 @@ use std::io::{BufRead, Read};
 use std::ops::ControlFlow;
 use std::str::FromStr;
 
-pub use ids::{CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id};
+pub use crate::vocab::{
+    CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id,
+};
 pub use source::Source;
 pub use survey::{Survey, survey};
 

@@ -25,7 +25,7 @@ mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use crate::outcome::Outcome;
+pub use crate::vocab::Outcome;
 pub use journal::SentJournal;
 pub use lock::ReportLock;
 pub use overview::{ReportOverview, summarize_report};
@@ -118,12 +118,14 @@ impl ReportError {
             cause,
         }
     }
+}
 
-    /// The exit code this error ends a command with: 4 when another run holds the report, else 2.
-    pub fn exit_code(&self) -> i32 {
+impl crate::vocab::ExitCode for ReportError {
+    /// 4 when another run holds the report, else 2.
+    fn exit_code(&self) -> i32 {
         match self {
-            ReportError::Locked { .. } => 4,
-            _ => 2,
+            ReportError::Locked { .. } => crate::vocab::exit::LOCKED,
+            _ => crate::vocab::exit::USAGE,
         }
     }
 }

@@ -1,11 +1,8 @@
-//! Rates (`100/s`, `6000/m`) and the evenly spaced limiters that keep to them.
+//! Rates (`100/s`, `6000/m`): the ceilings a job sets.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
-
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 /// A number of requests per unit of time.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -18,28 +15,6 @@ impl Rate {
     pub fn per_second(&self) -> f64 {
         f64::from(self.count) / self.per.as_secs_f64()
     }
-}
-
-/// Requests spaced evenly at `per_second`, with a burst of a twentieth of a second's worth (at least
-/// one). The burst only lets a request that woke a little late (timers tick in milliseconds) take its
-/// missed slot back, so the rate is kept over time; and it stays far below a second's worth, so a
-/// server whose bucket holds one second never sees more than its limit.
-fn even_quota(per_second: f64) -> Quota {
-    let period = Duration::from_secs_f64(1.0 / per_second.max(0.001));
-    let burst = NonZeroU32::new((per_second / 20.0) as u32).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period.max(Duration::from_nanos(1)))
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
-        .allow_burst(burst)
-}
-
-/// A limiter spacing requests evenly at `per_second`. With `fresh`, its first slot is free; without,
-/// the first request waits one period, as for a bucket that was just emptied.
-pub(crate) fn limiter(per_second: f64, fresh: bool) -> DefaultDirectRateLimiter {
-    let limiter = RateLimiter::direct(even_quota(per_second));
-    if !fresh {
-        let _ = limiter.check();
-    }
-    limiter
 }
 
 impl fmt::Display for Rate {

@@ -6,7 +6,7 @@
 use std::io::{IsTerminal, Write};
 use std::sync::OnceLock;
 
-use super::args::LogFormat;
+use super::LogFormat;
 
 /// How stderr is written.
 #[derive(Clone, Copy, Debug)]

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::Outputs;
 use super::console::{color_allowed, console};
-use super::run::Outputs;
 use crate::figures::Figures;
 use crate::report::Outcome;
 

@@ -1,0 +1,13 @@
+//! The runner under the command line: a revocation ([`run`]), a verification ([`verify`]), a dry
+//! run ([`dry_run`]), which report a run writes ([`report_path`]), and signals ([`signals`]). The
+//! command line parses, calls these and prints what they return.
+
+pub mod dry_run;
+mod failure;
+pub mod report_path;
+pub mod run;
+pub mod signals;
+pub mod verify;
+
+pub use failure::Failure;
+pub use run::{PreparedJob, execute_job};

@@ -1,0 +1,13 @@
+//! The vocabulary every layer shares: kinds, ids and targets ([`ids`]), rates ([`rate`]), what
+//! became of a row ([`outcome`]) and the exit codes ([`exit`]). It depends on nothing else in the
+//! crate.
+
+pub mod exit;
+mod ids;
+mod outcome;
+mod rate;
+
+pub use exit::ExitCode;
+pub use ids::{CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id};
+pub use outcome::Outcome;
+pub use rate::Rate;
