@@ -152,6 +152,14 @@ pub struct ConnectionArgs {
     /// Ask for envelope=true answers and classify by their inner status.
     #[arg(long)]
     pub envelope: bool,
+    /// Sign the report's manifest with this minisign secret key (owner-only) at the end of every
+    /// run and verification; an encrypted key's password comes from REVOKER_SIGN_KEY_PASSWORD.
+    #[arg(long)]
+    pub sign_key: Option<PathBuf>,
+    /// The report's server moved to this base URL: without it, a base URL other than the one the
+    /// report's runs used is refused.
+    #[arg(long)]
+    pub api_moved: bool,
 }
 
 /// Settings of `revoker run`; each overrides the job file's.
@@ -171,6 +179,11 @@ pub struct RunArgs {
     /// in the report path, the newest unfinished report of this job and input is continued.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: this input is a new list for the same report (another SHA-256 than the one
+    /// its runs read). Without it such a resume is refused, so an earlier input's unsent rows are
+    /// never silently dropped.
+    #[arg(long, requires = "resume")]
+    pub new_input: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// After the run, list what still exists and record whether each finished row is gone.
@@ -255,6 +268,8 @@ impl ConnectionArgs {
         job.timeout = self.timeout;
         job.connect_timeout = self.connect_timeout;
         job.envelope = self.envelope.then_some(true);
+        job.sign_key = self.sign_key.clone();
+        job.api_moved = self.api_moved.then_some(true);
         job
     }
 }

@@ -22,6 +22,8 @@ pub use crate::ui::out;
 
 /// Parses the command line, runs the command, and answers the exit code.
 pub fn main() -> i32 {
+    // Before anything holds a secret.
+    crate::report::files::no_core_dumps();
     let cli = Cli::parse();
     console::init(cli.log_format, cli.verbose);
     let result = match cli.command {

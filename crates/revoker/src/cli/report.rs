@@ -11,6 +11,7 @@ use super::args::ReportArgs;
 use super::{Failure, Output, exit, out};
 use crate::input::{Identity, InputOptions, Source};
 use crate::report::audit::AuditRecord;
+use crate::report::files;
 use crate::report::{
     Outcome, Record, ReportOverview, escape_cell, refuse_overwrite, render, summarize_report,
 };
@@ -27,14 +28,20 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     for path in [&args.failures, &args.html].into_iter().flatten() {
         refuse_overwrite(path, &args.report, input.as_deref())?;
     }
+    // Writing a file says one line about it; the whole summary is for a plain `report`.
+    let writes = args.html.is_some() || args.failures.is_some();
     if json {
         out(render::json(&overview));
-    } else {
+    } else if !writes {
         out(render::text(&overview).trim_end());
     }
     if let Some(path) = &args.html {
-        std::fs::write(path, crate::report::html::page(&overview))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        files::write_atomic(
+            path,
+            crate::report::html::page(&overview).as_bytes(),
+            files::PRIVATE,
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
         console().note(
             "revoker::report",
             &format!("{}: HTML page written", path.display()),
@@ -200,7 +207,7 @@ fn unreported(overview: &ReportOverview, start: &AuditRecord) -> Result<Vec<Reco
 
 /// The unfinished rows as an input file: the columns `revoker run` reads, then why.
 fn write_failures(path: &Path, rows: &[Record]) -> anyhow::Result<()> {
-    let mut csv = csv::Writer::from_path(path)?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
     csv.write_record([
         "project",
         "org",
@@ -235,6 +242,7 @@ fn write_failures(path: &Path, rows: &[Record]) -> anyhow::Result<()> {
             escape_cell(&crate::text::one_line(&r.message)).as_ref(),
         ])?;
     }
-    csv.flush()?;
+    let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    files::write_atomic(path, &bytes, files::PRIVATE)?;
     Ok(())
 }

@@ -3,17 +3,15 @@
 use super::{Failure, RunArgs, exit, out};
 use crate::input::Source;
 use crate::job::dry_run::dry_run;
-use crate::job::report_path::choose_report;
-use crate::job::{PreparedJob, execute_job};
 use crate::settings::{Settings, default_report_path, expand_report_path};
 use crate::ui::Outputs;
-use std::sync::Arc;
 
 fn flags(args: &RunArgs) -> crate::settings::JobFile {
     let mut job = args.connection.layer(args.how.layer());
     job.input = args.input.clone();
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);
+    job.new_input = args.new_input.then_some(true);
     job.metrics_file = args.metrics_file.clone();
     job.verify = match (args.verify, args.no_verify) {
         (true, _) => Some(true),
@@ -51,26 +49,17 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
         out(settings.print(report.as_deref()).trim_end());
         return Ok(exit::OK);
     }
-    let input = settings.values.input.clone().ok_or_else(|| {
-        Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
-    })?;
-    if !args.dry_run {
-        // Settings first: a missing credential is said before the input is read.
-        settings.credential.as_ref().map_err(Failure::usage)?;
-    }
-    let source = Arc::new(Source::open(&input)?);
     if args.dry_run {
-        return dry_run(&settings, &source);
+        let input = settings.values.input.clone().ok_or_else(|| {
+            Failure::usage(
+                "no input: pass --input PATH (or - for stdin), or set input in the job file",
+            )
+        })?;
+        return dry_run(&settings, &Source::open(&input)?);
     }
-    let (report, resume) = choose_report(&settings, &source, args.resume)?;
-    let prepared = PreparedJob {
+    crate::job::run::run(
         settings,
-        source,
-        report,
-        resume,
-    };
-    execute_job(
-        prepared,
+        args.resume,
         Outputs {
             quiet: args.quiet,
             progress_every: args.progress_every,

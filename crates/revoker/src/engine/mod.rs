@@ -232,9 +232,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
             cause: std::io::Error::other(e.to_string()),
         })
     });
-    if let Some(warning) = ctx.client.finish().await {
-        tracing::warn!("{warning}");
-    }
+    // The token is the job's to revoke: a verification after the run still uses it.
     read_result?;
     let unsettled = shared
         .unsettled

@@ -146,15 +146,32 @@ impl Source {
     /// Writes the private copy to `dest` (owner-only), so that a stopped run whose input cannot be
     /// read again (standard input, a FIFO) can still be resumed.
     pub fn keep_copy(&self, dest: &Path) -> std::io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(dest)?;
+        let mut out = match crate::report::files::create_new(dest) {
+            Ok(out) => out,
+            // An earlier stop kept the same input (a resume reads the same SHA-256): keep it.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return self.same_copy(dest);
+            }
+            Err(e) => return Err(e),
+        };
         std::io::copy(&mut self.reader(), &mut out)?;
         out.sync_all()
+    }
+
+    /// Whether `dest`, already there, is a regular file holding exactly this input.
+    fn same_copy(&self, dest: &Path) -> std::io::Result<()> {
+        use sha2::Digest as _;
+        let meta = std::fs::symlink_metadata(dest)?;
+        let kept = meta.file_type().is_file()
+            && format!("{:x}", sha2::Sha256::digest(std::fs::read(dest)?)) == self.sha256();
+        if kept {
+            Ok(())
+        } else {
+            Err(std::io::Error::other(format!(
+                "{} exists and is not a copy of this input",
+                dest.display()
+            )))
+        }
     }
 
     pub(super) fn malformed(&self, line: u64, reason: impl Into<String>) -> InputError {

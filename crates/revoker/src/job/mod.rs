@@ -6,6 +6,8 @@ pub mod dry_run;
 mod failure;
 pub mod report_path;
 pub mod run;
+pub mod server;
+pub mod session;
 pub mod signals;
 pub mod verify;
 

@@ -5,16 +5,16 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Context as _;
-
 use crate::api::Client;
 use crate::engine::{self, StopFlag, StopReason};
 use crate::figures::Figures;
-use crate::input::{Identity, Source, survey};
+use crate::input::{Identity, Source, Survey, Target, survey};
 use crate::job::Failure;
-use crate::report::audit::{self, AuditRecord};
+use crate::job::report_path::choose_report;
+use crate::job::session::{Closed, Session};
+use crate::report::audit::AuditRecord;
 use crate::report::{
-    Outcome, ReportError, ReportLock, ReportWriter, SentJournal, Summary, metrics, read_state,
+    Outcome, ReportError, ReportLock, SentJournal, Summary, files, metrics, read_state,
 };
 use crate::settings::Settings;
 use crate::ui::progress::Display;
@@ -62,42 +62,185 @@ impl InvalidRows {
     }
 }
 
+/// What a run ended with: the exit code and, once it got that far, its summary.
+pub struct Ran {
+    pub code: i32,
+    pub summary: Summary,
+}
+
+/// Starts a run from its settings: reads the input once, chooses the report, runs it. The metrics
+/// file (when one is set) is written on every exit once the settings are known, so a failed night
+/// is not hidden behind yesterday's `revoker_exit_code 0`.
+pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Result<i32, Failure> {
+    let metrics = settings.values.metrics_file.clone();
+    let job_name = settings.job_name.clone();
+    // Until the report is chosen, the input is the one file known to protect.
+    let mut protected: Vec<(PathBuf, String)> = settings
+        .values
+        .input
+        .iter()
+        .map(|i| (crate::report::canonical(i), "the input".to_string()))
+        .collect();
+    let result = match prepare(settings, resume_flag) {
+        Ok(job) => {
+            protected = files::protected(&job.report, job.source.path());
+            execute(job, outputs).await
+        }
+        Err(e) => Err(e),
+    };
+    if let Some(path) = &metrics {
+        let (code, summary) = match &result {
+            Ok(ran) => (ran.code, ran.summary.clone()),
+            Err(f) => (f.code, Summary::default()),
+        };
+        write_metrics(path, &job_name, &summary, code, &protected);
+    }
+    result.map(|ran| ran.code)
+}
+
+/// The input read into its private copy, the report chosen, and the metrics file checked against
+/// the files it must never replace (exit 2 before anything is sent).
+fn prepare(mut settings: Settings, resume_flag: bool) -> Result<PreparedJob, Failure> {
+    let input = settings.values.input.clone().ok_or_else(|| {
+        Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
+    })?;
+    // Settings first: a missing credential is said before the input is read.
+    settings.credential.as_ref().map_err(Failure::usage)?;
+    let source = Arc::new(Source::open(&input)?);
+    let (report, resume) = choose_report(&settings, &source, resume_flag)?;
+    if resume && std::fs::metadata(&report).is_ok_and(|m| m.len() > 0) {
+        super::server::for_report(&mut settings, &report)?;
+        same_input(&settings, &report, &source)?;
+    }
+    if let Some(path) = &settings.values.metrics_file {
+        files::refuse_protected(path, &files::protected(&report, source.path()))?;
+    }
+    Ok(PreparedJob {
+        settings,
+        source,
+        report,
+        resume,
+    })
+}
+
+/// A resume reads the input the report's runs read (the same SHA-256), unless the user says this
+/// is a new list for the same report: otherwise the first input's unsent rows would vanish from
+/// every count while the server still holds the keys.
+fn same_input(settings: &Settings, report: &Path, source: &Source) -> Result<(), Failure> {
+    if settings.values.new_input == Some(true) {
+        return Ok(());
+    }
+    let Ok(log) = crate::report::audit::read(report) else {
+        return Ok(());
+    };
+    let Some(before) = log
+        .records
+        .iter()
+        .rev()
+        .find(|r| r.event == "start" && r.command == "run")
+        .and_then(|r| r.input_sha256.clone())
+    else {
+        return Ok(());
+    };
+    if before == source.sha256() {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{}: its last run read an input with SHA-256 {before}; {} has SHA-256 {}: resume with the same input, or pass --new-input (new_input = true in a job) if this is a new list for the same report",
+        report.display(),
+        source.name(),
+        source.sha256()
+    )))
+}
+
+/// Writes the metrics; a failure to is a warning, never the run's exit code.
+fn write_metrics(
+    path: &Path,
+    job: &str,
+    summary: &Summary,
+    code: i32,
+    protected: &[(PathBuf, String)],
+) {
+    if files::refuse_protected(path, protected).is_err() {
+        return;
+    }
+    let m = metrics::RunMetrics {
+        job,
+        summary,
+        exit_code: code,
+        ended: jiff::Timestamp::now().as_millisecond() as f64 / 1000.0,
+    };
+    if let Err(e) = metrics::write(path, &m) {
+        tracing::warn!("cannot write the metrics file {}: {e}", path.display());
+    }
+}
+
 /// Runs a prepared job: lock, checks, the run, the summary. Answers the exit code.
 pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Failure> {
-    let settings = &job.settings;
-    let source = job.source.clone();
-    let report = crate::report::canonical(&job.report);
-    // Another run on this report: exit 4 before anything else, whatever else is wrong.
-    let existing_lock = if report.exists() {
-        Some(ReportLock::acquire(&report, false)?)
-    } else {
-        None
-    };
-    if existing_lock.is_some() && !job.resume {
-        return Err(ReportError::Exists { path: job.report }.into());
+    execute(job, outputs).await.map(|ran| ran.code)
+}
+
+/// Rows earlier runs of the report finished, and rows whose answers were lost.
+struct Prior {
+    finished: HashSet<Identity>,
+    unsettled: HashMap<Identity, Target>,
+}
+
+/// Locks the report — creating it, owner-only, when it is new — and reads what earlier runs did.
+/// Deciding and locking are one step: of two runs starting on a new path, the second finds the
+/// first's lock (exit 4), never a report to append a whole run to.
+fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prior), Failure> {
+    let lock = ReportLock::acquire(report, true)?;
+    let has_rows = std::fs::metadata(report)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false);
+    if !has_rows {
+        return Ok((
+            lock,
+            Prior {
+                finished: HashSet::new(),
+                unsettled: HashMap::new(),
+            },
+        ));
     }
-    let (finished, unsettled) = if existing_lock.is_some() {
-        let state = read_state(&report)?;
-        tracing::info!(
-            "{}: {} rows of {} runs read; {} rows finished",
-            report.display(),
-            state.rows,
-            state.runs,
-            state.finished.len()
-        );
-        let settled = |id: &Identity| state.finished.contains(id) || state.answered.contains(id);
-        let unsettled = SentJournal::read_unsettled(&report, &settled)?;
-        (state.finished, unsettled)
-    } else {
-        (HashSet::new(), HashMap::new())
-    };
+    if !job.resume {
+        return Err(ReportError::Exists {
+            path: job.report.clone(),
+        }
+        .into());
+    }
+    let state = read_state(report)?;
+    tracing::info!(
+        "{}: {} rows of {} runs read; {} rows finished",
+        report.display(),
+        state.rows,
+        state.runs,
+        state.finished.len()
+    );
+    let settled = |id: &Identity| state.finished.contains(id) || state.answered.contains(id);
+    let unsettled = SentJournal::read_unsettled(report, &settled)?;
+    Ok((
+        lock,
+        Prior {
+            finished: state.finished,
+            unsettled,
+        },
+    ))
+}
+
+/// Reads the whole input once before anything is sent, so a broken file sends nothing; logs the
+/// invalid rows grouped.
+fn survey_input(
+    settings: &Settings,
+    source: &Source,
+    finished: &HashSet<Identity>,
+) -> Result<Survey, Failure> {
     let opts = settings.input_options();
     for note in source.header_notes(&opts)? {
         tracing::warn!("{note}");
     }
-    // The whole input is read once before anything is sent, so a broken file sends nothing.
     let mut invalid = InvalidRows::default();
-    let survey = survey(&source, &opts, &finished, &mut |entry| {
+    let survey = survey(source, &opts, finished, &mut |entry| {
         invalid.count += 1;
         if invalid.first.len() < 5
             && let Err(why) = &entry.target
@@ -105,24 +248,19 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
             invalid.first.push((entry.line, why.clone()));
         }
     })?;
-    invalid.log(&source);
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let figures = Arc::new(Figures::default());
-    let client = Arc::new(Client::new(&settings.api_config(found), figures.clone())?);
-    let _lock = match existing_lock {
-        Some(lock) => lock,
-        None => ReportLock::acquire(&report, true)?,
-    };
-    let writer = ReportWriter::open(&report)?;
-    if writer.repaired > 0 {
-        tracing::warn!(
-            "{}: dropped an incomplete last line ({} bytes) left by a run that crashed",
-            report.display(),
-            writer.repaired
-        );
-    }
-    let run_id = crate::report::new_run_id();
-    let mut start = AuditRecord {
+    invalid.log(source);
+    Ok(survey)
+}
+
+/// The audit start of a revocation run.
+fn start_record(
+    settings: &Settings,
+    source: &Source,
+    survey: &Survey,
+    identity: String,
+) -> impl FnOnce(&str, String) -> AuditRecord {
+    let opts = settings.input_options();
+    let record = AuditRecord {
         job: settings.job_path.as_ref().map(|p| p.display().to_string()),
         input: Some(
             source
@@ -132,69 +270,147 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
         ),
         input_sha256: Some(source.sha256().to_string()),
         input_rows: Some(survey.rows),
-        allowed_kinds: Some(
-            settings
-                .values
-                .kinds
-                .iter()
-                .flatten()
-                .map(|k| k.to_string())
-                .collect(),
-        ),
+        allowed_kinds: Some(opts.allowed_kinds.iter().map(|k| k.to_string()).collect()),
         read_as: Some((&opts).into()),
-        ..AuditRecord::start(
-            &run_id,
-            "run",
-            found.credential.public_identity(),
-            settings.base_url.to_string(),
-            settings.api.to_string(),
-            writer.chain.clone(),
-        )
+        ..AuditRecord::default()
     };
-    audit::append(&report, &mut start)?;
-    let (sink, writer_thread) = writer.spawn()?;
-    let journal = SentJournal::open(&report)?;
+    let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
+    move |run_id, chain| AuditRecord {
+        job: record.job,
+        input: record.input,
+        input_sha256: record.input_sha256,
+        input_rows: record.input_rows,
+        allowed_kinds: record.allowed_kinds,
+        read_as: record.read_as,
+        ..AuditRecord::start(run_id, "run", identity, base_url, api, chain)
+    }
+}
 
+async fn execute(job: PreparedJob, outputs: Outputs) -> Result<Ran, Failure> {
+    let report = crate::report::canonical(&job.report);
+    // Another run on this report: exit 4 before anything else, whatever else is wrong.
+    let (lock, prior) = lock_report(&job, &report)?;
+    let result = match survey_input(&job.settings, &job.source, &prior.finished) {
+        Ok(survey) => revoke(&job, &report, survey, prior, &outputs).await,
+        Err(e) => Err(e),
+    };
+    // A report this run created and never wrote a row to is not left behind.
+    if result.is_err() && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&report);
+    }
+    drop(lock);
+    result
+}
+
+/// The work once the input is known good: the client, the run, the verification, the token
+/// revoked whatever happened.
+async fn revoke(
+    job: &PreparedJob,
+    report: &Path,
+    survey: Survey,
+    prior: Prior,
+    outputs: &Outputs,
+) -> Result<Ran, Failure> {
+    let settings = &job.settings;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let figures = Arc::new(Figures::default());
+    let client = Arc::new(Client::new(&settings.api_config(found), figures.clone())?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let config = settings.engine_config();
+    let result = revoke_with(job, report, survey, prior, outputs, &client, &stop).await;
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn revoke_with(
+    job: &PreparedJob,
+    report: &Path,
+    survey: Survey,
+    prior: Prior,
+    outputs: &Outputs,
+    client: &Arc<Client>,
+    stop: &StopFlag,
+) -> Result<Ran, Failure> {
+    let settings = &job.settings;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let start = start_record(
+        settings,
+        &job.source,
+        &survey,
+        found.credential.public_identity(),
+    );
+    let mut session = Session::open(report, "run", start)?;
+    let journal = SentJournal::open(report)?;
+    let figures = client.figures().clone();
     let ctx = Arc::new(engine::Context::new(
         client.clone(),
-        config,
+        settings.engine_config(),
         stop.clone(),
         survey.scopes,
     ));
-    let display = Display::start(figures.clone(), &outputs);
-    let rows = survey.rows;
-    let already_finished = survey.already_finished;
+    let display = Display::start(figures.clone(), outputs);
+    let (rows, already_finished) = (survey.rows, survey.already_finished);
     let run = engine::Run {
-        run_id: run_id.clone(),
-        source: source.clone(),
-        input: opts,
+        run_id: session.run_id.clone(),
+        source: job.source.clone(),
+        input: settings.input_options(),
         survey,
-        finished,
-        unsettled,
-        sink,
+        finished: prior.finished,
+        unsettled: prior.unsettled,
+        sink: session.sink(),
         journal: Some(journal),
     };
     let result = engine::execute(ctx.clone(), run).await;
     display.finish();
-    let written = writer_thread
-        .join()
-        .map_err(|_| Failure::usage("the report writer thread panicked"))?
-        .context("writing the report failed; rows after the failure were not recorded")?;
+    let closed = session.join()?;
     let result = result?;
-    SentJournal::settle(&report, &result.unsettled)?;
+    SentJournal::settle(report, &result.unsettled)?;
+    let mut summary = summarize(&closed, &figures, &result, already_finished);
+    summary.not_attempted = rows.saturating_sub(already_finished + closed.written.rows);
+    let mut code = exit_code(&summary, result.stopped.as_ref());
+    close_run(job, &closed, &summary, code, &result, outputs)?;
+    let verification = if settings.values.verify.unwrap_or(false) && result.stopped.is_none() {
+        let (v, v_code) = super::verify::verify_report(settings, report, &ctx).await?;
+        code = code.max(v_code);
+        Some(v)
+    } else {
+        None
+    };
+    if outputs.output == Output::Json {
+        out(serde_json::json!({
+            "run_id": closed.run_id,
+            "report": report.display().to_string(),
+            "exit_code": code,
+            "stopped": result.stopped.as_ref().map(ToString::to_string),
+            "summary": summary,
+            "rows_written": closed.written.rows,
+            "problems": result.groups,
+            "verification": verification,
+        }));
+    }
+    Ok(Ran { code, summary })
+}
 
+/// The run's counts, from what the client counted and the rows written.
+fn summarize(
+    closed: &Closed,
+    figures: &Figures,
+    result: &engine::RunResult,
+    already_finished: u64,
+) -> Summary {
     let mut summary = Summary {
-        run_id: run_id.clone(),
+        run_id: closed.run_id.clone(),
         already_finished,
         requests: Figures::get(&figures.requests),
         retries: Figures::get(&figures.retries),
         throttled: Figures::get(&figures.throttled),
         token_requests: Figures::get(&figures.token_requests),
         elapsed_ms: result.elapsed.as_millis() as u64,
-        chain: written.chain.clone(),
+        chain: closed.written.chain.clone(),
         ..Summary::default()
     };
     for outcome in Outcome::ALL {
@@ -203,11 +419,22 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
             summary.outcomes.insert(outcome, n);
         }
     }
-    summary.not_attempted = rows.saturating_sub(already_finished + written.rows);
-    let mut code = exit_code(&summary, result.stopped.as_ref());
-    let input_copy = if summary.not_attempted > 0 && !source.rereadable() {
-        let copy = crate::report::sidecar(&report, ".input");
-        match source.keep_copy(&copy) {
+    summary
+}
+
+/// The end of the run in the evidence (a copy of an input that cannot be read again, the audit
+/// end, the signature) and on stderr (grouped problems, the summary).
+fn close_run(
+    job: &PreparedJob,
+    closed: &Closed,
+    summary: &Summary,
+    code: i32,
+    result: &engine::RunResult,
+    outputs: &Outputs,
+) -> Result<(), Failure> {
+    let input_copy = if summary.not_attempted > 0 && !job.source.rereadable() {
+        let copy = crate::report::sidecar(&closed.report, ".input");
+        match job.source.keep_copy(&copy) {
             Ok(()) => Some(copy.display().to_string()),
             Err(e) => {
                 tracing::warn!("cannot keep a copy of the input at {}: {e}", copy.display());
@@ -217,116 +444,26 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
     } else {
         None
     };
-    let mut end = end_record(
-        &run_id,
-        "run",
-        &summary,
-        written.rows,
-        code,
-        result.stopped.as_ref(),
-    );
+    let mut end = closed.end_record(summary, code, result.stopped.as_ref());
     end.input_copy = input_copy;
-    audit::append(&report, &mut end)?;
-
+    closed.end(end, job.settings.values.sign_key.as_deref())?;
     for line in &result.groups {
         tracing::warn!("{line}");
     }
     if summary.all_already_gone() {
         tracing::warn!("no key was revoked: every row was already gone — is the export stale?");
     }
-    let show = !(outputs.quiet && code == exit::OK);
-    if show {
+    if !(outputs.quiet && code == exit::OK) {
         print_summary(
-            &summary,
+            summary,
             result.stopped.as_ref(),
-            &report,
-            written.rows,
+            &closed.report,
+            closed.written.rows,
             code,
-            &outputs,
+            outputs,
         );
     }
-    let verification = if settings.values.verify.unwrap_or(false) && result.stopped.is_none() {
-        let ctx = ctx_for_verify(&client, settings, &stop);
-        let (v, v_code) = super::verify::verify_report(settings, &report, &ctx).await?;
-        code = code.max(v_code);
-        Some(v)
-    } else {
-        None
-    };
-    if let Some(path) = &settings.values.metrics_file {
-        let m = metrics::RunMetrics {
-            job: &settings.job_name,
-            summary: &summary,
-            exit_code: code,
-            ended: jiff::Timestamp::now().as_millisecond() as f64 / 1000.0,
-        };
-        metrics::write(path, &m)
-            .with_context(|| format!("cannot write the metrics file {}", path.display()))?;
-    }
-    if outputs.output == Output::Json {
-        out(serde_json::json!({
-            "run_id": run_id,
-            "report": report.display().to_string(),
-            "exit_code": code,
-            "stopped": result.stopped.as_ref().map(ToString::to_string),
-            "summary": summary,
-            "rows_written": written.rows,
-            "problems": result.groups,
-            "verification": verification,
-        }));
-    }
-    signals.abort();
-    Ok(code)
-}
-
-/// A verification after the run uses the same client, settings and stop as the run.
-fn ctx_for_verify(
-    client: &Arc<Client>,
-    settings: &Settings,
-    stop: &StopFlag,
-) -> Arc<engine::Context> {
-    Arc::new(engine::Context::new(
-        client.clone(),
-        settings.engine_config(),
-        stop.clone(),
-        1,
-    ))
-}
-
-/// The audit record of a run's end.
-pub(crate) fn end_record(
-    run_id: &str,
-    command: &str,
-    summary: &Summary,
-    rows_written: u64,
-    code: i32,
-    stopped: Option<&StopReason>,
-) -> AuditRecord {
-    AuditRecord {
-        event: "end".into(),
-        run_id: run_id.to_string(),
-        command: command.into(),
-        at: crate::report::timestamp(),
-        outcomes: Some(
-            summary
-                .outcomes
-                .iter()
-                .map(|(o, n)| (o.to_string(), *n))
-                .collect(),
-        ),
-        not_attempted: Some(summary.not_attempted),
-        already_finished: Some(summary.already_finished),
-        requests: Some(summary.requests),
-        throttled: Some(summary.throttled),
-        retries: Some(summary.retries),
-        token_requests: Some(summary.token_requests),
-        rows_written: Some(rows_written),
-        elapsed_ms: Some(summary.elapsed_ms),
-        exit_code: Some(code),
-        stopped: stopped.map(ToString::to_string),
-        chain: Some(summary.chain.clone()),
-        ..AuditRecord::default()
-    }
+    Ok(())
 }
 
 fn exit_code(summary: &Summary, stopped: Option<&StopReason>) -> i32 {

@@ -1,57 +1,90 @@
 //! A verification: list what still exists and record, for every finished row of a report, whether
-//! its key is gone; its own run in the report and the audit record.
+//! its key is gone; its own run in the report and in the audit record, signals handled as a run's,
+//! and the token it fetched revoked however it ends.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-
-use crate::engine;
+use crate::api::Client;
+use crate::engine::{self, StopFlag};
 use crate::figures::Figures;
 use crate::job::Failure;
-use crate::report::audit::{self, AuditRecord};
-use crate::report::{Outcome, ReportWriter, Summary};
+use crate::job::session::{Closed, Session};
+use crate::report::audit::AuditRecord;
+use crate::report::{Outcome, ReportLock, Summary};
 use crate::settings::Settings;
 use crate::ui::console;
 use crate::verify::{self, Verification};
 use crate::vocab::exit;
 
-/// Verifies the finished rows of `report` (which the caller has locked), appending a verification
-/// run to it and to its audit record. Answers what was found and the exit code.
+/// `revoker verify REPORT`: locks the report, asks the server its runs used, verifies, and revokes
+/// the token it fetched. Answers what was found and the exit code.
+pub async fn verify_command(
+    mut settings: Settings,
+    report: &Path,
+) -> Result<(Verification, i32), Failure> {
+    let found = settings
+        .credential
+        .as_ref()
+        .map_err(Failure::usage)?
+        .clone();
+    if !report.exists() {
+        return Err(Failure::usage(format!(
+            "{}: no such report",
+            report.display()
+        )));
+    }
+    let report = crate::report::canonical(report);
+    let _lock = ReportLock::acquire(&report, false)?;
+    super::server::for_report(&mut settings, &report)?;
+    let client = Arc::new(Client::new(
+        &settings.api_config(&found),
+        Arc::new(Figures::default()),
+    )?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = Arc::new(engine::Context::new(
+        client.clone(),
+        settings.engine_config(),
+        stop,
+        1,
+    ));
+    let result = verify_report(&settings, &report, &ctx).await;
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    result
+}
+
+/// Verifies the finished rows of `report` (which the caller has locked) with the client of `ctx`,
+/// appending a verification run to it and to its audit record. Answers what was found and the
+/// exit code.
 pub async fn verify_report(
     settings: &Settings,
     report: &Path,
     ctx: &Arc<engine::Context>,
 ) -> Result<(Verification, i32), Failure> {
     let claims = verify::claims(report)?;
-    let writer = ReportWriter::open(report)?;
-    let run_id = crate::report::new_run_id();
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let mut start = AuditRecord::start(
-        &run_id,
-        "verify",
-        found.credential.public_identity(),
-        settings.base_url.to_string(),
-        settings.api.to_string(),
-        writer.chain.clone(),
-    );
-    audit::append(report, &mut start)?;
-    let (sink, thread) = writer.spawn()?;
+    let identity = found.credential.public_identity();
+    let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
+    let mut session = Session::open(report, "verify", |run_id, chain| {
+        AuditRecord::start(run_id, "verify", identity, base_url, api, chain)
+    })?;
     let figures = ctx.client().figures().clone();
     let requests_before = Figures::get(&figures.requests);
-    let verification = verify::verify(ctx.clone(), claims, &run_id, &sink).await;
+    let sink = session.sink();
+    let verification = verify::verify(ctx.clone(), claims, &session.run_id, &sink).await;
     drop(sink);
-    let written = thread
-        .join()
-        .map_err(|_| Failure::usage("the report writer thread panicked"))?
-        .context("writing the report failed")?;
+    let closed = session.join()?;
     let stopped = ctx.stop().reason();
     let code = verify::exit_code(&verification, stopped.as_ref());
     let mut summary = Summary {
-        run_id: run_id.clone(),
+        run_id: closed.run_id.clone(),
         requests: Figures::get(&figures.requests) - requests_before,
         elapsed_ms: verification.elapsed_ms,
-        chain: written.chain.clone(),
+        chain: closed.written.chain.clone(),
         ..Summary::default()
     };
     for (outcome, n) in [
@@ -62,19 +95,22 @@ pub async fn verify_report(
             summary.outcomes.insert(outcome, n);
         }
     }
-    let mut end = super::run::end_record(
-        &run_id,
-        "verify",
-        &summary,
-        written.rows,
-        code,
-        stopped.as_ref(),
-    );
-    audit::append(report, &mut end)?;
+    let end = closed.end_record(&summary, code, stopped.as_ref());
+    closed.end(end, settings.values.sign_key.as_deref())?;
+    print_verification(&closed, &verification, stopped.as_ref(), code);
+    Ok((verification, code))
+}
 
+fn print_verification(
+    closed: &Closed,
+    verification: &Verification,
+    stopped: Option<&engine::StopReason>,
+    code: i32,
+) {
+    let (run_id, report, written) = (&closed.run_id, &closed.report, &closed.written);
     let c = console();
     let mut text = String::new();
-    if let Some(reason) = &stopped {
+    if let Some(reason) = stopped {
         text.push_str(&format!("revoker: stopped: {reason}\n"));
     }
     text.push_str(&format!(
@@ -121,5 +157,4 @@ pub async fn verify_report(
             "exit_code": code,
         }),
     );
-    Ok((verification, code))
 }

@@ -5,7 +5,6 @@
 //! public key or client id.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
@@ -163,10 +162,7 @@ pub fn append(report: &Path, record: &mut AuditRecord) -> Result<(), ReportError
         cause: std::io::Error::other(e),
     })?;
     line.push(b'\n');
-    let mut file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(&path)
+    let mut file = super::files::open_append(&path, super::files::Links::Refuse)
         .map_err(ReportError::io(&path))?;
     file.write_all(&line).map_err(ReportError::io(&path))?;
     file.sync_data().map_err(ReportError::io(&path))

@@ -8,7 +8,7 @@
 //! ends cleanly rewrites it to those rows, or removes it when there are none.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -40,10 +40,7 @@ impl SentJournal {
 
     pub fn open(report: &Path) -> Result<SentJournal, ReportError> {
         let path = Self::path_for(report);
-        let file = OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(&path)
+        let file = super::files::open_append(&path, super::files::Links::Refuse)
             .map_err(ReportError::io(&path))?;
         Ok(SentJournal {
             path,
@@ -130,14 +127,8 @@ impl SentJournal {
                 _ => Ok(()),
             };
         }
-        let tmp = sidecar(&path, ".tmp");
-        let write = || -> std::io::Result<()> {
-            let mut file = File::create(&tmp)?;
-            file.write_all(text.as_bytes())?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(ReportError::io(&path))
+        super::files::write_atomic(&path, text.as_bytes(), super::files::PRIVATE)
+            .map_err(ReportError::io(&path))
     }
 }
 

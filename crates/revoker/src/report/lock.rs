@@ -4,7 +4,7 @@
 //! link, a relative path), released by the kernel when its process dies however it dies, and no lock
 //! file to be left behind or deleted from under a running job.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::Path;
 
 use super::ReportError;
@@ -22,12 +22,14 @@ impl ReportLock {
         {
             std::fs::create_dir_all(dir).map_err(ReportError::io(path))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(create)
-            .open(path)
-            .map_err(ReportError::io(path))?;
+        // The report follows a link the user made (its path is already canonical); a new one is
+        // created owner-only.
+        let file = if create {
+            super::files::open_append(path, super::files::Links::Follow)
+        } else {
+            super::files::open_existing(path, super::files::Links::Follow)
+        }
+        .map_err(ReportError::io(path))?;
         match file.try_lock() {
             Ok(()) => Ok(ReportLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(ReportError::Locked {

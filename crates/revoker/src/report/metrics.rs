@@ -110,17 +110,9 @@ pub fn render(m: &RunMetrics<'_>, last_success: Option<f64>) -> String {
 /// Writes the metrics to `path` atomically.
 pub fn write(path: &Path, m: &RunMetrics<'_>) -> std::io::Result<()> {
     let text = render(m, previous_success(path, m.job));
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // node_exporter runs as another user: the metrics are not secret.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+    // node_exporter runs as another user: the metrics are not secret. The mode is set on the open
+    // temporary file, before it has the name.
+    super::files::write_atomic(path, text.as_bytes(), super::files::PUBLIC)
 }
 
 #[cfg(test)]

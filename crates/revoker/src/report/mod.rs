@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod chain;
+pub mod files;
 pub mod html;
 mod journal;
 mod lock;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod overview;
 mod reader;
 pub mod render;
+pub mod signature;
 mod summary;
 mod writer;
 
@@ -31,7 +33,7 @@ pub use lock::ReportLock;
 pub use overview::{ReportOverview, summarize_report};
 pub use reader::{ReportState, read_records, read_state};
 pub use summary::Summary;
-pub use writer::{ReportSink, ReportWriter};
+pub use writer::{ReportSink, ReportWriter, Written};
 
 /// The report's columns, in order. Reports written before `secret` and `chain` existed have only the
 /// first twelve; they still read and resume.
@@ -160,40 +162,7 @@ pub fn refuse_overwrite(
     report: &Path,
     input: Option<&Path>,
 ) -> Result<(), ReportError> {
-    let target = canonical(out);
-    let report = canonical(report);
-    let mut protected = vec![
-        (report.clone(), "the report".to_string()),
-        (
-            sidecar(&report, ".sent"),
-            "the report's journal".to_string(),
-        ),
-        (
-            sidecar(&report, audit::SUFFIX),
-            "the report's audit record".to_string(),
-        ),
-        (sidecar(&report, ".lock"), "the report's lock".to_string()),
-    ];
-    if let Some(input) = input {
-        protected.push((canonical(input), "the input".to_string()));
-    }
-    for (path, what) in protected {
-        if target == path || same_file(&target, &path) {
-            return Err(ReportError::WouldOverwrite {
-                path: out.to_path_buf(),
-                what,
-            });
-        }
-    }
-    Ok(())
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+    files::refuse_protected(out, &files::protected(report, input))
 }
 
 /// Cells that a spreadsheet would run as a formula get a leading `'`; so does a cell that already

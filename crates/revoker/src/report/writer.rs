@@ -1,6 +1,6 @@
 //! The one writer of the report file.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -41,12 +41,7 @@ impl ReportWriter {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(ReportError::io(path))?;
         }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
+        let mut file = super::files::open_append(path, super::files::Links::Follow).map_err(io)?;
         let len = file.metadata().map_err(ReportError::io(path))?.len();
         let mut repaired = 0;
         let mut last_chain = chain::GENESIS.to_string();

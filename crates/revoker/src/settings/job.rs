@@ -47,6 +47,12 @@ pub struct JobFile {
     pub metrics_file: Option<PathBuf>,
     /// Verify after the run that the finished rows are gone.
     pub verify: Option<bool>,
+    /// A minisign secret key (owner-only): every run and verification signs the report's manifest.
+    pub sign_key: Option<PathBuf>,
+    /// The report's server moved: accept a base URL other than the one its runs used.
+    pub api_moved: Option<bool>,
+    /// This input is a new list for the same report: accept another SHA-256 than its runs read.
+    pub new_input: Option<bool>,
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.
@@ -150,6 +156,7 @@ impl JobFile {
         anchor(&mut job.ca_cert);
         anchor(&mut job.credentials_file);
         anchor(&mut job.metrics_file);
+        anchor(&mut job.sign_key);
         if let Some(report) = &job.report
             && Path::new(report).is_relative()
         {

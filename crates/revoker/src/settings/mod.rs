@@ -37,6 +37,8 @@ pub enum Origin {
     Env(String),
     Job(PathBuf),
     Flag(String),
+    /// The server the report's runs used, from its audit record.
+    Report(PathBuf),
 }
 
 impl fmt::Display for Origin {
@@ -47,6 +49,7 @@ impl fmt::Display for Origin {
             Origin::Env(var) => write!(f, "environment ({var})"),
             Origin::Job(path) => write!(f, "job file {}", path.display()),
             Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Report(path) => write!(f, "the audit record of {}", path.display()),
         }
     }
 }
@@ -176,6 +179,9 @@ impl Settings {
             credentials_file: merged!(credentials_file),
             metrics_file: merged!(metrics_file),
             verify: merged!(verify),
+            sign_key: merged!(sign_key),
+            api_moved: merged!(api_moved),
+            new_input: merged!(new_input),
         };
         if !values.columns.is_empty() {
             origins.insert(

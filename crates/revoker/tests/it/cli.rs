@@ -196,6 +196,18 @@ fn report_summarises_hands_over_failures_and_sets_the_exit_code() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+    // Writing the hand-over file says one line about it, on stderr; the summary is a plain report's.
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "{}: 10 rows not finished, ready for `revoker run --input {}`",
+            failures.display(),
+            failures.display()
+        )
+    );
+    let out = revoker().arg("report").arg(&report).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 runs"), "{text}");
     assert!(

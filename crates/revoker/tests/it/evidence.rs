@@ -48,7 +48,7 @@ fn verification_finds_keys_that_came_back_and_a_resume_sends_exactly_those() {
     // Some keys come back (restored from a backup, re-created by an automation).
     let back: Vec<_> = keys.iter().step_by(37).copied().collect();
     let sim2 = revoker_testkit::sim(SimConfig::default(), &back);
-    let out = verify(&sim2, &report, &[]);
+    let out = verify(&sim2, &report, &["--api-moved"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -105,7 +105,7 @@ fn list_pages_are_followed_and_counted_per_page() {
     );
     // Put 600 back: the list now has two pages.
     let sim2 = revoker_testkit::sim(SimConfig::default(), &keys[..600]);
-    let out = verify(&sim2, &report, &["-o", "json"]);
+    let out = verify(&sim2, &report, &["-o", "json", "--api-moved"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["verification"]["still_present"], 600);

@@ -321,7 +321,7 @@ fn a_clean_finish_leaves_no_lock_and_no_journal_and_a_doubtful_one_keeps_the_jou
     // The resume settles it: the project is there and the key is not, so the lost attempt revoked
     // it; the journal goes.
     let steady = revoker_testkit::sim(SimConfig::default(), &keys[1..]);
-    let out = run(&steady, &one, &lossy_report, &["--resume"])
+    let out = run(&steady, &one, &lossy_report, &["--resume", "--api-moved"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -539,7 +539,7 @@ fn resume_skips_finished_rows_and_retries_the_rest() {
 
     // The same keys, as the first server left them, now answering every request.
     let steady = sim(SimConfig::default(), &failed);
-    let out = run(&steady, &input, &report, &["--resume"])
+    let out = run(&steady, &input, &report, &["--resume", "--api-moved"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

@@ -1,0 +1,69 @@
+//! Which server a verification or a resume asks: the one the report's runs used. Asked of another
+//! server, a verification would find none of the keys ("gone") and a resume would find none of
+//! them ("not_found"); neither is evidence.
+//!
+//! With no base URL given, the report's is used (from its audit record). One given that differs
+//! from every run's is refused (exit 2, both named) unless `--api-moved` says the same API now
+//! answers there.
+
+use std::path::Path;
+
+use crate::api::{self, Api};
+use crate::job::Failure;
+use crate::report::audit;
+use crate::settings::{Origin, Settings};
+
+/// Outcomes only the API's own answers give.
+const ANSWERED: [&str; 5] = ["done", "not_found", "rejected", "verified", "still_present"];
+
+/// Points `settings` at the server the report's runs used, or refuses another one.
+pub fn for_report(settings: &mut Settings, report: &Path) -> Result<(), Failure> {
+    let Ok(log) = audit::read(report) else {
+        // No audit record (a report of an early version): the settings stand as given.
+        return Ok(());
+    };
+    // A run whose server never answered as the API (a wrong URL, no connection) used no server.
+    let answered = |run_id: &str| {
+        log.records
+            .iter()
+            .find(|r| r.event == "end" && r.run_id == run_id)
+            .is_none_or(|end| {
+                end.outcomes
+                    .iter()
+                    .flatten()
+                    .any(|(outcome, n)| *n > 0 && ANSWERED.contains(&outcome.as_str()))
+            })
+    };
+    let used: Vec<String> = log
+        .records
+        .iter()
+        .filter(|r| r.event == "start" && answered(&r.run_id))
+        .filter_map(|r| r.base_url.clone())
+        .collect();
+    let Some(last) = used.last() else {
+        return Ok(());
+    };
+    let given = settings.origins.get("base_url").cloned();
+    if matches!(given, None | Some(Origin::Default)) {
+        let url = api::parse_base_url(last).map_err(Failure::usage)?;
+        settings.api = Api::of(&url).map_err(Failure::usage)?;
+        settings.values.api = Some(settings.api);
+        settings.values.base_url = Some(url.to_string());
+        settings.base_url = url;
+        settings
+            .origins
+            .insert("base_url", Origin::Report(report.to_path_buf()));
+        return Ok(());
+    }
+    let now = settings.base_url.as_str().trim_end_matches('/');
+    if used.iter().any(|u| u.trim_end_matches('/') == now)
+        || settings.values.api_moved == Some(true)
+    {
+        return Ok(());
+    }
+    Err(Failure::usage(format!(
+        "{} was written against {last}, not {now} (from {}): another server knows none of its keys, so its answers prove nothing; if the same API now answers at {now}, say so with --api-moved (api_moved = true in a job)",
+        report.display(),
+        given.map_or_else(|| "the settings".to_string(), |o| o.to_string()),
+    )))
+}
