@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::model::Oid;
-use crate::{Bucket, ChallengeStyle, Fault, RetryAfterStyle, Sim, SimConfig, seed};
+use crate::{Bucket, ChallengeStyle, Fault, ListFault, RetryAfterStyle, Sim, SimConfig, seed};
 
 const SIM_EXAMPLES: &str = "\
 The first line on stdout is the Cloud Manager base URL; the second the Atlas one. Defaults: API key
@@ -117,6 +117,18 @@ pub struct SimArgs {
     /// huge-body, redirect, throttle, silence, forged.
     #[arg(long, value_parser = Fault::parse_spec)]
     pub fault: Vec<(Fault, f64)>,
+    /// A list endpoint that misleads (verification must not be fooled): short-pages,
+    /// ignore-page-num, not-found-after-first-page, api-key-not-found, no-secrets-field,
+    /// unreadable-ids, no-service-accounts.
+    #[arg(long, value_enum)]
+    pub list_fault: Option<ListFault>,
+    /// Bytes of description added to every listed item (pages of many megabytes).
+    #[arg(long, default_value_t = 0)]
+    pub list_padding: usize,
+    /// Seed these service accounts (client ids) as system-managed, hidden from the organization's
+    /// list unless it asks includeSystemManaged=true (repeatable).
+    #[arg(long)]
+    pub system_managed: Vec<String>,
     /// The digest challenge issued.
     #[arg(long, value_enum, default_value_t = ChallengeStyle::Md5)]
     pub challenge: ChallengeStyle,
@@ -159,6 +171,24 @@ async fn serve(args: SimArgs) -> Result<(), String> {
         }
         keys.extend(generated);
     }
+    for client in &args.system_managed {
+        let id = crate::model::parse_client_id(client.trim()).ok_or_else(|| {
+            format!("--system-managed {client:?}: not a client id (mdb_sa_id_ + 24 hex digits)")
+        })?;
+        let mut marked = false;
+        for seed in keys
+            .iter_mut()
+            .filter(|s| s.kind.key_is_client_id() && s.key == id)
+        {
+            seed.system_managed = true;
+            marked = true;
+        }
+        if !marked {
+            return Err(format!(
+                "--system-managed {client}: no such service account among the seeds"
+            ));
+        }
+    }
     let config = SimConfig {
         public_key: args.public_key,
         private_key: args.private_key,
@@ -190,6 +220,8 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .tls_cert
             .zip(args.tls_key)
             .map(|(cert, key)| crate::TlsFiles { cert, key }),
+        list_fault: args.list_fault,
+        list_padding: args.list_padding,
     };
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)

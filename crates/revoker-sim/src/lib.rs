@@ -15,6 +15,7 @@ mod auth;
 mod body;
 pub mod cli;
 mod limits;
+mod lists;
 pub mod model;
 mod oauth;
 mod routes;
@@ -109,6 +110,27 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
         _ => Err(format!("{text:?} is not a fraction from 0 to 1")),
     }
+}
+
+/// A list endpoint that answers as the documents allow but a careless client would misread
+/// (`--list-fault NAME`): verification must never take these for a complete listing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ListFault {
+    /// Pages hold half of what they should and carry no `next` link, while `totalCount` tells
+    /// the truth.
+    ShortPages,
+    /// `pageNum` is ignored: every page is the first, full, with a `next` link.
+    IgnorePageNum,
+    /// Page 2 and later answer 404 `GROUP_NOT_FOUND` / `ORG_NOT_FOUND`.
+    NotFoundAfterFirstPage,
+    /// Every list answers 400 `API_KEY_NOT_FOUND`.
+    ApiKeyNotFound,
+    /// A service account is answered without its `secrets` field.
+    NoSecretsField,
+    /// Every other item's id is a number instead of a string.
+    UnreadableIds,
+    /// No service-account endpoint at all: 404 `RESOURCE_NOT_FOUND`, as Ops Manager answers.
+    NoServiceAccounts,
 }
 
 /// How the `Retry-After` header of a 429 is written.
@@ -235,6 +257,10 @@ pub struct SimConfig {
     pub challenge: ChallengeStyle,
     /// Serve HTTPS with this certificate chain and key (PEM files) instead of plain HTTP.
     pub tls: Option<TlsFiles>,
+    /// A list endpoint that misleads.
+    pub list_fault: Option<ListFault>,
+    /// Bytes of description added to every listed item, for pages of many megabytes.
+    pub list_padding: usize,
 }
 
 /// A certificate chain and its private key, both PEM.
@@ -270,6 +296,8 @@ impl Default for SimConfig {
             faults: Vec::new(),
             challenge: ChallengeStyle::Md5,
             tls: None,
+            list_fault: None,
+            list_padding: 0,
         }
     }
 }

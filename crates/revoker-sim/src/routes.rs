@@ -22,6 +22,9 @@ use crate::model::{Kind, Oid, Seed, parse_client_id};
 pub(super) struct SimAnswer {
     pub status: u16,
     pub json: Option<serde_json::Value>,
+    /// A list of results: with `envelope=true` the object itself takes the `status` field, where
+    /// any other answer is wrapped in `{status, content}`.
+    pub list: bool,
     pub headers: Vec<(hyper::header::HeaderName, String)>,
     /// Written as is, never enveloped (digest challenges, broken bodies).
     pub raw: Option<SimBody>,
@@ -32,6 +35,7 @@ impl SimAnswer {
         SimAnswer {
             status,
             json: Some(json),
+            list: false,
             headers: Vec::new(),
             raw: None,
         }
@@ -41,6 +45,7 @@ impl SimAnswer {
         SimAnswer {
             status,
             json: None,
+            list: false,
             headers: Vec::new(),
             raw: None,
         }
@@ -73,7 +78,7 @@ pub(super) enum Route {
     Answer(SimAnswer),
 }
 
-fn not_found(path: &str) -> SimAnswer {
+pub(super) fn not_found(path: &str) -> SimAnswer {
     SimAnswer::error(
         404,
         "RESOURCE_NOT_FOUND",
@@ -357,93 +362,6 @@ pub(super) fn delete(
     };
     stats.not_found.fetch_add(1, Ordering::Relaxed);
     (answer, false)
-}
-
-/// The answer to a list request (`page` and `per_page` as asked, validated here).
-pub(super) fn list(
-    world: &World,
-    kind: Kind,
-    scope: &Oid,
-    parent: Option<Oid>,
-    page: Option<&str>,
-    per_page: Option<&str>,
-    self_url: &str,
-) -> SimAnswer {
-    if !world.scope_exists(kind, scope) {
-        return if kind.is_org_wide() {
-            SimAnswer::error(
-                404,
-                "ORG_NOT_FOUND",
-                format!("No organization with ID {scope} exists."),
-                "Not Found",
-            )
-        } else {
-            SimAnswer::error(
-                404,
-                "GROUP_NOT_FOUND",
-                format!("No group with ID {scope} exists."),
-                "Not Found",
-            )
-        };
-    }
-    if let (Kind::ServiceAccountSecret, Some(client)) = (kind, parent) {
-        if !world.service_account(scope, &client) {
-            return not_found(&format!("service account mdb_sa_id_{client}"));
-        }
-        let secrets: Vec<serde_json::Value> = world
-            .list(kind, scope, Some(client))
-            .iter()
-            .map(|s| json!({ "id": s.to_string(), "createdAt": "2026-01-01T00:00:00Z", "maskedSecretValue": "mdb_sa_sk_…" }))
-            .collect();
-        return SimAnswer::json(
-            200,
-            json!({ "clientId": format!("mdb_sa_id_{client}"), "name": "simulated service account", "secrets": secrets }),
-        );
-    }
-    let items = world.list(kind, scope, None);
-    if kind == Kind::AgentApiKey {
-        let array: Vec<serde_json::Value> = items
-            .iter()
-            .map(|k| json!({ "_id": k.to_string(), "desc": "simulated agent key", "key": "********", "createdTime": 1_764_000_000_000u64, "createdBy": "PUBLIC_API" }))
-            .collect();
-        return SimAnswer::json(200, serde_json::Value::Array(array));
-    }
-    let number = |v: Option<&str>, default: usize| v.map_or(Ok(default), str::parse::<usize>);
-    let (Ok(page), Ok(per_page)) = (number(page, 1), number(per_page, 100)) else {
-        return SimAnswer::error(
-            400,
-            "INVALID_QUERY_PARAMETER",
-            "pageNum and itemsPerPage must be numbers.".into(),
-            "Bad Request",
-        );
-    };
-    if page == 0 || per_page == 0 || per_page > 500 {
-        return SimAnswer::error(
-            400,
-            "INVALID_QUERY_PARAMETER",
-            "pageNum must be at least 1 and itemsPerPage from 1 to 500.".into(),
-            "Bad Request",
-        );
-    }
-    let results: Vec<serde_json::Value> = items
-        .iter()
-        .skip((page - 1).saturating_mul(per_page))
-        .take(per_page)
-        .map(|id| match kind {
-            Kind::ServiceAccount => json!({ "clientId": format!("mdb_sa_id_{id}"), "name": "simulated service account" }),
-            _ => json!({ "id": id.to_string(), "desc": "simulated key", "roles": [] }),
-        })
-        .collect();
-    let mut links = vec![
-        json!({ "rel": "self", "href": format!("{self_url}?pageNum={page}&itemsPerPage={per_page}") }),
-    ];
-    if page.saturating_mul(per_page) < items.len() {
-        links.push(json!({ "rel": "next", "href": format!("{self_url}?pageNum={}&itemsPerPage={per_page}", page + 1) }));
-    }
-    SimAnswer::json(
-        200,
-        json!({ "links": links, "results": results, "totalCount": items.len() }),
-    )
 }
 
 /// The root resource of each API.

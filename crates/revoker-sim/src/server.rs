@@ -284,6 +284,7 @@ struct Query {
     pretty: bool,
     page_num: Option<String>,
     items_per_page: Option<String>,
+    include_system_managed: bool,
 }
 
 fn parse_query(query: Option<&str>) -> Query {
@@ -294,6 +295,7 @@ fn parse_query(query: Option<&str>) -> Query {
             "pretty" => q.pretty = v == "true",
             "pageNum" => q.page_num = Some(v.into_owned()),
             "itemsPerPage" => q.items_per_page = Some(v.into_owned()),
+            "includeSystemManaged" => q.include_system_managed = v == "true",
             _ => {}
         }
     }
@@ -304,6 +306,7 @@ fn raw(status: u16, headers: Vec<(HeaderName, String)>, body: SimBody) -> SimAns
     SimAnswer {
         status,
         json: None,
+        list: false,
         headers,
         raw: Some(body),
     }
@@ -600,14 +603,20 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
         Route::Delete(target) => routes::delete(&state.world, flavour, &target, &state.counters).0,
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);
-            routes::list(
-                &state.world,
+            let request = super::lists::ListRequest {
                 kind,
-                &scope,
+                scope,
                 parent,
-                query.page_num.as_deref(),
-                query.items_per_page.as_deref(),
-                path,
+                page: query.page_num.as_deref(),
+                per_page: query.items_per_page.as_deref(),
+                include_system_managed: query.include_system_managed,
+                self_url: path,
+            };
+            super::lists::list(
+                &state.world,
+                &request,
+                state.config.list_fault,
+                state.config.list_padding,
             )
         }
     }
@@ -724,13 +733,19 @@ fn frame(
     let (status, body) = match answer.raw {
         Some(body) => (answer.status, body),
         None => {
+            // "For endpoints that return a list of results, the results object is an envelope":
+            // the list object takes a `status` field; anything else is wrapped in `content`.
             let (status, json) = if query.envelope {
-                (
-                    200,
-                    Some(
-                        json!({ "status": answer.status, "content": answer.json.unwrap_or(serde_json::Value::Null) }),
-                    ),
-                )
+                let json = match answer.json {
+                    Some(serde_json::Value::Object(mut list)) if answer.list => {
+                        list.insert("status".into(), json!(answer.status));
+                        serde_json::Value::Object(list)
+                    }
+                    other => {
+                        json!({ "status": answer.status, "content": other.unwrap_or(serde_json::Value::Null) })
+                    }
+                };
+                (200, Some(json))
             } else {
                 (answer.status, answer.json)
             };

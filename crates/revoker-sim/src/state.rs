@@ -30,6 +30,9 @@ pub(super) struct World {
     orgs: HashSet<Oid>,
     /// Organization API key → the projects it is assigned to.
     assignments: Mutex<HashMap<Oid, HashSet<Oid>>>,
+    /// `(organization, client id)` of the system-managed service accounts, which the organization's
+    /// list shows only with `includeSystemManaged=true`.
+    system_managed: HashSet<(Oid, Oid)>,
 }
 
 /// What a DELETE found.
@@ -58,6 +61,7 @@ impl World {
         let mut projects = HashSet::new();
         let mut orgs = HashSet::new();
         let mut assignments: HashMap<Oid, HashSet<Oid>> = HashMap::new();
+        let mut system_managed = HashSet::new();
         let insert = |kind: Kind, scope: Oid, parent: Option<Oid>, item: Oid| {
             lock(&shards[shard_of(&scope)])
                 .live
@@ -66,6 +70,9 @@ impl World {
                 .insert(item);
         };
         for t in targets {
+            if t.system_managed && t.kind.key_is_client_id() {
+                system_managed.insert((t.scope, t.key));
+            }
             if t.kind.is_org_wide() {
                 orgs.insert(t.scope);
             } else {
@@ -89,6 +96,7 @@ impl World {
             projects,
             orgs,
             assignments: Mutex::new(assignments),
+            system_managed,
         }
     }
 
@@ -172,6 +180,11 @@ impl World {
             .unwrap_or_default();
         out.sort();
         out
+    }
+
+    /// Whether a service account is system-managed.
+    pub(super) fn is_system_managed(&self, org: &Oid, client: &Oid) -> bool {
+        self.system_managed.contains(&(*org, *client))
     }
 
     /// Whether a service account exists.

@@ -241,10 +241,10 @@ pub(crate) struct ErrorText {
 }
 
 #[derive(serde::Deserialize)]
-struct Envelope {
+struct Envelope<'a> {
     status: u16,
-    #[serde(default)]
-    content: serde_json::Value,
+    #[serde(default, borrow)]
+    content: Option<&'a serde_json::value::RawValue>,
 }
 
 /// Reads at most `cap` bytes of a body; answers the bytes and whether more were dropped.
@@ -294,10 +294,16 @@ pub(crate) async fn classify(
         }
     };
     if envelope && status == 200 && !body.is_empty() {
+        // A single result is `{status, content}`; "for endpoints that return a list of results,
+        // the results object is an envelope": the list itself, with a `status` field added.
         return match serde_json::from_slice::<Envelope>(&body) {
             Ok(inner) => {
-                let content = serde_json::to_vec(&inner.content).unwrap_or_default();
-                let answer = by_status(inner.status, &headers, &content, false, &mut info);
+                let status = inner.status;
+                let content = match inner.content {
+                    Some(raw) => raw.get().as_bytes().to_vec(),
+                    None => body,
+                };
+                let answer = by_status(status, &headers, &content, false, &mut info);
                 (answer, info, content)
             }
             Err(_) => (

@@ -184,8 +184,15 @@ impl Api {
                 ListShape::Secrets,
             ),
         };
+        let mut url = url_of(base, &segments, envelope);
+        if kind == Kind::ServiceAccount {
+            // Atlas leaves system-managed accounts out of the list unless asked: without this, one
+            // that still exists would read as gone.
+            url.query_pairs_mut()
+                .append_pair("includeSystemManaged", "true");
+        }
         ListSpec {
-            url: url_of(base, &segments, envelope),
+            url,
             accept: self.accept(kind),
             shape,
         }
@@ -299,7 +306,7 @@ mod tests {
         let list = Api::Atlas.list(&base, Kind::ServiceAccount, &scope, None, false);
         assert_eq!(
             list.url.as_str(),
-            "https://cloud.mongodb.com/api/atlas/v2/orgs/5f1b2c3d4e5f6a7b8c9d0e1f/serviceAccounts"
+            "https://cloud.mongodb.com/api/atlas/v2/orgs/5f1b2c3d4e5f6a7b8c9d0e1f/serviceAccounts?includeSystemManaged=true"
         );
         assert_eq!(
             list.shape,

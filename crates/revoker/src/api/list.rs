@@ -1,86 +1,129 @@
 //! Reading the list endpoints verification uses, in their documented shapes:
 //! `{links, results, totalCount}` pages, the bare array of agent API keys (`_id` or `id`), and a
 //! service account's `secrets[].id`.
+//!
+//! Only the id fields, the links' `rel` and `totalCount` are kept; serde skips everything else
+//! without building it, so a page of many megabytes costs little more than its bytes. A page says
+//! what it could not read (an item without a readable id, an account without `secrets`): a listing
+//! with any such gap proves nothing.
 
-use std::collections::HashSet;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 
-use serde_json::Value;
-
-use super::flavour::{ITEMS_PER_PAGE, ListShape};
+use super::flavour::ListShape;
 use crate::input::{ObjectId, parse_client_id};
 
 /// What one page held.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Page {
     /// The ids listed (a client id's hex part for service accounts).
-    pub ids: HashSet<ObjectId>,
+    pub ids: Vec<ObjectId>,
     /// Items on the page, whether or not their id could be read.
     pub items: usize,
-    /// Whether another page follows.
-    pub more: bool,
+    /// Items whose id field is missing or not an id.
+    pub unreadable: usize,
+    /// Whether the page links a next one.
+    pub next: bool,
+    /// `totalCount`, where the answer has one.
+    pub total: Option<u64>,
+}
+
+/// An id field as sent: kept only when it is a string.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Text(String),
+    Other(IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct Item {
+    #[serde(default)]
+    id: Option<IdValue>,
+    #[serde(default, rename = "_id")]
+    underscore_id: Option<IdValue>,
+    #[serde(default, rename = "clientId")]
+    client_id: Option<IdValue>,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    #[serde(default)]
+    rel: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PagedBody {
+    results: Option<Vec<Item>>,
+    #[serde(default)]
+    links: Vec<Link>,
+    #[serde(default, rename = "totalCount")]
+    total_count: Option<serde_json::Number>,
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    secrets: Option<Vec<Item>>,
+}
+
+/// The id of `item` in `field`: exactly an ObjectId, or a client id (`mdb_sa_id_` + ObjectId).
+fn id_of(item: &Item, field: &str) -> Option<ObjectId> {
+    let value = match field {
+        "clientId" => item.client_id.as_ref(),
+        "_id" => item.underscore_id.as_ref().or(item.id.as_ref()),
+        _ => item.id.as_ref(),
+    }?;
+    match value {
+        IdValue::Text(text) => ObjectId::parse(text).or_else(|| parse_client_id(text)),
+        IdValue::Other(_) => None,
+    }
+}
+
+fn page_of(items: &[Item], field: &str) -> Page {
+    let ids: Vec<ObjectId> = items.iter().filter_map(|i| id_of(i, field)).collect();
+    Page {
+        unreadable: items.len() - ids.len(),
+        items: items.len(),
+        ids,
+        ..Page::default()
+    }
 }
 
 impl Page {
-    /// Reads page `page` of a list of shape `shape`; `Err` says why the body is not such a list.
-    pub fn parse(shape: ListShape, body: &[u8], page: usize) -> Result<Page, String> {
-        let value: Value =
-            serde_json::from_slice(body).map_err(|_| "the list answer is not JSON".to_string())?;
-        let id_of = |item: &Value, fields: &[&str]| -> Option<ObjectId> {
-            fields.iter().find_map(|f| {
-                let text = item.get(*f)?.as_str()?;
-                ObjectId::parse(text).or_else(|| parse_client_id(text))
-            })
-        };
+    /// Reads a list answer of shape `shape`; `Err` says why the body is not such a list.
+    pub fn parse(shape: ListShape, body: &[u8]) -> Result<Page, String> {
+        let not = |what: &'static str| move |e: serde_json::Error| format!("{what} ({e})");
         match shape {
             ListShape::Paged { id_field } => {
-                let results = value
-                    .get("results")
-                    .and_then(Value::as_array)
-                    .ok_or("the list answer has no results array")?;
-                let next = value
-                    .get("links")
-                    .and_then(Value::as_array)
-                    .is_some_and(|links| {
-                        links
-                            .iter()
-                            .any(|l| l.get("rel").and_then(Value::as_str) == Some("next"))
-                    });
-                let total = value.get("totalCount").and_then(Value::as_u64);
-                // Without a next link, a full page with more counted than read also means more.
-                let more = next
-                    || (results.len() >= ITEMS_PER_PAGE
-                        && total.is_none_or(|t| t > (page * ITEMS_PER_PAGE) as u64));
+                let body: PagedBody = serde_json::from_slice(body)
+                    .map_err(not("the list answer is not a page of results"))?;
+                let results = body.results.ok_or("the list answer has no results array")?;
+                let total = match body.total_count {
+                    Some(n) => Some(
+                        n.as_u64()
+                            .ok_or_else(|| format!("totalCount {n} is not a count"))?,
+                    ),
+                    None => None,
+                };
                 Ok(Page {
-                    ids: results
-                        .iter()
-                        .filter_map(|i| id_of(i, &[id_field]))
-                        .collect(),
-                    items: results.len(),
-                    more,
+                    next: body.links.iter().any(|l| l.rel.as_deref() == Some("next")),
+                    total,
+                    ..page_of(&results, id_field)
                 })
             }
             ListShape::BareArray => {
-                let items = value.as_array().ok_or("the list answer is not an array")?;
-                Ok(Page {
-                    ids: items
-                        .iter()
-                        .filter_map(|i| id_of(i, &["_id", "id"]))
-                        .collect(),
-                    items: items.len(),
-                    more: false,
-                })
+                let items: Vec<Item> = serde_json::from_slice(body)
+                    .map_err(not("the list answer is not an array of keys"))?;
+                Ok(page_of(&items, "_id"))
             }
             ListShape::Secrets => {
-                let secrets = value
-                    .get("secrets")
-                    .and_then(Value::as_array)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default();
-                Ok(Page {
-                    ids: secrets.iter().filter_map(|i| id_of(i, &["id"])).collect(),
-                    items: secrets.len(),
-                    more: false,
-                })
+                let account: AccountBody = serde_json::from_slice(body)
+                    .map_err(not("the service account answer is not an object"))?;
+                // An account read without its secrets is not an account without secrets.
+                let secrets = account
+                    .secrets
+                    .ok_or("the service account was answered without its secrets field")?;
+                Ok(page_of(&secrets, "id"))
             }
         }
     }
@@ -90,35 +133,48 @@ impl Page {
 mod tests {
     use super::*;
 
+    const A: &str = "5f1b2c3d4e5f6a7b8c9d0e1f";
+
     #[test]
     fn each_documented_shape_reads() {
-        let a = "5f1b2c3d4e5f6a7b8c9d0e1f";
         let paged = format!(
-            r#"{{"links":[{{"rel":"self","href":"x"}},{{"rel":"next","href":"y"}}],"results":[{{"id":"{a}"}}],"totalCount":900}}"#
+            r#"{{"links":[{{"rel":"self","href":"x"}},{{"rel":"next","href":"y"}}],"results":[{{"id":"{A}","roles":[{{"x":1}}]}}],"totalCount":900}}"#
         );
-        let page = Page::parse(ListShape::Paged { id_field: "id" }, paged.as_bytes(), 1).unwrap();
-        assert!(page.more && page.items == 1 && page.ids.contains(&ObjectId::parse(a).unwrap()));
-        let agents = format!(r#"[{{"_id":"{a}","desc":"x","key":"****","createdTime":1}}]"#);
-        let page = Page::parse(ListShape::BareArray, agents.as_bytes(), 1).unwrap();
-        assert_eq!(page.ids.len(), 1);
-        let clients = format!(r#"{{"results":[{{"clientId":"mdb_sa_id_{a}"}}],"totalCount":1}}"#);
+        let page = Page::parse(ListShape::Paged { id_field: "id" }, paged.as_bytes()).unwrap();
+        assert!(page.next && page.items == 1 && page.total == Some(900));
+        assert_eq!(page.ids, vec![ObjectId::parse(A).unwrap()]);
+        let agents = format!(r#"[{{"_id":"{A}","desc":"x","key":"****","createdTime":1}}]"#);
+        let page = Page::parse(ListShape::BareArray, agents.as_bytes()).unwrap();
+        assert_eq!((page.ids.len(), page.unreadable), (1, 0));
+        let clients = format!(r#"{{"results":[{{"clientId":"mdb_sa_id_{A}"}}],"totalCount":1}}"#);
         let page = Page::parse(
             ListShape::Paged {
                 id_field: "clientId",
             },
             clients.as_bytes(),
-            1,
         )
         .unwrap();
-        assert!(!page.more && page.ids.contains(&ObjectId::parse(a).unwrap()));
-        let secrets = format!(r#"{{"clientId":"mdb_sa_id_{a}","secrets":[{{"id":"{a}"}}]}}"#);
-        assert_eq!(
-            Page::parse(ListShape::Secrets, secrets.as_bytes(), 1)
-                .unwrap()
-                .ids
-                .len(),
-            1
+        assert!(!page.next && page.ids.contains(&ObjectId::parse(A).unwrap()));
+        let secrets = format!(r#"{{"clientId":"mdb_sa_id_{A}","secrets":[{{"id":"{A}"}}]}}"#);
+        let page = Page::parse(ListShape::Secrets, secrets.as_bytes()).unwrap();
+        assert_eq!(page.ids.len(), 1);
+        assert!(Page::parse(ListShape::BareArray, b"{}").is_err());
+    }
+
+    #[test]
+    fn what_cannot_be_read_is_counted_never_skipped() {
+        let items = format!(
+            r#"{{"results":[{{"id":"{A}"}},{{"id":12}},{{"id":" {A}"}},{{"keyId":"{A}"}}],"totalCount":4}}"#
         );
-        assert!(Page::parse(ListShape::BareArray, b"{}", 1).is_err());
+        let page = Page::parse(ListShape::Paged { id_field: "id" }, items.as_bytes()).unwrap();
+        assert_eq!((page.items, page.ids.len(), page.unreadable), (4, 1, 3));
+        let err = Page::parse(ListShape::Secrets, br#"{"clientId":"x"}"#).unwrap_err();
+        assert!(err.contains("without its secrets field"), "{err}");
+        let err = Page::parse(
+            ListShape::Paged { id_field: "id" },
+            br#"{"results":[],"totalCount":-1}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("not a count"), "{err}");
     }
 }

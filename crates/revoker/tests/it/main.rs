@@ -15,3 +15,4 @@ mod operations;
 mod properties;
 mod run;
 mod tls;
+mod verification;

@@ -1,0 +1,335 @@
+//! Verification: proof that revoked keys are gone. For every project and organization with rows
+//! whose latest outcome is finished (`done`, `not_found`, `verified`), the list endpoints say what
+//! still exists — one request per list page, never one per key — and each such row is recorded in
+//! the report as `verified` (absent) or `still_present` (which a resumed run sends again). A list
+//! that cannot prove anything ([`listing`]) leaves its rows as they were, reported unverified with
+//! the reason.
+
+pub mod listing;
+
+use listing::read_list;
+pub use listing::{ListKey, Listed};
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::vocab::ExitCode as _;
+use std::time::Instant;
+
+use tokio::sync::Semaphore;
+
+use crate::engine::{Context, StopReason};
+use crate::input::{Kind, ObjectId, Target};
+use crate::report::{Outcome, Record, ReportError, ReportSink, read_records};
+
+/// A row to verify: its target and its input line.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub target: Target,
+    pub line: u64,
+}
+
+/// The rows of a report whose latest outcome says the key is gone.
+pub fn claims(report: &Path) -> Result<Vec<Claim>, ReportError> {
+    let mut latest: HashMap<crate::input::Identity, (u64, Claim, Outcome)> = HashMap::new();
+    let mut order = 0u64;
+    read_records(report, &mut |r: Record| {
+        let Some(target) = r.target() else { return };
+        order += 1;
+        latest.insert(
+            target.identity(),
+            (
+                order,
+                Claim {
+                    target,
+                    line: r.line,
+                },
+                r.outcome,
+            ),
+        );
+    })?;
+    let mut out: Vec<(u64, Claim)> = latest
+        .into_values()
+        .filter(|(_, _, outcome)| outcome.is_finished())
+        .map(|(order, claim, _)| (order, claim))
+        .collect();
+    out.sort_by_key(|(order, _)| *order);
+    Ok(out.into_iter().map(|(_, c)| c).collect())
+}
+
+/// What verification found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Verification {
+    pub rows: u64,
+    pub verified: u64,
+    pub still_present: u64,
+    /// Rows whose list could not be read, and why (one entry per list).
+    pub unverified: Vec<Unverified>,
+    /// Rows still present: `(input line, target)`.
+    pub present: Vec<(u64, String)>,
+    /// List requests that were answered (pages), per list endpoint kind.
+    pub pages: u64,
+    pub elapsed_ms: u64,
+}
+
+/// A list that could not be read.
+#[derive(Debug, serde::Serialize)]
+pub struct Unverified {
+    pub list: String,
+    pub rows: u64,
+    pub reason: String,
+}
+
+fn describe(ctx: &Context, key: &ListKey) -> String {
+    format!("GET {}", listing::spec(ctx, key).url.path())
+}
+
+/// A secret's list is its service account. When that answers a not-found that proves nothing by
+/// itself, the organization's complete list of accounts settles it: an account absent from it has
+/// no secrets left.
+async fn read_secrets(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> Listed {
+    let listed = read_list(ctx, key, pages).await;
+    let (Listed::Incomplete(why), Some(client)) = (&listed, key.client) else {
+        return listed;
+    };
+    if !why.starts_with("HTTP 404") {
+        return listed;
+    }
+    let org = ListKey {
+        kind: Kind::ServiceAccount,
+        scope: key.scope,
+        client: None,
+    };
+    match read_list(ctx, org, pages).await {
+        Listed::Complete { ids, .. } if !ids.contains(&client) => Listed::Gone(format!(
+            "{why}; the service account is absent from the organization's complete list ({})",
+            describe(ctx, &org)
+        )),
+        Listed::Gone(scope) => Listed::Gone(scope),
+        Listed::Complete { .. } => Listed::Incomplete(format!(
+            "{why}, yet the organization's list still has the service account"
+        )),
+        Listed::Incomplete(more) => Listed::Incomplete(format!("{why}; and {more}")),
+        Listed::Failed(answer) => Listed::Failed(answer),
+    }
+}
+
+/// The claims grouped by the list that proves them.
+fn by_list(claims: Vec<Claim>) -> BTreeMap<ListKey, Vec<Claim>> {
+    let mut groups: BTreeMap<ListKey, Vec<Claim>> = BTreeMap::new();
+    for claim in claims {
+        let t = claim.target;
+        let key = ListKey {
+            kind: t.kind,
+            scope: t.scope,
+            client: (t.kind == Kind::ServiceAccountSecret).then_some(t.key),
+        };
+        groups.entry(key).or_default().push(claim);
+    }
+    groups
+}
+
+/// Where the rows of a verification go, and what it found so far.
+struct Findings<'a> {
+    result: Verification,
+    run_id: &'a str,
+    sink: &'a ReportSink,
+}
+
+/// Verifies `claims`, writing one report row per claim to `sink`.
+pub async fn verify(
+    ctx: Arc<Context>,
+    claims: Vec<Claim>,
+    run_id: &str,
+    sink: &ReportSink,
+) -> Verification {
+    let started = Instant::now();
+    let groups = by_list(claims);
+    let mut found = Findings {
+        result: Verification::default(),
+        run_id,
+        sink,
+    };
+    if !ctx.prepare().await {
+        return found.result;
+    }
+    let figures = ctx.client().figures().clone();
+    let pages_before = crate::figures::Figures::get(&figures.requests);
+    let pages = Arc::new(Semaphore::new(listing::CONCURRENT_PAGES));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut pending: HashMap<ListKey, Vec<Claim>> = HashMap::new();
+    let mut first = true;
+    for (key, claims) in groups {
+        pending.insert(key, claims);
+        let (task_ctx, task_pages) = (ctx.clone(), pages.clone());
+        if first {
+            // The first list goes alone, like a run's first row: one challenge, one refusal, and
+            // a server that answers nothing stops the verification after it.
+            let listed = read_secrets(&task_ctx, key, &pages).await;
+            first = false;
+            no_answer_stops(&ctx, &listed);
+            finish(
+                &mut found,
+                &ctx,
+                key,
+                pending.remove(&key).unwrap_or_default(),
+                listed,
+            );
+            if ctx.stop().is_set() {
+                break;
+            }
+            continue;
+        }
+        tasks.spawn(async move { (key, read_secrets(&task_ctx, key, &task_pages).await) });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((key, listed)) = joined else { continue };
+        let claims = pending.remove(&key).unwrap_or_default();
+        finish(&mut found, &ctx, key, claims, listed);
+    }
+    // Lists never read (the verification stopped first).
+    for (key, claims) in pending {
+        let reason = ctx
+            .stop()
+            .reason()
+            .map_or("not read".into(), |r| format!("not read: {r}"));
+        unverified(&mut found.result, &ctx, key, &claims, reason);
+    }
+    found.result.pages =
+        crate::figures::Figures::get(&figures.requests).saturating_sub(pages_before);
+    found.result.elapsed_ms = started.elapsed().as_millis() as u64;
+    found.result
+}
+
+/// A first list that got no answer at all (a refused connection, a name that does not resolve)
+/// stops the verification at once, as a run's first row does, rather than every list retrying.
+fn no_answer_stops(ctx: &Context, listed: &Listed) {
+    if let Listed::Failed(answer) = listed
+        && crate::figures::Figures::get(&ctx.client().figures().responses) == 0
+    {
+        ctx.stop().request(StopReason::NoAnswer(format!(
+            "no answer from {}: the first list got none ({}); is the server up and the base URL right?",
+            ctx.client().host(),
+            answer.detail()
+        )));
+    }
+}
+
+fn unverified(
+    result: &mut Verification,
+    ctx: &Context,
+    key: ListKey,
+    claims: &[Claim],
+    reason: String,
+) {
+    result.unverified.push(Unverified {
+        list: describe(ctx, &key),
+        rows: claims.len() as u64,
+        reason,
+    });
+    result.rows += claims.len() as u64;
+}
+
+fn finish(
+    found: &mut Findings<'_>,
+    ctx: &Context,
+    key: ListKey,
+    claims: Vec<Claim>,
+    listed: Listed,
+) {
+    let list = describe(ctx, &key);
+    let (ids, status, message) = match listed {
+        Listed::Failed(answer) => {
+            let reason = format!(
+                "{}{}",
+                answer
+                    .http_status()
+                    .map(|s| format!("HTTP {s} "))
+                    .unwrap_or_default(),
+                answer.detail()
+            );
+            return unverified(&mut found.result, ctx, key, &claims, reason);
+        }
+        Listed::Incomplete(why) => {
+            let reason = format!("the listing is not complete: {why}");
+            return unverified(&mut found.result, ctx, key, &claims, reason);
+        }
+        // The scope itself is gone, and everything in it.
+        Listed::Gone(why) => (
+            HashSet::new(),
+            404,
+            format!("absent: {list} answers that it is gone ({why})"),
+        ),
+        Listed::Complete { ids, pages, items } => (
+            ids,
+            200,
+            format!(
+                "{list} ({pages} {}, {items} listed)",
+                if pages == 1 { "page" } else { "pages" }
+            ),
+        ),
+    };
+    found.result.rows += claims.len() as u64;
+    for claim in claims {
+        record(found, claim, &ids, status, &message);
+    }
+}
+
+/// The row of one claim, from a listing that proves it either way.
+fn record(
+    found: &mut Findings<'_>,
+    claim: Claim,
+    ids: &HashSet<ObjectId>,
+    status: u16,
+    message: &str,
+) {
+    let t = claim.target;
+    let id = if t.kind == Kind::ServiceAccountSecret {
+        t.secret
+    } else {
+        Some(t.key)
+    };
+    let present = id.is_some_and(|id| ids.contains(&id));
+    let (outcome, text) = if present {
+        found.result.still_present += 1;
+        found.result.present.push((claim.line, t.to_string()));
+        (
+            Outcome::StillPresent,
+            format!("still present in {message}: a resumed run sends it again"),
+        )
+    } else {
+        found.result.verified += 1;
+        let text = if status == 404 {
+            message.to_string()
+        } else {
+            format!("absent from {message}")
+        };
+        (Outcome::Verified, text)
+    };
+    found.sink.send(Record {
+        run_id: found.run_id.to_string(),
+        finished_at: crate::report::timestamp(),
+        line: claim.line,
+        kind: t.kind.to_string(),
+        project: t.scope.to_string(),
+        key: t.key_text(),
+        outcome,
+        http_status: Some(status),
+        error_code: String::new(),
+        attempts: 0,
+        duration_ms: 0,
+        message: text,
+        secret: t.secret_text(),
+    });
+}
+
+/// The exit code of a verification: 0 when every finished row is confirmed absent, 1 otherwise,
+/// or the stop's own code.
+pub fn exit_code(v: &Verification, stopped: Option<&StopReason>) -> i32 {
+    match stopped {
+        Some(reason) => reason.exit_code(),
+        None if v.still_present > 0 || !v.unverified.is_empty() => crate::vocab::exit::UNFINISHED,
+        None => crate::vocab::exit::OK,
+    }
+}
