@@ -322,7 +322,7 @@ fn sigterm_stops_verify_with_its_summary_its_audit_end_and_its_token_revoked() {
         },
         &keys,
     );
-    let mut child = clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+    let child = clean_command(assert_cmd::cargo::cargo_bin("revoker"))
         .env_remove("MCLI_PUBLIC_API_KEY")
         .env_remove("MCLI_PRIVATE_API_KEY")
         .env(
