@@ -320,6 +320,14 @@ pub struct ReportArgs {
     /// rows, verification, chain digest.
     #[arg(long)]
     pub html: Option<PathBuf>,
+    /// Check the signed manifest (REPORT.manifest.minisig) with this minisign public key: the
+    /// signature, then that the report and audit file are byte for byte what was signed.
+    #[arg(long)]
+    pub public_key: Option<PathBuf>,
+    /// Check that the audit file holds a line with this SHA-256: an evidence digest a run printed,
+    /// kept elsewhere (a cut tail, a recomputed chain or a rewritten end record loses it).
+    #[arg(long, value_name = "SHA256")]
+    pub expect_digest: Option<String>,
 }
 
 #[derive(Args, Debug)]

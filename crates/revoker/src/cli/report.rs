@@ -2,18 +2,15 @@
 //! as a new input file; and whether it is as written.
 
 use std::collections::HashSet;
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
 use super::args::ReportArgs;
 use super::{Failure, Output, exit, out};
-use crate::input::{Identity, InputOptions, Source};
-use crate::report::audit::AuditRecord;
-use crate::report::files;
 use crate::report::{
-    Outcome, Record, ReportOverview, escape_cell, refuse_overwrite, render, summarize_report,
+    Record, ReportOverview, escape_cell, files, left, refuse_overwrite, render, signature,
+    summarize_report,
 };
 use crate::ui::console;
 
@@ -28,12 +25,24 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     for path in [&args.failures, &args.html].into_iter().flatten() {
         refuse_overwrite(path, &args.report, input.as_deref())?;
     }
+    let signed = match &args.public_key {
+        Some(public) => Some(signature::check(&args.report, public).map_err(Failure::usage)?),
+        None => None,
+    };
     // Writing a file says one line about it; the whole summary is for a plain `report`.
     let writes = args.html.is_some() || args.failures.is_some();
     if json {
         out(render::json(&overview));
     } else if !writes {
         out(render::text(&overview).trim_end());
+    }
+    if let Some(chain) = &signed {
+        console().note(
+            "revoker::report",
+            &format!(
+                "signature: good; the report and its audit file are as signed (chain {chain})"
+            ),
+        );
     }
     if let Some(path) = &args.html {
         files::write_atomic(
@@ -47,14 +56,9 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
             &format!("{}: HTML page written", path.display()),
         );
     }
-    let mut unfinished = overview.unfinished.len();
     if let Some(path) = &args.failures {
-        let (rows, note) = failures(&overview);
-        unfinished = rows.len();
+        let rows = failures(&overview).map_err(Failure::usage)?;
         write_failures(path, &rows).with_context(|| format!("cannot write {}", path.display()))?;
-        if let Some(note) = note {
-            tracing::warn!("{note}");
-        }
         console().note(
             "revoker::report",
             &format!(
@@ -65,6 +69,16 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
             ),
         );
     }
+    as_written(&args, &overview)?;
+    Ok(if overview.finished() {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    })
+}
+
+/// Exit 2 when the report or its audit file is not as written, or not as a kept digest says.
+fn as_written(args: &ReportArgs, overview: &ReportOverview) -> Result<(), Failure> {
     if !overview.untampered() {
         let problem = match (&overview.chain.first_bad_line, &overview.chain.problem) {
             (Some(line), Some(why)) => format!("{}:{line}: {why}", args.report.display()),
@@ -76,133 +90,40 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
         };
         return Err(Failure::usage(problem));
     }
-    Ok(if unfinished > 0 {
-        exit::UNFINISHED
-    } else {
-        exit::OK
-    })
+    if let Some(expected) = &args.expect_digest {
+        let log = crate::report::audit::read(&args.report)?;
+        if !log
+            .digests
+            .iter()
+            .any(|d| d.eq_ignore_ascii_case(expected.trim()))
+        {
+            return Err(Failure::usage(format!(
+                "{}: no line has the evidence digest {expected}: the audit file or the report changed after it was kept",
+                crate::report::audit::path_for(&args.report).display()
+            )));
+        }
+    }
+    Ok(())
 }
 
-/// The rows not finished: those the report has, and — when the last run stopped before reading
-/// all its input — the input's rows the report has never seen, read from the input again (or from
-/// the copy kept of an input that could not be read again). Answers a warning when the input cannot
-/// be used.
-fn failures(overview: &ReportOverview) -> (Vec<Record>, Option<String>) {
+/// The rows not finished: those the report has, and for every input with rows no run attempted,
+/// those rows, read from the input again (or from the copy kept of an input that could not be read
+/// again). `Err` names the input that cannot be read as it was.
+fn failures(overview: &ReportOverview) -> Result<Vec<Record>, String> {
     let mut rows = overview.unfinished.clone();
-    let Some(start) = &overview.last_input else {
-        return (rows, None);
-    };
-    let stopped_early = overview
-        .runs
-        .iter()
-        .rev()
-        .find(|r| r.run_id == start.run_id)
-        .and_then(|r| r.audit.as_ref())
-        .is_none_or(|a| {
-            a.end
-                .as_ref()
-                .is_none_or(|e| e.not_attempted.unwrap_or(0) > 0)
-        });
-    if !stopped_early {
-        return (rows, None);
+    for left in overview.left.iter().filter(|l| l.is_open()) {
+        let more = left::unreported_rows(left, &overview.rows)
+            .map_err(|why| format!("the rows never attempted cannot be listed: {why}"))?;
+        let have: HashSet<(u64, String, String)> = rows
+            .iter()
+            .map(|r| (r.line, r.project.clone(), r.key.clone()))
+            .collect();
+        rows.extend(
+            more.into_iter()
+                .filter(|r| !have.contains(&(r.line, r.project.clone(), r.key.clone()))),
+        );
     }
-    match unreported(overview, start) {
-        Ok(more) => {
-            rows.extend(more);
-            (rows, None)
-        }
-        Err(why) => (
-            rows,
-            Some(format!(
-                "rows the last run never attempted are not listed: {why}"
-            )),
-        ),
-    }
-}
-
-fn unreported(overview: &ReportOverview, start: &AuditRecord) -> Result<Vec<Record>, String> {
-    let end = overview
-        .runs
-        .iter()
-        .find(|r| r.run_id == start.run_id)
-        .and_then(|r| r.audit.as_ref())
-        .and_then(|a| a.end.clone());
-    let path = end
-        .as_ref()
-        .and_then(|e| e.input_copy.clone())
-        .or(start.input.clone())
-        .ok_or("the audit record names no input")?;
-    let source = Source::open(Path::new(&path)).map_err(|e| e.to_string())?;
-    if start.input_sha256.as_deref() != Some(source.sha256()) {
-        return Err(format!(
-            "{path} has changed since the run (its SHA-256 is no longer {})",
-            start.input_sha256.as_deref().unwrap_or("?")
-        ));
-    }
-    let opts: InputOptions = start
-        .read_as
-        .clone()
-        .map(Into::into)
-        .ok_or("the audit record does not say how the input was read")?;
-    let mut reported: HashSet<Identity> = HashSet::new();
-    let mut invalid_lines: HashSet<u64> = HashSet::new();
-    for r in &overview.rows {
-        match r.target() {
-            Some(t) => {
-                reported.insert(t.identity());
-            }
-            None => {
-                invalid_lines.insert(r.line);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut seen: HashSet<Identity> = HashSet::new();
-    source
-        .scan(&opts, &mut |entry| {
-            let mut record = Record {
-                run_id: start.run_id.clone(),
-                finished_at: String::new(),
-                line: entry.line,
-                kind: String::new(),
-                project: String::new(),
-                key: String::new(),
-                outcome: Outcome::Skipped,
-                http_status: None,
-                error_code: String::new(),
-                attempts: 0,
-                duration_ms: 0,
-                message: "not attempted: the run stopped before this row".into(),
-                secret: String::new(),
-            };
-            match &entry.target {
-                Ok(t) => {
-                    let id = t.identity();
-                    if reported.contains(&id) || !seen.insert(id) {
-                        return ControlFlow::Continue(());
-                    }
-                    record.kind = t.kind.to_string();
-                    record.project = t.scope.to_string();
-                    record.key = t.key_text();
-                    record.secret = t.secret_text();
-                }
-                Err(why) => {
-                    if invalid_lines.contains(&entry.line) {
-                        return ControlFlow::Continue(());
-                    }
-                    record.outcome = Outcome::Invalid;
-                    record.kind = entry.raw.kind.clone();
-                    record.project = entry.raw.scope.clone();
-                    record.key = entry.raw.key.clone();
-                    record.secret = entry.raw.secret.clone();
-                    record.message = why.clone();
-                }
-            }
-            out.push(record);
-            ControlFlow::Continue(())
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(out)
+    Ok(rows)
 }
 
 /// The unfinished rows as an input file: the columns `revoker run` reads, then why.

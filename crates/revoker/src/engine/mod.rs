@@ -7,7 +7,6 @@
 mod attempt;
 mod breaker;
 mod copies;
-pub mod groups;
 mod limiter;
 mod pace;
 mod row;
@@ -175,7 +174,7 @@ pub struct RunResult {
     /// Rows sent without a definite answer, this run or before: what the journal must keep.
     pub unsettled: Vec<Target>,
     /// Refused and failed rows, one line per scope and reason.
-    pub groups: Vec<String>,
+    pub groups: Vec<crate::report::groups::Group>,
     pub elapsed: Duration,
 }
 
@@ -187,7 +186,7 @@ struct Shared {
     journal: Option<SentJournal>,
     copies: copies::Copies,
     unsettled: Mutex<HashMap<Identity, Target>>,
-    groups: groups::Groups,
+    groups: crate::report::groups::Groups,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -209,7 +208,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         journal: run.journal,
         copies: copies::Copies::new(run.survey.repeated),
         unsettled: Mutex::new(run.unsettled),
-        groups: groups::Groups::default(),
+        groups: crate::report::groups::Groups::default(),
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -244,7 +243,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
     Ok(RunResult {
         stopped: ctx.stop.reason(),
         unsettled,
-        groups: shared.groups.lines(),
+        groups: shared.groups.sorted(),
         elapsed: started.elapsed(),
     })
 }

@@ -6,7 +6,6 @@ use std::time::Instant;
 use super::{Dispatch, Pending, Shared, StopReason, with_retries};
 use crate::api::Answer;
 use crate::figures::Figures;
-use crate::input::{Kind, Scope};
 use crate::report::{Outcome, Record};
 
 /// Sends one row (the scheduler gave it its first go-ahead) and reports it. Answers its record.
@@ -82,7 +81,9 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
             }
         }
     }
-    shared.groups.add(scope_word(target.kind), &record);
+    shared
+        .groups
+        .add(&record, &[Outcome::Rejected, Outcome::Failed]);
     for line in shared
         .copies
         .settle(id, super::copies::Settled::of(&record))
@@ -92,13 +93,6 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     }
     shared.report(record.clone());
     Some(record)
-}
-
-fn scope_word(kind: Kind) -> &'static str {
-    match kind.scope() {
-        Scope::Project => "project",
-        Scope::Org => "organization",
-    }
 }
 
 fn outcome(answer: &Answer, sent: u32, maybe_sent: bool) -> (Outcome, String) {

@@ -446,9 +446,9 @@ fn close_run(
     };
     let mut end = closed.end_record(summary, code, result.stopped.as_ref());
     end.input_copy = input_copy;
-    closed.end(end, job.settings.values.sign_key.as_deref())?;
-    for line in &result.groups {
-        tracing::warn!("{line}");
+    let evidence = closed.end(end, job.settings.values.sign_key.as_deref())?;
+    for group in &result.groups {
+        tracing::warn!("{}", group.line());
     }
     if summary.all_already_gone() {
         tracing::warn!("no key was revoked: every row was already gone — is the export stale?");
@@ -457,7 +457,7 @@ fn close_run(
         print_summary(
             summary,
             result.stopped.as_ref(),
-            &closed.report,
+            (&closed.report, &evidence),
             closed.written.rows,
             code,
             outputs,
@@ -477,7 +477,7 @@ fn exit_code(summary: &Summary, stopped: Option<&StopReason>) -> i32 {
 fn print_summary(
     summary: &Summary,
     stopped: Option<&StopReason>,
-    report: &Path,
+    (report, evidence): (&Path, &str),
     written: u64,
     code: i32,
     outputs: &Outputs,
@@ -489,7 +489,7 @@ fn print_summary(
     }
     text.push_str(&format!("{summary}\n"));
     text.push_str(&format!(
-        "  report: {} ({written} rows written)",
+        "  report: {} ({written} rows written)\n  evidence digest (keep it elsewhere; revoker report --expect-digest checks it): {evidence}",
         report.display()
     ));
     if let Some(hint) = &outputs.resume_hint
@@ -520,6 +520,7 @@ fn print_summary(
             "throttled": summary.throttled,
             "elapsed_ms": summary.elapsed_ms,
             "chain": summary.chain,
+            "evidence_digest": evidence,
             "report": report.display().to_string(),
             "exit_code": code,
             "stopped": stopped.map(ToString::to_string),

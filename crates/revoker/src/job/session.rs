@@ -119,8 +119,9 @@ impl Closed {
     }
 
     /// Appends the audit end and, with a signing key, signs the manifest of the report as it now is.
-    pub fn end(&self, mut record: AuditRecord, sign_key: Option<&Path>) -> Result<(), Failure> {
-        audit::append(&self.report, &mut record)?;
+    /// Answers the end line's SHA-256: the evidence digest to keep elsewhere.
+    pub fn end(&self, mut record: AuditRecord, sign_key: Option<&Path>) -> Result<String, Failure> {
+        let digest = audit::append(&self.report, &mut record)?;
         if let Some(key) = sign_key {
             let runs: Vec<String> = audit::read(&self.report)?
                 .records
@@ -131,6 +132,6 @@ impl Closed {
             signature::sign(&self.report, key, &self.written.chain, &runs)
                 .map_err(Failure::usage)?;
         }
-        Ok(())
+        Ok(digest)
     }
 }

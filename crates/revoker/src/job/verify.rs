@@ -96,8 +96,8 @@ pub async fn verify_report(
         }
     }
     let end = closed.end_record(&summary, code, stopped.as_ref());
-    closed.end(end, settings.values.sign_key.as_deref())?;
-    print_verification(&closed, &verification, stopped.as_ref(), code);
+    let evidence = closed.end(end, settings.values.sign_key.as_deref())?;
+    print_verification(&closed, &verification, stopped.as_ref(), (code, &evidence));
     Ok((verification, code))
 }
 
@@ -105,7 +105,7 @@ fn print_verification(
     closed: &Closed,
     verification: &Verification,
     stopped: Option<&engine::StopReason>,
-    code: i32,
+    (code, evidence): (i32, &str),
 ) {
     let (run_id, report, written) = (&closed.run_id, &closed.report, &closed.written);
     let c = console();
@@ -143,6 +143,9 @@ fn print_verification(
         );
     }
     text.push_str(&format!("\n  report chain digest: {}", written.chain));
+    text.push_str(&format!(
+        "\n  evidence digest (keep it elsewhere; revoker report --expect-digest checks it): {evidence}"
+    ));
     c.emit(
         if code == exit::OK { "INFO" } else { "WARN" },
         "revoker::verify",
@@ -154,6 +157,7 @@ fn print_verification(
             "still_present": verification.still_present,
             "list_requests": verification.pages,
             "chain": written.chain,
+            "evidence_digest": evidence,
             "exit_code": code,
         }),
     );

@@ -140,38 +140,44 @@ fn digest(line: &[u8]) -> String {
     format!("{:x}", Sha256::digest(line))
 }
 
-/// Appends `record` (its `prev` filled in) and syncs it to disk.
-pub fn append(report: &Path, record: &mut AuditRecord) -> Result<(), ReportError> {
+/// Appends `record` (its `prev` filled in) and syncs it to disk. Answers the new line's SHA-256:
+/// kept elsewhere, it proves the audit file up to this line, and through the line's `chain` the
+/// report up to its last row.
+pub fn append(report: &Path, record: &mut AuditRecord) -> Result<String, ReportError> {
+    use std::io::Read as _;
     let path = path_for(report);
-    let io = ReportError::io(&path);
-    record.prev = match std::fs::read(&path) {
-        Ok(bytes) => {
-            let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
-            let last = body.rsplit(|b| *b == b'\n').next().unwrap_or_default();
-            if last.is_empty() {
-                GENESIS.to_string()
-            } else {
-                digest(last)
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => GENESIS.to_string(),
-        Err(e) => return Err(io(e)),
+    let io = |cause: std::io::Error| ReportError::Io {
+        path: path.clone(),
+        cause,
+    };
+    // Read through the file opened without following links, never by its name again.
+    let mut file = super::files::open_append(&path, super::files::Links::Refuse).map_err(&io)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(&io)?;
+    let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
+    let last = body.rsplit(|b| *b == b'\n').next().unwrap_or_default();
+    record.prev = if last.is_empty() {
+        GENESIS.to_string()
+    } else {
+        digest(last)
     };
     let mut line = serde_json::to_vec(record).map_err(|e| ReportError::Io {
         path: path.clone(),
         cause: std::io::Error::other(e),
     })?;
+    let written = digest(&line);
     line.push(b'\n');
-    let mut file = super::files::open_append(&path, super::files::Links::Refuse)
-        .map_err(ReportError::io(&path))?;
-    file.write_all(&line).map_err(ReportError::io(&path))?;
-    file.sync_data().map_err(ReportError::io(&path))
+    file.write_all(&line).map_err(&io)?;
+    file.sync_data().map_err(&io)?;
+    Ok(written)
 }
 
 /// The audit file read back.
 #[derive(Debug, Default)]
 pub struct AuditLog {
     pub records: Vec<AuditRecord>,
+    /// Each record's line SHA-256, in order.
+    pub digests: Vec<String>,
     /// The first line whose `prev` does not match the line before it, and why.
     pub broken: Option<(u64, String)>,
 }
@@ -239,6 +245,7 @@ pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
             ));
         }
         prev = digest(&line);
+        log.digests.push(prev.clone());
         log.records.push(record);
     }
     Ok(log)

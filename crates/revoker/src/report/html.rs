@@ -1,25 +1,27 @@
-//! The report as one self-contained HTML page for a compliance reviewer: the audit record of every
-//! run, its outcome counts as an inline SVG chart, the rows still unfinished with their reasons, the
-//! last verification and the chain digest. No external script, style, font or image; readable in
-//! light and dark mode and on paper.
+//! The report as one self-contained HTML page for a compliance reviewer: whether it is finished and
+//! as written, what happened to the rows in plain words, the run over time, a table per project or
+//! organization, every key revoked (kind, where, when, attempts), the rows left with their reasons,
+//! the audit record of every run and the digests to keep. No external script, style, font or image;
+//! readable in light and dark mode, on paper, and 390 px wide. Long lists collapse (`<details>`)
+//! rather than vanish; they are written compactly so that a 100,000-row report stays a few MB.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::Outcome;
-use super::overview::{ReportOverview, RunView};
+use super::overview::{Moment, ReportOverview, RunView};
 
-/// Unfinished rows shown on the page; the rest are counted (the report has them all).
-const MAX_ROWS: usize = 2000;
+/// Scopes shown open; more collapse.
+const OPEN_SCOPES: usize = 30;
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; --fg:#1b1f24; --bg:#ffffff; --muted:#57606a; --line:#d0d7de; --panel:#f6f8fa;
   --ok:#1a7f37; --bad:#cf222e;
   --o-done:#2da44e; --o-not_found:#1b7c83; --o-rejected:#d4a72c; --o-failed:#cf222e; --o-invalid:#8c959f;
-  --o-skipped:#6e7781; --o-verified:#0969da; --o-still_present:#bf3989; }
+  --o-skipped:#6e7781; --o-verified:#0969da; --o-still_present:#bf3989; --retried:#8250df; }
 @media (prefers-color-scheme: dark) {
   :root { --fg:#e6edf3; --bg:#0d1117; --muted:#9198a1; --line:#30363d; --panel:#161b22; --ok:#3fb950; --bad:#f85149;
     --o-done:#3fb950; --o-not_found:#39c5cf; --o-rejected:#e3b341; --o-failed:#f85149; --o-invalid:#9198a1;
-    --o-skipped:#768390; --o-verified:#58a6ff; --o-still_present:#db61a2; }
+    --o-skipped:#768390; --o-verified:#58a6ff; --o-still_present:#db61a2; --retried:#a371f7; }
 }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
   margin: 2rem auto; max-width: 70rem; padding: 0 1rem; }
@@ -27,41 +29,149 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .muted { color: var(--muted); } code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .9em; word-break: break-all; }
 .status { padding: .8rem 1rem; border-radius: 6px; border: 1px solid var(--line); background: var(--panel); margin: 1rem 0; }
 .status.ok { border-left: 6px solid var(--ok); } .status.bad { border-left: 6px solid var(--bad); }
+.wide { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; } th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: var(--panel); font-weight: 600; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: var(--panel); font-weight: 600; } td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 dl.audit { display: grid; grid-template-columns: max-content 1fr; gap: .15rem 1rem; margin: .3rem 0 1rem; }
-dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; }
+dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; min-width: 0; }
 .legend span { display: inline-block; margin-right: 1rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
-svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
-td.id { white-space: nowrap; word-break: normal; }
+svg { width: 100%; height: auto; max-width: 60rem; } svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
+details { margin: .4rem 0; } summary { cursor: pointer; }
+pre.rows { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--panel); padding: .5rem; overflow-x: auto; }
+@media (max-width: 600px) { body { margin: 1rem auto; padding: 0 .5rem; } dl.audit { grid-template-columns: 1fr; }
+  dl.audit dt { margin-top: .3rem; } th, td { padding: .25rem .3rem; } }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } .status { border-left-width: 3px; }
-  tr, dl.audit, svg { page-break-inside: avoid; } h2 { page-break-after: avoid; } }
+  details { display: block; } tr, dl.audit, svg { page-break-inside: avoid; } h2 { page-break-after: avoid; } }
 "#;
-
-/// What an outcome tells a reviewer.
-fn meaning(outcome: Outcome) -> &'static str {
-    match outcome {
-        Outcome::Done => "revoked by revoker",
-        Outcome::NotFound => "already gone when revoker asked",
-        Outcome::Rejected => "the API refused; not revoked",
-        Outcome::Failed => "no usable answer after every attempt; not revoked",
-        Outcome::Invalid => "a bad row; nothing was sent",
-        Outcome::Skipped => "not attempted (older reports)",
-        Outcome::Verified => "revoked or already gone, then confirmed absent by listing",
-        Outcome::StillPresent => "found still present by listing; a resume sends it again",
-    }
-}
 
 fn fill(outcome: Outcome) -> String {
     format!("var(--o-{})", outcome.as_str())
 }
 
+fn swatch(color: &str) -> Markup {
+    html! { i style=(format!("display:inline-block;width:.8rem;height:.8rem;margin-right:.4rem;background:{color}")) {} }
+}
+
+/// The verdict at the top: finished or not, as written or not.
+fn status(o: &ReportOverview) -> Markup {
+    let ok = o.untampered() && o.finished();
+    let left = o.plain.left();
+    html! {
+        div class=(if ok { "status ok" } else { "status bad" }) {
+            @if o.untampered() { strong { "As written. " } } @else { strong { "NOT as written: the chain or the audit record is broken. " } }
+            @if o.finished() { "Every row is finished (revoked, already gone, or confirmed absent)." }
+            @else {
+                strong { (left) " rows are left" }
+                @if o.plain.never_attempted > 0 { ", " (o.plain.never_attempted) " of them never attempted" }
+                @if !o.unended().is_empty() { "; " (o.unended().len()) " runs never ended, so what they left is unknown" }
+                ". " code { "revoker run … --resume" } " sends them; " code { "revoker report … --failures FILE" } " hands them over."
+            }
+            @if let Some(v) = &o.verification {
+                " Last verification: " (v.verified) " confirmed absent, " (v.still_present) " still present."
+            } @else { " Not verified yet (revoker verify)." }
+        }
+    }
+}
+
+/// What happened to the rows, in an auditor's words.
+fn plain(o: &ReportOverview) -> Markup {
+    let p = &o.plain;
+    let lines = [
+        ("revoked by revoker", p.revoked, Outcome::Done),
+        ("already gone when asked", p.already_gone, Outcome::NotFound),
+        (
+            "confirmed absent afterwards (a complete listing)",
+            p.confirmed_absent,
+            Outcome::Verified,
+        ),
+        (
+            "still present (a resume sends them again)",
+            p.still_present,
+            Outcome::StillPresent,
+        ),
+        ("refused by the API", p.refused, Outcome::Rejected),
+        ("failed: no usable answer", p.failed, Outcome::Failed),
+        ("invalid: nothing was sent", p.invalid, Outcome::Invalid),
+        (
+            "never attempted (a resume sends them)",
+            p.never_attempted,
+            Outcome::Skipped,
+        ),
+    ];
+    html! {
+        div.wide { table {
+            tr { th { "what happened to the " (p.rows) " rows" } th.n { "rows" } }
+            @for (label, n, outcome) in lines {
+                tr { td { (swatch(&fill(outcome))) (label) } td.n { (n) } }
+            }
+        } }
+    }
+}
+
+/// Rows finished per interval over the report's whole time, stacked by outcome, with the rows that
+/// needed retries (429s, transient errors) as a line.
+fn timeline(moments: &[Moment]) -> Markup {
+    let (Some(first), Some(last)) = (
+        moments.iter().map(|m| m.at_ms).min(),
+        moments.iter().map(|m| m.at_ms).max(),
+    ) else {
+        return html! { p.muted { "No rows yet." } };
+    };
+    const BUCKETS: usize = 48;
+    let span = (last - first).max(1) as f64;
+    let mut counts = vec![[0u64; Outcome::ALL.len()]; BUCKETS];
+    let mut retried = vec![0u64; BUCKETS];
+    for m in moments {
+        let i = (((m.at_ms - first) as f64 / span) * (BUCKETS - 1) as f64).round() as usize;
+        let i = i.min(BUCKETS - 1);
+        counts[i][m.outcome.index()] += 1;
+        retried[i] += u64::from(m.retried);
+    }
+    let max = counts
+        .iter()
+        .map(|c| c.iter().sum::<u64>())
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
+    let (w, h, left, bottom) = (600.0, 160.0, 40.0, 20.0);
+    let bw = w / BUCKETS as f64;
+    let y = |n: f64| h - bottom - n / max * (h - bottom - 10.0);
+    let line: Vec<String> = retried
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("{:.1},{:.1}", left + (i as f64 + 0.5) * bw, y(*n as f64)))
+        .collect();
+    let seconds = span / 1000.0;
+    html! {
+        svg role="img" viewBox=(format!("0 0 {} {h}", w + left + 10.0)) aria-label="Rows finished over time" {
+            text x="0" y="12" { (max as u64) }
+            text x="0" y=(h - bottom) { "0" }
+            @for (i, c) in counts.iter().enumerate() {
+                @let mut base = 0.0;
+                @for outcome in Outcome::ALL {
+                    @let n = c[outcome.index()] as f64;
+                    @if n > 0.0 {
+                        rect x=(format!("{:.1}", left + i as f64 * bw)) y=(format!("{:.1}", y(base + n))) width=(format!("{:.1}", bw * 0.9)) height=(format!("{:.1}", y(base) - y(base + n))) style=(format!("fill:{}", fill(outcome))) {
+                            title { (outcome) ": " (n) }
+                        }
+                    }
+                    @let _ = { base += n; };
+                }
+            }
+            polyline points=(line.join(" ")) style="fill:none;stroke:var(--retried);stroke-width:2" {}
+            text x=(left) y=(h - 4.0) { "0 s" }
+            text x=(left + w - 60.0) y=(h - 4.0) { (format!("{seconds:.1} s")) }
+        }
+        p.legend {
+            @for outcome in Outcome::ALL { span { i style=(format!("background:{}", fill(outcome))) {} (outcome) } }
+            span { i style="background:var(--retried)" {} "rows that needed retries (429s, transient errors)" }
+        }
+    }
+}
+
 /// One horizontal stacked bar per run, its segments the run's outcome counts.
-fn chart(runs: &[RunView]) -> Markup {
-    let width = 640.0;
-    let label = 260.0;
-    let bar = 18.0;
-    let gap = 10.0;
+fn runs_chart(runs: &[RunView]) -> Markup {
+    let (width, label, bar, gap) = (480.0, 220.0, 18.0, 10.0);
     let height = runs.len() as f64 * (bar + gap) + gap;
     let max = runs
         .iter()
@@ -69,53 +179,96 @@ fn chart(runs: &[RunView]) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
-    struct Bar<'a> {
-        y: f64,
-        run: &'a RunView,
-        total: u64,
-        /// Outcome, count, x, width.
-        segments: Vec<(Outcome, u64, f64, f64)>,
-        end: f64,
-    }
-    let bars: Vec<Bar<'_>> = runs
-        .iter()
-        .enumerate()
-        .map(|(i, run)| {
-            let y = gap + i as f64 * (bar + gap);
-            let mut x = label;
-            let mut segments = Vec::new();
-            for outcome in Outcome::ALL {
-                let n = run.rows.get(&outcome).copied().unwrap_or(0);
-                if n > 0 {
-                    let w = (n as f64 / max * width).max(1.0);
-                    segments.push((outcome, n, x, w));
-                    x += w;
-                }
-            }
-            Bar {
-                y,
-                run,
-                total: run.rows.values().sum(),
-                segments,
-                end: x,
-            }
-        })
-        .collect();
     html! {
-        svg role="img" width=(width + label + 60.0) height=(height) aria-label="Outcome counts per run" {
-            @for Bar { y, run, total, segments, end } in &bars {
+        svg role="img" viewBox=(format!("0 0 {} {height}", width + label + 60.0)) aria-label="Outcome counts per run" {
+            @for (i, run) in runs.iter().enumerate() {
+                @let y = gap + i as f64 * (bar + gap);
                 text x="0" y=(y + bar - 4.0) { (run.run_id) " (" (run.command) ")" }
-                @for (outcome, n, x, w) in segments {
-                    rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(bar) style=(format!("fill:{}", fill(*outcome))) {
-                        title { (outcome) ": " (n) }
+                @let mut x = label;
+                @for outcome in Outcome::ALL {
+                    @let n = run.rows.get(&outcome).copied().unwrap_or(0);
+                    @if n > 0 {
+                        @let w = (n as f64 / max * width).max(1.0);
+                        rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(bar) style=(format!("fill:{}", fill(outcome))) { title { (outcome) ": " (n) } }
+                        @let _ = { x += w; };
                     }
                 }
-                text x=(format!("{:.1}", end + 6.0)) y=(y + bar - 4.0) { (total) }
+                text x=(format!("{:.1}", x + 6.0)) y=(y + bar - 4.0) { (run.rows.values().sum::<u64>()) }
             }
         }
-        p.legend {
-            @for outcome in Outcome::ALL {
-                span { i style=(format!("background:{}", fill(outcome))) {} (outcome) }
+    }
+}
+
+/// A table per project or organization: its rows and what happened to them.
+fn scopes(o: &ReportOverview) -> Markup {
+    let table = |rows: &[super::overview::ScopeCounts]| {
+        html! {
+            div.wide { table {
+                tr { th { "project / organization" } th.n { "rows" } th.n { "revoked" } th.n { "already gone" } th.n { "confirmed" }
+                     th.n { "refused" } th.n { "failed" } th.n { "invalid" } th.n { "left" } }
+                @for s in rows {
+                    @let c = &s.counts;
+                    tr { td.mono { (s.scope) } td.n { (c.rows) } td.n { (c.revoked) } td.n { (c.already_gone) } td.n { (c.confirmed_absent) }
+                         td.n { (c.refused) } td.n { (c.failed) } td.n { (c.invalid) } td.n { (c.left()) } }
+                }
+            } }
+        }
+    };
+    let (open, rest) = o.scopes.split_at(o.scopes.len().min(OPEN_SCOPES));
+    html! {
+        (table(open))
+        @if !rest.is_empty() {
+            details { summary { (rest.len()) " more projects and organizations" } (table(rest)) }
+        }
+    }
+}
+
+/// Every key revoked, by project or organization, each list collapsed.
+fn revoked(o: &ReportOverview) -> Markup {
+    let mut by_scope: std::collections::BTreeMap<&str, Vec<&super::overview::Revoked>> =
+        Default::default();
+    for r in &o.revoked {
+        by_scope.entry(r.project.as_str()).or_default().push(r);
+    }
+    html! {
+        @if o.revoked.is_empty() { p.muted { "revoker has revoked nothing in this report." } }
+        @for (scope, rows) in &by_scope {
+            details {
+                summary { span.mono { (scope) } ": " (rows.len()) " revoked" }
+                pre.rows {
+                    "line  kind  key  revoked at (UTC)  attempts\n"
+                    @for r in rows {
+                        (r.line) "  " (r.kind) "  " (r.key) @if !r.secret.is_empty() { " / " (r.secret) } "  " (r.at) "  " (r.attempts) "\n"
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The rows left: grouped by scope, outcome and reason, then every one, collapsed.
+fn left(o: &ReportOverview) -> Markup {
+    html! {
+        @if o.unfinished.is_empty() && o.plain.never_attempted == 0 { p.muted { "None." } } @else {
+            ul { @for g in &o.groups { li { (g.line()) } } }
+            @for l in o.left.iter().filter(|l| l.is_open()) {
+                p { @match l.not_attempted {
+                    Some(n) => { strong { (n) } " rows of " span.mono { (l.input) } " were never attempted (run " span.mono { (l.run_id) } " stopped)." }
+                    None => { "Run " span.mono { (l.run_id) } " of " span.mono { (l.input) } " never ended: what it left is unknown." }
+                } }
+            }
+            @if !o.unfinished.is_empty() {
+                details {
+                    summary { "every row left (" (o.unfinished.len()) ")" }
+                    pre.rows {
+                        "line  outcome  kind  project/org  key  status  reason\n"
+                        @for r in &o.unfinished {
+                            (r.line) "  " (r.outcome) "  " (r.kind) "  " (r.project) "  " (r.key)
+                            @if !r.secret.is_empty() { " / " (r.secret) }
+                            "  " (r.http_status.map_or(String::new(), |s| s.to_string())) " " (r.error_code) "  " (crate::text::one_line(&r.message)) "\n"
+                        }
+                    }
+                }
             }
         }
     }
@@ -133,7 +286,7 @@ fn audit_list(run: &RunView) -> Markup {
             dt { "run id" } dd.mono { (s.run_id) }
             dt { "command" } dd { (s.command) }
             dt { "started" } dd { (s.at) }
-            dt { "ended" } dd { (e.map_or("— (no end record: still running, or crashed)".to_string(), |e| e.at.clone())) }
+            dt { "ended" } dd { (e.map_or("— (no end record: still running, or killed)".to_string(), |e| e.at.clone())) }
             dt { "duration" } dd { (format!("{:.1} s", run.elapsed_ms as f64 / 1000.0)) }
             dt { "operator" } dd { (opt(&s.user)) " on " (opt(&s.host)) }
             dt { "credential" } dd.mono { (opt(&s.credential)) }
@@ -158,10 +311,31 @@ fn audit_list(run: &RunView) -> Markup {
     }
 }
 
+fn digests(o: &ReportOverview) -> Markup {
+    html! {
+        @if let Some(problem) = &o.audit_problem { p.status.bad { "Audit record broken: " (problem) } }
+        @if o.chain.intact {
+            p { "Every chained row matches (" (o.chain.rows_checked) " rows"
+                @if o.chain.rows_unchained > 0 { "; " (o.chain.rows_unchained) " older rows carry no digest" } "). Last chain digest:" }
+        } @else {
+            p.status.bad { "The chain is broken"
+                @if let Some(line) = o.chain.first_bad_line { " at report line " (line) }
+                ": " (o.chain.problem.clone().unwrap_or_default()) }
+            p { "Last digest computed:" }
+        }
+        p.mono { (o.chain.last) }
+        @if let Some(d) = &o.evidence_digest {
+            p { "Evidence digest (the audit file's last line, which holds the report's chain digest):" }
+            p.mono { (d) }
+        }
+        p.muted { "The chain is unkeyed: it finds an edited, inserted, reordered or deleted row, but whoever can write the files can recompute it. "
+            "Only a digest kept elsewhere (" code { "revoker report --expect-digest" } ") or a signature (" code { "revoker report --public-key" } ", " code { "minisign -V" } ") "
+            "finds a cut tail, a recomputed chain or a rewritten end record." }
+    }
+}
+
 /// The page.
 pub fn page(o: &ReportOverview) -> String {
-    let intact = o.untampered();
-    let unfinished = o.unfinished.len();
     let title = format!("revoker report — {}", o.report.display());
     let markup = html! {
         (DOCTYPE)
@@ -175,69 +349,26 @@ pub fn page(o: &ReportOverview) -> String {
             body {
                 h1 { "Revocation report" }
                 p.muted.mono { (o.report.display()) }
-                div class=(if intact && unfinished == 0 { "status ok" } else { "status bad" }) {
-                    @if intact { strong { "Chain intact. " } } @else { strong { "Chain BROKEN. " } }
-                    @if unfinished == 0 { "Every row is finished (done, already gone, or verified absent)." }
-                    @else { (unfinished) " rows are not finished." }
-                    @if let Some(v) = &o.verification {
-                        " Last verification: " (v.verified) " confirmed absent, " (v.still_present) " still present."
-                    } @else { " Not verified yet (revoker verify)." }
-                }
-                h2 { "Outcomes" }
-                table {
-                    tr { th { "latest outcome of each row" } th { "rows" } th { "meaning" } }
-                    @for outcome in Outcome::ALL {
-                        @let n = o.latest.get(&outcome).copied().unwrap_or(0);
-                        @if n > 0 || Outcome::RUN.contains(&outcome) {
-                            tr {
-                                td { i style=(format!("display:inline-block;width:.8rem;height:.8rem;margin-right:.4rem;background:{}", fill(outcome))) {} (outcome) }
-                                td.n { (n) }
-                                td.muted { (meaning(outcome)) }
-                            }
-                        }
-                    }
-                }
+                (status(o))
+                h2 { "What happened" }
+                (plain(o))
+                h2 { "Over time" }
+                (timeline(&o.timeline))
                 h3 { "Per run" }
-                (chart(&o.runs))
-                h2 { "Verification" }
-                @if let Some(v) = &o.verification {
-                    p { "Run " span.mono { (v.run_id) } " at " (v.at) " listed what still exists: "
-                        strong { (v.verified) } " rows confirmed absent, " strong { (v.still_present) } " still present"
-                        @if v.still_present > 0 { " (a resumed run sends them again)" } "." }
-                } @else { p.muted { "No verification has been run on this report." } }
-                h2 { "Rows not finished" }
-                @if unfinished == 0 { p.muted { "None." } } @else {
-                    table {
-                        tr { th { "line" } th { "outcome" } th { "kind" } th { "project / org" } th { "key" } th { "status" } th { "reason" } }
-                        @for r in o.unfinished.iter().take(MAX_ROWS) {
-                            tr {
-                                td.n { (r.line) } td { (r.outcome) } td { (r.kind) } td.mono.id { (r.project) }
-                                td.mono.id { (r.key) @if !r.secret.is_empty() { " / " (r.secret) } }
-                                td { (r.http_status.map_or(String::new(), |s| s.to_string())) " " (r.error_code) }
-                                td { (r.message) }
-                            }
-                        }
-                    }
-                    @if unfinished > MAX_ROWS { p.muted { "… and " (unfinished - MAX_ROWS) " more; revoker report --failures FILE writes them all." } }
-                }
+                (runs_chart(&o.runs))
+                h2 { "Per project and organization" }
+                (scopes(o))
+                h2 { "Revoked" }
+                (revoked(o))
+                h2 { "Left" }
+                (left(o))
                 h2 { "Audit records" }
                 @for run in &o.runs {
                     h3.mono { (run.run_id) }
                     (audit_list(run))
                 }
-                @if let Some(problem) = &o.audit_problem { p.status.bad { "Audit record broken: " (problem) } }
-                h2 { "Chain digest" }
-                @if o.chain.intact {
-                    p { "Every chained row matches (" (o.chain.rows_checked) " rows"
-                        @if o.chain.rows_unchained > 0 { "; " (o.chain.rows_unchained) " older rows carry no digest" } "). Last digest:" }
-                } @else {
-                    p.status.bad { "The chain is broken"
-                        @if let Some(line) = o.chain.first_bad_line { " at report line " (line) }
-                        ": " (o.chain.problem.clone().unwrap_or_default()) }
-                    p { "Last digest computed:" }
-                }
-                p.mono { (o.chain.last) }
-                p.muted { "Compare it with the digest printed at the end of the run (cron mail, log) to prove the report is the one written." }
+                h2 { "Digests" }
+                (digests(o))
             }
         }
     };

@@ -14,8 +14,10 @@
 pub mod audit;
 pub mod chain;
 pub mod files;
+pub mod groups;
 pub mod html;
 mod journal;
+pub mod left;
 mod lock;
 pub mod metrics;
 pub mod overview;

@@ -120,6 +120,73 @@ pub struct ReportOverview {
     /// The input of the last revocation run, from its audit record.
     #[serde(skip)]
     pub last_input: Option<AuditRecord>,
+    /// What happened to the rows, in an auditor's words.
+    pub plain: Plain,
+    /// Every row revoker revoked, in report order.
+    #[serde(skip)]
+    pub revoked: Vec<Revoked>,
+    /// Per project or organization, what happened to its rows.
+    pub scopes: Vec<ScopeCounts>,
+    /// Every row finishing, in report order.
+    #[serde(skip)]
+    pub timeline: Vec<Moment>,
+    /// Unfinished rows grouped by scope, outcome and reason.
+    pub groups: Vec<super::groups::Group>,
+    /// Per input the runs read, what is left of it.
+    pub left: Vec<super::left::InputLeft>,
+    /// The SHA-256 of the audit file's last line: kept elsewhere, it proves the audit file and,
+    /// through its chain digest, the report as they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_digest: Option<String>,
+}
+
+/// What happened to the rows of a report, over all its runs, in an auditor's words. Every
+/// outcome is present, zero included.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Plain {
+    /// Distinct rows.
+    pub rows: u64,
+    /// Revoked by revoker (a run's `done`).
+    pub revoked: u64,
+    /// Already gone when revoker asked (`not_found`, never `done`).
+    pub already_gone: u64,
+    /// Confirmed absent afterwards by a complete listing (latest `verified`).
+    pub confirmed_absent: u64,
+    /// Found still there by a listing (latest `still_present`).
+    pub still_present: u64,
+    /// Refused by the API (latest `rejected`).
+    pub refused: u64,
+    /// No usable answer after every attempt (latest `failed`).
+    pub failed: u64,
+    /// Bad rows; nothing was sent (latest `invalid`).
+    pub invalid: u64,
+    /// Rows of an input that no run attempted (from the audit record; a resume sends them).
+    pub never_attempted: u64,
+}
+
+impl Plain {
+    fn count(&mut self, l: &Latest) {
+        self.rows += 1;
+        if l.ever_done {
+            self.revoked += 1;
+        } else if l.ever_gone {
+            self.already_gone += 1;
+        }
+        match l.record.outcome {
+            Outcome::Verified => self.confirmed_absent += 1,
+            Outcome::StillPresent => self.still_present += 1,
+            Outcome::Rejected => self.refused += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Invalid => self.invalid += 1,
+            Outcome::Skipped => self.never_attempted += 1,
+            Outcome::Done | Outcome::NotFound => {}
+        }
+    }
+
+    /// Rows not finished: they make the exit code 1.
+    pub fn left(&self) -> u64 {
+        self.still_present + self.refused + self.failed + self.invalid + self.never_attempted
+    }
 }
 
 impl ReportOverview {
@@ -127,28 +194,98 @@ impl ReportOverview {
     pub fn untampered(&self) -> bool {
         self.chain.intact && self.audit_problem.is_none()
     }
+
+    /// Runs that started and never wrote their end: killed, or still going. What they left is
+    /// unknown, so the report is not finished.
+    pub fn unended(&self) -> Vec<&str> {
+        self.runs
+            .iter()
+            .filter(|r| r.audit.as_ref().is_some_and(|a| a.end.is_none()))
+            .map(|r| r.run_id.as_str())
+            .collect()
+    }
+
+    /// Whether no row is left: every row finished, no input with rows never attempted, every run
+    /// ended.
+    pub fn finished(&self) -> bool {
+        self.plain.left() == 0
+            && self.unended().is_empty()
+            && !self.left.iter().any(|l| l.is_open())
+    }
 }
 
 /// A row's identity in a report: kind, scope, key, secret, and for invalid rows (whose cells may be
 /// anything) their line.
 type RowKey = (String, String, String, String, Option<u64>);
 
-/// Reads a report (and its audit record) and sums it up per run and over all runs.
-pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
-    struct Acc {
-        view: RunView,
-        first: Option<jiff::Timestamp>,
-        last: Option<jiff::Timestamp>,
-    }
-    let mut runs: Vec<Acc> = Vec::new();
-    let mut latest: HashMap<RowKey, (u64, Record)> = HashMap::new();
-    let mut verifier = Verifier::default();
+/// A distinct row's latest record, with what earlier runs did to it.
+struct Latest {
+    order: u64,
+    record: Record,
+    ever_done: bool,
+    ever_gone: bool,
+    /// When and in how many attempts a run revoked it.
+    revoked: Option<(String, u32)>,
+}
+
+/// A row revoker revoked: what, where, when, in how many attempts.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Revoked {
+    pub line: u64,
+    pub kind: String,
+    pub project: String,
+    pub key: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub secret: String,
+    pub at: String,
+    pub attempts: u32,
+}
+
+/// A run being counted from its rows.
+struct Acc {
+    view: RunView,
+    first: Option<jiff::Timestamp>,
+    last: Option<jiff::Timestamp>,
+    /// The chain digest of the run's last row.
+    last_digest: Option<String>,
+}
+
+/// What one pass over the report's rows gathers.
+#[derive(Default)]
+struct Pass {
+    runs: Vec<Acc>,
+    latest: HashMap<RowKey, Latest>,
+    verifier: Verifier,
+    timeline: Vec<Moment>,
+}
+
+/// One row finishing, for the chart of a report over time.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Moment {
+    /// Milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    pub outcome: Outcome,
+    /// Whether the row needed more than one attempt (a 429, a transient error).
+    pub retried: bool,
+}
+
+/// A project's or organization's rows, counted as [`Plain`] counts the whole report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScopeCounts {
+    /// `project …` or `organization …`.
+    pub scope: String,
+    pub counts: Plain,
+}
+
+fn read_pass(path: &Path) -> Result<Pass, ReportError> {
+    let mut pass = Pass::default();
     let mut order = 0u64;
     read_rows(path, &mut |row| {
-        verifier.row(row.report_line, row.cells.iter().copied(), row.chain);
+        pass.verifier
+            .row(row.report_line, row.cells.iter().copied(), row.chain);
         let r = row.record;
-        if runs.last().is_none_or(|a| a.view.run_id != r.run_id) {
-            runs.push(Acc {
+        if pass.runs.last().is_none_or(|a| a.view.run_id != r.run_id) {
+            pass.runs.push(Acc {
                 view: RunView {
                     run_id: r.run_id.clone(),
                     command: "run".into(),
@@ -156,11 +293,18 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
                 },
                 first: None,
                 last: None,
+                last_digest: None,
             });
         }
-        if let Some(acc) = runs.last_mut() {
+        if let Some(acc) = pass.runs.last_mut() {
             *acc.view.rows.entry(r.outcome).or_default() += 1;
+            acc.last_digest = row.chain.map(str::to_string);
             if let Ok(at) = r.finished_at.parse::<jiff::Timestamp>() {
+                pass.timeline.push(Moment {
+                    at_ms: at.as_millisecond(),
+                    outcome: r.outcome,
+                    retried: r.attempts > 1,
+                });
                 let started = at - jiff::SignedDuration::from_millis(r.duration_ms as i64);
                 acc.first = Some(acc.first.map_or(started, |f| f.min(started)));
                 acc.last = Some(acc.last.map_or(at, |l| l.max(at)));
@@ -168,23 +312,118 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         }
         let line = (r.outcome == Outcome::Invalid).then_some(r.line);
         order += 1;
-        latest.insert(
-            (
-                r.kind.clone(),
-                r.project.clone(),
-                r.key.clone(),
-                r.secret.clone(),
-                line,
-            ),
-            (order, r),
+        let key = (
+            r.kind.clone(),
+            r.project.clone(),
+            r.key.clone(),
+            r.secret.clone(),
+            line,
+        );
+        let before = pass.latest.get(&key);
+        let ever_done = before.is_some_and(|l| l.ever_done) || r.outcome == Outcome::Done;
+        let ever_gone = before.is_some_and(|l| l.ever_gone) || r.outcome == Outcome::NotFound;
+        let revoked = if r.outcome == Outcome::Done {
+            Some((r.finished_at.clone(), r.attempts))
+        } else {
+            before.and_then(|l| l.revoked.clone())
+        };
+        pass.latest.insert(
+            key,
+            Latest {
+                order,
+                record: r,
+                ever_done,
+                ever_gone,
+                revoked,
+            },
         );
     })?;
+    Ok(pass)
+}
+
+/// Reads a report (and its audit record) and sums it up per run and over all runs.
+pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
+    let pass = read_pass(path)?;
     let log = audit::read(path)?;
+    let audit_runs = log.runs();
     let mut overview = ReportOverview {
         report: path.to_path_buf(),
         ..ReportOverview::default()
     };
-    let audit_runs = log.runs();
+    let last_digests: HashMap<String, Option<String>> = pass
+        .runs
+        .iter()
+        .map(|a| (a.view.run_id.clone(), a.last_digest.clone()))
+        .collect();
+    overview.runs = run_views(pass.runs, &audit_runs);
+    let mut rows: Vec<Latest> = pass.latest.into_values().collect();
+    rows.sort_by_key(|l| l.order);
+    let mut scopes: BTreeMap<String, Plain> = BTreeMap::new();
+    for l in rows {
+        overview.plain.count(&l);
+        let word = match crate::input::Kind::parse(&l.record.kind) {
+            Some(k) if k.is_org_wide() => "organization",
+            _ => "project",
+        };
+        scopes
+            .entry(format!("{word} {}", l.record.project))
+            .or_default()
+            .count(&l);
+        if let Some((at, attempts)) = &l.revoked {
+            let r = &l.record;
+            overview.revoked.push(Revoked {
+                line: r.line,
+                kind: r.kind.clone(),
+                project: r.project.clone(),
+                key: r.key.clone(),
+                secret: r.secret.clone(),
+                at: at.clone(),
+                attempts: *attempts,
+            });
+        }
+        *overview.latest.entry(l.record.outcome).or_default() += 1;
+        if !l.record.outcome.is_finished() {
+            overview.unfinished.push(l.record.clone());
+        }
+        overview.rows.push(l.record);
+    }
+    overview.scopes = scopes
+        .into_iter()
+        .map(|(scope, counts)| ScopeCounts { scope, counts })
+        .collect();
+    overview.timeline = pass.timeline;
+    overview.groups = super::groups::of(
+        &overview.unfinished,
+        &[
+            Outcome::Rejected,
+            Outcome::Failed,
+            Outcome::Invalid,
+            Outcome::StillPresent,
+            Outcome::Skipped,
+        ],
+    );
+    overview.left = super::left::per_input(&audit_runs);
+    overview.plain.never_attempted += overview
+        .left
+        .iter()
+        .filter_map(|l| l.not_attempted)
+        .sum::<u64>();
+    overview.chain = chain_status(&pass.verifier, &audit_runs);
+    overview.audit_problem = log
+        .broken
+        .as_ref()
+        .map(|(line, why)| format!("{}:{line}: {why}", audit::path_for(path).display()))
+        .or_else(|| end_records_disagree(&overview.runs, &last_digests));
+    overview.evidence_digest = log.digests.last().cloned();
+    overview.verification = last_verification(&overview.runs);
+    overview.last_input = log.last_run_start().cloned();
+    Ok(overview)
+}
+
+/// Each run from its rows, with its audit record attached; runs that wrote no row from their audit
+/// record alone (a run that found nothing to send); oldest first.
+fn run_views(runs: Vec<Acc>, audit_runs: &[(&AuditRecord, Option<&AuditRecord>)]) -> Vec<RunView> {
+    let mut views = Vec::new();
     for acc in runs {
         let mut view = acc.view;
         if let (Some(first), Some(last)) = (acc.first, acc.last) {
@@ -199,34 +438,27 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         if let Some((start, end)) = audit_runs.iter().find(|(s, _)| s.run_id == view.run_id) {
             attach(&mut view, start, *end);
         }
-        overview.runs.push(view);
+        views.push(view);
     }
-    // Runs that wrote no row still have their audit record (a run that found nothing to send).
-    for (start, end) in &audit_runs {
-        if !overview.runs.iter().any(|v| v.run_id == start.run_id) {
+    for (start, end) in audit_runs {
+        if !views.iter().any(|v| v.run_id == start.run_id) {
             let mut view = RunView {
                 run_id: start.run_id.clone(),
                 ..RunView::default()
             };
             attach(&mut view, start, *end);
-            overview.runs.push(view);
+            views.push(view);
         }
     }
-    overview
-        .runs
-        .sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    views.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    views
+}
 
-    let mut rows: Vec<(u64, Record)> = latest.into_values().collect();
-    rows.sort_by_key(|(order, _)| *order);
-    for (_, record) in rows {
-        *overview.latest.entry(record.outcome).or_default() += 1;
-        if !record.outcome.is_finished() {
-            overview.unfinished.push(record.clone());
-        }
-        overview.rows.push(record);
-    }
-
-    overview.chain = ChainStatus {
+fn chain_status(
+    verifier: &Verifier,
+    audit_runs: &[(&AuditRecord, Option<&AuditRecord>)],
+) -> ChainStatus {
+    let mut chain = ChainStatus {
         intact: verifier.broken.is_none(),
         rows_checked: verifier.checked,
         rows_unchained: verifier.unchained,
@@ -234,16 +466,16 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         first_bad_line: verifier.broken.as_ref().map(|b| b.0),
         problem: verifier.broken.as_ref().map(|b| b.1.clone()),
     };
-    if overview.chain.intact {
+    if chain.intact {
         // Rows cut off the end leave the chain intact; the audit records' final digests do not.
-        for (start, end) in &audit_runs {
+        for (start, end) in audit_runs {
             let Some(end) = end else { continue };
             if let (Some(digest), Some(written)) = (&end.chain, end.rows_written)
                 && written > 0
                 && !verifier.seen.contains_key(digest)
             {
-                overview.chain.intact = false;
-                overview.chain.problem = Some(format!(
+                chain.intact = false;
+                chain.problem = Some(format!(
                     "run {} recorded {written} rows ending at chain digest {digest}, which the report does not contain: rows were deleted or the report was replaced",
                     start.run_id
                 ));
@@ -251,13 +483,65 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
             }
         }
     }
-    overview.audit_problem = log
-        .broken
-        .as_ref()
-        .map(|(line, why)| format!("{}:{line}: {why}", audit::path_for(path).display()));
-    overview.verification = overview
-        .runs
-        .iter()
+    chain
+}
+
+/// An end record that does not say what its run's rows say: its row count, its counts per
+/// outcome, its final digest, or an exit code 0 over rows that are not finished.
+fn end_records_disagree(
+    runs: &[RunView],
+    last_digests: &HashMap<String, Option<String>>,
+) -> Option<String> {
+    for run in runs {
+        let Some(end) = run.audit.as_ref().and_then(|a| a.end.as_ref()) else {
+            continue;
+        };
+        let rows: u64 = run.rows.values().sum();
+        let id = &run.run_id;
+        if let Some(written) = end.rows_written
+            && written != rows
+        {
+            return Some(format!(
+                "run {id}'s end record says it wrote {written} rows; the report has {rows}"
+            ));
+        }
+        if let Some(outcomes) = &end.outcomes {
+            for outcome in Outcome::ALL {
+                let said = outcomes.get(outcome.as_str()).copied().unwrap_or(0);
+                let has = run.rows.get(&outcome).copied().unwrap_or(0);
+                if said != has {
+                    return Some(format!(
+                        "run {id}'s end record counts {said} {outcome} rows; the report has {has}"
+                    ));
+                }
+            }
+        }
+        if rows > 0
+            && let (Some(chain), Some(Some(last))) = (&end.chain, last_digests.get(id))
+            && chain != last
+        {
+            return Some(format!(
+                "run {id}'s end record ends at chain digest {chain}; its last row's is {last}"
+            ));
+        }
+        let unfinished = run
+            .rows
+            .iter()
+            .filter(|(o, _)| !o.is_finished())
+            .map(|(_, n)| n)
+            .sum::<u64>()
+            + end.not_attempted.unwrap_or(0);
+        if end.exit_code == Some(crate::vocab::exit::OK) && unfinished > 0 {
+            return Some(format!(
+                "run {id}'s end record says exit code 0, yet {unfinished} of its rows are not finished"
+            ));
+        }
+    }
+    None
+}
+
+fn last_verification(runs: &[RunView]) -> Option<VerificationView> {
+    runs.iter()
         .rev()
         .find(|r| r.command == "verify")
         .map(|r| VerificationView {
@@ -269,9 +553,7 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
                 .unwrap_or_default(),
             verified: r.rows.get(&Outcome::Verified).copied().unwrap_or(0),
             still_present: r.rows.get(&Outcome::StillPresent).copied().unwrap_or(0),
-        });
-    overview.last_input = log.last_run_start().cloned();
-    Ok(overview)
+        })
 }
 
 fn attach(view: &mut RunView, start: &AuditRecord, end: Option<&AuditRecord>) {

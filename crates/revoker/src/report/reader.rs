@@ -39,7 +39,7 @@ type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 
 /// Opens a report for reading with its header checked; only whole rows are read, so a torn last line
 /// (a crash mid-write) is left out.
-fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
+fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
     let io = ReportError::io(path);
     let mut file = File::open(path).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
@@ -54,8 +54,8 @@ fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
         .byte_headers()
         .map_err(|e| malformed(path, 1, e.to_string()))?;
     let names = |n: usize| HEADER[..n].iter().map(|h| h.as_bytes());
-    let known = header.iter().eq(names(HEADER.len())) || header.iter().eq(names(OLD_COLUMNS));
-    if !known {
+    let chained = header.iter().eq(names(HEADER.len()));
+    if !chained && !header.iter().eq(names(OLD_COLUMNS)) {
         return Err(malformed(
             path,
             1,
@@ -65,7 +65,27 @@ fn open_report(path: &Path) -> Result<ReportCsv, ReportError> {
             ),
         ));
     }
-    Ok(csv)
+    Ok((csv, chained))
+}
+
+/// Under a header with the `chain` column every row carries its digest: a row without one was
+/// inserted or edited, never "written before the chain".
+fn require_digest(
+    path: &Path,
+    line: u64,
+    chained_header: bool,
+    fields: usize,
+) -> Result<(), ReportError> {
+    if chained_header && fields != HEADER.len() {
+        return Err(malformed(
+            path,
+            line,
+            format!(
+                "a row of {fields} fields without a chain digest under a header with the chain column: it was inserted or edited"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// One row as read: its report line, the record, and what the chain check needs.
@@ -81,7 +101,7 @@ pub struct Row<'a> {
 
 /// Reads every whole row of the report at `path`, in order.
 pub fn read_rows(path: &Path, visit: &mut dyn FnMut(Row<'_>)) -> Result<(), ReportError> {
-    let mut csv = open_report(path)?;
+    let (mut csv, chained_header) = open_report(path)?;
     let mut row = csv::ByteRecord::new();
     loop {
         let line = csv.position().line();
@@ -92,6 +112,7 @@ pub fn read_rows(path: &Path, visit: &mut dyn FnMut(Row<'_>)) -> Result<(), Repo
         }
         let line = row.position().map_or(line, |p| p.line());
         let record = parse_record(&row).map_err(|reason| malformed(path, line, reason))?;
+        require_digest(path, line, chained_header, row.len())?;
         let chained = row.len() == HEADER.len();
         let cells: Vec<&[u8]> = row.iter().take(HEADER.len() - 1).collect();
         visit(Row {
@@ -175,7 +196,7 @@ pub struct ReportState {
 /// Reads a report for resuming: which rows are finished, by their latest outcome. Only the columns
 /// it needs are decoded, since a large report is read before the first request of a resumed run.
 pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
-    let mut csv = open_report(path)?;
+    let (mut csv, chained_header) = open_report(path)?;
     let mut state = ReportState::default();
     let mut last_run: Vec<u8> = Vec::new();
     let mut row = csv::ByteRecord::new();
@@ -193,6 +214,7 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
                 format!("expected {} fields, found {}", HEADER.len(), row.len()),
             ));
         }
+        require_digest(path, line, chained_header, row.len())?;
         state.rows += 1;
         if row[0] != last_run[..] {
             state.runs += 1;

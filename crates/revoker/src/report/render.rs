@@ -14,7 +14,10 @@ const SHOWN: usize = 20;
 pub fn counts(counts: &std::collections::BTreeMap<Outcome, u64>) -> String {
     Outcome::ALL
         .iter()
-        .filter(|o| Outcome::RUN.contains(o) || counts.get(o).copied().unwrap_or(0) > 0)
+        .filter(|o| {
+            let n = counts.get(o).copied().unwrap_or(0);
+            (Outcome::RUN.contains(o) && **o != Outcome::Skipped) || n > 0
+        })
         .map(|o| format!("{o} {}", counts.get(o).copied().unwrap_or(0)))
         .collect::<Vec<_>>()
         .join(" · ")
@@ -87,6 +90,75 @@ fn run_text(out: &mut String, run: &RunView) {
     }
 }
 
+/// What happened to the rows, in an auditor's words, one count a line.
+pub fn plain_text(out: &mut String, p: &super::overview::Plain) {
+    let _ = writeln!(out, "what happened to the {} rows:", p.rows);
+    for (label, n) in [
+        ("revoked by revoker", p.revoked),
+        ("already gone when asked", p.already_gone),
+        ("confirmed absent afterwards", p.confirmed_absent),
+        ("still present", p.still_present),
+        ("refused", p.refused),
+        ("failed", p.failed),
+        ("invalid", p.invalid),
+        ("never attempted", p.never_attempted),
+    ] {
+        let _ = writeln!(out, "  {label:<28} {n}");
+    }
+}
+
+/// What is left, and how to finish it: the unfinished rows grouped, the inputs with rows never
+/// attempted, the runs that never ended.
+fn left_text(out: &mut String, o: &ReportOverview) {
+    for g in o.groups.iter().take(SHOWN) {
+        let _ = writeln!(out, "  {}", crate::text::one_line(&g.line()));
+    }
+    if o.groups.len() > SHOWN {
+        let _ = writeln!(
+            out,
+            "  … and {} more groups (write every row with --failures FILE)",
+            o.groups.len() - SHOWN
+        );
+    }
+    for l in &o.left {
+        match l.not_attempted {
+            Some(0) => {}
+            Some(n) => {
+                let _ = writeln!(
+                    out,
+                    "  never attempted: {n} {} of {} (SHA-256 {}): run … --resume sends them",
+                    if n == 1 { "row" } else { "rows" },
+                    l.input,
+                    l.sha256
+                );
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  run {} of {} never ended (killed?): what it left is unknown; run … --resume sends it",
+                    l.run_id, l.input
+                );
+            }
+        }
+    }
+    let verdict = if o.finished() {
+        "finished: every row is done, already gone or confirmed absent".to_string()
+    } else {
+        let n = o.plain.left();
+        format!(
+            "NOT finished: {n} {} left{}; `revoker run … --resume` sends them, `revoker report {} --failures FILE` hands them over",
+            if n == 1 { "row" } else { "rows" },
+            if o.unended().is_empty() {
+                String::new()
+            } else {
+                format!(" and {} runs that never ended", o.unended().len())
+            },
+            o.report.display()
+        )
+    };
+    let _ = writeln!(out, "{verdict}");
+}
+
 /// The overview as text.
 pub fn text(o: &ReportOverview) -> String {
     let mut out = String::new();
@@ -94,7 +166,7 @@ pub fn text(o: &ReportOverview) -> String {
     for run in &o.runs {
         run_text(&mut out, run);
     }
-    let _ = writeln!(out, "latest outcome of each row: {}", counts(&o.latest));
+    plain_text(&mut out, &o.plain);
     if let Some(v) = &o.verification {
         let _ = writeln!(
             out,
@@ -102,6 +174,12 @@ pub fn text(o: &ReportOverview) -> String {
             v.run_id, v.at, v.verified, v.still_present
         );
     }
+    chain_text(&mut out, o);
+    left_text(&mut out, o);
+    out
+}
+
+fn chain_text(out: &mut String, o: &ReportOverview) {
     if o.chain.intact {
         let _ = writeln!(
             out,
@@ -129,44 +207,34 @@ pub fn text(o: &ReportOverview) -> String {
     if let Some(problem) = &o.audit_problem {
         let _ = writeln!(out, "audit record: BROKEN: {problem}");
     }
-    for r in o.unfinished.iter().take(SHOWN) {
-        let secret = if r.secret.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", r.secret)
-        };
-        let safe = |v: &str| crate::text::one_line(v).into_owned();
+    if let Some(digest) = &o.evidence_digest {
         let _ = writeln!(
             out,
-            "  line {}: {} {} {} {}{}: {}",
-            r.line,
-            r.outcome,
-            safe(&r.kind),
-            safe(&r.project),
-            safe(&r.key),
-            safe(&secret),
-            safe(&r.message)
+            "evidence digest (the audit file's last line): {digest}"
         );
     }
-    if o.unfinished.len() > SHOWN {
-        let _ = writeln!(
-            out,
-            "  … and {} more (write them all with --failures FILE)",
-            o.unfinished.len() - SHOWN
-        );
-    }
-    out
 }
 
-/// The overview as one JSON document, every row's latest outcome included.
+/// The overview as one JSON document, every row's latest outcome included. Every outcome is
+/// present in `latest` and `plain`, zero included.
 pub fn json(o: &ReportOverview) -> serde_json::Value {
     let rows: Vec<super::overview::LatestRow> = o.rows.iter().map(Into::into).collect();
+    let latest: std::collections::BTreeMap<&str, u64> = Outcome::ALL
+        .iter()
+        .map(|x| (x.as_str(), o.latest.get(x).copied().unwrap_or(0)))
+        .collect();
     let mut doc = serde_json::json!({
         "report": o.report.display().to_string(),
+        "finished": o.finished(),
         "runs": o.runs,
-        "latest": o.latest,
+        "latest": latest,
+        "plain": o.plain,
         "unfinished": o.unfinished.len(),
+        "left": o.plain.left(),
+        "inputs": o.left,
+        "problems": o.groups,
         "chain": o.chain,
+        "evidence_digest": o.evidence_digest,
         "rows": rows,
     });
     if let Some(problem) = &o.audit_problem {

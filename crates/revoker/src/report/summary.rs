@@ -70,10 +70,12 @@ impl Summary {
             && self.unfinished() == 0
     }
 
-    /// `done 3 · not_found 1 · …` over the outcomes a run writes.
+    /// `done 3 · not_found 1 · …` over the outcomes a run writes (`skipped` only where an old row
+    /// has it).
     pub fn counts_line(&self) -> String {
         Outcome::RUN
             .iter()
+            .filter(|o| **o != Outcome::Skipped || self.count(**o) > 0)
             .map(|o| format!("{o} {}", self.count(*o)))
             .collect::<Vec<_>>()
             .join(" · ")

@@ -68,6 +68,20 @@ impl Outcome {
         matches!(self, Outcome::Done | Outcome::NotFound | Outcome::Verified)
     }
 
+    /// What the outcome tells a reviewer, in plain words.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Outcome::Done => "revoked by revoker",
+            Outcome::NotFound => "already gone when revoker asked",
+            Outcome::Rejected => "the API refused; not revoked",
+            Outcome::Failed => "no usable answer after every attempt; not revoked",
+            Outcome::Invalid => "a bad row; nothing was sent",
+            Outcome::Skipped => "not attempted",
+            Outcome::Verified => "revoked or already gone, then confirmed absent by listing",
+            Outcome::StillPresent => "found still present by listing; a resume sends it again",
+        }
+    }
+
     /// Position in [`Outcome::ALL`], for per-outcome counters.
     pub fn index(self) -> usize {
         self as usize

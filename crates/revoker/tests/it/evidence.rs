@@ -400,15 +400,26 @@ fn the_html_page_is_self_contained_and_shows_the_counts() {
     let text: String = doc.root_element().text().collect();
     assert!(text.contains("done") && text.contains("30"), "{text}");
     assert!(doc.select(&select("svg rect")).count() >= 2);
+    // A table per project: four projects and a header.
     assert_eq!(
         doc.select(&select("table"))
             .nth(1)
             .unwrap()
             .select(&select("tr"))
             .count(),
-        11,
-        "10 unfinished rows and a header"
+        5,
+        "four projects and a header"
     );
+    // What happened, in plain words, and every row left, collapsed rather than dropped.
+    assert!(text.contains("refused by the API10"), "{text}");
+    assert!(text.contains("10 rows are left"), "{text}");
+    let left: Vec<String> = doc
+        .select(&select("details pre.rows"))
+        .map(|e| e.text().collect())
+        .filter(|t: &String| t.starts_with("line  outcome"))
+        .collect();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].lines().count(), 11, "10 rows left and a header");
     assert!(text.contains("30 confirmed absent"), "{text}");
     let overview = revoker::report::summarize_report(&report).unwrap();
     assert!(text.contains(&overview.chain.last));
