@@ -142,20 +142,32 @@ fn timeline(moments: &[Moment]) -> Markup {
         .map(|(i, n)| format!("{:.1},{:.1}", left + (i as f64 + 0.5) * bw, y(*n as f64)))
         .collect();
     let seconds = span / 1000.0;
+    // Each bucket's segments: outcome, rows, top, height.
+    let stacks: Vec<Vec<(Outcome, u64, f64, f64)>> = counts
+        .iter()
+        .map(|c| {
+            let mut base = 0.0;
+            let mut stack = Vec::new();
+            for outcome in Outcome::ALL {
+                let n = c[outcome.index()];
+                if n > 0 {
+                    let top = y(base + n as f64);
+                    stack.push((outcome, n, top, y(base) - top));
+                    base += n as f64;
+                }
+            }
+            stack
+        })
+        .collect();
     html! {
         svg role="img" viewBox=(format!("0 0 {} {h}", w + left + 10.0)) aria-label="Rows finished over time" {
             text x="0" y="12" { (max as u64) }
             text x="0" y=(h - bottom) { "0" }
-            @for (i, c) in counts.iter().enumerate() {
-                @let mut base = 0.0;
-                @for outcome in Outcome::ALL {
-                    @let n = c[outcome.index()] as f64;
-                    @if n > 0.0 {
-                        rect x=(format!("{:.1}", left + i as f64 * bw)) y=(format!("{:.1}", y(base + n))) width=(format!("{:.1}", bw * 0.9)) height=(format!("{:.1}", y(base) - y(base + n))) style=(format!("fill:{}", fill(outcome))) {
-                            title { (outcome) ": " (n) }
-                        }
+            @for (i, stack) in stacks.iter().enumerate() {
+                @for (outcome, n, top, height) in stack {
+                    rect x=(format!("{:.1}", left + i as f64 * bw)) y=(format!("{top:.1}")) width=(format!("{:.1}", bw * 0.9)) height=(format!("{height:.1}")) style=(format!("fill:{}", fill(*outcome))) {
+                        title { (outcome) ": " (n) }
                     }
-                    @let _ = { base += n; };
                 }
             }
             polyline points=(line.join(" ")) style="fill:none;stroke:var(--retried);stroke-width:2" {}
@@ -179,21 +191,32 @@ fn runs_chart(runs: &[RunView]) -> Markup {
         .max()
         .unwrap_or(0)
         .max(1) as f64;
+    // Each run's segments (outcome, rows, x, width) and where its bar ends.
+    let bars: Vec<(&RunView, Vec<(Outcome, u64, f64, f64)>, f64)> = runs
+        .iter()
+        .map(|run| {
+            let mut x = label;
+            let mut segments = Vec::new();
+            for outcome in Outcome::ALL {
+                let n = run.rows.get(&outcome).copied().unwrap_or(0);
+                if n > 0 {
+                    let w = (n as f64 / max * width).max(1.0);
+                    segments.push((outcome, n, x, w));
+                    x += w;
+                }
+            }
+            (run, segments, x)
+        })
+        .collect();
     html! {
         svg role="img" viewBox=(format!("0 0 {} {height}", width + label + 60.0)) aria-label="Outcome counts per run" {
-            @for (i, run) in runs.iter().enumerate() {
+            @for (i, (run, segments, end)) in bars.iter().enumerate() {
                 @let y = gap + i as f64 * (bar + gap);
                 text x="0" y=(y + bar - 4.0) { (run.run_id) " (" (run.command) ")" }
-                @let mut x = label;
-                @for outcome in Outcome::ALL {
-                    @let n = run.rows.get(&outcome).copied().unwrap_or(0);
-                    @if n > 0 {
-                        @let w = (n as f64 / max * width).max(1.0);
-                        rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(bar) style=(format!("fill:{}", fill(outcome))) { title { (outcome) ": " (n) } }
-                        @let _ = { x += w; };
-                    }
+                @for (outcome, n, x, w) in segments {
+                    rect x=(format!("{x:.1}")) y=(y) width=(format!("{w:.1}")) height=(bar) style=(format!("fill:{}", fill(*outcome))) { title { (outcome) ": " (n) } }
                 }
-                text x=(format!("{:.1}", x + 6.0)) y=(y + bar - 4.0) { (run.rows.values().sum::<u64>()) }
+                text x=(format!("{:.1}", end + 6.0)) y=(y + bar - 4.0) { (run.rows.values().sum::<u64>()) }
             }
         }
     }
