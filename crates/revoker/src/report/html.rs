@@ -44,6 +44,9 @@ pre.rows { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; backgr
   details { display: block; } tr, dl.audit, svg { page-break-inside: avoid; } h2 { page-break-after: avoid; } }
 "#;
 
+/// A chart segment: its outcome, its rows, where it starts and how long it is.
+type Segment = (Outcome, u64, f64, f64);
+
 fn fill(outcome: Outcome) -> String {
     format!("var(--o-{})", outcome.as_str())
 }
@@ -143,7 +146,7 @@ fn timeline(moments: &[Moment]) -> Markup {
         .collect();
     let seconds = span / 1000.0;
     // Each bucket's segments: outcome, rows, top, height.
-    let stacks: Vec<Vec<(Outcome, u64, f64, f64)>> = counts
+    let stacks: Vec<Vec<Segment>> = counts
         .iter()
         .map(|c| {
             let mut base = 0.0;
@@ -192,7 +195,7 @@ fn runs_chart(runs: &[RunView]) -> Markup {
         .unwrap_or(0)
         .max(1) as f64;
     // Each run's segments (outcome, rows, x, width) and where its bar ends.
-    let bars: Vec<(&RunView, Vec<(Outcome, u64, f64, f64)>, f64)> = runs
+    let bars: Vec<(&RunView, Vec<Segment>, f64)> = runs
         .iter()
         .map(|run| {
             let mut x = label;
