@@ -35,6 +35,32 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest list page read (500 items of a few hundred bytes each, with room to spare).
 pub const MAX_LIST_BYTES: usize = 32 << 20;
 
+/// A CA bundle larger than this is not a CA bundle.
+const MAX_CA_BYTES: u64 = 1 << 20;
+const CERT_BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+
+/// The bytes of a regular file of at most `max` bytes; anything else (a FIFO, `/dev/zero`, a huge
+/// file) is refused before it is read, never read without end.
+fn read_bounded(path: &std::path::Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    if meta.len() > max {
+        return Err(format!(
+            "{} bytes: larger than the {max} a PEM bundle may be",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 /// How to reach the API.
 #[derive(Clone, Debug)]
 pub struct ApiConfig {
@@ -154,7 +180,13 @@ impl Client {
                 path: path.clone(),
                 reason,
             };
-            let pem = std::fs::read(path).map_err(|e| ca_error(e.to_string()))?;
+            let pem = read_bounded(path, MAX_CA_BYTES).map_err(ca_error)?;
+            if !pem
+                .windows(CERT_BEGIN.len())
+                .any(|w| w == CERT_BEGIN.as_bytes())
+            {
+                return Err(ca_error(format!("no {CERT_BEGIN} block in the file")));
+            }
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| ca_error(e.to_string()))?;
             if certs.is_empty() {
@@ -162,9 +194,14 @@ impl Client {
             }
             builder = builder.tls_certs_merge(certs);
         }
-        let http = builder
-            .build()
-            .map_err(|e| ApiError::Client(classify::describe(&e)))?;
+        let http = builder.build().map_err(|e| match &config.ca_cert {
+            // The certificates are the one thing the builder is given that can be wrong.
+            Some(path) => ApiError::CaCert {
+                path: path.clone(),
+                reason: format!("not a usable PEM certificate ({})", classify::describe(&e)),
+            },
+            None => ApiError::Client(classify::describe(&e)),
+        })?;
         let auth = match &config.credential {
             Credential::ApiKey {
                 public_key,

@@ -184,6 +184,10 @@ pub struct RunArgs {
     /// never silently dropped.
     #[arg(long, requires = "resume")]
     pub new_input: bool,
+    /// Revoke the credential this run signs in with when the input names it: sent last, after
+    /// every other row has finished (without this flag such a row is invalid).
+    #[arg(long)]
+    pub allow_own_credential: bool,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// After the run, list what still exists and record whether each finished row is gone.

@@ -12,6 +12,7 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);
     job.new_input = args.new_input.then_some(true);
+    job.allow_own_credential = args.allow_own_credential.then_some(true);
     job.metrics_file = args.metrics_file.clone();
     job.verify = match (args.verify, args.no_verify) {
         (true, _) => Some(true),

@@ -212,9 +212,10 @@ impl Context {
     pub(crate) fn watch(&self, scope: ObjectId, answer: &Answer, pass: Pass) {
         if let Some(fatal) = answer.fatal() {
             let reason = match fatal {
-                Fatal::CredentialsRejected { detail } | Fatal::AuthUnusable { detail } => {
+                Fatal::CredentialsRejected { detail } => {
                     StopReason::CredentialsRejected(detail.clone())
                 }
+                Fatal::AuthUnusable { detail } => StopReason::AuthUnusable(detail.clone()),
                 Fatal::AccessList { code, detail } => {
                     StopReason::AccessList(format!("HTTP 403 {code}: {}", detail))
                 }

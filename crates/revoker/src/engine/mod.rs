@@ -8,6 +8,7 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
+pub mod own;
 mod pace;
 mod row;
 mod stop;
@@ -166,6 +167,8 @@ pub struct Run {
     pub unsettled: HashMap<Identity, Target>,
     pub sink: ReportSink,
     pub journal: Option<SentJournal>,
+    /// The credential the run signs in with: its rows are refused, or sent last.
+    pub own: own::Own,
 }
 
 /// The outcome of [`execute`].
@@ -176,6 +179,8 @@ pub struct RunResult {
     /// Refused and failed rows, one line per scope and reason.
     pub groups: Vec<crate::report::groups::Group>,
     pub elapsed: Duration,
+    /// Rows naming the run's own credential that were sent last (allowed by name).
+    pub own_rows: u64,
 }
 
 /// What every row task of a revocation run shares.
@@ -187,6 +192,7 @@ struct Shared {
     copies: copies::Copies,
     unsettled: Mutex<HashMap<Identity, Target>>,
     groups: crate::report::groups::Groups,
+    own: own::Own,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -209,6 +215,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         copies: copies::Copies::new(run.survey.repeated),
         unsettled: Mutex::new(run.unsettled),
         groups: crate::report::groups::Groups::default(),
+        own: run.own,
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -220,19 +227,29 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         run.survey.start_at,
         tx,
     );
-    if ctx.prepare().await {
+    let prepared = ctx.prepare().await;
+    if prepared {
         schedule(shared.clone(), rx).await;
     } else {
         drop(rx);
     }
-    let read_result = reader.await.unwrap_or_else(|e| {
+    let deferred = reader.await.unwrap_or_else(|e| {
         Err(InputError::Io {
             file: run.source.name().into(),
             cause: std::io::Error::other(e.to_string()),
         })
-    });
+    })?;
+    // The run's own credential goes last, once every other row has finished.
+    let own_rows = deferred.len() as u64;
+    if prepared && !deferred.is_empty() && !ctx.stop.is_set() {
+        let (tx, rx) = mpsc::channel::<Work>(deferred.len());
+        for row in deferred {
+            let _ = tx.try_send(Work::Send(row));
+        }
+        drop(tx);
+        schedule(shared.clone(), rx).await;
+    }
     // The token is the job's to revoke: a verification after the run still uses it.
-    read_result?;
     let unsettled = shared
         .unsettled
         .lock()
@@ -245,6 +262,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         unsettled,
         groups: shared.groups.sorted(),
         elapsed: started.elapsed(),
+        own_rows,
     })
 }
 
@@ -257,8 +275,9 @@ fn spawn_reader(
     shared: Arc<Shared>,
     start_at: Option<(u64, u64)>,
     tx: mpsc::Sender<Work>,
-) -> tokio::task::JoinHandle<Result<(), InputError>> {
+) -> tokio::task::JoinHandle<Result<Vec<Pending>, InputError>> {
     tokio::task::spawn_blocking(move || {
+        let mut deferred = Vec::new();
         source.scan_from(&input, start_at, &mut |entry| {
             if shared.ctx.stop.is_set() {
                 return ControlFlow::Break(());
@@ -272,6 +291,30 @@ fn spawn_reader(
                 Ok(target) => {
                     let id = target.identity();
                     if finished.contains(&id) {
+                        return ControlFlow::Continue(());
+                    }
+                    if shared.own.matches(&target) {
+                        if !shared.own.allowed {
+                            let work = Work::Invalid {
+                                line: entry.line,
+                                raw: entry.raw,
+                                reason: shared.own.refusal(),
+                            };
+                            return if tx.blocking_send(work).is_err() {
+                                ControlFlow::Break(())
+                            } else {
+                                ControlFlow::Continue(())
+                            };
+                        }
+                        if matches!(
+                            shared.copies.seen(id, entry.line),
+                            copies::Seen::Unique | copies::Seen::First
+                        ) {
+                            deferred.push(Pending {
+                                line: entry.line,
+                                target,
+                            });
+                        }
                         return ControlFlow::Continue(());
                     }
                     match shared.copies.seen(id, entry.line) {
@@ -293,7 +336,8 @@ fn spawn_reader(
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
-        })
+        })?;
+        Ok(deferred)
     })
 }
 

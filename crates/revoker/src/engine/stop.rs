@@ -16,6 +16,8 @@ pub enum StopReason {
     HungUp,
     /// No request can succeed with these credentials.
     CredentialsRejected(String),
+    /// The server's way of signing in cannot be used (a challenge, a token answer out of range).
+    AuthUnusable(String),
     /// This machine's address is not on the credential's IP access list.
     AccessList(String),
     /// Every project or organization tried refused, and none succeeded.
@@ -37,6 +39,7 @@ impl crate::vocab::ExitCode for StopReason {
             StopReason::Terminated => exit::SIGTERM,
             StopReason::HungUp => exit::SIGHUP,
             StopReason::CredentialsRejected(_)
+            | StopReason::AuthUnusable(_)
             | StopReason::AccessList(_)
             | StopReason::EveryScopeRefused(_)
             | StopReason::NoAnswer(_) => exit::ABORTED,
@@ -52,6 +55,7 @@ impl fmt::Display for StopReason {
             StopReason::Terminated => f.write_str("run terminated (SIGTERM)"),
             StopReason::HungUp => f.write_str("run stopped: the terminal hung up (SIGHUP)"),
             StopReason::CredentialsRejected(why) => write!(f, "credentials rejected: {why}"),
+            StopReason::AuthUnusable(why) => write!(f, "cannot sign in: {why}"),
             StopReason::AccessList(why) => write!(
                 f,
                 "this machine's IP address is not on the credential's IP access list ({why}); add it to the access list, or run from an allowed host"

@@ -515,6 +515,13 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
     };
     let secret = if kind.needs_secret() {
         Some(object_id(Field::Secret, &cells.secret)?)
+    } else if let Some(text) = cells.secret.as_deref().filter(|s| !s.is_empty()) {
+        // A secret on a service-account row is most likely a mislabelled secret rotation: sent as
+        // is, it would delete the whole account.
+        return Err(format!(
+            "secret {} on a {kind} row: only service-account-secret rows name a secret (is this row a service-account-secret?)",
+            shown(text)
+        ));
     } else {
         None
     };

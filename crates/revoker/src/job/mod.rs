@@ -4,6 +4,7 @@
 
 pub mod dry_run;
 mod failure;
+pub mod own;
 pub mod report_path;
 pub mod run;
 pub mod server;

@@ -352,6 +352,14 @@ async fn revoke_with(
         stop.clone(),
         survey.scopes,
     ));
+    let own = super::own::learn(
+        client,
+        &found.credential,
+        &job.source,
+        &settings.input_options(),
+        settings.values.allow_own_credential == Some(true),
+    )
+    .await;
     let display = Display::start(figures.clone(), outputs);
     let (rows, already_finished) = (survey.rows, survey.already_finished);
     let run = engine::Run {
@@ -363,6 +371,7 @@ async fn revoke_with(
         unsettled: prior.unsettled,
         sink: session.sink(),
         journal: Some(journal),
+        own: own.clone(),
     };
     let result = engine::execute(ctx.clone(), run).await;
     display.finish();
@@ -373,7 +382,17 @@ async fn revoke_with(
     summary.not_attempted = rows.saturating_sub(already_finished + closed.written.rows);
     let mut code = exit_code(&summary, result.stopped.as_ref());
     close_run(job, &closed, &summary, code, &result, outputs)?;
-    let verification = if settings.values.verify.unwrap_or(false) && result.stopped.is_none() {
+    if result.own_rows > 0 && result.stopped.is_none() {
+        tracing::warn!(
+            "the credential this run signed in with ({}) was revoked last, as allowed: it is gone; later runs need another",
+            own.identity
+        );
+    }
+    // With its own credential revoked, the run has nothing left to list with.
+    let verification = if settings.values.verify.unwrap_or(false)
+        && result.stopped.is_none()
+        && result.own_rows == 0
+    {
         let (v, v_code) = super::verify::verify_report(settings, report, &ctx).await?;
         code = code.max(v_code);
         Some(v)

@@ -53,6 +53,8 @@ pub struct JobFile {
     pub api_moved: Option<bool>,
     /// This input is a new list for the same report: accept another SHA-256 than its runs read.
     pub new_input: Option<bool>,
+    /// Revoke the credential the run signs in with, last, when the input names it.
+    pub allow_own_credential: Option<bool>,
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.

@@ -182,6 +182,7 @@ impl Settings {
             sign_key: merged!(sign_key),
             api_moved: merged!(api_moved),
             new_input: merged!(new_input),
+            allow_own_credential: merged!(allow_own_credential),
         };
         if !values.columns.is_empty() {
             origins.insert(

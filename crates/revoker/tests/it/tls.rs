@@ -98,7 +98,7 @@ fn a_private_ca_is_trusted_only_through_ca_cert() {
     assert_eq!(
         stderr(&out).trim(),
         format!(
-            "revoker: CA certificate {}: no PEM certificate in the file",
+            "revoker: CA certificate {}: no -----BEGIN CERTIFICATE----- block in the file",
             garbage.display()
         )
     );

@@ -49,8 +49,28 @@ struct TokenAnswer {
     access_token: String,
     #[serde(default)]
     token_type: Option<String>,
+    /// Kept as sent: a server may send anything here, and no number it sends may panic revoker.
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+/// The longest life revoker believes a token has, whatever the endpoint says: it only means the
+/// token is renewed sooner than it would need to be.
+const MAX_TOKEN_LIFE: Duration = Duration::from_secs(24 * 3600);
+
+/// A token's life from `expires_in`: whole seconds, at least 1; absent means the documented hour.
+fn life_of(expires_in: Option<&serde_json::Value>) -> Result<Duration, String> {
+    let Some(value) = expires_in else {
+        return Ok(Duration::from_secs(3600));
+    };
+    match value.as_u64() {
+        Some(0) => Err("expires_in is 0".into()),
+        Some(n) => Ok(Duration::from_secs(n).min(MAX_TOKEN_LIFE)),
+        None => Err(format!(
+            "expires_in {} is not a whole number of seconds",
+            crate::text::clip(&value.to_string(), 40)
+        )),
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -122,7 +142,17 @@ impl BearerAuth {
             return Ok(Self::sent(&token));
         }
         let token = Arc::new(self.fetch().await?);
-        *self.token.write().unwrap_or_else(|p| p.into_inner()) = Some(token.clone());
+        let replaced = self
+            .token
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(token.clone());
+        // The token it replaces is revoked too: a renewal never leaves a live token behind.
+        if let Some(old) = replaced
+            && let Err(why) = self.revoke_value(&old.value).await
+        {
+            tracing::warn!("{why}");
+        }
         Ok(Self::sent(&token))
     }
 
@@ -193,7 +223,7 @@ impl BearerAuth {
                 .await
                 .unwrap_or_default();
             match status {
-                200..=299 => return self.token_of(&body),
+                200..=299 => return self.token_of(&body).await,
                 429 => {
                     delay = wait.unwrap_or(delay).min(MAX_TOKEN_WAIT);
                     last = Answer::transient(
@@ -222,45 +252,54 @@ impl BearerAuth {
         Err(last)
     }
 
-    fn token_of(&self, body: &[u8]) -> Result<Token, Answer> {
+    /// The token of a 2xx answer. One that cannot be used is refused with what was unexpected,
+    /// and — when it did hold a token — that token is revoked first: nothing issued stays live.
+    async fn token_of(&self, body: &[u8]) -> Result<Token, Answer> {
         let unusable = |why: &str| {
             Answer::Fatal(Fatal::AuthUnusable {
-                detail: format!("the token endpoint's answer cannot be used: {why}"),
+                detail: format!("the token endpoint answered unexpectedly: {why}"),
             })
         };
         let answer: TokenAnswer =
-            serde_json::from_slice(body).map_err(|_| unusable("it is not a JSON token"))?;
-        if let Some(kind) = &answer.token_type
-            && !kind.eq_ignore_ascii_case("bearer")
-        {
-            return Err(unusable(&format!(
-                "token type {} is not Bearer",
-                crate::text::shown(kind)
-            )));
-        }
+            serde_json::from_slice(body).map_err(|_| unusable("its answer is not a JSON token"))?;
         if answer.access_token.is_empty() {
             return Err(unusable("the access token is empty"));
         }
-        let life = Duration::from_secs(answer.expires_in.unwrap_or(3600).max(1));
+        let value = SecretString::from(answer.access_token);
+        let checked = match &answer.token_type {
+            Some(kind) if !kind.eq_ignore_ascii_case("bearer") => Err(format!(
+                "token type {} is not Bearer",
+                crate::text::shown(kind)
+            )),
+            _ => life_of(answer.expires_in.as_ref()),
+        };
+        let life = match checked {
+            Ok(life) => life,
+            Err(why) => {
+                let revoked = match self.revoke_value(&value).await {
+                    Ok(()) => "the token it issued was revoked".to_string(),
+                    Err(e) => e,
+                };
+                return Err(unusable(&format!("{why} ({revoked})")));
+            }
+        };
         let margin = (life / 10).min(Duration::from_secs(600));
+        let now = Instant::now();
         Ok(Token {
-            value: SecretString::from(answer.access_token),
-            renew_at: Instant::now() + life - margin,
+            value,
+            renew_at: now.checked_add(life - margin).unwrap_or(now),
             generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
         })
     }
 
-    /// Revokes the run's token, if it has one. A failure is for the caller to warn about.
-    pub(crate) async fn revoke(&self) -> Result<bool, String> {
-        let Some(token) = self.token.write().unwrap_or_else(|p| p.into_inner()).take() else {
-            return Ok(false);
-        };
+    /// Revokes one access token.
+    async fn revoke_value(&self, token: &SecretString) -> Result<(), String> {
         let body = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("token", token.value.expose_secret())
+            .append_pair("token", token.expose_secret())
             .append_pair("token_type_hint", "access_token")
             .finish();
         match self.post(&self.revoke_url, body).await {
-            Ok(r) if r.status().is_success() => Ok(true),
+            Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!(
                 "revoking the access token answered HTTP {}",
                 r.status().as_u16()
@@ -270,6 +309,14 @@ impl BearerAuth {
                 classify::describe(&e)
             )),
         }
+    }
+
+    /// Revokes the run's token, if it has one. A failure is for the caller to warn about.
+    pub(crate) async fn revoke(&self) -> Result<bool, String> {
+        let Some(token) = self.token.write().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(false);
+        };
+        self.revoke_value(&token.value).await.map(|()| true)
     }
 }
 

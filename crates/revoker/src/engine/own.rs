@@ -1,0 +1,78 @@
+//! The credential a run stands on. A row naming it, sent in file order, would cut the run off
+//! mid-way: every row after it refused, a "credentials rejected" stop, and a resume line that can
+//! never work. By default such a row is `invalid` with a message saying how to allow it; when
+//! allowed by name (`--allow-own-credential`), it is sent last, after every other row has
+//! finished, and the run says the credential is now gone.
+//!
+//! A service account's client id is known from the credential itself. An API key's id is not (the
+//! credential holds its public key): it is learned from the organization key lists of the input's
+//! `org-api-key` rows, whose items carry `publicKey`. Unassigning the run's own key from one project
+//! (`project-api-key`) only loses that project, and is sent in order.
+
+use crate::input::{Kind, ObjectId, Target, parse_client_id};
+
+/// What the run signs in with, as rows would name it.
+#[derive(Clone, Debug, Default)]
+pub struct Own {
+    /// The service account's client id (its ObjectId part).
+    pub client: Option<ObjectId>,
+    /// The API key's id, when it could be learned.
+    pub api_key: Option<ObjectId>,
+    /// `API key …` / `service account …`, for messages.
+    pub identity: String,
+    /// Revoke it, last.
+    pub allowed: bool,
+}
+
+impl Own {
+    /// The service account of a client id, or nothing for an API key (whose id is learned).
+    pub fn of(client_id: Option<&str>, identity: String, allowed: bool) -> Own {
+        Own {
+            client: client_id.and_then(parse_client_id),
+            api_key: None,
+            identity,
+            allowed,
+        }
+    }
+
+    /// Whether revoking `target` revokes (all or part of) this credential.
+    pub fn matches(&self, target: &Target) -> bool {
+        match target.kind {
+            Kind::ServiceAccount | Kind::ServiceAccountSecret => self.client == Some(target.key),
+            Kind::OrgApiKey => self.api_key == Some(target.key),
+            Kind::ProjectApiKey | Kind::AgentApiKey => false,
+        }
+    }
+
+    /// Why a row naming it is not sent.
+    pub fn refusal(&self) -> String {
+        format!(
+            "this row is the credential this run signs in with ({}): revoking it mid-run would stop the run; pass --allow-own-credential (allow_own_credential = true in a job) to revoke it last",
+            self.identity
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_account_knows_itself_and_its_secrets() {
+        let own = Own::of(
+            Some("mdb_sa_id_5e00000000000000000000aa"),
+            "service account".into(),
+            false,
+        );
+        let id = parse_client_id("mdb_sa_id_5e00000000000000000000aa").unwrap();
+        let row = |kind| Target {
+            kind,
+            scope: ObjectId::from_bytes([1; 12]),
+            key: id,
+            secret: (kind == Kind::ServiceAccountSecret).then(|| ObjectId::from_bytes([2; 12])),
+        };
+        assert!(own.matches(&row(Kind::ServiceAccount)));
+        assert!(own.matches(&row(Kind::ServiceAccountSecret)));
+        assert!(!own.matches(&row(Kind::OrgApiKey)));
+    }
+}
