@@ -18,6 +18,14 @@ Examples:
   revoker-sim --keys samples/incident-export.csv --scope-bucket 10:10/s --ratelimit-headers
   revoker-sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50";
 
+fn parse_field(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} is not NAME=JSON"))?;
+    let value = serde_json::from_str(value).map_err(|e| format!("{value:?}: {e}"))?;
+    Ok((name.trim().to_string(), value))
+}
+
 fn parse_oid(text: &str) -> Result<Oid, String> {
     Oid::parse(text.trim()).ok_or_else(|| format!("{text:?} is not an id (24 hexadecimal digits)"))
 }
@@ -122,6 +130,10 @@ pub struct SimArgs {
     /// unreadable-ids, no-service-accounts.
     #[arg(long, value_enum)]
     pub list_fault: Option<ListFault>,
+    /// Send this field of every token answer as given, NAME=JSON (repeatable), e.g.
+    /// expires_in=-5 or token_type='"mac"'.
+    #[arg(long, value_parser = parse_field)]
+    pub token_field: Vec<(String, serde_json::Value)>,
     /// Bytes of description added to every listed item (pages of many megabytes).
     #[arg(long, default_value_t = 0)]
     pub list_padding: usize,
@@ -222,6 +234,10 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .map(|(cert, key)| crate::TlsFiles { cert, key }),
         list_fault: args.list_fault,
         list_padding: args.list_padding,
+        token_answer: args
+            .token_field
+            .into_iter()
+            .collect::<serde_json::Map<String, serde_json::Value>>(),
     };
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)

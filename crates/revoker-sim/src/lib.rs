@@ -261,6 +261,9 @@ pub struct SimConfig {
     pub list_fault: Option<ListFault>,
     /// Bytes of description added to every listed item, for pages of many megabytes.
     pub list_padding: usize,
+    /// Fields of every token answer sent as given (an `expires_in` out of range, another
+    /// `token_type`): a token endpoint that answers unexpectedly.
+    pub token_answer: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A certificate chain and its private key, both PEM.
@@ -298,6 +301,7 @@ impl Default for SimConfig {
             tls: None,
             list_fault: None,
             list_padding: 0,
+            token_answer: serde_json::Map::new(),
         }
     }
 }

@@ -24,6 +24,8 @@ pub(super) struct OAuth {
     client_id: String,
     client_secret: String,
     ttl: Duration,
+    /// Fields of the token answer as sent instead of the true ones (`expires_in`, `token_type`).
+    pub(super) overrides: serde_json::Map<String, serde_json::Value>,
     tokens: Mutex<HashMap<String, Token>>,
     /// Every token ever issued, for tests that check none leaks.
     issued: Mutex<Vec<String>>,
@@ -57,6 +59,7 @@ impl OAuth {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
             ttl,
+            overrides: serde_json::Map::new(),
             tokens: Mutex::new(HashMap::new()),
             issued: Mutex::new(Vec::new()),
             recent: Mutex::new(VecDeque::new()),
@@ -150,13 +153,17 @@ impl OAuth {
                 revoked: false,
             },
         );
+        let mut body = serde_json::json!({
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.ttl.as_secs().max(1),
+        });
+        for (k, v) in &self.overrides {
+            body[k] = v.clone();
+        }
         TokenAnswer {
             status: 200,
-            body: serde_json::json!({
-                "access_token": token,
-                "token_type": "Bearer",
-                "expires_in": self.ttl.as_secs().max(1),
-            }),
+            body,
             retry_after: None,
         }
     }

@@ -92,7 +92,12 @@ impl Sim {
                 config.nonce_ttl,
                 config.challenge,
             ),
-            oauth: OAuth::new(&config.client_id, &config.client_secret, config.token_ttl),
+            oauth: {
+                let mut oauth =
+                    OAuth::new(&config.client_id, &config.client_secret, config.token_ttl);
+                oauth.overrides = config.token_answer.clone();
+                oauth
+            },
             limits: Limits::new(&config),
             forbidden: config.forbid_projects.iter().copied().collect(),
             not_in_group: config.not_in_group.iter().copied().collect(),

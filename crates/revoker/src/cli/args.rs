@@ -61,6 +61,12 @@ pub enum Command {
         after_help = "Examples:\n  revoker man | man -l -\n  revoker man --dir /usr/local/share/man/man1"
     )]
     Man(ManArgs),
+    /// Make a minisign key pair for signing reports (--sign-key); an auditor checks with the
+    /// public key and the stock minisign tool.
+    #[command(
+        after_help = "The secret key is written owner-only, encrypted with the password in REVOKER_SIGN_KEY_PASSWORD when it is set. Keep it where the reports are not: whoever can write both can sign anything.\n\nExamples:\n  revoker keygen --secret-key /etc/revoker/sign.key --public-key revoker.pub\n  minisign -Vm reports/nightly.csv.manifest -p revoker.pub"
+    )]
+    Keygen(KeygenArgs),
     /// Print shell completions.
     #[command(after_help = "Example:\n  revoker completions bash > /etc/bash_completion.d/revoker")]
     Completions {
@@ -345,6 +351,16 @@ pub struct DemoArgs {
     /// Authenticate with a service account (OAuth 2.0) instead of an API key (digest).
     #[arg(long)]
     pub service_account: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KeygenArgs {
+    /// Where the secret key goes (must not exist).
+    #[arg(long)]
+    pub secret_key: PathBuf,
+    /// Where the public key goes (must not exist).
+    #[arg(long)]
+    pub public_key: PathBuf,
 }
 
 #[derive(Args, Debug)]

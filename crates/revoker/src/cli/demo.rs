@@ -130,6 +130,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         source,
         report: report.clone(),
         resume: false,
+        sign_key: None,
     };
     let code = execute_job(
         prepared,

@@ -34,6 +34,18 @@ pub fn main() -> i32 {
         #[cfg(feature = "demo")]
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::command(args))),
         Command::Man(args) => man::command(args),
+        Command::Keygen(args) => {
+            crate::report::signature::keygen(&args.secret_key, &args.public_key)
+                .map_err(Failure::usage)
+                .map(|public| {
+                    out(format!(
+                        "secret key {} (owner-only), public key {}: {public}",
+                        args.secret_key.display(),
+                        args.public_key.display()
+                    ));
+                    exit::OK
+                })
+        }
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(

@@ -14,7 +14,7 @@ use crate::job::report_path::choose_report;
 use crate::job::session::{Closed, Session};
 use crate::report::audit::AuditRecord;
 use crate::report::{
-    Outcome, ReportError, ReportLock, SentJournal, Summary, files, metrics, read_state,
+    Outcome, ReportError, ReportLock, SentJournal, Summary, files, metrics, read_state, signature,
 };
 use crate::settings::Settings;
 use crate::ui::progress::Display;
@@ -27,6 +27,8 @@ pub struct PreparedJob {
     pub source: Arc<Source>,
     pub report: PathBuf,
     pub resume: bool,
+    /// The key that signs the report's manifest at the end, read before anything is sent.
+    pub sign_key: Option<Arc<signature::SigningKey>>,
 }
 
 /// The first invalid rows of an input, for one log line.
@@ -81,11 +83,8 @@ pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Res
         .iter()
         .map(|i| (crate::report::canonical(i), "the input".to_string()))
         .collect();
-    let result = match prepare(settings, resume_flag) {
-        Ok(job) => {
-            protected = files::protected(&job.report, job.source.path());
-            execute(job, outputs).await
-        }
+    let result = match prepare(settings, resume_flag, &mut protected) {
+        Ok(job) => execute(job, outputs).await,
         Err(e) => Err(e),
     };
     if let Some(path) = &metrics {
@@ -100,7 +99,13 @@ pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Res
 
 /// The input read into its private copy, the report chosen, and the metrics file checked against
 /// the files it must never replace (exit 2 before anything is sent).
-fn prepare(mut settings: Settings, resume_flag: bool) -> Result<PreparedJob, Failure> {
+/// `protected` is filled as soon as the report is known, so that even a refused run never writes
+/// its metrics over the evidence.
+fn prepare(
+    mut settings: Settings,
+    resume_flag: bool,
+    protected: &mut Vec<(PathBuf, String)>,
+) -> Result<PreparedJob, Failure> {
     let input = settings.values.input.clone().ok_or_else(|| {
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
@@ -108,19 +113,33 @@ fn prepare(mut settings: Settings, resume_flag: bool) -> Result<PreparedJob, Fai
     settings.credential.as_ref().map_err(Failure::usage)?;
     let source = Arc::new(Source::open(&input)?);
     let (report, resume) = choose_report(&settings, &source, resume_flag)?;
+    *protected = files::protected(&report, source.path());
     if resume && std::fs::metadata(&report).is_ok_and(|m| m.len() > 0) {
         super::server::for_report(&mut settings, &report)?;
         same_input(&settings, &report, &source)?;
     }
     if let Some(path) = &settings.values.metrics_file {
-        files::refuse_protected(path, &files::protected(&report, source.path()))?;
+        files::refuse_protected(path, protected)?;
     }
+    let sign_key = load_sign_key(&settings)?;
     Ok(PreparedJob {
         settings,
         source,
         report,
         resume,
+        sign_key,
     })
+}
+
+/// The signing key of the settings, read now: one that cannot sign stops the run before it starts.
+pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::SigningKey>>, Failure> {
+    settings
+        .values
+        .sign_key
+        .as_deref()
+        .map(|path| signature::SigningKey::load(path).map(Arc::new))
+        .transpose()
+        .map_err(Failure::usage)
 }
 
 /// A resume reads the input the report's runs read (the same SHA-256), unless the user says this
@@ -393,7 +412,8 @@ async fn revoke_with(
         && result.stopped.is_none()
         && result.own_rows == 0
     {
-        let (v, v_code) = super::verify::verify_report(settings, report, &ctx).await?;
+        let (v, v_code) =
+            super::verify::verify_report(settings, report, &ctx, job.sign_key.as_deref()).await?;
         code = code.max(v_code);
         Some(v)
     } else {
@@ -465,7 +485,7 @@ fn close_run(
     };
     let mut end = closed.end_record(summary, code, result.stopped.as_ref());
     end.input_copy = input_copy;
-    let evidence = closed.end(end, job.settings.values.sign_key.as_deref())?;
+    let evidence = closed.end(end, job.sign_key.as_deref())?;
     for group in &result.groups {
         tracing::warn!("{}", group.line());
     }

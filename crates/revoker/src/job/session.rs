@@ -120,7 +120,11 @@ impl Closed {
 
     /// Appends the audit end and, with a signing key, signs the manifest of the report as it now is.
     /// Answers the end line's SHA-256: the evidence digest to keep elsewhere.
-    pub fn end(&self, mut record: AuditRecord, sign_key: Option<&Path>) -> Result<String, Failure> {
+    pub fn end(
+        &self,
+        mut record: AuditRecord,
+        sign_key: Option<&signature::SigningKey>,
+    ) -> Result<String, Failure> {
         let digest = audit::append(&self.report, &mut record)?;
         if let Some(key) = sign_key {
             let runs: Vec<String> = audit::read(&self.report)?

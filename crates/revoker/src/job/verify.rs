@@ -11,6 +11,7 @@ use crate::figures::Figures;
 use crate::job::Failure;
 use crate::job::session::{Closed, Session};
 use crate::report::audit::AuditRecord;
+use crate::report::signature::SigningKey;
 use crate::report::{Outcome, ReportLock, Summary};
 use crate::settings::Settings;
 use crate::ui::console;
@@ -37,6 +38,7 @@ pub async fn verify_command(
     let report = crate::report::canonical(report);
     let _lock = ReportLock::acquire(&report, false)?;
     super::server::for_report(&mut settings, &report)?;
+    let sign_key = super::run::load_sign_key(&settings)?;
     let client = Arc::new(Client::new(
         &settings.api_config(&found),
         Arc::new(Figures::default()),
@@ -49,7 +51,7 @@ pub async fn verify_command(
         stop,
         1,
     ));
-    let result = verify_report(&settings, &report, &ctx).await;
+    let result = verify_report(&settings, &report, &ctx, sign_key.as_deref()).await;
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -64,6 +66,7 @@ pub async fn verify_report(
     settings: &Settings,
     report: &Path,
     ctx: &Arc<engine::Context>,
+    sign_key: Option<&SigningKey>,
 ) -> Result<(Verification, i32), Failure> {
     let claims = verify::claims(report)?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
@@ -96,7 +99,7 @@ pub async fn verify_report(
         }
     }
     let end = closed.end_record(&summary, code, stopped.as_ref());
-    let evidence = closed.end(end, settings.values.sign_key.as_deref())?;
+    let evidence = closed.end(end, sign_key)?;
     print_verification(&closed, &verification, stopped.as_ref(), (code, &evidence));
     Ok((verification, code))
 }

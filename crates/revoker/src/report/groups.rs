@@ -20,7 +20,7 @@ pub struct Group {
     pub http_status: Option<u16>,
     pub error_code: String,
     pub count: u64,
-    /// The first input lines, ascending.
+    /// The first input lines of the group, ascending.
     pub lines: Vec<u64>,
     /// The first row's message, clipped.
     pub detail: String,
@@ -104,8 +104,11 @@ impl Groups {
             detail: crate::text::clip(&record.message, 160),
         });
         group.count += 1;
-        if group.lines.len() < LINES_SHOWN {
-            group.lines.push(record.line);
+        // The first lines of the input, whatever order the rows finished in.
+        if group.lines.len() < LINES_SHOWN || group.lines.last().is_some_and(|l| record.line < *l) {
+            let at = group.lines.partition_point(|l| *l < record.line);
+            group.lines.insert(at, record.line);
+            group.lines.truncate(LINES_SHOWN);
         }
     }
 
@@ -113,9 +116,6 @@ impl Groups {
     pub fn into_sorted(self) -> Vec<Group> {
         let groups = self.groups.into_inner().unwrap_or_else(|p| p.into_inner());
         let mut out: Vec<Group> = groups.into_values().collect();
-        for g in &mut out {
-            g.lines.sort_unstable();
-        }
         out.sort_by_key(|g| std::cmp::Reverse(g.count));
         out
     }

@@ -1,7 +1,7 @@
 //! The metrics of a run in the Prometheus text exposition format, for node_exporter's textfile
 //! collector: written at the end of each run to a temporary file and renamed over the target, so the
 //! collector never reads half a file. `revoker_last_success_timestamp_seconds` is carried over from
-//! the previous file when this run did not succeed.
+//! the previous file when this run did not succeed, and is 0 before the first success.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -97,13 +97,13 @@ pub fn render(m: &RunMetrics<'_>, last_success: Option<f64>) -> String {
     } else {
         last_success
     };
-    if let Some(success) = success {
-        gauge(
-            "revoker_last_success_timestamp_seconds",
-            "When a run last ended with every row finished.",
-            vec![(String::new(), success)],
-        );
-    }
+    // 0 until a run succeeds, so that `time() - revoker_last_success_timestamp_seconds` alerts
+    // from the first night on rather than never.
+    gauge(
+        "revoker_last_success_timestamp_seconds",
+        "When a run last ended with every row finished (0: never).",
+        vec![(String::new(), success.unwrap_or(0.0))],
+    );
     out
 }
 

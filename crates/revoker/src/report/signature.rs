@@ -73,6 +73,22 @@ pub fn manifest(report: &Path, chain: &str, runs: &[String]) -> Result<String, S
     Ok(text)
 }
 
+/// A signing key, read (and decrypted) once, before anything is sent: a key that cannot sign is
+/// found before the run, not after it.
+pub struct SigningKey {
+    path: PathBuf,
+    key: minisign::SecretKey,
+}
+
+impl SigningKey {
+    pub fn load(path: &Path) -> Result<SigningKey, SignatureError> {
+        Ok(SigningKey {
+            path: path.to_path_buf(),
+            key: secret_key(path)?,
+        })
+    }
+}
+
 fn secret_key(path: &Path) -> Result<minisign::SecretKey, SignatureError> {
     use std::os::unix::fs::PermissionsExt;
     let bad = |why: String| SignatureError::Key {
@@ -98,20 +114,58 @@ fn secret_key(path: &Path) -> Result<minisign::SecretKey, SignatureError> {
     }
     .map_err(|e| {
         bad(format!(
-            "{e} (an encrypted key needs its password in {PASSWORD_VAR}; `minisign -G -W` makes a key without one)"
+            "{e} (an encrypted key needs its password in {PASSWORD_VAR}; minisign 0.11's `-G -W` writes unencrypted keys without their checksum, which cannot be read: make the pair with `revoker keygen`, or with `minisign -G` and a password)"
         ))
     })
+}
+
+/// Makes a key pair: the secret key owner-only at `secret` (encrypted with the password in
+/// `REVOKER_SIGN_KEY_PASSWORD` when it is set), the public key at `public`. Neither may exist.
+pub fn keygen(secret: &Path, public: &Path) -> Result<String, SignatureError> {
+    use std::io::Write as _;
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: std::io::Error| SignatureError::Io {
+            path,
+            why: e.to_string(),
+        }
+    };
+    let pair = match std::env::var(PASSWORD_VAR) {
+        Ok(password) => minisign::KeyPair::generate_encrypted_keypair(Some(password)),
+        Err(_) => minisign::KeyPair::generate_unencrypted_keypair(),
+    }
+    .map_err(|e| SignatureError::Key {
+        path: secret.to_path_buf(),
+        why: e.to_string(),
+    })?;
+    let boxed = |e: minisign::PError| SignatureError::Key {
+        path: secret.to_path_buf(),
+        why: e.to_string(),
+    };
+    let sk = pair.sk.to_box(Some("revoker signing key")).map_err(boxed)?;
+    let pk = pair.pk.to_box().map_err(boxed)?;
+    let mut file = files::create_new(secret).map_err(io(secret))?;
+    file.write_all(sk.to_string().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io(secret))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(public)
+        .map_err(io(public))?;
+    file.write_all(pk.to_string().as_bytes())
+        .map_err(io(public))?;
+    Ok(pair.pk.to_base64())
 }
 
 /// Writes `REPORT.manifest` and `REPORT.manifest.minisig`, signed with the key at `key`. Both are
 /// replaced at once (each signing covers the whole report as it is now). Answers the manifest.
 pub fn sign(
     report: &Path,
-    key: &Path,
+    key: &SigningKey,
     chain: &str,
     runs: &[String],
 ) -> Result<String, SignatureError> {
-    let sk = secret_key(key)?;
     let text = manifest(report, chain, runs)?;
     let trusted = format!(
         "revoker manifest of {} chain {chain}",
@@ -122,13 +176,13 @@ pub fn sign(
     );
     let sig = minisign::sign(
         None,
-        &sk,
+        &key.key,
         Cursor::new(text.as_bytes()),
         Some(&trusted),
         Some("signature from revoker"),
     )
     .map_err(|e| SignatureError::Key {
-        path: key.to_path_buf(),
+        path: key.path.clone(),
         why: e.to_string(),
     })?;
     for (suffix, bytes) in [
@@ -214,14 +268,11 @@ mod tests {
         std::fs::write(&public, pk.to_box().unwrap().to_string()).unwrap();
 
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-        assert!(
-            sign(&report, &key, "c0", &[])
-                .unwrap_err()
-                .to_string()
-                .contains("chmod 600")
-        );
+        let err = SigningKey::load(&key).err().unwrap().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
 
+        let key = SigningKey::load(&key).unwrap();
         sign(&report, &key, "c0", &["run1".into()]).unwrap();
         assert_eq!(check(&report, &public).unwrap(), "c0");
         std::fs::write(&report, "a,b\n1,3\n").unwrap();
