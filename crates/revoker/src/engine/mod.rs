@@ -52,12 +52,12 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
-            concurrency: 16,
+            concurrency: crate::vocab::defaults::CONCURRENCY,
             rate: None,
             scope_rate: None,
-            max_attempts: 5,
-            backoff_min: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(30),
+            max_attempts: crate::vocab::defaults::MAX_ATTEMPTS,
+            backoff_min: crate::vocab::defaults::BACKOFF_MIN,
+            backoff_max: crate::vocab::defaults::BACKOFF_MAX,
             patience: Duration::from_secs(300),
         }
     }

@@ -20,7 +20,7 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
             );
         }
     })?;
-    let envelope = settings.values.envelope.unwrap_or(false);
+    let envelope = settings.run.envelope;
     let mut seen: HashSet<Identity> = HashSet::new();
     source.scan(&opts, &mut |entry| {
         if let Ok(target) = entry.target

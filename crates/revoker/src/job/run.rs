@@ -74,7 +74,7 @@ pub struct Ran {
 /// file (when one is set) is written on every exit once the settings are known, so a failed night
 /// is not hidden behind yesterday's `revoker_exit_code 0`.
 pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Result<i32, Failure> {
-    let metrics = settings.values.metrics_file.clone();
+    let metrics = settings.run.metrics_file.clone();
     let job_name = settings.job_name.clone();
     // Until the report is chosen, the input is the one file known to protect.
     let mut protected: Vec<(PathBuf, String)> = settings
@@ -118,7 +118,7 @@ fn prepare(
         super::server::for_report(&mut settings, &report)?;
         same_input(&settings, &report, &source)?;
     }
-    if let Some(path) = &settings.values.metrics_file {
+    if let Some(path) = &settings.run.metrics_file {
         files::refuse_protected(path, protected)?;
     }
     let sign_key = load_sign_key(&settings)?;
@@ -134,7 +134,7 @@ fn prepare(
 /// The signing key of the settings, read now: one that cannot sign stops the run before it starts.
 pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::SigningKey>>, Failure> {
     settings
-        .values
+        .run
         .sign_key
         .as_deref()
         .map(|path| signature::SigningKey::load(path).map(Arc::new))
@@ -146,7 +146,7 @@ pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::Signin
 /// is a new list for the same report: otherwise the first input's unsent rows would vanish from
 /// every count while the server still holds the keys.
 fn same_input(settings: &Settings, report: &Path, source: &Source) -> Result<(), Failure> {
-    if settings.values.new_input == Some(true) {
+    if settings.run.new_input {
         return Ok(());
     }
     let Ok(log) = crate::report::audit::read(report) else {
@@ -376,7 +376,7 @@ async fn revoke_with(
         &found.credential,
         &job.source,
         &settings.input_options(),
-        settings.values.allow_own_credential == Some(true),
+        settings.run.allow_own_credential,
     )
     .await;
     let display = Display::start(figures.clone(), outputs);
@@ -408,10 +408,7 @@ async fn revoke_with(
         );
     }
     // With its own credential revoked, the run has nothing left to list with.
-    let verification = if settings.values.verify.unwrap_or(false)
-        && result.stopped.is_none()
-        && result.own_rows == 0
-    {
+    let verification = if settings.run.verify && result.stopped.is_none() && result.own_rows == 0 {
         let (v, v_code) =
             super::verify::verify_report(settings, report, &ctx, job.sign_key.as_deref()).await?;
         code = code.max(v_code);

@@ -56,9 +56,7 @@ pub fn for_report(settings: &mut Settings, report: &Path) -> Result<(), Failure>
         return Ok(());
     }
     let now = settings.base_url.as_str().trim_end_matches('/');
-    if used.iter().any(|u| u.trim_end_matches('/') == now)
-        || settings.values.api_moved == Some(true)
-    {
+    if used.iter().any(|u| u.trim_end_matches('/') == now) || settings.run.api_moved {
         return Ok(());
     }
     Err(Failure::usage(format!(

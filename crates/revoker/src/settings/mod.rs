@@ -6,21 +6,23 @@
 pub mod credentials;
 pub mod job;
 pub mod profile;
+mod resolved;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use url::Url;
 
 pub use credentials::{CredentialError, Found};
 pub use job::{JobFile, JobFileError, default_report_path, expand_report_path};
 pub use profile::Profile;
+pub use resolved::Resolved;
 
 use crate::api::{self, Api, ApiError};
 use crate::engine::EngineConfig;
 use crate::input::InputOptions;
+use crate::vocab::defaults;
 
 /// The Ops Manager root URL variable of MongoDB's CLI tools.
 pub const OPS_MANAGER_URL_VAR: &str = "MCLI_OPS_MANAGER_URL";
@@ -85,12 +87,9 @@ pub struct Settings {
     /// Whether the job file itself says `resume = true` (a nightly job: continue today's report, or
     /// start it), whatever the flags say.
     pub job_resumes: bool,
+    /// The typed values, every default applied.
+    pub run: Resolved,
 }
-
-const DEFAULT_CONCURRENCY: usize = 16;
-const DEFAULT_ATTEMPTS: u32 = 5;
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Takes the first value present among `layers`, recording its origin under `name`.
 fn pick<T>(
@@ -275,27 +274,9 @@ impl Settings {
             },
         };
 
-        for (name, value) in [
-            ("timeout", values.timeout),
-            ("connect_timeout", values.connect_timeout),
-        ] {
-            if value == Some(Duration::ZERO) {
-                return Err(SettingsError::Invalid(format!(
-                    "{name} must be more than 0s (from {})",
-                    origins.get(name).map_or("?".into(), ToString::to_string)
-                )));
-            }
-        }
-        if values.concurrency == Some(0) {
-            return Err(SettingsError::Invalid(
-                "concurrency must be at least 1".into(),
-            ));
-        }
-        if values.max_attempts == Some(0) {
-            return Err(SettingsError::Invalid(
-                "max_attempts must be at least 1".into(),
-            ));
-        }
+        let run = Resolved::of(&values, &|name| {
+            origins.get(name).map_or("?".into(), ToString::to_string)
+        })?;
         if let Some(d) = &values.delimiter {
             delimiter_byte(d)?;
         }
@@ -303,6 +284,7 @@ impl Settings {
             .and_then(Path::file_stem)
             .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Settings {
+            run,
             job_resumes: job.resume.unwrap_or(false),
             values,
             job_name,
@@ -312,16 +294,6 @@ impl Settings {
             credential,
             origins,
         })
-    }
-
-    pub fn timeout(&self) -> Duration {
-        self.values.timeout.unwrap_or(DEFAULT_TIMEOUT)
-    }
-
-    pub fn connect_timeout(&self) -> Duration {
-        self.values
-            .connect_timeout
-            .unwrap_or(DEFAULT_CONNECT_TIMEOUT)
     }
 
     /// How to read the input, and which rows may be sent to this API.
@@ -335,27 +307,22 @@ impl Settings {
                 .and_then(|d| delimiter_byte(d).ok()),
             columns: self.values.columns.clone(),
             default_kind: self.values.kind,
-            allowed_kinds: self.values.kinds.clone().unwrap_or_default(),
+            allowed_kinds: self.run.kinds.clone(),
             agent_keys: self.api.has_agent_keys(),
         }
     }
 
     /// How the engine sends.
     pub fn engine_config(&self) -> EngineConfig {
-        let defaults = EngineConfig::default();
-        let max_attempts = self.values.max_attempts.unwrap_or(DEFAULT_ATTEMPTS).max(1);
+        let r = &self.run;
         EngineConfig {
-            concurrency: self
-                .values
-                .concurrency
-                .unwrap_or(DEFAULT_CONCURRENCY)
-                .max(1),
-            rate: self.values.rate,
-            scope_rate: self.values.project_rate,
-            max_attempts,
+            concurrency: r.concurrency,
+            rate: r.rate,
+            scope_rate: r.project_rate,
+            max_attempts: r.max_attempts,
             // An outage is waited out for as long as one row's attempts could take.
-            patience: (self.timeout() + defaults.backoff_max) * max_attempts,
-            ..defaults
+            patience: (r.timeout + defaults::BACKOFF_MAX) * r.max_attempts,
+            ..EngineConfig::default()
         }
     }
 
@@ -364,11 +331,11 @@ impl Settings {
         api::ApiConfig {
             base_url: self.base_url.clone(),
             credential: found.credential.clone(),
-            timeout: self.timeout(),
-            connect_timeout: self.connect_timeout(),
-            envelope: self.values.envelope.unwrap_or(false),
+            timeout: self.run.timeout,
+            connect_timeout: self.run.connect_timeout,
+            envelope: self.run.envelope,
             ca_cert: self.values.ca_cert.clone(),
-            pool_size: self.engine_config().concurrency,
+            pool_size: self.run.concurrency,
         }
     }
 
@@ -383,17 +350,17 @@ impl Settings {
         shown.report = report.map(|p| p.display().to_string()).or(shown.report);
         let table = toml::Table::try_from(&shown).unwrap_or_default();
         let defaults: [(&str, String); 4] = [
-            ("concurrency", DEFAULT_CONCURRENCY.to_string()),
-            ("max_attempts", DEFAULT_ATTEMPTS.to_string()),
+            ("concurrency", defaults::CONCURRENCY.to_string()),
+            ("max_attempts", defaults::MAX_ATTEMPTS.to_string()),
             (
                 "timeout",
-                format!("\"{}\"", humantime::format_duration(DEFAULT_TIMEOUT)),
+                format!("\"{}\"", humantime::format_duration(defaults::TIMEOUT)),
             ),
             (
                 "connect_timeout",
                 format!(
                     "\"{}\"",
-                    humantime::format_duration(DEFAULT_CONNECT_TIMEOUT)
+                    humantime::format_duration(defaults::CONNECT_TIMEOUT)
                 ),
             ),
         ];
@@ -508,7 +475,7 @@ mod tests {
             s.origins["ca_cert"],
             Origin::Env("MCLI_OPS_MANAGER_CA_CERTIFICATE".into())
         );
-        assert_eq!(s.timeout(), Duration::from_secs(5));
+        assert_eq!(s.run.timeout, std::time::Duration::from_secs(5));
         let printed = s.print(None);
         assert!(
             printed.contains("concurrency = 32   # flag --concurrency"),
@@ -552,7 +519,7 @@ mod tests {
         let e = Settings::resolve(
             None,
             JobFile {
-                timeout: Some(Duration::ZERO),
+                timeout: Some(std::time::Duration::ZERO),
                 ..JobFile::default()
             },
             &env(&[]),

@@ -2,6 +2,7 @@
 //! became of a row ([`outcome`]) and the exit codes ([`exit`]). It depends on nothing else in the
 //! crate.
 
+pub mod defaults;
 pub mod exit;
 mod ids;
 mod outcome;
