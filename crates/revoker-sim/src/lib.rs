@@ -28,7 +28,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 pub use model::{Kind, Oid, Seed};
-pub use server::{Sim, SimHandle};
+pub use server::{Sim, SimHandle, StatsHandle};
 pub use state::Stats;
 
 /// The API key the simulator accepts unless told otherwise.

@@ -10,12 +10,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::args::DemoArgs;
-use super::{Failure, exit};
+use super::{Failure, exit, out};
 use crate::input::Source;
 use crate::job::{PreparedJob, execute_job};
 use crate::settings::{JobFile, Settings, expand_report_path};
 use crate::ui::Outputs;
-use crate::ui::console;
 use revoker_sim::{self as sim, Bucket, Oid, Sim, SimConfig};
 
 /// What the simulated Cloud Manager holds.
@@ -35,20 +34,21 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
-pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
-    let dir = match args.dir {
-        Some(dir) => dir,
-        None => tempfile::Builder::new()
-            .prefix("revoker-demo-")
-            .tempdir()?
-            .keep(),
-    };
+/// The simulator the demo runs against, serving until `stop` is sent.
+struct Running {
+    base_url: String,
+    stats: sim::StatsHandle,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// Writes the samples into `dir` and starts a simulator seeded from them (read with the
+/// simulator's own reader: it shares no model with revoker).
+async fn start(dir: &Path) -> Result<Running, Failure> {
     write(&dir.join("samples/keys.csv"), KEYS)?;
     write(&dir.join("samples/compliance-export.csv"), EXPORT)?;
     write(&dir.join("samples/incident-export.csv"), INCIDENT)?;
     write(&dir.join("jobs/demo.toml"), JOB)?;
-
-    // The simulator reads its seeds with its own reader: it shares no model with revoker.
     let mut keys = sim::seed::read(&dir.join("samples/keys.csv")).map_err(Failure::usage)?;
     keys.extend(sim::seed::read(&dir.join("samples/incident-export.csv")).map_err(Failure::usage)?);
     let config = SimConfig {
@@ -65,54 +65,121 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
     let sim = Sim::bind(config, keys, SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let base_url = sim.base_url();
     let stats = sim.stats_handle();
-    let (stop_sim, sim_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(sim.serve(async {
-        let _ = sim_stopped.await;
+        let _ = stopped.await;
     }));
+    Ok(Running {
+        base_url,
+        stats,
+        stop,
+        server,
+    })
+}
 
-    let c = console();
-    let how = if args.service_account {
+/// The demo job's settings: its job file, the simulator's address and credentials.
+fn settings(dir: &Path, base_url: &str, service_account: bool) -> Result<Settings, Failure> {
+    let flags = JobFile {
+        base_url: Some(base_url.to_string()),
+        concurrency: Some(16),
+        verify: Some(true),
+        ..JobFile::default()
+    };
+    let env = move |name: &str| -> Option<String> {
+        let value = match (service_account, name) {
+            (true, "MONGODB_ATLAS_CLIENT_ID") => sim::DEFAULT_CLIENT_ID,
+            (true, "MONGODB_ATLAS_CLIENT_SECRET") => sim::DEFAULT_CLIENT_SECRET,
+            (false, "MCLI_PUBLIC_API_KEY") => sim::DEFAULT_PUBLIC_KEY,
+            (false, "MCLI_PRIVATE_API_KEY") => sim::DEFAULT_PRIVATE_KEY,
+            _ => return None,
+        };
+        Some(value.to_string())
+    };
+    Ok(Settings::resolve(
+        Some(&dir.join("jobs/demo.toml")),
+        flags,
+        &env,
+    )?)
+}
+
+fn intro(base_url: &str, service_account: bool) -> String {
+    let how = if service_account {
         "a service account (OAuth 2.0 client credentials, one bearer token for the run)"
     } else {
         "an API key (HTTP Digest, one nonce shared by every worker)"
     };
-    c.note(
-        "revoker::demo",
-        &format!(
-            "revoker demo: a simulated Cloud Manager is listening at {base_url}
+    format!(
+        "revoker demo: a simulated Cloud Manager is listening at {base_url}
   it holds the 200 keys of samples/keys.csv, refuses project {FORBIDDEN} (403), answers 5% of
   requests with 503, and limits each project to a bucket of 5 requests refilled at 20/s (429 with
   Retry-After beyond; RateLimit-Remaining on every answer). revoker signs in with {how}.
   The job (jobs/demo.toml) revokes samples/compliance-export.csv: 171 rows with its own column
   names, 8 keys that no longer exist (one in the forbidden project), 3 bad rows; then it verifies.\n"
-        ),
-    );
+    )
+}
 
-    let job_path = dir.join("jobs/demo.toml");
-    let flags = JobFile {
-        base_url: Some(base_url.clone()),
-        concurrency: Some(16),
-        verify: Some(true),
-        ..JobFile::default()
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn what_happened(stats: &sim::Stats, report: &Path, dir: &Path, service_account: bool) -> String {
+    let auth = if service_account {
+        format!(
+            "{} and {} revoked at the end: one bearer token served every worker",
+            plural(stats.token_requests, "token request", "token requests"),
+            plural(stats.token_revokes, "token", "tokens")
+        )
+    } else {
+        format!(
+            "{}: the nonce is reused, so a revocation costs one request",
+            plural(stats.challenges, "digest challenge", "digest challenges")
+        )
     };
-    let service_account = args.service_account;
-    let env = move |name: &str| -> Option<String> {
-        let value = if service_account {
-            match name {
-                "MONGODB_ATLAS_CLIENT_ID" => sim::DEFAULT_CLIENT_ID,
-                "MONGODB_ATLAS_CLIENT_SECRET" => sim::DEFAULT_CLIENT_SECRET,
-                _ => return None,
-            }
-        } else {
-            match name {
-                "MCLI_PUBLIC_API_KEY" => sim::DEFAULT_PUBLIC_KEY,
-                "MCLI_PRIVATE_API_KEY" => sim::DEFAULT_PRIVATE_KEY,
-                _ => return None,
-            }
-        };
-        Some(value.to_string())
+    let throttled = match stats.status(429) {
+        0 => "no answer was 429: RateLimit-Remaining kept every project's bucket from running dry"
+            .to_string(),
+        n => format!(
+            "{} 429 from a project's bucket: only that project waited its Retry-After,\n    and RateLimit-Remaining kept the others from emptying theirs",
+            plural(n, "answer was", "answers were")
+        ),
     };
-    let settings = Settings::resolve(Some(&job_path), flags, &env)?;
+    let report = report.display();
+    format!(
+        "
+What happened:
+  - the simulator received {} ({auth}); it deleted {} and answered {}
+    with the API's own \"not there\" (400 API_KEY_NOT_FOUND, 404 AGENT_API_KEY_NOT_FOUND): not_found;
+  - {} 503, retried with backoff; {throttled};
+  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are `invalid`
+    with their line numbers, and verification listed {} to confirm the rest are gone;
+  - the report is {report}
+    with its audit record beside it (who, where, which input by SHA-256) and a chain of digests;
+    inspect it:   revoker report {report}
+    for review:   revoker report {report} --html report.html
+  - samples/incident-export.csv in {} holds every kind (organization keys, service accounts and their
+    secrets): try it against `revoker-sim --keys` with --kinds org-api-key,service-account,service-account-secret.",
+        plural(stats.requests, "request", "requests"),
+        plural(stats.deleted, "key", "keys"),
+        plural(stats.not_found, "deletion", "deletions"),
+        plural(stats.status(503), "answer was", "answers were"),
+        plural(stats.lists, "page", "pages"),
+        dir.display(),
+    )
+}
+
+/// The demo: the explanation on stdout (`revoker demo | less` reads it), the run's progress and
+/// summary on stderr as a real run's.
+pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
+    let dir = match args.dir {
+        Some(dir) => dir,
+        None => tempfile::Builder::new()
+            .prefix("revoker-demo-")
+            .tempdir()?
+            .keep(),
+    };
+    let running = start(&dir).await?;
+    out(intro(&running.base_url, args.service_account));
+    let settings = settings(&dir, &running.base_url, args.service_account)?;
     let template = settings
         .values
         .report
@@ -132,63 +199,15 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         resume: false,
         sign_key: None,
     };
-    let code = execute_job(
-        prepared,
-        Outputs {
-            quiet: args.quiet,
-            ..Outputs::default()
-        },
-    )
-    .await?;
-    let stats = stats.stats();
-    let _ = stop_sim.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-
-    let auth = if args.service_account {
-        format!(
-            "{} token request(s) and {} token revoked at the end: one bearer token served every worker",
-            stats.token_requests, stats.token_revokes
-        )
-    } else {
-        format!(
-            "{} digest challenge(s): the nonce is reused, so a revocation costs one request",
-            stats.challenges
-        )
+    let outputs = Outputs {
+        quiet: args.quiet,
+        ..Outputs::default()
     };
-    let throttled = match stats.status(429) {
-        0 => "no answer was 429: RateLimit-Remaining kept every project's bucket from running dry"
-            .to_string(),
-        n => format!(
-            "{n} were 429 from a project's bucket: only that project waited its Retry-After,\n    and RateLimit-Remaining kept the others from emptying theirs"
-        ),
-    };
-    c.note(
-        "revoker::demo",
-        &format!(
-            "
-What happened:
-  - the simulator received {} requests ({auth}); it deleted {} keys and answered {} deletions
-    with the API's own \"not there\" (400 API_KEY_NOT_FOUND, 404 AGENT_API_KEY_NOT_FOUND): not_found;
-  - {} answers were 503, retried with backoff; {throttled};
-  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are `invalid`
-    with their line numbers, and verification listed {} pages to confirm the rest are gone;
-  - the report is {}
-    with its audit record beside it (who, where, which input by SHA-256) and a chain of digests;
-    inspect it:   revoker report {}
-    for review:   revoker report {} --html report.html
-  - samples/incident-export.csv in {} holds every kind (organization keys, service accounts and their
-    secrets): try it against `revoker-sim --keys` with --kinds org-api-key,service-account,service-account-secret.",
-            stats.requests,
-            stats.deleted,
-            stats.not_found,
-            stats.status(503),
-            stats.lists,
-            report.display(),
-            report.display(),
-            report.display(),
-            dir.display(),
-        ),
-    );
+    let code = execute_job(prepared, outputs).await?;
+    let stats = running.stats.stats();
+    let _ = running.stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), running.server).await;
+    out(what_happened(&stats, &report, &dir, args.service_account));
     // Unfinished rows are what the demo shows; anything worse is a real failure.
     Ok(if code == exit::UNFINISHED {
         exit::OK

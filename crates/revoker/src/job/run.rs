@@ -365,12 +365,7 @@ async fn revoke_with(
     let mut session = Session::open(report, "run", start)?;
     let journal = SentJournal::open(report)?;
     let figures = client.figures().clone();
-    let ctx = Arc::new(engine::Context::new(
-        client.clone(),
-        settings.engine_config(),
-        stop.clone(),
-        survey.scopes,
-    ));
+    let ctx = context(settings, client, stop, survey.scopes);
     let own = super::own::learn(
         client,
         &found.credential,
@@ -429,6 +424,21 @@ async fn revoke_with(
         }));
     }
     Ok(Ran { code, summary })
+}
+
+/// The engine's context for a run of `survey.scopes` projects and organizations.
+fn context(
+    settings: &Settings,
+    client: &Arc<Client>,
+    stop: &StopFlag,
+    scopes: u64,
+) -> Arc<engine::Context> {
+    Arc::new(engine::Context::new(
+        client.clone(),
+        settings.engine_config(),
+        stop.clone(),
+        scopes,
+    ))
 }
 
 /// The run's counts, from what the client counted and the rows written.

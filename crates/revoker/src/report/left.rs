@@ -102,47 +102,60 @@ pub fn unreported_rows(left: &InputLeft, report_rows: &[Record]) -> Result<Vec<R
     let mut seen: HashSet<Identity> = HashSet::new();
     source
         .scan(&opts, &mut |entry| {
-            let mut record = Record {
-                run_id: left.run_id.clone(),
-                finished_at: String::new(),
-                line: entry.line,
-                kind: String::new(),
-                project: String::new(),
-                key: String::new(),
-                outcome: Outcome::Skipped,
-                http_status: None,
-                error_code: String::new(),
-                attempts: 0,
-                duration_ms: 0,
-                message: "not attempted: the run stopped before this row".into(),
-                secret: String::new(),
-            };
-            match &entry.target {
-                Ok(t) => {
-                    let id = t.identity();
-                    if reported.contains(&id) || !seen.insert(id) {
-                        return ControlFlow::Continue(());
-                    }
-                    record.kind = t.kind.to_string();
-                    record.project = t.scope.to_string();
-                    record.key = t.key_text();
-                    record.secret = t.secret_text();
-                }
-                Err(why) => {
-                    if invalid_lines.contains(&entry.line) {
-                        return ControlFlow::Continue(());
-                    }
-                    record.outcome = Outcome::Invalid;
-                    record.kind = entry.raw.kind.clone();
-                    record.project = entry.raw.scope.clone();
-                    record.key = entry.raw.key.clone();
-                    record.secret = entry.raw.secret.clone();
-                    record.message = why.clone();
-                }
+            if let Some(record) = unreported(left, &entry, &reported, &invalid_lines, &mut seen) {
+                out.push(record);
             }
-            out.push(record);
             ControlFlow::Continue(())
         })
         .map_err(|e| format!("{path}: {e}"))?;
     Ok(out)
+}
+
+/// The row of `entry` for the hand-over, unless the report has it (or it is a later copy).
+fn unreported(
+    left: &InputLeft,
+    entry: &crate::input::Entry,
+    reported: &HashSet<Identity>,
+    invalid_lines: &HashSet<u64>,
+    seen: &mut HashSet<Identity>,
+) -> Option<Record> {
+    let mut record = Record {
+        run_id: left.run_id.clone(),
+        finished_at: String::new(),
+        line: entry.line,
+        kind: String::new(),
+        project: String::new(),
+        key: String::new(),
+        outcome: Outcome::Skipped,
+        http_status: None,
+        error_code: String::new(),
+        attempts: 0,
+        duration_ms: 0,
+        message: "not attempted: the run stopped before this row".into(),
+        secret: String::new(),
+    };
+    match &entry.target {
+        Ok(t) => {
+            let id = t.identity();
+            if reported.contains(&id) || !seen.insert(id) {
+                return None;
+            }
+            record.kind = t.kind.to_string();
+            record.project = t.scope.to_string();
+            record.key = t.key_text();
+            record.secret = t.secret_text();
+        }
+        Err(why) => {
+            if invalid_lines.contains(&entry.line) {
+                return None;
+            }
+            record.outcome = Outcome::Invalid;
+            record.kind = entry.raw.kind.clone();
+            record.project = entry.raw.scope.clone();
+            record.key = entry.raw.key.clone();
+            record.secret = entry.raw.secret.clone();
+            record.message = why.clone();
+        }
+    }
+    Some(record)
 }

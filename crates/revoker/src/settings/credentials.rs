@@ -10,13 +10,15 @@ use secrecy::SecretString;
 use super::job::{line_of, toml_complaint};
 use crate::api::Credential;
 
-/// Environment variables of API key pairs, in order: MongoDB's CLI tools' own.
-pub const API_KEY_VARS: [(&str, &str); 2] = [
+/// Environment variables of API key pairs, in order: MongoDB's CLI tools' own, then the Terraform
+/// provider's (`internal/config/credentials.go`).
+pub const API_KEY_VARS: [(&str, &str); 3] = [
     ("MCLI_PUBLIC_API_KEY", "MCLI_PRIVATE_API_KEY"),
     (
         "MONGODB_ATLAS_PUBLIC_API_KEY",
         "MONGODB_ATLAS_PRIVATE_API_KEY",
     ),
+    ("MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY"),
 ];
 
 /// Environment variables of service accounts, in order: the Atlas CLI's and Terraform's, then mongocli's.
@@ -191,6 +193,21 @@ mod tests {
     use super::*;
 
     use crate::settings::fake_env as env;
+
+    #[test]
+    fn terraform_names_are_read_last() {
+        let found = from_env(&env(&[
+            ("MONGODB_ATLAS_PUBLIC_KEY", "tf"),
+            ("MONGODB_ATLAS_PRIVATE_KEY", "secret"),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(found.credential.public_identity(), "API key tf");
+        assert_eq!(
+            found.source,
+            "environment (MONGODB_ATLAS_PUBLIC_KEY, MONGODB_ATLAS_PRIVATE_KEY)"
+        );
+    }
 
     #[test]
     fn pairs_in_order_and_the_service_account_wins() {

@@ -26,6 +26,8 @@ use crate::vocab::defaults;
 
 /// The Ops Manager root URL variable of MongoDB's CLI tools.
 pub const OPS_MANAGER_URL_VAR: &str = "MCLI_OPS_MANAGER_URL";
+/// The base URL as MongoDB's Terraform provider reads it.
+pub const BASE_URL_VAR: &str = "MONGODB_ATLAS_BASE_URL";
 /// The Ops Manager CA certificate variable of mongocli.
 pub const CA_CERTIFICATE_VAR: &str = "MCLI_OPS_MANAGER_CA_CERTIFICATE";
 /// The profile variable of the Atlas CLI.
@@ -104,6 +106,77 @@ fn pick<T>(
         }
     }
     None
+}
+
+/// The base URL's layers, first found wins: `--base-url` or `--api`, the job's, Terraform's
+/// `MONGODB_ATLAS_BASE_URL`, `MCLI_OPS_MANAGER_URL` (an Ops Manager root, to which the API path is
+/// added), the profile's, Cloud Manager's.
+fn base_url_layers(
+    flags: &JobFile,
+    job: &JobFile,
+    ops_manager: Option<String>,
+    terraform: Option<String>,
+    (flag, job_origin, profile_origin): (
+        impl Fn(&str) -> Origin,
+        &dyn Fn() -> Origin,
+        &dyn Fn() -> Origin,
+    ),
+    profile: Option<&Profile>,
+) -> Result<Vec<(Option<String>, Origin)>, SettingsError> {
+    let api_base = |api: Option<Api>| {
+        api.map(|a| match a {
+            Api::Atlas => api::ATLAS_BASE_URL.to_string(),
+            Api::CloudManager => api::DEFAULT_BASE_URL.to_string(),
+        })
+    };
+    let ops_manager_base = match &ops_manager {
+        Some(root) => {
+            let base = Api::CloudManager.base_at(root);
+            api::parse_base_url(&base).map_err(|cause| SettingsError::OpsManagerUrl {
+                var: OPS_MANAGER_URL_VAR.into(),
+                cause,
+            })?;
+            Some(base)
+        }
+        None => None,
+    };
+    Ok(vec![
+        (flags.base_url.clone(), flag("base_url")),
+        (api_base(flags.api), flag("api")),
+        (job.base_url.clone(), job_origin()),
+        (api_base(job.api), job_origin()),
+        // Terraform's is the site's root (`https://cloud.mongodb.com/`): the Atlas API under it.
+        (
+            terraform.map(|root| match url::Url::parse(root.trim()) {
+                Ok(u) if u.path().trim_matches('/').is_empty() => Api::Atlas.base_at(&root),
+                _ => root,
+            }),
+            Origin::Env(BASE_URL_VAR.into()),
+        ),
+        (ops_manager_base, Origin::Env(OPS_MANAGER_URL_VAR.into())),
+        (profile.and_then(Profile::base_url), profile_origin()),
+        (Some(api::DEFAULT_BASE_URL.to_string()), Origin::Default),
+    ])
+}
+
+/// The credential: a credentials file when one is named, else the environment, else the profile.
+fn credential(
+    values: &JobFile,
+    env: &dyn Fn(&str) -> Option<String>,
+    profile: Option<&Profile>,
+) -> Result<Found, CredentialError> {
+    match &values.credentials_file {
+        Some(path) => credentials::from_file(path),
+        None => match credentials::from_env(env) {
+            Ok(Some(found)) => Ok(found),
+            Err(e) => Err(e),
+            Ok(None) => match profile.map(Profile::credential).transpose() {
+                Ok(Some(Some(found))) => Ok(found),
+                Err(e) => Err(e),
+                Ok(_) => Err(credentials::none_found()),
+            },
+        },
+    }
 }
 
 impl Settings {
@@ -194,42 +267,16 @@ impl Settings {
             );
         }
 
-        // Where the API is: --base-url or --api, the job's, MCLI_OPS_MANAGER_URL, the profile's.
-        let api_base = |api: Option<Api>| {
-            api.map(|a| match a {
-                Api::Atlas => api::ATLAS_BASE_URL.to_string(),
-                Api::CloudManager => api::DEFAULT_BASE_URL.to_string(),
-            })
-        };
-        let ops_manager = env_value(OPS_MANAGER_URL_VAR);
-        let ops_manager_base = match &ops_manager {
-            Some(root) => {
-                let base = Api::CloudManager.base_at(root);
-                api::parse_base_url(&base).map_err(|cause| SettingsError::OpsManagerUrl {
-                    var: OPS_MANAGER_URL_VAR.into(),
-                    cause,
-                })?;
-                Some(base)
-            }
-            None => None,
-        };
-        let base_text = pick(
-            &mut origins,
-            "base_url",
-            vec![
-                (flags.base_url.clone(), flag("base_url")),
-                (api_base(flags.api), flag("api")),
-                (job.base_url.clone(), job_origin()),
-                (api_base(job.api), job_origin()),
-                (ops_manager_base, Origin::Env(OPS_MANAGER_URL_VAR.into())),
-                (
-                    profile.as_ref().and_then(Profile::base_url),
-                    profile_origin(),
-                ),
-                (Some(api::DEFAULT_BASE_URL.to_string()), Origin::Default),
-            ],
-        )
-        .unwrap_or_else(|| api::DEFAULT_BASE_URL.to_string());
+        let layers = base_url_layers(
+            &flags,
+            &job,
+            env_value(OPS_MANAGER_URL_VAR),
+            env_value(BASE_URL_VAR),
+            (flag, &job_origin, &profile_origin),
+            profile.as_ref(),
+        )?;
+        let base_text = pick(&mut origins, "base_url", layers)
+            .unwrap_or_else(|| api::DEFAULT_BASE_URL.to_string());
         let base_url = api::parse_base_url(&base_text)?;
         let api = Api::of(&base_url)?;
         if let Some(wanted) = values.api
@@ -261,18 +308,7 @@ impl Settings {
             ],
         );
 
-        let credential = match &values.credentials_file {
-            Some(path) => credentials::from_file(path),
-            None => match credentials::from_env(env) {
-                Ok(Some(found)) => Ok(found),
-                Err(e) => Err(e),
-                Ok(None) => match profile.as_ref().map(Profile::credential).transpose() {
-                    Ok(Some(Some(found))) => Ok(found),
-                    Err(e) => Err(e),
-                    Ok(_) => Err(credentials::none_found()),
-                },
-            },
-        };
+        let credential = credential(&values, env, profile.as_ref());
 
         let run = Resolved::of(&values, &|name| {
             origins.get(name).map_or("?".into(), ToString::to_string)
@@ -490,6 +526,37 @@ mod tests {
             "{printed}"
         );
         assert!(!printed.contains("priv\""), "{printed}");
+    }
+
+    #[test]
+    fn terraforms_base_url_is_a_site_root_or_an_api_url() {
+        let s = Settings::resolve(
+            None,
+            JobFile::default(),
+            &env(&[("MONGODB_ATLAS_BASE_URL", "https://cloud.mongodbgov.com/")]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://cloud.mongodbgov.com/api/atlas/v2"
+        );
+        assert_eq!(
+            s.origins["base_url"],
+            Origin::Env("MONGODB_ATLAS_BASE_URL".into())
+        );
+        let s = Settings::resolve(
+            None,
+            JobFile::default(),
+            &env(&[(
+                "MONGODB_ATLAS_BASE_URL",
+                "https://om.example.com/api/public/v1.0",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://om.example.com/api/public/v1.0"
+        );
     }
 
     #[test]
