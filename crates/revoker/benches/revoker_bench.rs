@@ -583,6 +583,55 @@ fn verify(b: &Bench) -> Figures {
     ]
 }
 
+/// 16 project lists whose one page each is about 24 MB (500 keys of 48 KB): verification's memory.
+fn verify_huge_pages(b: &Bench) -> Figures {
+    let per = b.size(500, 50);
+    let keys: Vec<revoker::input::Target> = keys(per * 32, 32)
+        .into_iter()
+        .filter(|t| t.kind == revoker::input::Kind::ProjectApiKey)
+        .collect();
+    let first = spawn_sim(SimConfig::default(), keys.clone()).expect("sim");
+    let input = b.file("huge.csv");
+    write_input(&input, &keys);
+    let report = b.file("huge.report.csv");
+    let (_, _, code) = run_measured(
+        revoker(&first, &input, &report, &["--concurrency", "32"]),
+        Duration::from_secs(300),
+    );
+    assert_eq!(code, 0);
+    // The keys are back, each listed with 48 KB of description.
+    let huge = spawn_sim(
+        SimConfig {
+            list_padding: 48 * 1024,
+            ..SimConfig::default()
+        },
+        keys.clone(),
+    )
+    .expect("sim");
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "verify",
+        "--api-moved",
+        "--concurrency",
+        "16",
+        "--base-url",
+        huge.base_url(),
+    ])
+    .arg(&report)
+    .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+    .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+    .env_remove("MCLI_OPS_MANAGER_URL")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let (elapsed, rss, code) = run_measured(cmd, Duration::from_secs(300));
+    assert_eq!(code, 1, "every key is still present");
+    vec![
+        ("verify s", elapsed.as_secs_f64()),
+        ("lists", huge.stats().lists as f64),
+        ("verify peak RSS MB", rss),
+    ]
+}
+
 /// 1,000,000 input rows where every row appears twice, against 1,000,000 distinct rows: memory.
 fn duplicates(b: &Bench) -> Figures {
     let n = b.size(1_000_000, 20_000);
@@ -789,6 +838,12 @@ fn scenarios() -> Vec<Scenario> {
             about: "verify a report of 100,000 revoked rows in 100 projects",
             targets: vec![("list requests per 1,000 rows", "<= 5", |v| v <= 5.0)],
             run: verify,
+        },
+        Scenario {
+            name: "verify-huge",
+            about: "verify 16 project lists whose page is ~24 MB each (500 keys x 48 KB)",
+            targets: vec![("verify peak RSS MB", "<= 200", |v| v <= 200.0)],
+            run: verify_huge_pages,
         },
         Scenario {
             name: "duplicates",
