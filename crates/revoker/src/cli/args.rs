@@ -43,7 +43,7 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Check an input file without sending anything.
     #[command(
-        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds org-api-key,service-account --api atlas -o json"
+        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds +org-api-key,service-account --api atlas -o json"
     )]
     Validate(ValidateArgs),
     /// List what still exists and record, per finished row of a report, whether its key is gone.
@@ -85,7 +85,7 @@ Examples:
   revoker run jobs/incident.toml --input compromised.csv --resume
 
   # organization keys and service accounts on Atlas, verified afterwards
-  revoker run --input leaked.csv --api atlas --kinds org-api-key,service-account,service-account-secret --verify
+  revoker run --input leaked.csv --api atlas --kinds +org-api-key,service-account,service-account-secret --verify
 
   # a compliance export with its own column names, all agent keys
   revoker run --input export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent --report out.csv
@@ -244,9 +244,35 @@ pub struct InputArgs {
     #[arg(long)]
     pub kind: Option<Kind>,
     /// Kinds allowed (comma-separated); rows of other kinds are invalid. org-api-key, service-account
-    /// and service-account-secret are sent only when named here.
-    #[arg(long, value_delimiter = ',')]
-    pub kinds: Option<Vec<Kind>>,
+    /// and service-account-secret are sent only when named here. A leading + adds to the default
+    /// (project-api-key, agent-api-key): --kinds +org-api-key,service-account.
+    #[arg(long, value_parser = parse_kinds)]
+    pub kinds: Option<KindList>,
+}
+
+/// The kinds of `--kinds`.
+#[derive(Clone, Debug)]
+pub struct KindList(pub Vec<Kind>);
+
+/// `a,b` exactly these kinds; `+a,b` the default kinds and these.
+fn parse_kinds(text: &str) -> Result<KindList, String> {
+    let (add, list) = match text.trim().strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let mut kinds: Vec<Kind> = if add {
+        Kind::ALL.into_iter().filter(|k| !k.is_org_wide()).collect()
+    } else {
+        Vec::new()
+    };
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let kind = Kind::parse(name)
+            .ok_or_else(|| format!("unknown kind {name:?} (expected {})", Kind::names()))?;
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(KindList(kinds))
 }
 
 impl InputArgs {
@@ -257,7 +283,7 @@ impl InputArgs {
             delimiter: self.delimiter.clone(),
             columns: self.columns.clone().unwrap_or_default(),
             kind: self.kind,
-            kinds: self.kinds.clone(),
+            kinds: self.kinds.clone().map(|k| k.0),
             ..JobFile::default()
         }
     }

@@ -157,7 +157,7 @@ What happened:
     inspect it:   revoker report {report}
     for review:   revoker report {report} --html report.html
   - samples/incident-export.csv in {} holds every kind (organization keys, service accounts and their
-    secrets): try it against `revoker-sim --keys` with --kinds org-api-key,service-account,service-account-secret.",
+    secrets): try it against `revoker-sim --keys` with --kinds +org-api-key,service-account,service-account-secret.",
         plural(stats.requests, "request", "requests"),
         plural(stats.deleted, "key", "keys"),
         plural(stats.not_found, "deletion", "deletions"),

@@ -146,14 +146,15 @@ pub struct Refusals {
 }
 
 /// Scopes that must refuse (with no success anywhere) before the run stops; fewer when the input has
-/// fewer.
+/// fewer, but never one: a single refusing project says nothing about the credential, and the same
+/// state must give the same exit code whether other projects were in the run or not.
 const REFUSING_SCOPES_TO_STOP: u64 = 3;
 
 impl Refusals {
     pub fn new(scopes: u64) -> Refusals {
         Refusals {
             state: Mutex::new(RefusalState::default()),
-            needed: REFUSING_SCOPES_TO_STOP.min(scopes.max(1)),
+            needed: REFUSING_SCOPES_TO_STOP.min(scopes).max(2),
         }
     }
 

@@ -470,7 +470,7 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
     };
     if kind.is_org_wide() && !opts.allowed_kinds.contains(&kind) {
         return Err(format!(
-            "kind {kind} {}: it is sent only when allowed by name (--kinds {kind}, or kinds = [\"{kind}\"] in the job file)",
+            "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
             org_wide_warning(kind)
         ));
     }
@@ -619,7 +619,7 @@ mod tests {
         let row = cells("", good, client, good, "service-account-secret");
         assert_eq!(
             check(&row, &InputOptions::default(), true).unwrap_err(),
-            "kind service-account-secret revokes a secret of an organization's service account: it is sent only when allowed by name (--kinds service-account-secret, or kinds = [\"service-account-secret\"] in the job file)"
+            "kind service-account-secret revokes a secret of an organization's service account: it is sent only when allowed by name (--kinds +service-account-secret, or add \"service-account-secret\" to kinds in the job file)"
         );
         let allowed = InputOptions {
             allowed_kinds: vec![Kind::ServiceAccountSecret],

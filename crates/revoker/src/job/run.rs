@@ -268,6 +268,12 @@ fn survey_input(
         }
     })?;
     invalid.log(source);
+    if survey.rows == 0 {
+        tracing::warn!(
+            "{} has a header and no rows: nothing to revoke — is the export empty?",
+            source.name()
+        );
+    }
     Ok(survey)
 }
 

@@ -13,6 +13,7 @@ mod kinds;
 mod misc;
 mod oauth;
 mod operations;
+mod operator;
 mod properties;
 mod run;
 mod tls;
