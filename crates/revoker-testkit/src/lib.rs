@@ -362,3 +362,26 @@ pub fn have_tool(tool: &str, version_arg: &str) -> bool {
     }
     present
 }
+
+/// A simulator holding `keys`, a folder, an input of those keys and where the report goes: what
+/// most tests start from.
+pub struct Job {
+    pub sim: SimHandle,
+    pub dir: tempfile::TempDir,
+    pub input: PathBuf,
+    pub report: PathBuf,
+}
+
+/// [`Job`] with `config` and `keys`.
+pub fn job(config: SimConfig, keys: &[Target]) -> Job {
+    let sim = sim(config, keys);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "r.csv"));
+    write_csv(&input, keys);
+    Job {
+        sim,
+        dir,
+        input,
+        report,
+    }
+}

@@ -15,9 +15,6 @@ pub struct Figures {
     pub challenges: AtomicU64,
     /// HTTP answers of any status, challenges included: the server is there.
     pub responses: AtomicU64,
-    /// Answers that could only come from the API: an error document with its `errorCode`, or a 2xx
-    /// to a signed request. Once there is one, the base URL is right.
-    pub api_answers: AtomicU64,
     /// 429 answers.
     pub throttled: AtomicU64,
     /// Attempts after the first, over all rows.

@@ -158,6 +158,9 @@ pub struct Client {
     api: Api,
     envelope: bool,
     figures: Arc<Figures>,
+    /// Whether the API has answered as itself (a 2xx, or its error document): from then on the
+    /// base URL is right, and a stray undocumented 404 is retried rather than a stop.
+    vouched: std::sync::atomic::AtomicBool,
 }
 
 impl Client {
@@ -229,6 +232,7 @@ impl Client {
             api,
             envelope: config.envelope,
             figures,
+            vouched: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -387,7 +391,7 @@ impl Client {
                 ),
             }),
             Answer::Fatal(Fatal::NotTheApi { detail })
-                if Figures::get(&self.figures.api_answers) > 0 =>
+                if self.vouched.load(std::sync::atomic::Ordering::Relaxed) =>
             {
                 Answer::Transient {
                     status: Some(404),
@@ -399,7 +403,8 @@ impl Client {
             }
             answer => {
                 if matches!(answer, Answer::Done { .. }) || !answer.error_code().is_empty() {
-                    Figures::bump(&self.figures.api_answers);
+                    self.vouched
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                 }
                 answer
             }

@@ -533,38 +533,19 @@ impl Shared {
 
     /// A report row for `target` on `line`, outcome to be filled in.
     fn record(&self, line: u64, target: &Target) -> crate::report::Record {
-        crate::report::Record {
-            run_id: self.run_id.clone(),
-            finished_at: crate::report::timestamp(),
+        crate::report::Record::new(
+            &self.run_id,
             line,
-            kind: target.kind.to_string(),
-            project: target.scope.to_string(),
-            key: target.key_text(),
-            outcome: crate::report::Outcome::Skipped,
-            http_status: None,
-            error_code: String::new(),
-            attempts: 0,
-            duration_ms: 0,
-            message: String::new(),
-            secret: target.secret_text(),
-        }
+            crate::report::Outcome::Skipped,
+            String::new(),
+        )
+        .naming(target)
     }
 
     fn invalid(&self, line: u64, raw: RawRow, reason: String) {
-        self.report(crate::report::Record {
-            run_id: self.run_id.clone(),
-            finished_at: crate::report::timestamp(),
-            line,
-            kind: raw.kind,
-            project: raw.scope,
-            key: raw.key,
-            outcome: crate::report::Outcome::Invalid,
-            http_status: None,
-            error_code: String::new(),
-            attempts: 0,
-            duration_ms: 0,
-            message: reason,
-            secret: raw.secret,
-        });
+        self.report(
+            crate::report::Record::new(&self.run_id, line, crate::report::Outcome::Invalid, reason)
+                .of_raw(raw),
+        );
     }
 }

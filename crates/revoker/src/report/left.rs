@@ -119,43 +119,21 @@ fn unreported(
     invalid_lines: &HashSet<u64>,
     seen: &mut HashSet<Identity>,
 ) -> Option<Record> {
-    let mut record = Record {
-        run_id: left.run_id.clone(),
-        finished_at: String::new(),
-        line: entry.line,
-        kind: String::new(),
-        project: String::new(),
-        key: String::new(),
-        outcome: Outcome::Skipped,
-        http_status: None,
-        error_code: String::new(),
-        attempts: 0,
-        duration_ms: 0,
-        message: "not attempted: the run stopped before this row".into(),
-        secret: String::new(),
-    };
+    let record = Record::new(
+        &left.run_id,
+        entry.line,
+        Outcome::Skipped,
+        "not attempted: the run stopped before this row".into(),
+    );
     match &entry.target {
         Ok(t) => {
             let id = t.identity();
-            if reported.contains(&id) || !seen.insert(id) {
-                return None;
-            }
-            record.kind = t.kind.to_string();
-            record.project = t.scope.to_string();
-            record.key = t.key_text();
-            record.secret = t.secret_text();
+            (!reported.contains(&id) && seen.insert(id)).then(|| record.naming(t))
         }
-        Err(why) => {
-            if invalid_lines.contains(&entry.line) {
-                return None;
-            }
-            record.outcome = Outcome::Invalid;
-            record.kind = entry.raw.kind.clone();
-            record.project = entry.raw.scope.clone();
-            record.key = entry.raw.key.clone();
-            record.secret = entry.raw.secret.clone();
-            record.message = why.clone();
-        }
+        Err(why) => (!invalid_lines.contains(&entry.line)).then(|| Record {
+            outcome: Outcome::Invalid,
+            message: why.clone(),
+            ..record.of_raw(entry.raw.clone())
+        }),
     }
-    Some(record)
 }

@@ -81,6 +81,44 @@ pub struct Record {
 }
 
 impl Record {
+    /// A row of `run_id` for input line `line`, finished now, its cells empty until
+    /// [`Record::naming`] or set by hand.
+    pub fn new(run_id: &str, line: u64, outcome: Outcome, message: String) -> Record {
+        Record {
+            run_id: run_id.to_string(),
+            finished_at: timestamp(),
+            line,
+            kind: String::new(),
+            project: String::new(),
+            key: String::new(),
+            outcome,
+            http_status: None,
+            error_code: String::new(),
+            attempts: 0,
+            duration_ms: 0,
+            message,
+            secret: String::new(),
+        }
+    }
+
+    /// The row with `target`'s cells.
+    pub fn naming(mut self, target: &crate::input::Target) -> Record {
+        self.kind = target.kind.to_string();
+        self.project = target.scope.to_string();
+        self.key = target.key_text();
+        self.secret = target.secret_text();
+        self
+    }
+
+    /// The row of an input row that is not a target, its cells as the input had them.
+    pub fn of_raw(mut self, raw: crate::input::RawRow) -> Record {
+        self.kind = raw.kind;
+        self.project = raw.scope;
+        self.key = raw.key;
+        self.secret = raw.secret;
+        self
+    }
+
     /// The row's identity, if its cells name a valid target (invalid rows hold whatever the input had).
     pub fn target(&self) -> Option<crate::input::Target> {
         crate::input::Target::parse(&self.kind, &self.project, &self.key, &self.secret)

@@ -308,19 +308,8 @@ fn record(
         (Outcome::Verified, text)
     };
     found.sink.send(Record {
-        run_id: found.run_id.to_string(),
-        finished_at: crate::report::timestamp(),
-        line: claim.line,
-        kind: t.kind.to_string(),
-        project: t.scope.to_string(),
-        key: t.key_text(),
-        outcome,
         http_status: Some(status),
-        error_code: String::new(),
-        attempts: 0,
-        duration_ms: 0,
-        message: text,
-        secret: t.secret_text(),
+        ..Record::new(found.run_id, claim.line, outcome, text).naming(&t)
     });
 }
 

@@ -18,10 +18,12 @@ fn mode(path: &std::path::Path) -> u32 {
 #[test]
 fn a_metrics_file_may_not_replace_the_evidence_or_the_input() {
     let keys = keys(4, 1);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = run(&sim, &input, &report, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let link = path(&d, "link.prom");
@@ -79,16 +81,18 @@ fn side_files_never_follow_a_planted_link() {
 #[test]
 fn reports_audit_files_journals_and_hand_overs_are_owner_only_metrics_are_not() {
     let keys = keys(10, 2);
-    let sim = sim(
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(
         SimConfig {
             forbid_projects: vec![oid(&keys[1].scope)],
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let metrics = path(&d, "m.prom");
     // The usual umask: files would be 0644.
     let out = run(&sim, &input, &report, &["--metrics-file"])
@@ -122,16 +126,18 @@ fn reports_audit_files_journals_and_hand_overs_are_owner_only_metrics_are_not() 
 #[test]
 fn a_running_revoker_can_dump_no_core_and_the_unit_says_so() {
     let keys = keys(200, 4);
-    let slow = sim(
+    let Job {
+        sim: slow,
+        dir: _d,
+        input,
+        report,
+    } = job(
         SimConfig {
             latency: Duration::from_millis(100),
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let mut child = spawn_run(&slow, &input, &report, &[]);
     wait_for_rows(&report, 0, &mut child);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id())).unwrap();
@@ -157,16 +163,18 @@ fn a_running_revoker_can_dump_no_core_and_the_unit_says_so() {
 #[test]
 fn sighup_drains_like_sigterm_with_its_summary_audit_end_and_token_revoked() {
     let keys = keys(200, 4);
-    let slow = sim(
+    let Job {
+        sim: slow,
+        dir: _d,
+        input,
+        report,
+    } = job(
         SimConfig {
             latency: Duration::from_millis(200),
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let mut child = clean_command(assert_cmd::cargo::cargo_bin("revoker"))
         .env_remove("MCLI_PUBLIC_API_KEY")
         .env_remove("MCLI_PRIVATE_API_KEY")
@@ -208,16 +216,18 @@ fn with_token_field(field: &str, value: serde_json::Value) -> (std::process::Out
     let keys = keys(6, 1);
     let mut token_answer = serde_json::Map::new();
     token_answer.insert(field.into(), value);
-    let sim = sim(
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(
         SimConfig {
             token_answer,
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let out = with_service_account(run(&sim, &input, &report, &[]))
         .output()
         .unwrap();
@@ -416,10 +426,12 @@ fn the_runs_own_service_account_is_refused_unless_allowed_then_sent_last() {
 #[test]
 fn a_ca_file_that_is_not_one_is_refused_at_once_naming_it() {
     let keys = keys(2, 1);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let started = Instant::now();
     let out = run(&sim, &input, &report, &["--ca-cert", "/dev/zero"])
         .output()

@@ -14,10 +14,12 @@ fn a_plus_adds_the_destructive_kinds_to_the_default() {
         target(Kind::AgentApiKey, 1, 3, None),
         target(Kind::OrgApiKey, 4, 5, None),
     ];
-    let sim = sim(SimConfig::default(), &rows);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &rows);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
     let out = run(&sim, &input, &report, &["--kinds", "+org-api-key"])
         .output()
         .unwrap();
@@ -55,10 +57,12 @@ fn an_export_with_a_header_and_no_rows_is_said_even_quietly() {
 #[test]
 fn terraforms_variable_names_sign_in() {
     let keys = keys(4, 1);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = run(&sim, &input, &report, &[])
         .env_remove("MCLI_PUBLIC_API_KEY")
         .env_remove("MCLI_PRIVATE_API_KEY")

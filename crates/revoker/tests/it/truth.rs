@@ -12,16 +12,18 @@ use revoker_testkit::*;
 /// A report of `n` rows whose run was stopped (SIGINT) early, most rows never attempted.
 fn stopped_report(n: u64) -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let keys = keys(n, 10);
-    let slow = sim(
+    let Job {
+        sim: slow,
+        dir: d,
+        input,
+        report,
+    } = job(
         SimConfig {
             latency: Duration::from_millis(300),
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let mut child = spawn_run(&slow, &input, &report, &["--concurrency", "4"]);
     wait_for_rows(&report, 0, &mut child);
     interrupt(&child);
@@ -168,10 +170,12 @@ fn finished_report(
     revoker_testkit::simulator::SimHandle,
 ) {
     let keys = keys(20, 2);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = run(&sim, &input, &report, extra).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     (d, input, report, sim)
@@ -202,16 +206,18 @@ fn a_row_without_a_digest_under_a_chained_header_is_a_forgery() {
 #[test]
 fn a_rewritten_end_record_is_caught_by_its_rows_and_by_a_kept_digest() {
     let keys = keys(20, 2);
-    let sim = sim(
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(
         SimConfig {
             forbid_projects: vec![oid(&keys[1].scope)],
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     let out = run(&sim, &input, &report, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
@@ -364,16 +370,18 @@ fn a_signed_report_checks_with_minisign_and_with_revoker_and_fails_after_any_cha
 #[test]
 fn report_groups_unfinished_rows_rather_than_one_line_each() {
     let keys = keys(60, 2);
-    let sim = sim(
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(
         SimConfig {
             forbid_projects: vec![oid(&keys[1].scope)],
             ..SimConfig::default()
         },
         &keys,
     );
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
     run(&sim, &input, &report, &[]).output().unwrap();
     let out = revoker().arg("report").arg(&report).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -74,10 +74,12 @@ fn a_system_managed_account_that_still_exists_is_still_present() {
 #[test]
 fn envelope_lists_read_as_documented() {
     let keys = keys(40, 2);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = run(&sim, &input, &report, &["--envelope", "--verify"])
         .output()
         .unwrap();
@@ -222,10 +224,12 @@ fn a_gone_account_takes_its_secrets_when_the_organization_list_agrees() {
 #[test]
 fn verify_asks_the_server_the_report_used_and_refuses_another() {
     let keys = keys(10, 2);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = run(&sim, &input, &report, &[]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // No base URL: the report's.
@@ -293,10 +297,12 @@ fn a_server_that_never_answers_stops_verify_at_once() {
 #[test]
 fn verify_revokes_its_token_and_run_verify_uses_the_runs() {
     let keys = keys(30, 3);
-    let sim = sim(SimConfig::default(), &keys);
-    let d = dir();
-    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
-    write_csv(&input, &keys);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &keys);
     let out = with_service_account(run(&sim, &input, &report, &["--verify"]))
         .output()
         .unwrap();
