@@ -29,11 +29,12 @@ struct KeyItem {
 }
 
 /// The run's own credential; for an API key, its id when an organization of the input lists it.
+/// `org_rows` says whether the input has `org-api-key` rows at all: without them nothing is read.
 pub async fn learn(
     client: &Client,
     credential: &Credential,
-    source: &Source,
-    opts: &InputOptions,
+    (source, opts): (&Source, &InputOptions),
+    org_rows: bool,
     allowed: bool,
 ) -> Own {
     let identity = credential.public_identity();
@@ -44,6 +45,9 @@ pub async fn learn(
         Credential::ApiKey { public_key, .. } => public_key.clone(),
     };
     let mut own = Own::of(None, identity, allowed);
+    if !org_rows {
+        return own;
+    }
     let mut orgs: BTreeSet<ObjectId> = BTreeSet::new();
     let _ = source.scan(opts, &mut |entry| {
         if let Ok(t) = &entry.target

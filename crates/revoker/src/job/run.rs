@@ -375,8 +375,8 @@ async fn revoke_with(
     let own = super::own::learn(
         client,
         &found.credential,
-        &job.source,
-        &settings.input_options(),
+        (&job.source, &settings.input_options()),
+        survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
         settings.run.allow_own_credential,
     )
     .await;
