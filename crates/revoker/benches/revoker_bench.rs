@@ -56,7 +56,7 @@ fn spawn_sim(config: SimConfig, keys: Vec<revoker::input::Target>) -> std::io::R
 }
 
 fn fresh(path: &Path) {
-    for suffix in ["", ".lock", ".sent"] {
+    for suffix in ["", ".lock", ".sent", ".audit.jsonl", ".input"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
