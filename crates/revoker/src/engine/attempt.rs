@@ -161,39 +161,44 @@ where
             }
             Err(answer) => answer,
         };
-        let retry_after = match &answer {
-            Answer::Transient { retry_after, .. } => *retry_after,
-            _ => None,
-        };
         let probe_failed = pass == Pass::Probe && answer.is_server_failure();
+        let delay = next_delay(&mut delays, &answer, probe_failed);
         last = Some(answer);
         if ctx.stop.is_set() {
             return stopped(last, sent, maybe_sent);
         }
-        let delay = if probe_failed {
-            // The breaker schedules the next probe; this row waits for it without spending an attempt.
-            Duration::ZERO
-        } else {
-            match delays.next() {
-                None => {
-                    return Attempted {
-                        result: Err(last.unwrap_or_else(|| Answer::transient(None, "", "", None))),
-                        sent,
-                        maybe_sent,
-                    };
-                }
-                // Full jitter: anywhere from nothing to the exponential delay, so that rows failing
-                // together do not retry together. A Retry-After overrides it.
-                Some(delay) => {
-                    retry_after.unwrap_or_else(|| delay.mul_f64(rand::rng().random::<f64>()))
-                }
-            }
+        let Some(delay) = delay else {
+            return Attempted {
+                result: Err(last.unwrap_or_else(|| Answer::transient(None, "", "", None))),
+                sent,
+                maybe_sent,
+            };
         };
         Figures::bump(&ctx.figures.retries);
         if !delay.is_zero() && !ctx.stop.sleep_until(Instant::now() + delay).await {
             return stopped(last, sent, maybe_sent);
         }
     }
+}
+
+/// The wait before the next attempt, or `None` when the attempts are spent. A failed probe waits
+/// for the breaker's next one without spending an attempt. Otherwise full jitter: anywhere from
+/// nothing to the exponential delay, so that rows failing together do not retry together; a
+/// `Retry-After` overrides it.
+fn next_delay(
+    delays: &mut impl Iterator<Item = Duration>,
+    answer: &Answer,
+    probe_failed: bool,
+) -> Option<Duration> {
+    if probe_failed {
+        return Some(Duration::ZERO);
+    }
+    let retry_after = match answer {
+        Answer::Transient { retry_after, .. } => *retry_after,
+        _ => None,
+    };
+    let delay = delays.next()?;
+    Some(retry_after.unwrap_or_else(|| delay.mul_f64(rand::rng().random::<f64>())))
 }
 
 fn stopped<T>(last: Option<Answer>, sent: u32, maybe_sent: bool) -> Attempted<T> {

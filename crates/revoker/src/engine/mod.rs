@@ -401,6 +401,60 @@ impl Queues {
     }
 }
 
+/// Reads ahead whatever input is ready into the queues; waits for input only when nothing is
+/// queued. Sets `input_done` when the reader has finished.
+async fn read_ahead(
+    shared: &Shared,
+    rx: &mut mpsc::Receiver<Work>,
+    queues: &mut Queues,
+    input_done: &mut bool,
+) {
+    let ctx = &shared.ctx;
+    while !*input_done && queues.len < LOOKAHEAD {
+        let work = if queues.len == 0 {
+            tokio::select! {
+                work = rx.recv() => work,
+                () = ctx.stop.wait() => return,
+            }
+        } else {
+            match rx.try_recv() {
+                Ok(work) => Some(work),
+                Err(mpsc::error::TryRecvError::Empty) => return,
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            }
+        };
+        match work {
+            None => *input_done = true,
+            Some(Work::Send(row)) => queues.push(row),
+            Some(Work::Invalid { line, raw, reason }) => shared.invalid(line, raw, reason),
+            Some(Work::Copy {
+                line,
+                target,
+                first,
+            }) => shared.report(first.copy(shared.record(line, &target), line)),
+        }
+    }
+}
+
+/// A first row that got no answer at all stops the run: a server that is not there is found by one
+/// row's attempts, whatever the row count.
+fn no_answer_stops(ctx: &Context, first: Option<crate::report::Record>) {
+    if Figures::get(&ctx.figures.responses) == 0
+        && let Some(first) = first
+    {
+        ctx.stop.request(StopReason::NoAnswer(format!(
+            "no answer from {}: the first row's {} got none ({}); is the server up and the base URL right?",
+            ctx.client.host(),
+            if first.attempts == 1 {
+                "attempt".to_string()
+            } else {
+                format!("{} attempts", first.attempts)
+            },
+            first.message
+        )));
+    }
+}
+
 async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
     let ctx = shared.ctx.clone();
     // Rows in progress, backing off included; requests on the wire are bounded by `in_flight`.
@@ -416,31 +470,7 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
     let mut tasks = tokio::task::JoinSet::new();
 
     while !ctx.stop.is_set() {
-        // Read ahead whatever is ready; wait for input only when nothing is queued.
-        while !input_done && queues.len < LOOKAHEAD {
-            let work = if queues.len == 0 {
-                tokio::select! {
-                    work = rx.recv() => work,
-                    () = ctx.stop.wait() => break,
-                }
-            } else {
-                match rx.try_recv() {
-                    Ok(work) => Some(work),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => None,
-                }
-            };
-            match work {
-                None => input_done = true,
-                Some(Work::Send(row)) => queues.push(row),
-                Some(Work::Invalid { line, raw, reason }) => shared.invalid(line, raw, reason),
-                Some(Work::Copy {
-                    line,
-                    target,
-                    first,
-                }) => shared.report(first.copy(shared.record(line, &target), line)),
-            }
-        }
+        read_ahead(&shared, &mut rx, &mut queues, &mut input_done).await;
         if queues.len == 0 {
             if input_done {
                 break;
@@ -497,20 +527,7 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
             let first = row::process(&task_shared, row, dispatch).await;
             drop(row_slot);
             primed = true;
-            if Figures::get(&ctx.figures.responses) == 0
-                && let Some(first) = first
-            {
-                ctx.stop.request(StopReason::NoAnswer(format!(
-                    "no answer from {}: the first row's {} got none ({}); is the server up and the base URL right?",
-                    ctx.client.host(),
-                    if first.attempts == 1 {
-                        "attempt".to_string()
-                    } else {
-                        format!("{} attempts", first.attempts)
-                    },
-                    first.message
-                )));
-            }
+            no_answer_stops(&ctx, first);
         }
         // Reap finished tasks so the set does not grow with the input.
         while tasks.try_join_next().is_some() {}

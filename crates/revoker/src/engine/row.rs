@@ -60,27 +60,13 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     record.attempts = attempted.sent;
     record.duration_ms = started.elapsed().as_millis() as u64;
 
-    {
-        let mut unsettled = shared.unsettled.lock().unwrap_or_else(|p| p.into_inner());
-        match outcome {
-            Outcome::Done | Outcome::NotFound | Outcome::Rejected => {
-                unsettled.remove(&id);
-            }
-            _ if attempted.maybe_sent => {
-                unsettled.insert(id, target);
-            }
-            _ => {
-                // No attempt of this run reached the server (refused connections): withdraw the
-                // journal line, unless an earlier run's attempt may still have.
-                if !was_unsettled
-                    && let Some(journal) = &shared.journal
-                    && let Err(e) = journal.withdraw(&target)
-                {
-                    tracing::warn!("{e}");
-                }
-            }
-        }
-    }
+    settle(
+        shared,
+        &target,
+        outcome,
+        attempted.maybe_sent,
+        was_unsettled,
+    );
     shared
         .groups
         .add(&record, &[Outcome::Rejected, Outcome::Failed]);
@@ -93,6 +79,36 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     }
     shared.report(record.clone());
     Some(record)
+}
+
+/// What the journal keeps of a row: nothing once the API answered it; the row when this run's
+/// attempt may have reached the server without an answer; and when no attempt of this run reached
+/// it (refused connections), its journal line is withdrawn, unless an earlier run's may have.
+fn settle(
+    shared: &Shared,
+    target: &crate::input::Target,
+    outcome: Outcome,
+    maybe_sent: bool,
+    was_unsettled: bool,
+) {
+    let id = target.identity();
+    let mut unsettled = shared.unsettled.lock().unwrap_or_else(|p| p.into_inner());
+    match outcome {
+        Outcome::Done | Outcome::NotFound | Outcome::Rejected => {
+            unsettled.remove(&id);
+        }
+        _ if maybe_sent => {
+            unsettled.insert(id, *target);
+        }
+        _ => {
+            if !was_unsettled
+                && let Some(journal) = &shared.journal
+                && let Err(e) = journal.withdraw(target)
+            {
+                tracing::warn!("{e}");
+            }
+        }
+    }
 }
 
 fn outcome(answer: &Answer, sent: u32, maybe_sent: bool) -> (Outcome, String) {

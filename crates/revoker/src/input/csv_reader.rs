@@ -184,16 +184,22 @@ pub(super) fn header_notes(
     Ok(notes)
 }
 
-pub(super) fn scan(
+/// The header's column of each field.
+struct Mapped {
+    project: Option<usize>,
+    org: Option<usize>,
+    key: usize,
+    secret: Option<usize>,
+    kind: Option<usize>,
+}
+
+/// Finds each field's column in the header; a header without the columns a row needs is an error
+/// that says what was looked for, what was found and how to map it.
+fn map_columns(
     source: &Source,
-    reader: BufReader<CopyReader>,
     opts: &InputOptions,
-    from: Option<(u64, u64)>,
-    visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
-) -> Result<(), InputError> {
-    let (mut csv, ends, delimiter) = open(source, opts, reader)?;
-    let mut passed = 0u64;
-    let names = header_names(source, &mut csv)?;
+    names: &[String],
+) -> Result<Mapped, InputError> {
     let column = |field: Field| opts.columns.find(field, names.iter().map(String::as_str));
     let found = if names.iter().all(|n| n.trim().is_empty()) {
         "no column names".to_string()
@@ -240,6 +246,32 @@ pub(super) fn scan(
             ),
         ));
     }
+    Ok(Mapped {
+        project,
+        org,
+        key,
+        secret,
+        kind,
+    })
+}
+
+pub(super) fn scan(
+    source: &Source,
+    reader: BufReader<CopyReader>,
+    opts: &InputOptions,
+    from: Option<(u64, u64)>,
+    visit: &mut dyn FnMut(Entry) -> ControlFlow<()>,
+) -> Result<(), InputError> {
+    let (mut csv, ends, delimiter) = open(source, opts, reader)?;
+    let mut passed = 0u64;
+    let names = header_names(source, &mut csv)?;
+    let Mapped {
+        project,
+        org,
+        key,
+        secret,
+        kind,
+    } = map_columns(source, opts, &names)?;
 
     // Where the rows start: after the header, or at a row an earlier scan pointed to. Offsets are
     // counted from the start of the file either way.

@@ -108,6 +108,107 @@ fn pick<T>(
     None
 }
 
+/// The profile named by a flag, the job or `MONGODB_ATLAS_PROFILE`, else Atlas CLI's default
+/// profile when there is one.
+fn profile_layer(
+    flags: &JobFile,
+    job: &JobFile,
+    env_value: &dyn Fn(&str) -> Option<String>,
+    origins: &mut BTreeMap<&'static str, Origin>,
+    job_origin: &dyn Fn() -> Origin,
+) -> Result<(Option<String>, Option<Profile>), SettingsError> {
+    let profile_name = pick(
+        origins,
+        "profile",
+        vec![
+            (flags.profile.clone(), Origin::Flag("--profile".into())),
+            (job.profile.clone(), job_origin()),
+            (env_value(PROFILE_VAR), Origin::Env(PROFILE_VAR.into())),
+        ],
+    );
+    let profile = match &profile_name {
+        Some(name) => profile::load(name, true)?,
+        None => profile::load(profile::DEFAULT_PROFILE, false).unwrap_or_else(|e| {
+            tracing::warn!("{e}; the default profile is not used");
+            None
+        }),
+    };
+    Ok((profile_name, profile))
+}
+
+/// The CA file's layers: `--ca-cert`, the job's, `MCLI_OPS_MANAGER_CA_CERTIFICATE`, the profile's.
+fn ca_cert_layers(
+    flags: &JobFile,
+    job: &JobFile,
+    env: Option<String>,
+    (job_origin, profile_origin): (&dyn Fn() -> Origin, &dyn Fn() -> Origin),
+    profile: Option<&Profile>,
+) -> Vec<(Option<PathBuf>, Origin)> {
+    vec![
+        (flags.ca_cert.clone(), Origin::Flag("--ca-cert".into())),
+        (job.ca_cert.clone(), job_origin()),
+        (
+            env.map(PathBuf::from),
+            Origin::Env(CA_CERTIFICATE_VAR.into()),
+        ),
+        (
+            profile.and_then(|p| p.fields.ops_manager_ca_certificate.clone()),
+            profile_origin(),
+        ),
+    ]
+}
+
+/// The flags over the job file, field by field, each value's origin recorded: the table of what
+/// a job file and the flags both set. The base URL, CA file and profile are resolved apart.
+fn merge(
+    flags: &JobFile,
+    job: &JobFile,
+    origins: &mut BTreeMap<&'static str, Origin>,
+    job_origin: &dyn Fn() -> Origin,
+) -> JobFile {
+    let flag = |name: &str| Origin::Flag(format!("--{}", name.replace('_', "-")));
+    macro_rules! merged {
+        ($field:ident) => {
+            pick(
+                origins,
+                stringify!($field),
+                vec![
+                    (flags.$field.clone(), flag(stringify!($field))),
+                    (job.$field.clone(), job_origin()),
+                ],
+            )
+        };
+    }
+    JobFile {
+        input: merged!(input),
+        format: merged!(format),
+        delimiter: merged!(delimiter),
+        columns: job.columns.overridden_by(&flags.columns),
+        kind: merged!(kind),
+        kinds: merged!(kinds),
+        report: merged!(report),
+        resume: merged!(resume),
+        base_url: None,
+        api: merged!(api),
+        profile: None,
+        rate: merged!(rate),
+        project_rate: merged!(project_rate),
+        concurrency: merged!(concurrency),
+        max_attempts: merged!(max_attempts),
+        timeout: merged!(timeout),
+        connect_timeout: merged!(connect_timeout),
+        envelope: merged!(envelope),
+        ca_cert: None,
+        credentials_file: merged!(credentials_file),
+        metrics_file: merged!(metrics_file),
+        verify: merged!(verify),
+        sign_key: merged!(sign_key),
+        api_moved: merged!(api_moved),
+        new_input: merged!(new_input),
+        allow_own_credential: merged!(allow_own_credential),
+    }
+}
+
 /// The base URL's layers, first found wins: `--base-url` or `--api`, the job's, Terraform's
 /// `MONGODB_ATLAS_BASE_URL`, `MCLI_OPS_MANAGER_URL` (an Ops Manager root, to which the API path is
 /// added), the profile's, Cloud Manager's.
@@ -197,65 +298,13 @@ impl Settings {
         let env_value = |name: &str| env(name).filter(|v| !v.trim().is_empty());
 
         // The profile first: it is a layer under everything else.
-        let profile_name = pick(
-            &mut origins,
-            "profile",
-            vec![
-                (flags.profile.clone(), flag("profile")),
-                (job.profile.clone(), job_origin()),
-                (env_value(PROFILE_VAR), Origin::Env(PROFILE_VAR.into())),
-            ],
-        );
-        let profile = match &profile_name {
-            Some(name) => profile::load(name, true)?,
-            None => profile::load(profile::DEFAULT_PROFILE, false).unwrap_or_else(|e| {
-                tracing::warn!("{e}; the default profile is not used");
-                None
-            }),
-        };
+        let (profile_name, profile) =
+            profile_layer(&flags, &job, &env_value, &mut origins, &job_origin)?;
         let profile_origin =
             || Origin::Profile(profile.as_ref().map(Profile::describe).unwrap_or_default());
 
-        macro_rules! merged {
-            ($field:ident) => {
-                pick(
-                    &mut origins,
-                    stringify!($field),
-                    vec![
-                        (flags.$field.clone(), flag(stringify!($field))),
-                        (job.$field.clone(), job_origin()),
-                    ],
-                )
-            };
-        }
-        let mut values = JobFile {
-            input: merged!(input),
-            format: merged!(format),
-            delimiter: merged!(delimiter),
-            columns: job.columns.overridden_by(&flags.columns),
-            kind: merged!(kind),
-            kinds: merged!(kinds),
-            report: merged!(report),
-            resume: merged!(resume),
-            base_url: None,
-            api: merged!(api),
-            profile: profile_name,
-            rate: merged!(rate),
-            project_rate: merged!(project_rate),
-            concurrency: merged!(concurrency),
-            max_attempts: merged!(max_attempts),
-            timeout: merged!(timeout),
-            connect_timeout: merged!(connect_timeout),
-            envelope: merged!(envelope),
-            ca_cert: None,
-            credentials_file: merged!(credentials_file),
-            metrics_file: merged!(metrics_file),
-            verify: merged!(verify),
-            sign_key: merged!(sign_key),
-            api_moved: merged!(api_moved),
-            new_input: merged!(new_input),
-            allow_own_credential: merged!(allow_own_credential),
-        };
+        let mut values = merge(&flags, &job, &mut origins, &job_origin);
+        values.profile = profile_name;
         if !values.columns.is_empty() {
             origins.insert(
                 "columns",
@@ -292,20 +341,13 @@ impl Settings {
         values.ca_cert = pick(
             &mut origins,
             "ca_cert",
-            vec![
-                (flags.ca_cert.clone(), flag("ca_cert")),
-                (job.ca_cert.clone(), job_origin()),
-                (
-                    env_value(CA_CERTIFICATE_VAR).map(PathBuf::from),
-                    Origin::Env(CA_CERTIFICATE_VAR.into()),
-                ),
-                (
-                    profile
-                        .as_ref()
-                        .and_then(|p| p.fields.ops_manager_ca_certificate.clone()),
-                    profile_origin(),
-                ),
-            ],
+            ca_cert_layers(
+                &flags,
+                &job,
+                env_value(CA_CERTIFICATE_VAR),
+                (&job_origin, &profile_origin),
+                profile.as_ref(),
+            ),
         );
 
         let credential = credential(&values, env, profile.as_ref());
