@@ -409,10 +409,19 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .filter_map(|l| l.not_attempted)
         .sum::<u64>();
     overview.chain = chain_status(&pass.verifier, &audit_runs);
+    // Every revoker that writes the chain writes an audit record: a chained report without one
+    // has lost the record of what its runs never attempted.
+    let missing = (pass.verifier.checked > 0 && log.records.is_empty()).then(|| {
+        format!(
+            "{}: the audit record is missing, so the rows its runs never attempted cannot be counted",
+            audit::path_for(path).display()
+        )
+    });
     overview.audit_problem = log
         .broken
         .as_ref()
         .map(|(line, why)| format!("{}:{line}: {why}", audit::path_for(path).display()))
+        .or(missing)
         .or_else(|| end_records_disagree(&overview.runs, &last_digests));
     overview.evidence_digest = log.digests.last().cloned();
     overview.verification = last_verification(&overview.runs);

@@ -104,6 +104,9 @@ impl Progress {
             (_, Some(_), None) => return Err(format!("page {page} has no totalCount")),
             _ => {}
         }
+        if p.items == 0 && p.next {
+            return Err(format!("page {page} is empty yet links a next page"));
+        }
         let before = self.ids.len();
         self.ids.extend(p.ids);
         self.items += p.items as u64;
@@ -244,6 +247,13 @@ mod tests {
         unreadable.items = 4;
         unreadable.unreadable = 1;
         assert!(p.take(1, unreadable, true).is_err());
+    }
+
+    #[test]
+    fn an_empty_page_with_a_next_link_is_never_followed() {
+        let mut p = Progress::default();
+        let err = p.take(1, page(0..0, true, None), true).unwrap_err();
+        assert_eq!(err, "page 1 is empty yet links a next page");
     }
 
     #[test]

@@ -463,3 +463,18 @@ fn a_key_pair_made_by_minisign_signs_with_its_password() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_chained_report_without_its_audit_record_is_not_as_written() {
+    let (_d, _input, report) = stopped_report(300);
+    std::fs::remove_file(audit::path_for(&report)).unwrap();
+    let out = revoker().arg("report").arg(&report).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "the audit record is missing, so the rows its runs never attempted cannot be counted"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
