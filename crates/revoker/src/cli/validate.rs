@@ -37,6 +37,7 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
             bad.push(serde_json::json!({ "line": entry.line, "reason": reason }));
         }
     })?;
+    let own = own_rows(&source, &opts, args.output == Output::Text)?;
     let per_kind: Vec<String> = Kind::ALL
         .iter()
         .map(|k| format!("{} {k}", survey.kind_count(*k)))
@@ -60,11 +61,48 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
             "duplicates": survey.duplicates,
             "scopes": survey.scopes,
             "invalid_rows": bad,
+            "own_credential_rows": own,
         })),
     }
-    Ok(if survey.invalid > 0 {
+    Ok(if survey.invalid > 0 || own > 0 {
         exit::UNFINISHED
     } else {
         exit::OK
     })
+}
+
+/// Rows naming the service account the environment signs in with: a run would refuse them (or,
+/// allowed, send them last). An API key's id is not known without asking the server.
+fn own_rows(
+    source: &Source,
+    opts: &crate::input::InputOptions,
+    print: bool,
+) -> Result<u64, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let Ok(Some(found)) = crate::settings::credentials::from_env(&env) else {
+        return Ok(0);
+    };
+    let crate::api::Credential::ServiceAccount { client_id, .. } = &found.credential else {
+        return Ok(0);
+    };
+    let own =
+        crate::engine::own::Own::of(Some(client_id), found.credential.public_identity(), false);
+    let mut count = 0;
+    source.scan(opts, &mut |entry| {
+        if let Ok(t) = &entry.target
+            && own.matches(t)
+        {
+            count += 1;
+            if print {
+                out(format!(
+                    "{}:{}: {}",
+                    source.name(),
+                    entry.line,
+                    own.refusal()
+                ));
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    })?;
+    Ok(count)
 }

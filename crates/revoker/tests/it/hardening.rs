@@ -460,3 +460,29 @@ fn a_ca_file_that_is_not_one_is_refused_at_once_naming_it() {
     );
     assert_eq!(sim.stats().requests, 0);
 }
+
+#[test]
+fn validate_names_the_rows_of_the_service_account_it_would_sign_in_with() {
+    let own = revoker::input::Target {
+        kind: Kind::ServiceAccount,
+        scope: revoker::input::ObjectId::from_bytes([1; 12]),
+        key: revoker::input::parse_client_id(DEFAULT_CLIENT_ID).unwrap(),
+        secret: None,
+    };
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &[target(Kind::ServiceAccount, 1, 9, None), own]);
+    let mut cmd = revoker();
+    cmd.args(["validate", "--kinds", "service-account"])
+        .arg(&input);
+    let out = with_service_account(cmd).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "{}:3: this row is the credential this run signs in with (service account {DEFAULT_CLIENT_ID})",
+            input.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
