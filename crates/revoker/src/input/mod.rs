@@ -465,8 +465,14 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
         (None | Some(""), None) => {
             return Err("kind is missing (add a kind field or pass --kind)".into());
         }
-        (Some(text), _) => Kind::parse(text)
-            .ok_or_else(|| format!("unknown kind {} (expected {})", shown(text), Kind::names()))?,
+        (Some(text), _) => Kind::parse(text).ok_or_else(|| match Kind::nearest(text) {
+            Some(near) => format!(
+                "unknown kind {}: did you mean {near}? (the kinds are {}; README lists their aliases)",
+                shown(text),
+                Kind::names()
+            ),
+            None => format!("unknown kind {} (expected {})", shown(text), Kind::names()),
+        })?,
     };
     if kind.is_org_wide() && !opts.allowed_kinds.contains(&kind) {
         return Err(format!(

@@ -131,6 +131,17 @@ impl JobFile {
             path: path.to_path_buf(),
             reason,
         };
+        // `revoker run keys.csv`: the input given where the job file goes.
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        if ["csv", "tsv", "txt", "json", "jsonl", "ndjson"].contains(&ext.as_str()) {
+            return Err(err(format!(
+                "this looks like an input file, not a job file (TOML): pass it as --input {}",
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let table: toml::Table =
             toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;

@@ -60,23 +60,54 @@ impl Kind {
         }
     }
 
-    fn aliases(self) -> &'static [&'static str] {
+    /// Other names exports use, compared as [`Kind::parse`] compares: case, spaces, `_` and `-`
+    /// ignored (so `Project API Key`, `projectApiKey` and `project_api_key` are one name).
+    pub fn aliases(self) -> &'static [&'static str] {
         match self {
-            Kind::ProjectApiKey => &["apiKey", "api-key", "project_api_key", "programmatic"],
-            Kind::AgentApiKey => &["agentApiKey", "agent", "agent_api_key"],
-            Kind::OrgApiKey => &["orgApiKey", "org_api_key", "organization-api-key"],
-            Kind::ServiceAccount => &["serviceAccount", "service_account"],
-            Kind::ServiceAccountSecret => &["serviceAccountSecret", "service_account_secret"],
+            Kind::ProjectApiKey => &[
+                "api-key",
+                "programmatic",
+                "programmatic-api-key",
+                "project-key",
+            ],
+            Kind::AgentApiKey => &["agent", "agent-key"],
+            Kind::OrgApiKey => &["organization-api-key", "organization", "org-key", "org"],
+            Kind::ServiceAccount => &["service-account"],
+            Kind::ServiceAccountSecret => &["secret", "service-account-secret"],
         }
     }
 
-    /// Parses the canonical name or one of its aliases, ignoring case.
+    /// A name as compared: lower case, without spaces, `_` or `-`.
+    fn folded(text: &str) -> String {
+        text.chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-' | '\t'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+
+    /// Parses the canonical name or one of its aliases, ignoring case, spaces, `_`, `-` and
+    /// camelCase.
     pub fn parse(text: &str) -> Option<Kind> {
-        let text = text.trim();
+        let text = Kind::folded(text);
         Kind::ALL.into_iter().find(|k| {
-            k.as_str().eq_ignore_ascii_case(text)
-                || k.aliases().iter().any(|a| a.eq_ignore_ascii_case(text))
+            Kind::folded(k.as_str()) == text || k.aliases().iter().any(|a| Kind::folded(a) == text)
         })
+    }
+
+    /// The name nearest to an unknown one, for "did you mean".
+    pub fn nearest(text: &str) -> Option<Kind> {
+        let folded = Kind::folded(text);
+        let text = folded.as_str();
+        Kind::ALL
+            .into_iter()
+            .flat_map(|k| {
+                std::iter::once(k.as_str())
+                    .chain(k.aliases().iter().copied())
+                    .map(move |name| (k, strsim::damerau_levenshtein(text, &Kind::folded(name))))
+            })
+            .filter(|(_, d)| *d <= 3)
+            .min_by_key(|(_, d)| *d)
+            .map(|(k, _)| k)
     }
 
     /// The canonical names, for messages: `a, b or c`.
@@ -429,5 +460,29 @@ mod tests {
             )
             .is_none()
         );
+    }
+}
+
+#[cfg(test)]
+mod kind_names {
+    use super::Kind;
+
+    #[test]
+    fn kinds_as_exports_spell_them() {
+        for (text, kind) in [
+            ("Project API Key", Kind::ProjectApiKey),
+            ("projectApiKey", Kind::ProjectApiKey),
+            ("API Key", Kind::ProjectApiKey),
+            ("PROGRAMMATIC", Kind::ProjectApiKey),
+            ("Service Account", Kind::ServiceAccount),
+            ("service_account_secret", Kind::ServiceAccountSecret),
+            ("organization", Kind::OrgApiKey),
+            ("agent-key", Kind::AgentApiKey),
+        ] {
+            assert_eq!(Kind::parse(text), Some(kind), "{text}");
+        }
+        assert_eq!(Kind::parse("servce acount"), None);
+        assert_eq!(Kind::nearest("servce acount"), Some(Kind::ServiceAccount));
+        assert_eq!(Kind::nearest("banana"), None);
     }
 }

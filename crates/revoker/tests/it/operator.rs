@@ -79,3 +79,46 @@ fn terraforms_variable_names_sign_in() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(sim.stats().deleted, 4);
 }
+
+#[test]
+fn kinds_as_exports_spell_them_and_a_near_miss_is_named() {
+    let d = dir();
+    let input = path(&d, "in.csv");
+    std::fs::write(
+        &input,
+        "project,key,kind\n5e0000000000000000000001,6a0000000000000000000001,Project API Key\n5e0000000000000000000001,6a0000000000000000000002,agent-key\n5e0000000000000000000001,6a0000000000000000000003,projct api key\n",
+    )
+    .unwrap();
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "{}:4: unknown kind \"projct api key\": did you mean project-api-key?",
+            input.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("1 project-api-key · 1 agent-api-key"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn an_input_given_where_the_job_file_goes_says_input() {
+    let d = dir();
+    let input = path(&d, "keys.csv");
+    std::fs::write(&input, "project,key,kind\n").unwrap();
+    let out = revoker().arg("run").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "revoker: job file {}: this looks like an input file, not a job file (TOML): pass it as --input {}",
+            input.display(),
+            input.display()
+        )
+    );
+}
