@@ -209,6 +209,15 @@ struct Prior {
 /// Deciding and locking are one step: of two runs starting on a new path, the second finds the
 /// first's lock (exit 4), never a report to append a whole run to.
 fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prior), Failure> {
+    if let Some(dir) = report
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        console().note(
+            "revoker::report",
+            &format!("revoker: creating the report folder {}", dir.display()),
+        );
+    }
     let lock = ReportLock::acquire(report, true)?;
     let has_rows = std::fs::metadata(report)
         .map(|m| m.len() > 0)

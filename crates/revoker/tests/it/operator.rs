@@ -122,3 +122,29 @@ fn an_input_given_where_the_job_file_goes_says_input() {
         )
     );
 }
+
+#[test]
+fn a_report_folder_that_does_not_exist_is_created_and_said() {
+    let keys = keys(2, 1);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report: _,
+    } = job(SimConfig::default(), &keys);
+    let report = d.path().join("reports/night/r.csv");
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "revoker: creating the report folder {}",
+            std::fs::canonicalize(d.path())
+                .unwrap()
+                .join("reports/night")
+                .display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(report.exists());
+}
