@@ -115,8 +115,11 @@ fn prepare(
     let (report, resume) = choose_report(&settings, &source, resume_flag)?;
     *protected = files::protected(&report, source.path());
     if resume && std::fs::metadata(&report).is_ok_and(|m| m.len() > 0) {
-        super::server::for_report(&mut settings, &report)?;
-        same_input(&settings, &report, &source)?;
+        // A report without a readable audit record (an early version's): the settings stand.
+        if let Ok(log) = crate::report::audit::read(&report) {
+            super::server::for_report(&mut settings, &report, &log)?;
+            same_input(&settings, &report, &source, &log)?;
+        }
     }
     if let Some(path) = &settings.run.metrics_file {
         files::refuse_protected(path, protected)?;
@@ -145,13 +148,15 @@ pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::Signin
 /// A resume reads the input the report's runs read (the same SHA-256), unless the user says this
 /// is a new list for the same report: otherwise the first input's unsent rows would vanish from
 /// every count while the server still holds the keys.
-fn same_input(settings: &Settings, report: &Path, source: &Source) -> Result<(), Failure> {
+fn same_input(
+    settings: &Settings,
+    report: &Path,
+    source: &Source,
+    log: &crate::report::audit::AuditLog,
+) -> Result<(), Failure> {
     if settings.run.new_input {
         return Ok(());
     }
-    let Ok(log) = crate::report::audit::read(report) else {
-        return Ok(());
-    };
     let Some(before) = log
         .records
         .iter()
@@ -441,8 +446,8 @@ async fn revoke_with(
     Ok(Ran { code, summary })
 }
 
-/// The engine's context for a run of `survey.scopes` projects and organizations.
-fn context(
+/// The engine's context for a run (or a verification) over `scopes` projects and organizations.
+pub(super) fn context(
     settings: &Settings,
     client: &Arc<Client>,
     stop: &StopFlag,

@@ -16,12 +16,13 @@ use crate::settings::{Origin, Settings};
 /// Outcomes only the API's own answers give.
 const ANSWERED: [&str; 5] = ["done", "not_found", "rejected", "verified", "still_present"];
 
-/// Points `settings` at the server the report's runs used, or refuses another one.
-pub fn for_report(settings: &mut Settings, report: &Path) -> Result<(), Failure> {
-    let Ok(log) = audit::read(report) else {
-        // No audit record (a report of an early version): the settings stand as given.
-        return Ok(());
-    };
+/// Points `settings` at the server the report's runs used (as `log`, its audit record, tells),
+/// or refuses another one.
+pub fn for_report(
+    settings: &mut Settings,
+    report: &Path,
+    log: &audit::AuditLog,
+) -> Result<(), Failure> {
     // A run whose server never answered as the API (a wrong URL, no connection) used no server.
     let answered = |run_id: &str| {
         log.records

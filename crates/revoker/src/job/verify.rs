@@ -37,7 +37,9 @@ pub async fn verify_command(
     }
     let report = crate::report::canonical(report);
     let _lock = ReportLock::acquire(&report, false)?;
-    super::server::for_report(&mut settings, &report)?;
+    if let Ok(log) = crate::report::audit::read(&report) {
+        super::server::for_report(&mut settings, &report, &log)?;
+    }
     let sign_key = super::run::load_sign_key(&settings)?;
     let client = Arc::new(Client::new(
         &settings.api_config(&found),
@@ -45,12 +47,7 @@ pub async fn verify_command(
     )?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = Arc::new(engine::Context::new(
-        client.clone(),
-        settings.engine_config(),
-        stop,
-        1,
-    ));
+    let ctx = super::run::context(&settings, &client, &stop, 1);
     let result = verify_report(&settings, &report, &ctx, sign_key.as_deref()).await;
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
