@@ -605,7 +605,10 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
     match route {
         Route::Answer(answer) => answer,
         Route::Root => routes::root(flavour),
-        Route::Delete(target) => routes::delete(&state.world, flavour, &target, &state.counters).0,
+        Route::Delete(target) => {
+            state.counters.deletes.fetch_add(1, Ordering::Relaxed);
+            routes::delete(&state.world, flavour, &target, &state.counters).0
+        }
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);
             let request = super::lists::ListRequest {

@@ -220,6 +220,7 @@ pub(super) struct Counters {
     pub early_requests: AtomicU64,
     pub resets: AtomicU64,
     pub lists: AtomicU64,
+    pub deletes: AtomicU64,
     pub token_requests: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub token_revokes: AtomicU64,
@@ -256,6 +257,9 @@ pub struct Stats {
     /// GETs of list endpoints answered.
     #[serde(default)]
     pub lists: u64,
+    /// DELETEs of credentials answered (authenticated, past any fault), whatever they found.
+    #[serde(default)]
+    pub deletes: u64,
     /// Requests to the OAuth token endpoint.
     #[serde(default)]
     pub token_requests: u64,
@@ -299,6 +303,7 @@ impl Counters {
             resets: get(&self.resets),
             remaining: remaining as u64,
             lists: get(&self.lists),
+            deletes: get(&self.deletes),
             token_requests: get(&self.token_requests),
             tokens_issued: get(&self.tokens_issued),
             token_revokes: get(&self.token_revokes),
@@ -316,6 +321,7 @@ impl Counters {
             &self.early_requests,
             &self.resets,
             &self.lists,
+            &self.deletes,
             &self.token_requests,
             &self.tokens_issued,
             &self.token_revokes,

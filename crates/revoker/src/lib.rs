@@ -14,6 +14,7 @@ pub mod engine;
 pub mod figures;
 pub mod input;
 pub mod job;
+pub mod plan;
 pub mod report;
 pub mod settings;
 pub mod text;

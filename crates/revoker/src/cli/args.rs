@@ -41,6 +41,10 @@ pub enum Command {
     /// Revoke the credentials listed in an input file.
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
+    /// Ask the server what a run would do: list every project and organization of the input and
+    /// say, per row, whether it exists now, is already gone, or cannot be done; sends no DELETE.
+    #[command(after_help = PLAN_EXAMPLES)]
+    Plan(Box<PlanArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds +org-api-key,service-account --api atlas -o json"
@@ -93,6 +97,20 @@ Examples:
   # see what would be sent, and where each setting comes from
   revoker run --input keys.csv --dry-run
   revoker run jobs/nightly.toml --print-config";
+
+const PLAN_EXAMPLES: &str = "\
+Takes the settings run takes (job file, profile, kinds, credentials, exemptions) and reads what
+exists with the list requests verify uses: one per page of each project's or organization's list,
+never one per key. The plan is recorded in the audit file beside the report a run with the same
+settings writes, so the evidence shows the state before the run.
+
+Exit code 0 if a run would revoke or find gone every valid row, 1 if some rows cannot be done
+(refused or unreadable lists, lists that prove nothing, invalid rows, kinds not allowed, the run's own
+credential), 2/3 as for run.
+
+Examples:
+  revoker plan jobs/incident.toml --input compromised.csv
+  revoker plan --input leaked.csv --api atlas --kinds +org-api-key --exempt break-glass.csv -o json";
 
 const VERIFY_EXAMPLES: &str = "\
 One list request per page of each project's or organization's list, never one per key. A key found
@@ -195,6 +213,15 @@ pub struct RunArgs {
     #[arg(long)]
     pub allow_own_credential: bool,
     #[command(flatten)]
+    pub safety: SafetyArgs,
+    /// Before sending, list live state (as revoker plan does, recorded in the audit file): the
+    /// cap and the confirmation then count what exists now.
+    #[arg(long)]
+    pub plan: bool,
+    /// Do not ask for confirmation on a terminal (without a terminal nothing is ever asked).
+    #[arg(short = 'y', long, visible_alias = "force")]
+    pub yes: bool,
+    #[command(flatten)]
     pub connection: ConnectionArgs,
     /// After the run, list what still exists and record whether each finished row is gone.
     #[arg(long, overrides_with = "no_verify")]
@@ -218,6 +245,57 @@ pub struct RunArgs {
     #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
     pub progress_every: Duration,
     /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// What keeps a run from revoking what it must not; shared by `run` and `plan`.
+#[derive(Args, Debug, Default, Clone)]
+pub struct SafetyArgs {
+    /// Credentials never revoked (CSV, JSON or JSON Lines; only the key column is required): exempt
+    /// rows are reported as exempt and never sent, and a resume keeps them so.
+    #[arg(long)]
+    pub exempt: Option<PathBuf>,
+    /// Refuse, before sending anything (exit 2), a run that would revoke more than N credentials:
+    /// counted by the plan with --plan, else from the valid rows.
+    #[arg(long, value_name = "N")]
+    pub max_revocations: Option<u64>,
+}
+
+impl SafetyArgs {
+    /// These flags as a job-file layer.
+    pub fn layer(&self, mut job: JobFile) -> JobFile {
+        job.exempt = self.exempt.clone();
+        job.max_revocations = self.max_revocations;
+        job
+    }
+}
+
+/// Settings of `revoker plan`; each overrides the job file's.
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    /// Job file (TOML) with the run's settings; flags override it.
+    pub job: Option<PathBuf>,
+    /// Rows a run would revoke: CSV (or TSV), JSON array or JSON Lines.
+    #[arg(short, long)]
+    pub input: Option<PathBuf>,
+    #[command(flatten)]
+    pub how: InputArgs,
+    /// The report a run would write (the plan is recorded in its audit file). Default:
+    /// INPUT.report.csv.
+    #[arg(short, long)]
+    pub report: Option<String>,
+    /// Plan the resume of that report: rows it finished are not listed.
+    #[arg(long)]
+    pub resume: bool,
+    /// A run would revoke its own credential, last.
+    #[arg(long)]
+    pub allow_own_credential: bool,
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The plan as a table or one JSON document on stdout.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }

@@ -179,7 +179,9 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
     };
     let running = start(&dir).await?;
     out(intro(&running.base_url, args.service_account));
-    let settings = settings(&dir, &running.base_url, args.service_account)?;
+    let mut settings = settings(&dir, &running.base_url, args.service_account)?;
+    // The demo revokes only its own simulator's keys: nothing to confirm.
+    settings.run.yes = true;
     let template = settings
         .values
         .report
@@ -198,6 +200,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         report: report.clone(),
         resume: false,
         sign_key: None,
+        exempt: Arc::default(),
     };
     let outputs = Outputs {
         quiet: args.quiet,

@@ -5,6 +5,7 @@ mod args;
 #[cfg(feature = "demo")]
 mod demo;
 mod man;
+mod plan;
 mod report;
 mod run;
 mod validate;
@@ -28,6 +29,7 @@ pub fn main() -> i32 {
     console::init(cli.log_format, cli.verbose);
     let result = match cli.command {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
+        Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

@@ -7,7 +7,9 @@ use crate::settings::{Settings, default_report_path, expand_report_path};
 use crate::ui::Outputs;
 
 fn flags(args: &RunArgs) -> crate::settings::JobFile {
-    let mut job = args.connection.layer(args.how.layer());
+    let mut job = args.safety.layer(args.connection.layer(args.how.layer()));
+    job.plan = args.plan.then_some(true);
+    job.yes = args.yes.then_some(true);
     job.input = args.input.clone();
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);

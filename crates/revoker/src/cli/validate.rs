@@ -29,7 +29,8 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
         console().note("revoker::input", &note);
     }
     let mut bad = Vec::new();
-    let survey = survey(&source, &opts, &HashSet::new(), &mut |entry| {
+    let none = (&HashSet::new(), &crate::input::Exemptions::default());
+    let survey = survey(&source, &opts, none, &mut |entry| {
         if let Err(reason) = &entry.target {
             if args.output == Output::Text {
                 out(format!("{}:{}: {reason}", source.name(), entry.line));

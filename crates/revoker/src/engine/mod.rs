@@ -28,7 +28,9 @@ pub use stop::{StopFlag, StopReason};
 
 use crate::api::Client;
 use crate::figures::Figures;
-use crate::input::{Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target};
+use crate::input::{
+    Exemptions, Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target,
+};
 use crate::report::{ReportError, ReportSink, SentJournal};
 
 /// How a run sends.
@@ -153,6 +155,12 @@ enum Work {
         target: Target,
         first: copies::Settled,
     },
+    /// On the exemption list: reported, never sent.
+    Exempt {
+        line: u64,
+        target: Target,
+        message: String,
+    },
 }
 
 /// Everything a revocation run needs, prepared by the caller.
@@ -169,6 +177,8 @@ pub struct Run {
     pub journal: Option<SentJournal>,
     /// The credential the run signs in with: its rows are refused, or sent last.
     pub own: own::Own,
+    /// Credentials never sent.
+    pub exempt: Arc<Exemptions>,
 }
 
 /// The outcome of [`execute`].
@@ -193,6 +203,7 @@ struct Shared {
     unsettled: Mutex<HashMap<Identity, Target>>,
     groups: crate::report::groups::Groups,
     own: own::Own,
+    exempt: Arc<Exemptions>,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -216,6 +227,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         unsettled: Mutex::new(run.unsettled),
         groups: crate::report::groups::Groups::default(),
         own: run.own,
+        exempt: run.exempt,
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -292,6 +304,19 @@ fn spawn_reader(
                     let id = target.identity();
                     if finished.contains(&id) {
                         return ControlFlow::Continue(());
+                    }
+                    if let Some(at) = shared.exempt.covering(&target) {
+                        let message = shared.exempt.message(at);
+                        let work = Work::Exempt {
+                            line: entry.line,
+                            target,
+                            message,
+                        };
+                        return if tx.blocking_send(work).is_err() {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        };
                     }
                     if shared.own.matches(&target) {
                         if !shared.own.allowed {
@@ -432,6 +457,15 @@ async fn read_ahead(
                 target,
                 first,
             }) => shared.report(first.copy(shared.record(line, &target), line)),
+            Some(Work::Exempt {
+                line,
+                target,
+                message,
+            }) => shared.report(crate::report::Record {
+                outcome: crate::report::Outcome::Exempt,
+                message,
+                ..shared.record(line, &target)
+            }),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! [`Source::open`], never the user's file a second time.
 
 mod csv_reader;
+pub mod exempt;
 mod json_reader;
 mod source;
 mod survey;
@@ -20,6 +21,7 @@ use std::str::FromStr;
 pub use crate::vocab::{
     CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id,
 };
+pub use exempt::Exemptions;
 pub use source::Source;
 pub use survey::{Survey, survey};
 
@@ -235,6 +237,38 @@ pub struct InputOptions {
     pub allowed_kinds: Vec<Kind>,
     /// Whether the API has agent API keys (Cloud Manager and Ops Manager do, Atlas does not).
     pub agent_keys: bool,
+}
+
+impl InputOptions {
+    /// Whether this job may send rows of `kind`, or why not.
+    pub fn allows(&self, kind: Kind) -> Result<(), String> {
+        if kind.is_org_wide() && !self.allowed_kinds.contains(&kind) {
+            return Err(format!(
+                "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
+                org_wide_warning(kind)
+            ));
+        }
+        if !self.allowed_kinds.is_empty() && !self.allowed_kinds.contains(&kind) {
+            return Err(format!("kind {kind} is not allowed by this job"));
+        }
+        if kind == Kind::AgentApiKey && !self.agent_keys {
+            return Err(
+                "kind agent-api-key does not exist on the Atlas Administration API: agent API keys are Cloud Manager and Ops Manager only"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// The same reading with every kind allowed: what a plan reads, to tell a row of a kind the
+    /// job does not allow from a bad row.
+    pub fn every_kind(&self) -> InputOptions {
+        InputOptions {
+            allowed_kinds: Kind::ALL.to_vec(),
+            agent_keys: true,
+            ..self.clone()
+        }
+    }
 }
 
 impl Default for InputOptions {
@@ -474,21 +508,7 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
             None => format!("unknown kind {} (expected {})", shown(text), Kind::names()),
         })?,
     };
-    if kind.is_org_wide() && !opts.allowed_kinds.contains(&kind) {
-        return Err(format!(
-            "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
-            org_wide_warning(kind)
-        ));
-    }
-    if !opts.allowed_kinds.is_empty() && !opts.allowed_kinds.contains(&kind) {
-        return Err(format!("kind {kind} is not allowed by this job"));
-    }
-    if kind == Kind::AgentApiKey && !opts.agent_keys {
-        return Err(
-            "kind agent-api-key does not exist on the Atlas Administration API: agent API keys are Cloud Manager and Ops Manager only"
-                .into(),
-        );
-    }
+    opts.allows(kind)?;
     let object_id = |field: Field, value: &Option<Cow<'_, str>>| -> Result<ObjectId, String> {
         match value.as_deref() {
             None | Some("") => Err(format!("{} id is missing", field.name())),

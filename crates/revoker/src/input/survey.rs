@@ -18,6 +18,8 @@ pub struct Survey {
     pub duplicates: u64,
     /// Valid rows that an earlier run already finished.
     pub already_finished: u64,
+    /// Valid rows the exemption list covers: never sent.
+    pub exempt: u64,
     /// Distinct projects and organizations among the rows to send.
     pub scopes: u64,
     /// Rows that will be sent: valid, first of their copies, not finished before.
@@ -36,12 +38,12 @@ impl Survey {
     }
 }
 
-/// Reads the whole input once. `finished` holds identities an earlier run finished (resume);
-/// `on_invalid` sees every invalid row, in order.
+/// Reads the whole input once. `finished` holds identities an earlier run finished (resume),
+/// `exempt` the credentials never to send; `on_invalid` sees every invalid row, in order.
 pub fn survey(
     source: &Source,
     opts: &InputOptions,
-    finished: &HashSet<Identity>,
+    (finished, exempt): (&HashSet<Identity>, &super::Exemptions),
     on_invalid: &mut dyn FnMut(&Entry),
 ) -> Result<Survey, InputError> {
     let mut out = Survey::default();
@@ -66,6 +68,8 @@ pub fn survey(
                 } else if !seen.insert(id) {
                     out.duplicates += 1;
                     out.repeated.insert(id);
+                } else if exempt.covering(target).is_some() {
+                    out.exempt += 1;
                 } else {
                     out.to_send += 1;
                     scopes.insert(target.scope);

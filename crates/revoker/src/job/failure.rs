@@ -34,6 +34,7 @@ macro_rules! usage_errors {
 }
 usage_errors!(
     crate::input::InputError,
+    crate::input::exempt::ExemptError,
     crate::settings::SettingsError,
     crate::settings::JobFileError,
     crate::settings::CredentialError,

@@ -1,10 +1,12 @@
-//! The runner under the command line: a revocation ([`run`]), a verification ([`verify`]), a dry
-//! run ([`dry_run`]), which report a run writes ([`report_path`]), and signals ([`signals`]). The
+//! The runner under the command line: a revocation ([`run`]), a verification ([`verify`]), a plan
+//! against live state ([`plan`]), a dry run ([`dry_run`]), which report a run writes ([`report_path`]), and signals ([`signals`]). The
 //! command line parses, calls these and prints what they return.
 
 pub mod dry_run;
 mod failure;
+mod gate;
 pub mod own;
+pub mod plan;
 pub mod report_path;
 pub mod run;
 pub mod server;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::api::Client;
 use crate::engine::{self, StopFlag, StopReason};
 use crate::figures::Figures;
-use crate::input::{Identity, Source, Survey, Target, survey};
+use crate::input::{Exemptions, Identity, Source, Survey, Target, survey};
 use crate::job::Failure;
 use crate::job::report_path::choose_report;
 use crate::job::session::{Closed, Session};
@@ -29,6 +29,8 @@ pub struct PreparedJob {
     pub resume: bool,
     /// The key that signs the report's manifest at the end, read before anything is sent.
     pub sign_key: Option<Arc<signature::SigningKey>>,
+    /// Credentials never sent.
+    pub exempt: Arc<Exemptions>,
 }
 
 /// The first invalid rows of an input, for one log line.
@@ -125,12 +127,14 @@ fn prepare(
         files::refuse_protected(path, protected)?;
     }
     let sign_key = load_sign_key(&settings)?;
+    let exempt = Arc::new(Exemptions::of(settings.run.exempt.as_ref())?);
     Ok(PreparedJob {
         settings,
         source,
         report,
         resume,
         sign_key,
+        exempt,
     })
 }
 
@@ -266,14 +270,14 @@ fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prior), 
 fn survey_input(
     settings: &Settings,
     source: &Source,
-    finished: &HashSet<Identity>,
+    prior: (&HashSet<Identity>, &Exemptions),
 ) -> Result<Survey, Failure> {
     let opts = settings.input_options();
     for note in source.header_notes(&opts)? {
         tracing::warn!("{note}");
     }
     let mut invalid = InvalidRows::default();
-    let survey = survey(source, &opts, finished, &mut |entry| {
+    let survey = survey(source, &opts, prior, &mut |entry| {
         invalid.count += 1;
         if invalid.first.len() < 5
             && let Err(why) = &entry.target
@@ -293,13 +297,16 @@ fn survey_input(
 
 /// The audit start of a revocation run.
 fn start_record(
-    settings: &Settings,
-    source: &Source,
+    job: &PreparedJob,
     survey: &Survey,
     identity: String,
 ) -> impl FnOnce(&str, String) -> AuditRecord {
+    let (settings, source) = (&job.settings, &job.source);
     let opts = settings.input_options();
+    let exempt = (!job.exempt.file.is_empty()).then(|| job.exempt.clone());
     let record = AuditRecord {
+        exempt: exempt.as_ref().map(|e| e.file.clone()),
+        exempt_sha256: exempt.as_ref().map(|e| e.sha256.clone()),
         job: settings.job_path.as_ref().map(|p| p.display().to_string()),
         input: Some(
             source
@@ -315,6 +322,8 @@ fn start_record(
     };
     let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
     move |run_id, chain| AuditRecord {
+        exempt: record.exempt,
+        exempt_sha256: record.exempt_sha256,
         job: record.job,
         input: record.input,
         input_sha256: record.input_sha256,
@@ -329,7 +338,7 @@ async fn execute(job: PreparedJob, outputs: Outputs) -> Result<Ran, Failure> {
     let report = crate::report::canonical(&job.report);
     // Another run on this report: exit 4 before anything else, whatever else is wrong.
     let (lock, prior) = lock_report(&job, &report)?;
-    let result = match survey_input(&job.settings, &job.source, &prior.finished) {
+    let result = match survey_input(&job.settings, &job.source, (&prior.finished, &job.exempt)) {
         Ok(survey) => revoke(&job, &report, survey, prior, &outputs).await,
         Err(e) => Err(e),
     };
@@ -376,16 +385,12 @@ async fn revoke_with(
 ) -> Result<Ran, Failure> {
     let settings = &job.settings;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let start = start_record(
-        settings,
-        &job.source,
-        &survey,
-        found.credential.public_identity(),
-    );
+    let ctx = context(settings, client, stop, survey.scopes);
+    super::gate::before_sending(job, report, &survey, &ctx, &prior.finished).await?;
+    let start = start_record(job, &survey, found.credential.public_identity());
     let mut session = Session::open(report, "run", start)?;
     let journal = SentJournal::open(report)?;
     let figures = client.figures().clone();
-    let ctx = context(settings, client, stop, survey.scopes);
     let own = super::own::learn(
         client,
         &found.credential,
@@ -406,6 +411,7 @@ async fn revoke_with(
         sink: session.sink(),
         journal: Some(journal),
         own: own.clone(),
+        exempt: job.exempt.clone(),
     };
     let result = engine::execute(ctx.clone(), run).await;
     display.finish();

@@ -51,6 +51,14 @@ pub struct AuditRecord {
     pub input_rows: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_kinds: Option<Vec<String>>,
+    /// The exemption list (`--exempt`) and its SHA-256.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempt_sha256: Option<String>,
+    /// What a plan listed and found (`event` = `plan`): the state before a run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanRecord>,
     /// How the input was read, so that `revoker report --failures` can read it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_as: Option<ReadAs>,
@@ -86,6 +94,27 @@ pub struct AuditRecord {
     /// SHA-256 of the previous line of the audit file.
     #[serde(default)]
     pub prev: String,
+}
+
+/// A plan in the audit record: its counts and every list it read, with what each answered.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanRecord {
+    /// Rows per fate: `revoke`, `gone`, `cannot`, `unknown`, `exempt`, `own`, `invalid`, …
+    pub counts: BTreeMap<String, u64>,
+    pub lists: Vec<ListedRecord>,
+}
+
+/// One list a plan read.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ListedRecord {
+    /// `GET /groups/…/apiKeys`.
+    pub list: String,
+    /// When its reading finished (UTC).
+    pub at: String,
+    /// What it answered: `complete: 2 pages, 731 listed`, or why it proves nothing.
+    pub answer: String,
+    /// Input rows it decided.
+    pub rows: u64,
 }
 
 /// How an input was read: enough to read it again the same way.

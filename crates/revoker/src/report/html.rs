@@ -17,11 +17,11 @@ const STYLE: &str = r#"
 :root { color-scheme: light dark; --fg:#1b1f24; --bg:#ffffff; --muted:#57606a; --line:#d0d7de; --panel:#f6f8fa;
   --ok:#1a7f37; --bad:#cf222e;
   --o-done:#2da44e; --o-not_found:#1b7c83; --o-rejected:#d4a72c; --o-failed:#cf222e; --o-invalid:#8c959f;
-  --o-skipped:#6e7781; --o-verified:#0969da; --o-still_present:#bf3989; --retried:#8250df; }
+  --o-skipped:#6e7781; --o-verified:#0969da; --o-still_present:#bf3989; --o-exempt:#57606a; --retried:#8250df; }
 @media (prefers-color-scheme: dark) {
   :root { --fg:#e6edf3; --bg:#0d1117; --muted:#9198a1; --line:#30363d; --panel:#161b22; --ok:#3fb950; --bad:#f85149;
     --o-done:#3fb950; --o-not_found:#39c5cf; --o-rejected:#e3b341; --o-failed:#f85149; --o-invalid:#9198a1;
-    --o-skipped:#768390; --o-verified:#58a6ff; --o-still_present:#db61a2; --retried:#a371f7; }
+    --o-skipped:#768390; --o-verified:#58a6ff; --o-still_present:#db61a2; --o-exempt:#adbac7; --retried:#a371f7; }
 }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg);
   margin: 2rem auto; max-width: 70rem; padding: 0 1rem; }
@@ -99,6 +99,11 @@ fn plain(o: &ReportOverview) -> Markup {
             "never attempted (a resume sends them)",
             p.never_attempted,
             Outcome::Skipped,
+        ),
+        (
+            "exempt: on the exemption list, never sent",
+            p.exempt,
+            Outcome::Exempt,
         ),
     ];
     html! {

@@ -35,7 +35,7 @@ pub use lock::ReportLock;
 pub use overview::{ReportOverview, summarize_report};
 pub use reader::{ReportState, read_records, read_state};
 pub use summary::Summary;
-pub use writer::{ReportSink, ReportWriter, Written};
+pub use writer::{ReportSink, ReportWriter, Written, chain_of};
 
 /// The report's columns, in order. Reports written before `secret` and `chain` existed have only the
 /// first twelve; they still read and resume.

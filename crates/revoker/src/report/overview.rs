@@ -162,6 +162,8 @@ pub struct Plain {
     pub invalid: u64,
     /// Rows of an input that no run attempted (from the audit record; a resume sends them).
     pub never_attempted: u64,
+    /// On an exemption list: never sent, by the operator's choice (latest `exempt`).
+    pub exempt: u64,
 }
 
 impl Plain {
@@ -179,6 +181,7 @@ impl Plain {
             Outcome::Failed => self.failed += 1,
             Outcome::Invalid => self.invalid += 1,
             Outcome::Skipped => self.never_attempted += 1,
+            Outcome::Exempt => self.exempt += 1,
             Outcome::Done | Outcome::NotFound => {}
         }
     }
@@ -382,7 +385,7 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
             });
         }
         *overview.latest.entry(l.record.outcome).or_default() += 1;
-        if !l.record.outcome.is_finished() {
+        if !l.record.outcome.is_settled() {
             overview.unfinished.push(l.record.clone());
         }
         overview.rows.push(l.record);
@@ -536,7 +539,7 @@ fn end_records_disagree(
         let unfinished = run
             .rows
             .iter()
-            .filter(|(o, _)| !o.is_finished())
+            .filter(|(o, _)| !o.is_settled())
             .map(|(_, n)| n)
             .sum::<u64>()
             + end.not_attempted.unwrap_or(0);

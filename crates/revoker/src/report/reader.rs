@@ -231,7 +231,7 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
         let id = target.identity();
         state.finished.remove(&id);
         state.answered.remove(&id);
-        if outcome.is_finished() {
+        if outcome.is_settled() {
             state.finished.insert(id);
         } else if matches!(outcome, Outcome::Rejected | Outcome::StillPresent) {
             state.answered.insert(id);

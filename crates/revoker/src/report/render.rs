@@ -16,7 +16,7 @@ pub fn counts(counts: &std::collections::BTreeMap<Outcome, u64>) -> String {
         .iter()
         .filter(|o| {
             let n = counts.get(o).copied().unwrap_or(0);
-            (Outcome::RUN.contains(o) && **o != Outcome::Skipped) || n > 0
+            (Outcome::RUN.contains(o) && !matches!(o, Outcome::Skipped | Outcome::Exempt)) || n > 0
         })
         .map(|o| format!("{o} {}", counts.get(o).copied().unwrap_or(0)))
         .collect::<Vec<_>>()
@@ -102,6 +102,7 @@ pub fn plain_text(out: &mut String, p: &super::overview::Plain) {
         ("failed", p.failed),
         ("invalid", p.invalid),
         ("never attempted", p.never_attempted),
+        ("exempt (never sent)", p.exempt),
     ] {
         let _ = writeln!(out, "  {label:<28} {n}");
     }

@@ -44,7 +44,7 @@ impl Summary {
     pub fn unfinished(&self) -> u64 {
         Outcome::ALL
             .iter()
-            .filter(|o| !o.is_finished())
+            .filter(|o| !o.is_settled())
             .map(|o| self.count(*o))
             .sum::<u64>()
             + self.not_attempted
@@ -75,7 +75,7 @@ impl Summary {
     pub fn counts_line(&self) -> String {
         Outcome::RUN
             .iter()
-            .filter(|o| **o != Outcome::Skipped || self.count(**o) > 0)
+            .filter(|o| !matches!(o, Outcome::Skipped | Outcome::Exempt) || self.count(**o) > 0)
             .map(|o| format!("{o} {}", self.count(*o)))
             .collect::<Vec<_>>()
             .join(" · ")

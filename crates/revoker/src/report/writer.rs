@@ -190,6 +190,19 @@ fn drop_torn_tail(path: &Path, file: &mut File, len: u64) -> Result<u64, ReportE
     Ok(len - keep)
 }
 
+/// The report's chain digest so far: its last row's, or the genesis digest for a report that is
+/// new or has no rows.
+pub fn chain_of(path: &Path) -> Result<String, ReportError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(chain::GENESIS.into()),
+        Err(e) => return Err(ReportError::io(path)(e)),
+    };
+    Ok(last_digest(&mut file)
+        .map_err(ReportError::io(path))?
+        .unwrap_or_else(|| chain::GENESIS.into()))
+}
+
 /// The chain digest of the report's last row, if it has one.
 fn last_digest(file: &mut File) -> std::io::Result<Option<String>> {
     let len = file.metadata()?.len();

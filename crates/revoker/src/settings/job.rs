@@ -55,6 +55,14 @@ pub struct JobFile {
     pub new_input: Option<bool>,
     /// Revoke the credential the run signs in with, last, when the input names it.
     pub allow_own_credential: Option<bool>,
+    /// Credentials never revoked (same formats as the input; only the key is required).
+    pub exempt: Option<PathBuf>,
+    /// Refuse, before sending anything, a run that would revoke more than this many credentials.
+    pub max_revocations: Option<u64>,
+    /// List live state before the run: the cap and the confirmation count what exists.
+    pub plan: Option<bool>,
+    /// Do not ask for confirmation on a terminal.
+    pub yes: Option<bool>,
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.
@@ -170,6 +178,7 @@ impl JobFile {
         anchor(&mut job.credentials_file);
         anchor(&mut job.metrics_file);
         anchor(&mut job.sign_key);
+        anchor(&mut job.exempt);
         if let Some(report) = &job.report
             && Path::new(report).is_relative()
         {

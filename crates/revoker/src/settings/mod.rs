@@ -206,6 +206,10 @@ fn merge(
         api_moved: merged!(api_moved),
         new_input: merged!(new_input),
         allow_own_credential: merged!(allow_own_credential),
+        exempt: merged!(exempt),
+        max_revocations: merged!(max_revocations),
+        plan: merged!(plan),
+        yes: merged!(yes),
     }
 }
 

@@ -32,6 +32,10 @@ pub struct Resolved {
     pub api_moved: bool,
     pub new_input: bool,
     pub allow_own_credential: bool,
+    pub exempt: Option<PathBuf>,
+    pub max_revocations: Option<u64>,
+    pub plan: bool,
+    pub yes: bool,
 }
 
 impl Resolved {
@@ -84,6 +88,10 @@ impl Resolved {
             api_moved: yes(values.api_moved),
             new_input: yes(values.new_input),
             allow_own_credential: yes(values.allow_own_credential),
+            exempt: values.exempt.clone(),
+            max_revocations: values.max_revocations,
+            plan: yes(values.plan),
+            yes: yes(values.yes),
         })
     }
 }

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use crate::api::{Answer, Page};
 use crate::api::{ITEMS_PER_PAGE, ListShape, ListSpec};
 use crate::engine::{Context, go_ahead, with_retries};
-use crate::input::{Kind, ObjectId};
+use crate::input::{Kind, ObjectId, Target};
 
 /// Pages read of one list at most, whatever a server says: 5,000,000 items at 500 a page.
 pub const MAX_PAGES: u64 = 10_000;
@@ -33,6 +33,26 @@ pub struct ListKey {
     pub kind: Kind,
     pub scope: ObjectId,
     pub client: Option<ObjectId>,
+}
+
+impl ListKey {
+    /// The list that shows whether `target` still exists.
+    pub fn of(target: &Target) -> ListKey {
+        ListKey {
+            kind: target.kind,
+            scope: target.scope,
+            client: (target.kind == Kind::ServiceAccountSecret).then_some(target.key),
+        }
+    }
+
+    /// The id by which that list names `target`: its secret's, or its key's.
+    pub fn listed_id(target: &Target) -> Option<ObjectId> {
+        if target.kind == Kind::ServiceAccountSecret {
+            target.secret
+        } else {
+            Some(target.key)
+        }
+    }
 }
 
 /// What reading a list found.

@@ -81,7 +81,8 @@ pub struct Unverified {
     pub reason: String,
 }
 
-fn describe(ctx: &Context, key: &ListKey) -> String {
+/// The list request of `key`, for messages: `GET /groups/…/apiKeys`.
+pub fn describe(ctx: &Context, key: &ListKey) -> String {
     format!("GET {}", listing::spec(ctx, key).url.path())
 }
 
@@ -119,13 +120,10 @@ async fn read_secrets(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> Li
 fn by_list(claims: Vec<Claim>) -> BTreeMap<ListKey, Vec<Claim>> {
     let mut groups: BTreeMap<ListKey, Vec<Claim>> = BTreeMap::new();
     for claim in claims {
-        let t = claim.target;
-        let key = ListKey {
-            kind: t.kind,
-            scope: t.scope,
-            client: (t.kind == Kind::ServiceAccountSecret).then_some(t.key),
-        };
-        groups.entry(key).or_default().push(claim);
+        groups
+            .entry(ListKey::of(&claim.target))
+            .or_default()
+            .push(claim);
     }
     groups
 }
@@ -145,7 +143,7 @@ pub async fn verify(
     sink: &ReportSink,
 ) -> Verification {
     let started = Instant::now();
-    let groups = by_list(claims);
+    let mut pending: HashMap<ListKey, Vec<Claim>> = by_list(claims).into_iter().collect();
     let mut found = Findings {
         result: Verification::default(),
         run_id,
@@ -156,40 +154,17 @@ pub async fn verify(
     }
     let figures = ctx.client().figures().clone();
     let pages_before = crate::figures::Figures::get(&figures.requests);
-    let pages = Arc::new(Semaphore::new(listing::CONCURRENT_PAGES));
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut pending: HashMap<ListKey, Vec<Claim>> = HashMap::new();
-    let mut first = true;
-    for (key, claims) in groups {
-        pending.insert(key, claims);
-        let (task_ctx, task_pages) = (ctx.clone(), pages.clone());
-        if first {
-            // The first list goes alone, like a run's first row: one challenge, one refusal, and
-            // a server that answers nothing stops the verification after it.
-            let listed = read_secrets(&task_ctx, key, &pages).await;
-            first = false;
-            no_answer_stops(&ctx, &listed);
-            finish(
-                &mut found,
-                &ctx,
-                key,
-                pending.remove(&key).unwrap_or_default(),
-                listed,
-            );
-            if ctx.stop().is_set() {
-                break;
-            }
-            continue;
-        }
-        tasks.spawn(async move { (key, read_secrets(&task_ctx, key, &task_pages).await) });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((key, listed)) = joined else { continue };
+    let mut keys: Vec<ListKey> = pending.keys().copied().collect();
+    keys.sort();
+    read_lists(&ctx, keys, &mut |key, listed| {
         let claims = pending.remove(&key).unwrap_or_default();
         finish(&mut found, &ctx, key, claims, listed);
-    }
+    })
+    .await;
     // Lists never read (the verification stopped first).
-    for (key, claims) in pending {
+    let mut left: Vec<(ListKey, Vec<Claim>)> = pending.into_iter().collect();
+    left.sort_by_key(|(key, _)| *key);
+    for (key, claims) in left {
         let reason = ctx
             .stop()
             .reason()
@@ -200,6 +175,36 @@ pub async fn verify(
         crate::figures::Figures::get(&figures.requests).saturating_sub(pages_before);
     found.result.elapsed_ms = started.elapsed().as_millis() as u64;
     found.result
+}
+
+/// Reads every list of `keys`, [`listing::CONCURRENT_PAGES`] pages at a time, handing each
+/// listing to `each` as it completes. The first list goes alone, like a run's first row: one
+/// challenge, one refusal, and a server that answers nothing stops the reading after it. Lists
+/// not read when the run stops are never handed over.
+pub async fn read_lists(
+    ctx: &Arc<Context>,
+    keys: Vec<ListKey>,
+    each: &mut dyn FnMut(ListKey, Listed),
+) {
+    let pages = Arc::new(Semaphore::new(listing::CONCURRENT_PAGES));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut keys = keys.into_iter();
+    if let Some(first) = keys.next() {
+        let listed = read_secrets(ctx, first, &pages).await;
+        no_answer_stops(ctx, &listed);
+        each(first, listed);
+    }
+    if !ctx.stop().is_set() {
+        for key in keys {
+            let (task_ctx, task_pages) = (ctx.clone(), pages.clone());
+            tasks.spawn(async move { (key, read_secrets(&task_ctx, key, &task_pages).await) });
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((key, listed)) = joined {
+            each(key, listed);
+        }
+    }
 }
 
 /// A first list that got no answer at all (a refused connection, a name that does not resolve)
@@ -285,12 +290,7 @@ fn record(
     message: &str,
 ) {
     let t = claim.target;
-    let id = if t.kind == Kind::ServiceAccountSecret {
-        t.secret
-    } else {
-        Some(t.key)
-    };
-    let present = id.is_some_and(|id| ids.contains(&id));
+    let present = ListKey::listed_id(&t).is_some_and(|id| ids.contains(&id));
     let (outcome, text) = if present {
         found.result.still_present += 1;
         found.result.present.push((claim.line, t.to_string()));

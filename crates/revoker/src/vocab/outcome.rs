@@ -22,10 +22,12 @@ pub enum Outcome {
     Verified,
     /// Verification found the key still there: a resumed run sends it again.
     StillPresent,
+    /// On the run's exemption list: never sent, and a resume keeps it so.
+    Exempt,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Done,
         Outcome::NotFound,
         Outcome::Rejected,
@@ -34,16 +36,18 @@ impl Outcome {
         Outcome::Skipped,
         Outcome::Verified,
         Outcome::StillPresent,
+        Outcome::Exempt,
     ];
 
     /// The outcomes a revocation run writes, in the order summaries show them.
-    pub const RUN: [Outcome; 6] = [
+    pub const RUN: [Outcome; 7] = [
         Outcome::Done,
         Outcome::NotFound,
         Outcome::Rejected,
         Outcome::Failed,
         Outcome::Invalid,
         Outcome::Skipped,
+        Outcome::Exempt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +60,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Verified => "verified",
             Outcome::StillPresent => "still_present",
+            Outcome::Exempt => "exempt",
         }
     }
 
@@ -66,6 +71,12 @@ impl Outcome {
     /// A finished row is not sent again by a resumed run.
     pub fn is_finished(self) -> bool {
         matches!(self, Outcome::Done | Outcome::NotFound | Outcome::Verified)
+    }
+
+    /// A settled row needs nothing more: finished, or exempt by the operator's choice. Neither is
+    /// sent again by a resume, nor makes the exit code 1.
+    pub fn is_settled(self) -> bool {
+        self.is_finished() || self == Outcome::Exempt
     }
 
     /// What the outcome tells a reviewer, in plain words.
@@ -79,6 +90,7 @@ impl Outcome {
             Outcome::Skipped => "not attempted",
             Outcome::Verified => "revoked or already gone, then confirmed absent by listing",
             Outcome::StillPresent => "found still present by listing; a resume sends it again",
+            Outcome::Exempt => "on the exemption list; never sent",
         }
     }
 

@@ -61,7 +61,22 @@ fn a_dry_run_prints_the_requests_and_sends_none() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    // A summary per kind on stdout; every request at -v, on stderr.
+    let base = sim.base_url();
+    assert_eq!(
+        stdout(&out).lines().collect::<Vec<_>>(),
+        vec![
+            format!(
+                "        2 project-api-key          in     1 projects       DELETE {base}/groups/{{groupId}}/apiKeys/{{id}}"
+            ),
+            format!(
+                "        1 agent-api-key            in     1 projects       DELETE {base}/groups/{{groupId}}/agentapikeys/{{id}}"
+            ),
+        ]
+    );
+    let verbose = run(&sim, &input, &path(&d, "r.csv"), &["--dry-run", "-v"])
+        .output()
+        .unwrap();
     let expected: Vec<String> = keys
         .iter()
         .map(|t| {
@@ -75,9 +90,13 @@ fn a_dry_run_prints_the_requests_and_sends_none() {
             )
         })
         .collect();
-    assert_eq!(stdout.lines().collect::<Vec<_>>(), expected);
+    let listed: Vec<String> = stderr(&verbose)
+        .lines()
+        .filter_map(|l| l.find("DELETE ").map(|i| l[i..].to_string()))
+        .collect();
+    assert_eq!(listed, expected);
     assert!(
-        stderr(&out).contains("dry run: 3 rows · 3 to send · 0 invalid"),
+        stderr(&out).contains("dry run: 3 rows · 3 to send · 0 exempt · 0 invalid"),
         "{}",
         stderr(&out)
     );

@@ -217,7 +217,7 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let bin = assert_cmd::cargo::cargo_bin("revoker");
     let on_a_terminal = |report: &str, no_color: bool| {
         let line = format!(
-            "{} run --input {} --report {} --base-url {}",
+            "{} run --yes --input {} --report {} --base-url {}",
             bin.display(),
             input.display(),
             path(&d, report).display(),

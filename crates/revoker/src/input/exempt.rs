@@ -1,0 +1,337 @@
+//! Exemptions (`--exempt FILE`): credentials a run never revokes — break-glass keys, the keys
+//! automation runs on. The file is CSV, a JSON array or JSON Lines, with the input's column names;
+//! only the key (an API key's ObjectId or a service account's client id) is required. An
+//! exemption protects the credential wherever a row would destroy it:
+//!
+//! - a key alone: every row naming that key (its project assignments, the key itself, a service
+//!   account and all of its secrets);
+//! - with a project: that project's assignment of it, and every row that destroys the key itself
+//!   (which would take the project's assignment with it), but not its assignments elsewhere;
+//! - with a secret: that secret, and the deletion of its service account (which deletes every
+//!   secret), but not the account's other secrets.
+//!
+//! A kind column, when present, is read only to tell a client id from an ObjectId; it never
+//! narrows an exemption, since over-protecting a break-glass key is the safe mistake.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::{ColumnMap, Field};
+use crate::vocab::{Kind, ObjectId, Scope, Target, parse_client_id};
+
+/// One exempt credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Exemption {
+    /// The project or organization the file named, if any.
+    scope: Option<ObjectId>,
+    secret: Option<ObjectId>,
+    /// The line of the exemption file, for the report's message.
+    line: u64,
+}
+
+/// The exemption list of a run.
+#[derive(Clone, Debug, Default)]
+pub struct Exemptions {
+    by_key: HashMap<ObjectId, Vec<Exemption>>,
+    /// The file, for messages; empty when there is none.
+    pub file: String,
+    pub sha256: String,
+    /// Exemptions read.
+    pub count: u64,
+}
+
+/// An exemption file that cannot be used: exit code 2, before anything is sent.
+#[derive(Debug, thiserror::Error)]
+#[error("exemption file {file}:{line}: {reason}")]
+pub struct ExemptError {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl Exemptions {
+    /// Reads an exemption file.
+    pub fn load(path: &Path) -> Result<Exemptions, ExemptError> {
+        let file = path.display().to_string();
+        let err = |line: u64, reason: String| ExemptError {
+            file: file.clone(),
+            line,
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+        let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
+            .map_err(|_| err(0, "not UTF-8 text".into()))?;
+        let rows = match text.trim_start().as_bytes().first() {
+            Some(b'[') => json_array(text).map_err(|(l, r)| err(l, r))?,
+            Some(b'{') => json_lines(text).map_err(|(l, r)| err(l, r))?,
+            Some(_) => csv_rows(text).map_err(|(l, r)| err(l, r))?,
+            None => return Err(err(1, "the file is empty: expected a header line".into())),
+        };
+        let mut out = Exemptions {
+            file: file.clone(),
+            sha256: format!("{:x}", Sha256::digest(&bytes)),
+            ..Exemptions::default()
+        };
+        for (line, cells) in rows {
+            let (key, exemption) = parse(line, &cells).map_err(|r| err(line, r))?;
+            out.by_key.entry(key).or_default().push(exemption);
+            out.count += 1;
+        }
+        Ok(out)
+    }
+
+    /// The exemptions of an optional file; none without one.
+    pub fn of(path: Option<&PathBuf>) -> Result<Exemptions, ExemptError> {
+        path.map_or_else(|| Ok(Exemptions::default()), |p| Exemptions::load(p))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    /// The line of the exemption that covers `target`, if one does.
+    pub fn covering(&self, target: &Target) -> Option<u64> {
+        self.by_key
+            .get(&target.key)?
+            .iter()
+            .find(|e| covers(e, target))
+            .map(|e| e.line)
+    }
+
+    /// The report's message for a row this list exempts.
+    pub fn message(&self, line: u64) -> String {
+        format!(
+            "exempt: {}:{line} lists this credential; never sent",
+            self.file
+        )
+    }
+}
+
+fn covers(e: &Exemption, t: &Target) -> bool {
+    if let Some(secret) = e.secret {
+        return t.kind == Kind::ServiceAccount || t.secret == Some(secret);
+    }
+    match e.scope {
+        Some(scope) if t.kind.scope() == Scope::Project => t.scope == scope,
+        _ => true,
+    }
+}
+
+/// The named cells of one row: field → value.
+type Cells = HashMap<&'static str, String>;
+
+fn parse(line: u64, cells: &Cells) -> Result<(ObjectId, Exemption), String> {
+    let get = |f: Field| {
+        cells
+            .get(f.name())
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    };
+    let key_text = get(Field::Key).ok_or("the key is missing")?;
+    let kind = get(Field::Kind).and_then(Kind::parse);
+    let key = match kind {
+        Some(k) if k.key_is_client_id() => parse_client_id(key_text),
+        Some(_) => ObjectId::parse(key_text),
+        None => parse_client_id(key_text).or_else(|| ObjectId::parse(key_text)),
+    }
+    .ok_or_else(|| {
+        format!(
+            "key {key_text:?} is neither a 24-hex-digit ObjectId nor a service account's client id"
+        )
+    })?;
+    let id = |f: Field| -> Result<Option<ObjectId>, String> {
+        get(f)
+            .map(|v| {
+                ObjectId::parse(v)
+                    .ok_or_else(|| format!("{} id {v:?} is not a 24-hex-digit ObjectId", f.name()))
+            })
+            .transpose()
+    };
+    let scope = match id(Field::Project)? {
+        Some(p) => Some(p),
+        None => id(Field::Org)?,
+    };
+    Ok((
+        key,
+        Exemption {
+            scope,
+            secret: id(Field::Secret)?,
+            line,
+        },
+    ))
+}
+
+/// The column (or JSON field) of each field, by the input's default names.
+fn field_of(name: &str) -> Option<&'static str> {
+    let map = ColumnMap::default();
+    Field::ALL
+        .into_iter()
+        .find(|f| map.find(*f, std::iter::once(name)).is_some())
+        .map(Field::name)
+}
+
+type Rows = Vec<(u64, Cells)>;
+
+fn csv_rows(text: &str) -> Result<Rows, (u64, String)> {
+    let header = text.lines().next().unwrap_or_default();
+    let delimiter = [b'\t', b';', b',']
+        .into_iter()
+        .max_by_key(|d| header.bytes().filter(|b| b == d).count());
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter.unwrap_or(b','))
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let names: Vec<Option<&'static str>> = reader
+        .headers()
+        .map_err(|e| (1, e.to_string()))?
+        .iter()
+        .map(field_of)
+        .collect();
+    if !names.contains(&Some("key")) {
+        return Err((
+            1,
+            format!(
+                "no key column in the header (looked for {})",
+                ColumnMap::default().candidates(Field::Key).join(", ")
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            (line, e.to_string())
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let cells = names
+            .iter()
+            .zip(record.iter())
+            .filter_map(|(name, value)| name.map(|n| (n, value.to_string())))
+            .collect();
+        out.push((line, cells));
+    }
+    Ok(out)
+}
+
+fn object_cells(value: &serde_json::Value) -> Result<Cells, String> {
+    let object = value.as_object().ok_or("not a JSON object")?;
+    Ok(object
+        .iter()
+        .filter_map(|(name, v)| {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => return None,
+                other => other.to_string(),
+            };
+            field_of(name).map(|f| (f, text))
+        })
+        .collect())
+}
+
+fn json_lines(text: &str) -> Result<Rows, (u64, String)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let number = n as u64 + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| (number, format!("not JSON: {e}")))?;
+        out.push((number, object_cells(&value).map_err(|r| (number, r))?));
+    }
+    Ok(out)
+}
+
+fn json_array(text: &str) -> Result<Rows, (u64, String)> {
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| (e.line() as u64, format!("not JSON: {e}")))?;
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            // A JSON array's rows are numbered by position, as the input's are.
+            let n = i as u64 + 1;
+            object_cells(v).map(|c| (n, c)).map_err(|r| (n, r))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(kind: Kind, scope: u8, key: u8, secret: Option<u8>) -> Target {
+        Target {
+            kind,
+            scope: ObjectId::from_bytes([scope; 12]),
+            key: ObjectId::from_bytes([key; 12]),
+            secret: secret.map(|s| ObjectId::from_bytes([s; 12])),
+        }
+    }
+
+    fn load(text: &str) -> Exemptions {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exempt.csv");
+        std::fs::write(&path, text).unwrap();
+        Exemptions::load(&path).unwrap()
+    }
+
+    #[test]
+    fn an_exemption_protects_the_credential_wherever_a_row_would_destroy_it() {
+        let one = "01".repeat(12);
+        let key = "0a".repeat(12);
+        let sa = format!("mdb_sa_id_{}", "0b".repeat(12));
+        let secret = "0c".repeat(12);
+        let e = load(&format!(
+            "key,project,secret\n{key},{one},\n{sa},,{secret}\n"
+        ));
+        assert_eq!(e.count, 2);
+        // The key in project 1, and the key itself; not its assignment in project 2.
+        assert_eq!(
+            e.covering(&target(Kind::ProjectApiKey, 1, 10, None)),
+            Some(2)
+        );
+        assert_eq!(e.covering(&target(Kind::OrgApiKey, 9, 10, None)), Some(2));
+        assert_eq!(e.covering(&target(Kind::ProjectApiKey, 2, 10, None)), None);
+        // The secret, and the account that holds it; not the account's other secrets.
+        assert!(
+            e.covering(&target(Kind::ServiceAccount, 9, 11, None))
+                .is_some()
+        );
+        assert!(
+            e.covering(&target(Kind::ServiceAccountSecret, 9, 11, Some(12)))
+                .is_some()
+        );
+        assert!(
+            e.covering(&target(Kind::ServiceAccountSecret, 9, 11, Some(13)))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_bad_exemption_names_its_line_and_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exempt.jsonl");
+        std::fs::write(
+            &path,
+            format!(
+                "{{\"key\":\"{}\"}}\n{{\"keyId\":\"nope\"}}\n",
+                "0a".repeat(12)
+            ),
+        )
+        .unwrap();
+        let err = Exemptions::load(&path).unwrap_err().to_string();
+        assert!(
+            err.ends_with("exempt.jsonl:2: key \"nope\" is neither a 24-hex-digit ObjectId nor a service account's client id"),
+            "{err}"
+        );
+        std::fs::write(&path, "name,project\nx,y\n").unwrap();
+        let err = Exemptions::load(&path).unwrap_err().to_string();
+        assert!(err.contains(":1: no key column in the header"), "{err}");
+    }
+}

@@ -1,0 +1,170 @@
+//! What a run passes before its first DELETE: the plan against live state when asked for
+//! (`--plan`), the cap on revocations (`--max-revocations`), and on an interactive terminal the
+//! operator's confirmation, as `terraform apply` asks. Without a terminal (cron, systemd, CI)
+//! nothing is asked.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::engine::Context;
+use crate::input::{Identity, Kind, Survey};
+use crate::job::{Failure, PreparedJob};
+use crate::plan::Fate;
+use crate::vocab::{ExitCode as _, exit};
+
+/// What the run is about to do, for the cap and the question.
+struct Intent {
+    revocations: u64,
+    scopes: u64,
+    /// Rows to revoke per kind.
+    kinds: BTreeMap<Kind, u64>,
+    /// Whether the counts come from live state.
+    planned: bool,
+}
+
+/// Plans (when asked), applies the cap and asks for confirmation. An error ends the run before
+/// anything is sent.
+pub async fn before_sending(
+    job: &PreparedJob,
+    report: &Path,
+    survey: &Survey,
+    ctx: &Arc<Context>,
+    finished: &HashSet<Identity>,
+) -> Result<(), Failure> {
+    let settings = &job.settings;
+    let intent = if settings.run.plan {
+        planned(job, report, ctx, finished).await?
+    } else {
+        Intent {
+            revocations: survey.to_send,
+            scopes: survey.scopes,
+            kinds: Kind::ALL
+                .into_iter()
+                .map(|k| (k, survey.kind_count(k)))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            planned: false,
+        }
+    };
+    if let Some(cap) = settings.run.max_revocations
+        && intent.revocations > cap
+    {
+        return Err(Failure::usage(format!(
+            "this run would revoke {} credentials ({}), more than max_revocations {cap} (from {}): nothing was sent; check the input, or raise the cap",
+            intent.revocations,
+            if intent.planned {
+                "counted by the plan: those that exist now, and those whose lists proved nothing"
+            } else {
+                "counted from the valid rows to send"
+            },
+            settings
+                .origins
+                .get("max_revocations")
+                .map_or_else(|| "default".to_string(), ToString::to_string),
+        )));
+    }
+    if asks(job) && intent.revocations > 0 {
+        confirm(job, report, &intent)?;
+    }
+    Ok(())
+}
+
+async fn planned(
+    job: &PreparedJob,
+    report: &Path,
+    ctx: &Arc<Context>,
+    finished: &HashSet<Identity>,
+) -> Result<Intent, Failure> {
+    let settings = &job.settings;
+    let plan = super::plan::live_plan(settings, ctx, (&job.source, &job.exempt), finished).await?;
+    super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
+    if let Some(reason) = ctx.stop().reason() {
+        return Err(Failure::new(
+            reason.exit_code(),
+            anyhow::anyhow!("the plan stopped: {reason}; nothing was sent"),
+        ));
+    }
+    let text = crate::plan::render(&plan, job.source.name(), settings.base_url.as_str());
+    for line in text.lines().take_while(|l| !l.is_empty()) {
+        tracing::info!("{line}");
+    }
+    let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
+    for s in &plan.scopes {
+        let n = s.fates.get(&Fate::Revoke).copied().unwrap_or(0)
+            + s.fates.get(&Fate::Unknown).copied().unwrap_or(0);
+        if let (Some(kind), true) = (Kind::parse(&s.kind), n > 0) {
+            *kinds.entry(kind).or_default() += n;
+        }
+    }
+    Ok(Intent {
+        revocations: plan.revocations(),
+        scopes: plan.scope_count,
+        kinds,
+        planned: true,
+    })
+}
+
+/// An operator at a terminal, who has not said yes already, and whose answer is not the input.
+fn asks(job: &PreparedJob) -> bool {
+    !job.settings.run.yes
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal()
+        && job.source.path().is_some()
+}
+
+fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Failure> {
+    let settings = &job.settings;
+    let kinds: Vec<String> = intent
+        .kinds
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let org_wide: Vec<&str> = intent
+        .kinds
+        .keys()
+        .filter(|k| k.is_org_wide())
+        .map(|k| k.as_str())
+        .collect();
+    let identity = settings
+        .credential
+        .as_ref()
+        .map(|c| c.credential.public_identity())
+        .unwrap_or_default();
+    let mut question = format!(
+        "\nrevoker is about to revoke {} credentials{} in {} projects and organizations ({})\n  at {} as {identity}\n  report: {}\n",
+        intent.revocations,
+        if intent.planned {
+            " that exist now"
+        } else {
+            ""
+        },
+        intent.scopes,
+        kinds.join(", "),
+        settings.base_url,
+        report.display()
+    );
+    if !org_wide.is_empty() {
+        question.push_str(&format!(
+            "  organization-wide, destroyed everywhere: {}\n",
+            org_wide.join(", ")
+        ));
+    }
+    question.push_str("Only 'yes' goes on (--yes skips this question): ");
+    let mut stderr = std::io::stderr();
+    let _ = stderr.write_all(question.as_bytes());
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
+    if answer.trim() == "yes" {
+        return Ok(());
+    }
+    Err(Failure::new(
+        exit::UNFINISHED,
+        anyhow::anyhow!("cancelled: the answer was not yes; nothing was sent"),
+    ))
+}

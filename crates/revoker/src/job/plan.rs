@@ -1,0 +1,210 @@
+//! `revoker plan`, and the plan a run makes first (`run --plan`): the input read, the run's own
+//! credential learned, every list read, the plan recorded in the report's audit file (what was
+//! listed, when, what it answered) so the evidence shows the state before the run, and printed.
+//! No DELETE is sent.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::engine::{Context, StopFlag};
+use crate::figures::Figures;
+use crate::input::{Exemptions, Identity, Source};
+use crate::job::Failure;
+use crate::plan::{self, Fate, Plan};
+use crate::report::ReportLock;
+use crate::report::audit::{self, AuditRecord};
+use crate::settings::Settings;
+use crate::ui::{Output, console, out};
+use crate::vocab::{ExitCode as _, exit};
+
+/// Makes the plan of `source` with the client of `ctx`: the run's own credential learned as a
+/// run learns it, the lists read.
+pub async fn live_plan(
+    settings: &Settings,
+    ctx: &Arc<Context>,
+    (source, exempt): (&Source, &Exemptions),
+    finished: &HashSet<Identity>,
+) -> Result<Plan, Failure> {
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let opts = settings.input_options();
+    let has_org_keys = {
+        let mut any = false;
+        let _ = source.scan(&opts, &mut |e| {
+            any = e
+                .target
+                .as_ref()
+                .is_ok_and(|t| t.kind == crate::input::Kind::OrgApiKey);
+            if any {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        });
+        any
+    };
+    let own = super::own::learn(
+        ctx.client(),
+        &found.credential,
+        (source, &opts),
+        has_org_keys,
+        settings.run.allow_own_credential,
+    )
+    .await;
+    let inputs = plan::Inputs {
+        source,
+        opts: &opts,
+        exempt,
+        own: &own,
+        finished,
+    };
+    Ok(plan::make(ctx, inputs).await?)
+}
+
+/// Appends the plan to the audit file of `report` (the caller holds its lock). Answers the line's
+/// SHA-256.
+pub fn record(
+    settings: &Settings,
+    report: &Path,
+    (source, exempt): (&Source, &Exemptions),
+    plan: &Plan,
+) -> Result<String, Failure> {
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let chain = crate::report::chain_of(report)?;
+    let mut record = AuditRecord {
+        event: "plan".into(),
+        input: Some(source.name().to_string()),
+        input_sha256: Some(source.sha256().to_string()),
+        input_rows: Some(plan.rows),
+        exempt: (!exempt.file.is_empty()).then(|| exempt.file.clone()),
+        exempt_sha256: (!exempt.file.is_empty()).then(|| exempt.sha256.clone()),
+        requests: Some(plan.list_requests),
+        elapsed_ms: Some(plan.elapsed_ms),
+        plan: Some(plan.record()),
+        ..AuditRecord::start(
+            &crate::report::new_run_id(),
+            "plan",
+            found.credential.public_identity(),
+            settings.base_url.to_string(),
+            settings.api.to_string(),
+            chain,
+        )
+    };
+    Ok(audit::append(report, &mut record)?)
+}
+
+/// The exit code of a plan: 0 when a run would revoke or find gone every valid row, 1 when some
+/// cannot be done, or the stop's own code (3 when the credential is refused).
+pub fn exit_code(
+    plan: &Plan,
+    settings: &Settings,
+    stopped: Option<&crate::engine::StopReason>,
+) -> i32 {
+    match stopped {
+        Some(reason) => reason.exit_code(),
+        None if plan.blocked(settings.run.allow_own_credential) > 0 => exit::UNFINISHED,
+        None => exit::OK,
+    }
+}
+
+/// `revoker plan`: the plan of the settings' input, recorded in the audit file of the report a
+/// run with these settings writes, printed as a table or JSON.
+pub async fn plan_command(
+    settings: Settings,
+    resume: bool,
+    output: Output,
+) -> Result<i32, Failure> {
+    let input = settings.values.input.clone().ok_or_else(|| {
+        Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
+    })?;
+    settings.credential.as_ref().map_err(Failure::usage)?;
+    let source = Source::open(&input)?;
+    let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
+    let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
+    let report = crate::report::canonical(&report);
+    let existed = report.exists();
+    let lock = ReportLock::acquire(&report, true)?;
+    let finished = if resume && existed {
+        crate::report::read_state(&report)?.finished
+    } else {
+        HashSet::new()
+    };
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let client = Arc::new(Client::new(
+        &settings.api_config(found),
+        Arc::new(Figures::default()),
+    )?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = super::run::context(&settings, &client, &stop, 1);
+    let made = live_plan(&settings, &ctx, (&source, &exempt), &finished).await;
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    let plan = made?;
+    let stopped = ctx.stop().reason();
+    let mut code = exit_code(&plan, &settings, stopped.as_ref());
+    if let Some(cap) = settings.run.max_revocations
+        && plan.revocations() > cap
+    {
+        tracing::warn!(
+            "a run would be refused: it would revoke {} credentials, more than max_revocations {cap}",
+            plan.revocations()
+        );
+        code = code.max(exit::UNFINISHED);
+    }
+    let digest = record(&settings, &report, (&source, &exempt), &plan);
+    if !existed && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
+        // The lock made the report; the plan's record stays beside where it will be.
+        let _ = std::fs::remove_file(&report);
+    }
+    drop(lock);
+    let digest = digest?;
+    print(
+        &plan,
+        &source,
+        &settings,
+        (&report, &digest),
+        stopped.as_ref(),
+        output,
+        code,
+    );
+    Ok(code)
+}
+
+fn print(
+    plan: &Plan,
+    source: &Source,
+    settings: &Settings,
+    (report, digest): (&Path, &str),
+    stopped: Option<&crate::engine::StopReason>,
+    output: Output,
+    code: i32,
+) {
+    if output == Output::Json {
+        out(serde_json::json!({
+            "plan": plan,
+            "revocations": plan.revocations(),
+            "audit_file": audit::path_for(report).display().to_string(),
+            "audit_digest": digest,
+            "stopped": stopped.map(ToString::to_string),
+            "exit_code": code,
+        }));
+    } else {
+        out(plan::render(plan, source.name(), settings.base_url.as_str()).trim_end());
+    }
+    let mut text = String::new();
+    if let Some(reason) = stopped {
+        text.push_str(&format!("revoker: stopped: {reason}\n"));
+    }
+    text.push_str(&format!(
+        "plan recorded in {} (line SHA-256 {digest}); nothing was revoked",
+        audit::path_for(report).display()
+    ));
+    if plan.count(Fate::Revoke) > 0 && code == exit::OK {
+        text.push_str("\n  to revoke: the same command with run instead of plan");
+    }
+    console().note("revoker::plan", &text);
+}

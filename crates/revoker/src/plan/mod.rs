@@ -1,0 +1,420 @@
+//! A plan: what a run would do, decided against live state. Every project and organization of
+//! the input is listed with the requests `verify` uses (one per page, never one per key) and each
+//! row gets its fate: revoked (the credential exists now), already gone, cannot (the list was
+//! refused or could not be read), unknown (the list answered but proves nothing), exempt, the
+//! run's own credential, invalid, a kind the job does not allow, a duplicate. A plan sends no
+//! DELETE.
+
+mod table;
+
+pub use table::render;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::Context;
+use crate::engine::own::Own;
+use crate::input::{Exemptions, Identity, InputError, InputOptions, Source, Target};
+use crate::report::audit::{ListedRecord, PlanRecord};
+use crate::verify::{ListKey, Listed, describe, read_lists};
+
+/// What a run would do with one row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fate {
+    /// The credential exists now: a run revokes it.
+    Revoke,
+    /// Absent from a complete listing (or its scope is gone): a run finds it `not_found`.
+    Gone,
+    /// Its list was refused or could not be read: this credential cannot see (or act on) it.
+    Cannot,
+    /// Its list was answered without proving anything either way.
+    Unknown,
+    /// On the exemption list: never sent.
+    Exempt,
+    /// The credential the run signs in with.
+    Own,
+    /// A bad row.
+    Invalid,
+    /// A kind this job does not allow.
+    NotAllowed,
+    /// A later copy of a row seen before.
+    Duplicate,
+    /// Finished by an earlier run of the report: not sent again.
+    Finished,
+}
+
+impl Fate {
+    pub const ALL: [Fate; 10] = [
+        Fate::Revoke,
+        Fate::Gone,
+        Fate::Cannot,
+        Fate::Unknown,
+        Fate::Exempt,
+        Fate::Own,
+        Fate::Invalid,
+        Fate::NotAllowed,
+        Fate::Duplicate,
+        Fate::Finished,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fate::Revoke => "revoke",
+            Fate::Gone => "gone",
+            Fate::Cannot => "cannot",
+            Fate::Unknown => "unknown",
+            Fate::Exempt => "exempt",
+            Fate::Own => "own",
+            Fate::Invalid => "invalid",
+            Fate::NotAllowed => "not_allowed",
+            Fate::Duplicate => "duplicate",
+            Fate::Finished => "finished",
+        }
+    }
+
+    /// What the fate means, for the plan's table.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Fate::Revoke => "will be revoked (they exist now)",
+            Fate::Gone => "already gone",
+            Fate::Cannot => "cannot: the list was refused or could not be read",
+            Fate::Unknown => "unknown: the list proves nothing either way",
+            Fate::Exempt => "exempt: never sent",
+            Fate::Own => "the credential this run signs in with",
+            Fate::Invalid => "invalid rows",
+            Fate::NotAllowed => "kinds this job does not allow",
+            Fate::Duplicate => "duplicates of earlier rows",
+            Fate::Finished => "finished by an earlier run of the report",
+        }
+    }
+}
+
+/// One project's or organization's list, and the fates of its rows.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ScopePlan {
+    /// `project` or `organization`.
+    pub scope_kind: &'static str,
+    pub scope: String,
+    pub kind: String,
+    /// The list request: `GET /groups/…/apiKeys`.
+    pub list: String,
+    /// What the list answered: `complete: 1 page, 12 listed`, or why it proves nothing.
+    pub answer: String,
+    pub fates: BTreeMap<Fate, u64>,
+}
+
+/// A plan for one input.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Plan {
+    pub rows: u64,
+    pub fates: BTreeMap<Fate, u64>,
+    pub scopes: Vec<ScopePlan>,
+    /// The first rows that are invalid, not allowed, or the run's own: `(line, why)`.
+    pub problems: Vec<(u64, String)>,
+    /// Projects and organizations the rows to send span.
+    pub scope_count: u64,
+    /// Organization-wide kinds among the rows to revoke.
+    pub org_wide_kinds: Vec<String>,
+    /// List requests sent (pages, retries included).
+    pub list_requests: u64,
+    pub elapsed_ms: u64,
+    /// `(when, what)` of every list read, for the audit record.
+    #[serde(skip)]
+    pub listed: Vec<ListedRecord>,
+}
+
+/// Problem rows shown at most.
+const SHOWN: usize = 20;
+
+impl Plan {
+    pub fn count(&self, fate: Fate) -> u64 {
+        self.fates.get(&fate).copied().unwrap_or(0)
+    }
+
+    /// Credentials a run would revoke, at most: those that exist now, and those whose state the
+    /// lists could not tell.
+    pub fn revocations(&self) -> u64 {
+        self.count(Fate::Revoke) + self.count(Fate::Unknown)
+    }
+
+    /// Rows a run could not finish: 1 as an exit code.
+    pub fn blocked(&self, own_allowed: bool) -> u64 {
+        self.count(Fate::Cannot)
+            + self.count(Fate::Unknown)
+            + self.count(Fate::Invalid)
+            + self.count(Fate::NotAllowed)
+            + if own_allowed {
+                0
+            } else {
+                self.count(Fate::Own)
+            }
+    }
+
+    fn note(&mut self, fate: Fate, problem: Option<(u64, String)>) {
+        *self.fates.entry(fate).or_default() += 1;
+        if let Some(p) = problem
+            && self.problems.len() < SHOWN
+        {
+            self.problems.push(p);
+        }
+    }
+
+    /// The plan as the audit record keeps it.
+    pub fn record(&self) -> PlanRecord {
+        PlanRecord {
+            counts: self
+                .fates
+                .iter()
+                .map(|(f, n)| (f.as_str().to_string(), *n))
+                .collect(),
+            lists: self.listed.clone(),
+        }
+    }
+}
+
+/// What a plan is given besides the input.
+pub struct Inputs<'a> {
+    pub source: &'a Source,
+    /// How the run reads the input (its allowed kinds included).
+    pub opts: &'a InputOptions,
+    pub exempt: &'a Exemptions,
+    pub own: &'a Own,
+    /// Rows an earlier run of the report finished.
+    pub finished: &'a HashSet<Identity>,
+}
+
+/// Reads the input and groups the rows to send by the list that shows them.
+fn sort_rows(
+    inputs: &Inputs<'_>,
+    plan: &mut Plan,
+) -> Result<BTreeMap<ListKey, Vec<Target>>, InputError> {
+    let mut groups: BTreeMap<ListKey, Vec<Target>> = BTreeMap::new();
+    let mut seen: HashSet<Identity> = HashSet::new();
+    let mut exempt: HashMap<ListKey, u64> = HashMap::new();
+    inputs
+        .source
+        .scan(&inputs.opts.every_kind(), &mut |entry| {
+            plan.rows += 1;
+            let target = match entry.target {
+                Err(why) => {
+                    plan.note(Fate::Invalid, Some((entry.line, why)));
+                    return ControlFlow::Continue(());
+                }
+                Ok(t) => t,
+            };
+            let id = target.identity();
+            if let Err(why) = inputs.opts.allows(target.kind) {
+                plan.note(Fate::NotAllowed, Some((entry.line, why)));
+            } else if inputs.finished.contains(&id) {
+                plan.note(Fate::Finished, None);
+            } else if !seen.insert(id) {
+                plan.note(Fate::Duplicate, None);
+            } else if inputs.exempt.covering(&target).is_some() {
+                plan.note(Fate::Exempt, None);
+                *exempt.entry(ListKey::of(&target)).or_default() += 1;
+            } else if inputs.own.matches(&target) {
+                let why = if inputs.own.allowed {
+                    format!("{target}: the run's own credential, revoked last (allowed)")
+                } else {
+                    inputs.own.refusal()
+                };
+                plan.note(Fate::Own, Some((entry.line, why)));
+            } else {
+                groups.entry(ListKey::of(&target)).or_default().push(target);
+            }
+            ControlFlow::Continue(())
+        })?;
+    for (key, n) in exempt {
+        groups.entry(key).or_default();
+        plan.scopes
+            .push(scope_plan(&key, String::new(), String::new()));
+        if let Some(last) = plan.scopes.last_mut() {
+            last.fates.insert(Fate::Exempt, n);
+        }
+    }
+    Ok(groups)
+}
+
+fn scope_plan(key: &ListKey, list: String, answer: String) -> ScopePlan {
+    ScopePlan {
+        scope_kind: if key.kind.is_org_wide() {
+            "organization"
+        } else {
+            "project"
+        },
+        scope: key.scope.to_string(),
+        kind: key.kind.to_string(),
+        list,
+        answer,
+        fates: BTreeMap::new(),
+    }
+}
+
+/// The fate of every row of a listing, and what the listing answered.
+fn decide(listed: Listed, rows: &[Target]) -> (String, Vec<Fate>) {
+    let all = |fate: Fate| vec![fate; rows.len()];
+    match listed {
+        Listed::Complete { ids, pages, items } => (
+            format!(
+                "complete: {pages} {}, {items} listed",
+                if pages == 1 { "page" } else { "pages" }
+            ),
+            rows.iter()
+                .map(|t| match ListKey::listed_id(t) {
+                    Some(id) if ids.contains(&id) => Fate::Revoke,
+                    _ => Fate::Gone,
+                })
+                .collect(),
+        ),
+        Listed::Gone(why) => (format!("gone: {why}"), all(Fate::Gone)),
+        Listed::Incomplete(why) => (format!("proves nothing: {why}"), all(Fate::Unknown)),
+        Listed::Failed(answer) => {
+            let status = answer
+                .http_status()
+                .map(|s| format!("HTTP {s} "))
+                .unwrap_or_default();
+            (
+                format!("cannot: {status}{}", answer.detail()),
+                all(Fate::Cannot),
+            )
+        }
+    }
+}
+
+/// Makes the plan of `inputs` with the client of `ctx`.
+pub async fn make(ctx: &Arc<Context>, inputs: Inputs<'_>) -> Result<Plan, InputError> {
+    let started = Instant::now();
+    let mut plan = Plan::default();
+    let groups = sort_rows(&inputs, &mut plan)?;
+    let mut org_wide: HashSet<String> = HashSet::new();
+    let scopes: HashSet<_> = groups.keys().map(|k| k.scope).collect();
+    plan.scope_count = scopes.len() as u64;
+    let keys: Vec<ListKey> = groups
+        .iter()
+        .filter(|(_, rows)| !rows.is_empty())
+        .map(|(k, _)| *k)
+        .collect();
+    let requests_before = crate::figures::Figures::get(&ctx.client().figures().requests);
+    let mut read: HashSet<ListKey> = HashSet::new();
+    if !keys.is_empty() && ctx.prepare().await {
+        read_lists(ctx, keys, &mut |key, listed| {
+            read.insert(key);
+            let rows = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
+            let (answer, fates) = decide(listed, rows);
+            let list = describe(ctx, &key);
+            plan.listed.push(ListedRecord {
+                list: list.clone(),
+                at: crate::report::timestamp(),
+                answer: answer.clone(),
+                rows: rows.len() as u64,
+            });
+            let mut scope = scope_plan(&key, list, answer);
+            for fate in fates {
+                plan.note(fate, None);
+                *scope.fates.entry(fate).or_default() += 1;
+                if fate == Fate::Revoke && key.kind.is_org_wide() {
+                    org_wide.insert(key.kind.to_string());
+                }
+            }
+            plan.scopes.push(scope);
+        })
+        .await;
+    }
+    unread(ctx, &mut plan, &groups, &read);
+    merge_scopes(&mut plan.scopes);
+    plan.org_wide_kinds = org_wide.into_iter().collect();
+    plan.org_wide_kinds.sort();
+    plan.list_requests = crate::figures::Figures::get(&ctx.client().figures().requests)
+        .saturating_sub(requests_before);
+    plan.elapsed_ms = started.elapsed().as_millis() as u64;
+    Ok(plan)
+}
+
+/// Rows whose lists were never read (the plan stopped first): nothing is known of them.
+fn unread(
+    ctx: &Context,
+    plan: &mut Plan,
+    groups: &BTreeMap<ListKey, Vec<Target>>,
+    read: &HashSet<ListKey>,
+) {
+    let reason = ctx
+        .stop()
+        .reason()
+        .map_or_else(|| "the plan stopped".to_string(), |r| r.to_string());
+    for (key, rows) in groups {
+        if rows.is_empty() || read.contains(key) {
+            continue;
+        }
+        let mut scope = scope_plan(key, describe(ctx, key), format!("not read: {reason}"));
+        scope.fates.insert(Fate::Cannot, rows.len() as u64);
+        *plan.fates.entry(Fate::Cannot).or_default() += rows.len() as u64;
+        plan.scopes.push(scope);
+    }
+}
+
+/// One entry per scope and kind (a secret's lists are one per service account), in order.
+fn merge_scopes(scopes: &mut Vec<ScopePlan>) {
+    let mut merged: BTreeMap<(String, String, String), ScopePlan> = BTreeMap::new();
+    for s in scopes.drain(..) {
+        let key = (s.scope_kind.to_string(), s.scope.clone(), s.kind.clone());
+        match merged.get_mut(&key) {
+            None => {
+                merged.insert(key, s);
+            }
+            Some(into) => {
+                if into.list.is_empty() {
+                    into.list = s.list.clone();
+                }
+                if !s.answer.is_empty() && s.answer != into.answer {
+                    into.answer = [into.answer.as_str(), s.answer.as_str()]
+                        .iter()
+                        .filter(|a| !a.is_empty())
+                        .copied()
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                }
+                for (fate, n) in s.fates {
+                    *into.fates.entry(fate).or_default() += n;
+                }
+            }
+        }
+    }
+    *scopes = merged.into_values().collect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Kind, ObjectId};
+
+    fn target(key: u8) -> Target {
+        Target {
+            kind: Kind::ProjectApiKey,
+            scope: ObjectId::from_bytes([1; 12]),
+            key: ObjectId::from_bytes([key; 12]),
+            secret: None,
+        }
+    }
+
+    #[test]
+    fn a_complete_listing_decides_each_row_and_anything_else_decides_none() {
+        let ids: HashSet<ObjectId> = [ObjectId::from_bytes([2; 12])].into_iter().collect();
+        let rows = [target(2), target(3)];
+        let (answer, fates) = decide(
+            Listed::Complete {
+                ids,
+                pages: 1,
+                items: 1,
+            },
+            &rows,
+        );
+        assert_eq!(answer, "complete: 1 page, 1 listed");
+        assert_eq!(fates, vec![Fate::Revoke, Fate::Gone]);
+        let (answer, fates) = decide(Listed::Incomplete("page 2 repeats".into()), &rows);
+        assert_eq!(answer, "proves nothing: page 2 repeats");
+        assert_eq!(fates, vec![Fate::Unknown, Fate::Unknown]);
+    }
+}
