@@ -583,6 +583,42 @@ fn verify(b: &Bench) -> Figures {
     ]
 }
 
+/// A plan of 100,000 rows over 100 projects, half of them present: lists only, no DELETE.
+fn plan(b: &Bench) -> Figures {
+    let n = b.size(100_000, 5_000);
+    let present = keys(n / 2, 100);
+    let mut rows = present.clone();
+    rows.extend(revoker_testkit::missing_keys(n / 2, 100));
+    let sim = spawn_sim(SimConfig::default(), present).expect("sim");
+    let input = b.file("plan.csv");
+    write_input(&input, &rows);
+    let report = b.file("plan.report.csv");
+    fresh(&report);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["plan", "-o", "json", "--base-url", sim.base_url()])
+        .arg("--input")
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env_remove("MCLI_OPS_MANAGER_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (elapsed, rss, code) = run_measured(cmd, Duration::from_secs(300));
+    assert_eq!(code, 0);
+    let stats = sim.stats();
+    assert_eq!(stats.deletes, 0, "a plan sent a DELETE");
+    vec![
+        ("plan s", elapsed.as_secs_f64()),
+        (
+            "list requests per 1,000 rows",
+            stats.requests as f64 * 1000.0 / n as f64,
+        ),
+        ("plan peak RSS MB", rss),
+    ]
+}
+
 /// 16 project lists whose one page each is about 24 MB (500 keys of 48 KB): verification's memory.
 fn verify_huge_pages(b: &Bench) -> Figures {
     let per = b.size(500, 50);
@@ -838,6 +874,12 @@ fn scenarios() -> Vec<Scenario> {
             about: "verify a report of 100,000 revoked rows in 100 projects",
             targets: vec![("list requests per 1,000 rows", "<= 5", |v| v <= 5.0)],
             run: verify,
+        },
+        Scenario {
+            name: "plan",
+            about: "plan 100,000 rows in 100 projects (half of them present), no DELETE",
+            targets: vec![("list requests per 1,000 rows", "<= 5", |v| v <= 5.0)],
+            run: plan,
         },
         Scenario {
             name: "verify-huge",
