@@ -6,6 +6,10 @@
 //! | `GET orgs/{o}/serviceAccounts` | the same with `clientId`; system-managed accounts only with `includeSystemManaged=true` |
 //! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging |
 //! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt` |
+//! | `GET groups/{p}/serviceAccounts` (v2) | as the organization's, for the accounts assigned to the project |
+//! | `GET groups/{p}/serviceAccounts/{clientId}` (v2) | one account assigned to the project, its `secrets[]` |
+//! | `GET groups/{p}/aiModelApiKeys` (v2) | `{links, results: [{apiKeyId, name, createdAt, lastUsedAt, …}], totalCount}` |
+//! | `GET admin/apiKeys` (Ops Manager) | `{links, results: [{id, desc, publicKey, roles}], totalCount}` |
 //!
 //! Pages count from 1 (`pageNum`), hold `itemsPerPage` (default 100, at most 500), and link the next
 //! page while there is one. `--list-fault` makes them mislead in the ways a client must notice.
@@ -13,7 +17,7 @@
 use serde_json::json;
 
 use super::ListFault;
-use super::model::{CLIENT_ID_PREFIX, Kind, Oid};
+use super::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid};
 use super::routes::{SimAnswer, not_found};
 use super::state::World;
 
@@ -29,7 +33,7 @@ pub(super) struct ListRequest<'a> {
     pub self_url: &'a str,
 }
 
-fn missing_scope(kind: Kind, scope: &Oid) -> SimAnswer {
+pub(super) fn missing_scope(kind: Kind, scope: &Oid) -> SimAnswer {
     if kind.is_org_wide() {
         SimAnswer::error(
             404,
@@ -69,23 +73,39 @@ pub(super) fn list(
         return missing_scope(req.kind, &req.scope);
     }
     match (req.kind, req.parent) {
-        (Kind::ServiceAccountSecret, Some(client)) => account(world, req.scope, client, fault),
+        (kind, Some(client)) if kind.is_secret() => account(world, req, client, fault),
         (Kind::AgentApiKey, _) => agent_keys(world, req, padding),
         _ => paged(world, req, fault, padding),
     }
 }
 
-/// One service account and its secrets.
-fn account(world: &World, org: Oid, client: Oid, fault: Option<ListFault>) -> SimAnswer {
-    if !world.service_account(&org, &client) {
+/// The text of an item as the API writes it in `kind`'s lists.
+fn text(kind: Kind, item: &ItemId) -> String {
+    match item {
+        ItemId::Model(key) => key.to_string(),
+        ItemId::Oid(id) if kind.key_is_client_id() && !kind.is_secret() => {
+            format!("{CLIENT_ID_PREFIX}{id}")
+        }
+        ItemId::Oid(id) => id.to_string(),
+    }
+}
+
+/// One service account (of an organization, or assigned to a project) and its secrets.
+fn account(
+    world: &World,
+    req: &ListRequest<'_>,
+    client: Oid,
+    fault: Option<ListFault>,
+) -> SimAnswer {
+    if !world.service_account(req.kind.account(), &req.scope, &client) {
         return not_found(&format!("service account {CLIENT_ID_PREFIX}{client}"));
     }
     let secrets: Vec<serde_json::Value> = world
-        .list(Kind::ServiceAccountSecret, &org, Some(client))
+        .list(req.kind, &req.scope, Some(client))
         .iter()
         .map(|s| {
             json!({
-                "id": s.to_string(),
+                "id": text(req.kind, s),
                 "createdAt": "2026-01-01T00:00:00Z",
                 "expiresAt": "2027-01-01T00:00:00Z",
                 "maskedSecretValue": "mdb_sa_sk_…",
@@ -111,7 +131,7 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
         .iter()
         .map(|k| {
             json!({
-                "_id": k.to_string(),
+                "_id": text(Kind::AgentApiKey, k),
                 "desc": format!("simulated agent key{pad}"),
                 "key": "********",
                 "createdTime": 1_764_000_000_000u64,
@@ -150,8 +170,8 @@ fn paged(
         return missing_scope(req.kind, &req.scope);
     }
     let mut items = world.list(req.kind, &req.scope, None);
-    if req.kind == Kind::ServiceAccount && !req.include_system_managed {
-        items.retain(|c| !world.is_system_managed(&req.scope, c));
+    if req.kind.key_is_client_id() && !req.include_system_managed {
+        items.retain(|c| !matches!(c, ItemId::Oid(c) if world.is_system_managed(&req.scope, c)));
     }
     let shown_page = if fault == Some(ListFault::IgnorePageNum) {
         1
@@ -172,17 +192,22 @@ fn paged(
         .map(|(i, id)| {
             let id_value = if fault == Some(ListFault::UnreadableIds) && i % 2 == 1 {
                 json!(i)
-            } else if req.kind == Kind::ServiceAccount {
-                json!(format!("{CLIENT_ID_PREFIX}{id}"))
             } else {
-                json!(id.to_string())
+                json!(text(req.kind, id))
             };
-            let field = if req.kind == Kind::ServiceAccount {
-                "clientId"
-            } else {
-                "id"
+            let field = match req.kind {
+                Kind::ServiceAccount | Kind::ProjectServiceAccount => "clientId",
+                Kind::AiModelApiKey => "apiKeyId",
+                _ => "id",
             };
-            json!({ field: id_value, "desc": format!("simulated{pad}"), "roles": [] })
+            let mut item =
+                json!({ field: id_value, "desc": format!("simulated{pad}"), "roles": [] });
+            if req.kind == Kind::AiModelApiKey {
+                item["name"] = json!("simulated model key");
+                item["createdAt"] = json!("2026-01-15T16:47:49.855000+00:00");
+                item["groupId"] = json!(req.scope.to_string());
+            }
+            item
         })
         .collect();
     let href = |p: usize| format!("{}?pageNum={p}&itemsPerPage={per_page}", req.self_url);

@@ -3,8 +3,10 @@
 //! mistakes.
 //!
 //! Ids are MongoDB ObjectIds (24 hexadecimal digits); a service account's client id is
-//! `mdb_sa_id_` followed by one. The kinds are the credentials the API can delete, each living in a
-//! project (a "group" in the paths) or an organization.
+//! `mdb_sa_id_` followed by one; an AI model API key's id is 24 letters and digits
+//! (`a86r5kwrfsk5r5ku5tgvhmpj` in the Atlas v2 spec). The kinds are the credentials the API can
+//! delete, each living in a project (a "group" in the paths), an organization, or (Ops Manager's
+//! global keys) neither.
 
 use std::fmt;
 
@@ -56,6 +58,51 @@ impl fmt::Debug for Oid {
     }
 }
 
+/// An AI model API key's id: 24 ASCII letters and digits, not an Oid.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModelKey([u8; 24]);
+
+impl ModelKey {
+    pub fn parse(text: &str) -> Option<ModelKey> {
+        let bytes: [u8; 24] = text.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(u8::is_ascii_alphanumeric)
+            .then_some(ModelKey(bytes))
+    }
+}
+
+impl fmt::Display for ModelKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.0).unwrap_or("?"))
+    }
+}
+
+impl fmt::Debug for ModelKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ModelKey({self})")
+    }
+}
+
+/// One item of a collection: an Oid, or an AI model API key's id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemId {
+    Oid(Oid),
+    Model(ModelKey),
+}
+
+/// Where a kind lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Home {
+    Project,
+    Org,
+    /// Ops Manager itself (`admin/apiKeys`).
+    Global,
+}
+
+/// The scope of a global key: there is none, and all of them share this one.
+pub const GLOBAL: Oid = Oid([0; 12]);
+
 /// The prefix of every service account's client id.
 pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
 
@@ -77,15 +124,27 @@ pub enum Kind {
     ServiceAccount,
     /// `orgs/{orgId}/serviceAccounts/{clientId}/secrets/{secretId}`.
     ServiceAccountSecret,
+    /// `groups/{groupId}/serviceAccounts/{clientId}` (v2): the account's assignment to a project.
+    ProjectServiceAccount,
+    /// `groups/{groupId}/serviceAccounts/{clientId}/secrets/{secretId}` (v2).
+    ProjectServiceAccountSecret,
+    /// `groups/{groupId}/aiModelApiKeys/{apiKeyId}` (v2).
+    AiModelApiKey,
+    /// `admin/apiKeys/{apiKeyId}` (Ops Manager, v1.0).
+    GlobalApiKey,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ProjectApiKey,
         Kind::AgentApiKey,
         Kind::OrgApiKey,
         Kind::ServiceAccount,
         Kind::ServiceAccountSecret,
+        Kind::ProjectServiceAccount,
+        Kind::ProjectServiceAccountSecret,
+        Kind::AiModelApiKey,
+        Kind::GlobalApiKey,
     ];
 
     /// The name a seed file uses.
@@ -96,6 +155,10 @@ impl Kind {
             Kind::OrgApiKey => "org-api-key",
             Kind::ServiceAccount => "service-account",
             Kind::ServiceAccountSecret => "service-account-secret",
+            Kind::ProjectServiceAccount => "project-service-account",
+            Kind::ProjectServiceAccountSecret => "project-service-account-secret",
+            Kind::AiModelApiKey => "ai-model-api-key",
+            Kind::GlobalApiKey => "global-api-key",
         }
     }
 
@@ -105,17 +168,45 @@ impl Kind {
             .find(|k| k.name().eq_ignore_ascii_case(name.trim()))
     }
 
-    /// Whether it lives in an organization (`orgs/{orgId}/…`) rather than a project.
+    /// Where it lives.
+    pub fn home(self) -> Home {
+        match self {
+            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Home::Org,
+            Kind::GlobalApiKey => Home::Global,
+            _ => Home::Project,
+        }
+    }
+
+    /// Whether it lives in an organization (`orgs/{orgId}/…`).
     pub fn is_org_wide(self) -> bool {
-        matches!(
-            self,
-            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret
-        )
+        self.home() == Home::Org
     }
 
     /// Whether its key is a service account's client id rather than an Oid.
     pub fn key_is_client_id(self) -> bool {
-        matches!(self, Kind::ServiceAccount | Kind::ServiceAccountSecret)
+        matches!(
+            self,
+            Kind::ServiceAccount
+                | Kind::ServiceAccountSecret
+                | Kind::ProjectServiceAccount
+                | Kind::ProjectServiceAccountSecret
+        )
+    }
+
+    /// Whether it is a service account's secret (the row names the secret's id).
+    pub fn is_secret(self) -> bool {
+        matches!(
+            self,
+            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret
+        )
+    }
+
+    /// The service account a secret belongs to, in the same project or organization.
+    pub fn account(self) -> Kind {
+        match self {
+            Kind::ProjectServiceAccountSecret => Kind::ProjectServiceAccount,
+            _ => Kind::ServiceAccount,
+        }
     }
 }
 
@@ -129,6 +220,8 @@ pub struct Seed {
     pub key: Oid,
     /// A service-account secret's id.
     pub secret: Option<Oid>,
+    /// An AI model API key's id (`key` is then unused).
+    pub model_key: Option<ModelKey>,
     /// A system-managed service account, which `GET orgs/{o}/serviceAccounts` lists only with
     /// `includeSystemManaged=true`.
     pub system_managed: bool,
@@ -141,13 +234,42 @@ impl Seed {
             scope,
             key,
             secret,
+            model_key: None,
             system_managed: false,
+        }
+    }
+
+    /// An AI model API key of a project.
+    pub fn model(project: Oid, key: ModelKey) -> Seed {
+        Seed {
+            model_key: Some(key),
+            ..Seed::new(Kind::AiModelApiKey, project, GLOBAL, None)
+        }
+    }
+
+    /// The item this seed is in its collection.
+    pub fn item(&self) -> ItemId {
+        match (self.model_key, self.secret) {
+            (Some(key), _) => ItemId::Model(key),
+            (None, Some(secret)) if self.kind.is_secret() => ItemId::Oid(secret),
+            _ => ItemId::Oid(self.key),
+        }
+    }
+
+    /// The project or organization as a seed file writes it; empty for a global key.
+    pub fn scope_text(&self) -> String {
+        if self.kind.home() == Home::Global {
+            String::new()
+        } else {
+            self.scope.to_string()
         }
     }
 
     /// The key as the API writes it.
     pub fn key_text(&self) -> String {
-        if self.kind.key_is_client_id() {
+        if let Some(key) = self.model_key {
+            key.to_string()
+        } else if self.kind.key_is_client_id() {
             format!("{CLIENT_ID_PREFIX}{}", self.key)
         } else {
             self.key.to_string()
@@ -161,17 +283,23 @@ impl Seed {
     /// A seed from the texts of a seed file's columns (`kind`, project or org, key, secret).
     pub fn parse(kind: &str, scope: &str, key: &str, secret: &str) -> Result<Seed, String> {
         let kind = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
-        let scope = Oid::parse(scope.trim()).ok_or_else(|| format!("{scope:?} is not an id"))?;
+        let scope = match (kind.home(), scope.trim()) {
+            (Home::Global, "") => GLOBAL,
+            (_, text) => Oid::parse(text).ok_or_else(|| format!("{scope:?} is not an id"))?,
+        };
+        if kind == Kind::AiModelApiKey {
+            let model = ModelKey::parse(key.trim())
+                .ok_or_else(|| format!("{key:?} is not an AI model API key id"))?;
+            return Ok(Seed::model(scope, model));
+        }
         let key = if kind.key_is_client_id() {
             parse_client_id(key.trim())
         } else {
             Oid::parse(key.trim())
         }
         .ok_or_else(|| format!("{key:?} is not a {} id", kind.name()))?;
-        let secret = match (kind, secret.trim()) {
-            (Kind::ServiceAccountSecret, s) => {
-                Some(Oid::parse(s).ok_or_else(|| format!("{s:?} is not a secret id"))?)
-            }
+        let secret = match (kind.is_secret(), secret.trim()) {
+            (true, s) => Some(Oid::parse(s).ok_or_else(|| format!("{s:?} is not a secret id"))?),
             _ => None,
         };
         Ok(Seed::new(kind, scope, key, secret))

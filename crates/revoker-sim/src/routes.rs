@@ -7,6 +7,10 @@
 //! | `DELETE orgs/{o}/apiKeys/{k}` | 200 | 204 | 400 `API_KEY_NOT_FOUND` |
 //! | `DELETE orgs/{o}/serviceAccounts/{c}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE orgs/{o}/serviceAccounts/{c}/secrets/{s}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/serviceAccounts/{c}` | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/serviceAccounts/{c}/secrets/{s}` | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/aiModelApiKeys/{k}` (Accept 2025-03-12) | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE admin/apiKeys/{k}` (Ops Manager) | 204 | (no such endpoint) | 400 `API_KEY_NOT_FOUND` |
 //!
 //! An unknown project answers 404 `GROUP_NOT_FOUND`, an unknown organization 404 `ORG_NOT_FOUND`.
 //! On v2 a request without the versioned `Accept` its resource needs answers 406.
@@ -16,7 +20,7 @@ use serde_json::json;
 
 use super::body::SimBody;
 use super::state::{Deleted, World};
-use crate::model::{Kind, Oid, Seed, parse_client_id};
+use crate::model::{GLOBAL, Kind, ModelKey, Oid, Seed, parse_client_id};
 
 /// An answer before envelope and framing.
 pub(super) struct SimAnswer {
@@ -87,104 +91,138 @@ pub(super) fn not_found(path: &str) -> SimAnswer {
     )
 }
 
+fn invalid(what: &str, text: &str) -> SimAnswer {
+    SimAnswer::error(
+        400,
+        "INVALID_PARAMETER",
+        format!("Invalid {what}identifier {text}."),
+        "Bad Request",
+    )
+}
+
+/// The project or organization in a path, or the 404 of an id that is none.
+fn scope_id(text: &str, kind: Kind) -> Result<Oid, SimAnswer> {
+    Oid::parse(text).ok_or_else(|| match kind.is_org_wide() {
+        false => SimAnswer::error(
+            404,
+            "INVALID_GROUP_ID",
+            format!("An invalid group ID {text} was specified."),
+            "Not Found",
+        ),
+        true => SimAnswer::error(
+            404,
+            "INVALID_ORG_ID",
+            format!("An invalid organization ID {text} was specified."),
+            "Not Found",
+        ),
+    })
+}
+
+fn client_or_key(text: &str, kind: Kind) -> Result<Oid, SimAnswer> {
+    let parsed = if kind.key_is_client_id() {
+        parse_client_id(text)
+    } else {
+        Oid::parse(text)
+    };
+    parsed.ok_or_else(|| invalid("", text))
+}
+
+/// The credential a DELETE names, or the answer to a path that names none.
+fn delete_of(kind: Kind, scope: Option<&str>, key: &str, secret: Option<&str>) -> Route {
+    let target = (|| {
+        let scope = match scope {
+            Some(text) => scope_id(text, kind)?,
+            None => GLOBAL,
+        };
+        if kind == Kind::AiModelApiKey {
+            let model = ModelKey::parse(key).ok_or_else(|| invalid("API key ", key))?;
+            return Ok(Seed::model(scope, model));
+        }
+        let secret = match secret {
+            Some(s) => Some(Oid::parse(s).ok_or_else(|| invalid("secret ", s))?),
+            None => None,
+        };
+        Ok(Seed::new(kind, scope, client_or_key(key, kind)?, secret))
+    })();
+    match target {
+        Ok(t) => Route::Delete(t),
+        Err(answer) => Route::Answer(answer),
+    }
+}
+
+fn list_of(kind: Kind, scope: Option<&str>, parent: Option<&str>) -> Route {
+    let scope = match scope.map(|s| scope_id(s, kind)) {
+        Some(Err(a)) => return Route::Answer(a),
+        Some(Ok(scope)) => scope,
+        None => GLOBAL,
+    };
+    match parent.map(|p| client_or_key(p, Kind::ServiceAccount)) {
+        None => Route::List(kind, scope, None),
+        Some(Ok(client)) => Route::List(kind, scope, Some(client)),
+        Some(Err(a)) => Route::Answer(a),
+    }
+}
+
 impl Route {
-    /// Parses the path after the API prefix.
+    /// Parses the path after the API prefix. Agent and global keys are v1.0's; project service
+    /// accounts and AI model keys are v2's.
     pub(super) fn parse(flavour: Flavour, method: &Method, full_path: &str, rest: &str) -> Route {
         let parts: Vec<&str> = rest
             .trim_matches('/')
             .split('/')
             .filter(|p| !p.is_empty())
             .collect();
-        let scope_id = |text: &str, what: Kind| {
-            Oid::parse(text).ok_or_else(|| match what.is_org_wide() {
-                false => SimAnswer::error(
-                    404,
-                    "INVALID_GROUP_ID",
-                    format!("An invalid group ID {text} was specified."),
-                    "Not Found",
-                ),
-                true => SimAnswer::error(
-                    404,
-                    "INVALID_ORG_ID",
-                    format!("An invalid organization ID {text} was specified."),
-                    "Not Found",
-                ),
-            })
-        };
-        let key_id = |text: &str, kind: Kind| {
-            let parsed = if kind.key_is_client_id() {
-                parse_client_id(text)
-            } else {
-                Oid::parse(text)
-            };
-            parsed.ok_or_else(|| {
-                SimAnswer::error(
-                    400,
-                    "INVALID_PARAMETER",
-                    format!("Invalid identifier {text}."),
-                    "Bad Request",
-                )
-            })
-        };
-        let delete = |kind: Kind, scope: &str, key: &str, secret: Option<&str>| -> Route {
-            let target = (|| {
-                Ok(Seed {
-                    kind,
-                    scope: scope_id(scope, kind)?,
-                    key: key_id(key, kind)?,
-                    secret: match secret {
-                        Some(s) => Some(Oid::parse(s).ok_or_else(|| {
-                            SimAnswer::error(
-                                400,
-                                "INVALID_PARAMETER",
-                                format!("Invalid secret identifier {s}."),
-                                "Bad Request",
-                            )
-                        })?),
-                        None => None,
-                    },
-                    system_managed: false,
-                })
-            })();
-            match target {
-                Ok(t) => Route::Delete(t),
-                Err(answer) => Route::Answer(answer),
-            }
-        };
-        let list = |kind: Kind, scope: &str, parent: Option<&str>| -> Route {
-            match (
-                scope_id(scope, kind),
-                parent.map(|p| key_id(p, Kind::ServiceAccount)),
-            ) {
-                (Ok(scope), None) => Route::List(kind, scope, None),
-                (Ok(scope), Some(Ok(client))) => Route::List(kind, scope, Some(client)),
-                (Err(a), _) | (_, Some(Err(a))) => Route::Answer(a),
-            }
-        };
-        let v1 = flavour == Flavour::V1;
+        let (v1, v2) = (flavour == Flavour::V1, flavour == Flavour::V2);
+        let del = delete_of;
         match (method, parts.as_slice()) {
             (&Method::GET, []) => Route::Root,
             (&Method::DELETE, ["groups", p, "apiKeys", k]) => {
-                delete(Kind::ProjectApiKey, p, k, None)
+                del(Kind::ProjectApiKey, Some(p), k, None)
             }
             (&Method::DELETE, ["groups", p, "agentapikeys", k]) if v1 => {
-                delete(Kind::AgentApiKey, p, k, None)
+                del(Kind::AgentApiKey, Some(p), k, None)
             }
-            (&Method::DELETE, ["orgs", o, "apiKeys", k]) => delete(Kind::OrgApiKey, o, k, None),
+            (&Method::DELETE, ["groups", p, "serviceAccounts", c]) if v2 => {
+                del(Kind::ProjectServiceAccount, Some(p), c, None)
+            }
+            (&Method::DELETE, ["groups", p, "serviceAccounts", c, "secrets", s]) if v2 => {
+                del(Kind::ProjectServiceAccountSecret, Some(p), c, Some(s))
+            }
+            (&Method::DELETE, ["groups", p, "aiModelApiKeys", k]) if v2 => {
+                del(Kind::AiModelApiKey, Some(p), k, None)
+            }
+            (&Method::DELETE, ["admin", "apiKeys", k]) if v1 => {
+                del(Kind::GlobalApiKey, None, k, None)
+            }
+            (&Method::DELETE, ["orgs", o, "apiKeys", k]) => del(Kind::OrgApiKey, Some(o), k, None),
             (&Method::DELETE, ["orgs", o, "serviceAccounts", c]) => {
-                delete(Kind::ServiceAccount, o, c, None)
+                del(Kind::ServiceAccount, Some(o), c, None)
             }
             (&Method::DELETE, ["orgs", o, "serviceAccounts", c, "secrets", s]) => {
-                delete(Kind::ServiceAccountSecret, o, c, Some(s))
+                del(Kind::ServiceAccountSecret, Some(o), c, Some(s))
             }
-            (&Method::GET, ["groups", p, "apiKeys"]) => list(Kind::ProjectApiKey, p, None),
-            (&Method::GET, ["groups", p, "agentapikeys"]) if v1 => list(Kind::AgentApiKey, p, None),
-            (&Method::GET, ["orgs", o, "apiKeys"]) => list(Kind::OrgApiKey, o, None),
-            (&Method::GET, ["orgs", o, "serviceAccounts"]) => list(Kind::ServiceAccount, o, None),
+            (&Method::GET, ["groups", p, "apiKeys"]) => list_of(Kind::ProjectApiKey, Some(p), None),
+            (&Method::GET, ["groups", p, "agentapikeys"]) if v1 => {
+                list_of(Kind::AgentApiKey, Some(p), None)
+            }
+            (&Method::GET, ["groups", p, "serviceAccounts"]) if v2 => {
+                list_of(Kind::ProjectServiceAccount, Some(p), None)
+            }
+            (&Method::GET, ["groups", p, "serviceAccounts", c]) if v2 => {
+                list_of(Kind::ProjectServiceAccountSecret, Some(p), Some(c))
+            }
+            (&Method::GET, ["groups", p, "aiModelApiKeys"]) if v2 => {
+                list_of(Kind::AiModelApiKey, Some(p), None)
+            }
+            (&Method::GET, ["admin", "apiKeys"]) if v1 => list_of(Kind::GlobalApiKey, None, None),
+            (&Method::GET, ["orgs", o, "apiKeys"]) => list_of(Kind::OrgApiKey, Some(o), None),
+            (&Method::GET, ["orgs", o, "serviceAccounts"]) => {
+                list_of(Kind::ServiceAccount, Some(o), None)
+            }
             (&Method::GET, ["orgs", o, "serviceAccounts", c]) => {
-                list(Kind::ServiceAccountSecret, o, Some(c))
+                list_of(Kind::ServiceAccountSecret, Some(o), Some(c))
             }
-            (_, ["groups" | "orgs", _, _, ..])
+            (_, ["groups" | "orgs" | "admin", _, ..])
                 if method != Method::GET && method != Method::DELETE =>
             {
                 Route::Answer(SimAnswer::error(
@@ -209,12 +247,14 @@ impl Route {
 
     /// The version date a v2 request must ask for.
     fn version(&self) -> &'static str {
-        match self {
-            Route::Delete(Seed {
-                kind: Kind::ServiceAccount | Kind::ServiceAccountSecret,
-                ..
-            })
-            | Route::List(Kind::ServiceAccount | Kind::ServiceAccountSecret, ..) => "2024-08-05",
+        let kind = match self {
+            Route::Delete(seed) => seed.kind,
+            Route::List(kind, ..) => *kind,
+            _ => return "2023-01-01",
+        };
+        match kind {
+            Kind::AiModelApiKey => "2025-03-12",
+            k if k.key_is_client_id() => "2024-08-05",
             _ => "2023-01-01",
         }
     }
@@ -327,9 +367,10 @@ pub(super) fn delete(
     let answer = match world.delete(target, stats) {
         Deleted::Yes => {
             stats.deleted.fetch_add(1, Ordering::Relaxed);
-            let service_account = target.kind.key_is_client_id();
+            // v1.0 answers 200 to its API keys' DELETEs, 204 to service accounts' and global keys'.
+            let no_content = target.kind.key_is_client_id() || target.kind == Kind::GlobalApiKey;
             return (
-                SimAnswer::empty(if flavour == Flavour::V2 || service_account {
+                SimAnswer::empty(if flavour == Flavour::V2 || no_content {
                     204
                 } else {
                     200
@@ -352,12 +393,23 @@ pub(super) fn delete(
                 format!("No agent API key with ID {} exists.", target.key),
                 "Not Found",
             ),
-            Kind::ServiceAccount => not_found(&format!("service account {}", target.key_text())),
-            Kind::ServiceAccountSecret => not_found(&format!(
+            Kind::ServiceAccount | Kind::ProjectServiceAccount => {
+                not_found(&format!("service account {}", target.key_text()))
+            }
+            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => not_found(&format!(
                 "secret {} of service account {}",
                 target.secret_text(),
                 target.key_text()
             )),
+            Kind::AiModelApiKey => not_found(&format!("AI model API key {}", target.key_text())),
+            // Ops Manager documents no not-found code for global keys; it answers as for the
+            // organization's keys (revoker reads any documented 404 as not found too).
+            Kind::GlobalApiKey => SimAnswer::error(
+                400,
+                "API_KEY_NOT_FOUND",
+                format!("No API key with ID {} exists.", target.key),
+                "Bad Request",
+            ),
         },
     };
     stats.not_found.fetch_add(1, Ordering::Relaxed);

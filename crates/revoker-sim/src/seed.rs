@@ -8,7 +8,15 @@ use crate::model::{Kind, Oid, Seed};
 
 const PROJECT: &[&str] = &["project", "projectid", "project_id", "groupid", "group_id"];
 const ORG: &[&str] = &["org", "orgid", "org_id", "organization", "organizationid"];
-const KEY: &[&str] = &["key", "keyid", "key_id", "id", "clientid", "client_id"];
+const KEY: &[&str] = &[
+    "key",
+    "keyid",
+    "key_id",
+    "id",
+    "clientid",
+    "client_id",
+    "apikeyid",
+];
 const SECRET: &[&str] = &["secret", "secretid", "secret_id"];
 const KIND: &[&str] = &["kind", "type"];
 
@@ -143,7 +151,7 @@ pub fn write(path: &Path, seeds: &[Seed]) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_path(path)?;
     csv.write_record(["project", "org", "key", "secret", "kind"])?;
     for s in seeds {
-        let scope = s.scope.to_string();
+        let scope = s.scope_text();
         let (project, org) = if s.kind.is_org_wide() {
             ("", scope.as_str())
         } else {

@@ -3,13 +3,16 @@
 //!
 //! An organization API key assigned to projects appears in each of them (`project-api-key`); deleting
 //! the key from its organization removes every assignment too, so a later unassignment answers
-//! `API_KEY_NOT_FOUND`. Deleting a service account removes its secrets.
+//! `API_KEY_NOT_FOUND`. Deleting a service account removes its secrets. Unassigning a service account
+//! from a project (`project-service-account`) leaves the account and its secrets alive, as the v2
+//! spec says, but out of that project's reach. Ops Manager's global keys live in no project or
+//! organization: their scope always exists.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{Kind, Oid, Seed};
+use crate::model::{GLOBAL, Home, ItemId, Kind, Oid, Seed};
 
 const SHARDS: usize = 32;
 
@@ -18,9 +21,9 @@ type Collection = (Kind, Oid, Option<Oid>);
 
 #[derive(Default)]
 struct Shard {
-    live: HashMap<Collection, HashSet<Oid>>,
+    live: HashMap<Collection, HashSet<ItemId>>,
     /// Items this simulator deleted: a DELETE for one of them is a request sent again after done.
-    gone: HashSet<(Collection, Oid)>,
+    gone: HashSet<(Collection, ItemId)>,
 }
 
 /// The simulated organizations and projects.
@@ -44,11 +47,9 @@ pub(super) enum Deleted {
     NoSuchItem,
 }
 
-fn collection(t: &Seed) -> (Collection, Oid) {
-    match t.kind {
-        Kind::ServiceAccountSecret => ((t.kind, t.scope, Some(t.key)), t.secret.unwrap_or(t.key)),
-        _ => ((t.kind, t.scope, None), t.key),
-    }
+fn collection(t: &Seed) -> (Collection, ItemId) {
+    let parent = t.kind.is_secret().then_some(t.key);
+    ((t.kind, t.scope, parent), t.item())
 }
 
 fn shard_of(scope: &Oid) -> usize {
@@ -62,7 +63,7 @@ impl World {
         let mut orgs = HashSet::new();
         let mut assignments: HashMap<Oid, HashSet<Oid>> = HashMap::new();
         let mut system_managed = HashSet::new();
-        let insert = |kind: Kind, scope: Oid, parent: Option<Oid>, item: Oid| {
+        let insert = |kind: Kind, scope: Oid, parent: Option<Oid>, item: ItemId| {
             lock(&shards[shard_of(&scope)])
                 .live
                 .entry((kind, scope, parent))
@@ -73,23 +74,20 @@ impl World {
             if t.system_managed && t.kind.key_is_client_id() {
                 system_managed.insert((t.scope, t.key));
             }
-            if t.kind.is_org_wide() {
-                orgs.insert(t.scope);
-            } else {
-                projects.insert(t.scope);
+            match t.kind.home() {
+                Home::Org => orgs.insert(t.scope),
+                Home::Project => projects.insert(t.scope),
+                Home::Global => false,
+            };
+            let (coll, item) = collection(&t);
+            if t.kind == Kind::ProjectApiKey {
+                assignments.entry(t.key).or_default().insert(t.scope);
             }
-            match t.kind {
-                Kind::ProjectApiKey => {
-                    assignments.entry(t.key).or_default().insert(t.scope);
-                    insert(t.kind, t.scope, None, t.key);
-                }
-                Kind::ServiceAccountSecret => {
-                    // A secret's service account exists with it.
-                    insert(Kind::ServiceAccount, t.scope, None, t.key);
-                    insert(t.kind, t.scope, Some(t.key), t.secret.unwrap_or(t.key));
-                }
-                _ => insert(t.kind, t.scope, None, t.key),
+            if t.kind.is_secret() {
+                // A secret's service account exists with it (in the project, for a project's).
+                insert(t.kind.account(), t.scope, None, ItemId::Oid(t.key));
             }
+            insert(coll.0, coll.1, coll.2, item);
         }
         World {
             shards,
@@ -101,15 +99,15 @@ impl World {
     }
 
     pub(super) fn scope_exists(&self, kind: Kind, scope: &Oid) -> bool {
-        if kind.is_org_wide() {
-            self.orgs.contains(scope)
-        } else {
-            self.projects.contains(scope)
+        match kind.home() {
+            Home::Org => self.orgs.contains(scope),
+            Home::Project => self.projects.contains(scope),
+            Home::Global => *scope == GLOBAL,
         }
     }
 
     /// Removes an item a request deleted; `stats` counts a request for one already deleted.
-    fn remove(&self, coll: Collection, item: Oid, stats: Option<&Counters>) -> bool {
+    fn remove(&self, coll: Collection, item: ItemId, stats: Option<&Counters>) -> bool {
         let mut shard = lock(&self.shards[shard_of(&coll.1)]);
         let removed = shard
             .live
@@ -125,7 +123,7 @@ impl World {
         removed
     }
 
-    fn has(&self, coll: Collection, item: Oid) -> bool {
+    fn has(&self, coll: Collection, item: ItemId) -> bool {
         lock(&self.shards[shard_of(&coll.1)])
             .live
             .get(&coll)
@@ -136,8 +134,11 @@ impl World {
         if !self.scope_exists(target.kind, &target.scope) {
             return Deleted::NoSuchScope;
         }
-        if target.kind == Kind::ServiceAccountSecret
-            && !self.has((Kind::ServiceAccount, target.scope, None), target.key)
+        if target.kind.is_secret()
+            && !self.has(
+                (target.kind.account(), target.scope, None),
+                ItemId::Oid(target.key),
+            )
         {
             return Deleted::NoSuchParent;
         }
@@ -157,7 +158,11 @@ impl World {
                     .remove(&target.key)
                     .unwrap_or_default();
                 for project in projects {
-                    self.remove((Kind::ProjectApiKey, project, None), target.key, None);
+                    self.remove(
+                        (Kind::ProjectApiKey, project, None),
+                        ItemId::Oid(target.key),
+                        None,
+                    );
                 }
             }
             Kind::ServiceAccount => {
@@ -172,8 +177,8 @@ impl World {
     }
 
     /// The live items of a collection, sorted.
-    pub(super) fn list(&self, kind: Kind, scope: &Oid, parent: Option<Oid>) -> Vec<Oid> {
-        let mut out: Vec<Oid> = lock(&self.shards[shard_of(scope)])
+    pub(super) fn list(&self, kind: Kind, scope: &Oid, parent: Option<Oid>) -> Vec<ItemId> {
+        let mut out: Vec<ItemId> = lock(&self.shards[shard_of(scope)])
             .live
             .get(&(kind, *scope, parent))
             .map(|set| set.iter().copied().collect())
@@ -187,9 +192,10 @@ impl World {
         self.system_managed.contains(&(*org, *client))
     }
 
-    /// Whether a service account exists.
-    pub(super) fn service_account(&self, org: &Oid, client: &Oid) -> bool {
-        self.has((Kind::ServiceAccount, *org, None), *client)
+    /// Whether a service account exists in an organization (`Kind::ServiceAccount`) or is assigned to
+    /// a project (`Kind::ProjectServiceAccount`).
+    pub(super) fn service_account(&self, kind: Kind, scope: &Oid, client: &Oid) -> bool {
+        self.has((kind, *scope, None), ItemId::Oid(*client))
     }
 
     /// How many items are still there.
@@ -364,7 +370,10 @@ mod tests {
     fn deleting_a_service_account_removes_its_secrets() {
         let secret = Seed::new(Kind::ServiceAccountSecret, id(1), id(5), Some(id(6)));
         let world = World::new([secret]);
-        assert_eq!(world.list(Kind::ServiceAccount, &id(1), None), vec![id(5)]);
+        assert_eq!(
+            world.list(Kind::ServiceAccount, &id(1), None),
+            vec![ItemId::Oid(id(5))]
+        );
         let c = Counters::default();
         let account = Seed {
             kind: Kind::ServiceAccount,
@@ -374,5 +383,21 @@ mod tests {
         assert!(matches!(world.delete(&account, &c), Deleted::Yes));
         assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
         assert_eq!(world.remaining(), 0);
+    }
+
+    #[test]
+    fn unassigning_a_service_account_from_a_project_leaves_its_secrets_unreachable_there() {
+        let secret = Seed::new(Kind::ProjectServiceAccountSecret, id(1), id(5), Some(id(6)));
+        let world = World::new([secret]);
+        let c = Counters::default();
+        let assignment = Seed {
+            kind: Kind::ProjectServiceAccount,
+            secret: None,
+            ..secret
+        };
+        assert!(matches!(world.delete(&assignment, &c), Deleted::Yes));
+        assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
+        // The secret itself was not deleted.
+        assert_eq!(world.remaining(), 1);
     }
 }

@@ -15,7 +15,7 @@ use revoker_sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Seed, SimConfig, SimH
 
 /// revoker's row as the simulator reads it from a seed file.
 pub fn seed(t: &Target) -> Seed {
-    let scope = t.scope.to_string();
+    let scope = t.scope_text();
     Seed::parse(t.kind.as_str(), &scope, &t.key_text(), &t.secret_text())
         .expect("every revoker kind is a kind the simulator holds")
 }
@@ -69,7 +69,7 @@ pub fn missing_keys(n: u64, projects: u64) -> Vec<Target> {
 pub fn write_csv(path: &Path, rows: &[Target]) {
     let mut csv = String::from("project,org,key,secret,kind\n");
     for t in rows {
-        let scope = t.scope.to_string();
+        let scope = t.scope_text();
         let (project, org) = if t.kind.is_org_wide() {
             ("", scope.as_str())
         } else {

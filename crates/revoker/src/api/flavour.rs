@@ -8,6 +8,10 @@
 //! | org-api-key | `orgs/{o}/apiKeys/{k}` | `application/json` | `vnd.atlas.2023-01-01` |
 //! | service-account | `orgs/{o}/serviceAccounts/{clientId}` | `application/json` | `vnd.atlas.2024-08-05` |
 //! | service-account-secret | `…/serviceAccounts/{clientId}/secrets/{secretId}` | `application/json` | `vnd.atlas.2024-08-05` |
+//! | project-service-account | `groups/{p}/serviceAccounts/{clientId}` | (none) | `vnd.atlas.2024-08-05` |
+//! | project-service-account-secret | `groups/{p}/serviceAccounts/{clientId}/secrets/{secretId}` | (none) | `vnd.atlas.2024-08-05` |
+//! | ai-model-api-key | `groups/{p}/aiModelApiKeys/{apiKeyId}` | (none) | `vnd.atlas.2025-03-12` |
+//! | global-api-key | `admin/apiKeys/{id}` (Ops Manager) | `application/json` | (none) |
 
 use std::fmt;
 
@@ -27,6 +31,7 @@ pub const ATLAS_BASE_URL: &str = "https://cloud.mongodb.com/api/atlas/v2";
 
 const ATLAS_KEYS: &str = "application/vnd.atlas.2023-01-01+json";
 const ATLAS_SERVICE_ACCOUNTS: &str = "application/vnd.atlas.2024-08-05+json";
+const ATLAS_AI_MODELS: &str = "application/vnd.atlas.2025-03-12+json";
 const JSON: &str = "application/json";
 
 /// Largest page a list endpoint serves.
@@ -120,16 +125,24 @@ impl Api {
 
     /// Whether rows of `kind` can be sent to this API.
     pub fn supports(self, kind: Kind) -> bool {
-        kind != Kind::AgentApiKey || self.has_agent_keys()
+        match self {
+            Api::CloudManager => kind.on_cloud_manager(),
+            Api::Atlas => kind.on_atlas(),
+        }
     }
 
     /// The `Accept` header for `kind`'s endpoints: Atlas v2 answers 406 without its versioned type.
     pub fn accept(self, kind: Kind) -> &'static str {
         match (self, kind) {
             (Api::CloudManager, _) => JSON,
-            (Api::Atlas, Kind::ServiceAccount | Kind::ServiceAccountSecret) => {
-                ATLAS_SERVICE_ACCOUNTS
-            }
+            (
+                Api::Atlas,
+                Kind::ServiceAccount
+                | Kind::ServiceAccountSecret
+                | Kind::ProjectServiceAccount
+                | Kind::ProjectServiceAccountSecret,
+            ) => ATLAS_SERVICE_ACCOUNTS,
+            (Api::Atlas, Kind::AiModelApiKey) => ATLAS_AI_MODELS,
             (Api::Atlas, _) => ATLAS_KEYS,
         }
     }
@@ -148,6 +161,19 @@ impl Api {
             Kind::ServiceAccountSecret => {
                 vec!["orgs", &scope, "serviceAccounts", &key, "secrets", &secret]
             }
+            Kind::ProjectServiceAccount => vec!["groups", &scope, "serviceAccounts", &key],
+            Kind::ProjectServiceAccountSecret => {
+                vec![
+                    "groups",
+                    &scope,
+                    "serviceAccounts",
+                    &key,
+                    "secrets",
+                    &secret,
+                ]
+            }
+            Kind::AiModelApiKey => vec!["groups", &scope, "aiModelApiKeys", &key],
+            Kind::GlobalApiKey => vec!["admin", "apiKeys", &key],
         };
         url_of(base, &segments, envelope)
     }
@@ -183,9 +209,29 @@ impl Api {
                 vec!["orgs", &scope, "serviceAccounts", client.unwrap_or("")],
                 ListShape::Secrets,
             ),
+            Kind::ProjectServiceAccount => (
+                vec!["groups", &scope, "serviceAccounts"],
+                ListShape::Paged {
+                    id_field: "clientId",
+                },
+            ),
+            Kind::ProjectServiceAccountSecret => (
+                vec!["groups", &scope, "serviceAccounts", client.unwrap_or("")],
+                ListShape::Secrets,
+            ),
+            Kind::AiModelApiKey => (
+                vec!["groups", &scope, "aiModelApiKeys"],
+                ListShape::Paged {
+                    id_field: "apiKeyId",
+                },
+            ),
+            Kind::GlobalApiKey => (
+                vec!["admin", "apiKeys"],
+                ListShape::Paged { id_field: "id" },
+            ),
         };
         let mut url = url_of(base, &segments, envelope);
-        if kind == Kind::ServiceAccount {
+        if matches!(kind, Kind::ServiceAccount | Kind::ProjectServiceAccount) {
             // Atlas leaves system-managed accounts out of the list unless asked: without this, one
             // that still exists would read as gone.
             url.query_pairs_mut()

@@ -13,11 +13,15 @@ use serde::de::IgnoredAny;
 use super::flavour::ListShape;
 use crate::input::{ObjectId, parse_client_id};
 
+/// An item's id as a [`crate::input::Target`] holds it: an ObjectId (a client id's hex part), or an
+/// AI model API key's id in two halves.
+pub type ListedId = (ObjectId, Option<ObjectId>);
+
 /// What one page held.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Page {
-    /// The ids listed (a client id's hex part for service accounts).
-    pub ids: Vec<ObjectId>,
+    /// The ids listed.
+    pub ids: Vec<ListedId>,
     /// Items on the page, whether or not their id could be read.
     pub items: usize,
     /// Items whose id field is missing or not an id.
@@ -44,6 +48,8 @@ struct Item {
     underscore_id: Option<IdValue>,
     #[serde(default, rename = "clientId")]
     client_id: Option<IdValue>,
+    #[serde(default, rename = "apiKeyId")]
+    api_key_id: Option<IdValue>,
 }
 
 #[derive(Deserialize)]
@@ -66,21 +72,28 @@ struct AccountBody {
     secrets: Option<Vec<Item>>,
 }
 
-/// The id of `item` in `field`: exactly an ObjectId, or a client id (`mdb_sa_id_` + ObjectId).
-fn id_of(item: &Item, field: &str) -> Option<ObjectId> {
+/// The id of `item` in `field`: exactly an ObjectId, a client id (`mdb_sa_id_` + ObjectId), or
+/// (in `apiKeyId`) an AI model API key's id.
+fn id_of(item: &Item, field: &str) -> Option<ListedId> {
     let value = match field {
         "clientId" => item.client_id.as_ref(),
+        "apiKeyId" => item.api_key_id.as_ref(),
         "_id" => item.underscore_id.as_ref().or(item.id.as_ref()),
         _ => item.id.as_ref(),
     }?;
-    match value {
-        IdValue::Text(text) => ObjectId::parse(text).or_else(|| parse_client_id(text)),
-        IdValue::Other(_) => None,
+    let IdValue::Text(text) = value else {
+        return None;
+    };
+    if field == "apiKeyId" {
+        return crate::vocab::parse_model_key(text).map(|(a, b)| (a, Some(b)));
     }
+    ObjectId::parse(text)
+        .or_else(|| parse_client_id(text))
+        .map(|id| (id, None))
 }
 
 fn page_of(items: &[Item], field: &str) -> Page {
-    let ids: Vec<ObjectId> = items.iter().filter_map(|i| id_of(i, field)).collect();
+    let ids: Vec<ListedId> = items.iter().filter_map(|i| id_of(i, field)).collect();
     Page {
         unreadable: items.len() - ids.len(),
         items: items.len(),
@@ -142,7 +155,7 @@ mod tests {
         );
         let page = Page::parse(ListShape::Paged { id_field: "id" }, paged.as_bytes()).unwrap();
         assert!(page.next && page.items == 1 && page.total == Some(900));
-        assert_eq!(page.ids, vec![ObjectId::parse(A).unwrap()]);
+        assert_eq!(page.ids, vec![(ObjectId::parse(A).unwrap(), None)]);
         let agents = format!(r#"[{{"_id":"{A}","desc":"x","key":"****","createdTime":1}}]"#);
         let page = Page::parse(ListShape::BareArray, agents.as_bytes()).unwrap();
         assert_eq!((page.ids.len(), page.unreadable), (1, 0));
@@ -154,7 +167,16 @@ mod tests {
             clients.as_bytes(),
         )
         .unwrap();
-        assert!(!page.next && page.ids.contains(&ObjectId::parse(A).unwrap()));
+        assert!(!page.next && page.ids.contains(&(ObjectId::parse(A).unwrap(), None)));
+        let models = br#"{"results":[{"apiKeyId":"a86r5kwrfsk5r5ku5tgvhmpj","name":"x"},{"apiKeyId":"short"}],"totalCount":2}"#;
+        let page = Page::parse(
+            ListShape::Paged {
+                id_field: "apiKeyId",
+            },
+            models,
+        )
+        .unwrap();
+        assert_eq!((page.ids.len(), page.unreadable), (1, 1));
         let secrets = format!(r#"{{"clientId":"mdb_sa_id_{A}","secrets":[{{"id":"{A}"}}]}}"#);
         let page = Page::parse(ListShape::Secrets, secrets.as_bytes()).unwrap();
         assert_eq!(page.ids.len(), 1);

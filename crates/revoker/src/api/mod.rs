@@ -24,7 +24,7 @@ pub use flavour::{
     ATLAS_BASE_URL, ATLAS_PATH, Api, CLOUD_MANAGER_PATH, DEFAULT_BASE_URL, ITEMS_PER_PAGE,
     ListShape, ListSpec,
 };
-pub use list::Page;
+pub use list::{ListedId, Page};
 
 use crate::figures::Figures;
 use crate::input::Target;

@@ -12,7 +12,7 @@ use crate::settings::JobFile;
 pub use crate::ui::{LogFormat, Output};
 
 const ABOUT: &str = "Revoke MongoDB Cloud Manager, Ops Manager and Atlas credentials in bulk — API keys, \
-organization keys, service accounts and their secrets — with rate-limited, concurrent, authenticated \
+organization and global keys, service accounts and their secrets, AI model keys — with rate-limited, concurrent, authenticated \
 DELETEs, retry, a tamper-evident report, resume, and verification that the keys are gone.";
 
 const AFTER: &str = "\
@@ -318,12 +318,14 @@ pub struct InputArgs {
     #[arg(long, value_parser = parse_columns)]
     pub columns: Option<ColumnMap>,
     /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
-    /// service-account-secret, or an alias).
+    /// service-account-secret, project-service-account, project-service-account-secret,
+    /// ai-model-api-key, global-api-key, or an alias).
     #[arg(long)]
     pub kind: Option<Kind>,
-    /// Kinds allowed (comma-separated); rows of other kinds are invalid. org-api-key, service-account
-    /// and service-account-secret are sent only when named here. A leading + adds to the default
-    /// (project-api-key, agent-api-key): --kinds +org-api-key,service-account.
+    /// Kinds allowed (comma-separated); rows of other kinds are invalid. The destructive kinds
+    /// (org-api-key, service-account, the secrets, ai-model-api-key, global-api-key) are sent only
+    /// when named here. A leading + adds to the default (project-api-key, agent-api-key,
+    /// project-service-account: unassignments): --kinds +org-api-key,service-account.
     #[arg(long, value_parser = parse_kinds)]
     pub kinds: Option<KindList>,
 }
@@ -339,7 +341,10 @@ fn parse_kinds(text: &str) -> Result<KindList, String> {
         None => (false, text),
     };
     let mut kinds: Vec<Kind> = if add {
-        Kind::ALL.into_iter().filter(|k| !k.is_org_wide()).collect()
+        Kind::ALL
+            .into_iter()
+            .filter(|k| !k.is_destructive())
+            .collect()
     } else {
         Vec::new()
     };

@@ -142,6 +142,7 @@ fn write_failures(path: &Path, rows: &[Record]) -> anyhow::Result<()> {
         "message",
     ])?;
     for r in rows {
+        // A global key's row has neither.
         let org_wide = crate::input::Kind::parse(&r.kind).is_some_and(|k| k.is_org_wide());
         let (project, org) = if org_wide {
             ("", r.project.as_str())

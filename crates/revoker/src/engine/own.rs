@@ -38,9 +38,15 @@ impl Own {
     /// Whether revoking `target` revokes (all or part of) this credential.
     pub fn matches(&self, target: &Target) -> bool {
         match target.kind {
-            Kind::ServiceAccount | Kind::ServiceAccountSecret => self.client == Some(target.key),
-            Kind::OrgApiKey => self.api_key == Some(target.key),
-            Kind::ProjectApiKey | Kind::AgentApiKey => false,
+            Kind::ServiceAccount
+            | Kind::ServiceAccountSecret
+            | Kind::ProjectServiceAccountSecret => self.client == Some(target.key),
+            Kind::OrgApiKey | Kind::GlobalApiKey => self.api_key == Some(target.key),
+            // Unassigning it from one project loses that project only, as the run goes on.
+            Kind::ProjectApiKey
+            | Kind::AgentApiKey
+            | Kind::ProjectServiceAccount
+            | Kind::AiModelApiKey => false,
         }
     }
 

@@ -231,7 +231,11 @@ fn map_columns(
     };
     let project = column(Field::Project);
     let org = column(Field::Org);
-    if project.is_none() && org.is_none() {
+    // A file of Ops Manager global keys alone names no project or organization.
+    if project.is_none()
+        && org.is_none()
+        && opts.default_kind != Some(crate::vocab::Kind::GlobalApiKey)
+    {
         return Err(missing("project or org", &[Field::Project, Field::Org]));
     }
     let key = column(Field::Key).ok_or_else(|| missing("key", &[Field::Key]))?;

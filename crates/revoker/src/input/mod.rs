@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 use std::str::FromStr;
 
 pub use crate::vocab::{
-    CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id,
+    CLIENT_ID_PREFIX, Identity, Kind, NO_SCOPE, ObjectId, Scope, Target, parse_client_id,
 };
 pub use exempt::Exemptions;
 pub use source::Source;
@@ -233,16 +233,17 @@ pub struct InputOptions {
     /// Kind for rows whose file has no kind column (or whose kind cell is absent).
     pub default_kind: Option<Kind>,
     /// Kinds this job may revoke; rows of any other kind are invalid. Empty allows every kind that is
-    /// not organization-wide: those must always be named.
+    /// not destructive: those must always be named.
     pub allowed_kinds: Vec<Kind>,
-    /// Whether the API has agent API keys (Cloud Manager and Ops Manager do, Atlas does not).
+    /// Whether the API is Cloud Manager's or Ops Manager's (v1.0: agent and global API keys) rather
+    /// than Atlas's (v2: project service accounts, AI model keys).
     pub agent_keys: bool,
 }
 
 impl InputOptions {
     /// Whether this job may send rows of `kind`, or why not.
     pub fn allows(&self, kind: Kind) -> Result<(), String> {
-        if kind.is_org_wide() && !self.allowed_kinds.contains(&kind) {
+        if kind.is_destructive() && !self.allowed_kinds.contains(&kind) {
             return Err(format!(
                 "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
                 org_wide_warning(kind)
@@ -257,6 +258,16 @@ impl InputOptions {
                     .into(),
             );
         }
+        if !self.agent_keys && !kind.on_atlas() {
+            return Err(format!(
+                "kind {kind} does not exist on the Atlas Administration API: it is Ops Manager's (a v1.0 base URL)"
+            ));
+        }
+        if self.agent_keys && !kind.on_cloud_manager() {
+            return Err(format!(
+                "kind {kind} is documented on the Atlas Administration API (v2) only: pass --api atlas or an …/api/atlas/v2 base URL"
+            ));
+        }
         Ok(())
     }
 
@@ -265,7 +276,6 @@ impl InputOptions {
     pub fn every_kind(&self) -> InputOptions {
         InputOptions {
             allowed_kinds: Kind::ALL.to_vec(),
-            agent_keys: true,
             ..self.clone()
         }
     }
@@ -480,12 +490,19 @@ fn validate(
     }
 }
 
-/// Why an organization-wide kind needs to be named before it is sent.
+/// Why a destructive kind needs to be named before it is sent.
 fn org_wide_warning(kind: Kind) -> &'static str {
     match kind {
         Kind::OrgApiKey => "deletes the API key from the organization and every project",
         Kind::ServiceAccount => "deletes the service account and every secret it has",
-        _ => "revokes a secret of an organization's service account",
+        Kind::AiModelApiKey => "deletes the AI model API key itself",
+        Kind::GlobalApiKey => {
+            "deletes an Ops Manager global API key from every organization and project"
+        }
+        Kind::ServiceAccountSecret => "revokes a secret of an organization's service account",
+        _ => {
+            "deletes a secret of a project's service account (the secret itself, not an assignment)"
+        }
     }
 }
 
@@ -509,24 +526,53 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
         })?,
     };
     opts.allows(kind)?;
-    let object_id = |field: Field, value: &Option<Cow<'_, str>>| -> Result<ObjectId, String> {
-        match value.as_deref() {
-            None | Some("") => Err(format!("{} id is missing", field.name())),
-            Some(v) => ObjectId::parse(v).ok_or_else(|| {
-                format!(
-                    "{} id {} is not a 24-hex-digit ObjectId",
-                    field.name(),
-                    shown(v)
-                )
-            }),
-        }
-    };
     let scope = match kind.scope() {
         Scope::Project => object_id(Field::Project, &cells.project)?,
         Scope::Org => object_id(Field::Org, &cells.org)
             .map_err(|e| format!("{e} ({kind} rows need the organization's id)"))?,
+        Scope::Global => crate::vocab::NO_SCOPE,
     };
-    let key = if kind.key_is_client_id() {
+    let (key, secret) = key_of(kind, cells)?;
+    Ok(Target {
+        kind,
+        scope,
+        key,
+        secret,
+    })
+}
+
+/// The id in `value`, or why it is not one.
+fn object_id(field: Field, value: &Option<Cow<'_, str>>) -> Result<ObjectId, String> {
+    match value.as_deref() {
+        None | Some("") => Err(format!("{} id is missing", field.name())),
+        Some(v) => ObjectId::parse(v).ok_or_else(|| {
+            format!(
+                "{} id {} is not a 24-hex-digit ObjectId",
+                field.name(),
+                shown(v)
+            )
+        }),
+    }
+}
+
+/// The key (and secret) of a row of `kind`: an ObjectId, a client id, or an AI model key's id.
+fn key_of(kind: Kind, cells: &Cells<'_>) -> Result<(ObjectId, Option<ObjectId>), String> {
+    let key = if kind == Kind::AiModelApiKey {
+        let text = cells.key.as_deref().unwrap_or("");
+        if text.is_empty() {
+            return Err("key id is missing".into());
+        }
+        let (first, rest) = crate::vocab::parse_model_key(text).ok_or_else(|| {
+            format!(
+                "key id {} is not an AI model API key's id (24 letters and digits)",
+                shown(text)
+            )
+        })?;
+        return match cells.secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(text) => Err(secret_on_wrong_kind(kind, text)),
+            None => Ok((first, Some(rest))),
+        };
+    } else if kind.key_is_client_id() {
         match cells.key.as_deref() {
             None | Some("") => return Err("client id is missing".into()),
             Some(v) => parse_client_id(v).ok_or_else(|| {
@@ -542,21 +588,20 @@ fn check(cells: &Cells<'_>, opts: &InputOptions, has_kind_column: bool) -> Resul
     let secret = if kind.needs_secret() {
         Some(object_id(Field::Secret, &cells.secret)?)
     } else if let Some(text) = cells.secret.as_deref().filter(|s| !s.is_empty()) {
-        // A secret on a service-account row is most likely a mislabelled secret rotation: sent as
-        // is, it would delete the whole account.
-        return Err(format!(
-            "secret {} on a {kind} row: only service-account-secret rows name a secret (is this row a service-account-secret?)",
-            shown(text)
-        ));
+        return Err(secret_on_wrong_kind(kind, text));
     } else {
         None
     };
-    Ok(Target {
-        kind,
-        scope,
-        key,
-        secret,
-    })
+    Ok((key, secret))
+}
+
+/// A secret on a row of a kind without one is most likely a mislabelled secret rotation: sent as
+/// is, it would delete the whole account.
+fn secret_on_wrong_kind(kind: Kind, text: &str) -> String {
+    format!(
+        "secret {} on a {kind} row: only service-account-secret rows name a secret (is this row a service-account-secret?)",
+        shown(text)
+    )
 }
 
 #[cfg(test)]

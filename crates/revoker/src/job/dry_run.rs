@@ -17,16 +17,14 @@ fn pattern(settings: &Settings, target: &crate::input::Target) -> String {
         .api
         .revoke_url(&settings.base_url, target, settings.run.envelope)
         .to_string();
-    let scope = if target.kind.is_org_wide() {
-        "{orgId}"
-    } else {
-        "{groupId}"
-    };
-    let mut url = url
-        .replace(&target.scope.to_string(), scope)
-        .replace(&target.key_text(), "{id}");
-    if let Some(secret) = target.secret {
-        url = url.replace(&secret.to_string(), "{secretId}");
+    let mut url = match target.kind.scope() {
+        crate::input::Scope::Org => url.replace(&target.scope.to_string(), "{orgId}"),
+        crate::input::Scope::Project => url.replace(&target.scope.to_string(), "{groupId}"),
+        crate::input::Scope::Global => url,
+    }
+    .replace(&target.key_text(), "{id}");
+    if target.kind.needs_secret() {
+        url = url.replace(&target.secret_text(), "{secretId}");
     }
     format!("DELETE {url}")
 }
@@ -70,10 +68,10 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
             "{rows:>9} {:<24} in {:>5} {:<14} {pattern}",
             kind.as_str(),
             scopes.len(),
-            if kind.is_org_wide() {
-                "organizations"
-            } else {
-                "projects"
+            match kind.scope() {
+                crate::input::Scope::Org => "organizations",
+                crate::input::Scope::Project => "projects",
+                crate::input::Scope::Global => "Ops Manager",
             }
         ));
     }

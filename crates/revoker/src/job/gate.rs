@@ -124,7 +124,7 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
     let org_wide: Vec<&str> = intent
         .kinds
         .keys()
-        .filter(|k| k.is_org_wide())
+        .filter(|k| k.is_destructive())
         .map(|k| k.as_str())
         .collect();
     let identity = settings
@@ -147,7 +147,7 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
     );
     if !org_wide.is_empty() {
         question.push_str(&format!(
-            "  organization-wide, destroyed everywhere: {}\n",
+            "  destructive (the credential itself is deleted, not unassigned): {}\n",
             org_wide.join(", ")
         ));
     }

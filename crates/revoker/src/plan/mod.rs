@@ -116,8 +116,8 @@ pub struct Plan {
     pub problems: Vec<(u64, String)>,
     /// Projects and organizations the rows to send span.
     pub scope_count: u64,
-    /// Organization-wide kinds among the rows to revoke.
-    pub org_wide_kinds: Vec<String>,
+    /// Destructive kinds (the credential itself deleted) among the rows to revoke.
+    pub destructive_kinds: Vec<String>,
     /// List requests sent (pages, retries included).
     pub list_requests: u64,
     pub elapsed_ms: u64,
@@ -240,12 +240,12 @@ fn sort_rows(
 
 fn scope_plan(key: &ListKey, list: String, answer: String) -> ScopePlan {
     ScopePlan {
-        scope_kind: if key.kind.is_org_wide() {
-            "organization"
+        scope_kind: key.kind.scope().as_str(),
+        scope: if key.kind.scope() == crate::input::Scope::Global {
+            "-".to_string()
         } else {
-            "project"
+            key.scope.to_string()
         },
-        scope: key.scope.to_string(),
         kind: key.kind.to_string(),
         list,
         answer,
@@ -315,7 +315,7 @@ pub async fn make(ctx: &Arc<Context>, inputs: Inputs<'_>) -> Result<Plan, InputE
             for fate in fates {
                 plan.note(fate, None);
                 *scope.fates.entry(fate).or_default() += 1;
-                if fate == Fate::Revoke && key.kind.is_org_wide() {
+                if fate == Fate::Revoke && key.kind.is_destructive() {
                     org_wide.insert(key.kind.to_string());
                 }
             }
@@ -325,8 +325,8 @@ pub async fn make(ctx: &Arc<Context>, inputs: Inputs<'_>) -> Result<Plan, InputE
     }
     unread(ctx, &mut plan, &groups, &read);
     merge_scopes(&mut plan.scopes);
-    plan.org_wide_kinds = org_wide.into_iter().collect();
-    plan.org_wide_kinds.sort();
+    plan.destructive_kinds = org_wide.into_iter().collect();
+    plan.destructive_kinds.sort();
     plan.list_requests = crate::figures::Figures::get(&ctx.client().figures().requests)
         .saturating_sub(requests_before);
     plan.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -401,7 +401,9 @@ mod tests {
 
     #[test]
     fn a_complete_listing_decides_each_row_and_anything_else_decides_none() {
-        let ids: HashSet<ObjectId> = [ObjectId::from_bytes([2; 12])].into_iter().collect();
+        let ids: HashSet<crate::api::ListedId> = [(ObjectId::from_bytes([2; 12]), None)]
+            .into_iter()
+            .collect();
         let rows = [target(2), target(3)];
         let (answer, fates) = decide(
             Listed::Complete {

@@ -38,10 +38,13 @@ pub fn render(plan: &Plan, input: &str, base_url: &str) -> String {
         "  a run would revoke {} credentials in {} projects and organizations{}",
         plan.revocations(),
         plan.scope_count,
-        if plan.org_wide_kinds.is_empty() {
+        if plan.destructive_kinds.is_empty() {
             String::new()
         } else {
-            format!(", organization-wide: {}", plan.org_wide_kinds.join(", "))
+            format!(
+                "; destructive (deleted, not unassigned): {}",
+                plan.destructive_kinds.join(", ")
+            )
         }
     );
     if !plan.scopes.is_empty() {

@@ -66,10 +66,7 @@ impl Group {
 
 /// `project` or `organization`, for a row's kind as written in the report.
 fn scope_word(kind: &str) -> &'static str {
-    match crate::input::Kind::parse(kind) {
-        Some(k) if k.is_org_wide() => "organization",
-        _ => "project",
-    }
+    crate::input::Kind::parse(kind).map_or("project", |k| k.scope().as_str())
 }
 
 type Key = (String, Outcome, Option<u16>, String);

@@ -104,7 +104,7 @@ impl Record {
     /// The row with `target`'s cells.
     pub fn naming(mut self, target: &crate::input::Target) -> Record {
         self.kind = target.kind.to_string();
-        self.project = target.scope.to_string();
+        self.project = target.scope_text();
         self.key = target.key_text();
         self.secret = target.secret_text();
         self

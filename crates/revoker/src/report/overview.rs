@@ -364,10 +364,8 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
     let mut scopes: BTreeMap<String, Plain> = BTreeMap::new();
     for l in rows {
         overview.plain.count(&l);
-        let word = match crate::input::Kind::parse(&l.record.kind) {
-            Some(k) if k.is_org_wide() => "organization",
-            _ => "project",
-        };
+        let word =
+            crate::input::Kind::parse(&l.record.kind).map_or("project", |k| k.scope().as_str());
         scopes
             .entry(format!("{word} {}", l.record.project))
             .or_default()

@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::api::{Answer, Page};
+use crate::api::{Answer, ListedId, Page};
 use crate::api::{ITEMS_PER_PAGE, ListShape, ListSpec};
 use crate::engine::{Context, go_ahead, with_retries};
-use crate::input::{Kind, ObjectId, Target};
+use crate::input::{Kind, ObjectId, Scope, Target};
 
 /// Pages read of one list at most, whatever a server says: 5,000,000 items at 500 a page.
 pub const MAX_PAGES: u64 = 10_000;
@@ -41,16 +41,17 @@ impl ListKey {
         ListKey {
             kind: target.kind,
             scope: target.scope,
-            client: (target.kind == Kind::ServiceAccountSecret).then_some(target.key),
+            client: target.kind.needs_secret().then_some(target.key),
         }
     }
 
-    /// The id by which that list names `target`: its secret's, or its key's.
-    pub fn listed_id(target: &Target) -> Option<ObjectId> {
-        if target.kind == Kind::ServiceAccountSecret {
-            target.secret
-        } else {
-            Some(target.key)
+    /// The id by which that list names `target`: its secret's, its key's, or (an AI model API
+    /// key) its two halves.
+    pub fn listed_id(target: &Target) -> Option<ListedId> {
+        match target.kind {
+            Kind::AiModelApiKey => Some((target.key, target.secret)),
+            k if k.needs_secret() => target.secret.map(|s| (s, None)),
+            _ => Some((target.key, None)),
         }
     }
 }
@@ -60,7 +61,7 @@ impl ListKey {
 pub enum Listed {
     /// Everything the list holds.
     Complete {
-        ids: HashSet<ObjectId>,
+        ids: HashSet<ListedId>,
         pages: u64,
         items: u64,
     },
@@ -72,12 +73,12 @@ pub enum Listed {
     Failed(Answer),
 }
 
-/// The codes by which a 404 says the scope of a list is gone.
+/// The codes by which a 404 says the scope of a list is gone. Ops Manager itself is never gone.
 fn names_the_scope(kind: Kind, code: &str) -> bool {
-    if kind.is_org_wide() {
-        matches!(code, "ORG_NOT_FOUND" | "INVALID_ORG_ID")
-    } else {
-        matches!(code, "GROUP_NOT_FOUND" | "INVALID_GROUP_ID")
+    match kind.scope() {
+        Scope::Org => matches!(code, "ORG_NOT_FOUND" | "INVALID_ORG_ID"),
+        Scope::Project => matches!(code, "GROUP_NOT_FOUND" | "INVALID_GROUP_ID"),
+        Scope::Global => false,
     }
 }
 
@@ -99,7 +100,7 @@ pub fn spec(ctx: &Context, key: &ListKey) -> ListSpec {
 /// Where paging stands.
 #[derive(Default)]
 struct Progress {
-    ids: HashSet<ObjectId>,
+    ids: HashSet<ListedId>,
     items: u64,
     total: Option<u64>,
 }
@@ -212,11 +213,7 @@ pub async fn read_list(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> L
                 } else if page == 1 {
                     Listed::Incomplete(format!(
                         "{why} (a not-found that does not name the {} proves nothing about its keys)",
-                        if key.kind.is_org_wide() {
-                            "organization"
-                        } else {
-                            "project"
-                        }
+                        key.kind.scope().as_str()
                     ))
                 } else {
                     Listed::Incomplete(format!("page {page} answered {why} after page 1 listed"))
@@ -232,7 +229,7 @@ mod tests {
     use super::*;
 
     fn page(ids: std::ops::Range<u8>, next: bool, total: Option<u64>) -> Page {
-        let ids: Vec<ObjectId> = ids.map(|n| ObjectId::from_bytes([n; 12])).collect();
+        let ids: Vec<ListedId> = ids.map(|n| (ObjectId::from_bytes([n; 12]), None)).collect();
         Page {
             items: ids.len(),
             ids,

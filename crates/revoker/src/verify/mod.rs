@@ -20,7 +20,7 @@ use std::time::Instant;
 use tokio::sync::Semaphore;
 
 use crate::engine::{Context, StopReason};
-use crate::input::{Kind, ObjectId, Target};
+use crate::input::{Kind, Target};
 use crate::report::{Outcome, Record, ReportError, ReportSink, read_records};
 
 /// A row to verify: its target and its input line.
@@ -97,19 +97,26 @@ async fn read_secrets(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> Li
     if !why.starts_with("HTTP 404") {
         return listed;
     }
+    // A project's secret is settled by the project's list of accounts, an organization's by the
+    // organization's.
+    let (kind, whose) = if key.kind == Kind::ProjectServiceAccountSecret {
+        (Kind::ProjectServiceAccount, "project")
+    } else {
+        (Kind::ServiceAccount, "organization")
+    };
     let org = ListKey {
-        kind: Kind::ServiceAccount,
+        kind,
         scope: key.scope,
         client: None,
     };
     match read_list(ctx, org, pages).await {
-        Listed::Complete { ids, .. } if !ids.contains(&client) => Listed::Gone(format!(
-            "{why}; the service account is absent from the organization's complete list ({})",
+        Listed::Complete { ids, .. } if !ids.contains(&(client, None)) => Listed::Gone(format!(
+            "{why}; the service account is absent from the {whose}'s complete list ({})",
             describe(ctx, &org)
         )),
         Listed::Gone(scope) => Listed::Gone(scope),
         Listed::Complete { .. } => Listed::Incomplete(format!(
-            "{why}, yet the organization's list still has the service account"
+            "{why}, yet the {whose}'s list still has the service account"
         )),
         Listed::Incomplete(more) => Listed::Incomplete(format!("{why}; and {more}")),
         Listed::Failed(answer) => Listed::Failed(answer),
@@ -285,7 +292,7 @@ fn finish(
 fn record(
     found: &mut Findings<'_>,
     claim: Claim,
-    ids: &HashSet<ObjectId>,
+    ids: &HashSet<crate::api::ListedId>,
     status: u16,
     message: &str,
 ) {

@@ -1,5 +1,6 @@
-//! The values a row names: the kind of credential, the project or organization it belongs to, the key
-//! (an ObjectId, or a service account's client id) and, for a service-account secret, the secret id.
+//! The values a row names: the kind of credential, the project or organization it belongs to (none
+//! for an Ops Manager global key), the key (an ObjectId, a service account's client id, or an AI
+//! model API key's id) and, for a service-account secret, the secret id.
 
 use std::fmt;
 use std::hash::BuildHasher;
@@ -19,6 +20,16 @@ pub enum Kind {
     ServiceAccount,
     /// One secret of a service account (`/orgs/{o}/serviceAccounts/{clientId}/secrets/{secretId}`).
     ServiceAccountSecret,
+    /// A service account's assignment to a project (`/groups/{p}/serviceAccounts/{clientId}`, Atlas
+    /// v2): the account and its secrets stay active.
+    ProjectServiceAccount,
+    /// A service account's secret, through a project
+    /// (`/groups/{p}/serviceAccounts/{clientId}/secrets/{secretId}`, Atlas v2): the secret is deleted.
+    ProjectServiceAccountSecret,
+    /// An AI model (Voyage AI) API key of a project (`/groups/{p}/aiModelApiKeys/{apiKeyId}`, Atlas v2).
+    AiModelApiKey,
+    /// An Ops Manager global API key (`/admin/apiKeys/{id}`, v1.0 only): no project or organization.
+    GlobalApiKey,
 }
 
 /// What a kind's rows are scoped by.
@@ -26,6 +37,8 @@ pub enum Kind {
 pub enum Scope {
     Project,
     Org,
+    /// Ops Manager itself: the row names no project or organization.
+    Global,
 }
 
 impl Scope {
@@ -33,20 +46,28 @@ impl Scope {
         match self {
             Scope::Project => "project",
             Scope::Org => "organization",
+            Scope::Global => "Ops Manager",
         }
     }
 }
+
+/// The scope of a row whose kind has none (an Ops Manager global key): every such row shares it.
+pub const NO_SCOPE: ObjectId = ObjectId([0; 12]);
 
 /// The prefix of a service account's client id.
 pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
 
 impl Kind {
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 9] = [
         Kind::ProjectApiKey,
         Kind::AgentApiKey,
         Kind::OrgApiKey,
         Kind::ServiceAccount,
         Kind::ServiceAccountSecret,
+        Kind::ProjectServiceAccount,
+        Kind::ProjectServiceAccountSecret,
+        Kind::AiModelApiKey,
+        Kind::GlobalApiKey,
     ];
 
     /// The canonical name, as written in reports.
@@ -57,6 +78,10 @@ impl Kind {
             Kind::OrgApiKey => "org-api-key",
             Kind::ServiceAccount => "service-account",
             Kind::ServiceAccountSecret => "service-account-secret",
+            Kind::ProjectServiceAccount => "project-service-account",
+            Kind::ProjectServiceAccountSecret => "project-service-account-secret",
+            Kind::AiModelApiKey => "ai-model-api-key",
+            Kind::GlobalApiKey => "global-api-key",
         }
     }
 
@@ -74,6 +99,29 @@ impl Kind {
             Kind::OrgApiKey => &["organization-api-key", "organization", "org-key", "org"],
             Kind::ServiceAccount => &["service-account"],
             Kind::ServiceAccountSecret => &["secret", "service-account-secret"],
+            Kind::ProjectServiceAccount => &[
+                "group-service-account",
+                "project-sa",
+                "service-account-assignment",
+            ],
+            Kind::ProjectServiceAccountSecret => &[
+                "group-service-account-secret",
+                "project-sa-secret",
+                "project-secret",
+            ],
+            Kind::AiModelApiKey => &[
+                "ai-model-key",
+                "model-api-key",
+                "voyage-ai-api-key",
+                "voyage-api-key",
+                "group-model-key",
+            ],
+            Kind::GlobalApiKey => &[
+                "global-key",
+                "global-programmatic-api-key",
+                "ops-manager-global-api-key",
+                "admin-api-key",
+            ],
         }
     }
 
@@ -117,27 +165,63 @@ impl Kind {
         format!("{} or {last}", rest.join(", "))
     }
 
-    /// Whether the row is scoped by a project or by an organization.
+    /// Whether the row is scoped by a project, by an organization, or by neither.
     pub fn scope(self) -> Scope {
         match self {
-            Kind::ProjectApiKey | Kind::AgentApiKey => Scope::Project,
+            Kind::ProjectApiKey
+            | Kind::AgentApiKey
+            | Kind::ProjectServiceAccount
+            | Kind::ProjectServiceAccountSecret
+            | Kind::AiModelApiKey => Scope::Project,
             Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Scope::Org,
+            Kind::GlobalApiKey => Scope::Global,
         }
     }
 
-    /// Kinds whose deletion reaches beyond one project: sent only when a run's allowed kinds name them.
+    /// Whether the row's scope is an organization.
     pub fn is_org_wide(self) -> bool {
         self.scope() == Scope::Org
     }
 
+    /// Kinds whose deletion destroys a credential rather than unassigning it from one project: sent
+    /// only when a run's allowed kinds name them.
+    pub fn is_destructive(self) -> bool {
+        !matches!(
+            self,
+            Kind::ProjectApiKey | Kind::AgentApiKey | Kind::ProjectServiceAccount
+        )
+    }
+
     /// Whether the key is a service account's client id rather than an ObjectId.
     pub fn key_is_client_id(self) -> bool {
-        matches!(self, Kind::ServiceAccount | Kind::ServiceAccountSecret)
+        matches!(
+            self,
+            Kind::ServiceAccount
+                | Kind::ServiceAccountSecret
+                | Kind::ProjectServiceAccount
+                | Kind::ProjectServiceAccountSecret
+        )
     }
 
     /// Whether a row of this kind names a secret id.
     pub fn needs_secret(self) -> bool {
-        self == Kind::ServiceAccountSecret
+        matches!(
+            self,
+            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret
+        )
+    }
+
+    /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind.
+    pub fn on_cloud_manager(self) -> bool {
+        !matches!(
+            self,
+            Kind::ProjectServiceAccount | Kind::ProjectServiceAccountSecret | Kind::AiModelApiKey
+        )
+    }
+
+    /// Whether the Atlas Administration API (v2) documents this kind.
+    pub fn on_atlas(self) -> bool {
+        !matches!(self, Kind::AgentApiKey | Kind::GlobalApiKey)
     }
 
     fn code(self) -> u8 {
@@ -209,6 +293,26 @@ pub fn parse_client_id(text: &str) -> Option<ObjectId> {
     ObjectId::parse(text.strip_prefix(CLIENT_ID_PREFIX)?)
 }
 
+/// An AI model API key's id as Atlas writes it (`a86r5kwrfsk5r5ku5tgvhmpj`): 24 ASCII letters and
+/// digits. Answers its two halves, which a [`Target`] holds as its key and secret.
+pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 24 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+        return None;
+    }
+    let (mut first, mut second) = ([0u8; 12], [0u8; 12]);
+    first.copy_from_slice(&bytes[..12]);
+    second.copy_from_slice(&bytes[12..]);
+    Some((ObjectId(first), ObjectId(second)))
+}
+
+/// The text of an AI model API key's id from its two halves.
+fn model_key_text(first: &ObjectId, second: Option<&ObjectId>) -> String {
+    let mut bytes = first.0.to_vec();
+    bytes.extend(second.map_or([0; 12], |s| s.0));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 fn hex_value(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
@@ -245,11 +349,12 @@ impl fmt::Debug for ObjectId {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
     pub kind: Kind,
-    /// The project (project kinds) or the organization (org kinds).
+    /// The project (project kinds) or the organization (org kinds); [`NO_SCOPE`] for a global key.
     pub scope: ObjectId,
-    /// The key's ObjectId, or the hex part of a service account's client id.
+    /// The key's ObjectId, or the hex part of a service account's client id; for an AI model API
+    /// key, the first 12 characters of its id.
     pub key: ObjectId,
-    /// The secret id of a `service-account-secret` row.
+    /// The secret id of a secret row; for an AI model API key, the last 12 characters of its id.
     pub secret: Option<ObjectId>,
 }
 
@@ -276,23 +381,51 @@ impl Target {
         (u128::from(a.hash_one(bytes)) << 64) | u128::from(b.hash_one(bytes))
     }
 
-    /// The key as the API names it: an ObjectId, or a client id `mdb_sa_id_…`.
+    /// The key as the API names it: an ObjectId, a client id `mdb_sa_id_…`, or an AI model API
+    /// key's id.
     pub fn key_text(&self) -> String {
-        if self.kind.key_is_client_id() {
+        if self.kind == Kind::AiModelApiKey {
+            model_key_text(&self.key, self.secret.as_ref())
+        } else if self.kind.key_is_client_id() {
             format!("{CLIENT_ID_PREFIX}{}", self.key)
         } else {
             self.key.to_string()
         }
     }
 
-    /// The secret id, or empty.
+    /// The secret id, or empty (an AI model key's second half is part of its key text).
     pub fn secret_text(&self) -> String {
-        self.secret.map(|s| s.to_string()).unwrap_or_default()
+        match self.secret {
+            Some(s) if self.kind != Kind::AiModelApiKey => s.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// The project or organization as the report writes it; empty for a kind without one.
+    pub fn scope_text(&self) -> String {
+        if self.kind.scope() == Scope::Global {
+            String::new()
+        } else {
+            self.scope.to_string()
+        }
     }
 
     /// Parses the canonical text of the values, as a report or journal holds them.
     pub fn parse(kind: &str, scope: &str, key: &str, secret: &str) -> Option<Target> {
         let kind = Kind::parse(kind)?;
+        let scope = match kind.scope() {
+            Scope::Global if scope.is_empty() => NO_SCOPE,
+            _ => ObjectId::parse(scope)?,
+        };
+        if kind == Kind::AiModelApiKey {
+            let (key, rest) = parse_model_key(key)?;
+            return Some(Target {
+                kind,
+                scope,
+                key,
+                secret: Some(rest),
+            });
+        }
         let key = if kind.key_is_client_id() {
             parse_client_id(key)?
         } else {
@@ -304,7 +437,7 @@ impl Target {
         };
         Some(Target {
             kind,
-            scope: ObjectId::parse(scope)?,
+            scope,
             key,
             secret,
         })
@@ -314,8 +447,12 @@ impl Target {
 impl fmt::Display for Target {
     /// `kind scope key[ secret]`, as log lines name a row.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.kind, self.scope, self.key_text())?;
-        if let Some(secret) = self.secret {
+        match self.kind.scope() {
+            Scope::Global => write!(f, "{} {}", self.kind, self.key_text())?,
+            _ => write!(f, "{} {} {}", self.kind, self.scope, self.key_text())?,
+        }
+        let secret = self.secret_text();
+        if !secret.is_empty() {
             write!(f, " {secret}")?;
         }
         Ok(())
@@ -396,7 +533,7 @@ mod tests {
         assert_eq!(Kind::parse("user"), None);
         assert_eq!(
             Kind::names(),
-            "project-api-key, agent-api-key, org-api-key, service-account or service-account-secret"
+            "project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key"
         );
     }
 
@@ -460,6 +597,43 @@ mod tests {
             )
             .is_none()
         );
+    }
+}
+
+#[cfg(test)]
+mod new_kinds {
+    use super::*;
+
+    #[test]
+    fn an_ai_model_key_and_a_global_key_round_trip_through_their_text() {
+        let t = Target::parse(
+            "Voyage AI API Key",
+            "5f1b2c3d4e5f6a7b8c9d0e1f",
+            "a86r5kwrfsk5r5ku5tgvhmpj",
+            "",
+        )
+        .unwrap();
+        assert_eq!(t.kind, Kind::AiModelApiKey);
+        assert_eq!(t.key_text(), "a86r5kwrfsk5r5ku5tgvhmpj");
+        assert_eq!(t.secret_text(), "");
+        assert_eq!(
+            t.to_string(),
+            "ai-model-api-key 5f1b2c3d4e5f6a7b8c9d0e1f a86r5kwrfsk5r5ku5tgvhmpj"
+        );
+        for bad in [
+            "a86r5kwrfsk5r5ku5tgvhmp",
+            "a86r5kwrfsk5r5ku5tgvhmp/",
+            "a86r5kwrfsk5r5ku5tgvhmpjj",
+        ] {
+            assert!(parse_model_key(bad).is_none(), "{bad}");
+        }
+        let g = Target::parse("global-api-key", "", "aaaaaaaaaaaaaaaaaaaaaaaa", "").unwrap();
+        assert_eq!((g.scope, g.scope_text()), (NO_SCOPE, String::new()));
+        assert_eq!(g.to_string(), "global-api-key aaaaaaaaaaaaaaaaaaaaaaaa");
+        assert!(
+            Kind::GlobalApiKey.is_destructive() && !Kind::ProjectServiceAccount.is_destructive()
+        );
+        assert!(!Kind::AiModelApiKey.on_cloud_manager() && !Kind::GlobalApiKey.on_atlas());
     }
 }
 

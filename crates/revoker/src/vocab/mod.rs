@@ -9,6 +9,9 @@ mod outcome;
 mod rate;
 
 pub use exit::ExitCode;
-pub use ids::{CLIENT_ID_PREFIX, Identity, Kind, ObjectId, Scope, Target, parse_client_id};
+pub use ids::{
+    CLIENT_ID_PREFIX, Identity, Kind, NO_SCOPE, ObjectId, Scope, Target, parse_client_id,
+    parse_model_key,
+};
 pub use outcome::Outcome;
 pub use rate::Rate;

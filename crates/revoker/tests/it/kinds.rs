@@ -7,12 +7,24 @@ use revoker::report::Outcome;
 use revoker_testkit::simulator::{SimConfig, SimHandle};
 use revoker_testkit::*;
 
-const ALL_KINDS: &str =
-    "project-api-key,agent-api-key,org-api-key,service-account,service-account-secret";
+const ALL_KINDS: &str = "project-api-key,agent-api-key,org-api-key,service-account,service-account-secret,project-service-account,project-service-account-secret,ai-model-api-key,global-api-key";
 
-/// One or more rows of every kind; the project-api-key rows are keys whose organization key is not
-/// in the input, so that every row revokes something of its own.
-fn every_kind(agent_keys: bool) -> Vec<Target> {
+/// An AI model API key of project `project`, its id as Atlas writes them.
+fn model_key(project: u8, id: &str) -> Target {
+    Target::parse(
+        "ai-model-api-key",
+        &target(Kind::ProjectApiKey, project, 0, None)
+            .scope
+            .to_string(),
+        id,
+        "",
+    )
+    .expect("an AI model key id")
+}
+
+/// One or more rows of every kind the API has; the project-api-key rows are keys whose
+/// organization key is not in the input, so that every row revokes something of its own.
+fn every_kind(cloud_manager: bool) -> Vec<Target> {
     let mut rows = vec![
         target(Kind::ProjectApiKey, 1, 10, None),
         target(Kind::ProjectApiKey, 2, 11, None),
@@ -22,9 +34,17 @@ fn every_kind(agent_keys: bool) -> Vec<Target> {
         target(Kind::ServiceAccountSecret, 100, 15, Some(16)),
         target(Kind::ServiceAccountSecret, 101, 17, Some(18)),
     ];
-    if agent_keys {
+    if cloud_manager {
         rows.push(target(Kind::AgentApiKey, 1, 19, None));
         rows.push(target(Kind::AgentApiKey, 2, 20, None));
+        let mut global = target(Kind::GlobalApiKey, 0, 21, None);
+        global.scope = revoker::input::NO_SCOPE;
+        rows.push(global);
+    } else {
+        rows.push(target(Kind::ProjectServiceAccount, 1, 22, None));
+        rows.push(target(Kind::ProjectServiceAccountSecret, 2, 23, Some(24)));
+        rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpj"));
+        rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpk"));
     }
     rows
 }
@@ -75,7 +95,7 @@ fn every_kind_is_revoked_on_both_apis_with_both_credentials_and_a_rerun_is_all_n
         assert_eq!(count(&report, Outcome::Done), rows.len());
         for r in &report {
             let kind = Kind::parse(&r.kind).unwrap();
-            let expected = if atlas || kind.key_is_client_id() {
+            let expected = if atlas || kind.key_is_client_id() || kind == Kind::GlobalApiKey {
                 204
             } else {
                 200
@@ -118,6 +138,106 @@ fn every_kind_is_revoked_on_both_apis_with_both_credentials_and_a_rerun_is_all_n
         let again = records(&path(&d, "again.csv"));
         assert_eq!(count(&again, Outcome::NotFound), rows.len(), "{again:#?}");
         assert_eq!(sim.stats().repeat_deletes, rows.len() as u64);
+
+        // And verify confirms each one gone, with the list of its kind.
+        let mut verify = revoker();
+        verify
+            .args(["verify", "--base-url", &base])
+            .arg(path(&d, "r.csv"));
+        if service {
+            verify = with_service_account(verify);
+        }
+        let out = verify.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "atlas {atlas}: {}",
+            stderr(&out)
+        );
+        let verified = records(&path(&d, "r.csv"));
+        assert_eq!(count(&verified, Outcome::Verified), rows.len());
+    }
+}
+
+#[test]
+fn the_new_kinds_go_to_their_documented_paths_with_their_versions() {
+    let base = url::Url::parse("https://cloud.mongodb.com/api/atlas/v2").unwrap();
+    let project = target(Kind::ProjectServiceAccountSecret, 1, 2, Some(3));
+    let p = project.scope;
+    let atlas = revoker::api::Api::Atlas;
+    let cases = [
+        (
+            target(Kind::ProjectServiceAccount, 1, 2, None),
+            format!("groups/{p}/serviceAccounts/mdb_sa_id_{}", project.key),
+            "application/vnd.atlas.2024-08-05+json",
+        ),
+        (
+            project,
+            format!(
+                "groups/{p}/serviceAccounts/mdb_sa_id_{}/secrets/{}",
+                project.key,
+                project.secret_text()
+            ),
+            "application/vnd.atlas.2024-08-05+json",
+        ),
+        (
+            model_key(1, "a86r5kwrfsk5r5ku5tgvhmpj"),
+            format!("groups/{p}/aiModelApiKeys/a86r5kwrfsk5r5ku5tgvhmpj"),
+            "application/vnd.atlas.2025-03-12+json",
+        ),
+    ];
+    for (t, path, accept) in cases {
+        assert_eq!(
+            atlas.revoke_url(&base, &t, false).as_str(),
+            format!("{base}/{path}"),
+            "{t}"
+        );
+        assert_eq!(atlas.accept(t.kind), accept);
+    }
+    let mut global = target(Kind::GlobalApiKey, 0, 5, None);
+    global.scope = revoker::input::NO_SCOPE;
+    let om = url::Url::parse("https://om.example.com:8080/api/public/v1.0").unwrap();
+    assert_eq!(
+        revoker::api::Api::CloudManager
+            .revoke_url(&om, &global, false)
+            .as_str(),
+        format!("{om}/admin/apiKeys/{}", global.key)
+    );
+}
+
+#[test]
+fn kinds_an_api_does_not_have_are_invalid_and_never_sent() {
+    let cm_only = every_kind(true);
+    let atlas_only = every_kind(false);
+    for (api_rows, other_rows, base_is_atlas) in [
+        (&atlas_only, &cm_only, true),
+        (&cm_only, &atlas_only, false),
+    ] {
+        let sim = sim(SimConfig::default(), other_rows);
+        let base = if base_is_atlas {
+            sim.atlas_url()
+        } else {
+            sim.base_url()
+        }
+        .to_string();
+        // The rows of the other API's own kinds only.
+        let foreign: Vec<Target> = other_rows
+            .iter()
+            .filter(|t| !api_rows.iter().any(|r| r.kind == t.kind))
+            .copied()
+            .collect();
+        let d = dir();
+        let input = path(&d, "in.csv");
+        write_csv(&input, &foreign);
+        let out = run_kinds(&sim, &base, &input, &path(&d, "r.csv"), false);
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let report = records(&path(&d, "r.csv"));
+        assert_eq!(
+            count(&report, Outcome::Invalid),
+            foreign.len(),
+            "{report:#?}"
+        );
+        assert_eq!(sim.stats().requests, 0);
     }
 }
 
@@ -179,7 +299,7 @@ fn organization_wide_kinds_are_never_sent_unless_allowed_by_name() {
         .iter()
         .filter(|r| r.outcome == Outcome::Invalid)
         .collect();
-    assert_eq!(invalid.len(), 5);
+    assert_eq!(invalid.len(), 6);
     assert!(invalid.iter().all(|r| {
         r.message
             .contains("it is sent only when allowed by name (--kinds")
@@ -199,7 +319,7 @@ fn organization_wide_kinds_are_never_sent_unless_allowed_by_name() {
         stdout(&out)
             .matches("it is sent only when allowed by name")
             .count(),
-        5
+        6
     );
     let out = revoker()
         .arg("validate")
@@ -276,19 +396,26 @@ fn the_sample_incident_export_has_every_kind_and_validates() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../samples/incident-export.csv"
     );
-    let out = revoker()
-        .args(["validate", sample, "--kinds", ALL_KINDS, "-o", "json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for kind in Kind::ALL {
-        assert!(
-            json["kinds"][kind.as_str()].as_u64().unwrap() > 0,
-            "{kind}: {json}"
-        );
+    // One file for both APIs: on each, only the kinds the other API alone has are invalid.
+    let mut valid: std::collections::BTreeMap<String, u64> = Default::default();
+    for (api, invalid) in [("cloud-manager", 3), ("atlas", 7)] {
+        let out = revoker()
+            .args([
+                "validate", sample, "--kinds", ALL_KINDS, "--api", api, "-o", "json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["invalid"], invalid, "{api}: {json}");
+        for kind in Kind::ALL {
+            *valid.entry(kind.to_string()).or_default() +=
+                json["kinds"][kind.as_str()].as_u64().unwrap_or(0);
+        }
     }
-    assert_eq!(json["invalid"], 0);
+    for kind in Kind::ALL {
+        assert!(valid[kind.as_str()] > 0, "{kind}: {valid:?}");
+    }
 }
 
 #[test]
