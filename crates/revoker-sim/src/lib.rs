@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-pub use model::{Kind, Oid, Seed};
+pub use model::{Kind, Label, Meta, Oid, Seed};
 pub use server::{Sim, SimHandle, StatsHandle};
 pub use state::Stats;
 

@@ -17,7 +17,7 @@
 use serde_json::json;
 
 use super::ListFault;
-use super::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid};
+use super::model::{CLIENT_ID_PREFIX, ItemId, Kind, Meta, Oid};
 use super::routes::{SimAnswer, not_found};
 use super::state::World;
 
@@ -31,6 +31,8 @@ pub(super) struct ListRequest<'a> {
     pub per_page: Option<&'a str>,
     pub include_system_managed: bool,
     pub self_url: &'a str,
+    /// The public key of the simulator's credential, for the `publicKey` of the caller's own key.
+    pub caller: &'a str,
 }
 
 pub(super) fn missing_scope(kind: Kind, scope: &Oid) -> SimAnswer {
@@ -100,18 +102,7 @@ fn account(
     if !world.service_account(req.kind.account(), &req.scope, &client) {
         return not_found(&format!("service account {CLIENT_ID_PREFIX}{client}"));
     }
-    let secrets: Vec<serde_json::Value> = world
-        .list(req.kind, &req.scope, Some(client))
-        .iter()
-        .map(|s| {
-            json!({
-                "id": text(req.kind, s),
-                "createdAt": "2026-01-01T00:00:00Z",
-                "expiresAt": "2027-01-01T00:00:00Z",
-                "maskedSecretValue": "mdb_sa_sk_…",
-            })
-        })
-        .collect();
+    let secrets = secrets_of(world, req.kind, &req.scope, client);
     let mut account = json!({
         "clientId": format!("{CLIENT_ID_PREFIX}{client}"),
         "name": "simulated service account",
@@ -130,11 +121,17 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
         .list(Kind::AgentApiKey, &req.scope, None)
         .iter()
         .map(|k| {
+            let meta = world.meta(Kind::AgentApiKey, &req.scope, None, k);
+            let desc = meta.name.map_or_else(
+                || "simulated agent key".to_string(),
+                |l| l.as_str().to_string(),
+            );
             json!({
                 "_id": text(Kind::AgentApiKey, k),
-                "desc": format!("simulated agent key{pad}"),
+                "desc": format!("{desc}{pad}"),
                 "key": "********",
-                "createdTime": 1_764_000_000_000u64,
+                // Epoch milliseconds, as Cloud Manager writes it.
+                "createdTime": meta.created.unwrap_or(1_764_000_000) * 1000,
                 "createdBy": "PUBLIC_API",
             })
         })
@@ -142,12 +139,190 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
     SimAnswer::json(200, serde_json::Value::Array(array))
 }
 
-/// A page of `{links, results, totalCount}`.
+/// RFC 3339 in UTC, as the API writes its dates.
+pub(super) fn time(seconds: i64) -> String {
+    jiff::Timestamp::from_second(seconds)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The secrets of a service account, with the dates the seeds gave them.
+fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_json::Value> {
+    world
+        .list(kind, scope, Some(client))
+        .iter()
+        .map(|s| {
+            let meta = world.meta(kind, scope, Some(client), s);
+            let mut secret = json!({
+                "id": text(kind, s),
+                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
+                "expiresAt": time(meta.expires.unwrap_or(1_798_761_600)),
+                "maskedSecretValue": "mdb_sa_sk_…",
+            });
+            // Absent until the secret is first used, as the spec says.
+            if let Some(used) = meta.last_used {
+                secret["lastUsedAt"] = json!(time(used));
+            }
+            secret
+        })
+        .collect()
+}
+
+/// One item of a paged list, with the fields its kind's list documents.
+fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> serde_json::Value {
+    let meta = world.meta(req.kind, &req.scope, None, id);
+    let name = meta.name.map(|l| l.as_str().to_string());
+    match req.kind {
+        Kind::ServiceAccount | Kind::ProjectServiceAccount => {
+            let ItemId::Oid(client) = id else {
+                return json!({});
+            };
+            let secret_kind = if req.kind == Kind::ServiceAccount {
+                Kind::ServiceAccountSecret
+            } else {
+                Kind::ProjectServiceAccountSecret
+            };
+            json!({
+                "clientId": text(req.kind, id),
+                "name": name.unwrap_or_else(|| "simulated service account".into()),
+                "description": format!("simulated{pad}"),
+                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
+                "roles": [],
+                "secrets": secrets_of(world, secret_kind, &req.scope, *client),
+            })
+        }
+        Kind::AiModelApiKey => {
+            let mut item = json!({
+                "apiKeyId": text(req.kind, id),
+                "name": name.unwrap_or_else(|| "simulated model key".into()),
+                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
+                "groupId": req.scope.to_string(),
+                "status": "ACTIVE",
+            });
+            if let Some(used) = meta.last_used {
+                item["lastUsedAt"] = json!(time(used));
+            }
+            item
+        }
+        _ => {
+            let public = if meta.caller {
+                req.caller.to_string()
+            } else {
+                format!("pk{}", &text(req.kind, id)[16..])
+            };
+            json!({
+                "id": text(req.kind, id),
+                "desc": format!("{}{pad}", name.unwrap_or_else(|| "simulated".into())),
+                "publicKey": public,
+                "roles": [],
+            })
+        }
+    }
+}
+
+/// A page of `{links, results, totalCount}` of `kind`'s items.
 fn paged(
     world: &World,
     req: &ListRequest<'_>,
     fault: Option<ListFault>,
     padding: usize,
+) -> SimAnswer {
+    let mut items = world.list(req.kind, &req.scope, None);
+    if req.kind.key_is_client_id() && !req.include_system_managed {
+        items.retain(|c| !matches!(c, ItemId::Oid(c) if world.is_system_managed(&req.scope, c)));
+    }
+    let pad = "x".repeat(padding);
+    let id_field = match req.kind {
+        Kind::ServiceAccount | Kind::ProjectServiceAccount => "clientId",
+        Kind::AiModelApiKey => "apiKeyId",
+        _ => "id",
+    };
+    page(req, fault, items.len(), id_field, &mut |skip, take| {
+        items
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|id| item_json(world, req, id, &pad))
+            .collect()
+    })
+}
+
+/// `GET orgs/{o}/groups`: the organization's projects.
+pub(super) fn org_projects(world: &World, req: &ListRequest<'_>) -> SimAnswer {
+    if !world.org_exists(&req.scope) {
+        return missing_scope(Kind::OrgApiKey, &req.scope);
+    }
+    let projects = world.org_projects(&req.scope);
+    page(req, None, projects.len(), "id", &mut |skip, take| {
+        projects
+            .iter()
+            .skip(skip)
+            .take(take)
+            .map(|p| json!({ "id": p.to_string(), "name": format!("project {p}"), "orgId": req.scope.to_string() }))
+            .collect()
+    })
+}
+
+/// `GET groups/{p}`: one project, with its organization.
+pub(super) fn project(world: &World, project: &Oid) -> SimAnswer {
+    match world.project_org(project) {
+        Some(org) => SimAnswer::json(
+            200,
+            json!({ "id": project.to_string(), "name": format!("project {project}"), "orgId": org.to_string(), "clusterCount": 0 }),
+        ),
+        None => missing_scope(Kind::ProjectApiKey, project),
+    }
+}
+
+/// `GET orgs/{o}/apiKeys/{k}/accessList`: the key's one access-list entry (none when a seed said
+/// so), `lastUsed` only once a request came from it.
+pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> SimAnswer {
+    if !world.org_exists(&req.scope) {
+        return missing_scope(Kind::OrgApiKey, &req.scope);
+    }
+    let item = ItemId::Oid(key);
+    if !world.org_has_key(&req.scope, &key) {
+        return SimAnswer::error(
+            404,
+            "API_KEY_NOT_FOUND",
+            format!("No API key with ID {key} exists."),
+            "Not Found",
+        );
+    }
+    // The key's own row says what its access list shows, else a project row of it does.
+    let mut meta = world.meta(Kind::OrgApiKey, &req.scope, None, &item);
+    if meta == Meta::default() {
+        meta = world.key_meta(&key);
+    }
+    let mut entry = json!({
+        "cidrBlock": "10.0.0.0/24",
+        "ipAddress": "10.0.0.1",
+        "created": time(meta.created.unwrap_or(1_767_225_600)),
+        "count": 0,
+    });
+    if let Some(used) = meta.last_used {
+        entry["lastUsed"] = json!(time(used));
+        entry["lastUsedAddress"] = json!("10.0.0.1");
+        entry["count"] = json!(17);
+    }
+    let entries = if meta.no_access_list {
+        vec![]
+    } else {
+        vec![entry]
+    };
+    page(req, None, entries.len(), "ipAddress", &mut |skip, take| {
+        entries.iter().skip(skip).take(take).cloned().collect()
+    })
+}
+
+/// One page of `total` items that `items(skip, take)` renders, paged as documented, misleading as
+/// `fault` says.
+fn page(
+    req: &ListRequest<'_>,
+    fault: Option<ListFault>,
+    total: usize,
+    id_field: &str,
+    items: &mut dyn FnMut(usize, usize) -> Vec<serde_json::Value>,
 ) -> SimAnswer {
     let number = |v: Option<&str>, default: usize| v.map_or(Ok(default), str::parse::<usize>);
     let (Ok(page), Ok(per_page)) = (number(req.page, 1), number(req.per_page, 100)) else {
@@ -169,10 +344,6 @@ fn paged(
     if page > 1 && fault == Some(ListFault::NotFoundAfterFirstPage) {
         return missing_scope(req.kind, &req.scope);
     }
-    let mut items = world.list(req.kind, &req.scope, None);
-    if req.kind.key_is_client_id() && !req.include_system_managed {
-        items.retain(|c| !matches!(c, ItemId::Oid(c) if world.is_system_managed(&req.scope, c)));
-    }
     let shown_page = if fault == Some(ListFault::IgnorePageNum) {
         1
     } else {
@@ -183,36 +354,17 @@ fn paged(
     } else {
         per_page
     };
-    let pad = "x".repeat(padding);
-    let results: Vec<serde_json::Value> = items
-        .iter()
-        .skip((shown_page - 1).saturating_mul(per_page))
-        .take(take)
-        .enumerate()
-        .map(|(i, id)| {
-            let id_value = if fault == Some(ListFault::UnreadableIds) && i % 2 == 1 {
-                json!(i)
-            } else {
-                json!(text(req.kind, id))
-            };
-            let field = match req.kind {
-                Kind::ServiceAccount | Kind::ProjectServiceAccount => "clientId",
-                Kind::AiModelApiKey => "apiKeyId",
-                _ => "id",
-            };
-            let mut item =
-                json!({ field: id_value, "desc": format!("simulated{pad}"), "roles": [] });
-            if req.kind == Kind::AiModelApiKey {
-                item["name"] = json!("simulated model key");
-                item["createdAt"] = json!("2026-01-15T16:47:49.855000+00:00");
-                item["groupId"] = json!(req.scope.to_string());
+    let mut results = items((shown_page - 1).saturating_mul(per_page), take);
+    if fault == Some(ListFault::UnreadableIds) {
+        for (i, item) in results.iter_mut().enumerate() {
+            if i % 2 == 1 {
+                item[id_field] = json!(i);
             }
-            item
-        })
-        .collect();
+        }
+    }
     let href = |p: usize| format!("{}?pageNum={p}&itemsPerPage={per_page}", req.self_url);
     let mut links = vec![json!({ "rel": "self", "href": href(page) })];
-    let more = page.saturating_mul(per_page) < items.len();
+    let more = page.saturating_mul(per_page) < total;
     let next = match fault {
         Some(ListFault::IgnorePageNum) => true,
         Some(ListFault::ShortPages) => false,
@@ -223,7 +375,7 @@ fn paged(
     }
     let mut answer = SimAnswer::json(
         200,
-        json!({ "links": links, "results": results, "totalCount": items.len() }),
+        json!({ "links": links, "results": results, "totalCount": total }),
     );
     answer.list = true;
     answer

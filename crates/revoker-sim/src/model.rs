@@ -210,6 +210,54 @@ impl Kind {
     }
 }
 
+/// A short text (a name or a description) kept inline, so that a [`Seed`] stays `Copy`; longer
+/// texts are cut at 48 bytes, on a character boundary.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Label([u8; 48], u8);
+
+impl Label {
+    pub fn new(text: &str) -> Label {
+        let mut end = text.len().min(48);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let mut bytes = [0u8; 48];
+        bytes[..end].copy_from_slice(&text.as_bytes()[..end]);
+        Label(bytes, end as u8)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0[..usize::from(self.1)]).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// What the lists show of a credential besides its id, as the API documents the fields; times are
+/// Unix seconds (UTC).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Meta {
+    /// `createdAt` (secrets, service accounts, AI model keys), `createdTime` (agent keys), an
+    /// access-list entry's `created` (API keys).
+    pub created: Option<i64>,
+    /// A secret's `expiresAt`.
+    pub expires: Option<i64>,
+    /// `lastUsedAt` (secrets, AI model keys); an API key's access-list `lastUsed`.
+    pub last_used: Option<i64>,
+    /// A service account's or AI model key's `name`, an API key's `desc`.
+    pub name: Option<Label>,
+    /// The organization of a project row's project (`GET /groups/{id}` → `orgId`).
+    pub org: Option<Oid>,
+    /// An API key without access-list entries.
+    pub no_access_list: bool,
+    /// The API key the simulator's own credential is: its `publicKey` is the credential's.
+    pub caller: bool,
+}
+
 /// One credential the simulator holds when it starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Seed {
@@ -225,6 +273,8 @@ pub struct Seed {
     /// A system-managed service account, which `GET orgs/{o}/serviceAccounts` lists only with
     /// `includeSystemManaged=true`.
     pub system_managed: bool,
+    /// Dates, names and the like.
+    pub meta: Meta,
 }
 
 impl Seed {
@@ -236,6 +286,7 @@ impl Seed {
             secret,
             model_key: None,
             system_managed: false,
+            meta: Meta::default(),
         }
     }
 

@@ -73,11 +73,24 @@ pub(super) enum Flavour {
     V2,
 }
 
+/// A read that is not a kind's list: what a selection or a router asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Read {
+    /// `GET groups/{p}`: the project, with its `orgId`.
+    Project,
+    /// `GET orgs/{o}/groups`: the organization's projects.
+    OrgProjects,
+    /// `GET orgs/{o}/apiKeys/{k}/accessList`.
+    AccessList,
+}
+
 /// An API path, parsed.
 pub(super) enum Route {
     Delete(Seed),
     /// A list: its kind, scope, and for secrets the service account (`GET serviceAccounts/{c}`).
     List(Kind, Oid, Option<Oid>),
+    /// Another read, of a project or organization (and for an access list, its key).
+    Read(Read, Oid, Option<Oid>),
     Root,
     Answer(SimAnswer),
 }
@@ -163,6 +176,18 @@ fn list_of(kind: Kind, scope: Option<&str>, parent: Option<&str>) -> Route {
     }
 }
 
+fn read_of(read: Read, kind: Kind, scope: &str, key: Option<&str>) -> Route {
+    let scope = match scope_id(scope, kind) {
+        Ok(scope) => scope,
+        Err(a) => return Route::Answer(a),
+    };
+    match key.map(|k| client_or_key(k, kind)) {
+        None => Route::Read(read, scope, None),
+        Some(Ok(key)) => Route::Read(read, scope, Some(key)),
+        Some(Err(a)) => Route::Answer(a),
+    }
+}
+
 impl Route {
     /// Parses the path after the API prefix. Agent and global keys are v1.0's; project service
     /// accounts and AI model keys are v2's.
@@ -215,6 +240,13 @@ impl Route {
                 list_of(Kind::AiModelApiKey, Some(p), None)
             }
             (&Method::GET, ["admin", "apiKeys"]) if v1 => list_of(Kind::GlobalApiKey, None, None),
+            (&Method::GET, ["groups", p]) => read_of(Read::Project, Kind::ProjectApiKey, p, None),
+            (&Method::GET, ["orgs", o, "groups"]) => {
+                read_of(Read::OrgProjects, Kind::OrgApiKey, o, None)
+            }
+            (&Method::GET, ["orgs", o, "apiKeys", k, "accessList"]) => {
+                read_of(Read::AccessList, Kind::OrgApiKey, o, Some(k))
+            }
             (&Method::GET, ["orgs", o, "apiKeys"]) => list_of(Kind::OrgApiKey, Some(o), None),
             (&Method::GET, ["orgs", o, "serviceAccounts"]) => {
                 list_of(Kind::ServiceAccount, Some(o), None)
@@ -241,6 +273,8 @@ impl Route {
         match self {
             Route::Delete(t) => Some((t.kind, t.scope)),
             Route::List(kind, scope, _) => Some((*kind, *scope)),
+            Route::Read(Read::Project, scope, _) => Some((Kind::ProjectApiKey, *scope)),
+            Route::Read(_, scope, _) => Some((Kind::OrgApiKey, *scope)),
             _ => None,
         }
     }

@@ -1,10 +1,14 @@
 //! What the simulator holds at start: read from a seed file (CSV with a header, a JSON array or JSON
 //! Lines, columns `project`/`groupId`, `org`/`orgId`, `key`/`id`/`clientId`, `secret`, `kind`),
 //! generated, or written out as a CSV that `revoker run` reads as its input.
+//!
+//! Optional columns give what the lists show besides ids: `created`, `expires` and `last_used`
+//! (RFC 3339), `name` (or `desc`), `access_list = none` (an API key without entries), `caller =
+//! true` (the simulator's own API key), and on a project row `org`, the project's organization.
 
 use std::path::Path;
 
-use crate::model::{Kind, Oid, Seed};
+use crate::model::{Kind, Label, Meta, Oid, Seed};
 
 const PROJECT: &[&str] = &["project", "projectid", "project_id", "groupid", "group_id"];
 const ORG: &[&str] = &["org", "orgid", "org_id", "organization", "organizationid"];
@@ -35,7 +39,38 @@ fn seed_of(row: &[(String, String)]) -> Result<Seed, String> {
     } else {
         field(row, PROJECT)
     };
-    Seed::parse(kind, scope, field(row, KEY), field(row, SECRET))
+    let mut seed = Seed::parse(kind, scope, field(row, KEY), field(row, SECRET))?;
+    seed.meta = meta_of(row, org_wide)?;
+    Ok(seed)
+}
+
+/// The optional columns of a row.
+fn meta_of(row: &[(String, String)], org_wide: bool) -> Result<Meta, String> {
+    let time = |names: &[&str]| -> Result<Option<i64>, String> {
+        match field(row, names) {
+            "" => Ok(None),
+            text => text
+                .parse::<jiff::Timestamp>()
+                .map(|t| Some(t.as_second()))
+                .map_err(|e| format!("{text:?} is not an RFC 3339 time: {e}")),
+        }
+    };
+    let org = match (org_wide, field(row, ORG)) {
+        (false, text) if !text.is_empty() => {
+            Some(Oid::parse(text).ok_or_else(|| format!("{text:?} is not an organization id"))?)
+        }
+        _ => None,
+    };
+    let name = field(row, &["name", "desc", "description"]);
+    Ok(Meta {
+        created: time(&["created", "createdat", "created_at"])?,
+        expires: time(&["expires", "expiresat", "expires_at"])?,
+        last_used: time(&["last_used", "lastused", "lastusedat", "last_used_at"])?,
+        name: (!name.is_empty()).then(|| Label::new(name)),
+        org,
+        no_access_list: field(row, &["access_list", "accesslist"]).eq_ignore_ascii_case("none"),
+        caller: field(row, &["caller"]).eq_ignore_ascii_case("true"),
+    })
 }
 
 /// Every seed of a file; a row that is not a seed is an error naming its line.

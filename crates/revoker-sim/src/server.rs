@@ -619,6 +619,7 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                 per_page: query.items_per_page.as_deref(),
                 include_system_managed: query.include_system_managed,
                 self_url: path,
+                caller: &state.config.public_key,
             };
             super::lists::list(
                 &state.world,
@@ -626,6 +627,29 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                 state.config.list_fault,
                 state.config.list_padding,
             )
+        }
+        Route::Read(read, scope, key) => {
+            state.counters.lists.fetch_add(1, Ordering::Relaxed);
+            let request = super::lists::ListRequest {
+                kind: crate::model::Kind::OrgApiKey,
+                scope,
+                parent: None,
+                page: query.page_num.as_deref(),
+                per_page: query.items_per_page.as_deref(),
+                include_system_managed: false,
+                self_url: path,
+                caller: &state.config.public_key,
+            };
+            match (read, key) {
+                (routes::Read::Project, _) => super::lists::project(&state.world, &scope),
+                (routes::Read::OrgProjects, _) => {
+                    super::lists::org_projects(&state.world, &request)
+                }
+                (routes::Read::AccessList, Some(key)) => {
+                    super::lists::access_list(&state.world, &request, key)
+                }
+                (routes::Read::AccessList, None) => routes::not_found(path),
+            }
         }
     }
 }

@@ -12,7 +12,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{GLOBAL, Home, ItemId, Kind, Oid, Seed};
+use crate::model::{GLOBAL, Home, ItemId, Kind, Meta, Oid, Seed};
+
+/// The organization of a project no seed gave one.
+pub const DEFAULT_ORG: Oid = Oid::from_bytes([0x0d, 0xef, 0xa0, 0x17, 0, 0, 0, 0, 0, 0, 0, 0]);
 
 const SHARDS: usize = 32;
 
@@ -36,6 +39,10 @@ pub(super) struct World {
     /// `(organization, client id)` of the system-managed service accounts, which the organization's
     /// list shows only with `includeSystemManaged=true`.
     system_managed: HashSet<(Oid, Oid)>,
+    /// What the lists show of an item besides its id, where a seed said.
+    meta: HashMap<(Collection, ItemId), Meta>,
+    /// Each project's organization, where a seed said ([`DEFAULT_ORG`] otherwise).
+    project_orgs: HashMap<Oid, Oid>,
 }
 
 /// What a DELETE found.
@@ -63,6 +70,8 @@ impl World {
         let mut orgs = HashSet::new();
         let mut assignments: HashMap<Oid, HashSet<Oid>> = HashMap::new();
         let mut system_managed = HashSet::new();
+        let mut meta = HashMap::new();
+        let mut project_orgs = HashMap::new();
         let insert = |kind: Kind, scope: Oid, parent: Option<Oid>, item: ItemId| {
             lock(&shards[shard_of(&scope)])
                 .live
@@ -80,6 +89,12 @@ impl World {
                 Home::Global => false,
             };
             let (coll, item) = collection(&t);
+            if t.meta != Meta::default() {
+                meta.insert((coll, item), t.meta);
+            }
+            if let (Home::Project, Some(org)) = (t.kind.home(), t.meta.org) {
+                project_orgs.insert(t.scope, org);
+            }
             if t.kind == Kind::ProjectApiKey {
                 assignments.entry(t.key).or_default().insert(t.scope);
             }
@@ -95,7 +110,76 @@ impl World {
             orgs,
             assignments: Mutex::new(assignments),
             system_managed,
+            meta,
+            project_orgs,
         }
+    }
+
+    /// What the lists show of `item` of a collection besides its id.
+    pub(super) fn meta(&self, kind: Kind, scope: &Oid, parent: Option<Oid>, item: &ItemId) -> Meta {
+        self.meta
+            .get(&((kind, *scope, parent), *item))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// The organization of a project this simulator has.
+    pub(super) fn project_org(&self, project: &Oid) -> Option<Oid> {
+        self.projects.contains(project).then(|| {
+            self.project_orgs
+                .get(project)
+                .copied()
+                .unwrap_or(DEFAULT_ORG)
+        })
+    }
+
+    /// The projects of an organization, sorted.
+    pub(super) fn org_projects(&self, org: &Oid) -> Vec<Oid> {
+        let mut out: Vec<Oid> = self
+            .projects
+            .iter()
+            .filter(|p| self.project_org(p).as_ref() == Some(org))
+            .copied()
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Whether `key` is an API key of `org`: one of its own, or one assigned to one of its
+    /// projects (every project API key is an organization's key).
+    pub(super) fn org_has_key(&self, org: &Oid, key: &Oid) -> bool {
+        self.has((Kind::OrgApiKey, *org, None), ItemId::Oid(*key))
+            || lock(&self.assignments).get(key).is_some_and(|projects| {
+                projects
+                    .iter()
+                    .any(|p| self.project_org(p).as_ref() == Some(org))
+            })
+    }
+
+    /// What a project row of API key `key` said of it (the first such row, by project).
+    pub(super) fn key_meta(&self, key: &Oid) -> Meta {
+        let projects: Vec<Oid> = lock(&self.assignments)
+            .get(key)
+            .map(|p| {
+                let mut v: Vec<Oid> = p.iter().copied().collect();
+                v.sort();
+                v
+            })
+            .unwrap_or_default();
+        projects
+            .iter()
+            .map(|p| self.meta(Kind::ProjectApiKey, p, None, &ItemId::Oid(*key)))
+            .find(|m| *m != Meta::default())
+            .unwrap_or_default()
+    }
+
+    /// Whether an organization exists: one a seed named, or one a project belongs to.
+    pub(super) fn org_exists(&self, org: &Oid) -> bool {
+        self.orgs.contains(org)
+            || self
+                .projects
+                .iter()
+                .any(|p| self.project_org(p).as_ref() == Some(org))
     }
 
     pub(super) fn scope_exists(&self, kind: Kind, scope: &Oid) -> bool {

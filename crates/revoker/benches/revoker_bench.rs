@@ -619,6 +619,60 @@ fn plan(b: &Bench) -> Figures {
     ]
 }
 
+/// A selection over 100 projects x 100 keys of one organization: project API keys named `ci-*`
+/// and unused for 30 days, by their access lists (read only for the keys whose name matched).
+fn select(b: &Bench) -> Figures {
+    let (projects, per) = (b.size(100, 20), 100u64);
+    let org = revoker_testkit::simulator::Oid::parse("3a37dfe702393e0fa6c8bbc2").expect("an id");
+    let now = jiff::Timestamp::now().as_second();
+    let mut seeds = Vec::new();
+    for (i, t) in keys(projects * per, projects).into_iter().enumerate() {
+        let mut s = revoker_testkit::seed(&t);
+        s.meta.org = Some(org);
+        s.meta.created = Some(now - 400 * 86_400);
+        // Every tenth key is a CI key; half of those were last used 100 days ago.
+        if i % 10 == 0 {
+            s.meta.name = Some(revoker_testkit::simulator::Label::new("ci-runner"));
+        }
+        if i % 20 == 0 {
+            s.meta.last_used = Some(now - 100 * 86_400);
+        }
+        seeds.push(s);
+    }
+    let sim = SimHandle::spawn(SimConfig::default(), seeds).expect("sim");
+    let out = b.file("selected.csv");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["select", "-o", "json", "--base-url", sim.base_url()])
+        .args(["--org", "3a37dfe702393e0fa6c8bbc2", "--every-project"])
+        .args([
+            "--kinds",
+            "project-api-key",
+            "--name",
+            "ci-*",
+            "--unused-for",
+            "30d",
+        ])
+        .arg("--write")
+        .arg(&out)
+        .env("MCLI_PUBLIC_API_KEY", DEFAULT_PUBLIC_KEY)
+        .env("MCLI_PRIVATE_API_KEY", DEFAULT_PRIVATE_KEY)
+        .env_remove("MCLI_OPS_MANAGER_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let (elapsed, rss, code) = run_measured(cmd, Duration::from_secs(300));
+    assert_eq!(code, 0);
+    let stats = sim.stats();
+    assert_eq!(stats.deletes, 0, "a selection sent a DELETE");
+    let selected = std::fs::read_to_string(&out).map_or(0, |t| t.lines().count().saturating_sub(1));
+    vec![
+        ("select s", elapsed.as_secs_f64()),
+        ("requests", stats.requests as f64),
+        ("keys judged", (projects * per) as f64),
+        ("selected", selected as f64),
+        ("select peak RSS MB", rss),
+    ]
+}
+
 /// 16 project lists whose one page each is about 24 MB (500 keys of 48 KB): verification's memory.
 fn verify_huge_pages(b: &Bench) -> Figures {
     let per = b.size(500, 50);
@@ -880,6 +934,12 @@ fn scenarios() -> Vec<Scenario> {
             about: "plan 100,000 rows in 100 projects (half of them present), no DELETE",
             targets: vec![("list requests per 1,000 rows", "<= 5", |v| v <= 5.0)],
             run: plan,
+        },
+        Scenario {
+            name: "select",
+            about: "select over 100 projects x 100 keys: ci-* project keys unused for 30d (access lists)",
+            targets: vec![],
+            run: select,
         },
         Scenario {
             name: "verify-huge",

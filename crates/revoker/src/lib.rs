@@ -16,6 +16,7 @@ pub mod input;
 pub mod job;
 pub mod plan;
 pub mod report;
+pub mod select;
 pub mod settings;
 pub mod text;
 pub mod ui;

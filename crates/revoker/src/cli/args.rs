@@ -45,6 +45,10 @@ pub enum Command {
     /// say, per row, whether it exists now, is already gone, or cannot be done; sends no DELETE.
     #[command(after_help = PLAN_EXAMPLES)]
     Plan(Box<PlanArgs>),
+    /// Select credentials from live state by a policy (expired or unused secrets, keys unused for a
+    /// duration, names) and write them as an input for run, each row with why.
+    #[command(after_help = SELECT_EXAMPLES)]
+    Select(Box<SelectArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds +org-api-key,service-account --api atlas -o json"
@@ -111,6 +115,23 @@ credential), 2/3 as for run.
 Examples:
   revoker plan jobs/incident.toml --input compromised.csv
   revoker plan --input leaked.csv --api atlas --kinds +org-api-key --exempt break-glass.csv -o json";
+
+const SELECT_EXAMPLES: &str = "\
+Reads the organizations and projects given with one request per list page (access lists only for
+API keys whose other conditions already hold). The flags form one rule: every condition given must
+hold. A job's [select] may hold several [[select.rule]] tables: a credential is selected when any
+rule holds. Times are compared in UTC; a secret expiring this very second is expired.
+
+Never selected: system-managed service accounts (unless --include-system-managed), and the
+credential the selection signs in with.
+
+Exit code 0, 1 if a list could not be read (what was read is still written), 2/3 as for run.
+
+Examples:
+  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --api atlas --expired --write expired.csv
+  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --kinds service-account-secret --unused-for 30d
+  revoker select --org 5f1b… --every-project --kinds project-api-key,org-api-key --unused-for 90d
+  revoker run jobs/stale-secrets.toml      # a job with [select]: selects, revokes, verifies";
 
 const VERIFY_EXAMPLES: &str = "\
 One list request per page of each project's or organization's list, never one per key. A key found
@@ -298,6 +319,87 @@ pub struct PlanArgs {
     /// The plan as a table or one JSON document on stdout.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+}
+
+/// Settings of `revoker select`.
+#[derive(Args, Debug)]
+pub struct SelectArgs {
+    /// Job file (TOML) whose connection settings and [select] policy apply; flags add to it.
+    pub job: Option<PathBuf>,
+    /// An organization to read (service accounts, their secrets, API keys); repeatable.
+    #[arg(long = "org", value_name = "ORG_ID")]
+    pub orgs: Vec<crate::input::ObjectId>,
+    /// A project to read (API keys, agent keys, AI model keys); repeatable.
+    #[arg(long = "project", value_name = "PROJECT_ID")]
+    pub projects: Vec<crate::input::ObjectId>,
+    /// Read every project of each --org too.
+    #[arg(long)]
+    pub every_project: bool,
+    /// Also consider system-managed service accounts (never selected otherwise).
+    #[arg(long)]
+    pub include_system_managed: bool,
+    /// Kinds to select (comma-separated; default: every kind the conditions apply to).
+    #[arg(long, value_parser = parse_kinds)]
+    pub kinds: Option<KindList>,
+    /// Secrets past their expiry.
+    #[arg(long)]
+    pub expired: bool,
+    /// Secrets expiring within this long (7d, 12h).
+    #[arg(long, value_name = "DURATION", value_parser = crate::select::rule::span::parse)]
+    pub expiring_within: Option<Duration>,
+    /// Created longer ago than this (secrets, service accounts, agent and AI model keys).
+    #[arg(long, value_name = "DURATION", value_parser = crate::select::rule::span::parse)]
+    pub created_before: Option<Duration>,
+    /// Not used for this long (secrets, AI model keys; API keys by their access list).
+    #[arg(long, value_name = "DURATION", value_parser = crate::select::rule::span::parse)]
+    pub unused_for: Option<Duration>,
+    /// Never used (no lastUsedAt; API keys: no access-list use).
+    #[arg(long)]
+    pub never_used: bool,
+    /// Service accounts whose every secret is expired.
+    #[arg(long)]
+    pub all_secrets_expired: bool,
+    /// API keys without any access-list entry.
+    #[arg(long)]
+    pub no_access_list: bool,
+    /// Name pattern (`*`, `?`, case ignored).
+    #[arg(long, value_name = "PATTERN")]
+    pub name: Option<String>,
+    /// Description pattern (`*`, `?`, case ignored).
+    #[arg(long, value_name = "PATTERN")]
+    pub description: Option<String>,
+    /// Where the selection goes (CSV, or JSON Lines for .jsonl); default: stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The selection as CSV on stdout (text), or one JSON document with the counts.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+impl SelectArgs {
+    /// The rule the flags form, if they set any condition.
+    pub fn rule(&self) -> Option<crate::select::rule::Rule> {
+        let on = |b: bool| b.then_some(true);
+        let rule = crate::select::rule::Rule {
+            kinds: self.kinds.clone().map(|k| k.0),
+            expired: on(self.expired),
+            expiring_within: self.expiring_within,
+            created_before: self.created_before,
+            unused_for: self.unused_for,
+            never_used: on(self.never_used),
+            all_secrets_expired: on(self.all_secrets_expired),
+            no_access_list: on(self.no_access_list),
+            name: self.name.clone(),
+            description: self.description.clone(),
+        };
+        let bare = crate::select::rule::Rule {
+            kinds: rule.kinds.clone(),
+            ..Default::default()
+        };
+        (rule != bare).then_some(rule)
+    }
 }
 
 fn parse_columns(text: &str) -> Result<ColumnMap, String> {

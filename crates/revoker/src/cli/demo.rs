@@ -201,6 +201,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         resume: false,
         sign_key: None,
         exempt: Arc::default(),
+        selection: None,
     };
     let outputs = Outputs {
         quiet: args.quiet,

@@ -8,6 +8,7 @@ mod man;
 mod plan;
 mod report;
 mod run;
+mod select;
 mod validate;
 mod verify;
 
@@ -30,6 +31,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
+        Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

@@ -20,6 +20,7 @@ use std::str::FromStr;
 
 pub use crate::vocab::{
     CLIENT_ID_PREFIX, Identity, Kind, NO_SCOPE, ObjectId, Scope, Target, parse_client_id,
+    parse_model_key,
 };
 pub use exempt::Exemptions;
 pub use source::Source;

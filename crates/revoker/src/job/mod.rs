@@ -9,6 +9,7 @@ pub mod own;
 pub mod plan;
 pub mod report_path;
 pub mod run;
+pub mod select;
 pub mod server;
 pub mod session;
 pub mod signals;

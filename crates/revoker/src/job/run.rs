@@ -31,6 +31,8 @@ pub struct PreparedJob {
     pub sign_key: Option<Arc<signature::SigningKey>>,
     /// Credentials never sent.
     pub exempt: Arc<Exemptions>,
+    /// What a policy job's selection did, when it selected this run's input.
+    pub selection: Option<serde_json::Value>,
 }
 
 /// The first invalid rows of an input, for one log line.
@@ -75,9 +77,22 @@ pub struct Ran {
 /// Starts a run from its settings: reads the input once, chooses the report, runs it. The metrics
 /// file (when one is set) is written on every exit once the settings are known, so a failed night
 /// is not hidden behind yesterday's `revoker_exit_code 0`.
-pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Result<i32, Failure> {
+pub async fn run(
+    mut settings: Settings,
+    resume_flag: bool,
+    outputs: Outputs,
+) -> Result<i32, Failure> {
     let metrics = settings.run.metrics_file.clone();
     let job_name = settings.job_name.clone();
+    let selection = match policy_input(&mut settings, resume_flag).await {
+        Ok(selection) => selection,
+        Err(f) => {
+            if let Some(path) = &metrics {
+                write_metrics(path, &job_name, &Summary::default(), f.code, &[]);
+            }
+            return Err(f);
+        }
+    };
     // Until the report is chosen, the input is the one file known to protect.
     let mut protected: Vec<(PathBuf, String)> = settings
         .values
@@ -85,10 +100,23 @@ pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Res
         .iter()
         .map(|i| (crate::report::canonical(i), "the input".to_string()))
         .collect();
+    let incomplete = selection
+        .as_ref()
+        .is_some_and(|s| s["problems"].as_array().is_some_and(|p| !p.is_empty()));
     let result = match prepare(settings, resume_flag, &mut protected) {
-        Ok(job) => execute(job, outputs).await,
+        Ok(mut job) => {
+            job.selection = selection;
+            execute(job, outputs).await
+        }
         Err(e) => Err(e),
     };
+    // A selection that could not read every list may have left credentials it should have chosen.
+    let result = result.map(|mut ran| {
+        if incomplete {
+            ran.code = ran.code.max(exit::UNFINISHED);
+        }
+        ran
+    });
     if let Some(path) = &metrics {
         let (code, summary) = match &result {
             Ok(ran) => (ran.code, ran.summary.clone()),
@@ -97,6 +125,27 @@ pub async fn run(settings: Settings, resume_flag: bool, outputs: Outputs) -> Res
         write_metrics(path, &job_name, &summary, code, &protected);
     }
     result.map(|ran| ran.code)
+}
+
+/// A policy job without an input selects it now, beside its report (which the job must name).
+async fn policy_input(
+    settings: &mut Settings,
+    resume_flag: bool,
+) -> Result<Option<serde_json::Value>, Failure> {
+    if settings.values.select.is_none() || settings.values.input.is_some() {
+        return Ok(None);
+    }
+    let template = settings.values.report.clone().ok_or_else(|| {
+        Failure::usage(
+            "a job with [select] needs report = \"…\" (its selection is kept beside the report)",
+        )
+    })?;
+    let report =
+        crate::settings::expand_report_path(&template, &settings.job_name, &jiff::Zoned::now());
+    // The selection names this run's report: a {time} in the template is fixed now.
+    settings.values.report = Some(report.display().to_string());
+    let resume = resume_flag || settings.job_resumes;
+    super::select::select_for_run(settings, &crate::report::canonical(&report), resume).await
 }
 
 /// The input read into its private copy, the report chosen, and the metrics file checked against
@@ -135,6 +184,7 @@ fn prepare(
         resume,
         sign_key,
         exempt,
+        selection: None,
     })
 }
 
@@ -305,6 +355,7 @@ fn start_record(
     let opts = settings.input_options();
     let exempt = (!job.exempt.file.is_empty()).then(|| job.exempt.clone());
     let record = AuditRecord {
+        selection: job.selection.clone(),
         exempt: exempt.as_ref().map(|e| e.file.clone()),
         exempt_sha256: exempt.as_ref().map(|e| e.sha256.clone()),
         job: settings.job_path.as_ref().map(|p| p.display().to_string()),
@@ -322,6 +373,7 @@ fn start_record(
     };
     let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
     move |run_id, chain| AuditRecord {
+        selection: record.selection,
         exempt: record.exempt,
         exempt_sha256: record.exempt_sha256,
         job: record.job,

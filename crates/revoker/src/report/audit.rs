@@ -56,6 +56,10 @@ pub struct AuditRecord {
     pub exempt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exempt_sha256: Option<String>,
+    /// A policy job's selection: the policy, what it read, what it kept (the rows and why are in
+    /// the input, `REPORT.selected.csv`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<serde_json::Value>,
     /// What a plan listed and found (`event` = `plan`): the state before a run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRecord>,

@@ -63,6 +63,9 @@ pub struct JobFile {
     pub plan: Option<bool>,
     /// Do not ask for confirmation on a terminal.
     pub yes: Option<bool>,
+    /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub select: Option<crate::select::Policy>,
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.

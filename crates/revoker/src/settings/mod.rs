@@ -210,6 +210,7 @@ fn merge(
         max_revocations: merged!(max_revocations),
         plan: merged!(plan),
         yes: merged!(yes),
+        select: job.select.clone(),
     }
 }
 

@@ -338,6 +338,19 @@ impl FromStr for ObjectId {
     }
 }
 
+impl serde::Serialize for ObjectId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 impl fmt::Debug for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ObjectId({self})")
@@ -441,6 +454,19 @@ impl Target {
             key,
             secret,
         })
+    }
+}
+
+impl serde::Serialize for Target {
+    /// `{kind, scope, key, secret}` as the report writes them.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Target", 4)?;
+        st.serialize_field("kind", self.kind.as_str())?;
+        st.serialize_field("scope", &self.scope_text())?;
+        st.serialize_field("key", &self.key_text())?;
+        st.serialize_field("secret", &self.secret_text())?;
+        st.end()
     }
 }
 

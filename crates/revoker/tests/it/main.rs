@@ -17,6 +17,7 @@ mod operator;
 mod plan;
 mod properties;
 mod run;
+mod select;
 mod tls;
 mod truth;
 mod verification;

@@ -1,0 +1,179 @@
+//! `revoker select`, and the selection a policy job makes before it runs: the client, the reads,
+//! the token revoked, the selected rows written as an input with why each was chosen.
+//!
+//! A job with `[select]` and no input selects into `REPORT.selected.csv` beside its report, which
+//! then is the run's input (its SHA-256 in the audit record like any input's). A resume of that
+//! report reads the selection it kept rather than selecting again, so the rows it was started with
+//! are the rows it finishes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::engine::StopFlag;
+use crate::figures::Figures;
+use crate::input::Format;
+use crate::job::Failure;
+use crate::select::{self, Found, Policy};
+use crate::settings::Settings;
+use crate::ui::{Output, console, out};
+use crate::vocab::{ExitCode as _, exit};
+
+/// The suffix of the selection kept beside a policy job's report.
+pub const SELECTED: &str = ".selected.csv";
+
+/// Runs `policy` with the settings' credential; the token it fetched is revoked however it ends.
+pub async fn run_selection(
+    settings: &Settings,
+    policy: &Policy,
+) -> Result<(Found, Option<i32>), Failure> {
+    policy.check().map_err(Failure::usage)?;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let client = Arc::new(Client::new(
+        &settings.api_config(found),
+        Arc::new(Figures::default()),
+    )?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = super::run::context(settings, &client, &stop, 2);
+    let caller = select::caller_of(&found.credential);
+    let now = jiff::Timestamp::now();
+    let selection = select::select(&ctx, policy, &caller, now).await;
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    Ok((selection, stop.reason().map(|r| r.exit_code())))
+}
+
+/// One line on what a selection did.
+fn summary(found: &Found) -> String {
+    let mut text = format!(
+        "selected {} of {} credentials with {} requests ({} access lists) in {:.1} s",
+        found.selected.len(),
+        found.candidates,
+        found.requests,
+        found.access_lists,
+        found.elapsed_ms as f64 / 1000.0
+    );
+    if found.own_skipped > 0 {
+        text.push_str(&format!(
+            "; the credential this selection signs in with was seen {} time(s) and never selected",
+            found.own_skipped
+        ));
+    }
+    for p in &found.problems {
+        text.push_str(&format!("\n  not read: {p} (the selection is incomplete)"));
+    }
+    text
+}
+
+/// `revoker select`: writes the selection to `write` (or stdout). Exit 0, or 1 when a list could
+/// not be read (what was read is still written), or a stop's code.
+pub async fn select_command(
+    settings: Settings,
+    policy: Policy,
+    write: Option<PathBuf>,
+    output: Output,
+) -> Result<i32, Failure> {
+    let (found, stopped) = run_selection(&settings, &policy).await?;
+    let format = match write
+        .as_deref()
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+    {
+        Some("jsonl" | "ndjson" | "json") => Format::Jsonl,
+        _ => Format::Csv,
+    };
+    let code = stopped.unwrap_or(if found.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    });
+    match &write {
+        Some(path) => {
+            select::write::write(path, &found.selected, format).map_err(Failure::usage)?
+        }
+        None if output == Output::Text => {
+            let bytes = select::write::render(&found.selected, format).map_err(Failure::usage)?;
+            out(String::from_utf8_lossy(&bytes).trim_end());
+        }
+        None => {}
+    }
+    if output == Output::Json {
+        out(
+            serde_json::json!({ "selection": found, "written": write.as_ref().map(|p| p.display().to_string()), "exit_code": code }),
+        );
+    }
+    let level = if code == exit::OK { "INFO" } else { "WARN" };
+    console().emit(
+        level,
+        "revoker::select",
+        &summary(&found),
+        serde_json::json!({
+            "selected": found.selected.len(),
+            "candidates": found.candidates,
+            "requests": found.requests,
+            "access_lists": found.access_lists,
+            "problems": found.problems,
+        }),
+    );
+    Ok(code)
+}
+
+/// The selection of a policy job, made (or, on a resume, found) beside its report; the input the
+/// run then reads. Answers what the selection did, for the audit record, when it was made now.
+pub async fn select_for_run(
+    settings: &mut Settings,
+    report: &Path,
+    resume: bool,
+) -> Result<Option<serde_json::Value>, Failure> {
+    let Some(policy) = settings.values.select.clone() else {
+        return Ok(None);
+    };
+    let path = crate::report::sidecar(report, SELECTED);
+    if resume && path.exists() {
+        tracing::info!(
+            "{}: the selection this report was started with",
+            path.display()
+        );
+        settings.values.input = Some(path);
+        return Ok(None);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+    }
+    let (found, stopped) = run_selection(settings, &policy).await?;
+    if let Some(code) = stopped {
+        return Err(Failure::new(
+            code,
+            anyhow::anyhow!("the selection stopped; nothing was revoked"),
+        ));
+    }
+    let level = if found.problems.is_empty() {
+        "INFO"
+    } else {
+        "WARN"
+    };
+    console().emit(
+        level,
+        "revoker::select",
+        &summary(&found),
+        serde_json::json!({
+            "selected": found.selected.len(),
+            "requests": found.requests,
+        }),
+    );
+    select::write::write(&path, &found.selected, Format::Csv).map_err(Failure::usage)?;
+    settings.values.input = Some(path);
+    Ok(Some(serde_json::json!({
+        "policy": policy,
+        "candidates": found.candidates,
+        "selected": found.selected.len(),
+        "requests": found.requests,
+        "access_lists": found.access_lists,
+        "own_skipped": found.own_skipped,
+        "problems": found.problems,
+    })))
+}

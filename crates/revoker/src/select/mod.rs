@@ -1,0 +1,461 @@
+//! Selection from live state: the credentials of the organizations and projects given, read with
+//! one request per list page, kept when a rule of the policy holds ([`rule`]), written as an input
+//! that `run` reads, each row with why it was selected ([`write`]).
+//!
+//! Never selected: system-managed service accounts (their list is read without
+//! `includeSystemManaged` unless the policy asks), and the credential the selection runs with.
+//! Access lists are read only for API keys whose other conditions already hold.
+
+pub mod read;
+pub mod rule;
+pub mod write;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::engine::Context;
+use crate::input::{CLIENT_ID_PREFIX, Kind, ObjectId, Target, parse_client_id, parse_model_key};
+use rule::{Entry, Facts, Rule, Verdict};
+
+/// What to read and what to keep.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Organizations whose service accounts and API keys are read.
+    #[serde(default)]
+    pub orgs: Vec<ObjectId>,
+    /// Projects whose API keys, agent keys and AI model keys are read.
+    #[serde(default)]
+    pub projects: Vec<ObjectId>,
+    /// Read every project of each organization too.
+    #[serde(default)]
+    pub every_project: bool,
+    /// Also consider system-managed service accounts.
+    #[serde(default)]
+    pub include_system_managed: bool,
+    /// The rules; a credential is selected when any holds.
+    #[serde(default)]
+    pub rule: Vec<Rule>,
+}
+
+impl Policy {
+    /// A policy that can select nothing, or anything, is refused before a request is sent.
+    pub fn check(&self) -> Result<(), String> {
+        if self.orgs.is_empty() && self.projects.is_empty() {
+            return Err("a selection needs an organization (--org, orgs = […]) or a project (--project, projects = […])".into());
+        }
+        if self.rule.is_empty() {
+            return Err("a selection needs at least one rule (a filter such as --expired or --unused-for 30d, or a [[select.rule]] in the job)".into());
+        }
+        for (i, rule) in self.rule.iter().enumerate() {
+            rule.check(i + 1)?;
+        }
+        Ok(())
+    }
+
+    fn wants(&self, kind: Kind) -> bool {
+        self.rule.iter().any(|r| r.kinds().contains(&kind))
+    }
+}
+
+/// The credential the selection signs in with, as lists name it.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    pub client: Option<ObjectId>,
+    pub public_key: Option<String>,
+}
+
+/// One selected credential.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Selected {
+    pub target: Target,
+    /// `rule 1: expired at 2026-11-20T00:00:00Z`.
+    pub why: String,
+}
+
+/// What a selection found.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Found {
+    pub selected: Vec<Selected>,
+    /// Credentials judged.
+    pub candidates: u64,
+    /// Access lists read.
+    pub access_lists: u64,
+    /// Requests sent (pages, retries included).
+    pub requests: u64,
+    /// Lists that could not be read, and why: the selection is incomplete.
+    pub problems: Vec<String>,
+    /// The caller's own credential, seen and never selected.
+    pub own_skipped: u64,
+    pub elapsed_ms: u64,
+}
+
+/// One credential to judge, before any access list.
+struct Candidate {
+    target: Target,
+    facts: Facts,
+    /// For API keys: the organization whose access list it has.
+    org: Option<ObjectId>,
+}
+
+/// What one selection is working with.
+struct Run<'a> {
+    ctx: &'a Arc<Context>,
+    policy: &'a Policy,
+    caller: &'a Caller,
+    now: Timestamp,
+    found: Found,
+    project_orgs: HashMap<ObjectId, ObjectId>,
+}
+
+/// Selects with the client of `ctx`.
+pub async fn select(ctx: &Arc<Context>, policy: &Policy, caller: &Caller, now: Timestamp) -> Found {
+    let started = std::time::Instant::now();
+    let before = crate::figures::Figures::get(&ctx.client().figures().requests);
+    let mut run = Run {
+        ctx,
+        policy,
+        caller,
+        now,
+        found: Found::default(),
+        project_orgs: HashMap::new(),
+    };
+    if ctx.prepare().await {
+        let mut projects: Vec<ObjectId> = policy.projects.clone();
+        for org in &policy.orgs {
+            run.org(*org, &mut projects).await;
+            if ctx.stop().is_set() {
+                break;
+            }
+        }
+        projects.sort();
+        projects.dedup();
+        for project in projects {
+            if ctx.stop().is_set() {
+                break;
+            }
+            run.project(project).await;
+        }
+    }
+    if let Some(reason) = ctx.stop().reason() {
+        run.found.problems.push(format!("stopped: {reason}"));
+    }
+    let mut found = run.found;
+    found.selected = dedup(found.selected);
+    found.requests =
+        crate::figures::Figures::get(&ctx.client().figures().requests).saturating_sub(before);
+    found.elapsed_ms = started.elapsed().as_millis() as u64;
+    found
+}
+
+/// One row per credential, the reasons of every rule that chose it joined.
+fn dedup(rows: Vec<Selected>) -> Vec<Selected> {
+    let mut by: BTreeMap<String, Selected> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for row in rows {
+        let key = row.target.to_string();
+        match by.get_mut(&key) {
+            Some(first) => {
+                first.why.push_str("; ");
+                first.why.push_str(&row.why);
+            }
+            None => {
+                order.push(key.clone());
+                by.insert(key, row);
+            }
+        }
+    }
+    order.into_iter().filter_map(|k| by.remove(&k)).collect()
+}
+
+impl Run<'_> {
+    fn problem(&mut self, what: String, why: String) {
+        self.found.problems.push(format!("{what}: {why}"));
+    }
+
+    /// An organization's service accounts and API keys, and with `every_project` its projects.
+    async fn org(&mut self, org: ObjectId, projects: &mut Vec<ObjectId>) {
+        let ctx = self.ctx;
+        if self.policy.wants(Kind::ServiceAccount) || self.policy.wants(Kind::ServiceAccountSecret)
+        {
+            let spec = read::kind_list(
+                ctx,
+                Kind::ServiceAccount,
+                &org,
+                self.policy.include_system_managed,
+            );
+            match read::all::<read::Account>(ctx, org, &spec).await {
+                Ok(accounts) => {
+                    for a in accounts {
+                        self.account(org, a).await;
+                    }
+                }
+                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+            }
+        }
+        if self.policy.wants(Kind::OrgApiKey) {
+            let spec = read::kind_list(ctx, Kind::OrgApiKey, &org, false);
+            match read::all::<read::ApiKey>(ctx, org, &spec).await {
+                Ok(keys) => {
+                    for k in keys {
+                        self.api_key(Kind::OrgApiKey, org, Some(org), k).await;
+                    }
+                }
+                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+            }
+        }
+        let project_kinds = [Kind::ProjectApiKey, Kind::AgentApiKey, Kind::AiModelApiKey];
+        if self.policy.every_project && project_kinds.iter().any(|k| self.policy.wants(*k)) {
+            let text = org.to_string();
+            let spec = read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
+            match read::all::<read::Group>(ctx, org, &spec).await {
+                Ok(groups) => {
+                    for g in groups {
+                        if let Some(p) = g.id.as_deref().and_then(ObjectId::parse) {
+                            self.project_orgs.insert(p, org);
+                            projects.push(p);
+                        }
+                    }
+                }
+                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+            }
+        }
+    }
+
+    /// A service account and each of its secrets.
+    async fn account(&mut self, org: ObjectId, a: read::Account) {
+        let Some(client) = a.client_id.as_deref().and_then(parse_client_id) else {
+            return;
+        };
+        if self.caller.client == Some(client) {
+            self.found.own_skipped += 1;
+            return;
+        }
+        let name = a.name.clone().unwrap_or_default();
+        let description = a.description.clone().unwrap_or_default();
+        let account = Candidate {
+            target: Target {
+                kind: Kind::ServiceAccount,
+                scope: org,
+                key: client,
+                secret: None,
+            },
+            facts: Facts {
+                created: a.created,
+                name: name.clone(),
+                description: description.clone(),
+                secrets_expire: a.secrets.iter().map(|s| s.expires).collect(),
+                ..Facts::default()
+            },
+            org: None,
+        };
+        self.judge(account).await;
+        for s in a.secrets {
+            let Some(secret) = s.id.as_deref().and_then(ObjectId::parse) else {
+                continue;
+            };
+            let candidate = Candidate {
+                target: Target {
+                    kind: Kind::ServiceAccountSecret,
+                    scope: org,
+                    key: client,
+                    secret: Some(secret),
+                },
+                facts: Facts {
+                    created: s.created,
+                    expires: s.expires,
+                    last_used: s.last_used,
+                    name: name.clone(),
+                    description: description.clone(),
+                    ..Facts::default()
+                },
+                org: None,
+            };
+            self.judge(candidate).await;
+        }
+    }
+
+    /// An API key of an organization or a project (or an agent key).
+    async fn api_key(
+        &mut self,
+        kind: Kind,
+        scope: ObjectId,
+        org: Option<ObjectId>,
+        k: read::ApiKey,
+    ) {
+        let Some(key) = k.id.as_deref().and_then(ObjectId::parse) else {
+            return;
+        };
+        if k.public_key.is_some() && k.public_key == self.caller.public_key {
+            self.found.own_skipped += 1;
+            return;
+        }
+        let desc = k.desc.unwrap_or_default();
+        let candidate = Candidate {
+            target: Target {
+                kind,
+                scope,
+                key,
+                secret: None,
+            },
+            facts: Facts {
+                created: k.created_time,
+                name: desc.clone(),
+                description: desc,
+                ..Facts::default()
+            },
+            org,
+        };
+        self.judge(candidate).await;
+    }
+
+    /// A project's API keys, agent keys and AI model keys.
+    async fn project(&mut self, project: ObjectId) {
+        let ctx = self.ctx;
+        let api = ctx.client().api();
+        for kind in [Kind::ProjectApiKey, Kind::AgentApiKey] {
+            if !self.policy.wants(kind) || !api.supports(kind) {
+                continue;
+            }
+            let spec = read::kind_list(ctx, kind, &project, false);
+            match read::all::<read::ApiKey>(ctx, project, &spec).await {
+                Ok(keys) => {
+                    let org = if kind == Kind::ProjectApiKey {
+                        self.org_of(project).await
+                    } else {
+                        None
+                    };
+                    for k in keys {
+                        self.api_key(kind, project, org, k).await;
+                    }
+                }
+                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+            }
+        }
+        if self.policy.wants(Kind::AiModelApiKey) && api.supports(Kind::AiModelApiKey) {
+            let spec = read::kind_list(ctx, Kind::AiModelApiKey, &project, false);
+            match read::all::<read::ModelKey>(ctx, project, &spec).await {
+                Ok(keys) => {
+                    for k in keys {
+                        self.model_key(project, k).await;
+                    }
+                }
+                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+            }
+        }
+    }
+
+    async fn model_key(&mut self, project: ObjectId, k: read::ModelKey) {
+        let Some((key, rest)) = k.id.as_deref().and_then(parse_model_key) else {
+            return;
+        };
+        let name = k.name.unwrap_or_default();
+        let candidate = Candidate {
+            target: Target {
+                kind: Kind::AiModelApiKey,
+                scope: project,
+                key,
+                secret: Some(rest),
+            },
+            facts: Facts {
+                created: k.created,
+                last_used: k.last_used,
+                name: name.clone(),
+                description: name,
+                ..Facts::default()
+            },
+            org: None,
+        };
+        self.judge(candidate).await;
+    }
+
+    /// A project's organization (for its keys' access lists), asked once.
+    async fn org_of(&mut self, project: ObjectId) -> Option<ObjectId> {
+        if let Some(org) = self.project_orgs.get(&project) {
+            return Some(*org);
+        }
+        let text = project.to_string();
+        let spec = read::spec(self.ctx, &["groups", &text], Kind::ProjectApiKey, false);
+        match read::one::<read::Group>(self.ctx, project, &spec).await {
+            Ok(g) => {
+                let org = g.org_id.as_deref().and_then(ObjectId::parse)?;
+                self.project_orgs.insert(project, org);
+                Some(org)
+            }
+            Err(why) => {
+                self.problem(format!("GET {}", spec.url.path()), why);
+                None
+            }
+        }
+    }
+
+    /// Every rule on one candidate; its access list read only when a rule needs it.
+    async fn judge(&mut self, mut c: Candidate) {
+        self.found.candidates += 1;
+        let mut reasons = Vec::new();
+        for (i, rule) in self.policy.rule.iter().enumerate() {
+            let mut verdict = rule.judge(c.target.kind, &c.facts, self.now);
+            if verdict == Verdict::NeedsAccessList {
+                match self.access_list(&c).await {
+                    Some(entries) => c.facts.access = Some(entries),
+                    None => continue,
+                }
+                verdict = rule.judge(c.target.kind, &c.facts, self.now);
+            }
+            if let Verdict::Holds(why) = verdict {
+                reasons.push(format!("rule {}: {}", i + 1, why.join(", ")));
+            }
+        }
+        if !reasons.is_empty() {
+            self.found.selected.push(Selected {
+                target: c.target,
+                why: reasons.join("; "),
+            });
+        }
+    }
+
+    async fn access_list(&mut self, c: &Candidate) -> Option<Vec<Entry>> {
+        let org = c.org?;
+        let (o, k) = (org.to_string(), c.target.key.to_string());
+        let spec = read::spec(
+            self.ctx,
+            &["orgs", &o, "apiKeys", &k, "accessList"],
+            Kind::OrgApiKey,
+            true,
+        );
+        self.found.access_lists += 1;
+        match read::all::<read::AccessEntry>(self.ctx, org, &spec).await {
+            Ok(entries) => Some(
+                entries
+                    .into_iter()
+                    .map(|e| Entry {
+                        created: e.created,
+                        last_used: e.last_used,
+                    })
+                    .collect(),
+            ),
+            Err(why) => {
+                self.problem(format!("GET {}", spec.url.path()), why);
+                None
+            }
+        }
+    }
+}
+
+/// The caller as lists name it: a service account's client id, an API key's public key.
+pub fn caller_of(credential: &crate::api::Credential) -> Caller {
+    match credential {
+        crate::api::Credential::ServiceAccount { client_id, .. } => Caller {
+            client: client_id
+                .strip_prefix(CLIENT_ID_PREFIX)
+                .and_then(ObjectId::parse),
+            public_key: None,
+        },
+        crate::api::Credential::ApiKey { public_key, .. } => Caller {
+            client: None,
+            public_key: Some(public_key.clone()),
+        },
+    }
+}
