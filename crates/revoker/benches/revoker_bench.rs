@@ -667,7 +667,7 @@ fn select(b: &Bench) -> Figures {
     vec![
         ("select s", elapsed.as_secs_f64()),
         ("requests", stats.requests as f64),
-        ("keys judged", (projects * per) as f64),
+        ("keys in the organization", (projects * per) as f64),
         ("selected", selected as f64),
         ("select peak RSS MB", rss),
     ]
