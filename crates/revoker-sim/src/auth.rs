@@ -37,8 +37,8 @@ impl NonceState {
 }
 
 pub(super) struct Digest {
-    user: String,
-    password: String,
+    /// Every API key this simulator accepts: public key → private key.
+    users: HashMap<String, String>,
     ttl: Option<Duration>,
     style: ChallengeStyle,
     nonces: Mutex<HashMap<String, NonceState>>,
@@ -62,12 +62,16 @@ impl Digest {
         style: ChallengeStyle,
     ) -> Digest {
         Digest {
-            user: user.into(),
-            password: password.into(),
+            users: HashMap::from([(user.to_string(), password.to_string())]),
             ttl,
             style,
             nonces: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Accepts another API key as well.
+    pub(super) fn add(&mut self, user: &str, password: &str) {
+        self.users.insert(user.into(), password.into());
     }
 
     fn algorithm(&self) -> &'static str {
@@ -136,13 +140,16 @@ impl Digest {
         let Ok(claimed) = AuthorizationHeader::parse(header) else {
             return Verdict::Refused;
         };
-        if claimed.username != self.user || claimed.realm != REALM || claimed.uri != uri {
+        let Some(password) = self.users.get(&claimed.username) else {
+            return Verdict::Refused;
+        };
+        if claimed.realm != REALM || claimed.uri != uri {
             return Verdict::Refused;
         }
         let mut expected = claimed.clone();
         let context = AuthContext::new_with_method(
-            &self.user,
-            &self.password,
+            &claimed.username,
+            password,
             uri,
             Option::<&[u8]>::None,
             HttpMethod::from(method),

@@ -137,6 +137,10 @@ pub struct SimArgs {
     /// Bytes of description added to every listed item (pages of many megabytes).
     #[arg(long, default_value_t = 0)]
     pub list_padding: usize,
+    /// Another API key, a member of these organizations only: PUBLIC:PRIVATE:ORG[,ORG…]
+    /// (repeatable).
+    #[arg(long, value_parser = parse_org_key)]
+    pub org_key: Vec<crate::OrgKey>,
     /// Seed these service accounts (client ids) as system-managed, hidden from the organization's
     /// list unless it asks includeSystemManaged=true (repeatable).
     #[arg(long)]
@@ -238,6 +242,7 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .token_field
             .into_iter()
             .collect::<serde_json::Map<String, serde_json::Value>>(),
+        more_keys: args.org_key,
     };
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)
@@ -271,4 +276,23 @@ async fn serve(args: SimArgs) -> Result<(), String> {
     })
     .await;
     Ok(())
+}
+
+/// `PUBLIC:PRIVATE:ORG[,ORG…]`.
+fn parse_org_key(text: &str) -> Result<crate::OrgKey, String> {
+    let mut parts = text.splitn(3, ':');
+    let (Some(public_key), Some(private_key), Some(orgs)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("{text:?} is not PUBLIC:PRIVATE:ORG[,ORG…]"));
+    };
+    let orgs = orgs
+        .split(',')
+        .map(|o| Oid::parse(o.trim()).ok_or_else(|| format!("{o:?} is not an organization id")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::OrgKey {
+        public_key: public_key.into(),
+        private_key: private_key.into(),
+        orgs,
+    })
 }

@@ -29,6 +29,7 @@ use std::time::Duration;
 
 pub use model::{Kind, Label, Meta, Oid, Seed};
 pub use server::{Sim, SimHandle, StatsHandle};
+
 pub use state::Stats;
 
 /// The API key the simulator accepts unless told otherwise.
@@ -264,6 +265,18 @@ pub struct SimConfig {
     /// Fields of every token answer sent as given (an `expires_in` out of range, another
     /// `token_type`): a token endpoint that answers unexpectedly.
     pub token_answer: serde_json::Map<String, serde_json::Value>,
+    /// More API keys, each a member of its organizations only (its requests for other scopes are
+    /// refused as the API refuses a key outside an organization).
+    pub more_keys: Vec<OrgKey>,
+}
+
+/// An API key of some organizations.
+#[derive(Clone, Debug)]
+pub struct OrgKey {
+    pub public_key: String,
+    pub private_key: String,
+    /// The organizations it belongs to; their projects are its too.
+    pub orgs: Vec<Oid>,
 }
 
 /// A certificate chain and its private key, both PEM.
@@ -302,6 +315,7 @@ impl Default for SimConfig {
             list_fault: None,
             list_padding: 0,
             token_answer: serde_json::Map::new(),
+            more_keys: Vec::new(),
         }
     }
 }

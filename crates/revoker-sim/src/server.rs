@@ -86,12 +86,18 @@ impl Sim {
         let state = State {
             world: World::new(keys),
             counters: Counters::default(),
-            digest: Digest::new(
-                &config.public_key,
-                &config.private_key,
-                config.nonce_ttl,
-                config.challenge,
-            ),
+            digest: {
+                let mut digest = Digest::new(
+                    &config.public_key,
+                    &config.private_key,
+                    config.nonce_ttl,
+                    config.challenge,
+                );
+                for key in &config.more_keys {
+                    digest.add(&key.public_key, &key.private_key);
+                }
+                digest
+            },
             oauth: {
                 let mut oauth =
                     OAuth::new(&config.client_id, &config.client_secret, config.token_ttl);
@@ -409,6 +415,20 @@ async fn handle(
     Ok(frame(counters, answer.0, &query, answer.1))
 }
 
+/// Whether `user` may act in the scope: the default credentials everywhere, another key in its
+/// organizations and their projects only.
+fn member(state: &State, user: &str, kind: crate::model::Kind, scope: &Oid) -> bool {
+    let Some(key) = state.config.more_keys.iter().find(|k| k.public_key == user) else {
+        return true;
+    };
+    let org = match kind.home() {
+        crate::model::Home::Org => Some(*scope),
+        crate::model::Home::Project => state.world.project_org(scope),
+        crate::model::Home::Global => None,
+    };
+    org.is_some_and(|o| key.orgs.contains(&o))
+}
+
 /// The API key or service account that signed the request, or the 401 to answer with.
 fn authenticate(state: &State, req: &Request<Incoming>, uri: &str) -> Result<String, SimAnswer> {
     let header = req
@@ -505,7 +525,7 @@ async fn respond(
             kind,
             &id,
             state.forbidden.contains(&id),
-            state.not_in_group.contains(&id),
+            state.not_in_group.contains(&id) || !member(state, user, kind, &id),
         )
     {
         return Some((answer, bucket));
@@ -641,7 +661,10 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                 caller: &state.config.public_key,
             };
             match (read, key) {
-                (routes::Read::Project, _) => super::lists::project(&state.world, &scope),
+                (routes::Read::Project, _) => {
+                    state.counters.project_reads.fetch_add(1, Ordering::Relaxed);
+                    super::lists::project(&state.world, &scope)
+                }
                 (routes::Read::OrgProjects, _) => {
                     super::lists::org_projects(&state.world, &request)
                 }

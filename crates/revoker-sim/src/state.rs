@@ -311,6 +311,7 @@ pub(super) struct Counters {
     pub resets: AtomicU64,
     pub lists: AtomicU64,
     pub deletes: AtomicU64,
+    pub project_reads: AtomicU64,
     pub token_requests: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub token_revokes: AtomicU64,
@@ -350,6 +351,9 @@ pub struct Stats {
     /// DELETEs of credentials answered (authenticated, past any fault), whatever they found.
     #[serde(default)]
     pub deletes: u64,
+    /// `GET /groups/{id}` answered (a project's organization asked).
+    #[serde(default)]
+    pub project_reads: u64,
     /// Requests to the OAuth token endpoint.
     #[serde(default)]
     pub token_requests: u64,
@@ -394,6 +398,7 @@ impl Counters {
             remaining: remaining as u64,
             lists: get(&self.lists),
             deletes: get(&self.deletes),
+            project_reads: get(&self.project_reads),
             token_requests: get(&self.token_requests),
             tokens_issued: get(&self.tokens_issued),
             token_revokes: get(&self.token_revokes),
@@ -412,6 +417,7 @@ impl Counters {
             &self.resets,
             &self.lists,
             &self.deletes,
+            &self.project_reads,
             &self.token_requests,
             &self.tokens_issued,
             &self.token_revokes,

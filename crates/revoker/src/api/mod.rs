@@ -161,6 +161,8 @@ pub struct Client {
     /// Whether the API has answered as itself (a 2xx, or its error document): from then on the
     /// base URL is right, and a stray undocumented 404 is retried rather than a stop.
     vouched: std::sync::atomic::AtomicBool,
+    /// The credential's public identity (`API key …`, `service account …`), for messages.
+    identity: String,
 }
 
 impl Client {
@@ -233,7 +235,13 @@ impl Client {
             envelope: config.envelope,
             figures,
             vouched: std::sync::atomic::AtomicBool::new(false),
+            identity: config.credential.public_identity(),
         })
+    }
+
+    /// The credential's public identity: never a secret.
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     pub fn api(&self) -> Api {

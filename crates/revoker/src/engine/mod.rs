@@ -161,6 +161,36 @@ enum Work {
         target: Target,
         message: String,
     },
+    /// No credential of the run can send it: reported `rejected`, never sent.
+    Nobody {
+        line: u64,
+        target: Target,
+        why: String,
+    },
+}
+
+/// Where a row goes in a run with a credential per organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Routed {
+    /// This engine's credential sends it.
+    Mine,
+    /// Another credential's engine sends it.
+    Other,
+    /// No credential of the run can: recorded `rejected` with why, never sent.
+    Nobody(String),
+}
+
+/// Routes a row (and a project row's organization from the input's `org` column).
+pub type Router = Arc<dyn Fn(&Target, Option<ObjectId>) -> Routed + Send + Sync>;
+
+/// One credential's part of a run with several.
+#[derive(Clone)]
+pub struct Lane {
+    pub route: Router,
+    /// This engine reports the rows no engine sends: invalid rows, and rows nobody can send.
+    pub primary: bool,
+    /// Added to each row's message: the credential that acted on it (its public identity).
+    pub note: String,
 }
 
 /// Everything a revocation run needs, prepared by the caller.
@@ -179,6 +209,8 @@ pub struct Run {
     pub own: own::Own,
     /// Credentials never sent.
     pub exempt: Arc<Exemptions>,
+    /// With a credential per organization: this engine's part; `None` sends every row.
+    pub lane: Option<Lane>,
 }
 
 /// The outcome of [`execute`].
@@ -193,6 +225,19 @@ pub struct RunResult {
     pub own_rows: u64,
 }
 
+impl RunResult {
+    /// The results of two engines of one run (two credentials' lanes) as one.
+    pub fn merge(mut self, other: RunResult) -> RunResult {
+        self.stopped = self.stopped.or(other.stopped);
+        self.unsettled.extend(other.unsettled);
+        self.groups.extend(other.groups);
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        self.elapsed = self.elapsed.max(other.elapsed);
+        self.own_rows += other.own_rows;
+        self
+    }
+}
+
 /// What every row task of a revocation run shares.
 struct Shared {
     ctx: Arc<Context>,
@@ -204,6 +249,7 @@ struct Shared {
     groups: crate::report::groups::Groups,
     own: own::Own,
     exempt: Arc<Exemptions>,
+    lane: Option<Lane>,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -228,6 +274,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         groups: crate::report::groups::Groups::default(),
         own: run.own,
         exempt: run.exempt,
+        lane: run.lane,
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -294,7 +341,9 @@ fn spawn_reader(
             if shared.ctx.stop.is_set() {
                 return ControlFlow::Break(());
             }
+            let primary = shared.lane.as_ref().is_none_or(|l| l.primary);
             let work = match entry.target {
+                Err(_) if !primary => return ControlFlow::Continue(()),
                 Err(reason) => Work::Invalid {
                     line: entry.line,
                     raw: entry.raw,
@@ -304,6 +353,23 @@ fn spawn_reader(
                     let id = target.identity();
                     if finished.contains(&id) {
                         return ControlFlow::Continue(());
+                    }
+                    match shared.lane.as_ref().map(|l| (l.route)(&target, entry.org)) {
+                        None | Some(Routed::Mine) => {}
+                        Some(Routed::Other) => return ControlFlow::Continue(()),
+                        Some(Routed::Nobody(_)) if !primary => return ControlFlow::Continue(()),
+                        Some(Routed::Nobody(why)) => {
+                            let work = Work::Nobody {
+                                line: entry.line,
+                                target,
+                                why,
+                            };
+                            return if tx.blocking_send(work).is_err() {
+                                ControlFlow::Break(())
+                            } else {
+                                ControlFlow::Continue(())
+                            };
+                        }
                     }
                     if let Some(at) = shared.exempt.covering(&target) {
                         let message = shared.exempt.message(at);
@@ -466,6 +532,17 @@ async fn read_ahead(
                 message,
                 ..shared.record(line, &target)
             }),
+            Some(Work::Nobody { line, target, why }) => {
+                let record = crate::report::Record {
+                    outcome: crate::report::Outcome::Rejected,
+                    message: why,
+                    ..shared.record(line, &target)
+                };
+                shared
+                    .groups
+                    .add(&record, &[crate::report::Outcome::Rejected]);
+                shared.report(record);
+            }
         }
     }
 }
@@ -572,8 +649,23 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
 }
 
 impl Shared {
-    fn report(&self, record: crate::report::Record) {
+    fn report(&self, mut record: crate::report::Record) {
         let outcome = record.outcome;
+        // Which credential acted on the row, when the run has several.
+        if let Some(lane) = &self.lane
+            && !lane.note.is_empty()
+            && !record.kind.is_empty()
+            && !matches!(
+                outcome,
+                crate::report::Outcome::Invalid | crate::report::Outcome::Exempt
+            )
+        {
+            record.message = if record.message.is_empty() {
+                format!("by {}", lane.note)
+            } else {
+                format!("{} (by {})", record.message, lane.note)
+            };
+        }
         if !self.sink.send(record) {
             // The writer stopped on an I/O error; its join handle reports it. Sending on would
             // revoke keys whose outcome cannot be recorded.

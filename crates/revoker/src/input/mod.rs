@@ -316,6 +316,9 @@ pub struct Entry {
     pub raw: RawRow,
     /// The validated target, or why the row is invalid.
     pub target: Result<Target, String>,
+    /// A project row's organization, when the export has an `org` column: where a run with a
+    /// credential per organization sends it, without asking the API.
+    pub org: Option<ObjectId>,
 }
 
 /// A file that cannot be read as a whole.
@@ -483,11 +486,16 @@ fn validate(
     } else {
         RawRow::default()
     };
+    let org = match &target {
+        Ok(t) if t.kind.scope() == Scope::Project => cells.org.as_deref().and_then(ObjectId::parse),
+        _ => None,
+    };
     Entry {
         line,
         offset,
         raw,
         target,
+        org,
     }
 }
 

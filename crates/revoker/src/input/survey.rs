@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use super::{Entry, Identity, InputError, InputOptions, Kind, ObjectId, Source};
 
 /// What the first pass found.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Survey {
     /// Rows read (blank lines not counted).
     pub rows: u64,

@@ -6,12 +6,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
-use std::sync::Arc;
 
-use crate::engine::Context;
 use crate::input::{Identity, Kind, Survey};
 use crate::job::{Failure, PreparedJob};
 use crate::plan::Fate;
+use crate::verify::Readers;
 use crate::vocab::{ExitCode as _, exit};
 
 /// What the run is about to do, for the cap and the question.
@@ -30,12 +29,12 @@ pub async fn before_sending(
     job: &PreparedJob,
     report: &Path,
     survey: &Survey,
-    ctx: &Arc<Context>,
+    readers: &Readers,
     finished: &HashSet<Identity>,
 ) -> Result<(), Failure> {
     let settings = &job.settings;
     let intent = if settings.run.plan {
-        planned(job, report, ctx, finished).await?
+        planned(job, report, readers, finished).await?
     } else {
         Intent {
             revocations: survey.to_send,
@@ -74,13 +73,19 @@ pub async fn before_sending(
 async fn planned(
     job: &PreparedJob,
     report: &Path,
-    ctx: &Arc<Context>,
+    readers: &Readers,
     finished: &HashSet<Identity>,
 ) -> Result<Intent, Failure> {
     let settings = &job.settings;
-    let plan = super::plan::live_plan(settings, ctx, (&job.source, &job.exempt), finished).await?;
+    let plan =
+        super::plan::live_plan(settings, readers, (&job.source, &job.exempt), finished).await?;
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
-    if let Some(reason) = ctx.stop().reason() {
+    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
+    if let Some(Some(reason)) = reasons
+        .iter()
+        .all(Option::is_some)
+        .then(|| reasons[0].clone())
+    {
         return Err(Failure::new(
             reason.exit_code(),
             anyhow::anyhow!("the plan stopped: {reason}; nothing was sent"),

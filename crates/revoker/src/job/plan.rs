@@ -7,8 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::api::Client;
-use crate::engine::{Context, StopFlag};
+use crate::engine::StopFlag;
 use crate::figures::Figures;
 use crate::input::{Exemptions, Identity, Source};
 use crate::job::Failure;
@@ -17,17 +16,17 @@ use crate::report::ReportLock;
 use crate::report::audit::{self, AuditRecord};
 use crate::settings::Settings;
 use crate::ui::{Output, console, out};
+use crate::verify::Readers;
 use crate::vocab::{ExitCode as _, exit};
 
 /// Makes the plan of `source` with the client of `ctx`: the run's own credential learned as a
 /// run learns it, the lists read.
 pub async fn live_plan(
     settings: &Settings,
-    ctx: &Arc<Context>,
+    readers: &Readers,
     (source, exempt): (&Source, &Exemptions),
     finished: &HashSet<Identity>,
 ) -> Result<Plan, Failure> {
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let opts = settings.input_options();
     let has_org_keys = {
         let mut any = false;
@@ -44,14 +43,21 @@ pub async fn live_plan(
         });
         any
     };
-    let own = super::own::learn(
-        ctx.client(),
-        &found.credential,
-        (source, &opts),
-        has_org_keys,
-        settings.run.allow_own_credential,
-    )
-    .await;
+    // The default credential's own rows; a run with a credential per organization learns each
+    // lane's when it runs.
+    let own = match &settings.credential {
+        Ok(found) => {
+            super::own::learn(
+                readers.ctxs[0].client(),
+                &found.credential,
+                (source, &opts),
+                has_org_keys,
+                settings.run.allow_own_credential,
+            )
+            .await
+        }
+        Err(_) => crate::engine::own::Own::default(),
+    };
     let inputs = plan::Inputs {
         source,
         opts: &opts,
@@ -59,7 +65,7 @@ pub async fn live_plan(
         own: &own,
         finished,
     };
-    Ok(plan::make(ctx, inputs).await?)
+    Ok(plan::make(readers, inputs).await?)
 }
 
 /// Appends the plan to the audit file of `report` (the caller holds its lock). Answers the line's
@@ -70,7 +76,16 @@ pub fn record(
     (source, exempt): (&Source, &Exemptions),
     plan: &Plan,
 ) -> Result<String, Failure> {
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let identity = match &settings.credential {
+        Ok(found) => found.credential.public_identity(),
+        Err(_) => settings
+            .org_credentials
+            .iter()
+            .filter_map(|o| o.credential.as_ref().ok())
+            .map(|f| f.credential.public_identity())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let chain = crate::report::chain_of(report)?;
     let mut record = AuditRecord {
         event: "plan".into(),
@@ -85,7 +100,7 @@ pub fn record(
         ..AuditRecord::start(
             &crate::report::new_run_id(),
             "plan",
-            found.credential.public_identity(),
+            identity,
             settings.base_url.to_string(),
             settings.api.to_string(),
             chain,
@@ -118,7 +133,6 @@ pub async fn plan_command(
     let input = settings.values.input.clone().ok_or_else(|| {
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
-    settings.credential.as_ref().map_err(Failure::usage)?;
     let source = Source::open(&input)?;
     let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
     let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
@@ -130,21 +144,30 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let client = Arc::new(Client::new(
-        &settings.api_config(found),
-        Arc::new(Figures::default()),
-    )?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::run::context(&settings, &client, &stop, 1);
-    let made = live_plan(&settings, &ctx, (&source, &exempt), &finished).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
+    let mut lanes = super::lanes::Lanes::build(&settings, &Arc::new(Figures::default()), &stop, 1)?;
+    let made = match lanes
+        .learn(&source, &settings.input_options(), &report)
+        .await
+    {
+        Ok(()) => {
+            let lanes = Arc::new(lanes);
+            let readers = lanes.readers();
+            let made = live_plan(&settings, &readers, (&source, &exempt), &finished).await;
+            lanes.finish().await;
+            made.map(|plan| (plan, readers))
+        }
+        Err(e) => Err(e),
+    };
     signals.abort();
-    let plan = made?;
-    let stopped = ctx.stop().reason();
+    let (plan, readers) = made?;
+    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
+    let stopped = if reasons.iter().all(Option::is_some) {
+        reasons.into_iter().flatten().next()
+    } else {
+        None
+    };
     let mut code = exit_code(&plan, &settings, stopped.as_ref());
     if let Some(cap) = settings.run.max_revocations
         && plan.revocations() > cap

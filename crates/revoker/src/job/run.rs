@@ -10,6 +10,7 @@ use crate::engine::{self, StopFlag, StopReason};
 use crate::figures::Figures;
 use crate::input::{Exemptions, Identity, Source, Survey, Target, survey};
 use crate::job::Failure;
+use crate::job::lanes::Lanes;
 use crate::job::report_path::choose_report;
 use crate::job::session::{Closed, Session};
 use crate::report::audit::AuditRecord;
@@ -160,8 +161,14 @@ fn prepare(
     let input = settings.values.input.clone().ok_or_else(|| {
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
-    // Settings first: a missing credential is said before the input is read.
-    settings.credential.as_ref().map_err(Failure::usage)?;
+    // Settings first: a missing credential is said before the input is read (a job with a
+    // credential per organization may have no default one).
+    if settings.org_credentials.is_empty() {
+        settings.credential.as_ref().map_err(Failure::usage)?;
+    }
+    for oc in &settings.org_credentials {
+        oc.credential.as_ref().map_err(Failure::usage)?;
+    }
     let source = Arc::new(Source::open(&input)?);
     let (report, resume) = choose_report(&settings, &source, resume_flag)?;
     *protected = files::protected(&report, source.path());
@@ -412,78 +419,150 @@ async fn revoke(
     outputs: &Outputs,
 ) -> Result<Ran, Failure> {
     let settings = &job.settings;
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let figures = Arc::new(Figures::default());
-    let client = Arc::new(Client::new(&settings.api_config(found), figures.clone())?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let result = revoke_with(job, report, survey, prior, outputs, &client, &stop).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
+    let mut lanes = Lanes::build(settings, &figures, &stop, survey.scopes)?;
+    let learned = lanes
+        .learn(&job.source, &settings.input_options(), report)
+        .await;
+    let lanes = Arc::new(lanes);
+    let result = match learned {
+        Ok(()) => revoke_with(job, report, survey, prior, outputs, &lanes).await,
+        Err(e) => Err(e),
+    };
+    lanes.finish().await;
     signals.abort();
     result
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The engine run of each lane, all at once, writing to one report session.
+async fn engines(
+    job: &PreparedJob,
+    lanes: &Arc<Lanes>,
+    (survey, prior): (&Survey, Prior),
+    session: &mut Session,
+    report: &Path,
+) -> Result<(engine::RunResult, Vec<engine::own::Own>), Failure> {
+    let settings = &job.settings;
+    let mut tasks = Vec::new();
+    let mut owns = Vec::new();
+    for (i, lane) in lanes.lanes.iter().enumerate() {
+        let own = super::own::learn(
+            &lane.client,
+            &lane.found.credential,
+            (&job.source, &settings.input_options()),
+            survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
+            settings.run.allow_own_credential,
+        )
+        .await;
+        owns.push(own.clone());
+        let run = engine::Run {
+            run_id: session.run_id.clone(),
+            source: job.source.clone(),
+            input: settings.input_options(),
+            survey: survey.clone(),
+            finished: prior.finished.clone(),
+            unsettled: prior.unsettled.clone(),
+            sink: session.sink_clone(),
+            journal: Some(SentJournal::open(report)?),
+            own,
+            exempt: job.exempt.clone(),
+            lane: lanes.engine_lane(i),
+        };
+        tasks.push(engine::execute(lane.ctx.clone(), run));
+    }
+    session.drop_sink();
+    let results = futures_join(tasks).await;
+    let mut merged: Option<engine::RunResult> = None;
+    let mut stops = Vec::new();
+    for result in results {
+        let r = result?;
+        stops.push(r.stopped.clone());
+        merged = Some(match merged {
+            None => r,
+            Some(m) => m.merge(r),
+        });
+    }
+    let mut merged = merged.ok_or_else(|| Failure::usage("no credential to run with"))?;
+    // The run stopped when every lane did; a lane stopped alone leaves its rows unfinished.
+    merged.stopped = if stops.iter().all(Option::is_some) {
+        stops.iter().flatten().next().cloned()
+    } else {
+        for (lane, stop) in lanes.lanes.iter().zip(&stops) {
+            if let Some(reason) = stop {
+                tracing::warn!(
+                    "{} stopped: {reason}; the other credentials went on",
+                    lane.found.credential.public_identity()
+                );
+            }
+        }
+        None
+    };
+    Ok((merged, owns))
+}
+
+/// Awaits every future, in order.
+async fn futures_join<F: std::future::Future>(tasks: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = tasks.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
 async fn revoke_with(
     job: &PreparedJob,
     report: &Path,
     survey: Survey,
     prior: Prior,
     outputs: &Outputs,
-    client: &Arc<Client>,
-    stop: &StopFlag,
+    lanes: &Arc<Lanes>,
 ) -> Result<Ran, Failure> {
     let settings = &job.settings;
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let ctx = context(settings, client, stop, survey.scopes);
-    super::gate::before_sending(job, report, &survey, &ctx, &prior.finished).await?;
-    let start = start_record(job, &survey, found.credential.public_identity());
+    let readers = lanes.readers();
+    super::gate::before_sending(job, report, &survey, &readers, &prior.finished).await?;
+    let start = start_record(job, &survey, lanes.identities().join(", "));
     let mut session = Session::open(report, "run", start)?;
-    let journal = SentJournal::open(report)?;
-    let figures = client.figures().clone();
-    let own = super::own::learn(
-        client,
-        &found.credential,
-        (&job.source, &settings.input_options()),
-        survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
-        settings.run.allow_own_credential,
-    )
-    .await;
+    let figures = lanes.lanes[0].client.figures().clone();
     let display = Display::start(figures.clone(), outputs);
     let (rows, already_finished) = (survey.rows, survey.already_finished);
-    let run = engine::Run {
-        run_id: session.run_id.clone(),
-        source: job.source.clone(),
-        input: settings.input_options(),
-        survey,
-        finished: prior.finished,
-        unsettled: prior.unsettled,
-        sink: session.sink(),
-        journal: Some(journal),
-        own: own.clone(),
-        exempt: job.exempt.clone(),
-    };
-    let result = engine::execute(ctx.clone(), run).await;
+    let result = engines(job, lanes, (&survey, prior), &mut session, report).await;
     display.finish();
     let closed = session.join()?;
-    let result = result?;
+    let (result, owns) = result?;
     SentJournal::settle(report, &result.unsettled)?;
     let mut summary = summarize(&closed, &figures, &result, already_finished);
     summary.not_attempted = rows.saturating_sub(already_finished + closed.written.rows);
     let mut code = exit_code(&summary, result.stopped.as_ref());
     close_run(job, &closed, &summary, code, &result, outputs)?;
     if result.own_rows > 0 && result.stopped.is_none() {
+        let names: Vec<&str> = owns.iter().map(|o| o.identity.as_str()).collect();
         tracing::warn!(
             "the credential this run signed in with ({}) was revoked last, as allowed: it is gone; later runs need another",
-            own.identity
+            names.join(", ")
         );
     }
     // With its own credential revoked, the run has nothing left to list with.
     let verification = if settings.run.verify && result.stopped.is_none() && result.own_rows == 0 {
         let (v, v_code) =
-            super::verify::verify_report(settings, report, &ctx, job.sign_key.as_deref()).await?;
+            super::verify::verify_report(settings, report, &readers, job.sign_key.as_deref())
+                .await?;
         code = code.max(v_code);
         Some(v)
     } else {

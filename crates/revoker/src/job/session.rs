@@ -66,6 +66,18 @@ impl Session {
             .expect("a session's sink is taken once, by the work it writes for")
     }
 
+    /// Another sink for the work, when several engines write to one session.
+    pub fn sink_clone(&self) -> ReportSink {
+        self.sink
+            .clone()
+            .expect("a session's sink is cloned before it is dropped")
+    }
+
+    /// Drops the session's own sink: the writer ends once the engines' clones are gone.
+    pub fn drop_sink(&mut self) {
+        drop(self.sink.take());
+    }
+
     /// Waits for every row to be written.
     pub fn join(mut self) -> Result<Closed, Failure> {
         drop(self.sink.take());

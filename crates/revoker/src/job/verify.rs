@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::api::Client;
 use crate::engine::{self, StopFlag};
 use crate::figures::Figures;
 use crate::job::Failure;
@@ -24,11 +23,11 @@ pub async fn verify_command(
     mut settings: Settings,
     report: &Path,
 ) -> Result<(Verification, i32), Failure> {
-    let found = settings
-        .credential
-        .as_ref()
-        .map_err(Failure::usage)?
-        .clone();
+    // A missing credential is said first (a job with a credential per organization may have no
+    // default one).
+    if settings.org_credentials.is_empty() {
+        settings.credential.as_ref().map_err(Failure::usage)?;
+    }
     if !report.exists() {
         return Err(Failure::usage(format!(
             "{}: no such report",
@@ -41,17 +40,22 @@ pub async fn verify_command(
         super::server::for_report(&mut settings, &report, &log)?;
     }
     let sign_key = super::run::load_sign_key(&settings)?;
-    let client = Arc::new(Client::new(
-        &settings.api_config(&found),
-        Arc::new(Figures::default()),
-    )?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::run::context(&settings, &client, &stop, 1);
-    let result = verify_report(&settings, &report, &ctx, sign_key.as_deref()).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
+    let figures = Arc::new(Figures::default());
+    let mut lanes = super::lanes::Lanes::build(&settings, &figures, &stop, 1)?;
+    // The report's projects, to route their lists as the run routed their rows.
+    let projects: Vec<_> = verify::claims(&report)?
+        .iter()
+        .filter(|c| c.target.kind.scope() == crate::input::Scope::Project)
+        .map(|c| c.target.scope)
+        .collect();
+    lanes
+        .learn_projects(projects, Default::default(), &report)
+        .await;
+    let lanes = Arc::new(lanes);
+    let result = verify_report(&settings, &report, &lanes.readers(), sign_key.as_deref()).await;
+    lanes.finish().await;
     signals.abort();
     result
 }
@@ -62,27 +66,37 @@ pub async fn verify_command(
 pub async fn verify_report(
     settings: &Settings,
     report: &Path,
-    ctx: &Arc<engine::Context>,
+    readers: &verify::Readers,
     sign_key: Option<&SigningKey>,
 ) -> Result<(Verification, i32), Failure> {
     let claims = verify::claims(report)?;
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let identity = found.credential.public_identity();
+    let identity = readers
+        .ctxs
+        .iter()
+        .map(|c| c.client().identity().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
     let mut session = Session::open(report, "verify", |run_id, chain| {
         AuditRecord::start(run_id, "verify", identity, base_url, api, chain)
     })?;
-    let figures = ctx.client().figures().clone();
-    let requests_before = Figures::get(&figures.requests);
+    let requests_before = readers.requests();
     let sink = session.sink();
-    let verification = verify::verify(ctx.clone(), claims, &session.run_id, &sink).await;
+    let verification = verify::verify(readers, claims, &session.run_id, &sink).await;
     drop(sink);
     let closed = session.join()?;
-    let stopped = ctx.stop().reason();
+    // A stop counts when every credential stopped; one refused credential leaves its lists
+    // unverified, which the exit code already says.
+    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
+    let stopped = if reasons.iter().all(Option::is_some) {
+        reasons.into_iter().flatten().next()
+    } else {
+        None
+    };
     let code = verify::exit_code(&verification, stopped.as_ref());
     let mut summary = Summary {
         run_id: closed.run_id.clone(),
-        requests: Figures::get(&figures.requests) - requests_before,
+        requests: readers.requests().saturating_sub(requests_before),
         elapsed_ms: verification.elapsed_ms,
         chain: closed.written.chain.clone(),
         ..Summary::default()

@@ -11,14 +11,13 @@ pub use table::render;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::engine::Context;
 use crate::engine::own::Own;
 use crate::input::{Exemptions, Identity, InputError, InputOptions, Source, Target};
 use crate::report::audit::{ListedRecord, PlanRecord};
-use crate::verify::{ListKey, Listed, describe, read_lists};
+use crate::verify::{ListKey, Listed, Readers, describe, read_lists};
 
 /// What a run would do with one row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -284,53 +283,82 @@ fn decide(listed: Listed, rows: &[Target]) -> (String, Vec<Fate>) {
     }
 }
 
-/// Makes the plan of `inputs` with the client of `ctx`.
-pub async fn make(ctx: &Arc<Context>, inputs: Inputs<'_>) -> Result<Plan, InputError> {
+/// Makes the plan of `inputs`, each list read with the credential its rows go to.
+pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputError> {
     let started = Instant::now();
     let mut plan = Plan::default();
     let groups = sort_rows(&inputs, &mut plan)?;
-    let mut org_wide: HashSet<String> = HashSet::new();
     let scopes: HashSet<_> = groups.keys().map(|k| k.scope).collect();
     plan.scope_count = scopes.len() as u64;
-    let keys: Vec<ListKey> = groups
-        .iter()
-        .filter(|(_, rows)| !rows.is_empty())
-        .map(|(k, _)| *k)
-        .collect();
-    let requests_before = crate::figures::Figures::get(&ctx.client().figures().requests);
+    let (per, nobody) = readers.split(
+        groups
+            .iter()
+            .filter_map(|(k, rows)| rows.first().map(|t| (*k, *t))),
+    );
+    let requests_before = readers.requests();
     let mut read: HashSet<ListKey> = HashSet::new();
-    if !keys.is_empty() && ctx.prepare().await {
+    let mut destructive: HashSet<String> = HashSet::new();
+    for (ctx, keys) in readers.ctxs.iter().zip(per) {
+        if keys.is_empty() || !ctx.prepare().await {
+            continue;
+        }
         read_lists(ctx, keys, &mut |key, listed| {
             read.insert(key);
             let rows = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
             let (answer, fates) = decide(listed, rows);
-            let list = describe(ctx, &key);
-            plan.listed.push(ListedRecord {
-                list: list.clone(),
-                at: crate::report::timestamp(),
-                answer: answer.clone(),
-                rows: rows.len() as u64,
-            });
-            let mut scope = scope_plan(&key, list, answer);
-            for fate in fates {
-                plan.note(fate, None);
-                *scope.fates.entry(fate).or_default() += 1;
-                if fate == Fate::Revoke && key.kind.is_destructive() {
-                    org_wide.insert(key.kind.to_string());
-                }
+            let scope = plan.decided(describe(ctx, &key), &key, answer, fates);
+            if scope.fates.contains_key(&Fate::Revoke) && key.kind.is_destructive() {
+                destructive.insert(key.kind.to_string());
             }
-            plan.scopes.push(scope);
         })
         .await;
     }
-    unread(ctx, &mut plan, &groups, &read);
+    for (key, why) in nobody {
+        read.insert(key);
+        let rows = groups.get(&key).map(Vec::len).unwrap_or_default();
+        let list = describe(&readers.ctxs[0], &key);
+        plan.decided(
+            list,
+            &key,
+            format!("cannot: {why}"),
+            vec![Fate::Cannot; rows],
+        );
+    }
+    for (i, ctx) in readers.ctxs.iter().enumerate() {
+        let mine = |t: &Target| (readers.route)(t) == Ok(i);
+        unread(ctx, &mut plan, &groups, &read, &mine);
+    }
     merge_scopes(&mut plan.scopes);
-    plan.destructive_kinds = org_wide.into_iter().collect();
+    plan.destructive_kinds = destructive.into_iter().collect();
     plan.destructive_kinds.sort();
-    plan.list_requests = crate::figures::Figures::get(&ctx.client().figures().requests)
-        .saturating_sub(requests_before);
+    plan.list_requests = readers.requests().saturating_sub(requests_before);
     plan.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(plan)
+}
+
+impl Plan {
+    /// Records what one list decided for its rows; answers the scope's entry.
+    fn decided(
+        &mut self,
+        list: String,
+        key: &ListKey,
+        answer: String,
+        fates: Vec<Fate>,
+    ) -> &ScopePlan {
+        self.listed.push(ListedRecord {
+            list: list.clone(),
+            at: crate::report::timestamp(),
+            answer: answer.clone(),
+            rows: fates.len() as u64,
+        });
+        let mut scope = scope_plan(key, list, answer);
+        for fate in fates {
+            self.note(fate, None);
+            *scope.fates.entry(fate).or_default() += 1;
+        }
+        self.scopes.push(scope);
+        &self.scopes[self.scopes.len() - 1]
+    }
 }
 
 /// Rows whose lists were never read (the plan stopped first): nothing is known of them.
@@ -339,13 +367,14 @@ fn unread(
     plan: &mut Plan,
     groups: &BTreeMap<ListKey, Vec<Target>>,
     read: &HashSet<ListKey>,
+    mine: &dyn Fn(&Target) -> bool,
 ) {
     let reason = ctx
         .stop()
         .reason()
         .map_or_else(|| "the plan stopped".to_string(), |r| r.to_string());
     for (key, rows) in groups {
-        if rows.is_empty() || read.contains(key) {
+        if rows.is_empty() || read.contains(key) || !mine(&rows[0]) {
             continue;
         }
         let mut scope = scope_plan(key, describe(ctx, key), format!("not read: {reason}"));

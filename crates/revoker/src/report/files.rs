@@ -119,6 +119,14 @@ pub fn protected(report: &Path, input: Option<&Path>) -> Vec<(PathBuf, String)> 
         ),
         (sidecar(&report, ".lock"), "the report's lock".to_string()),
         (
+            sidecar(&report, ".orgs.json"),
+            "the report's project organizations".to_string(),
+        ),
+        (
+            sidecar(&report, ".selected.csv"),
+            "the report's selection".to_string(),
+        ),
+        (
             sidecar(&report, super::signature::MANIFEST),
             "the report's signed manifest".to_string(),
         ),

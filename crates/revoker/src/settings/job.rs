@@ -63,9 +63,26 @@ pub struct JobFile {
     pub plan: Option<bool>,
     /// Do not ask for confirmation on a terminal.
     pub yes: Option<bool>,
+    /// A credential per organization (`[orgs.<orgId>]` with `profile` or `credentials_file`): rows of
+    /// that organization (and of its projects) are sent with it. The run's own credential, when it
+    /// has one, takes the rest.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub orgs: std::collections::BTreeMap<String, OrgCredential>,
     /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Policy>,
+}
+
+/// Where one organization's credential is: never the secret itself.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgCredential {
+    /// An Atlas CLI (or mongocli) profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    /// A TOML file with public_key and private_key, or client_id and client_secret; owner-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<PathBuf>,
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.
@@ -156,7 +173,19 @@ impl JobFile {
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let table: toml::Table =
             toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;
-        if let Some(key) = table.keys().find(|k| CREDENTIAL_KEYS.contains(&k.as_str())) {
+        // A secret under [orgs.<id>] is as much a secret as one at the top.
+        let nested = table
+            .get("orgs")
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flat_map(|orgs| orgs.values())
+            .filter_map(toml::Value::as_table)
+            .flat_map(|t| t.keys());
+        if let Some(key) = table
+            .keys()
+            .chain(nested)
+            .find(|k| CREDENTIAL_KEYS.contains(&k.as_str()))
+        {
             let line = text
                 .lines()
                 .position(|l| l.trim_start().starts_with(key.as_str()))
@@ -182,6 +211,9 @@ impl JobFile {
         anchor(&mut job.metrics_file);
         anchor(&mut job.sign_key);
         anchor(&mut job.exempt);
+        for org in job.orgs.values_mut() {
+            anchor(&mut org.credentials_file);
+        }
         if let Some(report) = &job.report
             && Path::new(report).is_relative()
         {

@@ -91,6 +91,53 @@ pub struct Settings {
     pub job_resumes: bool,
     /// The typed values, every default applied.
     pub run: Resolved,
+    /// The credentials of `[orgs.<id>]`, in the order of their organizations' ids.
+    pub org_credentials: Vec<OrgCredentialFound>,
+}
+
+/// One organization's credential, or why it cannot be used.
+#[derive(Debug)]
+pub struct OrgCredentialFound {
+    pub org: crate::input::ObjectId,
+    pub credential: Result<Found, CredentialError>,
+}
+
+/// The credentials `[orgs.<id>]` name; an id that is not one is an error naming it.
+fn org_credentials(values: &JobFile) -> Result<Vec<OrgCredentialFound>, SettingsError> {
+    values
+        .orgs
+        .iter()
+        .map(|(id, place)| {
+            let org = crate::input::ObjectId::parse(id).ok_or_else(|| {
+                SettingsError::Invalid(format!(
+                    "[orgs.{id}]: {id:?} is not an organization id (24 hex digits)"
+                ))
+            })?;
+            let credential = match (&place.profile, &place.credentials_file) {
+                (Some(_), Some(_)) => Err(CredentialError::Profile(format!(
+                    "[orgs.{id}] names both a profile and a credentials file: name one"
+                ))),
+                (None, Some(path)) => credentials::from_file(path),
+                (Some(name), None) => profile::load(name, true).and_then(|p| {
+                    p.as_ref()
+                        .map(Profile::credential)
+                        .transpose()
+                        .map(Option::flatten)
+                        .and_then(|found| {
+                            found.ok_or_else(|| {
+                                CredentialError::Profile(format!(
+                                    "[orgs.{id}]: profile {name} holds no credential"
+                                ))
+                            })
+                        })
+                }),
+                (None, None) => Err(CredentialError::Profile(format!(
+                    "[orgs.{id}] needs profile = \"…\" or credentials_file = \"…\""
+                ))),
+            };
+            Ok(OrgCredentialFound { org, credential })
+        })
+        .collect()
 }
 
 /// Takes the first value present among `layers`, recording its origin under `name`.
@@ -211,6 +258,7 @@ fn merge(
         plan: merged!(plan),
         yes: merged!(yes),
         select: job.select.clone(),
+        orgs: job.orgs.clone(),
     }
 }
 
@@ -356,6 +404,7 @@ impl Settings {
         );
 
         let credential = credential(&values, env, profile.as_ref());
+        let org_credentials = org_credentials(&values)?;
 
         let run = Resolved::of(&values, &|name| {
             origins.get(name).map_or("?".into(), ToString::to_string)
@@ -376,6 +425,7 @@ impl Settings {
             api,
             credential,
             origins,
+            org_credentials,
         })
     }
 

@@ -142,9 +142,58 @@ struct Findings<'a> {
     sink: &'a ReportSink,
 }
 
+/// Which credential (an index in [`Readers::ctxs`]) a row goes to, or why none can have it.
+pub type Route = Arc<dyn Fn(&crate::input::Target) -> Result<usize, String> + Send + Sync>;
+
+/// What lists are read with: a context per credential, and which one a row's list goes to.
+#[derive(Clone)]
+pub struct Readers {
+    pub ctxs: Vec<Arc<Context>>,
+    /// The index in `ctxs` of the credential for a row, or why no credential of the run has it.
+    pub route: Route,
+}
+
+impl Readers {
+    /// One credential for every row.
+    pub fn single(ctx: Arc<Context>) -> Readers {
+        Readers {
+            ctxs: vec![ctx],
+            route: Arc::new(|_| Ok(0)),
+        }
+    }
+
+    /// The keys each credential reads, and those no credential can, with why.
+    pub fn split(
+        &self,
+        keys: impl IntoIterator<Item = (ListKey, crate::input::Target)>,
+    ) -> (Vec<Vec<ListKey>>, Vec<(ListKey, String)>) {
+        let mut per: Vec<Vec<ListKey>> = vec![Vec::new(); self.ctxs.len()];
+        let mut nobody = Vec::new();
+        for (key, target) in keys {
+            match (self.route)(&target) {
+                Ok(i) if i < per.len() => per[i].push(key),
+                Ok(_) => nobody.push((key, "no such credential".to_string())),
+                Err(why) => nobody.push((key, why)),
+            }
+        }
+        for keys in &mut per {
+            keys.sort();
+        }
+        (per, nobody)
+    }
+
+    /// Requests all contexts sent so far.
+    pub fn requests(&self) -> u64 {
+        // Lanes share one set of figures; count it once.
+        self.ctxs.first().map_or(0, |c| {
+            crate::figures::Figures::get(&c.client().figures().requests)
+        })
+    }
+}
+
 /// Verifies `claims`, writing one report row per claim to `sink`.
 pub async fn verify(
-    ctx: Arc<Context>,
+    readers: &Readers,
     claims: Vec<Claim>,
     run_id: &str,
     sink: &ReportSink,
@@ -156,30 +205,48 @@ pub async fn verify(
         run_id,
         sink,
     };
-    if !ctx.prepare().await {
-        return found.result;
-    }
-    let figures = ctx.client().figures().clone();
-    let pages_before = crate::figures::Figures::get(&figures.requests);
-    let mut keys: Vec<ListKey> = pending.keys().copied().collect();
-    keys.sort();
-    read_lists(&ctx, keys, &mut |key, listed| {
+    let pages_before = readers.requests();
+    let (per, nobody) = readers.split(
+        pending
+            .iter()
+            .filter_map(|(k, c)| c.first().map(|c| (*k, c.target))),
+    );
+    for (key, why) in nobody {
         let claims = pending.remove(&key).unwrap_or_default();
-        finish(&mut found, &ctx, key, claims, listed);
-    })
-    .await;
-    // Lists never read (the verification stopped first).
+        let list = describe(&readers.ctxs[0], &key);
+        found.result.unverified.push(Unverified {
+            list,
+            rows: claims.len() as u64,
+            reason: why,
+        });
+        found.result.rows += claims.len() as u64;
+    }
+    for (ctx, keys) in readers.ctxs.iter().zip(per) {
+        if keys.is_empty() || !ctx.prepare().await {
+            continue;
+        }
+        read_lists(ctx, keys, &mut |key, listed| {
+            let claims = pending.remove(&key).unwrap_or_default();
+            finish(&mut found, ctx, key, claims, listed);
+        })
+        .await;
+    }
+    // Lists never read (the verification stopped first, or its credential was refused).
     let mut left: Vec<(ListKey, Vec<Claim>)> = pending.into_iter().collect();
     left.sort_by_key(|(key, _)| *key);
     for (key, claims) in left {
+        let ctx = claims
+            .first()
+            .and_then(|c| (readers.route)(&c.target).ok())
+            .and_then(|i| readers.ctxs.get(i))
+            .unwrap_or(&readers.ctxs[0]);
         let reason = ctx
             .stop()
             .reason()
             .map_or("not read".into(), |r| format!("not read: {r}"));
-        unverified(&mut found.result, &ctx, key, &claims, reason);
+        unverified(&mut found.result, ctx, key, &claims, reason);
     }
-    found.result.pages =
-        crate::figures::Figures::get(&figures.requests).saturating_sub(pages_before);
+    found.result.pages = readers.requests().saturating_sub(pages_before);
     found.result.elapsed_ms = started.elapsed().as_millis() as u64;
     found.result
 }

@@ -14,6 +14,7 @@ mod misc;
 mod oauth;
 mod operations;
 mod operator;
+mod orgs;
 mod plan;
 mod properties;
 mod run;
