@@ -137,6 +137,9 @@ pub struct SimArgs {
     /// Bytes of description added to every listed item (pages of many megabytes).
     #[arg(long, default_value_t = 0)]
     pub list_padding: usize,
+    /// Serve GET /rateLimits (Atlas v2) with the buckets enforced (otherwise it answers 404).
+    #[arg(long)]
+    pub publish_limits: bool,
     /// Another API key, a member of these organizations only: PUBLIC:PRIVATE:ORG[,ORG…]
     /// (repeatable).
     #[arg(long, value_parser = parse_org_key)]
@@ -243,6 +246,7 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .into_iter()
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         more_keys: args.org_key,
+        publish_limits: args.publish_limits,
     };
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)

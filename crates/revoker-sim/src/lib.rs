@@ -265,6 +265,9 @@ pub struct SimConfig {
     /// Fields of every token answer sent as given (an `expires_in` out of range, another
     /// `token_type`): a token endpoint that answers unexpectedly.
     pub token_answer: serde_json::Map<String, serde_json::Value>,
+    /// Serve `GET /rateLimits` (Atlas v2) with the buckets enforced; without it that endpoint
+    /// answers 404, as for a server that has none (Cloud Manager, older Atlas).
+    pub publish_limits: bool,
     /// More API keys, each a member of its organizations only (its requests for other scopes are
     /// refused as the API refuses a key outside an organization).
     pub more_keys: Vec<OrgKey>,
@@ -316,6 +319,7 @@ impl Default for SimConfig {
             list_padding: 0,
             token_answer: serde_json::Map::new(),
             more_keys: Vec::new(),
+            publish_limits: false,
         }
     }
 }

@@ -177,3 +177,65 @@ impl Limits {
         }
     }
 }
+
+/// `GET /rateLimits`: the buckets this simulator enforces, as endpoint sets with the documented
+/// fields (`capacity`, `refillRate`, `refillDurationSeconds` each `{value}`). Every endpoint of the
+/// API is in each set: the simulator's buckets do not tell endpoints apart.
+pub(super) fn published(
+    config: &SimConfig,
+    req: &super::lists::ListRequest<'_>,
+) -> super::routes::SimAnswer {
+    let deletes = [
+        "/api/atlas/v2/groups/{groupId}/apiKeys/{apiUserId}",
+        "/api/atlas/v2/orgs/{orgId}/apiKeys/{apiUserId}",
+        "/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}",
+        "/api/atlas/v2/orgs/{orgId}/serviceAccounts/{clientId}/secrets/{secretId}",
+        "/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}",
+        "/api/atlas/v2/groups/{groupId}/serviceAccounts/{clientId}/secrets/{secretId}",
+        "/api/atlas/v2/groups/{groupId}/aiModelApiKeys/{apiKeyId}",
+    ];
+    let set = |id: &str, scope: &str, bucket: &Bucket, prefix: &str| {
+        let endpoints: Vec<serde_json::Value> = deletes
+            .iter()
+            .filter(|p| prefix.is_empty() || p.starts_with(prefix))
+            .map(|p| serde_json::json!({ "method": "DELETE", "path": p }))
+            .collect();
+        serde_json::json!({
+            "endpointSetId": id,
+            "endpointSetName": format!("Simulated {scope} bucket"),
+            "scope": scope,
+            "endpoints": endpoints,
+            "capacity": { "value": bucket.capacity },
+            "refillRate": { "value": bucket.refill },
+            "refillDurationSeconds": { "value": bucket.per.as_secs() },
+        })
+    };
+    let mut sets = Vec::new();
+    if let Some(b) = &config.scope_bucket {
+        sets.push(set(
+            "credentials_group",
+            "GROUP",
+            b,
+            "/api/atlas/v2/groups/",
+        ));
+        sets.push(set(
+            "credentials_org",
+            "ORGANIZATION",
+            b,
+            "/api/atlas/v2/orgs/",
+        ));
+    }
+    if let Some(b) = &config.user_bucket {
+        sets.push(set("credentials_user", "USER", b, ""));
+    }
+    let mut answer = super::routes::SimAnswer::json(
+        200,
+        serde_json::json!({
+            "links": [{ "rel": "self", "href": req.self_url }],
+            "results": sets,
+            "totalCount": sets.len(),
+        }),
+    );
+    answer.list = true;
+    answer
+}

@@ -82,6 +82,8 @@ pub(super) enum Read {
     OrgProjects,
     /// `GET orgs/{o}/apiKeys/{k}/accessList`.
     AccessList,
+    /// `GET rateLimits` (v2): the endpoint sets and their buckets.
+    RateLimits,
 }
 
 /// An API path, parsed.
@@ -241,6 +243,7 @@ impl Route {
             }
             (&Method::GET, ["admin", "apiKeys"]) if v1 => list_of(Kind::GlobalApiKey, None, None),
             (&Method::GET, ["groups", p]) => read_of(Read::Project, Kind::ProjectApiKey, p, None),
+            (&Method::GET, ["rateLimits"]) if v2 => Route::Read(Read::RateLimits, GLOBAL, None),
             (&Method::GET, ["orgs", o, "groups"]) => {
                 read_of(Read::OrgProjects, Kind::OrgApiKey, o, None)
             }
@@ -274,6 +277,7 @@ impl Route {
             Route::Delete(t) => Some((t.kind, t.scope)),
             Route::List(kind, scope, _) => Some((*kind, *scope)),
             Route::Read(Read::Project, scope, _) => Some((Kind::ProjectApiKey, *scope)),
+            Route::Read(Read::RateLimits, ..) => None,
             Route::Read(_, scope, _) => Some((Kind::OrgApiKey, *scope)),
             _ => None,
         }
@@ -284,6 +288,7 @@ impl Route {
         let kind = match self {
             Route::Delete(seed) => seed.kind,
             Route::List(kind, ..) => *kind,
+            Route::Read(Read::RateLimits, ..) => return "2025-03-12",
             _ => return "2023-01-01",
         };
         match kind {

@@ -649,7 +649,12 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
             )
         }
         Route::Read(read, scope, key) => {
-            state.counters.lists.fetch_add(1, Ordering::Relaxed);
+            let counter = if read == routes::Read::RateLimits {
+                &state.counters.rate_limit_reads
+            } else {
+                &state.counters.lists
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
             let request = super::lists::ListRequest {
                 kind: crate::model::Kind::OrgApiKey,
                 scope,
@@ -672,6 +677,10 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                     super::lists::access_list(&state.world, &request, key)
                 }
                 (routes::Read::AccessList, None) => routes::not_found(path),
+                (routes::Read::RateLimits, _) if state.config.publish_limits => {
+                    super::limits::published(&state.config, &request)
+                }
+                (routes::Read::RateLimits, _) => routes::not_found(path),
             }
         }
     }

@@ -312,6 +312,7 @@ pub(super) struct Counters {
     pub lists: AtomicU64,
     pub deletes: AtomicU64,
     pub project_reads: AtomicU64,
+    pub rate_limit_reads: AtomicU64,
     pub token_requests: AtomicU64,
     pub tokens_issued: AtomicU64,
     pub token_revokes: AtomicU64,
@@ -354,6 +355,9 @@ pub struct Stats {
     /// `GET /groups/{id}` answered (a project's organization asked).
     #[serde(default)]
     pub project_reads: u64,
+    /// `GET /rateLimits` asked (Atlas v2).
+    #[serde(default)]
+    pub rate_limit_reads: u64,
     /// Requests to the OAuth token endpoint.
     #[serde(default)]
     pub token_requests: u64,
@@ -399,6 +403,7 @@ impl Counters {
             lists: get(&self.lists),
             deletes: get(&self.deletes),
             project_reads: get(&self.project_reads),
+            rate_limit_reads: get(&self.rate_limit_reads),
             token_requests: get(&self.token_requests),
             tokens_issued: get(&self.tokens_issued),
             token_revokes: get(&self.token_revokes),
@@ -418,6 +423,7 @@ impl Counters {
             &self.lists,
             &self.deletes,
             &self.project_reads,
+            &self.rate_limit_reads,
             &self.token_requests,
             &self.tokens_issued,
             &self.token_revokes,

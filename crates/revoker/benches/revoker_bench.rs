@@ -64,9 +64,14 @@ fn fresh(path: &Path) {
 }
 
 fn revoker(sim: &SimHandle, input: &Path, report: &Path, args: &[&str]) -> Command {
+    revoker_at(sim.base_url(), input, report, args)
+}
+
+/// `revoker run` against the API at `base`.
+fn revoker_at(base: &str, input: &Path, report: &Path, args: &[&str]) -> Command {
     fresh(report);
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "--quiet", "--base-url", sim.base_url()])
+    cmd.args(["run", "--quiet", "--base-url", base])
         .arg("--input")
         .arg(input)
         .arg("--report")
@@ -472,6 +477,80 @@ fn scopes(b: &Bench) -> Figures {
     )
 }
 
+/// One measured run of the scopes job against `sim` at `base`, its report `name`.
+fn scopes_run(
+    b: &Bench,
+    sim: &SimHandle,
+    base: &str,
+    keys: &[revoker::input::Target],
+    name: &str,
+) -> Figures {
+    let input = b.file(&format!("{name}.csv"));
+    write_input(&input, keys);
+    let report = b.file(&format!("{name}.report.csv"));
+    let cmd = revoker_at(base, &input, &report, &[]);
+    let before = sim.stats();
+    let (elapsed, _, code) = run_measured(cmd, Duration::from_secs(300));
+    let stats = sim.stats();
+    assert!(code == 0, "{name}: exit {code}, {stats:?}");
+    let requests = (stats.requests - before.requests) as f64;
+    let throttled = (stats.status(429) - before.status(429)) as f64;
+    let projects = keys
+        .iter()
+        .map(|k| k.scope)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let ideal = keys.len() as f64 / (projects as f64 * 10.0);
+    vec![
+        ("wall / ideal", elapsed.as_secs_f64() / ideal),
+        ("429s % of requests", throttled * 100.0 / requests),
+    ]
+}
+
+/// The scopes job run twice against one server: the second run (measured) starts from what the
+/// first learned (`revoker-limits.json`), as a nightly job does the next night.
+fn scopes_remembered(b: &Bench) -> Figures {
+    let (projects, per) = if b.quick { (5, 20) } else { (20, 50) };
+    let config = SimConfig {
+        scope_bucket: Some("10:10/s".parse().expect("bucket")),
+        ..SimConfig::default()
+    };
+    let keys = keys_per_project(projects, per);
+    let sim = spawn_sim(config, keys.clone()).expect("sim");
+    let _ = std::fs::remove_file(b.file("revoker-limits.json"));
+    let _ = scopes_run(b, &sim, sim.base_url(), &keys, "remember-1");
+    assert!(
+        b.file("revoker-limits.json").exists(),
+        "the first run kept no limits"
+    );
+    // The same server, its buckets full again (a night later). Its keys are gone now, but a
+    // DELETE of a gone key goes through the same buckets as one that revokes.
+    std::thread::sleep(Duration::from_millis(1500));
+    scopes_run(b, &sim, sim.base_url(), &keys, "remember-2")
+}
+
+/// The scopes job on Atlas, whose `GET /rateLimits` publishes the buckets: the first run already
+/// starts at their pace.
+fn scopes_published(b: &Bench) -> Figures {
+    let (projects, per) = if b.quick { (5, 20) } else { (20, 50) };
+    let config = SimConfig {
+        scope_bucket: Some("10:10/s".parse().expect("bucket")),
+        publish_limits: true,
+        ..SimConfig::default()
+    };
+    // Atlas has no agent keys: project keys only.
+    let keys: Vec<revoker::input::Target> = keys_per_project(projects, per)
+        .into_iter()
+        .map(|mut t| {
+            t.kind = revoker::input::Kind::ProjectApiKey;
+            t
+        })
+        .collect();
+    let sim = spawn_sim(config, keys.clone()).expect("sim");
+    let _ = std::fs::remove_file(b.file("revoker-limits.json"));
+    scopes_run(b, &sim, sim.atlas_url(), &keys, "published")
+}
+
 /// The same, with `RateLimit-Limit` / `RateLimit-Remaining` on every answer.
 fn scopes_headers(b: &Bench) -> Figures {
     let (projects, per) = if b.quick { (5, 20) } else { (20, 50) };
@@ -606,10 +685,16 @@ fn orgs_with(b: &Bench, headers: bool) -> Figures {
         }
         let (public, private) = (format!("key-{o}"), format!("secret-{o}"));
         let creds = b.file(&format!("org-{o}.toml"));
-        std::fs::write(&creds, format!("public_key = \"{public}\"\nprivate_key = \"{private}\"\n"))
-            .expect("credentials");
+        std::fs::write(
+            &creds,
+            format!("public_key = \"{public}\"\nprivate_key = \"{private}\"\n"),
+        )
+        .expect("credentials");
         std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).expect("mode");
-        job.push_str(&format!("[orgs.{org}]\ncredentials_file = \"{}\"\n", creds.display()));
+        job.push_str(&format!(
+            "[orgs.{org}]\ncredentials_file = \"{}\"\n",
+            creds.display()
+        ));
         more_keys.push(revoker_testkit::simulator::OrgKey {
             public_key: public,
             private_key: private,
@@ -633,7 +718,10 @@ fn orgs_with(b: &Bench, headers: bool) -> Figures {
         .env_remove("MCLI_PRIVATE_API_KEY");
     let (elapsed, _, code) = run_measured(cmd, Duration::from_secs(300));
     let stats = sim.stats();
-    assert!(code == 0 && stats.remaining == 0, "orgs: exit {code}, {stats:?}");
+    assert!(
+        code == 0 && stats.remaining == 0,
+        "orgs: exit {code}, {stats:?}"
+    );
     let limits = 5.0 * 100.0;
     vec![
         (
@@ -977,6 +1065,24 @@ fn scenarios() -> Vec<Scenario> {
                 ("429s % of requests", "<= 0.5", |v| v <= 0.5),
             ],
             run: scopes_headers,
+        },
+        Scenario {
+            name: "scopes-remembered",
+            about: "the scopes job again, a night later: starts from what the first run learned (revoker-limits.json)",
+            targets: vec![
+                ("wall / ideal", "<= 1.02", |v| v <= 1.02),
+                ("429s % of requests", "<= 0.1", |v| v <= 0.1),
+            ],
+            run: scopes_remembered,
+        },
+        Scenario {
+            name: "scopes-published",
+            about: "the scopes job on Atlas, whose GET /rateLimits publishes the buckets: the first run",
+            targets: vec![
+                ("wall / ideal", "<= 1.02", |v| v <= 1.02),
+                ("429s % of requests", "<= 0.1", |v| v <= 0.1),
+            ],
+            run: scopes_published,
         },
         Scenario {
             name: "global",

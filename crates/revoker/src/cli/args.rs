@@ -239,6 +239,10 @@ pub struct RunArgs {
     /// cap and the confirmation then count what exists now.
     #[arg(long)]
     pub plan: bool,
+    /// Forget what earlier runs learned of this server's rate limits (revoker-limits.json beside
+    /// the reports) and learn them again.
+    #[arg(long)]
+    pub forget_limits: bool,
     /// Do not ask for confirmation on a terminal (without a terminal nothing is ever asked).
     #[arg(short = 'y', long, visible_alias = "force")]
     pub yes: bool,

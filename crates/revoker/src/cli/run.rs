@@ -10,6 +10,7 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
     let mut job = args.safety.layer(args.connection.layer(args.how.layer()));
     job.plan = args.plan.then_some(true);
     job.yes = args.yes.then_some(true);
+    job.forget_limits = args.forget_limits.then_some(true);
     job.input = args.input.clone();
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);

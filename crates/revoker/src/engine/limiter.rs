@@ -26,3 +26,9 @@ pub(crate) fn limiter(per_second: f64, fresh: bool) -> DefaultDirectRateLimiter 
     }
     limiter
 }
+
+/// A limiter at `per_second` whose first `burst` requests go at once: a bucket known to be full.
+pub(crate) fn burst_limiter(per_second: f64, burst: u32) -> DefaultDirectRateLimiter {
+    let quota = even_quota(per_second);
+    RateLimiter::direct(quota.allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN)))
+}

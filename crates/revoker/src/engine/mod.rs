@@ -23,7 +23,7 @@ use tokio::sync::{Semaphore, mpsc};
 pub use crate::vocab::Rate;
 pub(crate) use attempt::{Dispatch, go_ahead, wait_global_pause, wait_pass, with_retries};
 pub use breaker::{Outage, Pass, Refusals};
-pub use pace::Pacer;
+pub use pace::{Known, Pacer, Starts};
 pub use stop::{StopFlag, StopReason};
 
 use crate::api::Client;
@@ -516,7 +516,10 @@ async fn read_ahead(
         };
         match work {
             None => *input_done = true,
-            Some(Work::Send(row)) => queues.push(row),
+            Some(Work::Send(row)) => {
+                ctx.pacer.note(row.target.scope, row.target.kind.scope());
+                queues.push(row);
+            }
             Some(Work::Invalid { line, raw, reason }) => shared.invalid(line, raw, reason),
             Some(Work::Copy {
                 line,

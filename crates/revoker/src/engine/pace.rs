@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use governor::DefaultDirectRateLimiter;
 
-use super::limiter::limiter;
+use super::limiter::{burst_limiter, limiter};
 use crate::api::{RateInfo, Reply};
 use crate::input::ObjectId;
+use crate::input::Scope;
 use crate::vocab::Rate;
 
 /// Length of an accounting window, and of a recovery step.
@@ -140,6 +141,8 @@ struct Gate {
     rate: Option<f64>,
     /// A refill rate known from the API (a 429's body or the headers).
     known: Option<f64>,
+    /// The bucket's capacity, when the API said it.
+    capacity: Option<f64>,
     /// What a raise is a share of.
     base: f64,
     limiter: Option<Arc<DefaultDirectRateLimiter>>,
@@ -158,6 +161,7 @@ impl Gate {
             ceiling,
             rate: None,
             known: None,
+            capacity: None,
             base: 0.0,
             limiter: None,
             last_change: at,
@@ -175,6 +179,27 @@ impl Gate {
             None => gate.set_rate(ceiling, true, at),
         }
         gate
+    }
+
+    /// Starts at a bucket known before the first request (published, or learned by an earlier
+    /// run): its refill rate, kept to [`KNOWN_SHARE`], after a first burst of its capacity.
+    fn start_known(&mut self, k: Known, at: Instant) {
+        let rate = k.refill_per_second * KNOWN_SHARE;
+        let rate = self.ceiling.map_or(rate, |c| rate.min(c)).max(FLOOR);
+        self.known = Some(k.refill_per_second);
+        self.capacity = Some(k.capacity);
+        self.base = rate;
+        self.rate = Some(rate);
+        self.limiter = Some(Arc::new(burst_limiter(rate, k.capacity.max(1.0) as u32)));
+        self.last_change = at;
+    }
+
+    /// What the gate knows of its bucket.
+    fn known_bucket(&self) -> Option<Known> {
+        Some(Known {
+            refill_per_second: self.known?,
+            capacity: self.capacity?,
+        })
     }
 
     fn set_rate(&mut self, rate: Option<f64>, fresh: bool, at: Instant) {
@@ -347,6 +372,7 @@ impl Gate {
         self.last_throttle = Some(at);
         if let Some(refill) = info.refill_per_second {
             self.known = Some(refill);
+            self.capacity = info.capacity.or(self.capacity);
             let rate = refill * KNOWN_SHARE;
             self.base = rate;
             self.set_rate(Some(rate), false, at);
@@ -376,11 +402,27 @@ impl Gate {
     }
 }
 
+/// A token bucket known before the run: published by the API, or learned by an earlier run.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Known {
+    pub refill_per_second: f64,
+    pub capacity: f64,
+}
+
+/// What scopes start at, per kind of scope.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Starts {
+    pub project: Option<Known>,
+    pub org: Option<Known>,
+}
+
 /// The pace of a whole run: one gate for everything, one per scope.
 pub struct Pacer {
     global: Mutex<Gate>,
     scopes: Mutex<HashMap<ObjectId, Gate>>,
     scope_ceiling: Option<f64>,
+    /// The kind of each scope rows were queued for, and what each kind starts at.
+    kinds: Mutex<(HashMap<ObjectId, Scope>, Starts)>,
     /// 429s per scope in the current window, for telling one bucket for all from one per scope.
     throttled_scopes: Mutex<(Instant, HashMap<ObjectId, u64>)>,
 }
@@ -393,8 +435,43 @@ impl Pacer {
             global: Mutex::new(Gate::new(global.map(|r| r.per_second()), None, now)),
             scopes: Mutex::new(HashMap::new()),
             scope_ceiling: scope.map(|r| r.per_second()),
+            kinds: Mutex::new((HashMap::new(), Starts::default())),
             throttled_scopes: Mutex::new((now, HashMap::new())),
         }
+    }
+
+    /// Starts the run's pace, and each new scope of a kind, at a known bucket.
+    pub fn start_at(&self, starts: Starts, user: Option<Known>) {
+        lock(&self.kinds).1 = starts;
+        if let Some(k) = user {
+            lock(&self.global).start_known(k, Instant::now());
+        }
+    }
+
+    /// Notes the kind of a scope rows are queued for (before its first request).
+    pub fn note(&self, scope: ObjectId, kind: Scope) {
+        lock(&self.kinds).0.entry(scope).or_insert(kind);
+    }
+
+    /// What the run knows of its buckets now, per kind of scope (the slowest of the scopes of a
+    /// kind) and for the whole run (`user`): what the next run may start at.
+    pub fn learned(&self) -> (Starts, Option<Known>) {
+        let kinds = lock(&self.kinds).0.clone();
+        let mut starts = Starts::default();
+        for (scope, gate) in lock(&self.scopes).iter() {
+            let (Some(k), Some(kind)) = (gate.known_bucket(), kinds.get(scope)) else {
+                continue;
+            };
+            let slot = match kind {
+                Scope::Project => &mut starts.project,
+                Scope::Org => &mut starts.org,
+                Scope::Global => continue,
+            };
+            if slot.is_none_or(|old| k.refill_per_second < old.refill_per_second) {
+                *slot = Some(k);
+            }
+        }
+        (starts, lock(&self.global).known_bucket())
     }
 
     /// Whether a request to `scope` may go now, ignoring the global pace; if so, it is counted as
@@ -404,7 +481,19 @@ impl Pacer {
         let mut scopes = lock(&self.scopes);
         scopes
             .entry(scope)
-            .or_insert_with(|| Gate::new(self.scope_ceiling, None, now))
+            .or_insert_with(|| {
+                let mut gate = Gate::new(self.scope_ceiling, None, now);
+                let kinds = lock(&self.kinds);
+                let start = match kinds.0.get(&scope) {
+                    Some(Scope::Project) => kinds.1.project,
+                    Some(Scope::Org) => kinds.1.org,
+                    _ => None,
+                };
+                if let Some(k) = start {
+                    gate.start_known(k, now);
+                }
+                gate
+            })
             .ready(now)
     }
 

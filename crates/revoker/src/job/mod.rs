@@ -6,6 +6,7 @@ pub mod dry_run;
 mod failure;
 mod gate;
 pub mod lanes;
+pub mod limits;
 pub mod own;
 pub mod plan;
 pub mod report_path;

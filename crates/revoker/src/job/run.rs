@@ -537,6 +537,23 @@ async fn revoke_with(
     let settings = &job.settings;
     let readers = lanes.readers();
     super::gate::before_sending(job, report, &survey, &readers, &prior.finished).await?;
+    let kinds: Vec<crate::input::Kind> = crate::input::Kind::ALL
+        .into_iter()
+        .filter(|k| survey.kind_count(*k) > 0)
+        .collect();
+    // Nothing to send, nothing to pace: not even the published limits are asked.
+    if survey.to_send > 0 {
+        for lane in &lanes.lanes {
+            super::limits::start(
+                &lane.ctx,
+                settings,
+                report,
+                &kinds,
+                settings.run.forget_limits,
+            )
+            .await;
+        }
+    }
     let start = start_record(job, &survey, lanes.identities().join(", "));
     let mut session = Session::open(report, "run", start)?;
     let figures = lanes.lanes[0].client.figures().clone();
@@ -545,6 +562,9 @@ async fn revoke_with(
     let result = engines(job, lanes, (&survey, prior), &mut session, report).await;
     display.finish();
     let closed = session.join()?;
+    for lane in &lanes.lanes {
+        super::limits::save(&lane.ctx, settings, report);
+    }
     let (result, owns) = result?;
     SentJournal::settle(report, &result.unsettled)?;
     let mut summary = summarize(&closed, &figures, &result, already_finished);

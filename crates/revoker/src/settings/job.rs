@@ -63,6 +63,8 @@ pub struct JobFile {
     pub plan: Option<bool>,
     /// Do not ask for confirmation on a terminal.
     pub yes: Option<bool>,
+    /// Drop what earlier runs learned of this server's limits (`revoker-limits.json`) first.
+    pub forget_limits: Option<bool>,
     /// A credential per organization (`[orgs.<orgId>]` with `profile` or `credentials_file`): rows of
     /// that organization (and of its projects) are sent with it. The run's own credential, when it
     /// has one, takes the rest.

@@ -257,6 +257,7 @@ fn merge(
         max_revocations: merged!(max_revocations),
         plan: merged!(plan),
         yes: merged!(yes),
+        forget_limits: merged!(forget_limits),
         select: job.select.clone(),
         orgs: job.orgs.clone(),
     }

@@ -36,6 +36,7 @@ pub struct Resolved {
     pub max_revocations: Option<u64>,
     pub plan: bool,
     pub yes: bool,
+    pub forget_limits: bool,
 }
 
 impl Resolved {
@@ -92,6 +93,7 @@ impl Resolved {
             max_revocations: values.max_revocations,
             plan: yes(values.plan),
             yes: yes(values.yes),
+            forget_limits: yes(values.forget_limits),
         })
     }
 }

@@ -10,6 +10,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod kinds;
+mod limits;
 mod misc;
 mod oauth;
 mod operations;

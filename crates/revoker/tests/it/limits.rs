@@ -1,0 +1,143 @@
+//! Starting at the right pace: the buckets Atlas publishes (`GET /rateLimits`), and what the last
+//! run learned (`revoker-limits.json` beside the reports), with its expiry, `--forget-limits`, and a
+//! corrupt file only a warning.
+
+use std::time::Duration;
+
+use revoker::input::{Kind, Target};
+use revoker_testkit::simulator::{SimConfig, SimHandle};
+use revoker_testkit::*;
+
+fn project_keys() -> Vec<Target> {
+    keys(30, 2)
+        .into_iter()
+        .map(|mut t| {
+            t.kind = Kind::ProjectApiKey;
+            t
+        })
+        .collect()
+}
+
+fn bucket() -> SimConfig {
+    SimConfig {
+        scope_bucket: Some("5:10/s".parse().unwrap()),
+        ..SimConfig::default()
+    }
+}
+
+/// A run of `rows` at `base`, its report `name` in `d`; answers the 429s it drew.
+fn run_at(
+    sim: &SimHandle,
+    base: &str,
+    d: &tempfile::TempDir,
+    name: &str,
+    extra: &[&str],
+) -> (u64, std::process::Output) {
+    let input = path(d, &format!("{name}.csv"));
+    write_csv(&input, &project_keys());
+    let before = sim.stats().status(429);
+    let out = revoker()
+        .args(["run", "-v", "--base-url", base, "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(path(d, &format!("{name}.report.csv")))
+        .args(extra)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    (sim.stats().status(429) - before, out)
+}
+
+#[test]
+fn published_limits_pace_the_first_run_from_its_first_request() {
+    let config = SimConfig {
+        publish_limits: true,
+        ..bucket()
+    };
+    let sim = sim(config, &project_keys());
+    let d = dir();
+    let (throttled, out) = run_at(&sim, sim.atlas_url(), &d, "a", &[]);
+    assert_eq!(throttled, 0, "{}", stderr(&out));
+    assert_eq!(sim.stats().rate_limit_reads, 1);
+    assert!(
+        stderr(&out).contains(
+            "starts at project: 10 per second, capacity 5 (published: credentials_group)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn without_published_limits_the_next_run_starts_where_the_last_one_learned() {
+    let sim = sim(bucket(), &project_keys());
+    let d = dir();
+    let (first, _) = run_at(&sim, sim.base_url(), &d, "a", &[]);
+    assert!(first > 0, "unknown limits are learned from 429s");
+    let state = path(&d, "revoker-limits.json");
+    let text = std::fs::read_to_string(&state).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entry = &json["entries"][0];
+    assert_eq!(
+        (
+            &entry["scope"],
+            &entry["refill_per_second"],
+            &entry["capacity"],
+            &entry["source"]
+        ),
+        (
+            &serde_json::json!("project"),
+            &serde_json::json!(10.0),
+            &serde_json::json!(5.0),
+            &serde_json::json!("learned")
+        )
+    );
+    assert_eq!(entry["credential"], "API key simpublic");
+    // A night later (the buckets full again): no 429 at all.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (second, out) = run_at(&sim, sim.base_url(), &d, "b", &[]);
+    assert_eq!(second, 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("starts at project: 10 per second, capacity 5 (learned "),
+        "{}",
+        stderr(&out)
+    );
+    // Forgotten, the limits are learned again, from 429s.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (third, out) = run_at(&sim, sim.base_url(), &d, "c", &["--forget-limits"]);
+    assert!(third > 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("forgot the limits of API key simpublic"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_expired_or_corrupt_state_file_is_not_trusted_and_never_an_error() {
+    let sim = sim(bucket(), &project_keys());
+    let d = dir();
+    let state = path(&d, "revoker-limits.json");
+    std::fs::write(&state, "{ not json").unwrap();
+    let (first, out) = run_at(&sim, sim.base_url(), &d, "a", &[]);
+    assert!(first > 0);
+    assert!(
+        stderr(&out).contains("not a limits file"),
+        "{}",
+        stderr(&out)
+    );
+    // An entry learned eight days ago is dropped, not used.
+    let old = serde_json::json!({"version": 1, "entries": [{
+        "base_url": sim.base_url(), "credential": "API key simpublic", "endpoint_set": "revoke",
+        "scope": "project", "refill_per_second": 1000.0, "capacity": 1000.0,
+        "learned_at": (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(8 * 24)).to_string(),
+        "source": "learned"}]});
+    std::fs::write(&state, old.to_string()).unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let (second, out) = run_at(&sim, sim.base_url(), &d, "b", &[]);
+    assert!(second > 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("starts at"), "{}", stderr(&out));
+    let kept = std::fs::read_to_string(&state).unwrap();
+    assert!(!kept.contains("1000.0"), "{kept}");
+}
