@@ -334,8 +334,9 @@ pub(crate) fn by_status(
     let ErrorText { code, detail, .. } = text;
     match status {
         200..=299 => Answer::Done { status },
+        // Said once: the status is the row's own column, and the stop names the base URL.
         404 if !text.documented => Answer::Fatal(Fatal::NotTheApi {
-            detail: format!("HTTP 404 without the API's error document ({detail})"),
+            detail: format!("not the API's error document but {}", body_shape(body, cut)),
         }),
         404 => Answer::NotFound {
             status,

@@ -22,10 +22,36 @@ pub use crate::job::Failure;
 use crate::ui::console;
 pub use crate::ui::out;
 
+/// Atlas CLI's flags that revoker does another way, with the way: clap alone would only say they
+/// are unknown.
+fn atlas_cli_habit(args: impl Iterator<Item = String>) -> Option<String> {
+    for arg in args {
+        let flag = arg.split('=').next().unwrap_or_default().to_string();
+        let message = match flag.as_str() {
+            "--orgId" | "--org-id" => {
+                "--orgId is Atlas CLI's: revoker takes each row's organization from the input's org column; to choose credentials from an organization's live state, use revoker select --org ID"
+            }
+            "--projectId" | "--project-id" => {
+                "--projectId is Atlas CLI's: revoker takes each row's project from the input's project column; to choose from a project's live state, use revoker select --project ID"
+            }
+            "--apiKeyId" | "--clientId" => {
+                "revoker reads the keys to revoke from an input file (--input FILE, CSV or JSON), not from flags: one row per key"
+            }
+            _ => continue,
+        };
+        return Some(message.to_string());
+    }
+    None
+}
+
 /// Parses the command line, runs the command, and answers the exit code.
 pub fn main() -> i32 {
     // Before anything holds a secret.
     crate::report::files::no_core_dumps();
+    if let Some(message) = atlas_cli_habit(std::env::args().skip(1)) {
+        eprintln!("revoker: {message}");
+        return exit::USAGE;
+    }
     let cli = Cli::parse();
     console::init(cli.log_format, cli.verbose);
     let result = match cli.command {

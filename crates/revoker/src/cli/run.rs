@@ -69,6 +69,7 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
             progress_every: args.progress_every,
             output: args.output,
             resume_hint: Some(resume_command()),
+            ..Outputs::default()
         },
     )
     .await

@@ -119,7 +119,16 @@ fn header_names(source: &Source, csv: &mut CsvReader) -> Result<Vec<String>, Inp
             } else {
                 name
             };
-            check_text(source, 1, name).map(str::to_string)
+            // A header is column names: one that is not text makes no sense of the file.
+            if name.contains(&0) {
+                return Err(source.malformed(1, "contains a NUL byte: this is not a text file"));
+            }
+            std::str::from_utf8(name).map(str::to_string).map_err(|_| {
+                source.malformed(
+                    1,
+                    "not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")",
+                )
+            })
         })
         .collect()
 }
@@ -310,8 +319,19 @@ pub(super) fn scan(
                 "row is longer than 1 MiB; this is not an export of ids",
             ));
         }
-        // The fields lie back to back in one buffer: one check covers them all.
-        check_text(source, line, record.as_slice())?;
+        if record.as_slice().contains(&0) {
+            return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));
+        }
+        // Only the columns revoker reads must be text: a byte of another encoding elsewhere (an
+        // owner's name in cp1252) is none of its business; in a column it reads, the row is bad.
+        let undecodable = [project, org, Some(key), secret, kind]
+            .into_iter()
+            .flatten()
+            .find(|i| {
+                record
+                    .get(*i)
+                    .is_some_and(|b| std::str::from_utf8(b).is_err())
+            });
         // Spreadsheets pad exports with rows of empty cells; they are blank lines, not bad rows.
         if record.iter().all(<[u8]>::is_empty) {
             continue;
@@ -323,7 +343,17 @@ pub(super) fn scan(
             key: cell(Some(key)),
             secret: cell(secret),
             kind: cell(kind),
-            problem: None,
+            problem: undecodable.map(|i| {
+                let shown = header_name_shown(&names[i], i);
+                let column = if shown.starts_with("column ") {
+                    shown
+                } else {
+                    format!("column {} ({shown})", i + 1)
+                };
+                format!(
+                    "{column} is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")"
+                )
+            }),
         };
         if visit(validate(
             line,
@@ -337,18 +367,4 @@ pub(super) fn scan(
             return Ok(());
         }
     }
-}
-
-/// Refuses bytes that no text export contains: invalid UTF-8 and NUL.
-fn check_text<'a>(source: &Source, line: u64, bytes: &'a [u8]) -> Result<&'a str, InputError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        source.malformed(
-            line,
-            "not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")",
-        )
-    })?;
-    if text.contains('\0') {
-        return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));
-    }
-    Ok(text)
 }

@@ -47,6 +47,42 @@ impl Write for Tee<'_> {
     }
 }
 
+/// The copy re-encoded as UTF-8 when it starts with a UTF-16 byte-order mark; `None` otherwise.
+fn utf16_as_utf8(copy: &File) -> Result<Option<File>, String> {
+    let mut head = [0u8; 2];
+    if copy.read_at(&mut head, 0).map_err(|e| e.to_string())? < 2 {
+        return Ok(None);
+    }
+    let little = match head {
+        [0xFF, 0xFE] => true,
+        [0xFE, 0xFF] => false,
+        _ => return Ok(None),
+    };
+    let mut bytes = Vec::new();
+    (&*copy)
+        .seek(SeekFrom::Start(2))
+        .and_then(|_| (&*copy).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() % 2 == 1 {
+        return Err("UTF-16 text with an odd number of bytes: the file is cut".into());
+    }
+    let units = bytes.chunks_exact(2).map(|p| {
+        if little {
+            u16::from_le_bytes([p[0], p[1]])
+        } else {
+            u16::from_be_bytes([p[0], p[1]])
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .map_err(|e| {
+            format!("not valid UTF-16 ({e}): save the export as UTF-8 text, e.g. \"CSV UTF-8\"")
+        })?;
+    let mut out = tempfile::tempfile().map_err(|e| e.to_string())?;
+    out.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    Ok(Some(out))
+}
+
 impl Source {
     /// Reads `path` (standard input when `-`) into the private copy.
     pub fn open(path: &Path) -> Result<Source, InputError> {
@@ -89,7 +125,16 @@ impl Source {
             meta.is_file()
         };
         let sha256 = format!("{:x}", tee.hash.finalize());
-        let len = tee.len;
+        let mut len = tee.len;
+        // Excel's "Unicode Text" is UTF-16 with a byte-order mark: both passes read it as UTF-8.
+        if let Some(utf8) = utf16_as_utf8(&copy).map_err(|reason| InputError::Malformed {
+            file: name.clone(),
+            line: 1,
+            reason,
+        })? {
+            copy = utf8;
+            len = copy.metadata().map_err(io)?.len();
+        }
         let source = Source {
             name,
             path: (!stdin).then(|| path.to_path_buf()),

@@ -676,6 +676,15 @@ fn close_run(
     if summary.all_already_gone() {
         tracing::warn!("no key was revoked: every row was already gone — is the export stale?");
     }
+    let mut outputs = outputs.clone();
+    if let Ok(found) = &job.settings.credential {
+        outputs.credential = format!(
+            "{}, from {}",
+            found.credential.public_identity(),
+            found.source
+        );
+    }
+    let outputs = &outputs;
     if !(outputs.quiet && code == exit::OK) {
         print_summary(
             summary,
@@ -697,6 +706,45 @@ fn exit_code(summary: &Summary, stopped: Option<&StopReason>) -> i32 {
     }
 }
 
+/// What to do next: continue (never with the base URL that proved wrong), and hand the rows over
+/// unless the stop was the credential's, which a resume with a working one finishes.
+fn next_steps(hint: &str, stopped: Option<&StopReason>, report: &Path) -> String {
+    let hand_over = format!(
+        "\n  to hand over: {}",
+        shell_words::join([
+            "revoker",
+            "report",
+            &report.display().to_string(),
+            "--failures",
+            "FILE.csv"
+        ])
+    );
+    match stopped {
+        Some(StopReason::NotTheApi(_)) => {
+            let mut words = shell_words::split(hint).unwrap_or_default();
+            let mut i = 0;
+            while i < words.len() {
+                if words[i] == "--base-url" && i + 1 < words.len() {
+                    words[i + 1] = "BASE_URL".into();
+                } else if words[i].starts_with("--base-url=") {
+                    words[i] = "--base-url=BASE_URL".into();
+                }
+                i += 1;
+            }
+            format!(
+                "\n  to continue, with the right base URL: {}{hand_over}",
+                shell_words::join(words)
+            )
+        }
+        Some(
+            StopReason::CredentialsRejected(_)
+            | StopReason::AuthUnusable(_)
+            | StopReason::AccessList(_),
+        ) => format!("\n  to continue, once the credential works: {hint}"),
+        _ => format!("\n  to continue: {hint}{hand_over}"),
+    }
+}
+
 fn print_summary(
     summary: &Summary,
     stopped: Option<&StopReason>,
@@ -709,6 +757,15 @@ fn print_summary(
     let mut text = String::new();
     if let Some(reason) = stopped {
         text.push_str(&format!("revoker: stopped: {reason}\n"));
+        if matches!(
+            reason,
+            StopReason::CredentialsRejected(_)
+                | StopReason::AuthUnusable(_)
+                | StopReason::AccessList(_)
+        ) && !outputs.credential.is_empty()
+        {
+            text.push_str(&format!("  the credential: {}\n", outputs.credential));
+        }
     }
     text.push_str(&format!("{summary}\n"));
     text.push_str(&format!(
@@ -718,16 +775,7 @@ fn print_summary(
     if let Some(hint) = &outputs.resume_hint
         && (summary.unfinished() > 0 || stopped.is_some())
     {
-        text.push_str(&format!(
-            "\n  to continue: {hint}\n  to hand over: {}",
-            shell_words::join([
-                "revoker",
-                "report",
-                &report.display().to_string(),
-                "--failures",
-                "FILE.csv"
-            ])
-        ));
+        text.push_str(&next_steps(hint, stopped, report));
     }
     c.emit(
         if code == exit::OK { "INFO" } else { "WARN" },

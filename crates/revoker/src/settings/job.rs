@@ -142,8 +142,26 @@ pub(crate) fn toml_complaint(
     if values_may_be_secret && message.contains('"') {
         format!("line {line}: not valid here (the value is not shown)")
     } else {
-        format!("line {line}: {message}")
+        format!("line {line}: {message}{}", did_you_mean(&message))
     }
+}
+
+/// For an unknown field, the known one nearest to it: ``; did you mean `concurrency`?``.
+fn did_you_mean(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return String::new();
+    };
+    let typed = rest.split('`').next().unwrap_or_default();
+    let known: Vec<&str> = rest
+        .split_once("expected")
+        .map(|(_, list)| list.split('`').skip(1).step_by(2).collect())
+        .unwrap_or_default();
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(typed, k), *k))
+        .filter(|(d, k)| *d <= 3.max(k.len() / 3))
+        .min()
+        .map_or_else(String::new, |(_, k)| format!("; did you mean `{k}`?"))
 }
 
 /// Errors in a job file; all are exit code 2.
@@ -276,5 +294,6 @@ mod tests {
         std::fs::write(&job, "input = \"in.csv\"\nconcurency = 4\n").unwrap();
         let e = JobFile::load(&job).unwrap_err().to_string();
         assert!(e.contains("line 2: unknown field `concurency`"), "{e}");
+        assert!(e.ends_with("did you mean `concurrency`?"), "{e}");
     }
 }

@@ -45,9 +45,39 @@ pub fn init(format: LogFormat, verbose: u8) {
     // A second initialisation (tests calling in twice) is harmless: the first subscriber stays.
     let _ = if json {
         builder.json().flatten_event(true).try_init()
+    } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        // One style on a terminal: `revoker: warning: …`, as the summary's own lines read.
+        builder.event_format(Terse).try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// Log lines for a person at a terminal: no timestamp, the level in words, revoker's prefix.
+struct Terse;
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Terse
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut writer: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let level = match *event.metadata().level() {
+            tracing::Level::ERROR => "error: ",
+            tracing::Level::WARN => "warning: ",
+            tracing::Level::INFO => "",
+            tracing::Level::DEBUG => "debug: ",
+            tracing::Level::TRACE => "trace: ",
+        };
+        write!(writer, "revoker: {level}")?;
+        tracing_subscriber::fmt::FormatFields::format_fields(ctx, writer.by_ref(), event)?;
+        writeln!(writer)
+    }
 }
 
 /// The console set up by [`init`] (plain text if it was not).

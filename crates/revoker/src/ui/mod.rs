@@ -35,6 +35,8 @@ pub struct Outputs {
     pub output: Output,
     /// The command that continues this run (`None`: print no hint, the caller explains).
     pub resume_hint: Option<String>,
+    /// The credential's public identity and where it came from, for a stop that is its fault.
+    pub credential: String,
 }
 
 impl Default for Outputs {
@@ -43,6 +45,7 @@ impl Default for Outputs {
             quiet: false,
             progress_every: std::time::Duration::from_secs(10),
             output: Output::Text,
+            credential: String::new(),
             resume_hint: None,
         }
     }

@@ -30,7 +30,8 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         ("empty.csv", 2, "revoker: F:1: the file is empty: expected a header line or rows".into()),
         ("header-only.csv", 0, summary(0, 0, 0, 0, 0)),
         ("binary-garbage.csv", 2, "revoker: F:1: not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")".into()),
-        ("invalid-utf8.csv", 2, "revoker: F:3: not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")".into()),
+        // A byte of another encoding in a column revoker reads makes that row bad, not the file.
+        ("invalid-utf8.csv", 1, format!("F:3: column 2 (key) is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")\n{}", summary(2, 0, 1, 1, 1))),
         ("nul-byte.csv", 2, "revoker: F:2: contains a NUL byte: this is not a text file".into()),
         ("not-an-array.json", 2, "revoker: F:1: malformed JSON: invalid type: map, expected a JSON array of objects (for one object per line use --format jsonl) (column 2)".into()),
         ("nested-objects.json", 1, one_bad(2, "field \"project\" must be a string, found an object")),
@@ -139,10 +140,10 @@ fn no_bad_file_sends_a_request() {
             stderr(&out)
         );
     }
-    // mixed-newlines.csv has two good rows, and the files with other separators or a column named
-    // twice one each, all for keys the simulator lacks: the only requests sent, after one challenge
-    // per run.
+    // mixed-newlines.csv has two good rows, and invalid-utf8.csv and the files with other
+    // separators or a column named twice one each, all for keys the simulator lacks: the only
+    // requests sent, after one challenge per run.
     let stats = sim.stats();
-    assert_eq!(stats.requests, (1 + 2) + 3 * (1 + 1), "{stats:?}");
-    assert_eq!(stats.not_found, 5);
+    assert_eq!(stats.requests, (1 + 2) + 4 * (1 + 1), "{stats:?}");
+    assert_eq!(stats.not_found, 6);
 }

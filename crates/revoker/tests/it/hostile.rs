@@ -473,7 +473,7 @@ fn no_parser_quotes_a_secret_and_a_job_file_with_credentials_is_refused() {
         (format!("public_key = \"abcdefgh\"\nprivate_key = \"{secret}\n"), "line 2: not valid TOML".to_string()),
         (
             format!("public_key = \"abcdefgh\"\nprivate_key = \"{secret}\"\nprivate_kye = \"{secret}\"\n"),
-            "line 3: unknown field `private_kye`, expected one of `public_key`, `private_key`, `client_id`, `client_secret`".to_string(),
+            "line 3: unknown field `private_kye`, expected one of `public_key`, `private_key`, `client_id`, `client_secret`; did you mean `private_key`?".to_string(),
         ),
     ] {
         std::fs::write(&creds, text).unwrap();

@@ -148,3 +148,212 @@ fn a_report_folder_that_does_not_exist_is_created_and_said() {
     );
     assert!(report.exists());
 }
+
+#[test]
+fn excel_unicode_text_reads_and_a_foreign_byte_matters_only_in_a_column_revoker_reads() {
+    let rows = keys(2, 1);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    // UTF-16 little-endian with its byte-order mark, as Excel saves "Unicode Text".
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in text.encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    std::fs::write(&input, utf16).unwrap();
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 2);
+    // A cp1252 "é" in a column revoker does not read is nobody's business; in the key, the row's.
+    let cp = path(&d, "cp.csv");
+    let (p, k) = (rows[0].scope.to_string(), rows[0].key.to_string());
+    let mut bytes = format!("project,key,kind,owner\n{p},{k},project-api-key,Jos").into_bytes();
+    bytes.push(0xE9);
+    bytes.extend(format!("\n{p},{}", &k[..23]).into_bytes());
+    bytes.push(0xE9);
+    bytes.extend(b",project-api-key,x\n");
+    std::fs::write(&cp, bytes).unwrap();
+    let out = revoker().arg("validate").arg(&cp).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stdout(&out).lines().next().unwrap_or(""),
+        format!(
+            "{}:3: column 2 (key) is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")",
+            cp.display()
+        )
+    );
+}
+
+#[test]
+fn validate_groups_a_mistake_made_on_every_row() {
+    let rows: Vec<_> = (0..30)
+        .map(|i| target(Kind::OrgApiKey, 1, i + 1, None))
+        .collect();
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "{}: 30 rows: kind org-api-key deletes the API key from the organization and every project: it is sent only when allowed by name (--kinds +org-api-key, or add \"org-api-key\" to kinds in the job file) (lines 2, 3, 4, 5, 6 and 25 more)",
+            input.display()
+        )
+    );
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
+
+#[test]
+fn a_refused_credential_is_named_with_its_source_and_nothing_is_handed_over() {
+    let rows = keys(3, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    let out = run(&sim, &input, &report, &[])
+        .env("MCLI_PRIVATE_API_KEY", "not-the-key")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(
+        err.contains("\n  the credential: API key simpublic, from environment (MCLI_PUBLIC_API_KEY, MCLI_PRIVATE_API_KEY)\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains("\n  to continue, once the credential works: "),
+        "{err}"
+    );
+    assert!(!err.contains("to hand over"), "{err}");
+    assert!(!err.contains("not-the-key"));
+}
+
+#[test]
+fn a_wrong_base_url_is_said_once_and_never_offered_again() {
+    let rows = keys(2, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    let wrong = sim
+        .base_url()
+        .replace("/api/public/v1.0", "/wrong/api/public/v1.0");
+    let out = revoker()
+        .args(["run", "--base-url", &wrong, "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("HTTP 404 (not the API's error document but an HTML body of "),
+        "{err}"
+    );
+    assert!(!err.contains("HTTP 404 (HTTP 404"), "{err}");
+    let hint = err
+        .lines()
+        .find(|l| l.contains("to continue"))
+        .unwrap_or_default();
+    assert!(
+        hint.starts_with("  to continue, with the right base URL: "),
+        "{err}"
+    );
+    assert!(
+        hint.contains("--base-url BASE_URL ") && !hint.contains(&wrong),
+        "{hint}"
+    );
+}
+
+#[test]
+fn job_file_typos_and_atlas_cli_flags_say_what_to_write() {
+    let d = dir();
+    let job = path(&d, "job.toml");
+    std::fs::write(&job, "input = \"in.csv\"\nconcurency = 4\n").unwrap();
+    let out = revoker().args(["run"]).arg(&job).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("line 2: unknown field `concurency`, expected one of"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out)
+            .trim_end()
+            .ends_with("did you mean `concurrency`?"),
+        "{}",
+        stderr(&out)
+    );
+    let out = revoker()
+        .args(["run", "--orgId", "5f1b2c3d4e5f6a7b8c9d0e1f"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "revoker: --orgId is Atlas CLI's: revoker takes each row's organization from the input's org column; to choose credentials from an organization's live state, use revoker select --org ID\n"
+    );
+}
+
+#[test]
+fn on_a_terminal_log_lines_read_as_the_summary_does() {
+    if !have_tool("tmux", "-V") {
+        return;
+    }
+    let mut rows = keys(2, 1);
+    rows.push(target(Kind::OrgApiKey, 9, 9, None));
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    let done = path(&d, "done");
+    let bin = assert_cmd::cargo::cargo_bin("revoker");
+    let command = shell_words::join([
+        "sh",
+        "-c",
+        &format!(
+            "env -i PATH=/usr/bin:/bin HOME=/nonexistent MCLI_PUBLIC_API_KEY={} MCLI_PRIVATE_API_KEY={} {} run --yes --input {} --report {} --base-url {}; touch {}; sleep 60",
+            revoker_sim::DEFAULT_PUBLIC_KEY,
+            revoker_sim::DEFAULT_PRIVATE_KEY,
+            bin.display(),
+            input.display(),
+            report.display(),
+            sim.base_url(),
+            done.display()
+        ),
+    ]);
+    let socket = format!("revoker-log-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    tmux(&["new-session", "-d", "-x", "250", "-y", "50", &command]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !done.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let pane = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-J"]).stdout).into_owned();
+    tmux(&["kill-server"]);
+    assert!(
+        pane.contains("revoker: warning: 1 invalid row in "),
+        "{pane}"
+    );
+    assert!(!pane.contains(" WARN "), "{pane}");
+}
