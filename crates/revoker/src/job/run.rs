@@ -557,7 +557,12 @@ async fn revoke_with(
     let start = start_record(job, &survey, lanes.identities().join(", "));
     let mut session = Session::open(report, "run", start)?;
     let figures = lanes.lanes[0].client.figures().clone();
-    let display = Display::start(figures.clone(), outputs);
+    let display = Display::start(
+        figures.clone(),
+        outputs,
+        &pacing(settings, survey.scopes),
+        survey.already_finished,
+    );
     let (rows, already_finished) = (survey.rows, survey.already_finished);
     let result = engines(job, lanes, (&survey, prior), &mut session, report).await;
     display.finish();
@@ -703,6 +708,32 @@ fn exit_code(summary: &Summary, stopped: Option<&StopReason>) -> i32 {
         Some(reason) => reason.exit_code(),
         None if summary.unfinished() > 0 => exit::UNFINISHED,
         None => exit::OK,
+    }
+}
+
+/// What paces the run, in words: the ceilings in force and where they come from, or the API.
+fn pacing(settings: &Settings, scopes: u64) -> String {
+    let origin = |name: &str| {
+        settings
+            .origins
+            .get(name)
+            .map_or_else(|| "default".to_string(), ToString::to_string)
+    };
+    let mut parts = Vec::new();
+    if let Some(rate) = settings.run.rate {
+        parts.push(format!("rate {rate} ({})", origin("rate")));
+    }
+    if let Some(rate) = settings.run.project_rate {
+        parts.push(format!(
+            "project_rate {rate} ({}) × {scopes} projects and organizations ≈ {:.0} rows/s",
+            origin("project_rate"),
+            rate.per_second() * scopes as f64
+        ));
+    }
+    if parts.is_empty() {
+        "paced by the API alone: as fast as it answers, slower where 429s say so".into()
+    } else {
+        format!("paced by {}; 429s slow it further", parts.join(" and "))
     }
 }
 

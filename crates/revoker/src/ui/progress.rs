@@ -18,6 +18,9 @@ pub struct Display {
     bar: Option<ProgressBar>,
 }
 
+/// No ETA before this much of the run: the first seconds' rate (a burst, a 429's pause) says little.
+const ETA_AFTER: Duration = Duration::from_secs(3);
+
 struct Snapshot {
     done: u64,
     total: u64,
@@ -35,7 +38,7 @@ impl Snapshot {
         let total = Figures::get(&figures.total).max(done);
         let elapsed = started.elapsed().as_secs_f64().max(0.001);
         let rate = done as f64 / elapsed;
-        let eta = (rate > 0.0 && total > done)
+        let eta = (rate > 0.0 && total > done && started.elapsed() >= ETA_AFTER)
             .then(|| Duration::from_secs(((total - done) as f64 / rate) as u64));
         Snapshot {
             done,
@@ -64,8 +67,9 @@ impl Snapshot {
 }
 
 impl Display {
-    /// Starts the display that suits stderr; nothing at all when `quiet`.
-    pub fn start(figures: Arc<Figures>, out: &Outputs) -> Display {
+    /// Starts the display that suits stderr; nothing at all when `quiet`. `pacing` says what
+    /// paces the run; `earlier` counts the rows earlier runs of the report finished.
+    pub fn start(figures: Arc<Figures>, out: &Outputs, pacing: &str, earlier: u64) -> Display {
         if out.quiet {
             return Display {
                 task: None,
@@ -75,11 +79,18 @@ impl Display {
         let started = Instant::now();
         let c = console();
         if std::io::stderr().is_terminal() && !c.json {
+            c.note("revoker::progress", &format!("revoker: {pacing}"));
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            // `wide_msg` is cut to the terminal's width: one line, however narrow the terminal.
             let template = if color_allowed() {
-                "{bar:30.cyan/blue} {pos}/{len} rows · {msg}"
+                "{bar:24.cyan/blue} {percent:>3}% {pos}/{len} rows · {wide_msg}"
             } else {
-                "{bar:30} {pos}/{len} rows · {msg}"
+                "{bar:24} {percent:>3}% {pos}/{len} rows · {wide_msg}"
+            };
+            let earlier = if earlier > 0 {
+                format!(" · {earlier} finished before")
+            } else {
+                String::new()
             };
             bar.set_style(
                 ProgressStyle::with_template(template)
@@ -89,9 +100,12 @@ impl Display {
             let task = tokio::spawn(async move {
                 loop {
                     let s = Snapshot::of(&figures, started);
-                    shown.set_length(s.total);
+                    // Before the engine has counted its rows there is no length: not "100%".
+                    if s.total > 0 {
+                        shown.set_length(s.total);
+                    }
                     shown.set_position(s.done);
-                    shown.set_message(s.text());
+                    shown.set_message(format!("{}{earlier}", s.text()));
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
