@@ -385,3 +385,96 @@ pub fn job(config: SimConfig, keys: &[Target]) -> Job {
         report,
     }
 }
+
+/// A terminal for `command`, through tmux on a private socket; answers the pane's text once
+/// `until` appears in it (or after 30 s).
+pub struct Terminal {
+    socket: String,
+}
+
+impl Terminal {
+    /// Starts `command` in a new session, 200 × 50.
+    pub fn start(command: &str) -> Terminal {
+        Terminal::sized(command, 200)
+    }
+
+    /// Starts `command` in a terminal `columns` wide.
+    pub fn sized(command: &str, columns: u16) -> Terminal {
+        let socket = format!("revoker-test-{}-{}", std::process::id(), rand_suffix());
+        let columns = columns.to_string();
+        let status = std::process::Command::new("tmux")
+            .args([
+                "-L",
+                &socket,
+                "new-session",
+                "-d",
+                "-x",
+                &columns,
+                "-y",
+                "50",
+                command,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        Terminal { socket }
+    }
+
+    /// The pane once `text` appears in it (or after 30 s).
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let pane = self.capture();
+            if pane.contains(text) || std::time::Instant::now() > deadline {
+                return pane;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// The pane's text, wrapped lines joined.
+    pub fn capture(&self) -> String {
+        let out = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-J", "-S", "-100"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types `text` and Enter.
+    pub fn type_line(&self, text: &str) {
+        let status = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "send-keys", text, "Enter"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64)
+}
+
+/// The shell command that runs `revoker ARGS` on a terminal with the simulator's credentials and
+/// nothing else of this environment, then `after` (in the same shell), then waits to be read.
+pub fn on_terminal(args: &str, after: &str) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("revoker");
+    shell_words::join([
+        "sh",
+        "-c",
+        &format!(
+            "env -i PATH=/usr/bin:/bin HOME=/nonexistent TERM=xterm NO_COLOR=1 MCLI_PUBLIC_API_KEY={DEFAULT_PUBLIC_KEY} MCLI_PRIVATE_API_KEY={DEFAULT_PRIVATE_KEY} {} {args}; {after}; sleep 60",
+            bin.display()
+        ),
+    ])
+}

@@ -341,86 +341,8 @@ fn spawn_reader(
             if shared.ctx.stop.is_set() {
                 return ControlFlow::Break(());
             }
-            let primary = shared.lane.as_ref().is_none_or(|l| l.primary);
-            let work = match entry.target {
-                Err(_) if !primary => return ControlFlow::Continue(()),
-                Err(reason) => Work::Invalid {
-                    line: entry.line,
-                    raw: entry.raw,
-                    reason,
-                },
-                Ok(target) => {
-                    let id = target.identity();
-                    if finished.contains(&id) {
-                        return ControlFlow::Continue(());
-                    }
-                    match shared.lane.as_ref().map(|l| (l.route)(&target, entry.org)) {
-                        None | Some(Routed::Mine) => {}
-                        Some(Routed::Other) => return ControlFlow::Continue(()),
-                        Some(Routed::Nobody(_)) if !primary => return ControlFlow::Continue(()),
-                        Some(Routed::Nobody(why)) => {
-                            let work = Work::Nobody {
-                                line: entry.line,
-                                target,
-                                why,
-                            };
-                            return if tx.blocking_send(work).is_err() {
-                                ControlFlow::Break(())
-                            } else {
-                                ControlFlow::Continue(())
-                            };
-                        }
-                    }
-                    if let Some(at) = shared.exempt.covering(&target) {
-                        let message = shared.exempt.message(at);
-                        let work = Work::Exempt {
-                            line: entry.line,
-                            target,
-                            message,
-                        };
-                        return if tx.blocking_send(work).is_err() {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        };
-                    }
-                    if shared.own.matches(&target) {
-                        if !shared.own.allowed {
-                            let work = Work::Invalid {
-                                line: entry.line,
-                                raw: entry.raw,
-                                reason: shared.own.refusal(),
-                            };
-                            return if tx.blocking_send(work).is_err() {
-                                ControlFlow::Break(())
-                            } else {
-                                ControlFlow::Continue(())
-                            };
-                        }
-                        if matches!(
-                            shared.copies.seen(id, entry.line),
-                            copies::Seen::Unique | copies::Seen::First
-                        ) {
-                            deferred.push(Pending {
-                                line: entry.line,
-                                target,
-                            });
-                        }
-                        return ControlFlow::Continue(());
-                    }
-                    match shared.copies.seen(id, entry.line) {
-                        copies::Seen::Unique | copies::Seen::First => Work::Send(Pending {
-                            line: entry.line,
-                            target,
-                        }),
-                        copies::Seen::CopyNow(first) => Work::Copy {
-                            line: entry.line,
-                            target,
-                            first,
-                        },
-                        copies::Seen::CopyLater => return ControlFlow::Continue(()),
-                    }
-                }
+            let Some(work) = work_of(&shared, &finished, entry, &mut deferred) else {
+                return ControlFlow::Continue(());
             };
             if tx.blocking_send(work).is_err() {
                 // The scheduler is gone: it has stopped for good.
@@ -430,6 +352,71 @@ fn spawn_reader(
         })?;
         Ok(deferred)
     })
+}
+
+/// What becomes of one row of the second pass: work for the scheduler, or nothing now (finished
+/// before, another lane's, a later copy, or the run's own credential kept for last in `deferred`).
+fn work_of(
+    shared: &Shared,
+    finished: &HashSet<Identity>,
+    entry: crate::input::Entry,
+    deferred: &mut Vec<Pending>,
+) -> Option<Work> {
+    let primary = shared.lane.as_ref().is_none_or(|l| l.primary);
+    let (line, target) = match entry.target {
+        Err(_) if !primary => return None,
+        Err(reason) => {
+            return Some(Work::Invalid {
+                line: entry.line,
+                raw: entry.raw,
+                reason,
+            });
+        }
+        Ok(target) => (entry.line, target),
+    };
+    let id = target.identity();
+    if finished.contains(&id) {
+        return None;
+    }
+    match shared.lane.as_ref().map(|l| (l.route)(&target, entry.org)) {
+        None | Some(Routed::Mine) => {}
+        Some(Routed::Other) => return None,
+        Some(Routed::Nobody(_)) if !primary => return None,
+        Some(Routed::Nobody(why)) => return Some(Work::Nobody { line, target, why }),
+    }
+    if let Some(at) = shared.exempt.covering(&target) {
+        let message = shared.exempt.message(at);
+        return Some(Work::Exempt {
+            line,
+            target,
+            message,
+        });
+    }
+    if shared.own.matches(&target) {
+        if !shared.own.allowed {
+            return Some(Work::Invalid {
+                line,
+                raw: entry.raw,
+                reason: shared.own.refusal(),
+            });
+        }
+        if matches!(
+            shared.copies.seen(id, line),
+            copies::Seen::Unique | copies::Seen::First
+        ) {
+            deferred.push(Pending { line, target });
+        }
+        return None;
+    }
+    match shared.copies.seen(id, line) {
+        copies::Seen::Unique | copies::Seen::First => Some(Work::Send(Pending { line, target })),
+        copies::Seen::CopyNow(first) => Some(Work::Copy {
+            line,
+            target,
+            first,
+        }),
+        copies::Seen::CopyLater => None,
+    }
 }
 
 /// Rows queued per scope, taken round-robin.

@@ -133,6 +133,49 @@ fn header_names(source: &Source, csv: &mut CsvReader) -> Result<Vec<String>, Inp
         .collect()
 }
 
+/// The cells revoker reads of one record. Only those must be text: a byte of another encoding
+/// elsewhere (an owner's name in cp1252) is none of its business; in a column it reads, the row is
+/// bad, and says which column.
+fn cells_of<'r>(
+    record: &'r csv::ByteRecord,
+    (project, org, key, secret, kind): (
+        Option<usize>,
+        Option<usize>,
+        usize,
+        Option<usize>,
+        Option<usize>,
+    ),
+    names: &[String],
+) -> Cells<'r> {
+    let undecodable = [project, org, Some(key), secret, kind]
+        .into_iter()
+        .flatten()
+        .find(|i| {
+            record
+                .get(*i)
+                .is_some_and(|b| std::str::from_utf8(b).is_err())
+        });
+    let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(String::from_utf8_lossy);
+    Cells {
+        project: cell(project),
+        org: cell(org),
+        key: cell(Some(key)),
+        secret: cell(secret),
+        kind: cell(kind),
+        problem: undecodable.map(|i| {
+            let shown = header_name_shown(&names[i], i);
+            let column = if shown.starts_with("column ") {
+                shown
+            } else {
+                format!("column {} ({shown})", i + 1)
+            };
+            format!(
+                "{column} is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")"
+            )
+        }),
+    }
+}
+
 /// Line-ending offsets shared between a [`LineEnds`] reader and the scan that reads through it.
 type Ends = Rc<RefCell<VecDeque<(u64, bool)>>>;
 
@@ -322,39 +365,11 @@ pub(super) fn scan(
         if record.as_slice().contains(&0) {
             return Err(source.malformed(line, "contains a NUL byte: this is not a text file"));
         }
-        // Only the columns revoker reads must be text: a byte of another encoding elsewhere (an
-        // owner's name in cp1252) is none of its business; in a column it reads, the row is bad.
-        let undecodable = [project, org, Some(key), secret, kind]
-            .into_iter()
-            .flatten()
-            .find(|i| {
-                record
-                    .get(*i)
-                    .is_some_and(|b| std::str::from_utf8(b).is_err())
-            });
         // Spreadsheets pad exports with rows of empty cells; they are blank lines, not bad rows.
         if record.iter().all(<[u8]>::is_empty) {
             continue;
         }
-        let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(String::from_utf8_lossy);
-        let cells = Cells {
-            project: cell(project),
-            org: cell(org),
-            key: cell(Some(key)),
-            secret: cell(secret),
-            kind: cell(kind),
-            problem: undecodable.map(|i| {
-                let shown = header_name_shown(&names[i], i);
-                let column = if shown.starts_with("column ") {
-                    shown
-                } else {
-                    format!("column {} ({shown})", i + 1)
-                };
-                format!(
-                    "{column} is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")"
-                )
-            }),
-        };
+        let cells = cells_of(&record, (project, org, key, secret, kind), &names);
         if visit(validate(
             line,
             Some(base + start),

@@ -264,20 +264,6 @@ fn shape(path: &str) -> String {
         .join("/")
 }
 
-#[derive(Deserialize)]
-struct SetsPage {
-    #[serde(default)]
-    results: Vec<EndpointSet>,
-    #[serde(default)]
-    links: Vec<Link>,
-}
-
-#[derive(Deserialize)]
-struct Link {
-    #[serde(default)]
-    rel: Option<String>,
-}
-
 /// Pages of endpoint sets: each asked once, outside the run's retries and breakers, since the
 /// endpoint is optional (Cloud Manager has none; a credential may not read it) and no answer of it
 /// may stop a run.
@@ -293,11 +279,9 @@ async fn endpoint_sets(ctx: &Context, spec: &ListSpec) -> Result<Vec<EndpointSet
                 .unwrap_or_default();
             return Err(format!("{status}{}", reply.answer.detail()));
         }
-        let p: SetsPage = serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
-        let (n, next) = (
-            p.results.len(),
-            p.links.iter().any(|l| l.rel.as_deref() == Some("next")),
-        );
+        let p: crate::select::read::PageOf<EndpointSet> =
+            serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
+        let (n, next) = (p.results.len(), p.next());
         out.extend(p.results);
         if n == 0 || !next {
             break;

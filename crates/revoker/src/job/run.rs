@@ -594,18 +594,37 @@ async fn revoke_with(
         None
     };
     if outputs.output == Output::Json {
-        out(serde_json::json!({
-            "run_id": closed.run_id,
-            "report": report.display().to_string(),
-            "exit_code": code,
-            "stopped": result.stopped.as_ref().map(ToString::to_string),
-            "summary": summary,
-            "rows_written": closed.written.rows,
-            "problems": result.groups,
-            "verification": verification,
-        }));
+        out(run_json(
+            &closed,
+            report,
+            code,
+            &result,
+            &summary,
+            verification,
+        ));
     }
     Ok(Ran { code, summary })
+}
+
+/// The one JSON document of `-o json`.
+fn run_json(
+    closed: &Closed,
+    report: &Path,
+    code: i32,
+    result: &engine::RunResult,
+    summary: &Summary,
+    verification: Option<crate::verify::Verification>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "run_id": closed.run_id,
+        "report": report.display().to_string(),
+        "exit_code": code,
+        "stopped": result.stopped.as_ref().map(ToString::to_string),
+        "summary": summary,
+        "rows_written": closed.written.rows,
+        "problems": result.groups,
+        "verification": verification,
+    })
 }
 
 /// The engine's context for a run (or a verification) over `scopes` projects and organizations.

@@ -105,11 +105,21 @@ pub async fn select_command(
             serde_json::json!({ "selection": found, "written": write.as_ref().map(|p| p.display().to_string()), "exit_code": code }),
         );
     }
-    let level = if code == exit::OK { "INFO" } else { "WARN" };
+    say(&found);
+    Ok(code)
+}
+
+/// The selection's summary on stderr: a warning when a list could not be read.
+fn say(found: &Found) {
+    let level = if found.problems.is_empty() {
+        "INFO"
+    } else {
+        "WARN"
+    };
     console().emit(
         level,
         "revoker::select",
-        &summary(&found),
+        &summary(found),
         serde_json::json!({
             "selected": found.selected.len(),
             "candidates": found.candidates,
@@ -118,7 +128,6 @@ pub async fn select_command(
             "problems": found.problems,
         }),
     );
-    Ok(code)
 }
 
 /// The selection of a policy job, made (or, on a resume, found) beside its report; the input the
@@ -151,20 +160,7 @@ pub async fn select_for_run(
             anyhow::anyhow!("the selection stopped; nothing was revoked"),
         ));
     }
-    let level = if found.problems.is_empty() {
-        "INFO"
-    } else {
-        "WARN"
-    };
-    console().emit(
-        level,
-        "revoker::select",
-        &summary(&found),
-        serde_json::json!({
-            "selected": found.selected.len(),
-            "requests": found.requests,
-        }),
-    );
+    say(&found);
     select::write::write(&path, &found.selected, Format::Csv).map_err(Failure::usage)?;
     settings.values.input = Some(path);
     Ok(Some(serde_json::json!({

@@ -96,11 +96,19 @@ pub struct Group {
     pub org_id: Option<String>,
 }
 
+/// A page of a paged list: its items, and whether it links a next one.
 #[derive(Deserialize)]
-struct PageOf<T> {
-    results: Vec<T>,
+pub struct PageOf<T> {
+    pub results: Vec<T>,
     #[serde(default)]
     links: Vec<Link>,
+}
+
+impl<T> PageOf<T> {
+    /// Whether the page links a next one.
+    pub fn next(&self) -> bool {
+        self.links.iter().any(|l| l.rel.as_deref() == Some("next"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -168,10 +176,7 @@ pub async fn all<T: DeserializeOwned>(
     let mut out = Vec::new();
     for page in 1..=MAX_PAGES as usize {
         let p: PageOf<T> = get(ctx, scope, spec, page).await?;
-        let (n, next) = (
-            p.results.len(),
-            p.links.iter().any(|l| l.rel.as_deref() == Some("next")),
-        );
+        let (n, next) = (p.results.len(), p.next());
         out.extend(p.results);
         if n == 0 || !(next || n >= ITEMS_PER_PAGE) {
             return Ok(out);

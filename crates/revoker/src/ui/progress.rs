@@ -66,6 +66,47 @@ impl Snapshot {
     }
 }
 
+/// One plain line (or JSON object) of progress every `every`, for stderr that is not a terminal.
+fn plain_lines(
+    figures: Arc<Figures>,
+    started: Instant,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let c = console();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let s = Snapshot::of(&figures, started);
+            let percent = if s.total == 0 {
+                100.0
+            } else {
+                s.done as f64 * 100.0 / s.total as f64
+            };
+            c.emit(
+                "INFO",
+                "revoker::progress",
+                &format!(
+                    "{} progress: {}/{} rows ({percent:.0}%) · {}",
+                    crate::report::timestamp(),
+                    s.done,
+                    s.total,
+                    s.text()
+                ),
+                serde_json::json!({
+                    "done": s.done,
+                    "total": s.total,
+                    "rows_per_second": (s.rate * 10.0).round() / 10.0,
+                    "eta_seconds": s.eta.map(|d| d.as_secs()),
+                    "failed": s.failed,
+                    "rejected": s.rejected,
+                    "invalid": s.invalid,
+                    "throttled": s.throttled,
+                }),
+            );
+        }
+    })
+}
+
 impl Display {
     /// Starts the display that suits stderr; nothing at all when `quiet`. `pacing` says what
     /// paces the run; `earlier` counts the rows earlier runs of the report finished.
@@ -114,41 +155,8 @@ impl Display {
                 bar: Some(bar),
             };
         }
-        let every = out.progress_every;
-        let task = tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(every).await;
-                let s = Snapshot::of(&figures, started);
-                let percent = if s.total == 0 {
-                    100.0
-                } else {
-                    s.done as f64 * 100.0 / s.total as f64
-                };
-                c.emit(
-                    "INFO",
-                    "revoker::progress",
-                    &format!(
-                        "{} progress: {}/{} rows ({percent:.0}%) · {}",
-                        crate::report::timestamp(),
-                        s.done,
-                        s.total,
-                        s.text()
-                    ),
-                    serde_json::json!({
-                        "done": s.done,
-                        "total": s.total,
-                        "rows_per_second": (s.rate * 10.0).round() / 10.0,
-                        "eta_seconds": s.eta.map(|d| d.as_secs()),
-                        "failed": s.failed,
-                        "rejected": s.rejected,
-                        "invalid": s.invalid,
-                        "throttled": s.throttled,
-                    }),
-                );
-            }
-        });
         Display {
-            task: Some(task),
+            task: Some(plain_lines(figures, started, out.progress_every)),
             bar: None,
         }
     }

@@ -355,92 +355,21 @@ fn the_dry_run_sums_up_per_kind_and_lists_requests_only_with_v() {
     );
 }
 
-/// A terminal for `command`, through tmux on a private socket; answers the pane's text once
-/// `until` appears in it (or after 30 s).
-struct Terminal {
-    socket: String,
-}
-
-impl Terminal {
-    fn start(command: &str) -> Terminal {
-        let socket = format!("revoker-test-{}-{}", std::process::id(), rand_suffix());
-        let status = std::process::Command::new("tmux")
-            .args([
-                "-L",
-                &socket,
-                "new-session",
-                "-d",
-                "-x",
-                "200",
-                "-y",
-                "50",
-                command,
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        Terminal { socket }
-    }
-
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let pane = self.capture();
-            if pane.contains(text) || std::time::Instant::now() > deadline {
-                return pane;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn capture(&self) -> String {
-        let out = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "capture-pane", "-p", "-J", "-S", "-100"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn type_line(&self, text: &str) {
-        let status = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "send-keys", text, "Enter"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .status();
-    }
-}
-
-fn rand_suffix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64)
-}
-
 /// The shell command of a run on a terminal, whose exit code lands in `code`.
 fn terminal_run(sim: &SimHandle, input: &Path, report: &Path, code: &Path) -> String {
-    let bin = assert_cmd::cargo::cargo_bin("revoker");
-    shell_words::join([
-        "sh",
-        "-c",
-        &format!(
-            "env -i PATH=/usr/bin:/bin HOME=/nonexistent MCLI_PUBLIC_API_KEY={} MCLI_PRIVATE_API_KEY={} {} run --input {} --report {} --base-url {}; echo $? > {}; echo finished; sleep 60",
-            revoker_sim::DEFAULT_PUBLIC_KEY,
-            revoker_sim::DEFAULT_PRIVATE_KEY,
-            bin.display(),
-            input.display(),
-            report.display(),
-            sim.base_url(),
-            code.display()
-        ),
-    ])
+    let args = shell_words::join([
+        "run",
+        "--input",
+        &input.display().to_string(),
+        "--report",
+        &report.display().to_string(),
+        "--base-url",
+        sim.base_url(),
+    ]);
+    on_terminal(
+        &args,
+        &format!("echo $? > {}; echo finished", code.display()),
+    )
 }
 
 #[test]
