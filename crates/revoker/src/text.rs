@@ -14,6 +14,11 @@ fn needs_escape(c: char) -> bool {
         )
 }
 
+/// `1 row`, `2 rows`: a count with its noun.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// `value` on one line with every unsafe character written as an escape (`\n`, `\u{1b}`,
 /// `\u{202e}`); plain text is returned as is.
 pub fn one_line(value: &str) -> Cow<'_, str> {

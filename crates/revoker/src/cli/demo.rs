@@ -118,9 +118,7 @@ fn intro(base_url: &str, service_account: bool) -> String {
     )
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+use crate::text::plural;
 
 fn what_happened(stats: &sim::Stats, report: &Path, dir: &Path, service_account: bool) -> String {
     let auth = if service_account {

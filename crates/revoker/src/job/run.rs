@@ -819,8 +819,9 @@ fn print_summary(
     }
     text.push_str(&format!("{summary}\n"));
     text.push_str(&format!(
-        "  report: {} ({written} rows written)\n  evidence digest (keep it elsewhere; revoker report --expect-digest checks it): {evidence}",
-        report.display()
+        "  report: {} ({} written)\n  evidence digest (keep it elsewhere; revoker report --expect-digest checks it): {evidence}",
+        report.display(),
+        crate::text::plural(written, "row", "rows")
     ));
     if let Some(hint) = &outputs.resume_hint
         && (summary.unfinished() > 0 || stopped.is_some())

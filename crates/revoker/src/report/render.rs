@@ -28,8 +28,10 @@ fn run_text(out: &mut String, run: &RunView) {
     let secs = Duration::from_millis(run.elapsed_ms).as_secs_f64();
     let _ = writeln!(
         out,
-        "run {} ({}): {rows} rows in {secs:.1} s",
-        run.run_id, run.command
+        "run {} ({}): {} in {secs:.1} s",
+        run.run_id,
+        run.command,
+        crate::text::plural(rows, "row", "rows")
     );
     if let Some(audit) = &run.audit {
         let s = &audit.start;

@@ -11,7 +11,9 @@ use super::Outcome;
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
     pub run_id: String,
-    /// Report rows written by this run, per outcome.
+    /// Report rows written by this run, per outcome; in JSON every outcome, zero included, so
+    /// that the schema never depends on what happened.
+    #[serde(serialize_with = "every_outcome")]
     pub outcomes: BTreeMap<Outcome, u64>,
     /// Rows an earlier run had finished, not sent again.
     pub already_finished: u64,
@@ -29,6 +31,18 @@ pub struct Summary {
     pub elapsed_ms: u64,
     /// The report's chain digest after this run's last row.
     pub chain: String,
+}
+
+fn every_outcome<S: serde::Serializer>(
+    outcomes: &BTreeMap<Outcome, u64>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(Outcome::ALL.len()))?;
+    for o in Outcome::ALL {
+        map.serialize_entry(o.as_str(), &outcomes.get(&o).copied().unwrap_or(0))?;
+    }
+    map.end()
 }
 
 impl Summary {
@@ -87,9 +101,9 @@ impl fmt::Display for Summary {
         let elapsed = Duration::from_millis(self.elapsed_ms).as_secs_f64();
         writeln!(
             f,
-            "run {}: {} rows in {elapsed:.1} s ({:.0} rows/s)",
+            "run {}: {} in {elapsed:.1} s ({:.0} rows/s)",
             self.run_id,
-            self.rows(),
+            crate::text::plural(self.rows(), "row", "rows"),
             self.rate()
         )?;
         writeln!(f, "  {}", self.counts_line())?;

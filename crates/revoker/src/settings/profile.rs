@@ -34,6 +34,9 @@ pub struct ProfileFields {
     pub auth_type: Option<String>,
     pub org_id: Option<String>,
     pub project_id: Option<String>,
+    /// An `atlas auth login` session's token: read only to say it is one, never used or shown.
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
 }
 
 /// A profile and where it was read.
@@ -114,7 +117,20 @@ impl Profile {
             _ => None,
         };
         if client.is_none() && key.is_none() {
-            return Ok(None);
+            let login = f.auth_type.as_deref() == Some("user_account")
+                || set(&f.access_token).is_some()
+                || set(&f.refresh_token).is_some();
+            return Err(CredentialError::Profile(if login {
+                format!(
+                    "{} is an atlas auth login session (a person's access token), which revoker does not sign in with: create an API key or a service account for it, and put its pair in the profile (public_api_key and private_api_key, or client_id and client_secret) or in the environment",
+                    self.describe()
+                )
+            } else {
+                format!(
+                    "{} holds no API key (public_api_key and private_api_key) and no service account (client_id and client_secret)",
+                    self.describe()
+                )
+            }));
         }
         owner_only(&self.path)
             .map_err(|why| CredentialError::Profile(format!("{}: {why}", self.path.display())))?;
@@ -239,6 +255,26 @@ mod tests {
             p.base_url().as_deref(),
             Some("https://cloud.mongodb.com/api/atlas/v2")
         );
+        // An `atlas auth login` profile, and one with nothing to sign in with, say so.
+        std::fs::write(
+            &path,
+            "[login]\nauth_type = \"user_account\"\naccess_token = \"eyJhbGciOi\"\n[empty]\norg_id = \"x\"\n",
+        )
+        .unwrap();
+        let login = read(&path, Tool::AtlasCli, "login", true).unwrap().unwrap();
+        let e = login.credential().unwrap_err().to_string();
+        assert!(
+            e.contains("is an atlas auth login session") && !e.contains("eyJ"),
+            "{e}"
+        );
+        let empty = read(&path, Tool::AtlasCli, "empty", true).unwrap().unwrap();
+        let e = empty.credential().unwrap_err().to_string();
+        assert!(e.ends_with("holds no API key (public_api_key and private_api_key) and no service account (client_id and client_secret)"), "{e}");
+        std::fs::write(
+            &path,
+            "[full]\npublic_api_key = \"abc\"\nprivate_api_key = \"secret\"\nops_manager_url = \"https://om.example.com:8080/\"\n",
+        )
+        .unwrap();
         let p = read(&path, Tool::AtlasCli, "full", true).unwrap().unwrap();
         assert_eq!(
             p.credential()
@@ -256,7 +292,7 @@ mod tests {
             read(&path, Tool::AtlasCli, "nope", true)
                 .unwrap_err()
                 .to_string()
-                .contains("profiles there: default, full")
+                .contains("profiles there: full")
         );
         assert!(
             read(&path, Tool::AtlasCli, "nope", false)

@@ -394,3 +394,28 @@ fn the_bar_says_what_paces_the_run_with_a_percentage_and_no_early_eta() {
         "the bar fits the terminal: {bar:?}"
     );
 }
+
+#[test]
+fn json_output_names_every_outcome_zero_included() {
+    let rows = keys(2, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    let out = run(&sim, &input, &report, &["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outcomes = json["summary"]["outcomes"].as_object().unwrap();
+    let names: Vec<&str> = outcomes.keys().map(String::as_str).collect();
+    let mut all: Vec<&str> = Outcome::ALL.iter().map(|o| o.as_str()).collect();
+    all.sort();
+    let mut names_sorted = names.clone();
+    names_sorted.sort();
+    assert_eq!(names_sorted, all);
+    assert_eq!(outcomes["done"], 2);
+    assert_eq!(outcomes["rejected"], 0);
+}
