@@ -421,8 +421,8 @@ async fn revoke(
     let settings = &job.settings;
     let figures = Arc::new(Figures::default());
     let stop = StopFlag::default();
-    let signals = super::signals::listen_for_signals(stop.clone());
     let mut lanes = Lanes::build(settings, &figures, &stop, survey.scopes)?;
+    let signals = super::signals::listen_for_signals(stop.clone());
     let learned = lanes
         .learn(&job.source, &settings.input_options(), report)
         .await;
