@@ -18,7 +18,7 @@ DELETEs, retry, a tamper-evident report, resume, and verification that the keys 
 const AFTER: &str = "\
 Credentials come from the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, or MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY for an API key; MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET, or MCLI_CLIENT_ID / MCLI_CLIENT_SECRET, for a service account), an Atlas CLI profile (--profile, MONGODB_ATLAS_PROFILE), or --credentials-file; never from the command line.
 
-Exit codes: 0 every row done or not_found · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict · 3 aborted: credentials refused, IP not on the access list, every project refusing, no answer · 4 another run holds the report · 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
+Exit codes: 0 every row done, not_found or exempt · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict, over --max-revocations · 3 aborted: credentials refused (every credential, with one per organization), IP not on the access list, every project refusing, no answer · 4 another run holds the report · 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
 
 Try it with no account: revoker demo";
 
