@@ -62,7 +62,11 @@ fn status(o: &ReportOverview) -> Markup {
     html! {
         div class=(if ok { "status ok" } else { "status bad" }) {
             @if o.untampered() { strong { "As written. " } } @else { strong { "NOT as written: the chain or the audit record is broken. " } }
-            @if o.finished() { "Every row is finished (revoked, already gone, or confirmed absent)." }
+            @if o.finished() {
+                "Every row is finished (revoked, already gone, or confirmed absent)"
+                @if o.plain.exempt > 0 { ", but " (o.plain.exempt) " exempt rows were never sent, by the exemption list" }
+                "."
+            }
             @else {
                 strong { (left) " rows are left" }
                 @if o.plain.never_attempted > 0 { ", " (o.plain.never_attempted) " of them never attempted" }

@@ -145,7 +145,14 @@ fn left_text(out: &mut String, o: &ReportOverview) {
         }
     }
     let verdict = if o.finished() {
-        "finished: every row is done, already gone or confirmed absent".to_string()
+        if o.plain.exempt > 0 {
+            format!(
+                "finished: every row is done, already gone or confirmed absent, but {} exempt (never sent, by the exemption list)",
+                crate::text::plural(o.plain.exempt, "row is", "rows are")
+            )
+        } else {
+            "finished: every row is done, already gone or confirmed absent".to_string()
+        }
     } else {
         let n = o.plain.left();
         format!(

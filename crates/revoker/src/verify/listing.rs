@@ -73,8 +73,13 @@ pub enum Listed {
     Failed(Answer),
 }
 
-/// The codes by which a 404 says the scope of a list is gone. Ops Manager itself is never gone.
+/// The codes by which a 404 says the scope of a list is gone. Ops Manager itself is never gone,
+/// and a project that is gone proves nothing of a secret reached through it: the secret is its
+/// organization's service account's, and outlives the project.
 fn names_the_scope(kind: Kind, code: &str) -> bool {
+    if kind == Kind::ProjectServiceAccountSecret {
+        return false;
+    }
     match kind.scope() {
         Scope::Org => matches!(code, "ORG_NOT_FOUND" | "INVALID_ORG_ID"),
         Scope::Project => matches!(code, "GROUP_NOT_FOUND" | "INVALID_GROUP_ID"),

@@ -97,13 +97,14 @@ async fn read_secrets(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> Li
     if !why.starts_with("HTTP 404") {
         return listed;
     }
-    // A project's secret is settled by the project's list of accounts, an organization's by the
-    // organization's.
-    let (kind, whose) = if key.kind == Kind::ProjectServiceAccountSecret {
-        (Kind::ProjectServiceAccount, "project")
-    } else {
-        (Kind::ServiceAccount, "organization")
-    };
+    // An organization's list settles an organization's secret. A project's list cannot settle a
+    // project's: an account unassigned from the project keeps its secrets, in its organization.
+    if key.kind == Kind::ProjectServiceAccountSecret {
+        return Listed::Incomplete(format!(
+            "{why} (the account is not in this project: its secrets may live on in its organization)"
+        ));
+    }
+    let (kind, whose) = (Kind::ServiceAccount, "organization");
     let org = ListKey {
         kind,
         scope: key.scope,

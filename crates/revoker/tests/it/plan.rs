@@ -281,6 +281,12 @@ fn exempt_rows_never_reach_the_simulator_and_a_resume_keeps_them_exempt() {
         "{}",
         stdout(&out)
     );
+    // Finished, and said not to have revoked them.
+    assert!(
+        stdout(&out).contains("but 2 rows are exempt (never sent, by the exemption list)"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 #[test]

@@ -378,3 +378,50 @@ fn sigterm_stops_verify_with_its_summary_its_audit_end_and_its_token_revoked() {
     let stats = slow.stats();
     assert_eq!((stats.tokens_issued, stats.token_revokes), (1, 1));
 }
+
+#[test]
+fn a_project_secret_is_never_proven_gone_by_its_project_alone() {
+    // Revoked through the project on Atlas.
+    let secret = target(Kind::ProjectServiceAccountSecret, 1, 5, Some(6));
+    let first = sim(SimConfig::default(), &[secret]);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &[secret]);
+    let out = revoker()
+        .args([
+            "run",
+            "--base-url",
+            first.atlas_url(),
+            "--kinds",
+            "+project-service-account-secret",
+            "--input",
+        ])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Later the project answers without the account (unassigned from it: its secrets live on in
+    // the organization), then the project is gone: neither proves the secret gone.
+    let other = target(Kind::ProjectApiKey, 1, 9, None);
+    for seeds in [vec![other], vec![]] {
+        let now = sim(SimConfig::default(), &seeds);
+        let out = revoker()
+            .args(["verify", "--api-moved", "--base-url", now.atlas_url()])
+            .arg(&report)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let rows = verified_rows(&report);
+        assert!(
+            rows.iter().all(|r| r.outcome != Outcome::Verified),
+            "{rows:?}"
+        );
+        assert!(
+            stderr(&out).contains("not verified: 1 rows of GET /api/atlas/v2/groups/"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
