@@ -149,6 +149,14 @@ impl Answer {
         }
     }
 
+    /// `HTTP 403 detail`, or the detail alone for an answer without a status (no answer at all).
+    pub fn described(&self) -> String {
+        match self.http_status() {
+            Some(s) => format!("HTTP {s} {}", self.detail()),
+            None => self.detail().to_string(),
+        }
+    }
+
     /// A readable explanation, or empty for `Done`.
     pub fn detail(&self) -> &str {
         match self {

@@ -178,6 +178,40 @@ impl Api {
         url_of(base, &segments, envelope)
     }
 
+    /// The revoke request of `kind` as a pattern: its URL with the ids written `{groupId}` or
+    /// `{orgId}`, `{id}` and `{secretId}`.
+    pub fn revoke_pattern(self, base: &Url, kind: Kind, envelope: bool) -> String {
+        let key = match kind {
+            Kind::AiModelApiKey => "modelkeypattern000000000".to_string(),
+            k if k.key_is_client_id() => {
+                format!("{}{}", crate::input::CLIENT_ID_PREFIX, "6a".repeat(12))
+            }
+            _ => "6a".repeat(12),
+        };
+        let scope = if kind.scope() == crate::input::Scope::Global {
+            String::new()
+        } else {
+            "5e".repeat(12)
+        };
+        let secret = "7b".repeat(12);
+        let Some(t) = Target::parse(kind.as_str(), &scope, &key, &secret) else {
+            return String::new();
+        };
+        let placeholder = if kind.is_org_wide() {
+            "{orgId}"
+        } else {
+            "{groupId}"
+        };
+        let url = self.revoke_url(base, &t, envelope).to_string();
+        let url = if scope.is_empty() {
+            url
+        } else {
+            url.replace(&scope, placeholder)
+        };
+        url.replace(&t.key_text(), "{id}")
+            .replace(&secret, "{secretId}")
+    }
+
     /// The list that shows whether rows of `kind` in `scope` still exist. `client` is the service
     /// account whose secrets are listed (`service-account-secret` only).
     pub fn list(
@@ -245,7 +279,8 @@ impl Api {
     }
 }
 
-fn url_of(base: &Url, segments: &[&str], envelope: bool) -> Url {
+/// `base` with `segments` pushed as path segments (percent-encoded), and `envelope=true` when asked.
+pub fn url_of(base: &Url, segments: &[&str], envelope: bool) -> Url {
     let mut url = base.clone();
     if let Ok(mut path) = url.path_segments_mut() {
         path.pop_if_empty().extend(segments);

@@ -22,7 +22,7 @@ pub use classify::{
 };
 pub use flavour::{
     ATLAS_BASE_URL, ATLAS_PATH, Api, CLOUD_MANAGER_PATH, DEFAULT_BASE_URL, ITEMS_PER_PAGE,
-    ListShape, ListSpec,
+    ListShape, ListSpec, url_of,
 };
 pub use list::{ListedId, Page};
 

@@ -435,14 +435,17 @@ impl Queues {
         }
     }
 
-    fn push(&mut self, row: Pending) {
+    /// Queues `row`; answers whether its scope had nothing queued (it joins the ring).
+    fn push(&mut self, row: Pending) -> bool {
         let scope = row.target.scope;
         let queue = self.by_scope.entry(scope).or_default();
-        if queue.is_empty() {
+        let new = queue.is_empty();
+        if new {
             self.ring.push_back(scope);
         }
         queue.push_back(row);
         self.len += 1;
+        new
     }
 
     /// The next row whose scope may go now (its request counted as sent), or when to look again.
@@ -504,8 +507,11 @@ async fn read_ahead(
         match work {
             None => *input_done = true,
             Some(Work::Send(row)) => {
-                ctx.pacer.note(row.target.scope, row.target.kind.scope());
-                queues.push(row);
+                // Noted when the scope joins the ring, before it can be taken: not once a row.
+                let (scope, kind) = (row.target.scope, row.target.kind.scope());
+                if queues.push(row) {
+                    ctx.pacer.note(scope, kind);
+                }
             }
             Some(Work::Invalid { line, raw, reason }) => shared.invalid(line, raw, reason),
             Some(Work::Copy {

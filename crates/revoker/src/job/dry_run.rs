@@ -11,24 +11,6 @@ use crate::settings::Settings;
 use crate::ui::{console, out};
 use crate::vocab::exit;
 
-/// The request pattern of a kind: its URL with the ids replaced by what they stand for.
-fn pattern(settings: &Settings, target: &crate::input::Target) -> String {
-    let url = settings
-        .api
-        .revoke_url(&settings.base_url, target, settings.run.envelope)
-        .to_string();
-    let mut url = match target.kind.scope() {
-        crate::input::Scope::Org => url.replace(&target.scope.to_string(), "{orgId}"),
-        crate::input::Scope::Project => url.replace(&target.scope.to_string(), "{groupId}"),
-        crate::input::Scope::Global => url,
-    }
-    .replace(&target.key_text(), "{id}");
-    if target.kind.needs_secret() {
-        url = url.replace(&target.secret_text(), "{secretId}");
-    }
-    format!("DELETE {url}")
-}
-
 /// Validates, then prints what a run would send; sends nothing and writes nothing.
 pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     let opts = settings.input_options();
@@ -55,9 +37,14 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
                     .api
                     .revoke_url(&settings.base_url, &target, settings.run.envelope)
             );
-            let entry = kinds
-                .entry(target.kind)
-                .or_insert_with(|| (0, HashSet::new(), pattern(settings, &target)));
+            let entry = kinds.entry(target.kind).or_insert_with(|| {
+                let pattern = settings.api.revoke_pattern(
+                    &settings.base_url,
+                    target.kind,
+                    settings.run.envelope,
+                );
+                (0, HashSet::new(), format!("DELETE {pattern}"))
+            });
             entry.0 += 1;
             entry.1.insert(target.scope);
         }

@@ -80,12 +80,7 @@ async fn planned(
     let plan =
         super::plan::live_plan(settings, readers, (&job.source, &job.exempt), finished).await?;
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
-    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
-    if let Some(Some(reason)) = reasons
-        .iter()
-        .all(Option::is_some)
-        .then(|| reasons[0].clone())
-    {
+    if let Some(reason) = readers.stopped() {
         return Err(Failure::new(
             reason.exit_code(),
             anyhow::anyhow!("the plan stopped: {reason}; nothing was sent"),

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use crate::api::Client;
 use crate::engine::{self, Context, Routed, StopFlag};
 use crate::figures::Figures;
-use crate::input::{InputOptions, Kind, ObjectId, Scope, Source, Target};
+use crate::input::{InputOptions, ObjectId, Scope, Source, Target};
 use crate::job::Failure;
+use crate::select::read::ProjectOrg;
 use crate::settings::{Found, Settings};
 
 /// The suffix of the project → organization map kept beside a report.
@@ -281,33 +282,18 @@ impl Lanes {
 
     /// `GET /groups/{id}` with each credential, the default first, until one answers.
     async fn ask(&self, project: &ObjectId) -> Home {
-        let text = project.to_string();
         let mut order: Vec<usize> = (0..self.lanes.len()).collect();
         order.sort_by_key(|i| Some(*i) != self.default);
         let mut last = String::from("not asked");
         for i in order {
-            let ctx = &self.lanes[i].ctx;
-            let spec =
-                crate::select::read::spec(ctx, &["groups", &text], Kind::ProjectApiKey, false);
-            match crate::select::read::one::<crate::select::read::Group>(ctx, *project, &spec).await
-            {
-                Ok(g) => {
-                    if let Some(org) = g.org_id.as_deref().and_then(ObjectId::parse) {
-                        return Home::Org(org);
-                    }
-                    last = "the project's answer names no orgId".into();
-                }
-                Err(why)
-                    if why.contains("GROUP_NOT_FOUND")
-                        || why.starts_with("HTTP 404") && why.contains("No group") =>
-                {
-                    return Home::Gone;
-                }
-                Err(why) => {
+            match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
+                ProjectOrg::Org(org) => return Home::Org(org),
+                ProjectOrg::Gone => return Home::Gone,
+                ProjectOrg::Unknown(why) => {
                     last = format!(
                         "{} answered {why}",
                         self.lanes[i].found.credential.public_identity()
-                    )
+                    );
                 }
             }
         }

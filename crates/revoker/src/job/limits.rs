@@ -272,12 +272,7 @@ async fn endpoint_sets(ctx: &Context, spec: &ListSpec) -> Result<Vec<EndpointSet
     for page in 1..=10 {
         let reply = ctx.client().list_page(spec, page).await;
         if !matches!(reply.answer, crate::api::Answer::Done { .. }) {
-            let status = reply
-                .answer
-                .http_status()
-                .map(|s| format!("HTTP {s} "))
-                .unwrap_or_default();
-            return Err(format!("{status}{}", reply.answer.detail()));
+            return Err(reply.answer.described());
         }
         let p: crate::select::read::PageOf<EndpointSet> =
             serde_json::from_slice(&reply.body).map_err(|e| e.to_string())?;
@@ -297,12 +292,8 @@ async fn published(
     settings: &Settings,
     kinds: &[Kind],
 ) -> Vec<(String, Known, String)> {
-    let mut url = settings.base_url.clone();
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().push("rateLimits");
-    }
     let spec = ListSpec {
-        url,
+        url: crate::api::url_of(&settings.base_url, &["rateLimits"], false),
         accept: RATE_LIMITS_ACCEPT,
         shape: ListShape::Paged {
             id_field: "endpointSetId",
@@ -315,23 +306,9 @@ async fn published(
             return Vec::new();
         }
     };
-    let dummy = crate::input::Target {
-        kind: Kind::ProjectApiKey,
-        scope: crate::input::ObjectId::from_bytes([0x5e; 12]),
-        key: crate::input::ObjectId::from_bytes([0x6a; 12]),
-        secret: Some(crate::input::ObjectId::from_bytes([0x7b; 12])),
-    };
     let ours: Vec<String> = kinds
         .iter()
-        .map(|k| {
-            let t = crate::input::Target { kind: *k, ..dummy };
-            shape(
-                settings
-                    .api
-                    .revoke_url(&settings.base_url, &t, false)
-                    .path(),
-            )
-        })
+        .map(|k| shape(&settings.api.revoke_pattern(&settings.base_url, *k, false)))
         .collect();
     let mut out = Vec::new();
     for set in sets {

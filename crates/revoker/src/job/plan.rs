@@ -162,12 +162,7 @@ pub async fn plan_command(
     };
     signals.abort();
     let (plan, readers) = made?;
-    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
-    let stopped = if reasons.iter().all(Option::is_some) {
-        reasons.into_iter().flatten().next()
-    } else {
-        None
-    };
+    let stopped = readers.stopped();
     let mut code = exit_code(&plan, &settings, stopped.as_ref());
     if let Some(cap) = settings.run.max_revocations
         && plan.revocations() > cap

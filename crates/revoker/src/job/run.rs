@@ -445,7 +445,7 @@ async fn engines(
     report: &Path,
 ) -> Result<(engine::RunResult, Vec<engine::own::Own>), Failure> {
     let settings = &job.settings;
-    let mut tasks = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
     let mut owns = Vec::new();
     for (i, lane) in lanes.lanes.iter().enumerate() {
         let own = super::own::learn(
@@ -470,13 +470,19 @@ async fn engines(
             exempt: job.exempt.clone(),
             lane: lanes.engine_lane(i),
         };
-        tasks.push(engine::execute(lane.ctx.clone(), run));
+        let ctx = lane.ctx.clone();
+        tasks.spawn(async move { (i, engine::execute(ctx, run).await) });
     }
     session.drop_sink();
-    let results = futures_join(tasks).await;
+    let mut results: Vec<(usize, Result<engine::RunResult, engine::EngineError>)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        results.push(joined.map_err(|e| Failure::usage(format!("a lane's engine failed: {e}")))?);
+    }
+    // In the order of the lanes, so that each stop is said with its own credential.
+    results.sort_by_key(|(i, _)| *i);
     let mut merged: Option<engine::RunResult> = None;
     let mut stops = Vec::new();
-    for result in results {
+    for (_, result) in results {
         let r = result?;
         stops.push(r.stopped.clone());
         merged = Some(match merged {
@@ -500,30 +506,6 @@ async fn engines(
         None
     };
     Ok((merged, owns))
-}
-
-/// Awaits every future, in order.
-async fn futures_join<F: std::future::Future>(tasks: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<std::pin::Pin<Box<F>>> = tasks.into_iter().map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, f) in pinned.iter_mut().enumerate() {
-            if out[i].is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => out[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 async fn revoke_with(

@@ -44,15 +44,18 @@ pub async fn verify_command(
     let signals = super::signals::listen_for_signals(stop.clone());
     let figures = Arc::new(Figures::default());
     let mut lanes = super::lanes::Lanes::build(&settings, &figures, &stop, 1)?;
-    // The report's projects, to route their lists as the run routed their rows.
-    let projects: Vec<_> = verify::claims(&report)?
-        .iter()
-        .filter(|c| c.target.kind.scope() == crate::input::Scope::Project)
-        .map(|c| c.target.scope)
-        .collect();
-    lanes
-        .learn_projects(projects, Default::default(), &report)
-        .await;
+    // The report's projects, to route their lists as the run routed their rows (read only when
+    // there is anything to route).
+    if lanes.routed() {
+        let projects: Vec<_> = verify::claims(&report)?
+            .iter()
+            .filter(|c| c.target.kind.scope() == crate::input::Scope::Project)
+            .map(|c| c.target.scope)
+            .collect();
+        lanes
+            .learn_projects(projects, Default::default(), &report)
+            .await;
+    }
     let lanes = Arc::new(lanes);
     let result = verify_report(&settings, &report, &lanes.readers(), sign_key.as_deref()).await;
     lanes.finish().await;
@@ -85,14 +88,8 @@ pub async fn verify_report(
     let verification = verify::verify(readers, claims, &session.run_id, &sink).await;
     drop(sink);
     let closed = session.join()?;
-    // A stop counts when every credential stopped; one refused credential leaves its lists
-    // unverified, which the exit code already says.
-    let reasons: Vec<_> = readers.ctxs.iter().map(|c| c.stop().reason()).collect();
-    let stopped = if reasons.iter().all(Option::is_some) {
-        reasons.into_iter().flatten().next()
-    } else {
-        None
-    };
+    // One refused credential leaves its lists unverified, which the exit code already says.
+    let stopped = readers.stopped();
     let code = verify::exit_code(&verification, stopped.as_ref());
     let mut summary = Summary {
         run_id: closed.run_id.clone(),

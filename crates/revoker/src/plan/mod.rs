@@ -270,16 +270,7 @@ fn decide(listed: Listed, rows: &[Target]) -> (String, Vec<Fate>) {
         ),
         Listed::Gone(why) => (format!("gone: {why}"), all(Fate::Gone)),
         Listed::Incomplete(why) => (format!("proves nothing: {why}"), all(Fate::Unknown)),
-        Listed::Failed(answer) => {
-            let status = answer
-                .http_status()
-                .map(|s| format!("HTTP {s} "))
-                .unwrap_or_default();
-            (
-                format!("cannot: {status}{}", answer.detail()),
-                all(Fate::Cannot),
-            )
-        }
+        Listed::Failed(answer) => (format!("cannot: {}", answer.described()), all(Fate::Cannot)),
     }
 }
 

@@ -376,16 +376,17 @@ impl Run<'_> {
         if let Some(org) = self.project_orgs.get(&project) {
             return Some(*org);
         }
-        let text = project.to_string();
-        let spec = read::spec(self.ctx, &["groups", &text], Kind::ProjectApiKey, false);
-        match read::one::<read::Group>(self.ctx, project, &spec).await {
-            Ok(g) => {
-                let org = g.org_id.as_deref().and_then(ObjectId::parse)?;
+        match read::project_org(self.ctx, project).await {
+            read::ProjectOrg::Org(org) => {
                 self.project_orgs.insert(project, org);
                 Some(org)
             }
-            Err(why) => {
-                self.problem(format!("GET {}", spec.url.path()), why);
+            read::ProjectOrg::Gone => {
+                self.problem(format!("project {project}"), "it does not exist".into());
+                None
+            }
+            read::ProjectOrg::Unknown(why) => {
+                self.problem(format!("project {project}"), why);
                 None
             }
         }

@@ -128,16 +128,16 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
     })
 }
 
-/// One request with the run's pacing and retries, its body parsed.
+/// One request with the run's pacing and retries, its body parsed; the answer when it was not one.
 async fn get<T: DeserializeOwned>(
     ctx: &Arc<Context>,
     scope: ObjectId,
     spec: &ListSpec,
     page: usize,
-) -> Result<T, String> {
+) -> Result<T, Answer> {
     let dispatch = go_ahead(ctx, scope)
         .await
-        .ok_or_else(|| "the run stopped".to_string())?;
+        .ok_or_else(|| Answer::transient(None, "", "the run stopped", None))?;
     let client = ctx.client().clone();
     let attempted = with_retries(
         ctx,
@@ -154,13 +154,7 @@ async fn get<T: DeserializeOwned>(
         },
     )
     .await;
-    attempted.result.map_err(|answer| {
-        let status = answer
-            .http_status()
-            .map(|s| format!("HTTP {s} "))
-            .unwrap_or_default();
-        format!("{status}{}", answer.detail())
-    })
+    attempted.result
 }
 
 /// Every item of a paged list: pages read while the last one links a next, at most
@@ -171,11 +165,15 @@ pub async fn all<T: DeserializeOwned>(
     spec: &ListSpec,
 ) -> Result<Vec<T>, String> {
     if spec.shape == ListShape::BareArray {
-        return get::<Vec<T>>(ctx, scope, spec, 1).await;
+        return get::<Vec<T>>(ctx, scope, spec, 1)
+            .await
+            .map_err(|a| a.described());
     }
     let mut out = Vec::new();
     for page in 1..=MAX_PAGES as usize {
-        let p: PageOf<T> = get(ctx, scope, spec, page).await?;
+        let p: PageOf<T> = get(ctx, scope, spec, page)
+            .await
+            .map_err(|a| a.described())?;
         let (n, next) = (p.results.len(), p.next());
         out.extend(p.results);
         if n == 0 || !(next || n >= ITEMS_PER_PAGE) {
@@ -188,27 +186,44 @@ pub async fn all<T: DeserializeOwned>(
     ))
 }
 
-/// One resource (`GET groups/{id}`).
-pub async fn one<T: DeserializeOwned>(
-    ctx: &Arc<Context>,
-    scope: ObjectId,
-    spec: &ListSpec,
-) -> Result<T, String> {
-    get(ctx, scope, spec, 1).await
+/// What `GET /groups/{id}` says of a project's organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectOrg {
+    Org(ObjectId),
+    /// `404 GROUP_NOT_FOUND` (or `INVALID_GROUP_ID`): the project does not exist.
+    Gone,
+    /// No answer that names an organization: what was answered.
+    Unknown(String),
+}
+
+/// The organization of `project`, asked once.
+pub async fn project_org(ctx: &Arc<Context>, project: ObjectId) -> ProjectOrg {
+    let text = project.to_string();
+    let spec = spec(ctx, &["groups", &text], Kind::ProjectApiKey, false);
+    match get::<Group>(ctx, project, &spec, 1).await {
+        Ok(g) => match g.org_id.as_deref().and_then(ObjectId::parse) {
+            Some(org) => ProjectOrg::Org(org),
+            None => ProjectOrg::Unknown(format!(
+                "GET {}: the answer names no orgId",
+                spec.url.path()
+            )),
+        },
+        Err(Answer::NotFound { code, .. })
+            if matches!(code.as_str(), "GROUP_NOT_FOUND" | "INVALID_GROUP_ID") =>
+        {
+            ProjectOrg::Gone
+        }
+        Err(answer) => {
+            ProjectOrg::Unknown(format!("GET {}: {}", spec.url.path(), answer.described()))
+        }
+    }
 }
 
 /// The request of a read at `segments` under the base URL, with `kind`'s `Accept`.
 pub fn spec(ctx: &Context, segments: &[&str], kind: Kind, paged: bool) -> ListSpec {
     let client = ctx.client();
-    let mut url = client.base_url().clone();
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().extend(segments);
-    }
-    if client.envelope() {
-        url.set_query(Some("envelope=true"));
-    }
     ListSpec {
-        url,
+        url: crate::api::url_of(client.base_url(), segments, client.envelope()),
         accept: client.api().accept(kind),
         shape: if paged {
             ListShape::Paged { id_field: "id" }

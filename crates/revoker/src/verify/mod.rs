@@ -183,6 +183,18 @@ impl Readers {
         (per, nobody)
     }
 
+    /// Why the reading stopped, when every credential stopped; one credential stopped alone leaves
+    /// only its lists unread, which the caller reports as such.
+    pub fn stopped(&self) -> Option<StopReason> {
+        let reasons: Vec<Option<StopReason>> =
+            self.ctxs.iter().map(|c| c.stop().reason()).collect();
+        if reasons.iter().all(Option::is_some) {
+            reasons.into_iter().flatten().next()
+        } else {
+            None
+        }
+    }
+
     /// Requests all contexts sent so far.
     pub fn requests(&self) -> u64 {
         // Lanes share one set of figures; count it once.
@@ -321,15 +333,7 @@ fn finish(
     let list = describe(ctx, &key);
     let (ids, status, message) = match listed {
         Listed::Failed(answer) => {
-            let reason = format!(
-                "{}{}",
-                answer
-                    .http_status()
-                    .map(|s| format!("HTTP {s} "))
-                    .unwrap_or_default(),
-                answer.detail()
-            );
-            return unverified(&mut found.result, ctx, key, &claims, reason);
+            return unverified(&mut found.result, ctx, key, &claims, answer.described());
         }
         Listed::Incomplete(why) => {
             let reason = format!("the listing is not complete: {why}");
