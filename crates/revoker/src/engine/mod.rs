@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use crate::vocab::Rate;
-pub(crate) use attempt::{Dispatch, go_ahead, wait_global_pause, wait_pass, with_retries};
+pub(crate) use attempt::{Dispatch, Purpose, go_ahead, wait_global_pause, wait_pass, with_retries};
 pub use breaker::{Outage, Pass, Refusals};
 pub use pace::{Known, Pacer, Starts};
 pub use stop::{StopFlag, StopReason};
@@ -122,7 +122,12 @@ impl Context {
             Ok(()) => true,
             Err(answer) => {
                 if answer.fatal().is_some() {
-                    self.watch(ObjectId::from_bytes([0; 12]), &answer, Pass::Normal);
+                    self.watch(
+                        ObjectId::from_bytes([0; 12]),
+                        &answer,
+                        Pass::Normal,
+                        Purpose::Read,
+                    );
                 } else {
                     self.stop.request(StopReason::NoAnswer(format!(
                         "no access token from {}: {}",

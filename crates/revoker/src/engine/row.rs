@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Dispatch, Pending, Shared, StopReason, with_retries};
+use super::{Dispatch, Pending, Purpose, Shared, StopReason, with_retries};
 use crate::api::Answer;
 use crate::figures::Figures;
 use crate::report::{Outcome, Record};
@@ -32,7 +32,7 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let client = &ctx.client;
     let attempted = with_retries(
         ctx,
-        target.scope,
+        (target.scope, Purpose::Revoke),
         dispatch,
         || client.revoke(&target),
         |reply| {

@@ -140,6 +140,11 @@ impl Lanes {
         self.default.unwrap_or(0)
     }
 
+    /// Whether lane `i` sends the rows of organization `org`.
+    pub fn serves(&self, i: usize, org: &ObjectId) -> bool {
+        self.lane_of_org(org) == Ok(i)
+    }
+
     /// The lane of `org`, or the default lane.
     fn lane_of_org(&self, org: &ObjectId) -> Result<usize, String> {
         self.by_org

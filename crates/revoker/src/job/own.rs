@@ -30,11 +30,13 @@ struct KeyItem {
 
 /// The run's own credential; for an API key, its id when an organization of the input lists it.
 /// `org_rows` says whether the input has `org-api-key` rows at all: without them nothing is read.
+/// Only the organizations `serves` names are asked: the credential's rows are there, and another
+/// organization would only refuse it (`401 USER_CANNOT_ACCESS_ORG`).
 pub async fn learn(
     client: &Client,
     credential: &Credential,
     (source, opts): (&Source, &InputOptions),
-    org_rows: bool,
+    (org_rows, serves): (bool, &(dyn Fn(&ObjectId) -> bool + Sync)),
     allowed: bool,
 ) -> Own {
     let identity = credential.public_identity();
@@ -52,6 +54,7 @@ pub async fn learn(
     let _ = source.scan(opts, &mut |entry| {
         if let Ok(t) = &entry.target
             && t.kind == Kind::OrgApiKey
+            && serves(&t.scope)
         {
             orgs.insert(t.scope);
         }

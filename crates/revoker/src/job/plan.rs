@@ -51,7 +51,7 @@ pub async fn live_plan(
                 readers.ctxs[0].client(),
                 &found.credential,
                 (source, &opts),
-                has_org_keys,
+                (has_org_keys, &|org| readers.serves(0, org)),
                 settings.run.allow_own_credential,
             )
             .await

@@ -448,11 +448,15 @@ async fn engines(
     let mut tasks = tokio::task::JoinSet::new();
     let mut owns = Vec::new();
     for (i, lane) in lanes.lanes.iter().enumerate() {
+        let serves = |org: &crate::input::ObjectId| lanes.serves(i, org);
         let own = super::own::learn(
             &lane.client,
             &lane.found.credential,
             (&job.source, &settings.input_options()),
-            survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
+            (
+                survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
+                &serves,
+            ),
             settings.run.allow_own_credential,
         )
         .await;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{Answer, ITEMS_PER_PAGE, ListShape, ListSpec};
-use crate::engine::{Context, go_ahead, with_retries};
+use crate::engine::{Context, Purpose, go_ahead, with_retries};
 use crate::input::{Kind, ObjectId};
 use crate::verify::listing::MAX_PAGES;
 
@@ -141,7 +141,7 @@ async fn get<T: DeserializeOwned>(
     let client = ctx.client().clone();
     let attempted = with_retries(
         ctx,
-        scope,
+        (scope, Purpose::Read),
         dispatch,
         || client.list_page(spec, page),
         |reply| match &reply.answer {

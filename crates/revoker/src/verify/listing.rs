@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{Answer, ListedId, Page};
 use crate::api::{ITEMS_PER_PAGE, ListShape, ListSpec};
-use crate::engine::{Context, go_ahead, with_retries};
+use crate::engine::{Context, Purpose, go_ahead, with_retries};
 use crate::input::{Kind, ObjectId, Scope, Target};
 
 /// Pages read of one list at most, whatever a server says: 5,000,000 items at 500 a page.
@@ -180,7 +180,7 @@ pub async fn read_list(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> L
         let shape = spec.shape;
         let attempted = with_retries(
             ctx,
-            key.scope,
+            (key.scope, Purpose::Read),
             dispatch,
             || client.list_page(&spec, page as usize),
             |reply| match &reply.answer {

@@ -224,3 +224,112 @@ fn every_credential_refused_is_exit_3_and_an_unmapped_organization_is_rejected()
     );
     assert_eq!(sim.stats().deleted, 0);
 }
+
+/// Projects of B and C without `org` cells first, then A's rows: the default credential, key-a,
+/// sees only A, so routing asks it (first) of projects it cannot see.
+fn routing_world() -> (SimHandle, Vec<Target>) {
+    let mut rows: Vec<Target> = (0..3u8)
+        .map(|n| target(Kind::ProjectApiKey, 0x20 + n, 0x30 + n, None))
+        .collect();
+    rows.extend([
+        target(Kind::OrgApiKey, A, 1, None),
+        target(Kind::OrgApiKey, A, 2, None),
+        // Asked after the others: no answer of key-a's succeeds before three refusals.
+        target(Kind::ProjectApiKey, 0x40, 6, None),
+    ]);
+    let mut seeds = seeds(&rows);
+    for (s, t) in seeds.iter_mut().zip(&rows) {
+        if t.kind == Kind::ProjectApiKey {
+            let home = match t.scope {
+                s if s == rows[0].scope => B,
+                s if s == rows[5].scope => A,
+                _ => C,
+            };
+            s.meta.org = Some(org(home));
+        }
+    }
+    let config = SimConfig {
+        more_keys: vec![
+            key("key-a", "secret-a", &[A]),
+            key("key-b", "secret-b", &[B]),
+            key("key-c", "secret-c", &[C]),
+        ],
+        ..SimConfig::default()
+    };
+    (SimHandle::spawn(config, seeds).expect("sim"), rows)
+}
+
+fn routing_job(dir: &Path) -> std::path::PathBuf {
+    let id = |n: u8| target(Kind::OrgApiKey, n, 0, None).scope.to_string();
+    let (b, c) = (
+        credentials(dir, "b.toml", "key-b", "secret-b"),
+        credentials(dir, "c.toml", "key-c", "secret-c"),
+    );
+    let text = format!(
+        "input = \"in.csv\"\nreport = \"r.csv\"\nkinds = [\"org-api-key\", \"project-api-key\"]\n\n[orgs.{}]\ncredentials_file = \"{b}\"\n\n[orgs.{}]\ncredentials_file = \"{c}\"\n",
+        id(B),
+        id(C)
+    );
+    let path = dir.join("routing.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn as_key_a(command: &str, sim: &SimHandle, extra: &[&std::ffi::OsStr]) -> std::process::Output {
+    revoker()
+        .env("MCLI_PUBLIC_API_KEY", "key-a")
+        .env("MCLI_PRIVATE_API_KEY", "secret-a")
+        .args([command, "--base-url", sim.base_url()])
+        .args(extra)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// Refusals a credential drew that were not digest challenges.
+fn refusals(sim: &SimHandle) -> u64 {
+    let stats = sim.stats();
+    stats.status(401) - stats.challenges
+}
+
+#[test]
+fn routing_reads_refused_by_other_organizations_never_stop_a_working_credential() {
+    let (sim, rows) = routing_world();
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &rows);
+    let job = routing_job(d.path());
+    // The plan asks the same projects' organizations: a refused read is where key-a cannot see.
+    let out = as_key_a("plan", &sim, &[job.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("stopped"), "{}", stderr(&out));
+    assert_eq!(sim.stats().project_reads, 4, "each project asked once");
+
+    let out = as_key_a("run", &sim, &[job.as_os_str(), "--verify".as_ref()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = path(&d, "r.csv");
+    let recs = records(&report);
+    assert_eq!(count(&recs, Outcome::Done), 6, "{recs:?}");
+    assert_eq!(count(&recs, Outcome::Verified), 6, "{recs:?}");
+    assert_eq!(sim.stats().deleted, 6);
+
+    let out = as_key_a(
+        "verify",
+        &sim,
+        &["--job".as_ref(), job.as_os_str(), report.as_os_str()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn each_credential_learns_its_own_key_id_only_in_the_organizations_it_serves() {
+    let sim = world();
+    let d = dir();
+    input(&path(&d, "in.csv"));
+    let job = job(d.path(), "secret-c");
+    let out = run_job(&sim, &job, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // No credential asked an organization it is not for (401 USER_CANNOT_ACCESS_ORG): the one
+    // refusal is key-a's, asked first of B's project's organization when routing.
+    assert_eq!(refusals(&sim), 1, "{:?}", sim.stats());
+    assert_eq!(sim.stats().project_reads, 1);
+}
