@@ -12,8 +12,9 @@
 //! ```
 //!
 //! One entry per base URL, credential (its public identity), endpoint set and kind of scope
-//! (`project`, `organization`, or `user` for a bucket of the whole credential). Entries older than
-//! [`FRESH_FOR`] are ignored and dropped; a 429 still overrides any of them at once; `--forget-limits`
+//! (`project`, `organization`, or `user` for a bucket of the whole credential). An entry is saved
+//! again only when the run observed its bucket (a 429, rate-limit headers), so that a bucket a
+//! run merely started from keeps its age. Entries older than [`FRESH_FOR`] are ignored and dropped; a 429 still overrides any of them at once; `--forget-limits`
 //! drops this base URL's and credential's entries before the run; a missing or unreadable file is a
 //! warning, never an error. Only the run's DELETEs are paced by them: lists have buckets of their own.
 
