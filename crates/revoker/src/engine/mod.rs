@@ -228,6 +228,9 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Rows naming the run's own credential that were sent last (allowed by name).
     pub own_rows: u64,
+    /// With a credential per organization: each credential that stopped while the others went
+    /// on, and why (its rows not yet sent were not attempted).
+    pub lanes_stopped: Vec<String>,
 }
 
 impl RunResult {
@@ -239,6 +242,7 @@ impl RunResult {
         self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         self.elapsed = self.elapsed.max(other.elapsed);
         self.own_rows += other.own_rows;
+        self.lanes_stopped.extend(other.lanes_stopped);
         self
     }
 }
@@ -327,6 +331,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         groups: shared.groups.sorted(),
         elapsed: started.elapsed(),
         own_rows,
+        lanes_stopped: Vec::new(),
     })
 }
 

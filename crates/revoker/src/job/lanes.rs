@@ -305,6 +305,46 @@ impl Lanes {
         Home::Unseen(last)
     }
 
+    /// Says each credential's stop as it happens, not at the end of the run: its rows not yet sent
+    /// are not attempted while the others go on. A signal stops them all and is said once, by the
+    /// run. Nothing to say with one credential: its stop is the run's.
+    pub fn say_stops(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        if self.lanes.len() < 2 {
+            return Vec::new();
+        }
+        (0..self.lanes.len())
+            .map(|i| {
+                let lanes = self.clone();
+                tokio::spawn(async move {
+                    let stop = lanes.lanes[i].ctx.stop().clone();
+                    stop.wait().await;
+                    if let Some(note) = stop.reason().and_then(|r| lanes.stopped(i, &r)) {
+                        tracing::warn!("{note}");
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// What lane `i` stopping for `reason` means, in words; `None` for a signal.
+    pub fn stopped(&self, i: usize, reason: &crate::engine::StopReason) -> Option<String> {
+        use crate::engine::StopReason as S;
+        if matches!(reason, S::Interrupted | S::Terminated | S::HungUp) {
+            return None;
+        }
+        let lane = &self.lanes[i];
+        let whose = if lane.orgs.is_empty() {
+            "of every organization no other credential is for".to_string()
+        } else {
+            let orgs: Vec<String> = lane.orgs.iter().map(ToString::to_string).collect();
+            format!("of organizations {}", orgs.join(", "))
+        };
+        Some(format!(
+            "{} stopped: {reason}; its rows {whose} not yet sent are not attempted (a resume sends them)",
+            lane.found.credential.public_identity()
+        ))
+    }
+
     /// Revokes every lane's token (if it fetched one); answers the warnings.
     pub async fn finish(&self) {
         for lane in &self.lanes {

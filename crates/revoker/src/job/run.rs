@@ -445,6 +445,7 @@ async fn engines(
     report: &Path,
 ) -> Result<(engine::RunResult, Vec<engine::own::Own>), Failure> {
     let settings = &job.settings;
+    let saying = lanes.say_stops();
     let mut tasks = tokio::task::JoinSet::new();
     let mut owns = Vec::new();
     for (i, lane) in lanes.lanes.iter().enumerate() {
@@ -495,18 +496,24 @@ async fn engines(
         });
     }
     let mut merged = merged.ok_or_else(|| Failure::usage("no credential to run with"))?;
-    // The run stopped when every lane did; a lane stopped alone leaves its rows unfinished.
+    // Each stop was said as it happened; a watcher of a lane that never stopped has nothing to say.
+    for (said, stop) in saying.into_iter().zip(&stops) {
+        if stop.is_some() {
+            let _ = said.await;
+        } else {
+            said.abort();
+        }
+    }
+    // The run stopped when every lane did; a lane stopped alone leaves its rows unfinished, and the
+    // audit record says why.
     merged.stopped = if stops.iter().all(Option::is_some) {
         stops.iter().flatten().next().cloned()
     } else {
-        for (lane, stop) in lanes.lanes.iter().zip(&stops) {
-            if let Some(reason) = stop {
-                tracing::warn!(
-                    "{} stopped: {reason}; the other credentials went on",
-                    lane.found.credential.public_identity()
-                );
-            }
-        }
+        merged.lanes_stopped = stops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, stop)| stop.as_ref().and_then(|r| lanes.stopped(i, r)))
+            .collect();
         None
     };
     Ok((merged, owns))
@@ -679,6 +686,9 @@ fn close_run(
     };
     let mut end = closed.end_record(summary, code, result.stopped.as_ref());
     end.input_copy = input_copy;
+    if end.stopped.is_none() && !result.lanes_stopped.is_empty() {
+        end.stopped = Some(result.lanes_stopped.join("; "));
+    }
     let evidence = closed.end(end, job.sign_key.as_deref())?;
     for group in &result.groups {
         tracing::warn!("{}", group.line());

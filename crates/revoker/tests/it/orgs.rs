@@ -333,3 +333,75 @@ fn each_credential_learns_its_own_key_id_only_in_the_organizations_it_serves() {
     assert_eq!(refusals(&sim), 1, "{:?}", sim.stats());
     assert_eq!(sim.stats().project_reads, 1);
 }
+
+#[test]
+fn a_dead_credential_is_said_when_it_stops_and_the_audit_record_says_why_its_rows_were_not_attempted()
+ {
+    use std::io::BufRead;
+    // C's credential is refused at its first row; A's twelve rows take a while.
+    let mut rows: Vec<Target> = (1..=12)
+        .map(|k| target(Kind::OrgApiKey, A, k, None))
+        .collect();
+    rows.extend([
+        target(Kind::OrgApiKey, C, 0x41, None),
+        target(Kind::OrgApiKey, C, 0x42, None),
+    ]);
+    let config = SimConfig {
+        more_keys: vec![
+            key("key-a", "secret-a", &[A]),
+            key("key-c", "secret-c", &[C]),
+        ],
+        latency: Duration::from_millis(150),
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, seeds(&rows)).expect("sim");
+    let d = dir();
+    write_csv(&path(&d, "in.csv"), &rows);
+    let id = |n: u8| target(Kind::OrgApiKey, n, 0, None).scope.to_string();
+    let (a, c) = (
+        credentials(d.path(), "a.toml", "key-a", "secret-a"),
+        credentials(d.path(), "c.toml", "key-c", "wrong"),
+    );
+    let job = path(&d, "job.toml");
+    std::fs::write(
+        &job,
+        format!("input = \"in.csv\"\nreport = \"r.csv\"\nkinds = [\"org-api-key\"]\nconcurrency = 1\n[orgs.{}]\ncredentials_file = \"{a}\"\n[orgs.{}]\ncredentials_file = \"{c}\"\n", id(A), id(C)),
+    )
+    .unwrap();
+    let report = path(&d, "r.csv");
+    let mut child = clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+        .env_remove("MCLI_PUBLIC_API_KEY")
+        .env_remove("MCLI_PRIVATE_API_KEY")
+        .args(["run", "--base-url", sim.base_url()])
+        .arg(&job)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut said_at = None;
+    let mut text = String::new();
+    for line in std::io::BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        if said_at.is_none() && line.contains("API key key-c stopped") {
+            said_at = Some(records_or_none(&report));
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{text}");
+    let said_at = said_at.unwrap_or_else(|| panic!("never said: {text}"));
+    assert!(
+        said_at < 12,
+        "said when C stopped, not after A's 12 rows ({said_at} written): {text}"
+    );
+    let audit = std::fs::read_to_string(revoker::report::audit::path_for(&report)).unwrap();
+    let end: serde_json::Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+    assert_eq!(end["not_attempted"], 1, "{end}");
+    let stopped = end["stopped"].as_str().unwrap_or_default();
+    assert!(
+        stopped.contains("API key key-c") && stopped.contains("credentials rejected"),
+        "{end}"
+    );
+}
