@@ -19,7 +19,11 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{ColumnMap, Field};
+use crate::report::files::Links;
 use crate::vocab::{Kind, ObjectId, Scope, Target, parse_client_id};
+
+/// An exemption list names break-glass credentials, not an export: anything larger is not one.
+const MAX_BYTES: u64 = 64 << 20;
 
 /// One exempt credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +64,8 @@ impl Exemptions {
             line,
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+        let bytes = crate::report::files::read_bounded(path, Links::Follow, MAX_BYTES)
+            .map_err(|e| err(0, format!("cannot read: {e}")))?;
         let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
             .map_err(|_| err(0, "not UTF-8 text".into()))?;
         let rows = match text.trim_start().as_bytes().first() {

@@ -228,8 +228,7 @@ impl Lanes {
             ControlFlow::Continue(())
         })?;
         projects.retain(|p| !told.contains_key(p));
-        self.learn_projects(projects, told, report).await;
-        Ok(())
+        self.learn_projects(projects, told, report).await
     }
 
     /// Learns the organizations of `projects`, from what the input `told`, the map kept beside
@@ -240,12 +239,12 @@ impl Lanes {
         mut projects: Vec<ObjectId>,
         told: BTreeMap<ObjectId, ObjectId>,
         report: &Path,
-    ) {
+    ) -> Result<(), Failure> {
         if !self.routed() {
-            return;
+            return Ok(());
         }
         let path = crate::report::sidecar(report, ORGS);
-        let mut kept = read_map(&path);
+        let mut kept = read_map(&path)?;
         let before = kept.clone();
         kept.extend(told);
         projects.sort();
@@ -274,6 +273,7 @@ impl Lanes {
                 path.display()
             );
         }
+        Ok(())
     }
 
     /// The contexts of the lanes, and where a row goes: what verification and plans read with.
@@ -388,20 +388,27 @@ fn forward(master: StopFlag, lane: StopFlag) {
     });
 }
 
-fn read_map(path: &Path) -> BTreeMap<ObjectId, ObjectId> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeMap::new();
+/// A map of 100,000 projects is about 6 MB; anything much larger is not one.
+const MAX_MAP_BYTES: u64 = 64 << 20;
+
+/// The map kept beside the report, read as a side file (no link, no FIFO, bounded): a map that
+/// cannot be read is an error naming it, since routing by a wrong one would send rows with the
+/// wrong credential, and waiting on it would hold the report's lock.
+fn read_map(path: &Path) -> Result<BTreeMap<ObjectId, ObjectId>, Failure> {
+    use crate::report::files::{Links, read_bounded};
+    let bad = |why: String| {
+        Failure::usage(format!(
+            "{}: {why}; remove it and revoker asks the projects' organizations again",
+            path.display()
+        ))
     };
-    match serde_json::from_str::<BTreeMap<ObjectId, ObjectId>>(&text) {
-        Ok(map) => map,
-        Err(e) => {
-            tracing::warn!(
-                "{}: not a project → organization map ({e}); asking again",
-                path.display()
-            );
-            BTreeMap::new()
-        }
-    }
+    let bytes = match read_bounded(path, Links::Refuse, MAX_MAP_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    serde_json::from_slice::<BTreeMap<ObjectId, ObjectId>>(&bytes)
+        .map_err(|e| bad(format!("not a project → organization map ({e})")))
 }
 
 fn write_map(path: &Path, map: &BTreeMap<ObjectId, ObjectId>) {

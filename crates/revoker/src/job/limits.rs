@@ -65,9 +65,15 @@ pub fn state_path(report: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from(STATE_FILE), |d| d.join(STATE_FILE))
 }
 
+/// A limits file holds a few entries per server and credential; anything larger is not one.
+const MAX_STATE_BYTES: u64 = 1 << 20;
+
+/// The state file, read as a side file: a link, a FIFO or a file too large is a warning, never a
+/// wait (the run holds its report's lock meanwhile).
 fn read_state(path: &Path) -> State {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+    use crate::report::files::{Links, read_bounded};
+    match read_bounded(path, Links::Refuse, MAX_STATE_BYTES) {
+        Ok(text) => serde_json::from_slice(&text).unwrap_or_else(|e| {
             tracing::warn!(
                 "{}: not a limits file ({e}); starting without it",
                 path.display()

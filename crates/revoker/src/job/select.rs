@@ -142,6 +142,9 @@ pub async fn select_for_run(
     };
     let path = crate::report::sidecar(report, SELECTED);
     if resume && path.exists() {
+        // A side file: a FIFO or a link planted there must not hold the run and its lock.
+        crate::report::files::open_read(&path, crate::report::files::Links::Refuse)
+            .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
         tracing::info!(
             "{}: the selection this report was started with",
             path.display()

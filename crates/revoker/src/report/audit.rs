@@ -246,7 +246,7 @@ impl AuditLog {
 /// records existed). A torn last line (a crash mid-write) is ignored.
 pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
     let path = path_for(report);
-    let file = match std::fs::File::open(&path) {
+    let file = match super::files::open_read(&path, super::files::Links::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AuditLog::default()),
         Err(e) => return Err(ReportError::Io { path, cause: e }),

@@ -41,7 +41,7 @@ type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 /// (a crash mid-write) is left out.
 fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
     let io = ReportError::io(path);
-    let mut file = File::open(path).map_err(io)?;
+    let mut file = super::files::open_read(path, super::files::Links::Follow).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
     file.seek(SeekFrom::Start(0))
         .map_err(ReportError::io(path))?;

@@ -105,7 +105,9 @@ fn secret_key(path: &Path) -> Result<minisign::SecretKey, SignatureError> {
             meta.permissions().mode() & 0o777
         )));
     }
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let bytes = super::files::read_bounded(path, super::files::Links::Follow, 4096)
+        .map_err(|e| bad(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let sk_box = minisign::SecretKeyBox::from_string(&text).map_err(|e| bad(e.to_string()))?;
     // Never prompt: a nightly job has no terminal. The password, if any, comes from the environment.
     match std::env::var(PASSWORD_VAR) {

@@ -405,3 +405,35 @@ fn a_dead_credential_is_said_when_it_stops_and_the_audit_record_says_why_its_row
         "{end}"
     );
 }
+
+#[test]
+fn a_routing_map_that_is_a_fifo_is_an_error_naming_it_never_a_hang() {
+    let sim = world();
+    let d = dir();
+    input(&path(&d, "in.csv"));
+    let job = job(d.path(), "secret-c");
+    let map = path(&d, "r.csv.orgs.json");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&map)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = run_job(&sim, &job, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("r.csv.orgs.json: ") && stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sim.stats().deleted, 0);
+    // Not JSON: the same, naming it.
+    std::fs::remove_file(&map).unwrap();
+    std::fs::write(&map, "{ not json").unwrap();
+    let out = run_job(&sim, &job, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("r.csv.orgs.json: not a project → organization map"),
+        "{}",
+        stderr(&out)
+    );
+}
