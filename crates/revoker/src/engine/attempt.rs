@@ -243,6 +243,14 @@ impl Context {
             self.stop.request(reason);
             return;
         }
+        // Until the server has answered once, failures say nothing of an outage: the host may not
+        // be there at all (a refused connection, a name that does not resolve), which the first
+        // row's own attempts decide. Counted now, they would open the breaker before those
+        // attempts were used up (its threshold is below them at low concurrency), and its probes,
+        // which spend no attempt, would hold the run for the whole patience.
+        if Figures::get(&self.figures.responses) == 0 {
+            return self.refused(scope, answer, purpose);
+        }
         if let Some(out_for) = self.outage.answered(pass, answer) {
             self.stop.request(StopReason::NoAnswer(format!(
                 "no answer from {} for {} (timeouts, refused connections or server errors): giving up",
@@ -251,6 +259,11 @@ impl Context {
             )));
             return;
         }
+        self.refused(scope, answer, purpose);
+    }
+
+    /// The refusal breaker: only DELETEs feed it.
+    fn refused(&self, scope: ObjectId, answer: &Answer, purpose: Purpose) {
         if purpose == Purpose::Read {
             return;
         }

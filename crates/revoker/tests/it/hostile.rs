@@ -675,3 +675,46 @@ fn a_fifo_or_a_link_to_one_at_a_side_file_never_holds_the_run() {
         );
     }
 }
+
+#[test]
+fn an_unreachable_host_is_decided_by_the_first_row_at_low_concurrency() {
+    // The shipped nightly job runs at concurrency 4: the outage breaker's threshold (4) is below
+    // the first row's attempts (6), and no server failure may open it before anything answered.
+    let rows = keys(20, 2);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}/api/public/v1.0");
+    let out = revoker()
+        .args([
+            "run",
+            "--base-url",
+            &url,
+            "--concurrency",
+            "4",
+            "--max-attempts",
+            "6",
+        ])
+        .arg("--report")
+        .arg(&report)
+        .arg("--input")
+        .arg(&input)
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "no answer from 127.0.0.1:{port}: the first row's 6 attempts got none"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let written = records(&report);
+    assert_eq!(written.len(), 1, "only the first row: {written:?}");
+    assert_eq!(
+        (written[0].outcome, written[0].attempts),
+        (Outcome::Failed, 6)
+    );
+}
