@@ -262,3 +262,361 @@ fn a_projects_service_account_secrets_are_selected_with_project_access_alone() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(rows, vec![unused.to_string()]);
 }
+
+/// An organization with three expired secrets, the first created 30 days ago, the others 3.
+fn three_expired() -> (Vec<Target>, SimHandle) {
+    let secrets: Vec<Target> = (1..=3).map(|a| secret(0x3a, a, 10 + a)).collect();
+    let seeds = secrets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            with(
+                t,
+                Meta {
+                    created: Some(days(if i == 0 { -30 } else { -3 })),
+                    expires: Some(days(-1)),
+                    ..Meta::default()
+                },
+            )
+        })
+        .collect();
+    let sim = SimHandle::spawn(SimConfig::default(), seeds).unwrap();
+    (secrets, sim)
+}
+
+/// A policy job in `d` selecting the expired secrets of `org` (created over 20 days ago when
+/// `narrow`).
+fn policy_job(d: &tempfile::TempDir, org: &str, extra: &str, narrow: bool) -> std::path::PathBuf {
+    let job = path(d, "job.toml");
+    let name = if narrow {
+        "created_before = \"20d\"\n"
+    } else {
+        ""
+    };
+    std::fs::write(
+        &job,
+        format!(
+            "report = \"r.csv\"\nkinds = [\"service-account-secret\"]\nverify = false\n{extra}\n[select]\norgs = [\"{org}\"]\n\n[[select.rule]]\nexpired = true\n{name}"
+        ),
+    )
+    .unwrap();
+    job
+}
+
+fn run_job(job: &Path, base: &str, args: &[&str]) -> std::process::Output {
+    revoker()
+        .args(["run"])
+        .arg(job)
+        .args(["--base-url", base])
+        .args(args)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+fn audit(report: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(revoker::report::audit::path_for(report))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_selection_left_by_a_run_its_cap_refused_is_made_again_and_the_audit_names_its_policy() {
+    let (secrets, sim) = three_expired();
+    let d = dir();
+    let org = secrets[0].scope.to_string();
+    let job = policy_job(&d, &org, "resume = true\nmax_revocations = 1", false);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("more than max_revocations 1"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(sim.stats().deleted, 0);
+    // The operator narrows the policy: the next run selects again, and revokes what it chose.
+    let job = policy_job(&d, &org, "resume = true\nmax_revocations = 1", true);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 1);
+    let report = path(&d, "r.csv");
+    let done: Vec<String> = records(&report)
+        .iter()
+        .filter_map(|r| r.target())
+        .map(|t| t.to_string())
+        .collect();
+    assert_eq!(done, vec![secrets[0].to_string()]);
+    let start = audit(&report)
+        .into_iter()
+        .find(|r| r["event"] == "start" && r["command"] == "run")
+        .unwrap();
+    assert_eq!(
+        start["selection"]["policy"]["rule"][0]["created_before"],
+        "480h"
+    );
+    // A resume reads the kept selection again, and its record names the policy that made it.
+    let job = policy_job(&d, &org, "resume = true", false);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 1);
+    let starts: Vec<serde_json::Value> = audit(&report)
+        .into_iter()
+        .filter(|r| r["event"] == "start" && r["command"] == "run")
+        .collect();
+    assert_eq!(starts.len(), 2);
+    assert_eq!(
+        starts[1]["selection"]["policy"]["rule"][0]["created_before"],
+        "480h"
+    );
+    assert_eq!(starts[1]["selection"]["kept_from_run"], starts[0]["run_id"]);
+}
+
+#[test]
+fn a_policy_rerun_without_resume_is_refused_before_it_writes_anything() {
+    let (secrets, sim) = three_expired();
+    let d = dir();
+    let org = secrets[0].scope.to_string();
+    let job = policy_job(&d, &org, "", true);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = path(&d, "r.csv");
+    let kept = revoker::report::sidecar(&report, ".selected.csv");
+    let before = std::fs::read(&kept).unwrap();
+    let requests = sim.stats().requests;
+    let job = policy_job(&d, &org, "", false);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the report already exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&kept).unwrap(), before);
+    assert_eq!(sim.stats().requests, requests, "nothing was asked either");
+    // The report still resumes, and hands nothing over.
+    let failures = path(&d, "f.csv");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .arg("--failures")
+        .arg(&failures)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn a_policy_run_whose_selection_could_not_read_a_list_ends_unfinished_in_its_evidence() {
+    let (secrets, sim) = three_expired();
+    let d = dir();
+    let org = secrets[0].scope.to_string();
+    // A second organization no credential can see.
+    let job = path(&d, "job.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "report = \"r.csv\"\nkinds = [\"service-account-secret\"]\nverify = false\n[select]\norgs = [\"{org}\", \"{}\"]\n\n[[select.rule]]\nexpired = true\n",
+            "4b".repeat(12)
+        ),
+    )
+    .unwrap();
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 3);
+    let report = path(&d, "r.csv");
+    let end = audit(&report)
+        .into_iter()
+        .find(|r| r["event"] == "end" && r["command"] == "run")
+        .unwrap();
+    assert_eq!(end["exit_code"], 1);
+    let unread = end["selection_problems"].as_array().expect("named");
+    assert!(
+        unread[0].as_str().unwrap().contains(&"4b".repeat(12)),
+        "{unread:?}"
+    );
+    let out = revoker().arg("report").arg(&report).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .contains("NOT finished: the selection could not read GET /api/atlas/v2/orgs/4b4b"),
+        "{}",
+        stdout(&out)
+    );
+    let html = path(&d, "r.html");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("Every row is finished"), "{page}");
+    assert!(
+        page.contains("The selection could not read everything"),
+        "{page}"
+    );
+}
+
+#[test]
+fn select_write_never_replaces_a_report_its_side_files_or_an_input() {
+    let (secrets, sim) = three_expired();
+    let d = dir();
+    let org = secrets[0].scope.to_string();
+    let job = policy_job(&d, &org, "", true);
+    let out = run_job(&job, sim.atlas_url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = path(&d, "r.csv");
+    let export = path(&d, "export.csv");
+    std::fs::write(&export, "GROUP_ID,KEY_ID\n").unwrap();
+    let audit_file = revoker::report::audit::path_for(&report);
+    let kept = revoker::report::sidecar(&report, ".selected.csv");
+    for target in [&report, &audit_file, &kept, &export] {
+        let before = std::fs::read(target).unwrap();
+        let out = revoker()
+            .args([
+                "select",
+                "--base-url",
+                sim.atlas_url(),
+                "--org",
+                &org,
+                "--expired",
+                "--write",
+            ])
+            .arg(target)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            target.display(),
+            stderr(&out)
+        );
+        assert!(
+            stderr(&out).contains("refusing to write over"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read(target).unwrap(),
+            before,
+            "{}",
+            target.display()
+        );
+    }
+    // A selection a run read as its input is an input too.
+    let sel = path(&d, "sel.csv");
+    let (_, out) = select(sim.atlas_url(), &sel, &["--org", &org, "--expired"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, out) = select(sim.atlas_url(), &sel, &["--org", &org, "--expired"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "an earlier selection is replaced: {}",
+        stderr(&out)
+    );
+    let out = revoker()
+        .args([
+            "run",
+            "--base-url",
+            sim.atlas_url(),
+            "--kinds",
+            "service-account-secret",
+            "--input",
+        ])
+        .arg(&sel)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (_, out) = select(sim.atlas_url(), &sel, &["--org", &org, "--expired"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the input of the report"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_stopped_policy_job_with_time_in_its_report_path_continues_the_report_that_exists() {
+    // 40 expired secrets, answered slowly, so that the run is stopped half-way.
+    let secrets: Vec<Target> = (1..=40).map(|s| secret(0x3a, 1, s)).collect();
+    let expired = Meta {
+        created: Some(days(-10)),
+        expires: Some(days(-1)),
+        ..Meta::default()
+    };
+    let config = SimConfig {
+        latency: Duration::from_millis(100),
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, secrets.iter().map(|t| with(t, expired)).collect()).unwrap();
+    let d = dir();
+    let org = secrets[0].scope.to_string();
+    std::fs::write(
+        path(&d, "job.toml"),
+        format!(
+            "report = \"reports/p-{{date}}-{{time}}.csv\"\nkinds = [\"service-account-secret\"]\nverify = false\nconcurrency = 1\nbase_url = \"{}\"\n[select]\norgs = [\"{org}\"]\n\n[[select.rule]]\nexpired = true\n",
+            sim.atlas_url()
+        ),
+    )
+    .unwrap();
+    let command = |extra: &[String]| {
+        let mut cmd = clean_command(assert_cmd::cargo::cargo_bin("revoker"));
+        cmd.args(["run", "job.toml"])
+            .args(extra)
+            .current_dir(d.path())
+            .stderr(std::process::Stdio::piped());
+        cmd
+    };
+    let child = command(&[]).spawn().unwrap();
+    let started = std::time::Instant::now();
+    while sim.stats().deleted < 3 {
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
+    let reports: Vec<std::path::PathBuf> = std::fs::read_dir(path(&d, "reports"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "csv")
+                && !p.to_string_lossy().ends_with(".selected.csv")
+        })
+        .collect();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let hint = stderr(&out)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("to continue: ").map(str::to_string))
+        .expect("a hint to continue");
+    let words = shell_words::split(&hint).unwrap();
+    let at = words
+        .iter()
+        .position(|w| w == "--report")
+        .expect("--report");
+    assert_eq!(
+        std::fs::canonicalize(d.path().join(&words[at + 1]))
+            .unwrap_or_else(|e| panic!("{hint}: {e}")),
+        std::fs::canonicalize(&reports[0]).unwrap(),
+        "{hint}"
+    );
+    // The same second-later command continues that report from its kept selection.
+    std::thread::sleep(Duration::from_millis(1100));
+    let out = command(&words[3..]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 40);
+    assert_eq!(
+        records(&reports[0])
+            .iter()
+            .filter(|r| r.outcome == revoker::report::Outcome::Done)
+            .count(),
+        40
+    );
+}
