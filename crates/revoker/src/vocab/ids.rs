@@ -305,12 +305,13 @@ const MAX_ODD_MODEL_KEYS: usize = 1_000_000;
 /// starts an id packed into its halves.
 const ODD: u8 = 0;
 
+/// Odd AI model key ids: each id's index, and the ids by index.
+type OddKeys = std::sync::Mutex<(std::collections::HashMap<String, u64>, Vec<String>)>;
+
 /// AI model key ids that do not fit the two halves of a [`Target`] (not exactly 24 letters and
 /// digits), each held once for the life of the process and named by its index in both halves.
-fn odd_model_keys()
--> &'static std::sync::Mutex<(std::collections::HashMap<String, u64>, Vec<String>)> {
-    static KEYS: OnceLock<std::sync::Mutex<(std::collections::HashMap<String, u64>, Vec<String>)>> =
-        OnceLock::new();
+fn odd_model_keys() -> &'static OddKeys {
+    static KEYS: OnceLock<OddKeys> = OnceLock::new();
     KEYS.get_or_init(Default::default)
 }
 
