@@ -132,6 +132,9 @@ pub enum ListFault {
     UnreadableIds,
     /// No service-account endpoint at all: 404 `RESOURCE_NOT_FOUND`, as Ops Manager answers.
     NoServiceAccounts,
+    /// Every `lastUsedAt` is a day without a time or an offset (`2026-11-20`), a form the spec
+    /// never gives (it documents ISO 8601 timestamps in UTC).
+    DateOnly,
 }
 
 /// How the `Retry-After` header of a 429 is written.

@@ -4,11 +4,11 @@
 //! |---|---|
 //! | `GET groups/{p}/apiKeys`, `GET orgs/{o}/apiKeys` | `{links, results: [{id, desc, roles}], totalCount}` |
 //! | `GET orgs/{o}/serviceAccounts` | the same with `clientId`; system-managed accounts only with `includeSystemManaged=true` |
-//! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging |
-//! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt` |
-//! | `GET groups/{p}/serviceAccounts` (v2) | as the organization's, for the accounts assigned to the project |
+//! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging; `createdTime` in epoch milliseconds as the example body shows it, or an ISO 8601 string as the field table ("Agent API Keys" response documents) gives it |
+//! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt`, `lastUsedAt` once used |
+//! | `GET groups/{p}/serviceAccounts` (v2) | as the organization's, for the accounts assigned to the project (`listGroupServiceAccounts`: `GroupServiceAccount` has `createdAt` and `secrets[]` of `ServiceAccountSecret`, with `createdAt`, `expiresAt`, `lastUsedAt`) |
 //! | `GET groups/{p}/serviceAccounts/{clientId}` (v2) | one account assigned to the project, its `secrets[]` |
-//! | `GET groups/{p}/aiModelApiKeys` (v2) | `{links, results: [{apiKeyId, name, createdAt, lastUsedAt, …}], totalCount}` |
+//! | `GET groups/{p}/aiModelApiKeys` (v2) | `{links, results: [{apiKeyId, name, createdAt, lastUsedAt, …}], totalCount}`; `apiKeyId` a string without a pattern (`listGroupModelKeys`, `AiModelApiKeyResponse`) |
 //! | `GET admin/apiKeys` (Ops Manager) | `{links, results: [{id, desc, publicKey, roles}], totalCount}` |
 //!
 //! Pages count from 1 (`pageNum`), hold `itemsPerPage` (default 100, at most 500), and link the next
@@ -102,7 +102,7 @@ fn account(
     if !world.service_account(req.kind.account(), &req.scope, &client) {
         return not_found(&format!("service account {CLIENT_ID_PREFIX}{client}"));
     }
-    let secrets = secrets_of(world, req.kind, &req.scope, client);
+    let secrets = secrets_of(world, req.kind, &req.scope, client, fault);
     let mut account = json!({
         "clientId": format!("{CLIENT_ID_PREFIX}{client}"),
         "name": "simulated service account",
@@ -126,12 +126,19 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
                 || "simulated agent key".to_string(),
                 |l| l.as_str().to_string(),
             );
+            let created = meta.created.unwrap_or(1_764_000_000);
+            // The example body writes epoch milliseconds; the field table (Cloud Manager,
+            // "Agent API Keys" response documents) types it an ISO 8601 string.
+            let created = if meta.iso_created {
+                json!(time(created))
+            } else {
+                json!(created * 1000)
+            };
             json!({
                 "_id": text(Kind::AgentApiKey, k),
                 "desc": format!("{desc}{pad}"),
                 "key": "********",
-                // Epoch milliseconds, as Cloud Manager writes it.
-                "createdTime": meta.created.unwrap_or(1_764_000_000) * 1000,
+                "createdTime": created,
                 "createdBy": "PUBLIC_API",
             })
         })
@@ -146,8 +153,24 @@ pub(super) fn time(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A `lastUsedAt`: RFC 3339 as documented, or with `--list-fault date-only` a bare day.
+fn used(seconds: i64, fault: Option<ListFault>) -> String {
+    let full = time(seconds);
+    if fault == Some(ListFault::DateOnly) {
+        full.chars().take(10).collect()
+    } else {
+        full
+    }
+}
+
 /// The secrets of a service account, with the dates the seeds gave them.
-fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_json::Value> {
+fn secrets_of(
+    world: &World,
+    kind: Kind,
+    scope: &Oid,
+    client: Oid,
+    fault: Option<ListFault>,
+) -> Vec<serde_json::Value> {
     world
         .list(kind, scope, Some(client))
         .iter()
@@ -160,8 +183,8 @@ fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_
                 "maskedSecretValue": "mdb_sa_sk_…",
             });
             // Absent until the secret is first used, as the spec says.
-            if let Some(used) = meta.last_used {
-                secret["lastUsedAt"] = json!(time(used));
+            if let Some(at) = meta.last_used {
+                secret["lastUsedAt"] = json!(used(at, fault));
             }
             secret
         })
@@ -169,7 +192,13 @@ fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_
 }
 
 /// One item of a paged list, with the fields its kind's list documents.
-fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> serde_json::Value {
+fn item_json(
+    world: &World,
+    req: &ListRequest<'_>,
+    id: &ItemId,
+    pad: &str,
+    fault: Option<ListFault>,
+) -> serde_json::Value {
     let meta = world.meta(req.kind, &req.scope, None, id);
     let name = meta.name.map(|l| l.as_str().to_string());
     match req.kind {
@@ -188,7 +217,7 @@ fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> se
                 "description": format!("simulated{pad}"),
                 "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
                 "roles": [],
-                "secrets": secrets_of(world, secret_kind, &req.scope, *client),
+                "secrets": secrets_of(world, secret_kind, &req.scope, *client, fault),
             })
         }
         Kind::AiModelApiKey => {
@@ -199,8 +228,8 @@ fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> se
                 "groupId": req.scope.to_string(),
                 "status": "ACTIVE",
             });
-            if let Some(used) = meta.last_used {
-                item["lastUsedAt"] = json!(time(used));
+            if let Some(at) = meta.last_used {
+                item["lastUsedAt"] = json!(used(at, fault));
             }
             item
         }
@@ -242,7 +271,7 @@ fn paged(
             .iter()
             .skip(skip)
             .take(take)
-            .map(|id| item_json(world, req, id, &pad))
+            .map(|id| item_json(world, req, id, &pad, fault))
             .collect()
     })
 }

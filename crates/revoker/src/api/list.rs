@@ -168,7 +168,7 @@ mod tests {
         )
         .unwrap();
         assert!(!page.next && page.ids.contains(&(ObjectId::parse(A).unwrap(), None)));
-        let models = br#"{"results":[{"apiKeyId":"a86r5kwrfsk5r5ku5tgvhmpj","name":"x"},{"apiKeyId":"short"}],"totalCount":2}"#;
+        let models = br#"{"results":[{"apiKeyId":"a86r5kwrfsk5r5ku5tgvhmpj","name":"x"},{"apiKeyId":"short"},{"apiKeyId":"not/one"}],"totalCount":3}"#;
         let page = Page::parse(
             ListShape::Paged {
                 id_field: "apiKeyId",
@@ -176,7 +176,8 @@ mod tests {
             models,
         )
         .unwrap();
-        assert_eq!((page.ids.len(), page.unreadable), (1, 1));
+        // Any id the API lists is read (the spec gives apiKeyId no pattern), never one no URL holds.
+        assert_eq!((page.ids.len(), page.unreadable), (2, 1));
         let secrets = format!(r#"{{"clientId":"mdb_sa_id_{A}","secrets":[{{"id":"{A}"}}]}}"#);
         let page = Page::parse(ListShape::Secrets, secrets.as_bytes()).unwrap();
         assert_eq!(page.ids.len(), 1);

@@ -573,8 +573,9 @@ fn key_of(kind: Kind, cells: &Cells<'_>) -> Result<(ObjectId, Option<ObjectId>),
         }
         let (first, rest) = crate::vocab::parse_model_key(text).ok_or_else(|| {
             format!(
-                "key id {} is not an AI model API key's id (24 letters and digits)",
-                shown(text)
+                "key id {} is not an AI model API key's id (1 to {} letters, digits, -, ., _ or ~, the first a letter or digit)",
+                shown(text),
+                crate::vocab::MAX_MODEL_KEY
             )
         })?;
         return match cells.secret.as_deref().filter(|s| !s.is_empty()) {

@@ -90,6 +90,10 @@ pub struct AuditRecord {
     pub elapsed_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// On a policy job's end record: the lists and items its selection could not read, for which
+    /// the run is not finished (credentials it should have chosen may be left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_problems: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
     /// The report's chain digest after this run's last row.

@@ -67,6 +67,10 @@ fn status(o: &ReportOverview) -> Markup {
                 @if o.plain.exempt > 0 { ", but " (o.plain.exempt) " exempt rows were never sent, by the exemption list" }
                 "."
             }
+            @else if left == 0 && !o.selection_unread().is_empty() {
+                strong { "The selection could not read everything" }
+                ": " (o.selection_unread().join("; ")) ". Credentials it should have chosen may be left."
+            }
             @else {
                 strong { (left) " rows are left" }
                 @if o.plain.never_attempted > 0 { ", " (o.plain.never_attempted) " of them never attempted" }

@@ -208,12 +208,33 @@ impl ReportOverview {
             .collect()
     }
 
+    /// What the selections of a policy job's runs could not read (their audit start records):
+    /// credentials they should have chosen may be left, so the report is not finished.
+    pub fn selection_unread(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for audit in self.runs.iter().filter_map(|r| r.audit.as_ref()) {
+            let problems = audit
+                .start
+                .selection
+                .as_ref()
+                .and_then(|s| s.get("problems"))
+                .and_then(|p| p.as_array());
+            for p in problems.into_iter().flatten().filter_map(|p| p.as_str()) {
+                if !out.iter().any(|o| o == p) {
+                    out.push(p.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether no row is left: every row finished, no input with rows never attempted, every run
-    /// ended.
+    /// ended, every selection read whole.
     pub fn finished(&self) -> bool {
         self.plain.left() == 0
             && self.unended().is_empty()
             && !self.left.iter().any(|l| l.is_open())
+            && self.selection_unread().is_empty()
     }
 }
 

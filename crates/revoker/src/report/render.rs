@@ -153,6 +153,11 @@ fn left_text(out: &mut String, o: &ReportOverview) {
         } else {
             "finished: every row is done, already gone or confirmed absent".to_string()
         }
+    } else if o.plain.left() == 0 && !o.selection_unread().is_empty() {
+        format!(
+            "NOT finished: the selection could not read {}; credentials it should have chosen may be left: select again once it can",
+            o.selection_unread().join("; ")
+        )
     } else {
         let n = o.plain.left();
         format!(

@@ -293,21 +293,88 @@ pub fn parse_client_id(text: &str) -> Option<ObjectId> {
     ObjectId::parse(text.strip_prefix(CLIENT_ID_PREFIX)?)
 }
 
-/// An AI model API key's id as Atlas writes it (`a86r5kwrfsk5r5ku5tgvhmpj`): 24 ASCII letters and
-/// digits. Answers its two halves, which a [`Target`] holds as its key and secret.
-pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
+/// The longest AI model API key id taken. The spec (`AiModelApiKeyResponse.apiKeyId`,
+/// `deleteGroupModelKey`) gives the id no pattern or length, only a 24-character example; ids far
+/// longer than that are refused rather than kept without bound.
+pub const MAX_MODEL_KEY: usize = 128;
+
+/// Distinct AI model key ids of another shape than the example's, held at most per process.
+const MAX_ODD_MODEL_KEYS: usize = 1_000_000;
+
+/// The marker of a model key held by [`odd_model_keys`]: never a letter or digit, so it never
+/// starts an id packed into its halves.
+const ODD: u8 = 0;
+
+/// Odd AI model key ids: each id's index, and the ids by index.
+type OddKeys = std::sync::Mutex<(std::collections::HashMap<String, u64>, Vec<String>)>;
+
+/// AI model key ids that do not fit the two halves of a [`Target`] (not exactly 24 letters and
+/// digits), each held once for the life of the process and named by its index in both halves.
+fn odd_model_keys() -> &'static OddKeys {
+    static KEYS: OnceLock<OddKeys> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// Whether `text` is an AI model API key id revoker takes: 1 to [`MAX_MODEL_KEY`] URL-safe
+/// characters (RFC 3986 unreserved: letters, digits, `-`, `.`, `_`, `~`), the first a letter or
+/// digit, so that the id is always one path segment and never `.` or `..`.
+pub fn is_model_key(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() != 24 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+    !bytes.is_empty()
+        && bytes.len() <= MAX_MODEL_KEY
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// An AI model API key's id as Atlas lists it (`a86r5kwrfsk5r5ku5tgvhmpj`, the spec's example):
+/// see [`is_model_key`]. Answers two halves, which a [`Target`] holds as its key and secret: the
+/// id's own bytes when it is 24 letters and digits, else a handle to the id held for the process.
+/// Case is kept: these ids are not hex.
+pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
+    if !is_model_key(text) {
         return None;
     }
-    let (mut first, mut second) = ([0u8; 12], [0u8; 12]);
-    first.copy_from_slice(&bytes[..12]);
-    second.copy_from_slice(&bytes[12..]);
-    Some((ObjectId(first), ObjectId(second)))
+    let bytes = text.as_bytes();
+    if bytes.len() == 24 && bytes.iter().all(u8::is_ascii_alphanumeric) {
+        let (mut first, mut second) = ([0u8; 12], [0u8; 12]);
+        first.copy_from_slice(&bytes[..12]);
+        second.copy_from_slice(&bytes[12..]);
+        return Some((ObjectId(first), ObjectId(second)));
+    }
+    let mut keys = odd_model_keys()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let index = match keys.0.get(text) {
+        Some(i) => *i,
+        None if keys.1.len() >= MAX_ODD_MODEL_KEYS => return None,
+        None => {
+            let i = keys.1.len() as u64;
+            keys.1.push(text.to_string());
+            keys.0.insert(text.to_string(), i);
+            i
+        }
+    };
+    let mut first = [0u8; 12];
+    first[0] = ODD;
+    first[4..].copy_from_slice(&index.to_be_bytes());
+    Some((ObjectId(first), ObjectId([ODD; 12])))
 }
 
 /// The text of an AI model API key's id from its two halves.
 fn model_key_text(first: &ObjectId, second: Option<&ObjectId>) -> String {
+    if first.0[0] == ODD {
+        let mut index = [0u8; 8];
+        index.copy_from_slice(&first.0[4..]);
+        let keys = odd_model_keys()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        return usize::try_from(u64::from_be_bytes(index))
+            .ok()
+            .and_then(|i| keys.1.get(i).cloned())
+            .unwrap_or_default();
+    }
     let mut bytes = first.0.to_vec();
     bytes.extend(second.map_or([0; 12], |s| s.0));
     String::from_utf8_lossy(&bytes).into_owned()
@@ -647,12 +714,46 @@ mod new_kinds {
             "ai-model-api-key 5f1b2c3d4e5f6a7b8c9d0e1f a86r5kwrfsk5r5ku5tgvhmpj"
         );
         for bad in [
-            "a86r5kwrfsk5r5ku5tgvhmp",
+            "",
+            ".",
+            "..",
+            "-a",
             "a86r5kwrfsk5r5ku5tgvhmp/",
-            "a86r5kwrfsk5r5ku5tgvhmpjj",
+            "a86r5kwrfsk5r5ku5tgvhmp%2F",
+            "a b",
+            "ключ",
+            &"a".repeat(MAX_MODEL_KEY + 1),
         ] {
             assert!(parse_model_key(bad).is_none(), "{bad}");
         }
+        // Ids of another shape than the example's are taken, their case kept, and round-trip.
+        for odd in [
+            "a86r5kwrfsk5r5ku5tgvhmp",
+            "a86r5kwrfsk5r5ku5tgvhmpjj",
+            "voyage-key_01.prod~x",
+            "VOYAGE-key_01.prod~x",
+        ] {
+            let t = Target::parse("ai-model-api-key", "5f1b2c3d4e5f6a7b8c9d0e1f", odd, "").unwrap();
+            assert_eq!(t.key_text(), odd);
+            let again =
+                Target::parse("ai-model-api-key", "5f1b2c3d4e5f6a7b8c9d0e1f", odd, "").unwrap();
+            assert_eq!(t, again);
+        }
+        let (a, b) = (
+            Target::parse(
+                "ai-model-api-key",
+                "5f1b2c3d4e5f6a7b8c9d0e1f",
+                "voyage-key_01.prod~x",
+                "",
+            ),
+            Target::parse(
+                "ai-model-api-key",
+                "5f1b2c3d4e5f6a7b8c9d0e1f",
+                "VOYAGE-key_01.prod~x",
+                "",
+            ),
+        );
+        assert_ne!(a, b);
         let g = Target::parse("global-api-key", "", "aaaaaaaaaaaaaaaaaaaaaaaa", "").unwrap();
         assert_eq!((g.scope, g.scope_text()), (NO_SCOPE, String::new()));
         assert_eq!(g.to_string(), "global-api-key aaaaaaaaaaaaaaaaaaaaaaaa");

@@ -20,6 +20,7 @@ mod plan;
 mod properties;
 mod run;
 mod select;
+mod selection;
 mod tls;
 mod truth;
 mod verification;
