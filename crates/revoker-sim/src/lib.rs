@@ -132,6 +132,8 @@ pub enum ListFault {
     UnreadableIds,
     /// No service-account endpoint at all: 404 `RESOURCE_NOT_FOUND`, as Ops Manager answers.
     NoServiceAccounts,
+    /// Every list answers 500 `UNEXPECTED_ERROR` while DELETEs work: a list nobody can read.
+    ServerError,
 }
 
 /// How the `Retry-After` header of a 429 is written.

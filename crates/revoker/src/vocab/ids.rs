@@ -192,6 +192,13 @@ impl Kind {
         )
     }
 
+    /// Kinds whose row takes a credential away from one project and leaves it whole elsewhere
+    /// (an API key's or a service account's assignment): the project is part of what the row
+    /// names. Every other kind deletes (all or part of) the credential, whatever the path.
+    pub fn unassigns(self) -> bool {
+        matches!(self, Kind::ProjectApiKey | Kind::ProjectServiceAccount)
+    }
+
     /// Whether the key is a service account's client id rather than an ObjectId.
     pub fn key_is_client_id(self) -> bool {
         matches!(
