@@ -153,6 +153,13 @@ enum Work {
         target: Target,
         first: copies::Settled,
     },
+    /// A valid row refused before sending (the run's own credential, a contradicted identity):
+    /// reported `invalid`, naming the credential, never sent.
+    Refused {
+        line: u64,
+        target: Target,
+        reason: String,
+    },
     /// No credential of the run can send it: reported `rejected`, never sent.
     Nobody {
         line: u64,
@@ -238,6 +245,8 @@ struct Shared {
     unsettled: Mutex<HashMap<Identity, Target>>,
     groups: crate::report::groups::Groups,
     guard: Arc<Guard>,
+    /// Identities whose rows contradict each other: each row `invalid`, with why.
+    conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
 }
 
@@ -262,6 +271,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         unsettled: Mutex::new(run.unsettled),
         groups: crate::report::groups::Groups::default(),
         guard: run.guard,
+        conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
     });
 
@@ -366,6 +376,13 @@ fn work_of(
     if finished.contains(&id) {
         return None;
     }
+    if let Some(reason) = shared.conflicts.get(&id) {
+        return primary.then(|| Work::Refused {
+            line,
+            target,
+            reason: reason.clone(),
+        });
+    }
     let verdict = shared.guard.decide(&target);
     if let Verdict::Exempt(_) = verdict {
         // Written before the first DELETE (`job::exempt_rows`): a stop never leaves one unwritten.
@@ -380,9 +397,9 @@ fn work_of(
     match verdict {
         Verdict::Send | Verdict::Exempt(_) => {}
         Verdict::Own(reason) => {
-            return Some(Work::Invalid {
+            return Some(Work::Refused {
                 line,
-                raw: entry.raw,
+                target,
                 reason,
             });
         }
@@ -507,6 +524,15 @@ async fn read_ahead(
                 target,
                 first,
             }) => shared.report(first.copy(shared.record(line, &target), line)),
+            Some(Work::Refused {
+                line,
+                target,
+                reason,
+            }) => shared.report(crate::report::Record {
+                outcome: crate::report::Outcome::Invalid,
+                message: reason,
+                ..shared.record(line, &target)
+            }),
             Some(Work::Nobody { line, target, why }) => {
                 let record = crate::report::Record {
                     outcome: crate::report::Outcome::Rejected,

@@ -34,7 +34,8 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
         let Ok(target) = entry.target else {
             return ControlFlow::Continue(());
         };
-        if !seen.insert(target.identity()) {
+        let id = target.identity();
+        if survey.conflicts.contains_key(&id) || !seen.insert(id) {
             return ControlFlow::Continue(());
         }
         match guard.decide(&target) {

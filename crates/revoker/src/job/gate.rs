@@ -37,7 +37,7 @@ pub async fn before_sending(
 ) -> Result<(), Failure> {
     let settings = &job.settings;
     let intent = if settings.run.plan {
-        planned(job, report, (readers, guard), finished).await?
+        planned(job, report, (readers, guard, survey), finished).await?
     } else {
         Intent {
             revocations: survey.to_send,
@@ -77,11 +77,12 @@ pub async fn before_sending(
 async fn planned(
     job: &PreparedJob,
     report: &Path,
-    (readers, guard): (&Readers, &Guard),
+    (readers, guard, survey): (&Readers, &Guard, &Survey),
     finished: &HashSet<Identity>,
 ) -> Result<Intent, Failure> {
     let settings = &job.settings;
-    let plan = super::plan::live_plan(settings, readers, (&job.source, guard), finished).await?;
+    let inputs = (&*job.source, guard, &*survey.conflicts);
+    let plan = super::plan::live_plan(settings, readers, inputs, finished).await?;
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
     if let Some(reason) = readers.stopped() {
         return Err(Failure::new(

@@ -3,7 +3,7 @@
 //! listed, when, what it answered) so the evidence shows the state before the run, and printed.
 //! No DELETE is sent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ use crate::vocab::{ExitCode as _, exit};
 pub async fn live_plan(
     settings: &Settings,
     readers: &Readers,
-    (source, guard): (&Source, &Guard),
+    (source, guard, conflicts): (&Source, &Guard, &HashMap<Identity, String>),
     finished: &HashSet<Identity>,
 ) -> Result<Plan, Failure> {
     let opts = settings.input_options();
@@ -34,6 +34,7 @@ pub async fn live_plan(
         opts: &opts,
         guard,
         finished,
+        conflicts,
     };
     Ok(plan::make(readers, inputs).await?)
 }
@@ -114,6 +115,13 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
+    // Only for the rows that contradict each other: the plan counts the rest itself.
+    let survey = crate::input::survey(
+        &source,
+        &settings.input_options(),
+        (&finished, &exempt),
+        &mut |_| {},
+    )?;
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let mut lanes = super::lanes::Lanes::build(&settings, &Arc::new(Figures::default()), &stop, 1)?;
@@ -132,7 +140,13 @@ pub async fn plan_command(
                 settings.run.allow_own_credential,
             )
             .await;
-            let made = live_plan(&settings, &readers, (&source, &guard), &finished).await;
+            let made = live_plan(
+                &settings,
+                &readers,
+                (&source, &guard, &survey.conflicts),
+                &finished,
+            )
+            .await;
             lanes.finish().await;
             made.map(|plan| (plan, readers))
         }

@@ -199,6 +199,8 @@ pub struct Inputs<'a> {
     pub guard: &'a Guard,
     /// Rows an earlier run of the report finished.
     pub finished: &'a HashSet<Identity>,
+    /// Identities whose rows contradict each other (the survey's): invalid, with why.
+    pub conflicts: &'a HashMap<Identity, String>,
 }
 
 /// Reads the input and groups the rows to send by the list that shows them.
@@ -225,6 +227,8 @@ fn sort_rows(
                 plan.note(Fate::NotAllowed, Some((entry.line, why)));
             } else if inputs.finished.contains(&id) {
                 plan.note(Fate::Finished, None);
+            } else if let Some(why) = inputs.conflicts.get(&id) {
+                plan.note(Fate::Invalid, Some((entry.line, why.clone())));
             } else if !seen.insert(id) {
                 plan.note(Fate::Duplicate, None);
             } else {

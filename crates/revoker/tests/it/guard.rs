@@ -289,3 +289,61 @@ fn exempt_rows_of_a_run_stopped_early_never_reach_a_hand_over_or_a_resume() {
     let stats = sim.stats();
     assert_eq!((stats.deleted, stats.remaining), (5, 1));
 }
+
+#[test]
+fn one_credential_named_with_two_homes_is_invalid_on_both_lines_and_assignments_stay_apart() {
+    let (a, b) = (0xa1, 0xb2);
+    let rows = vec![
+        target(Kind::OrgApiKey, a, 40, None),
+        target(Kind::OrgApiKey, b, 40, None),
+        target(Kind::ProjectApiKey, 1, 41, None),
+        target(Kind::ProjectApiKey, 2, 41, None),
+        target(Kind::OrgApiKey, a, 42, None),
+        target(Kind::OrgApiKey, a, 42, None),
+    ];
+    let sim = sim(SimConfig::default(), &[rows[0], rows[2], rows[3], rows[4]]);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["--kinds", "+org-api-key"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        outcomes(&report),
+        vec![
+            (2, Outcome::Invalid),
+            (3, Outcome::Invalid),
+            (4, Outcome::Done),
+            (5, Outcome::Done),
+            (6, Outcome::Done),
+            (7, Outcome::Done)
+        ]
+    );
+    let recs = records(&report);
+    let message = format!(
+        "org-api-key {} is named with different cells (line 2: organization {}; line 3: organization {}): one credential has one home",
+        rows[0].key, rows[0].scope, rows[1].scope
+    );
+    for line in [2, 3] {
+        let r = recs.iter().find(|r| r.line == line).unwrap();
+        assert!(r.message.starts_with(&message), "{}", r.message);
+        assert_eq!(
+            r.key,
+            rows[0].key.to_string(),
+            "the row names its credential"
+        );
+    }
+    let copy = recs.iter().find(|r| r.line == 7).unwrap();
+    assert_eq!(copy.message, "duplicate of line 6: sent once");
+    let stats = sim.stats();
+    assert_eq!((stats.deletes, stats.remaining), (3, 1));
+    // validate names both lines too.
+    let out = revoker()
+        .args(["validate", "--kinds", "+org-api-key"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&message), "{}", stdout(&out));
+}
