@@ -347,3 +347,38 @@ fn one_credential_named_with_two_homes_is_invalid_on_both_lines_and_assignments_
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains(&message), "{}", stdout(&out));
 }
+
+#[test]
+fn the_dry_run_decides_the_runs_own_service_account_as_the_run_does() {
+    let own = Target {
+        kind: Kind::ServiceAccountSecret,
+        scope: target(Kind::ServiceAccount, 1, 0, None).scope,
+        key: revoker::input::parse_client_id(revoker_testkit::simulator::DEFAULT_CLIENT_ID)
+            .unwrap(),
+        secret: target(Kind::ServiceAccountSecret, 1, 0, Some(5)).secret,
+    };
+    let rows = vec![target(Kind::ServiceAccountSecret, 1, 9, Some(6)), own];
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let mut cmd = revoker();
+    cmd.args([
+        "run",
+        "--dry-run",
+        "--kinds",
+        "+service-account-secret",
+        "--input",
+    ])
+    .arg(&input)
+    .arg("--report")
+    .arg(path(&d, "r.csv"));
+    let out = with_service_account(cmd).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "dry run: 2 rows · 1 to send · 0 exempt · 1 the run's own credential (refused) · 0 invalid"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
