@@ -127,7 +127,7 @@ pub struct SimArgs {
     pub fault: Vec<(Fault, f64)>,
     /// A list endpoint that misleads (verification must not be fooled): short-pages,
     /// ignore-page-num, not-found-after-first-page, api-key-not-found, no-secrets-field,
-    /// unreadable-ids, no-service-accounts.
+    /// unreadable-ids, no-service-accounts, server-error.
     #[arg(long, value_enum)]
     pub list_fault: Option<ListFault>,
     /// Send this field of every token answer as given, NAME=JSON (repeatable), e.g.

@@ -135,6 +135,8 @@ pub enum ListFault {
     /// Every `lastUsedAt` is a day without a time or an offset (`2026-11-20`), a form the spec
     /// never gives (it documents ISO 8601 timestamps in UTC).
     DateOnly,
+    /// Every list answers 500 `UNEXPECTED_ERROR` while DELETEs work: a list nobody can read.
+    ServerError,
 }
 
 /// How the `Retry-After` header of a 429 is written.

@@ -63,6 +63,14 @@ pub(super) fn list(
     if fault == Some(ListFault::NoServiceAccounts) && req.kind.key_is_client_id() {
         return not_found(req.self_url);
     }
+    if fault == Some(ListFault::ServerError) {
+        return SimAnswer::error(
+            500,
+            "UNEXPECTED_ERROR",
+            "Unexpected error.".into(),
+            "Internal Server Error",
+        );
+    }
     if fault == Some(ListFault::ApiKeyNotFound) {
         return SimAnswer::error(
             400,

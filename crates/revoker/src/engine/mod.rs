@@ -8,7 +8,6 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
-pub mod own;
 mod pace;
 mod row;
 mod stop;
@@ -28,9 +27,8 @@ pub use stop::{StopFlag, StopReason};
 
 use crate::api::Client;
 use crate::figures::Figures;
-use crate::input::{
-    Exemptions, Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target,
-};
+use crate::guard::{Guard, Verdict};
+use crate::input::{Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target};
 use crate::report::{ReportError, ReportSink, SentJournal};
 
 /// How a run sends.
@@ -160,11 +158,12 @@ enum Work {
         target: Target,
         first: copies::Settled,
     },
-    /// On the exemption list: reported, never sent.
-    Exempt {
+    /// A valid row refused before sending (the run's own credential, a contradicted identity):
+    /// reported `invalid`, naming the credential, never sent.
+    Refused {
         line: u64,
         target: Target,
-        message: String,
+        reason: String,
     },
     /// No credential of the run can send it: reported `rejected`, never sent.
     Nobody {
@@ -210,10 +209,8 @@ pub struct Run {
     pub unsettled: HashMap<Identity, Target>,
     pub sink: ReportSink,
     pub journal: Option<SentJournal>,
-    /// The credential the run signs in with: its rows are refused, or sent last.
-    pub own: own::Own,
-    /// Credentials never sent.
-    pub exempt: Arc<Exemptions>,
+    /// Exemptions and the run's own credentials: what may be sent, decided as the plan decides.
+    pub guard: Arc<Guard>,
     /// With a credential per organization: this engine's part; `None` sends every row.
     pub lane: Option<Lane>,
 }
@@ -256,8 +253,9 @@ struct Shared {
     copies: copies::Copies,
     unsettled: Mutex<HashMap<Identity, Target>>,
     groups: crate::report::groups::Groups,
-    own: own::Own,
-    exempt: Arc<Exemptions>,
+    guard: Arc<Guard>,
+    /// Identities whose rows contradict each other: each row `invalid`, with why.
+    conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
 }
 
@@ -281,8 +279,8 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         copies: copies::Copies::new(run.survey.repeated),
         unsettled: Mutex::new(run.unsettled),
         groups: crate::report::groups::Groups::default(),
-        own: run.own,
-        exempt: run.exempt,
+        guard: run.guard,
+        conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
     });
 
@@ -388,35 +386,42 @@ fn work_of(
     if finished.contains(&id) {
         return None;
     }
+    if let Some(reason) = shared.conflicts.get(&id) {
+        return primary.then(|| Work::Refused {
+            line,
+            target,
+            reason: reason.clone(),
+        });
+    }
+    let verdict = shared.guard.decide(&target);
+    if let Verdict::Exempt(_) = verdict {
+        // Written before the first DELETE (`job::exempt_rows`): a stop never leaves one unwritten.
+        return None;
+    }
     match shared.lane.as_ref().map(|l| (l.route)(&target, entry.org)) {
         None | Some(Routed::Mine) => {}
         Some(Routed::Other) => return None,
         Some(Routed::Nobody(_)) if !primary => return None,
         Some(Routed::Nobody(why)) => return Some(Work::Nobody { line, target, why }),
     }
-    if let Some(at) = shared.exempt.covering(&target) {
-        let message = shared.exempt.message(at);
-        return Some(Work::Exempt {
-            line,
-            target,
-            message,
-        });
-    }
-    if shared.own.matches(&target) {
-        if !shared.own.allowed {
-            return Some(Work::Invalid {
+    match verdict {
+        Verdict::Send | Verdict::Exempt(_) => {}
+        Verdict::Own(reason) => {
+            return Some(Work::Refused {
                 line,
-                raw: entry.raw,
-                reason: shared.own.refusal(),
+                target,
+                reason,
             });
         }
-        if matches!(
-            shared.copies.seen(id, line),
-            copies::Seen::Unique | copies::Seen::First
-        ) {
-            deferred.push(Pending { line, target });
+        Verdict::OwnLast => {
+            if matches!(
+                shared.copies.seen(id, line),
+                copies::Seen::Unique | copies::Seen::First
+            ) {
+                deferred.push(Pending { line, target });
+            }
+            return None;
         }
-        return None;
     }
     match shared.copies.seen(id, line) {
         copies::Seen::Unique | copies::Seen::First => Some(Work::Send(Pending { line, target })),
@@ -529,13 +534,13 @@ async fn read_ahead(
                 target,
                 first,
             }) => shared.report(first.copy(shared.record(line, &target), line)),
-            Some(Work::Exempt {
+            Some(Work::Refused {
                 line,
                 target,
-                message,
+                reason,
             }) => shared.report(crate::report::Record {
-                outcome: crate::report::Outcome::Exempt,
-                message,
+                outcome: crate::report::Outcome::Invalid,
+                message: reason,
                 ..shared.record(line, &target)
             }),
             Some(Work::Nobody { line, target, why }) => {
@@ -547,7 +552,8 @@ async fn read_ahead(
                 shared
                     .groups
                     .add(&record, &[crate::report::Outcome::Rejected]);
-                shared.report(record);
+                // No credential acted on it: the message says why none could, and names none.
+                shared.write(record);
             }
         }
     }
@@ -655,14 +661,13 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
 }
 
 impl Shared {
+    /// Writes the row of a credential's act, naming the credential when the run has several.
     fn report(&self, mut record: crate::report::Record) {
-        let outcome = record.outcome;
-        // Which credential acted on the row, when the run has several.
         if let Some(lane) = &self.lane
             && !lane.note.is_empty()
             && !record.kind.is_empty()
             && !matches!(
-                outcome,
+                record.outcome,
                 crate::report::Outcome::Invalid | crate::report::Outcome::Exempt
             )
         {
@@ -672,6 +677,12 @@ impl Shared {
                 format!("{} (by {})", record.message, lane.note)
             };
         }
+        self.write(record);
+    }
+
+    /// Writes a row as it is.
+    fn write(&self, record: crate::report::Record) {
+        let outcome = record.outcome;
         if !self.sink.send(record) {
             // The writer stopped on an I/O error; its join handle reports it. Sending on would
             // revoke keys whose outcome cannot be recorded.

@@ -145,6 +145,11 @@ impl Lanes {
         self.lane_of_org(org) == Ok(i)
     }
 
+    /// The lane that sends the rows of `org`, if any.
+    pub fn lane_for(&self, org: &ObjectId) -> Option<usize> {
+        self.lane_of_org(org).ok()
+    }
+
     /// The lane of `org`, or the default lane.
     fn lane_of_org(&self, org: &ObjectId) -> Result<usize, String> {
         self.by_org

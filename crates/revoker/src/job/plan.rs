@@ -3,12 +3,13 @@
 //! listed, when, what it answered) so the evidence shows the state before the run, and printed.
 //! No DELETE is sent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::engine::StopFlag;
 use crate::figures::Figures;
+use crate::guard::Guard;
 use crate::input::{Exemptions, Identity, Source};
 use crate::job::Failure;
 use crate::plan::{self, Fate, Plan};
@@ -19,51 +20,21 @@ use crate::ui::{Output, console, out};
 use crate::verify::Readers;
 use crate::vocab::{ExitCode as _, exit};
 
-/// Makes the plan of `source` with the client of `ctx`: the run's own credential learned as a
-/// run learns it, the lists read.
+/// Makes the plan of `source` with the lanes' readers, each row decided by the run's `guard`
+/// (exemptions, its own credentials learned as a run learns them), the lists read.
 pub async fn live_plan(
     settings: &Settings,
     readers: &Readers,
-    (source, exempt): (&Source, &Exemptions),
+    (source, guard, conflicts): (&Source, &Guard, &HashMap<Identity, String>),
     finished: &HashSet<Identity>,
 ) -> Result<Plan, Failure> {
     let opts = settings.input_options();
-    let has_org_keys = {
-        let mut any = false;
-        let _ = source.scan(&opts, &mut |e| {
-            any = e
-                .target
-                .as_ref()
-                .is_ok_and(|t| t.kind == crate::input::Kind::OrgApiKey);
-            if any {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue(())
-            }
-        });
-        any
-    };
-    // The default credential's own rows; a run with a credential per organization learns each
-    // lane's when it runs.
-    let own = match &settings.credential {
-        Ok(found) => {
-            super::own::learn(
-                readers.ctxs[0].client(),
-                &found.credential,
-                (source, &opts),
-                (has_org_keys, &|org| readers.serves(0, org)),
-                settings.run.allow_own_credential,
-            )
-            .await
-        }
-        Err(_) => crate::engine::own::Own::default(),
-    };
     let inputs = plan::Inputs {
         source,
         opts: &opts,
-        exempt,
-        own: &own,
+        guard,
         finished,
+        conflicts,
     };
     Ok(plan::make(readers, inputs).await?)
 }
@@ -144,6 +115,13 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
+    // Only for the rows that contradict each other: the plan counts the rest itself.
+    let survey = crate::input::survey(
+        &source,
+        &settings.input_options(),
+        (&finished, &exempt),
+        &mut |_| {},
+    )?;
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let mut lanes = super::lanes::Lanes::build(&settings, &Arc::new(Figures::default()), &stop, 1)?;
@@ -154,7 +132,21 @@ pub async fn plan_command(
         Ok(()) => {
             let lanes = Arc::new(lanes);
             let readers = lanes.readers();
-            let made = live_plan(&settings, &readers, (&source, &exempt), &finished).await;
+            let lists = super::own::KeyLists::of(&source, &settings.input_options(), true);
+            let guard = super::own::guard(
+                &lanes,
+                &lists,
+                Arc::new(exempt.clone()),
+                settings.run.allow_own_credential,
+            )
+            .await;
+            let made = live_plan(
+                &settings,
+                &readers,
+                (&source, &guard, &survey.conflicts),
+                &finished,
+            )
+            .await;
             lanes.finish().await;
             made.map(|plan| (plan, readers))
         }

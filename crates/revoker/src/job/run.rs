@@ -474,27 +474,14 @@ async fn engines(
     job: &PreparedJob,
     lanes: &Arc<Lanes>,
     (survey, prior): (&Survey, Prior),
-    session: &mut Session,
+    (session, guard): (&mut Session, &Arc<crate::guard::Guard>),
     report: &Path,
-) -> Result<(engine::RunResult, Vec<engine::own::Own>), Failure> {
+) -> Result<(engine::RunResult, Vec<crate::guard::Own>), Failure> {
     let settings = &job.settings;
     let saying = lanes.say_stops();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut owns = Vec::new();
+    let owns = guard.owns().to_vec();
     for (i, lane) in lanes.lanes.iter().enumerate() {
-        let serves = |org: &crate::input::ObjectId| lanes.serves(i, org);
-        let own = super::own::learn(
-            &lane.client,
-            &lane.found.credential,
-            (&job.source, &settings.input_options()),
-            (
-                survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
-                &serves,
-            ),
-            settings.run.allow_own_credential,
-        )
-        .await;
-        owns.push(own.clone());
         let run = engine::Run {
             run_id: session.run_id.clone(),
             source: job.source.clone(),
@@ -504,8 +491,7 @@ async fn engines(
             unsettled: prior.unsettled.clone(),
             sink: session.sink_clone(),
             journal: Some(SentJournal::open(report)?),
-            own,
-            exempt: job.exempt.clone(),
+            guard: guard.clone(),
             lane: lanes.engine_lane(i),
         };
         let ctx = lane.ctx.clone();
@@ -562,7 +548,20 @@ async fn revoke_with(
 ) -> Result<Ran, Failure> {
     let settings = &job.settings;
     let readers = lanes.readers();
-    super::gate::before_sending(job, report, &survey, &readers, &prior.finished).await?;
+    let opts = settings.input_options();
+    let key_rows = survey.kind_count(crate::input::Kind::OrgApiKey)
+        + survey.kind_count(crate::input::Kind::GlobalApiKey);
+    let lists = super::own::KeyLists::of(&job.source, &opts, key_rows > 0);
+    let guard = Arc::new(
+        super::own::guard(
+            lanes,
+            &lists,
+            job.exempt.clone(),
+            settings.run.allow_own_credential,
+        )
+        .await,
+    );
+    super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior.finished).await?;
     let kinds: Vec<crate::input::Kind> = crate::input::Kind::ALL
         .into_iter()
         .filter(|k| survey.kind_count(*k) > 0)
@@ -590,7 +589,20 @@ async fn revoke_with(
         survey.already_finished,
     );
     let (rows, already_finished) = (survey.rows, survey.already_finished);
-    let result = engines(job, lanes, (&survey, prior), &mut session, report).await;
+    let result = match survey.exempt {
+        0 => Ok(0),
+        _ => super::exempt_rows::write(
+            &session,
+            (&job.source, &opts),
+            &guard,
+            &prior.finished,
+            &figures,
+        ),
+    };
+    let result = match result {
+        Ok(_) => engines(job, lanes, (&survey, prior), (&mut session, &guard), report).await,
+        Err(e) => Err(e),
+    };
     display.finish();
     let closed = session.join()?;
     for lane in &lanes.lanes {

@@ -192,6 +192,13 @@ impl Kind {
         )
     }
 
+    /// Kinds whose row takes a credential away from one project and leaves it whole elsewhere
+    /// (an API key's or a service account's assignment): the project is part of what the row
+    /// names. Every other kind deletes (all or part of) the credential, whatever the path.
+    pub fn unassigns(self) -> bool {
+        matches!(self, Kind::ProjectApiKey | Kind::ProjectServiceAccount)
+    }
+
     /// Whether the key is a service account's client id rather than an ObjectId.
     pub fn key_is_client_id(self) -> bool {
         matches!(
@@ -424,7 +431,7 @@ impl fmt::Debug for ObjectId {
     }
 }
 
-/// One credential to revoke. Its identity `(kind, scope, key, secret)` is what resume and
+/// One credential to revoke. Its identity ([`Target::identity`]) is what resume and
 /// de-duplication compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
@@ -448,10 +455,15 @@ fn identity_hashers() -> &'static (std::hash::RandomState, std::hash::RandomStat
 }
 
 impl Target {
+    /// The credential the row acts on: `(kind, key, secret)` — the same credential whatever
+    /// project or organization cell the row has — and, for a row that unassigns a credential from
+    /// one project ([`Kind::unassigns`]), that project: assignments to two projects are two.
     pub fn identity(&self) -> Identity {
         let mut bytes = [0u8; 38];
         bytes[0] = self.kind.code();
-        bytes[1..13].copy_from_slice(&self.scope.0);
+        if self.kind.unassigns() {
+            bytes[1..13].copy_from_slice(&self.scope.0);
+        }
         bytes[13..25].copy_from_slice(&self.key.0);
         if let Some(secret) = self.secret {
             bytes[25] = 1;
@@ -459,6 +471,23 @@ impl Target {
         }
         let (a, b) = identity_hashers();
         (u128::from(a.hash_one(bytes)) << 64) | u128::from(b.hash_one(bytes))
+    }
+
+    /// A short keyed hash of the cells a row names besides its identity: the project or
+    /// organization of a row whose identity does not hold it, and a project row's `org` cell (where
+    /// a run with a credential per organization sends it). Two rows of one identity whose cells
+    /// differ contradict each other.
+    pub fn cells_fingerprint(&self, org: Option<ObjectId>) -> u32 {
+        let mut bytes = [0u8; 26];
+        if !self.kind.unassigns() {
+            bytes[..12].copy_from_slice(&self.scope.0);
+        }
+        if let Some(org) = org {
+            bytes[12] = 1;
+            bytes[13..25].copy_from_slice(&org.0);
+        }
+        let (a, _) = identity_hashers();
+        a.hash_one(bytes) as u32
     }
 
     /// The key as the API names it: an ObjectId, a client id `mdb_sa_id_…`, or an AI model API
@@ -659,6 +688,19 @@ mod tests {
         assert_eq!(
             t(Kind::OrgApiKey, a, b, None),
             t(Kind::OrgApiKey, a, b, None)
+        );
+        // One credential whatever its cell; an assignment is the project's.
+        assert_eq!(
+            t(Kind::OrgApiKey, a, b, None),
+            t(Kind::OrgApiKey, b, b, None)
+        );
+        assert_eq!(
+            t(Kind::ProjectServiceAccountSecret, a, b, Some(a)),
+            t(Kind::ProjectServiceAccountSecret, b, b, Some(a))
+        );
+        assert_ne!(
+            t(Kind::ProjectServiceAccount, a, b, None),
+            t(Kind::ProjectServiceAccount, b, b, None)
         );
     }
 

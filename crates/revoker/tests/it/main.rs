@@ -7,6 +7,7 @@ mod cli;
 mod crash;
 mod evidence;
 mod faults;
+mod guard;
 mod hardening;
 mod hostile;
 mod kinds;

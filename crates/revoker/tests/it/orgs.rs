@@ -437,3 +437,59 @@ fn a_routing_map_that_is_a_fifo_is_an_error_naming_it_never_a_hang() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_row_no_credential_can_send_names_no_credential_and_says_why() {
+    let sim = world();
+    let d = dir();
+    let rows = rows();
+    let only: Vec<Target> = vec![target(Kind::OrgApiKey, 0xdd, 9, None), rows[3], rows[4]];
+    write_csv(&path(&d, "in.csv"), &only);
+    let id = |n: u8| target(Kind::OrgApiKey, n, 0, None).scope.to_string();
+    let c = credentials(d.path(), "c.toml", "key-c", "secret-c");
+    let job = path(&d, "job.toml");
+    std::fs::write(
+        &job,
+        format!("input = \"in.csv\"\nreport = \"r.csv\"\nkinds = [\"org-api-key\"]\n[orgs.{}]\ncredentials_file = \"{c}\"\n", id(C)),
+    )
+    .unwrap();
+    let out = run_job(&sim, &job, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let recs = records(&path(&d, "r.csv"));
+    let unmapped = recs.iter().find(|r| r.line == 2).expect("the unmapped row");
+    assert_eq!(unmapped.outcome, Outcome::Rejected);
+    assert_eq!(
+        unmapped.message,
+        format!(
+            "no credential of this run is for organization {} (the job maps only {})",
+            id(0xdd),
+            id(C)
+        )
+    );
+    // Sent rows still name the credential that acted on them.
+    assert!(
+        recs.iter()
+            .filter(|r| r.line > 2)
+            .all(|r| r.message.ends_with("by API key key-c")),
+        "{recs:?}"
+    );
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains(&format!("organization {}", id(0xdd))))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains(": not sent (no credential of this run"),
+        "{line}"
+    );
+    assert!(
+        !line.contains("API refused") && !line.contains("by API key"),
+        "{line}"
+    );
+    let out = revoker()
+        .arg("report")
+        .arg(path(&d, "r.csv"))
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("API refused"), "{}", stdout(&out));
+}

@@ -307,7 +307,7 @@ fn a_bad_exemption_file_stops_the_run_before_anything_is_sent() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
-            "exemption file {}:2: key \"not-a-key\" is neither",
+            "exemption file {}:2: key \"not-a-key\" is not a 24-hex-digit ObjectId",
             exempt.display()
         )),
         "{}",

@@ -4,10 +4,15 @@
 //! allowed by name (`--allow-own-credential`), it is sent last, after every other row has
 //! finished, and the run says the credential is now gone.
 //!
-//! A service account's client id is known from the credential itself. An API key's id is not (the
-//! credential holds its public key): it is learned from the organization key lists of the input's
-//! `org-api-key` rows, whose items carry `publicKey`. Unassigning the run's own key from one project
-//! (`project-api-key`) only loses that project, and is sent in order.
+//! Every kind that deletes the credential or part of it is covered: a service account by its
+//! client id (the account, and any of its secrets by either path: which secret the run holds is
+//! not known); an API key by its id, whether it is an organization key (`org-api-key`) or an Ops
+//! Manager global key (`global-api-key`). A service account's client id is known from the
+//! credential itself. An API key's id is not (the credential holds its public key): it is learned
+//! from the key lists the input's rows name — `GET /admin/apiKeys` for `global-api-key` rows, the
+//! organizations' lists for `org-api-key` rows — whose items carry `publicKey`. Unassigning the
+//! run's own key or account from one project (`project-api-key`, `project-service-account`) only
+//! loses that project, and is sent in order.
 
 use crate::input::{Kind, ObjectId, Target, parse_client_id};
 
@@ -20,18 +25,15 @@ pub struct Own {
     pub api_key: Option<ObjectId>,
     /// `API key …` / `service account …`, for messages.
     pub identity: String,
-    /// Revoke it, last.
-    pub allowed: bool,
 }
 
 impl Own {
     /// The service account of a client id, or nothing for an API key (whose id is learned).
-    pub fn of(client_id: Option<&str>, identity: String, allowed: bool) -> Own {
+    pub fn of(client_id: Option<&str>, identity: String) -> Own {
         Own {
             client: client_id.and_then(parse_client_id),
             api_key: None,
             identity,
-            allowed,
         }
     }
 
@@ -68,7 +70,6 @@ mod tests {
         let own = Own::of(
             Some("mdb_sa_id_5e00000000000000000000aa"),
             "service account".into(),
-            false,
         );
         let id = parse_client_id("mdb_sa_id_5e00000000000000000000aa").unwrap();
         let row = |kind| Target {
