@@ -9,6 +9,7 @@ mod evidence;
 mod faults;
 mod hardening;
 mod hostile;
+mod invariants;
 mod kinds;
 mod limits;
 mod misc;
