@@ -378,12 +378,46 @@ pub(super) fn refusal(
     None
 }
 
+/// The 404 of a project or organization that lives under the other API (Cloud Manager's error-code
+/// reference): on v1.0 `ATLAS_GROUP` ("Group … is an Atlas group; use the Atlas Public API …") and
+/// `EXPECTED_NON_ATLAS_ORG` ("The organization with id … is an Atlas organization."); on v2
+/// `NOT_ATLAS_GROUP` ("… use the Cloud Manager Public API at /api/public/v1.0 …") and
+/// `NOT_ATLAS_ORG`.
+pub(super) fn other_api(flavour: Flavour, kind: Kind, scope: &Oid) -> SimAnswer {
+    let (code, detail) = match (flavour, kind.is_org_wide()) {
+        (Flavour::V1, false) => (
+            "ATLAS_GROUP",
+            format!(
+                "Group {scope} is an Atlas group; use the Atlas Public API at /api/atlas/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V1, true) => (
+            "EXPECTED_NON_ATLAS_ORG",
+            format!("The organization with id {scope} is an Atlas organization."),
+        ),
+        (Flavour::V2, false) => (
+            "NOT_ATLAS_GROUP",
+            format!(
+                "Group {scope} is not an Atlas group; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V2, true) => (
+            "NOT_ATLAS_ORG",
+            format!(
+                "Organization {scope} is not an Atlas organization; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+    };
+    SimAnswer::error(404, code, detail, "Not Found")
+}
+
 /// The answer to a DELETE that reached the data.
 pub(super) fn delete(
     world: &World,
     flavour: Flavour,
     target: &Seed,
     stats: &super::state::Counters,
+    actor: Option<(&str, &str)>,
 ) -> (SimAnswer, bool) {
     use std::sync::atomic::Ordering;
     let missing_scope = || {
@@ -403,7 +437,7 @@ pub(super) fn delete(
             )
         }
     };
-    let answer = match world.delete(target, stats) {
+    let answer = match world.delete_as(target, stats, actor) {
         Deleted::Yes => {
             stats.deleted.fetch_add(1, Ordering::Relaxed);
             // v1.0 answers 200 to its API keys' DELETEs, 204 to service accounts' and global keys'.

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{GLOBAL, Home, ItemId, Kind, Meta, Oid, Seed};
+use crate::model::{CLIENT_ID_PREFIX, GLOBAL, Home, ItemId, Kind, Meta, Oid, Seed};
+use crate::truth::{Credential, Deletion, SentDelete, Truth};
 
 /// The organization of a project no seed gave one.
 pub const DEFAULT_ORG: Oid = Oid::from_bytes([0x0d, 0xef, 0xa0, 0x17, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -43,6 +44,14 @@ pub(super) struct World {
     meta: HashMap<(Collection, ItemId), Meta>,
     /// Each project's organization, where a seed said ([`DEFAULT_ORG`] otherwise).
     project_orgs: HashMap<Oid, Oid>,
+    /// What was destroyed and what was sent, for the ground truth.
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    deletions: Vec<Deletion>,
+    sent: Vec<SentDelete>,
 }
 
 /// What a DELETE found.
@@ -112,7 +121,89 @@ impl World {
             system_managed,
             meta,
             project_orgs,
+            journal: Mutex::default(),
         }
+    }
+
+    /// An item of a collection as the ground truth names it.
+    fn credential(&self, coll: Collection, item: &ItemId) -> Credential {
+        let (kind, scope, parent) = coll;
+        let id_text = |id: &Oid| match kind.key_is_client_id() {
+            true => format!("{CLIENT_ID_PREFIX}{id}"),
+            false => id.to_string(),
+        };
+        let (key, secret) = match (item, parent) {
+            (ItemId::Model(key), _) => (key.to_string(), None),
+            (ItemId::Oid(secret), Some(client)) => (id_text(&client), Some(secret.to_string())),
+            (ItemId::Oid(id), None) => (id_text(id), None),
+        };
+        let org = match kind.home() {
+            Home::Org => Some(scope),
+            Home::Project => Some(
+                self.project_orgs
+                    .get(&scope)
+                    .copied()
+                    .unwrap_or(DEFAULT_ORG),
+            ),
+            Home::Global => None,
+        };
+        let projects = match (kind, item) {
+            (Kind::OrgApiKey, ItemId::Oid(key)) => {
+                let mut p: Vec<String> = lock(&self.assignments)
+                    .get(key)
+                    .map(|set| set.iter().map(Oid::to_string).collect())
+                    .unwrap_or_default();
+                p.sort();
+                p
+            }
+            _ => Vec::new(),
+        };
+        Credential {
+            kind: kind.name().into(),
+            scope: if kind.home() == Home::Global {
+                String::new()
+            } else {
+                scope.to_string()
+            },
+            org: org.map(|o| o.to_string()),
+            key,
+            secret,
+            projects,
+        }
+    }
+
+    /// The ground truth: every credential held now, and the journal.
+    pub(crate) fn truth(&self) -> Truth {
+        let mut held = Vec::new();
+        for shard in &self.shards {
+            let live: Vec<(Collection, Vec<ItemId>)> = lock(shard)
+                .live
+                .iter()
+                .map(|(coll, items)| (*coll, items.iter().copied().collect()))
+                .collect();
+            for (coll, items) in live {
+                held.extend(items.iter().map(|item| self.credential(coll, item)));
+            }
+        }
+        held.sort();
+        let journal = lock(&self.journal);
+        Truth {
+            credentials: held,
+            deletions: journal.deletions.clone(),
+            deletes_sent: journal.sent.clone(),
+        }
+    }
+
+    /// Records a DELETE an authenticated credential sent, and what it was answered.
+    pub(crate) fn record_sent(&self, by: &str, path: &str, status: Option<u16>) {
+        let (at, at_ms) = crate::truth::now();
+        lock(&self.journal).sent.push(SentDelete {
+            at,
+            at_ms,
+            by: by.into(),
+            path: path.into(),
+            status,
+        });
     }
 
     /// What the lists show of `item` of a collection besides its id.
@@ -214,7 +305,37 @@ impl World {
             .is_some_and(|set| set.contains(&item))
     }
 
+    #[cfg(test)]
     pub(super) fn delete(&self, target: &Seed, stats: &Counters) -> Deleted {
+        self.delete_as(target, stats, None)
+    }
+
+    /// Deletes `target`; with an actor (`by`, `path`), the ground truth records what it destroyed.
+    pub(super) fn delete_as(
+        &self,
+        target: &Seed,
+        stats: &Counters,
+        actor: Option<(&str, &str)>,
+    ) -> Deleted {
+        let mut destroyed = Vec::new();
+        let deleted = self.destroy(target, stats, &mut destroyed);
+        if let (Some((by, path)), false) = (actor, destroyed.is_empty()) {
+            let (coll, item) = collection(target);
+            let (at, at_ms) = crate::truth::now();
+            let target = self.credential(coll, &item);
+            lock(&self.journal).deletions.push(Deletion {
+                at,
+                at_ms,
+                by: by.into(),
+                path: path.into(),
+                target,
+                destroyed,
+            });
+        }
+        deleted
+    }
+
+    fn destroy(&self, target: &Seed, stats: &Counters, destroyed: &mut Vec<Credential>) -> Deleted {
         if !self.scope_exists(target.kind, &target.scope) {
             return Deleted::NoSuchScope;
         }
@@ -227,9 +348,12 @@ impl World {
             return Deleted::NoSuchParent;
         }
         let (coll, item) = collection(target);
+        // Named before it goes, while its assignments are still known.
+        let named = self.credential(coll, &item);
         if !self.remove(coll, item, Some(stats)) {
             return Deleted::NoSuchItem;
         }
+        destroyed.push(named);
         match target.kind {
             Kind::ProjectApiKey => {
                 if let Some(projects) = lock(&self.assignments).get_mut(&target.key) {
@@ -241,19 +365,25 @@ impl World {
                 let projects = lock(&self.assignments)
                     .remove(&target.key)
                     .unwrap_or_default();
+                let mut projects: Vec<Oid> = projects.into_iter().collect();
+                projects.sort();
                 for project in projects {
-                    self.remove(
-                        (Kind::ProjectApiKey, project, None),
-                        ItemId::Oid(target.key),
-                        None,
-                    );
+                    let coll = (Kind::ProjectApiKey, project, None);
+                    let item = ItemId::Oid(target.key);
+                    if self.remove(coll, item, None) {
+                        destroyed.push(self.credential(coll, &item));
+                    }
                 }
             }
             Kind::ServiceAccount => {
                 let coll = (Kind::ServiceAccountSecret, target.scope, Some(target.key));
-                lock(&self.shards[shard_of(&target.scope)])
+                let secrets = lock(&self.shards[shard_of(&target.scope)])
                     .live
-                    .remove(&coll);
+                    .remove(&coll)
+                    .unwrap_or_default();
+                let mut secrets: Vec<ItemId> = secrets.into_iter().collect();
+                secrets.sort();
+                destroyed.extend(secrets.iter().map(|s| self.credential(coll, s)));
             }
             _ => {}
         }

@@ -10,6 +10,7 @@ mod faults;
 mod guard;
 mod hardening;
 mod hostile;
+mod invariants;
 mod kinds;
 mod limits;
 mod misc;
