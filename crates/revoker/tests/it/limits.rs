@@ -142,3 +142,24 @@ fn an_expired_or_corrupt_state_file_is_not_trusted_and_never_an_error() {
     let kept = std::fs::read_to_string(&state).unwrap();
     assert!(!kept.contains("1000.0"), "{kept}");
 }
+
+#[test]
+fn with_envelope_the_published_limits_are_asked_and_read_as_an_envelope() {
+    // Issue 32.7: `GET /rateLimits` was sent without `envelope=true` but read as an envelope, so
+    // the published buckets were never used ("envelope answer is not JSON").
+    let config = SimConfig {
+        publish_limits: true,
+        ..bucket()
+    };
+    let sim = sim(config, &project_keys());
+    let d = dir();
+    let (_, out) = run_at(&sim, sim.atlas_url(), &d, "a", &["--envelope"]);
+    assert_eq!(sim.stats().rate_limit_reads, 1);
+    assert!(
+        stderr(&out).contains(
+            "starts at project: 10 per second, capacity 5 (published: credentials_group)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
