@@ -295,11 +295,7 @@ async fn published(
     // Asked as every other request of the run is, so that the answer is read as it was asked: an
     // `--envelope` run gets (and reads) the list object with its `status`.
     let spec = ListSpec {
-        url: crate::api::url_of(
-            &settings.base_url,
-            &["rateLimits"],
-            ctx.client().envelope(),
-        ),
+        url: crate::api::url_of(&settings.base_url, &["rateLimits"], ctx.client().envelope()),
         accept: RATE_LIMITS_ACCEPT,
         shape: ListShape::Paged {
             id_field: "endpointSetId",
