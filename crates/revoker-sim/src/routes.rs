@@ -340,6 +340,40 @@ impl Route {
     }
 }
 
+/// What a request about a project or organization of the other API answers, as the Atlas
+/// Administration API's error-code reference words it: on v2 (the scope is Cloud Manager's)
+/// `NOT_ATLAS_GROUP` "Group %s is not an Atlas group; use the Cloud Manager Public API at
+/// /api/public/v1.0 to access it." and `NOT_ATLAS_ORG`; on v1.0 (the scope is Atlas's)
+/// `ATLAS_GROUP` "Group %s is an Atlas group; use the Atlas Public API at /api/atlas/v1.0 to access
+/// it." and `EXPECTED_NON_ATLAS_ORG` "The organization with id %s is an Atlas organization.". All 404.
+pub(super) fn other_api(flavour: Flavour, kind: Kind, scope: &Oid) -> SimAnswer {
+    let (code, detail) = match (flavour, kind.is_org_wide()) {
+        (Flavour::V2, false) => (
+            "NOT_ATLAS_GROUP",
+            format!(
+                "Group {scope} is not an Atlas group; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V2, true) => (
+            "NOT_ATLAS_ORG",
+            format!(
+                "Organization {scope} is not an Atlas organization; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V1, false) => (
+            "ATLAS_GROUP",
+            format!(
+                "Group {scope} is an Atlas group; use the Atlas Public API at /api/atlas/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V1, true) => (
+            "EXPECTED_NON_ATLAS_ORG",
+            format!("The organization with id {scope} is an Atlas organization."),
+        ),
+    };
+    SimAnswer::error(404, code, detail, "Not Found")
+}
+
 /// What a request on a scope the credential may not use answers, if anything.
 pub(super) fn refusal(
     kind: Kind,

@@ -39,6 +39,9 @@ struct State {
     limits: Limits,
     forbidden: HashSet<Oid>,
     not_in_group: HashSet<Oid>,
+    /// Scopes of the other API, per flavour asked: Cloud Manager's on v2, Atlas's on v1.0.
+    cloud_manager_only: HashSet<Oid>,
+    atlas_only: HashSet<Oid>,
     /// Until when every API request answers 503 (`POST /__sim/outage?seconds=N`).
     outage_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -107,6 +110,8 @@ impl Sim {
             limits: Limits::new(&config),
             forbidden: config.forbid_projects.iter().copied().collect(),
             not_in_group: config.not_in_group.iter().copied().collect(),
+            cloud_manager_only: config.cloud_manager_only.iter().copied().collect(),
+            atlas_only: config.atlas_only.iter().copied().collect(),
             outage_until: std::sync::Mutex::new(None),
             config,
         };
@@ -520,6 +525,14 @@ async fn respond(
         Ok(admitted) => admitted,
         Err(throttled) => return Some((throttled_answer(throttled), None)),
     };
+    if let Some((kind, id)) = scope
+        && match flavour {
+            Flavour::V2 => state.cloud_manager_only.contains(&id),
+            Flavour::V1 => state.atlas_only.contains(&id),
+        }
+    {
+        return Some((routes::other_api(flavour, kind, &id), bucket));
+    }
     if let Some((kind, id)) = scope
         && let Some(answer) = routes::refusal(
             kind,

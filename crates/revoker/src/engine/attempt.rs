@@ -240,6 +240,16 @@ impl Context {
             )));
             return;
         }
+        if let Some((other, n)) = self.other_api.answered(scope, answer) {
+            self.stop.request(StopReason::NotTheApi(format!(
+                "every project or organization tried ({n}) exists under the {other}, not the {} at {} (404 {}): use --base-url {}",
+                self.client.api(),
+                self.client.base_url(),
+                answer.error_code(),
+                self.client.base_of(other)
+            )));
+            return;
+        }
         if let Some(n) = self.refusals.answered(scope, answer) {
             self.stop.request(StopReason::EveryScopeRefused(format!(
                 "every project or organization tried refused this credential ({n}, with 401 or 403) and none succeeded: check its roles and access"

@@ -8,6 +8,7 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
+mod other_api;
 pub mod own;
 mod pace;
 mod row;
@@ -81,6 +82,8 @@ pub struct Context {
     pub(crate) pacer: Pacer,
     pub(crate) outage: Outage,
     pub(crate) refusals: Refusals,
+    /// Scopes that answered as the other API's (a wrong API when every one does).
+    pub(crate) other_api: other_api::OtherApi,
     pub(crate) stop: StopFlag,
     pub(crate) figures: Arc<Figures>,
     /// Requests on the wire.
@@ -101,6 +104,7 @@ impl Context {
                 config.patience,
             ),
             refusals: Refusals::new(scopes),
+            other_api: other_api::OtherApi::new(scopes),
             in_flight: Arc::new(Semaphore::new(concurrency)),
             client,
             config,
