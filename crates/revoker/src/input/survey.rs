@@ -29,6 +29,10 @@ pub struct Survey {
     pub start_at: Option<(u64, u64)>,
     /// Identities that occur more than once among the rows to send.
     pub repeated: HashSet<Identity>,
+    /// `(project, client)` of the `project-service-account-secret` rows to send: that account's
+    /// unassignment from that project goes after them, since it leaves them out of the project's
+    /// reach (yet alive in the organization).
+    pub project_secret_accounts: HashSet<(ObjectId, ObjectId)>,
 }
 
 impl Survey {
@@ -73,6 +77,10 @@ pub fn survey(
                 } else {
                     out.to_send += 1;
                     scopes.insert(target.scope);
+                    if target.kind == Kind::ProjectServiceAccountSecret {
+                        out.project_secret_accounts
+                            .insert((target.scope, target.key));
+                    }
                 }
             }
             _ => {

@@ -119,3 +119,127 @@ fn an_atlas_organization_on_cloud_manager_is_not_gone() {
     );
     assert!(recs[0].message.contains(sim.atlas_url()), "{:?}", recs[0]);
 }
+
+const ORG: u8 = 0x0a;
+
+/// A project's service account (client 22, in project 1 of organization `ORG`) and its secret 24.
+fn assigned_secret() -> (SimHandle, Target, Target) {
+    let unassign = target(Kind::ProjectServiceAccount, 1, 22, None);
+    let secret = target(Kind::ProjectServiceAccountSecret, 1, 22, Some(24));
+    let mut seeds = seeds(&[secret]);
+    seeds[0].meta.org = Some(oid(&target(Kind::OrgApiKey, ORG, 0, None).scope));
+    let sim =
+        revoker_testkit::simulator::SimHandle::spawn(SimConfig::default(), seeds).expect("sim");
+    (sim, unassign, secret)
+}
+
+#[test]
+fn a_projects_secret_is_sent_before_its_accounts_unassignment_in_that_project() {
+    // Issue 32.1: in file order the unassignment went first and the secret's DELETE then answered
+    // 404 through the project: `not_found`, exit 0, while the secret stayed active.
+    for atlas in [true, false] {
+        let (sim, unassign, secret) = assigned_secret();
+        let base = if atlas {
+            sim.atlas_url()
+        } else {
+            sim.base_url()
+        }
+        .to_string();
+        let d = dir();
+        let input = path(&d, "in.csv");
+        write_csv(&input, &[unassign, secret]);
+        let report = path(&d, "r.csv");
+        let out = run_at(
+            &base,
+            &input,
+            &report,
+            &["--kinds", "+project-service-account-secret"],
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let recs = records(&report);
+        assert_eq!(count(&recs, Outcome::Done), 2, "{recs:#?}");
+        assert_eq!(recs[0].line, 3, "the secret first: {recs:#?}");
+        assert!(!still_in_org(&base, &secret), "the secret is gone");
+    }
+}
+
+/// Whether the secret was still in its organization's account: a run that deletes it there says
+/// (`done`), or finds it gone (`not_found`).
+fn still_in_org(base: &str, secret: &Target) -> bool {
+    let d = dir();
+    let input = path(&d, "org.csv");
+    let in_org = Target {
+        kind: Kind::ServiceAccountSecret,
+        scope: target(Kind::OrgApiKey, ORG, 0, None).scope,
+        ..*secret
+    };
+    write_csv(&input, &[in_org]);
+    let report = path(&d, "org.report.csv");
+    let out = run_at(
+        base,
+        &input,
+        &report,
+        &["--kinds", "+service-account-secret"],
+    );
+    match records(&report).first().map(|r| r.outcome) {
+        Some(Outcome::Done) => true,
+        Some(Outcome::NotFound) => false,
+        other => panic!("{other:?}: {}", stderr(&out)),
+    }
+}
+
+#[test]
+fn a_projects_secret_after_an_earlier_unassignment_is_deleted_through_its_organization_or_left() {
+    let (sim, unassign, secret) = assigned_secret();
+    let base = sim.atlas_url().to_string();
+    let d = dir();
+    let first = path(&d, "first.csv");
+    write_csv(&first, &[unassign]);
+    let out = run_at(&base, &first, &path(&d, "first.report.csv"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Not allowed to delete organization secrets: the project's 404 proves nothing; left unfinished.
+    let input = path(&d, "in.csv");
+    write_csv(&input, &[secret]);
+    let report = path(&d, "r.csv");
+    let out = run_at(
+        &base,
+        &input,
+        &report,
+        &["--kinds", "+project-service-account-secret"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let recs = records(&report);
+    assert_eq!(recs[0].outcome, Outcome::Rejected, "{recs:#?}");
+    assert!(
+        recs[0].message.contains("+service-account-secret"),
+        "{}",
+        recs[0].message
+    );
+
+    // Allowed: the resume deletes it through its organization (asked with GET /groups/{id}); the
+    // 204 there shows it was still active.
+    let out = run_at(
+        &base,
+        &input,
+        &report,
+        &[
+            "--resume",
+            "--kinds",
+            "+project-service-account-secret,service-account-secret",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recs = records(&report);
+    let last = recs.last().unwrap();
+    assert_eq!(
+        (last.outcome, last.http_status),
+        (Outcome::Done, Some(204)),
+        "{last:?}"
+    );
+    assert!(
+        last.message.contains("through its organization"),
+        "{last:?}"
+    );
+    assert!(!still_in_org(&base, &secret));
+}
