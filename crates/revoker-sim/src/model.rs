@@ -58,7 +58,10 @@ impl fmt::Debug for Oid {
     }
 }
 
-/// An AI model API key's id: 24 ASCII letters and digits, not an Oid.
+/// An AI model API key's id: 24 ASCII letters and digits, not an Oid. Compared byte for byte, case
+/// included: the v2 spec gives `apiKeyId` as a plain string (`AiModelApiKeyResponse`, example
+/// `a86r5kwrfsk5r5ku5tgvhmpj`), not hex, so `deleteGroupModelKey` with the id in another case
+/// names no key and answers 404.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModelKey([u8; 24]);
 

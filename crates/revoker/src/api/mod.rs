@@ -25,7 +25,7 @@ pub use flavour::{
     ATLAS_BASE_URL, ATLAS_PATH, Api, CLOUD_MANAGER_PATH, DEFAULT_BASE_URL, ITEMS_PER_PAGE,
     ListShape, ListSpec, url_of,
 };
-pub use list::{ListedId, Page};
+pub use list::{ListedId, Page, spelled_otherwise};
 
 use crate::figures::Figures;
 use crate::input::Target;

@@ -8,6 +8,7 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
+mod model_key;
 mod other_api;
 pub mod own;
 mod pace;

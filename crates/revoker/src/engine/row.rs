@@ -47,6 +47,9 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let answer = match attempted.result {
         Ok(answer) | Err(answer) => answer,
     };
+    let answer = super::model_key::spelled_otherwise_in_project(ctx, &target, &answer)
+        .await
+        .unwrap_or(answer);
     // A project's secret the project no longer reaches is its organization's to delete.
     let (answer, sent, note) = match shared.secrets.through_org(ctx, &target, &answer).await {
         Some(t) => (t.answer, attempted.sent + t.sent, t.note),

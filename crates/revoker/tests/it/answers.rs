@@ -243,3 +243,76 @@ fn a_projects_secret_after_an_earlier_unassignment_is_deleted_through_its_organi
     );
     assert!(!still_in_org(&base, &secret));
 }
+
+#[test]
+fn an_ai_model_key_spelled_in_another_case_is_neither_gone_nor_verified() {
+    // Issue 31.10: AI model key ids are not hex (the spec's `apiKeyId`, a string such as
+    // `a86r5kwrfsk5r5ku5tgvhmpj`): the API compares them exactly, so a row spelled in another case
+    // names no key. Its not-found proves nothing of the key the project lists.
+    let listed = Target::parse(
+        "ai-model-api-key",
+        &target(Kind::ProjectApiKey, 1, 0, None).scope.to_string(),
+        "a86r5kwrfsk5r5ku5tgvhmpj",
+        "",
+    )
+    .unwrap();
+    let asked = Target::parse(
+        "ai-model-api-key",
+        &listed.scope.to_string(),
+        "A86R5KWRFSK5R5KU5TGVHMPJ",
+        "",
+    )
+    .unwrap();
+    let sim = sim(SimConfig::default(), &[listed]);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &[asked]);
+    let report = path(&d, "r.csv");
+    let out = run_at(
+        sim.atlas_url(),
+        &input,
+        &report,
+        &["--kinds", "+ai-model-api-key"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let recs = records(&report);
+    assert_eq!(recs[0].outcome, Outcome::Rejected, "{recs:#?}");
+    assert!(
+        recs[0].message.contains("a86r5kwrfsk5r5ku5tgvhmpj"),
+        "{}",
+        recs[0].message
+    );
+    assert_eq!(sim.stats().deleted, 0);
+
+    // A row whose not-found was right when sent is not verified by a list that holds the key in
+    // another case (here the same API at another address, `--api-moved`).
+    let other = Target::parse(
+        "ai-model-api-key",
+        &listed.scope.to_string(),
+        "otherkey0000000000000000",
+        "",
+    )
+    .unwrap();
+    let before = revoker_testkit::sim(SimConfig::default(), &[other]);
+    let report = path(&d, "gone.csv");
+    let out = run_at(
+        before.atlas_url(),
+        &input,
+        &report,
+        &["--kinds", "+ai-model-api-key"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(records(&report)[0].outcome, Outcome::NotFound);
+    let out = revoker()
+        .args(["verify", "--api-moved", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let last = records(&report).pop().unwrap();
+    assert_eq!(last.outcome, Outcome::StillPresent, "{last:?}");
+    assert!(
+        last.message.contains("a86r5kwrfsk5r5ku5tgvhmpj"),
+        "{last:?}"
+    );
+}
