@@ -125,6 +125,14 @@ pub struct SimArgs {
     /// Answer 401 NOT_IN_GROUP for this project (or USER_CANNOT_ACCESS_ORG for this organization).
     #[arg(long, value_parser = parse_oid)]
     pub not_in_group: Vec<Oid>,
+    /// This project or organization is Cloud Manager's: answer 404 NOT_ATLAS_GROUP / NOT_ATLAS_ORG
+    /// for it on v2 (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub cloud_manager_only: Vec<Oid>,
+    /// This project or organization is Atlas's: answer 404 ATLAS_GROUP / EXPECTED_NON_ATLAS_ORG
+    /// for it on v1.0 (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub atlas_only: Vec<Oid>,
     /// Answer every request 403 IP_ADDRESS_NOT_ON_ACCESS_LIST.
     #[arg(long)]
     pub access_list_denied: bool,
@@ -276,6 +284,8 @@ async fn serve(args: SimArgs) -> Result<(), String> {
         nonce_ttl: args.nonce_ttl.map(Duration::from_secs),
         forbid_projects: args.forbid_project,
         not_in_group: args.not_in_group,
+        cloud_manager_only: args.cloud_manager_only,
+        atlas_only: args.atlas_only,
         access_list_denied: args.access_list_denied,
         faults: args.fault,
         challenge: args.challenge,

@@ -275,6 +275,12 @@ pub struct SimConfig {
     pub forbid_projects: Vec<Oid>,
     /// Answer 401 `NOT_IN_GROUP` after a valid authentication for these projects or organizations.
     pub not_in_group: Vec<Oid>,
+    /// Projects and organizations of Cloud Manager: on v2 requests about them answer the Atlas
+    /// error reference's 404 `NOT_ATLAS_GROUP` / `NOT_ATLAS_ORG`.
+    pub cloud_manager_only: Vec<Oid>,
+    /// Projects and organizations of Atlas: on v1.0 requests about them answer 404 `ATLAS_GROUP` /
+    /// `EXPECTED_NON_ATLAS_ORG`.
+    pub atlas_only: Vec<Oid>,
     /// Answer every authenticated request 403 `IP_ADDRESS_NOT_ON_ACCESS_LIST`.
     pub access_list_denied: bool,
     pub faults: Vec<(Fault, f64)>,
@@ -337,6 +343,8 @@ impl Default for SimConfig {
             nonce_ttl: None,
             forbid_projects: Vec::new(),
             not_in_group: Vec::new(),
+            cloud_manager_only: Vec::new(),
+            atlas_only: Vec::new(),
             access_list_denied: false,
             faults: Vec::new(),
             challenge: ChallengeStyle::Md5,

@@ -62,7 +62,8 @@ impl fmt::Debug for Oid {
 /// `deleteGroupModelKey`'s `apiKeyId` path parameter) types it `string` with no pattern; its
 /// example `a86r5kwrfsk5r5ku5tgvhmpj` is 24 letters and digits. The simulator takes 1 to 64 letters,
 /// digits, `-`, `.`, `_` and `~` (the first a letter or digit), so that seeds can hold ids of
-/// another shape than the example's, as a real project may.
+/// another shape than the example's, as a real project may. Compared byte for byte, case included: not hex, so
+/// `deleteGroupModelKey` with the id in another case names no key and answers 404.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModelKey {
     len: u8,

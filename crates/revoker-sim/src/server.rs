@@ -41,6 +41,9 @@ struct State {
     not_in_group: HashSet<Oid>,
     /// `--list-fault` and the hostile list faults together.
     list_faults: Vec<ListFault>,
+    /// Scopes of the other API, per flavour asked: Cloud Manager's on v2, Atlas's on v1.0.
+    cloud_manager_only: HashSet<Oid>,
+    atlas_only: HashSet<Oid>,
     /// Until when every API request answers 503 (`POST /__sim/outage?seconds=N`).
     outage_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -114,6 +117,8 @@ impl Sim {
                 .into_iter()
                 .chain(config.hostile.list_faults.iter().copied())
                 .collect(),
+            cloud_manager_only: config.cloud_manager_only.iter().copied().collect(),
+            atlas_only: config.atlas_only.iter().copied().collect(),
             outage_until: std::sync::Mutex::new(None),
             config,
         };
@@ -541,6 +546,14 @@ async fn respond(
         Ok(admitted) => admitted,
         Err(throttled) => return Some((throttled_answer(throttled), None)),
     };
+    if let Some((kind, id)) = scope
+        && match flavour {
+            Flavour::V2 => state.cloud_manager_only.contains(&id),
+            Flavour::V1 => state.atlas_only.contains(&id),
+        }
+    {
+        return Some((routes::other_api(flavour, kind, &id), bucket));
+    }
     if let Some((kind, id)) = scope
         && let Some(answer) = routes::refusal(
             kind,

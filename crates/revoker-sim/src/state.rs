@@ -7,6 +7,14 @@
 //! from a project (`project-service-account`) leaves the account and its secrets alive, as the v2
 //! spec says, but out of that project's reach. Ops Manager's global keys live in no project or
 //! organization: their scope always exists.
+//!
+//! A project's service account is its organization's (Cloud Manager's "Get All Organization Service
+//! Accounts Assigned to One Project"; the v2 spec's `deleteGroupServiceAccount`: "The Service
+//! Account will still be a part of the Organization it was created in, and the credentials will
+//! remain active until expired or manually revoked"): a project's secret is also in the
+//! organization's account, and deleting it by either path deletes it from both. After the
+//! unassignment the project path answers 404 (the spec's `notFound`, `RESOURCE_NOT_FOUND`) while
+//! the organization path still reaches the secret.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
@@ -110,6 +118,13 @@ impl World {
             if t.kind.is_secret() {
                 // A secret's service account exists with it (in the project, for a project's).
                 insert(t.kind.account(), t.scope, None, ItemId::Oid(t.key));
+            }
+            if t.kind == Kind::ProjectServiceAccountSecret {
+                // ... and in the project's organization, which owns the account and the secret.
+                let org = t.meta.org.unwrap_or(DEFAULT_ORG);
+                orgs.insert(org);
+                insert(Kind::ServiceAccount, org, None, ItemId::Oid(t.key));
+                insert(Kind::ServiceAccountSecret, org, Some(t.key), item);
             }
             insert(coll.0, coll.1, coll.2, item);
         }
@@ -385,6 +400,19 @@ impl World {
                 secrets.sort();
                 destroyed.extend(secrets.iter().map(|s| self.credential(coll, s)));
             }
+            Kind::ServiceAccountSecret => {
+                // The same secret, as every project of the organization reaches it.
+                for project in self.org_projects(&target.scope) {
+                    let coll = (Kind::ProjectServiceAccountSecret, project, Some(target.key));
+                    self.remove(coll, item, None);
+                }
+            }
+            Kind::ProjectServiceAccountSecret => {
+                if let Some(org) = self.project_org(&target.scope) {
+                    let coll = (Kind::ServiceAccountSecret, org, Some(target.key));
+                    self.remove(coll, item, None);
+                }
+            }
             _ => {}
         }
         Deleted::Yes
@@ -623,7 +651,18 @@ mod tests {
         };
         assert!(matches!(world.delete(&assignment, &c), Deleted::Yes));
         assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
-        // The secret itself was not deleted.
-        assert_eq!(world.remaining(), 1);
+        // The secret itself was not deleted: its organization's account still has it, and
+        // deleting it there deletes it everywhere.
+        let in_org = Seed::new(Kind::ServiceAccountSecret, DEFAULT_ORG, id(5), Some(id(6)));
+        assert_eq!(
+            world.list(Kind::ServiceAccountSecret, &DEFAULT_ORG, Some(id(5))),
+            vec![ItemId::Oid(id(6))]
+        );
+        assert!(matches!(world.delete(&in_org, &c), Deleted::Yes));
+        assert!(
+            world
+                .list(Kind::ProjectServiceAccountSecret, &id(1), Some(id(5)))
+                .is_empty()
+        );
     }
 }

@@ -262,8 +262,20 @@ impl Context {
         self.refused(scope, answer, purpose);
     }
 
-    /// The refusal breaker: only DELETEs feed it.
+    /// The breakers of answers that are not the server's failures: every scope tried living under
+    /// the other API (a wrong base URL, whatever the request), and refusals, which only DELETEs
+    /// feed.
     fn refused(&self, scope: ObjectId, answer: &Answer, purpose: Purpose) {
+        if let Some((other, n)) = self.other_api.answered(scope, answer) {
+            self.stop.request(StopReason::NotTheApi(format!(
+                "every project or organization tried ({n}) exists under the {other}, not the {} at {} (404 {}): use --base-url {}",
+                self.client.api(),
+                self.client.base_url(),
+                answer.error_code(),
+                self.client.base_of(other)
+            )));
+            return;
+        }
         if purpose == Purpose::Read {
             return;
         }

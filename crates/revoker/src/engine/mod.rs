@@ -8,8 +8,11 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
+mod model_key;
+mod other_api;
 mod pace;
 mod row;
+mod secret;
 mod stop;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -79,6 +82,8 @@ pub struct Context {
     pub(crate) pacer: Pacer,
     pub(crate) outage: Outage,
     pub(crate) refusals: Refusals,
+    /// Scopes that answered as the other API's (a wrong API when every one does).
+    pub(crate) other_api: other_api::OtherApi,
     pub(crate) stop: StopFlag,
     pub(crate) figures: Arc<Figures>,
     /// Requests on the wire.
@@ -99,6 +104,7 @@ impl Context {
                 config.patience,
             ),
             refusals: Refusals::new(scopes),
+            other_api: other_api::OtherApi::new(scopes),
             in_flight: Arc::new(Semaphore::new(concurrency)),
             client,
             config,
@@ -257,6 +263,17 @@ struct Shared {
     /// Identities whose rows contradict each other: each row `invalid`, with why.
     conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
+    /// A project's secrets after their account's unassignment: what the organization path needs.
+    secrets: secret::ProjectSecrets,
+}
+
+/// Rows a run holds back, in the order they go once every other row has finished.
+#[derive(Default)]
+struct Held {
+    /// Unassignments of a project's service account whose secrets in that project the run deletes.
+    unassignments: Vec<Pending>,
+    /// The run's own credential, last of all.
+    own: Vec<Pending>,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -282,6 +299,12 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         guard: run.guard,
         conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
+        secrets: secret::ProjectSecrets::new(
+            run.survey.project_secret_accounts.clone(),
+            run.input
+                .allowed_kinds
+                .contains(&crate::input::Kind::ServiceAccountSecret),
+        ),
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -299,21 +322,24 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
     } else {
         drop(rx);
     }
-    let deferred = reader.await.unwrap_or_else(|e| {
+    let held = reader.await.unwrap_or_else(|e| {
         Err(InputError::Io {
             file: run.source.name().into(),
             cause: std::io::Error::other(e.to_string()),
         })
     })?;
-    // The run's own credential goes last, once every other row has finished.
-    let own_rows = deferred.len() as u64;
-    if prepared && !deferred.is_empty() && !ctx.stop.is_set() {
-        let (tx, rx) = mpsc::channel::<Work>(deferred.len());
-        for row in deferred {
-            let _ = tx.try_send(Work::Send(row));
+    // Unassignments after their account's secrets in the project; the run's own credential last,
+    // once every other row has finished.
+    let own_rows = held.own.len() as u64;
+    for rows in [held.unassignments, held.own] {
+        if prepared && !rows.is_empty() && !ctx.stop.is_set() {
+            let (tx, rx) = mpsc::channel::<Work>(rows.len());
+            for row in rows {
+                let _ = tx.try_send(Work::Send(row));
+            }
+            drop(tx);
+            schedule(shared.clone(), rx).await;
         }
-        drop(tx);
-        schedule(shared.clone(), rx).await;
     }
     // The token is the job's to revoke: a verification after the run still uses it.
     let unsettled = shared
@@ -342,9 +368,9 @@ fn spawn_reader(
     shared: Arc<Shared>,
     start_at: Option<(u64, u64)>,
     tx: mpsc::Sender<Work>,
-) -> tokio::task::JoinHandle<Result<Vec<Pending>, InputError>> {
+) -> tokio::task::JoinHandle<Result<Held, InputError>> {
     tokio::task::spawn_blocking(move || {
-        let mut deferred = Vec::new();
+        let mut deferred = Held::default();
         source.scan_from(&input, start_at, &mut |entry| {
             if shared.ctx.stop.is_set() {
                 return ControlFlow::Break(());
@@ -363,12 +389,13 @@ fn spawn_reader(
 }
 
 /// What becomes of one row of the second pass: work for the scheduler, or nothing now (finished
-/// before, another lane's, a later copy, or the run's own credential kept for last in `deferred`).
+/// before, another lane's, a later copy, or held in `deferred`: an unassignment after its
+/// account's secrets, the run's own credential for last).
 fn work_of(
     shared: &Shared,
     finished: &HashSet<Identity>,
     entry: crate::input::Entry,
-    deferred: &mut Vec<Pending>,
+    deferred: &mut Held,
 ) -> Option<Work> {
     let primary = shared.lane.as_ref().is_none_or(|l| l.primary);
     let (line, target) = match entry.target {
@@ -418,10 +445,19 @@ fn work_of(
                 shared.copies.seen(id, line),
                 copies::Seen::Unique | copies::Seen::First
             ) {
-                deferred.push(Pending { line, target });
+                deferred.own.push(Pending { line, target });
             }
             return None;
         }
+    }
+    if shared.secrets.unassigns_later(&target) {
+        if matches!(
+            shared.copies.seen(id, line),
+            copies::Seen::Unique | copies::Seen::First
+        ) {
+            deferred.unassignments.push(Pending { line, target });
+        }
+        return None;
     }
     match shared.copies.seen(id, line) {
         copies::Seen::Unique | copies::Seen::First => Some(Work::Send(Pending { line, target })),

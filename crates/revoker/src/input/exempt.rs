@@ -426,7 +426,7 @@ mod tests {
         .unwrap();
         let err = Exemptions::load(&path).unwrap_err().to_string();
         assert!(
-            err.ends_with("exempt.jsonl:2: key \"nope\" is not a 24-hex-digit ObjectId, a service account's client id or an AI model API key's id (24 letters and digits)"),
+            err.ends_with("exempt.jsonl:2: key \"nope\" is not a 24-hex-digit ObjectId, a service account's client id or an AI model API key's id (24 letters and digits; an AI model key id of another shape needs a kind column saying ai-model-api-key)"),
             "{err}"
         );
         std::fs::write(&path, "name,project\nx,y\n").unwrap();

@@ -35,6 +35,10 @@ pub struct Survey {
     /// Identities whose rows contradict each other, with the message every such row gets: they
     /// are `invalid` and never sent.
     pub conflicts: Arc<HashMap<Identity, String>>,
+    /// `(project, client)` of the `project-service-account-secret` rows to send: that account's
+    /// unassignment from that project goes after them, since it leaves them out of the project's
+    /// reach (yet alive in the organization).
+    pub project_secret_accounts: HashSet<(ObjectId, ObjectId)>,
 }
 
 impl Survey {
@@ -87,6 +91,10 @@ pub fn survey(
                 } else {
                     out.to_send += 1;
                     scopes.insert(target.scope);
+                    if target.kind == Kind::ProjectServiceAccountSecret {
+                        out.project_secret_accounts
+                            .insert((target.scope, target.key));
+                    }
                 }
             }
             _ => {

@@ -7,7 +7,8 @@
 //! (`GET /groups/{id}` → `orgId`, with each credential in turn until one answers) and kept beside the
 //! report in `REPORT.orgs.json`, so that a resume does not ask again. A project that is gone
 //! (`404 GROUP_NOT_FOUND`) goes to the default lane, whose DELETE then records it `not_found`; one
-//! no credential can see is `rejected` with that reason. Without `[orgs.…]` in the job there is one
+//! no credential can see is `rejected` with that reason (when every credential answered
+//! `401 NOT_IN_GROUP`, that the project may not exist: a deleted one answers so too). Without `[orgs.…]` in the job there is one
 //! lane and nothing is routed or asked.
 
 use std::collections::{BTreeMap, HashMap};
@@ -41,8 +42,9 @@ enum Home {
     Org(ObjectId),
     /// The project does not exist.
     Gone,
-    /// No credential could see it: the last answer.
-    Unseen(String),
+    /// No credential could see it: the last answer, and whether every credential answered
+    /// `401 NOT_IN_GROUP`, which a project that does not exist answers too.
+    Unseen(String, bool),
 }
 
 /// Every lane of a run, and where rows go.
@@ -181,8 +183,12 @@ impl Lanes {
             {
                 Some(Home::Org(org)) => self.lane_of_org(&org),
                 Some(Home::Gone) => Ok(self.primary()),
-                Some(Home::Unseen(why)) => Err(format!(
+                Some(Home::Unseen(why, false)) => Err(format!(
                     "project {}: no credential of this run can see it ({why})",
+                    t.scope
+                )),
+                Some(Home::Unseen(why, true)) => Err(format!(
+                    "project {}: no credential of this run can see it, or it does not exist (every credential answered 401 NOT_IN_GROUP, which a deleted project answers too; {why})",
                     t.scope
                 )),
                 None => Ok(self.primary()),
@@ -295,19 +301,23 @@ impl Lanes {
         let mut order: Vec<usize> = (0..self.lanes.len()).collect();
         order.sort_by_key(|i| Some(*i) != self.default);
         let mut last = String::from("not asked");
+        let mut all_not_in_group = !order.is_empty();
         for i in order {
-            match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
+            let why = match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
                 ProjectOrg::Org(org) => return Home::Org(org),
                 ProjectOrg::Gone => return Home::Gone,
+                ProjectOrg::NotInGroup(why) => why,
                 ProjectOrg::Unknown(why) => {
-                    last = format!(
-                        "{} answered {why}",
-                        self.lanes[i].found.credential.public_identity()
-                    );
+                    all_not_in_group = false;
+                    why
                 }
-            }
+            };
+            last = format!(
+                "{} answered {why}",
+                self.lanes[i].found.credential.public_identity()
+            );
         }
-        Home::Unseen(last)
+        Home::Unseen(last, all_not_in_group)
     }
 
     /// Says each credential's stop as it happens, not at the end of the run: its rows not yet sent

@@ -299,8 +299,10 @@ async fn published(
     settings: &Settings,
     kinds: &[Kind],
 ) -> Vec<(String, Known, String)> {
+    // Asked as every other request of the run is, so that the answer is read as it was asked: an
+    // `--envelope` run gets (and reads) the list object with its `status`.
     let spec = ListSpec {
-        url: crate::api::url_of(&settings.base_url, &["rateLimits"], false),
+        url: crate::api::url_of(&settings.base_url, &["rateLimits"], ctx.client().envelope()),
         accept: RATE_LIMITS_ACCEPT,
         shape: ListShape::Paged {
             id_field: "endpointSetId",

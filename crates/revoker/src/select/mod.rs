@@ -527,7 +527,7 @@ impl Run<'_> {
                 self.problem(format!("project {project}"), "it does not exist".into());
                 None
             }
-            read::ProjectOrg::Unknown(why) => {
+            read::ProjectOrg::Unknown(why) | read::ProjectOrg::NotInGroup(why) => {
                 self.problem(format!("project {project}"), why);
                 None
             }

@@ -371,6 +371,9 @@ pub enum ProjectOrg {
     Gone,
     /// No answer that names an organization: what was answered.
     Unknown(String),
+    /// `401 NOT_IN_GROUP`: this credential is not in the project, or the project does not exist
+    /// (the error reference: "not in the group, or the group does not exist"). What was answered.
+    NotInGroup(String),
 }
 
 /// The organization of `project`, asked once.
@@ -391,7 +394,12 @@ pub async fn project_org(ctx: &Arc<Context>, project: ObjectId) -> ProjectOrg {
             ProjectOrg::Gone
         }
         Err(answer) => {
-            ProjectOrg::Unknown(format!("GET {}: {}", spec.url.path(), answer.described()))
+            let why = format!("GET {}: {}", spec.url.path(), answer.described());
+            if answer.error_code() == "NOT_IN_GROUP" {
+                ProjectOrg::NotInGroup(why)
+            } else {
+                ProjectOrg::Unknown(why)
+            }
         }
     }
 }

@@ -218,12 +218,11 @@ impl Kind {
         )
     }
 
-    /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind.
+    /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind. Cloud
+    /// Manager's reference has project service accounts ("Unassign One Service Account from One
+    /// Project", "Delete a Project Service Account Secret"); AI model keys are Atlas's alone.
     pub fn on_cloud_manager(self) -> bool {
-        !matches!(
-            self,
-            Kind::ProjectServiceAccount | Kind::ProjectServiceAccountSecret | Kind::AiModelApiKey
-        )
+        self != Kind::AiModelApiKey
     }
 
     /// Whether the Atlas Administration API (v2) documents this kind.

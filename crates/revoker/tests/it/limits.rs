@@ -172,3 +172,24 @@ fn a_remembered_bucket_the_run_never_observed_keeps_its_age_and_expires() {
         "{kept}"
     );
 }
+
+#[test]
+fn with_envelope_the_published_limits_are_asked_and_read_as_an_envelope() {
+    // Issue 32.7: `GET /rateLimits` was sent without `envelope=true` but read as an envelope, so
+    // the published buckets were never used ("envelope answer is not JSON").
+    let config = SimConfig {
+        publish_limits: true,
+        ..bucket()
+    };
+    let sim = sim(config, &project_keys());
+    let d = dir();
+    let (_, out) = run_at(&sim, sim.atlas_url(), &d, "a", &["--envelope"]);
+    assert_eq!(sim.stats().rate_limit_reads, 1);
+    assert!(
+        stderr(&out).contains(
+            "starts at project: 10 per second, capacity 5 (published: credentials_group)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

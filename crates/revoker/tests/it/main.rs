@@ -1,6 +1,7 @@
 //! revoker's integration tests: one binary, a module per area, each driving the real binary
 //! against the simulator on an ephemeral loopback port (shared helpers in `revoker-testkit`).
 
+mod answers;
 mod api;
 mod bad_input;
 mod cli;

@@ -493,3 +493,38 @@ fn a_row_no_credential_can_send_names_no_credential_and_says_why() {
         .unwrap();
     assert!(!stdout(&out).contains("API refused"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_project_every_credential_refuses_with_not_in_group_may_not_exist_and_says_so() {
+    // Issue 32.9: `401 NOT_IN_GROUP` is also what a project that does not exist answers (the error
+    // reference: "Current user is not in the group, or the group does not exist").
+    let sim = world();
+    let d = dir();
+    let rows = rows();
+    let nowhere = target(Kind::ProjectApiKey, 0x77, 9, None);
+    write_csv(&path(&d, "in.csv"), &[rows[0], nowhere]);
+    let id = |n: u8| target(Kind::OrgApiKey, n, 0, None).scope.to_string();
+    let (a, b) = (
+        credentials(d.path(), "a.toml", "key-a", "secret-a"),
+        credentials(d.path(), "b.toml", "key-b", "secret-b"),
+    );
+    let job = path(&d, "job.toml");
+    std::fs::write(
+        &job,
+        format!("input = \"in.csv\"\nreport = \"r.csv\"\nkinds = [\"org-api-key\", \"project-api-key\"]\n[orgs.{}]\ncredentials_file = \"{a}\"\n[orgs.{}]\ncredentials_file = \"{b}\"\n", id(A), id(B)),
+    )
+    .unwrap();
+    let out = run_job(&sim, &job, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let recs = records(&path(&d, "r.csv"));
+    let row = recs.iter().find(|r| r.line == 3).expect("the project row");
+    assert_eq!(row.outcome, Outcome::Rejected);
+    assert!(
+        row.message.starts_with(&format!(
+            "project {}: no credential of this run can see it, or it does not exist (every credential answered 401 NOT_IN_GROUP",
+            nowhere.scope
+        )),
+        "{}",
+        row.message
+    );
+}
