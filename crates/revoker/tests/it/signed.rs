@@ -385,3 +385,74 @@ fn a_kept_digest_says_it_matched_and_a_tampered_report_has_an_exit_code_of_its_o
         .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
 }
+
+#[test]
+fn the_page_shows_the_exemptions_the_signature_and_the_job_in_plain_words() {
+    let d = dir();
+    let (secret, _public) = key_pair(&d);
+    let keys = keys(6, 2);
+    let sim = sim(SimConfig::default(), &keys);
+    let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+    write_csv(&input, &keys);
+    let exempt = path(&d, "break-glass.csv");
+    std::fs::write(&exempt, format!("key\n{}\n", keys[1].key)).unwrap();
+    let job = path(&d, "nightly.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "base_url = \"{}\"\nsign_key = \"{}\"\nexempt = \"break-glass.csv\"\nverify = true\n",
+            sim.base_url(),
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let out = revoker()
+        .arg("run")
+        .arg(&job)
+        .arg("--input")
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = path(&d, "page.html");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    let key_id = revoker::report::signature::signed_by(&report).unwrap();
+    for want in [
+        "Unchanged since revoker wrote it:".to_string(),
+        format!(
+            "Exemption file <span class=\"mono\">{}</span>, SHA-256 <span class=\"mono\">{}</span>",
+            exempt.display(),
+            sha256_of(&exempt)
+        ),
+        format!("  {}  ", keys[1].key),
+        "1 credential was exempt".into(),
+        "<th class=\"n\">exempt</th>".into(),
+        format!("Signed with the minisign key <span class=\"mono\">{key_id}</span>"),
+        "minisign -Vm out.csv.manifest -p revoker.pub &amp;&amp; sha256sum -c out.csv.manifest"
+            .into(),
+        format!("job file <span class=\"mono\">{}</span>", job.display()),
+    ] {
+        assert!(html.contains(&want), "{want}");
+    }
+    assert!(!html.contains("As written."), "plain words");
+    // The chart is of the revocation run: no verified bars, no legend for outcomes it lacks.
+    let chart = html
+        .split("Over time")
+        .nth(1)
+        .unwrap()
+        .split("Per run")
+        .next()
+        .unwrap();
+    assert!(!chart.contains("fill:var(--o-verified)"), "{chart}");
+    assert!(!chart.contains(">skipped<"), "{chart}");
+}
