@@ -41,3 +41,50 @@ fn help_examples_are_whole_commands_at_80_columns() {
         }
     }
 }
+
+#[test]
+fn the_demo_prints_commands_that_work_as_printed_within_80_columns() {
+    let d = dir();
+    let out = revoker()
+        .args(["demo", "--quiet", "--dir"])
+        .arg(d.path())
+        .env("PATH", "/usr/bin:/bin")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let dir = d.path().display().to_string();
+    for line in text
+        .lines()
+        .filter(|l| !l.contains(&dir) && !l.contains("127.0.0.1"))
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "{line:?} is wider than 80 columns"
+        );
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let after = |label: &str| {
+        let at = lines.iter().position(|l| l.trim() == label).unwrap();
+        lines[at + 1].trim().to_string()
+    };
+    // No `revoker` on this PATH: the command names the binary itself, and works as printed.
+    let inspect = after("inspect it:");
+    assert!(!inspect.starts_with("revoker "), "{inspect}");
+    let ran = std::process::Command::new("sh")
+        .args(["-c", &inspect])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{inspect}: {}", stderr(&ran));
+    assert!(stdout(&ran).contains("NOT finished"), "{}", stdout(&ran));
+    let review = after("for review:");
+    let ran = std::process::Command::new("sh")
+        .args(["-c", &review])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert_eq!(ran.status.code(), Some(1), "{review}: {}", stderr(&ran));
+    assert!(d.path().join("report.html").is_file());
+}
