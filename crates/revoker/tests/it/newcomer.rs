@@ -88,3 +88,38 @@ fn the_demo_prints_commands_that_work_as_printed_within_80_columns() {
     assert_eq!(ran.status.code(), Some(1), "{review}: {}", stderr(&ran));
     assert!(d.path().join("report.html").is_file());
 }
+
+#[test]
+fn the_signing_key_readme_makes_is_the_one_the_unit_hands_its_user_and_the_job_names() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let read = |p: &str| std::fs::read_to_string(format!("{root}/{p}")).unwrap();
+    let (readme, unit, job) = (
+        read("README.md").replace('\n', " "),
+        read("deploy/systemd/revoker-nightly.service"),
+        read("jobs/nightly.toml"),
+    );
+    assert!(readme.contains("revoker keygen --secret-key /etc/revoker/sign.key"));
+    assert!(unit.contains("#LoadCredential=sign.key:/etc/revoker/sign.key\n"));
+    assert!(unit.contains("revoker keygen --secret-key /etc/revoker/sign.key"));
+    assert!(job.contains("# sign_key = \"/run/credentials/revoker-nightly.service/sign.key\""));
+    assert!(unit.contains("User=revoker\n"));
+    let help = revoker().args(["keygen", "--help"]).output().unwrap();
+    assert!(stdout(&help).contains("--secret-key /etc/revoker/sign.key"));
+    assert!(stdout(&help).contains("LoadCredential="));
+    if !have_tool("systemd-analyze", "--version") {
+        return;
+    }
+    // Uncommented, systemd takes the line.
+    let d = dir();
+    std::fs::write(
+        path(&d, "revoker-nightly.service"),
+        unit.replace("#LoadCredential=", "LoadCredential="),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .args(["verify", "revoker-nightly.service"])
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("LoadCredential"), "{}", stderr(&out));
+}
