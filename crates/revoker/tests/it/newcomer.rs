@@ -123,3 +123,30 @@ fn the_signing_key_readme_makes_is_the_one_the_unit_hands_its_user_and_the_job_n
         .unwrap();
     assert!(!stderr(&out).contains("LoadCredential"), "{}", stderr(&out));
 }
+
+#[test]
+fn export_headers_with_spaces_and_plural_kinds_are_read_as_kinds_are() {
+    let d = dir();
+    let input = path(&d, "export.csv");
+    std::fs::write(
+        &input,
+        "Project ID,API Key ID,Key Type\n\
+         5e0000000000000000000001,6a0000000000000000000001,Agent API Keys\n\
+         5e0000000000000000000001,6a0000000000000000000002,Project API Key\n\
+         5e0000000000000000000002,6a0000000000000000000003,agent api key\n",
+    )
+    .unwrap();
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("3 rows · 1 project-api-key · 2 agent-api-key"),
+        "{}",
+        stdout(&out)
+    );
+}
