@@ -150,3 +150,60 @@ fn export_headers_with_spaces_and_plural_kinds_are_read_as_kinds_are() {
         stdout(&out)
     );
 }
+
+#[test]
+fn atlas_clis_own_list_json_is_read_through_its_results_and_an_org_keys_roles() {
+    let d = dir();
+    let input = path(&d, "keys.json");
+    // `atlas organizations apiKeys list -o json`, as Atlas answers listOrgApiKeys.
+    std::fs::write(
+        &input,
+        r#"{"links":[{"href":"https://cloud.mongodb.com/api/atlas/v2/orgs/5f0000000000000000000001/apiKeys?pageNum=1","rel":"self"}],
+"results":[
+ {"desc":"ci","id":"6a0000000000000000000001","privateKey":"********-****-****-0000-000000000000","publicKey":"abcdefgh",
+  "roles":[{"orgId":"5f0000000000000000000001","roleName":"ORG_MEMBER"},{"groupId":"5e0000000000000000000001","roleName":"GROUP_OWNER"}]},
+ {"desc":"old","id":"6a0000000000000000000002","publicKey":"ijklmnop",
+  "roles":[{"orgId":"5f0000000000000000000001","roleName":"ORG_OWNER"}]}
+],
+"totalCount":2}"#,
+    )
+    .unwrap();
+    let out = revoker()
+        .args([
+            "validate",
+            "--kind",
+            "org-api-key",
+            "--kinds",
+            "org-api-key",
+            "-o",
+            "json",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    for want in [
+        "\"rows\":2",
+        "\"invalid\":0",
+        "\"org-api-key\":2",
+        "\"scopes\":1",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    // An object without results says what shape it wants.
+    std::fs::write(&input, r#"{"links":[],"totalCount":0}"#).unwrap();
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("an Atlas list object {links, results, totalCount}"),
+        "{}",
+        stderr(&out)
+    );
+}
