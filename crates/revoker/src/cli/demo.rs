@@ -140,7 +140,7 @@ fn what_happened(stats: &sim::Stats, report: &Path, dir: &Path, service_account:
         0 => "no answer was 429: RateLimit-Remaining kept every project's bucket\n    from running dry"
             .to_string(),
         n => format!(
-            "{} 429 from a project's bucket: only that project waited\n    its Retry-After, and RateLimit-Remaining kept the others from emptying theirs",
+            "{} 429 from a project's bucket: only that project waited\n    its Retry-After; RateLimit-Remaining kept the others' buckets from emptying",
             plural(n, "answer was", "answers were")
         ),
     };

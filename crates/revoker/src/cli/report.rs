@@ -17,9 +17,11 @@ use crate::vocab::ExitCode as _;
 
 pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     // A row the reader cannot take as revoker wrote it (a forged or cut row) is the evidence not
-    // being as written, not a usage error.
+    // being as written; a first line that is not a report's header is the wrong file (usage).
     let overview = summarize_report(&args.report).map_err(|e| match e {
-        crate::report::ReportError::Malformed { .. } => Failure::new(exit::TAMPERED, e),
+        crate::report::ReportError::Malformed { line, .. } if line > 1 => {
+            Failure::new(exit::TAMPERED, e)
+        }
         e => Failure::from(e),
     })?;
     let json = args.json || args.output == Output::Json;

@@ -207,3 +207,44 @@ fn atlas_clis_own_list_json_is_read_through_its_results_and_an_org_keys_roles() 
         stderr(&out)
     );
 }
+
+#[test]
+fn the_plan_table_fits_80_columns_and_says_each_refusal_once() {
+    use revoker_testkit::simulator::SimConfig;
+    let keys = keys(40, 4);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(
+        SimConfig {
+            forbid_projects: vec![oid(&keys[1].scope), oid(&keys[3].scope)],
+            ..SimConfig::default()
+        },
+        &keys,
+    );
+    let out = revoker()
+        .args(["plan", "--base-url", sim.base_url(), "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    let table = text.split("project or organization / kind").nth(1).unwrap();
+    for line in table.lines().filter(|l| !l.starts_with("    (")) {
+        assert!(line.chars().count() <= 80, "{line:?}\n{text}");
+    }
+    // Two forbidden projects, one kind each: their refusal is said once, with the count.
+    assert_eq!(
+        text.matches("does not have access to group").count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("lists read: 2 complete; these prove nothing:\n  2 lists: "),
+        "{text}"
+    );
+}
