@@ -109,7 +109,8 @@ const PLAN_EXAMPLES: &str = "\
 Takes the settings run takes (job file, profile, kinds, credentials, exemptions) and reads what
 exists with the list requests verify uses: one per page of each project's or organization's list,
 never one per key. The plan is recorded in the audit file beside the report a run with the same
-settings writes, so the evidence shows the state before the run.
+settings writes, so the evidence shows the state before the run; beside a report that already has
+rows, in REPORT.plans.jsonl (a plan never changes a report's evidence).
 
 Exit code 0 if a run would revoke or find gone every valid row, 1 if some rows cannot be done
 (refused or unreadable lists, lists that prove nothing, invalid rows, kinds not allowed, the run's own
