@@ -47,6 +47,33 @@ pub fn record(
     (source, exempt): (&Source, &Exemptions),
     plan: &Plan,
 ) -> Result<String, Failure> {
+    record_in(
+        &audit::path_for(report),
+        settings,
+        report,
+        (source, exempt),
+        plan,
+    )
+}
+
+/// Where `revoker plan` records its plan: the audit file a run will adopt while the report has no
+/// row yet; beside a report with rows, which a read-only command never changes (nor its audit file,
+/// manifest or signature), a file of its own.
+pub fn plan_file(report: &Path) -> std::path::PathBuf {
+    if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
+        crate::report::sidecar(report, audit::PLANS_SUFFIX)
+    } else {
+        audit::path_for(report)
+    }
+}
+
+fn record_in(
+    file: &Path,
+    settings: &Settings,
+    report: &Path,
+    (source, exempt): (&Source, &Exemptions),
+    plan: &Plan,
+) -> Result<String, Failure> {
     let identity = match &settings.credential {
         Ok(found) => found.credential.public_identity(),
         Err(_) => settings
@@ -77,7 +104,7 @@ pub fn record(
             chain,
         )
     };
-    Ok(audit::append(report, &mut record)?)
+    Ok(audit::append_to(file, &mut record)?)
 }
 
 /// The exit code of a plan: 0 when a run would revoke or find gone every valid row, 1 when some
@@ -165,7 +192,8 @@ pub async fn plan_command(
         );
         code = code.max(exit::UNFINISHED);
     }
-    let digest = record(&settings, &report, (&source, &exempt), &plan);
+    let file = plan_file(&report);
+    let digest = record_in(&file, &settings, &report, (&source, &exempt), &plan);
     if !existed && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
         // The lock made the report; the plan's record stays beside where it will be.
         let _ = std::fs::remove_file(&report);
@@ -176,7 +204,7 @@ pub async fn plan_command(
         &plan,
         &source,
         &settings,
-        (&report, &digest),
+        (&file, &digest),
         stopped.as_ref(),
         output,
         code,
@@ -188,7 +216,7 @@ fn print(
     plan: &Plan,
     source: &Source,
     settings: &Settings,
-    (report, digest): (&Path, &str),
+    (file, digest): (&Path, &str),
     stopped: Option<&crate::engine::StopReason>,
     output: Output,
     code: i32,
@@ -197,7 +225,7 @@ fn print(
         out(serde_json::json!({
             "plan": plan,
             "revocations": plan.revocations(),
-            "audit_file": audit::path_for(report).display().to_string(),
+            "audit_file": file.display().to_string(),
             "audit_digest": digest,
             "stopped": stopped.map(ToString::to_string),
             "exit_code": code,
@@ -211,8 +239,13 @@ fn print(
     }
     text.push_str(&format!(
         "plan recorded in {} (line SHA-256 {digest}); nothing was revoked",
-        audit::path_for(report).display()
+        file.display()
     ));
+    if file.to_string_lossy().ends_with(audit::PLANS_SUFFIX) {
+        text.push_str(
+            "\n  (beside the report's audit file, which a read-only command never changes)",
+        );
+    }
     if plan.count(Fate::Revoke) > 0 && code == exit::OK {
         text.push_str("\n  to revoke: the same command with run instead of plan");
     }

@@ -216,6 +216,7 @@ fn prepare(
         files::refuse_protected(path, protected)?;
     }
     let sign_key = load_sign_key(&settings)?;
+    super::session::warn_unsigned(&report, sign_key.as_deref());
     let exempt = Arc::new(Exemptions::of(settings.run.exempt.as_ref())?);
     Ok(PreparedJob {
         settings,

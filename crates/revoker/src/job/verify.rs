@@ -40,6 +40,7 @@ pub async fn verify_command(
         super::server::for_report(&mut settings, &report, &log)?;
     }
     let sign_key = super::run::load_sign_key(&settings)?;
+    super::session::warn_unsigned(&report, sign_key.as_deref());
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let figures = Arc::new(Figures::default());

@@ -14,6 +14,10 @@ use super::{ReportError, chain::GENESIS, sidecar};
 
 /// The audit file's suffix after the report's name.
 pub const SUFFIX: &str = ".audit.jsonl";
+/// Where `revoker plan` records its plans of a report that exists: read-only commands change no
+/// byte of a report's evidence, so a plan made before a resume goes to a file of its own, in the
+/// audit file's form.
+pub const PLANS_SUFFIX: &str = ".plans.jsonl";
 
 /// One line of the audit file. Start lines fill the "who and what" fields, end lines the results.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -181,8 +185,13 @@ fn digest(line: &[u8]) -> String {
 /// kept elsewhere, it proves the audit file up to this line, and through the line's `chain` the
 /// report up to its last row.
 pub fn append(report: &Path, record: &mut AuditRecord) -> Result<String, ReportError> {
+    append_to(&path_for(report), record)
+}
+
+/// Appends `record` to the chained JSON Lines file at `path`, as [`append`] does to an audit file.
+pub fn append_to(path: &Path, record: &mut AuditRecord) -> Result<String, ReportError> {
     use std::io::Read as _;
-    let path = path_for(report);
+    let path = path.to_path_buf();
     let io = |cause: std::io::Error| ReportError::Io {
         path: path.clone(),
         cause,

@@ -154,6 +154,10 @@ pub fn protected(report: &Path, input: Option<&Path>) -> Vec<(PathBuf, String)> 
             "the report's project organizations".to_string(),
         ),
         (
+            sidecar(&report, audit::PLANS_SUFFIX),
+            "the report's plans".to_string(),
+        ),
+        (
             sidecar(&report, ".selected.csv"),
             "the report's selection".to_string(),
         ),

@@ -138,6 +138,9 @@ pub struct ReportOverview {
     /// through its chain digest, the report as they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_digest: Option<String>,
+    /// The signature beside the report, as it says (unchecked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<super::signature::SignatureView>,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -446,6 +449,8 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .or(missing)
         .or_else(|| end_records_disagree(&overview.runs, &last_digests));
     overview.evidence_digest = log.digests.last().cloned();
+    let run_ids: Vec<String> = audit_runs.iter().map(|(s, _)| s.run_id.clone()).collect();
+    overview.signature = super::signature::view(path, &run_ids);
     overview.verification = last_verification(&overview.runs);
     overview.last_input = log.last_run_start().cloned();
     Ok(overview)

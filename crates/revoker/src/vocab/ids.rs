@@ -137,9 +137,14 @@ impl Kind {
     /// camelCase.
     pub fn parse(text: &str) -> Option<Kind> {
         let text = Kind::folded(text);
-        Kind::ALL.into_iter().find(|k| {
-            Kind::folded(k.as_str()) == text || k.aliases().iter().any(|a| Kind::folded(a) == text)
-        })
+        let named = |text: &str| {
+            Kind::ALL.into_iter().find(|k| {
+                Kind::folded(k.as_str()) == text
+                    || k.aliases().iter().any(|a| Kind::folded(a) == text)
+            })
+        };
+        // Plurals as UIs label them: Cloud Manager's "Agent API Keys".
+        named(&text).or_else(|| text.strip_suffix('s').and_then(named))
     }
 
     /// The name nearest to an unknown one, for "did you mean".

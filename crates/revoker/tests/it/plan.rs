@@ -99,7 +99,7 @@ fn a_plan_lists_once_per_page_sends_no_delete_and_says_what_a_run_would_do() {
         "{text}"
     );
     assert!(text.contains("kinds this job does not allow"), "{text}");
-    assert!(text.contains("complete: 1 page"), "{text}");
+    assert!(text.contains("lists read: "), "{text}");
     assert_eq!(sim.stats().deletes, 0);
 }
 
