@@ -49,8 +49,13 @@ impl Guard {
             return Verdict::Exempt(self.exempt.message(line));
         }
         match self.owns.iter().find(|o| o.matches(target)) {
+            Some(_) if self.own_allowed => return Verdict::OwnLast,
+            Some(own) => return Verdict::Own(own.refusal()),
+            None => {}
+        }
+        match self.owns.iter().find_map(|o| o.undecided(target)) {
             Some(_) if self.own_allowed => Verdict::OwnLast,
-            Some(own) => Verdict::Own(own.refusal()),
+            Some(why) => Verdict::Own(why),
             None => Verdict::Send,
         }
     }

@@ -14,6 +14,8 @@
 //! run's own key or account from one project (`project-api-key`, `project-service-account`) only
 //! loses that project, and is sent in order.
 
+use std::collections::BTreeSet;
+
 use crate::input::{Kind, ObjectId, Target, parse_client_id};
 
 /// What the run signs in with, as rows would name it.
@@ -25,6 +27,10 @@ pub struct Own {
     pub api_key: Option<ObjectId>,
     /// `API key …` / `service account …`, for messages.
     pub identity: String,
+    /// For an API key whose id was not found: the key lists that could hold it and could not be
+    /// read whole (an organization, or `NO_SCOPE` for the global list). A row deleting a key there
+    /// may be this one: it is never sent as if it were not.
+    pub unread: BTreeSet<ObjectId>,
 }
 
 impl Own {
@@ -34,7 +40,21 @@ impl Own {
             client: client_id.and_then(parse_client_id),
             api_key: None,
             identity,
+            unread: BTreeSet::new(),
         }
+    }
+
+    /// Why revoking `target` may revoke this credential though its id is not known: the list that
+    /// would have told could not be read.
+    pub fn undecided(&self, target: &Target) -> Option<String> {
+        let kind = matches!(target.kind, Kind::OrgApiKey | Kind::GlobalApiKey);
+        if !kind || self.api_key.is_some() || !self.unread.contains(&target.scope) {
+            return None;
+        }
+        Some(format!(
+            "this row may be the credential this run signs in with ({}): the key list that would tell could not be read, so its id is not known; not sent (run again when the list can be read, or pass --allow-own-credential to send it last)",
+            self.identity
+        ))
     }
 
     /// Whether revoking `target` revokes (all or part of) this credential.

@@ -83,7 +83,9 @@ pub fn survey(
                 } else if let Some(first) = seen.insert(words(id), cells) {
                     out.duplicates += 1;
                     out.repeated.insert(id);
-                    if first != cells {
+                    // An exempt credential is never sent, whichever cell is right: its rows
+                    // stay exempt (never handed over) rather than invalid.
+                    if first != cells && exempt.covering(target).is_none() {
                         contradicted.insert(id);
                     }
                 } else if exempt.covering(target).is_some() {

@@ -13,8 +13,7 @@ use crate::guard::{Guard, Own};
 use crate::input::{Exemptions, InputOptions, Kind, NO_SCOPE, ObjectId, Source};
 use crate::settings::Settings;
 
-/// Organizations whose key lists are read at most, and pages of each list.
-const MAX_ORGS: usize = 20;
+/// Pages of one key list read at most (500 keys a page); a longer list is not read whole.
 const MAX_PAGES: usize = 20;
 
 #[derive(serde::Deserialize)]
@@ -36,7 +35,8 @@ struct KeyItem {
 pub struct KeyLists {
     /// The input has `global-api-key` rows.
     global: bool,
-    /// Organizations of its `org-api-key` rows (the first [`MAX_ORGS`]).
+    /// Organizations of its `org-api-key` rows (all of them: a key left out could be the run's
+    /// own; reading stops once every credential's key is found).
     orgs: BTreeSet<ObjectId>,
 }
 
@@ -51,7 +51,7 @@ impl KeyLists {
         let _ = source.scan(opts, &mut |entry| {
             match entry.target.as_ref().map(|t| (t.kind, t.scope)) {
                 Ok((Kind::GlobalApiKey, _)) => out.global = true,
-                Ok((Kind::OrgApiKey, org)) if out.orgs.len() < MAX_ORGS => {
+                Ok((Kind::OrgApiKey, org)) => {
                     out.orgs.insert(org);
                 }
                 _ => {}
@@ -100,12 +100,19 @@ pub async fn guard(
             .iter()
             .filter_map(|o| lanes.lane_for(o).map(|i| (Kind::OrgApiKey, *o, i)));
         for (kind, scope, lane) in global.into_iter().chain(orgs) {
-            if owns.iter().zip(&publics).all(|(o, p)| p.is_none() || o.api_key.is_some()) {
+            if owns
+                .iter()
+                .zip(&publics)
+                .all(|(o, p)| p.is_none() || o.api_key.is_some())
+            {
                 break;
             }
-            let found = find(&lanes.lanes[lane].client, kind, &scope, &publics).await;
-            for (own, id) in owns.iter_mut().zip(found) {
+            let (found, whole) = find(&lanes.lanes[lane].client, kind, &scope, &publics).await;
+            for ((own, id), public) in owns.iter_mut().zip(found).zip(&publics) {
                 own.api_key = own.api_key.or(id);
+                if !whole && public.is_some() {
+                    own.unread.insert(scope);
+                }
             }
         }
     }
@@ -133,24 +140,38 @@ pub fn offline(settings: &Settings, exempt: Arc<Exemptions>) -> Guard {
     Guard::new(exempt, owns, settings.run.allow_own_credential)
 }
 
-/// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list.
+/// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list, and
+/// whether the list was read whole (a key missing from a list read in part may be on the rest).
 async fn find(
     client: &Client,
     kind: Kind,
     scope: &ObjectId,
     publics: &[Option<String>],
-) -> Vec<Option<ObjectId>> {
+) -> (Vec<Option<ObjectId>>, bool) {
     let mut out = vec![None; publics.len()];
     let spec = client
         .api()
         .list(client.base_url(), kind, scope, None, client.envelope());
+    // Whole by verify's rules (`Progress`): a short page, an empty page that links another, a
+    // count that disagrees or an unreadable id leave the list read in part.
+    let mut progress = crate::verify::listing::Progress::default();
     for page in 1..=MAX_PAGES {
         let reply = client.list_page(&spec, page).await;
-        if !matches!(reply.answer, crate::api::Answer::Done { .. }) {
-            break;
+        if reply.answer.fatal().is_some() || reply.answer.other_api().is_some() {
+            // The credential that sends this organization's rows cannot sign in (or this is not
+            // the API, or the organization lives under the other one): none of its rows can
+            // revoke anything here, so none is left undecided.
+            return (out, true);
         }
-        let Ok(keys) = serde_json::from_slice::<Keys>(&reply.body) else {
-            break;
+        if !matches!(reply.answer, crate::api::Answer::Done { .. }) {
+            return (out, false);
+        }
+        // An envelope list is the list object plus `status`: the same fields.
+        let (Ok(keys), Ok(listed)) = (
+            serde_json::from_slice::<Keys>(&reply.body),
+            crate::api::Page::parse(spec.shape, &reply.body),
+        ) else {
+            return (out, false);
         };
         for item in &keys.results {
             let at = publics
@@ -160,9 +181,11 @@ async fn find(
                 out[at] = item.id.as_deref().and_then(ObjectId::parse);
             }
         }
-        if keys.results.len() < crate::api::ITEMS_PER_PAGE {
-            break;
+        match progress.take(page as u64, listed, true) {
+            Ok(true) => return (out, true),
+            Ok(false) => {}
+            Err(_) => return (out, false),
         }
     }
-    out
+    (out, false)
 }

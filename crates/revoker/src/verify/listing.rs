@@ -102,9 +102,9 @@ pub fn spec(ctx: &Context, key: &ListKey) -> ListSpec {
     )
 }
 
-/// Where paging stands.
+/// Where paging stands: the one rule for when a list has been read whole.
 #[derive(Default)]
-struct Progress {
+pub struct Progress {
     ids: HashSet<ListedId>,
     items: u64,
     total: Option<u64>,
@@ -113,7 +113,7 @@ struct Progress {
 impl Progress {
     /// Takes page `page`; `Ok(true)` when the listing is complete, `Ok(false)` when another page
     /// is to be read, `Err` when it can never be complete.
-    fn take(&mut self, page: u64, p: Page, paged: bool) -> Result<bool, String> {
+    pub fn take(&mut self, page: u64, p: Page, paged: bool) -> Result<bool, String> {
         if p.unreadable > 0 {
             return Err(format!(
                 "page {page} listed {} of its {} items without a readable id",

