@@ -2,7 +2,8 @@
 //! in its example) and the API compares it exactly: a row spelled in another case names no key and
 //! gets a not-found (`deleteGroupModelKey`'s 404). That answer proves nothing of the key the
 //! project lists, so after a not-found the project's list is read once: when it holds the row's id
-//! in another case, the row is `rejected`, naming the listed spelling.
+//! in another case, the row is `rejected`, naming the listed spelling; when the list cannot be read
+//! whole, the not-found proves nothing either and the row is left unfinished, saying why.
 
 use std::sync::Arc;
 
@@ -32,8 +33,21 @@ pub(super) async fn spelled_otherwise_in_project(
         client.envelope(),
     );
     let row = target.key_text();
+    let unproven = |why: String| {
+        Some(Answer::Rejected {
+            status: answer.http_status().unwrap_or(404),
+            code: answer.error_code().to_string(),
+            detail: format!(
+                "{}; but whether project {} lists this key spelled in another case could not be read ({why}), so the not-found proves nothing: run again",
+                answer.described(),
+                target.scope
+            ),
+        })
+    };
     for page in 1..=MAX_PAGES {
-        let dispatch = go_ahead(ctx, target.scope).await?;
+        let Some(dispatch) = go_ahead(ctx, target.scope).await else {
+            return unproven("the run stopped".into());
+        };
         let attempted = with_retries(
             ctx,
             (target.scope, super::attempt::Purpose::Read),
@@ -45,8 +59,19 @@ pub(super) async fn spelled_otherwise_in_project(
             },
         )
         .await;
-        let body = attempted.result.ok()?;
-        let read = Page::parse(spec.shape, &body).ok()?;
+        let body = match attempted.result {
+            Ok(body) => body,
+            // The project itself is gone: so is every key in it.
+            Err(a) if a.scope_gone() => return None,
+            Err(a) => return unproven(a.described()),
+        };
+        let read = match Page::parse(spec.shape, &body) {
+            Ok(read) => read,
+            Err(why) => return unproven(why),
+        };
+        if read.unreadable > 0 {
+            return unproven(format!("{} listed ids could not be read", read.unreadable));
+        }
         if let Some(listed) = spelled_otherwise(&row, &read.ids) {
             return Some(Answer::Rejected {
                 status: answer.http_status().unwrap_or(404),
@@ -62,5 +87,5 @@ pub(super) async fn spelled_otherwise_in_project(
             return None;
         }
     }
-    None
+    unproven(format!("more than {MAX_PAGES} pages"))
 }

@@ -53,8 +53,9 @@ impl Guard {
             Some(own) => return Verdict::Own(own.refusal()),
             None => {}
         }
+        // Not even when allowed: several such rows would all go last, and the first that is the
+        // run's own would cut off the rest.
         match self.owns.iter().find_map(|o| o.undecided(target)) {
-            Some(_) if self.own_allowed => Verdict::OwnLast,
             Some(why) => Verdict::Own(why),
             None => Verdict::Send,
         }

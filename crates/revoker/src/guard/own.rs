@@ -52,7 +52,7 @@ impl Own {
             return None;
         }
         Some(format!(
-            "this row may be the credential this run signs in with ({}): the key list that would tell could not be read, so its id is not known; not sent (run again when the list can be read, or pass --allow-own-credential to send it last)",
+            "this row may be the credential this run signs in with ({}): the key list that would tell could not be read, so its id is not known; not sent, even with --allow-own-credential (run again when the list can be read)",
             self.identity
         ))
     }

@@ -225,19 +225,30 @@ impl Lanes {
         }
         let mut projects: Vec<ObjectId> = Vec::new();
         let mut told: BTreeMap<ObjectId, ObjectId> = BTreeMap::new();
+        // Projects the input gives two organizations: neither cell is believed, the API is asked.
+        let mut contradicted: Vec<ObjectId> = Vec::new();
         source.scan(opts, &mut |e| {
             if let Ok(t) = &e.target
                 && t.kind.scope() == Scope::Project
             {
                 match e.org {
                     Some(org) => {
-                        told.insert(t.scope, org);
+                        if told
+                            .insert(t.scope, org)
+                            .is_some_and(|before| before != org)
+                        {
+                            contradicted.push(t.scope);
+                        }
                     }
                     None => projects.push(t.scope),
                 }
             }
             ControlFlow::Continue(())
         })?;
+        for project in &contradicted {
+            told.remove(project);
+        }
+        projects.extend(contradicted);
         projects.retain(|p| !told.contains_key(p));
         self.learn_projects(projects, told, report).await
     }
