@@ -147,7 +147,8 @@ pub struct SimArgs {
     /// with the items), unreadable-dates (every other item's dates a date without a time or a
     /// time without an offset), empty-pages (an empty first page linking the next),
     /// upper-case-ids (ObjectIds listed in upper case), date-only (every lastUsedAt a day without a
-    /// time), server-error (every list answers 500 while DELETEs work).
+    /// time), server-error (every list answers 500 while DELETEs work), html-not-found (every list
+    /// answers an HTML 404 page while DELETEs work).
     #[arg(long, value_enum)]
     pub list_fault: Option<ListFault>,
     /// Another list fault at the same time as --list-fault (repeatable; the same names).

@@ -141,6 +141,9 @@ pub enum ListFault {
     DateOnly,
     /// Every list answers 500 `UNEXPECTED_ERROR` while DELETEs work: a list nobody can read.
     ServerError,
+    /// Every list answers an HTML 404 page (not the API's JSON) while DELETEs work, as a proxy in
+    /// front of the API might.
+    HtmlNotFound,
     /// `totalCount` says fewer items than the list holds (one less, at least 0): a client that
     /// stops at `totalCount` misses the last.
     TotalCountLow,

@@ -99,6 +99,9 @@ pub(super) fn list(world: &World, req: &ListRequest<'_>, padding: usize) -> SimA
     if req.has(ListFault::NoServiceAccounts) && req.kind.key_is_client_id() {
         return not_found(req.self_url);
     }
+    if req.has(ListFault::HtmlNotFound) {
+        return super::server::html(404, "Not Found");
+    }
     if req.has(ListFault::ServerError) {
         return SimAnswer::error(
             500,

@@ -336,7 +336,7 @@ fn raw(status: u16, headers: Vec<(HeaderName, String)>, body: SimBody) -> SimAns
     }
 }
 
-fn html(status: u16, title: &str) -> SimAnswer {
+pub(super) fn html(status: u16, title: &str) -> SimAnswer {
     let page = format!(
         "<!DOCTYPE html><html><head><title>{status}</title></head><body><h1>{title}</h1></body></html>"
     );

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use crate::api::{Client, Credential};
+use crate::api::{Client, Credential, Fatal};
 use crate::guard::{Guard, Own};
 use crate::input::{Exemptions, InputOptions, Kind, NO_SCOPE, ObjectId, Source};
 use crate::settings::Settings;
@@ -157,10 +157,15 @@ async fn find(
     let mut progress = crate::verify::listing::Progress::default();
     for page in 1..=MAX_PAGES {
         let reply = client.list_page(&spec, page).await;
-        if reply.answer.fatal().is_some() || reply.answer.other_api().is_some() {
-            // The credential that sends this organization's rows cannot sign in (or this is not
-            // the API, or the organization lives under the other one): none of its rows can
-            // revoke anything here, so none is left undecided.
+        let stops_the_lane = matches!(
+            reply.answer.fatal(),
+            Some(Fatal::CredentialsRejected { .. } | Fatal::AccessList { .. })
+        );
+        if stops_the_lane || reply.answer.other_api().is_some() {
+            // The credential that sends this organization's rows cannot sign in, or the
+            // organization lives under the other API: none of its rows can revoke anything, so
+            // none is left undecided. An answer that is not the API's (an HTML 404) proves
+            // nothing: the list is unread.
             return (out, true);
         }
         if !matches!(reply.answer, crate::api::Answer::Done { .. }) {

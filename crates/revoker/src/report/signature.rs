@@ -72,10 +72,14 @@ fn name_of(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// A file of the evidence, or a key: a regular file only, opened without blocking, so a FIFO
+/// planted in its place is an error rather than a wait.
 fn read(path: &Path) -> Result<Vec<u8>, SignatureError> {
-    std::fs::read(path).map_err(|e| SignatureError::Io {
-        path: path.to_path_buf(),
-        why: e.to_string(),
+    super::files::read_bounded(path, super::files::Links::Follow, u64::MAX / 2).map_err(|e| {
+        SignatureError::Io {
+            path: path.to_path_buf(),
+            why: e.to_string(),
+        }
     })
 }
 
@@ -414,7 +418,8 @@ pub struct SignatureView {
 /// The signature beside `report`, if there is one.
 pub fn view(report: &Path, audit_runs: &[String]) -> Option<SignatureView> {
     let key_id = signed_by(report)?;
-    let manifest = std::fs::read_to_string(sidecar(report, MANIFEST)).unwrap_or_default();
+    let manifest = read(&sidecar(report, MANIFEST)).unwrap_or_default();
+    let manifest = String::from_utf8_lossy(&manifest);
     let signed = Manifest::parse(&manifest, report).unwrap_or_default().runs;
     Some(SignatureView {
         key_id,
@@ -434,7 +439,7 @@ pub fn view(report: &Path, audit_runs: &[String]) -> Option<SignatureView> {
 
 /// Who signed `report`, if anyone: the key id in its signature (unchecked: for display).
 pub fn signed_by(report: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(sidecar(report, SIGNATURE)).ok()?;
+    let text = String::from_utf8(read(&sidecar(report, SIGNATURE)).ok()?).ok()?;
     let sig = minisign::SignatureBox::from_string(&text).ok()?;
     Some(key_id(sig.keynum()))
 }
@@ -443,10 +448,13 @@ pub fn signed_by(report: &Path) -> Option<String> {
 /// this report's (its file names and first run), then that the report and its audit file are
 /// exactly as the manifest says — or, when runs were appended since, that the part signed is.
 pub fn check(report: &Path, public: &Path) -> Result<Checked, SignatureError> {
-    let pk = minisign::PublicKey::from_file(public).map_err(|e| SignatureError::PublicKey {
-        path: public.to_path_buf(),
-        why: e.to_string(),
-    })?;
+    let key_text = String::from_utf8(read(public)?).unwrap_or_default();
+    let pk = minisign::PublicKeyBox::from_string(&key_text)
+        .and_then(minisign::PublicKeyBox::into_public_key)
+        .map_err(|e| SignatureError::PublicKey {
+            path: public.to_path_buf(),
+            why: e.to_string(),
+        })?;
     let manifest_path = sidecar(report, MANIFEST);
     let sig_path = sidecar(report, SIGNATURE);
     for path in [&manifest_path, &sig_path] {
@@ -543,16 +551,34 @@ fn is_this_reports(report: &Path, manifest: &Manifest) -> Result<(), SignatureEr
     Ok(())
 }
 
-/// The runs whose start lines come after the first `signed` bytes of the audit file.
+/// The runs whose start lines come after the first `signed` bytes of the audit file. What follows
+/// the signed part must be whole audit records that start a run: a torn line or anything else
+/// there is not "a run appended after signing".
 fn appended_runs(audit_path: &Path, signed: u64) -> Result<Vec<String>, SignatureError> {
     let bytes = read(audit_path)?;
     let tail = bytes.get(signed as usize..).unwrap_or_default();
-    Ok(tail
-        .split(|b| *b == b'\n')
-        .filter_map(|line| serde_json::from_slice::<audit::AuditRecord>(line).ok())
+    let not_runs = || {
+        SignatureError::Mismatch(format!(
+            "{} has bytes after the part that was signed that are not whole audit records of later runs",
+            name_of(audit_path)
+        ))
+    };
+    if !tail.ends_with(b"\n") {
+        return Err(not_runs());
+    }
+    let mut records = Vec::new();
+    for line in tail.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        records.push(serde_json::from_slice::<audit::AuditRecord>(line).map_err(|_| not_runs())?);
+    }
+    let runs: Vec<String> = records
+        .iter()
         .filter(|r| r.event == "start")
         .map(|r| format!("{} {} at {}", r.command, r.run_id, r.at))
-        .collect())
+        .collect();
+    if runs.is_empty() {
+        return Err(not_runs());
+    }
+    Ok(runs)
 }
 
 #[cfg(test)]

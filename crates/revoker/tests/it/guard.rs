@@ -382,3 +382,44 @@ fn the_dry_run_decides_the_runs_own_service_account_as_the_run_does() {
         stderr(&out)
     );
 }
+
+/// Found by a hostile review: an org key list answered with an HTML 404 (a proxy, not the API)
+/// was taken as read whole, so the run's own key, not found in it, was revoked first.
+#[test]
+fn an_own_key_whose_list_is_not_the_apis_answer_is_never_sent() {
+    let rows: Vec<Target> = [21, 22, 23]
+        .iter()
+        .map(|n| target(Kind::OrgApiKey, 0x0a, *n, None))
+        .collect();
+    let mut seeds = seeds(&rows);
+    seeds[0].meta.caller = true;
+    let config = SimConfig {
+        list_fault: Some(ListFault::HtmlNotFound),
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, seeds).unwrap();
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["--kinds", "+org-api-key"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        outcomes(&report),
+        vec![
+            (2, Outcome::Invalid),
+            (3, Outcome::Invalid),
+            (4, Outcome::Invalid)
+        ]
+    );
+    assert_eq!(sim.stats().deleted, 0);
+    let recs = records(&report);
+    assert!(
+        recs[0]
+            .message
+            .contains("may be the credential this run signs in with (API key simpublic)"),
+        "{:?}",
+        recs[0]
+    );
+}

@@ -456,3 +456,49 @@ fn the_page_shows_the_exemptions_the_signature_and_the_job_in_plain_words() {
     assert!(!chart.contains("fill:var(--o-verified)"), "{chart}");
     assert!(!chart.contains(">skipped<"), "{chart}");
 }
+
+/// Found by a hostile review: bytes appended to a signed audit file without a final newline were
+/// skipped as a torn last line, and the evidence said "as signed".
+#[test]
+fn bytes_after_the_signed_part_of_the_audit_file_that_are_no_run_are_a_change() {
+    let d = dir();
+    let (secret, public) = key_pair(&d);
+    let (_, report, _sim) = signed_report(&d, "out.csv", &secret);
+    let audit = audit::path_for(&report);
+    let mut bytes = std::fs::read(&audit).unwrap();
+    bytes.extend_from_slice(b"{\"event\":\"end\",\"torn");
+    std::fs::write(&audit, &bytes).unwrap();
+    let out = check_with_revoker(&report, &public);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "out.csv.audit.jsonl has bytes after the part that was signed that are not whole audit records of later runs"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Found by a hostile review: `--public-key` naming a FIFO waited forever.
+#[test]
+fn a_public_key_that_is_a_fifo_is_an_error_not_a_wait() {
+    let d = dir();
+    let (secret, _) = key_pair(&d);
+    let (_, report, _sim) = signed_report(&d, "out.csv", &secret);
+    let fifo = path(&d, "pub.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .arg("--public-key")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("pub.fifo"), "{}", stderr(&out));
+}
