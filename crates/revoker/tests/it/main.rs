@@ -9,6 +9,7 @@ mod evidence;
 mod faults;
 mod hardening;
 mod hostile;
+mod house;
 mod kinds;
 mod limits;
 mod misc;
