@@ -7,7 +7,9 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::model::Oid;
-use crate::{Bucket, ChallengeStyle, Fault, ListFault, RetryAfterStyle, Sim, SimConfig, seed};
+use crate::{
+    Bucket, ChallengeStyle, Fault, ListFault, RetryAfterStyle, Seed, Sim, SimConfig, seed,
+};
 
 const SIM_EXAMPLES: &str = "\
 The first line on stdout is the Cloud Manager base URL; the second the Atlas one. Defaults: API key
@@ -16,7 +18,12 @@ simpublic / sim-private-key, service account mdb_sa_id_5e00000000000000000000aa 
 Examples:
   revoker-sim --generate 1000 --write-keys keys.csv
   revoker-sim --keys samples/incident-export.csv --scope-bucket 10:10/s --ratelimit-headers
-  revoker-sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50";
+  revoker-sim --keys keys.csv --fault stall=0.01 --fault lost-answer=0.02 --latency-ms 50
+  revoker-sim --keys keys.csv --date-form secrets=epoch-ms --refuse-lists 5e0000000000000000000001=403
+  revoker-sim --keys keys.csv --hostile-seed 7      # a reproducible hostile set, printed on stderr
+
+GET /__sim/state (loopback clients only) answers the ground truth: every credential held now, every
+deletion with its time, credential, path and what it destroyed, and every DELETE sent.";
 
 fn parse_field(text: &str) -> Result<(String, serde_json::Value), String> {
     let (name, value) = text
@@ -118,6 +125,14 @@ pub struct SimArgs {
     /// Answer 401 NOT_IN_GROUP for this project (or USER_CANNOT_ACCESS_ORG for this organization).
     #[arg(long, value_parser = parse_oid)]
     pub not_in_group: Vec<Oid>,
+    /// This project or organization is Cloud Manager's: answer 404 NOT_ATLAS_GROUP / NOT_ATLAS_ORG
+    /// for it on v2 (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub cloud_manager_only: Vec<Oid>,
+    /// This project or organization is Atlas's: answer 404 ATLAS_GROUP / EXPECTED_NON_ATLAS_ORG
+    /// for it on v1.0 (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub atlas_only: Vec<Oid>,
     /// Answer every request 403 IP_ADDRESS_NOT_ON_ACCESS_LIST.
     #[arg(long)]
     pub access_list_denied: bool,
@@ -126,10 +141,47 @@ pub struct SimArgs {
     #[arg(long, value_parser = Fault::parse_spec)]
     pub fault: Vec<(Fault, f64)>,
     /// A list endpoint that misleads (verification must not be fooled): short-pages,
-    /// ignore-page-num, not-found-after-first-page, api-key-not-found, no-secrets-field,
-    /// unreadable-ids, no-service-accounts.
+    /// ignore-page-num (pages that ignore pageNum), not-found-after-first-page,
+    /// api-key-not-found, no-secrets-field, unreadable-ids (every other id a number),
+    /// no-service-accounts, total-count-low / total-count-high (a totalCount that disagrees
+    /// with the items), unreadable-dates (every other item's dates a date without a time or a
+    /// time without an offset), empty-pages (an empty first page linking the next),
+    /// upper-case-ids (ObjectIds listed in upper case), date-only (every lastUsedAt a day without a
+    /// time), server-error (every list answers 500 while DELETEs work).
     #[arg(long, value_enum)]
     pub list_fault: Option<ListFault>,
+    /// Another list fault at the same time as --list-fault (repeatable; the same names).
+    #[arg(long, value_enum)]
+    pub hostile_list_fault: Vec<ListFault>,
+    /// How lists write dates, [LIST=]FORM (repeatable; the last naming a list wins). FORM: iso
+    /// (2026-01-01T00:00:00Z), iso-millis (…00.000Z), iso-offset (…T02:00:00+02:00),
+    /// iso-millis-offset, epoch-ms (a number). LIST: secrets, service-accounts, ai-model-keys,
+    /// agent-keys, access-lists; without it, every list. Default: iso, agent keys epoch-ms.
+    #[arg(long, value_parser = crate::hostile::parse_date_form)]
+    pub date_form: Vec<(Option<crate::DatedList>, crate::DateForm)>,
+    /// Refuse every GET of this project or organization, ID[=401|403] (401 NOT_IN_GROUP /
+    /// USER_CANNOT_ACCESS_ORG, 403 USER_CANNOT_ACCESS_GROUP / ORG_ACCESS_DENIED), while its
+    /// DELETEs go through (repeatable).
+    #[arg(long, value_parser = clap::value_parser!(crate::ScopeRefusal))]
+    pub refuse_lists: Vec<crate::ScopeRefusal>,
+    /// Refuse every DELETE in this project or organization, ID[=401|403], while its lists are
+    /// answered (repeatable).
+    #[arg(long, value_parser = clap::value_parser!(crate::ScopeRefusal))]
+    pub refuse_deletes: Vec<crate::ScopeRefusal>,
+    /// This project or organization lives under the other API: every request of it answers
+    /// 404 ATLAS_GROUP / EXPECTED_NON_ATLAS_ORG on v1.0, NOT_ATLAS_GROUP / NOT_ATLAS_ORG on v2
+    /// (repeatable).
+    #[arg(long, value_parser = parse_oid)]
+    pub other_api: Vec<Oid>,
+    /// Every GET (lists, reads) waits this many milliseconds first: slow pages.
+    #[arg(long, default_value_t = 0)]
+    pub slow_lists: u64,
+    /// Pick a random but reproducible set of the switches above (list faults, date forms,
+    /// refused lists and DELETEs and the other API for some of the seeded scopes, lost answers,
+    /// 429s with and without Retry-After and RateLimit-* headers, slow and huge pages), on top
+    /// of those given; the set is printed on stderr as the flags that reproduce it.
+    #[arg(long)]
+    pub hostile_seed: Option<u64>,
     /// Send this field of every token answer as given, NAME=JSON (repeatable), e.g.
     /// expires_in=-5 or token_type='"mac"'.
     #[arg(long, value_parser = parse_field)]
@@ -232,6 +284,8 @@ async fn serve(args: SimArgs) -> Result<(), String> {
         nonce_ttl: args.nonce_ttl.map(Duration::from_secs),
         forbid_projects: args.forbid_project,
         not_in_group: args.not_in_group,
+        cloud_manager_only: args.cloud_manager_only,
+        atlas_only: args.atlas_only,
         access_list_denied: args.access_list_denied,
         faults: args.fault,
         challenge: args.challenge,
@@ -247,7 +301,16 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         more_keys: args.org_key,
         publish_limits: args.publish_limits,
+        hostile: crate::Hostile {
+            list_faults: args.hostile_list_fault,
+            date_forms: args.date_form,
+            refuse_lists: args.refuse_lists,
+            refuse_deletes: args.refuse_deletes,
+            other_api: args.other_api,
+            slow_lists: Duration::from_millis(args.slow_lists),
+        },
     };
+    let config = with_seeded_switches(config, args.hostile_seed, &keys);
     let count = keys.len();
     let sim = Sim::bind(config, keys, args.listen)
         .await
@@ -280,6 +343,31 @@ async fn serve(args: SimArgs) -> Result<(), String> {
     })
     .await;
     Ok(())
+}
+
+/// `config` with the switches `--hostile-seed` picks, printed on stderr so that a failing test
+/// can be run again with exactly them.
+fn with_seeded_switches(mut config: SimConfig, seed: Option<u64>, keys: &[Seed]) -> SimConfig {
+    let Some(seed) = seed else {
+        return config;
+    };
+    let mut scopes: Vec<Oid> = keys
+        .iter()
+        .filter(|k| k.kind.home() != crate::model::Home::Global)
+        .map(|k| k.scope)
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    let chosen = crate::hostile::pick(seed, &scopes, &mut config);
+    eprintln!(
+        "revoker-sim: --hostile-seed {seed} chose: {}",
+        if chosen.is_empty() {
+            "nothing".to_string()
+        } else {
+            chosen.join(" ")
+        }
+    );
+    config
 }
 
 /// `PUBLIC:PRIVATE:ORG[,ORG…]`.

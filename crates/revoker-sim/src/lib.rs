@@ -14,6 +14,7 @@
 mod auth;
 mod body;
 pub mod cli;
+pub mod hostile;
 mod limits;
 mod lists;
 pub mod model;
@@ -22,6 +23,7 @@ mod routes;
 pub mod seed;
 mod server;
 mod state;
+pub mod truth;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -30,7 +32,9 @@ use std::time::Duration;
 pub use model::{Kind, Label, Meta, Oid, Seed};
 pub use server::{Sim, SimHandle, StatsHandle};
 
+pub use hostile::{DateForm, DatedList, Hostile, ScopeRefusal};
 pub use state::Stats;
+pub use truth::Truth;
 
 /// The API key the simulator accepts unless told otherwise.
 pub const DEFAULT_PUBLIC_KEY: &str = "simpublic";
@@ -132,6 +136,25 @@ pub enum ListFault {
     UnreadableIds,
     /// No service-account endpoint at all: 404 `RESOURCE_NOT_FOUND`, as Ops Manager answers.
     NoServiceAccounts,
+    /// Every `lastUsedAt` is a day without a time or an offset (`2026-11-20`), a form the spec
+    /// never gives (it documents ISO 8601 timestamps in UTC).
+    DateOnly,
+    /// Every list answers 500 `UNEXPECTED_ERROR` while DELETEs work: a list nobody can read.
+    ServerError,
+    /// `totalCount` says fewer items than the list holds (one less, at least 0): a client that
+    /// stops at `totalCount` misses the last.
+    TotalCountLow,
+    /// `totalCount` says more items than the list holds (one more): the list never looks whole.
+    TotalCountHigh,
+    /// Every other item's dates are a date without a time (`2026-01-05`) or a time without an
+    /// offset (`2026-01-05T10:00:00`): neither says an instant.
+    UnreadableDates,
+    /// The first page of every paged list is empty and links a next page; the items follow on
+    /// the pages after it.
+    EmptyPages,
+    /// Ids are listed in upper case (ObjectIds are hexadecimal: the same id); AI model key ids,
+    /// which are not hexadecimal, are listed as they are.
+    UpperCaseIds,
 }
 
 /// How the `Retry-After` header of a 429 is written.
@@ -252,6 +275,12 @@ pub struct SimConfig {
     pub forbid_projects: Vec<Oid>,
     /// Answer 401 `NOT_IN_GROUP` after a valid authentication for these projects or organizations.
     pub not_in_group: Vec<Oid>,
+    /// Projects and organizations of Cloud Manager: on v2 requests about them answer the Atlas
+    /// error reference's 404 `NOT_ATLAS_GROUP` / `NOT_ATLAS_ORG`.
+    pub cloud_manager_only: Vec<Oid>,
+    /// Projects and organizations of Atlas: on v1.0 requests about them answer 404 `ATLAS_GROUP` /
+    /// `EXPECTED_NON_ATLAS_ORG`.
+    pub atlas_only: Vec<Oid>,
     /// Answer every authenticated request 403 `IP_ADDRESS_NOT_ON_ACCESS_LIST`.
     pub access_list_denied: bool,
     pub faults: Vec<(Fault, f64)>,
@@ -271,6 +300,9 @@ pub struct SimConfig {
     /// More API keys, each a member of its organizations only (its requests for other scopes are
     /// refused as the API refuses a key outside an organization).
     pub more_keys: Vec<OrgKey>,
+    /// The hostile switches ([`hostile`]): dates in every form, lists or DELETEs refused per
+    /// scope, the other API's 404s, slow lists, more list faults at once.
+    pub hostile: Hostile,
 }
 
 /// An API key of some organizations.
@@ -311,6 +343,8 @@ impl Default for SimConfig {
             nonce_ttl: None,
             forbid_projects: Vec::new(),
             not_in_group: Vec::new(),
+            cloud_manager_only: Vec::new(),
+            atlas_only: Vec::new(),
             access_list_denied: false,
             faults: Vec::new(),
             challenge: ChallengeStyle::Md5,
@@ -320,6 +354,7 @@ impl Default for SimConfig {
             token_answer: serde_json::Map::new(),
             more_keys: Vec::new(),
             publish_limits: false,
+            hostile: Hostile::default(),
         }
     }
 }

@@ -4,11 +4,11 @@
 //! |---|---|
 //! | `GET groups/{p}/apiKeys`, `GET orgs/{o}/apiKeys` | `{links, results: [{id, desc, roles}], totalCount}` |
 //! | `GET orgs/{o}/serviceAccounts` | the same with `clientId`; system-managed accounts only with `includeSystemManaged=true` |
-//! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging |
-//! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt` |
-//! | `GET groups/{p}/serviceAccounts` (v2) | as the organization's, for the accounts assigned to the project |
+//! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging; `createdTime` in epoch milliseconds as the example body shows it, or an ISO 8601 string as the field table ("Agent API Keys" response documents) gives it |
+//! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt`, `lastUsedAt` once used |
+//! | `GET groups/{p}/serviceAccounts` (v2) | as the organization's, for the accounts assigned to the project (`listGroupServiceAccounts`: `GroupServiceAccount` has `createdAt` and `secrets[]` of `ServiceAccountSecret`, with `createdAt`, `expiresAt`, `lastUsedAt`) |
 //! | `GET groups/{p}/serviceAccounts/{clientId}` (v2) | one account assigned to the project, its `secrets[]` |
-//! | `GET groups/{p}/aiModelApiKeys` (v2) | `{links, results: [{apiKeyId, name, createdAt, lastUsedAt, …}], totalCount}` |
+//! | `GET groups/{p}/aiModelApiKeys` (v2) | `{links, results: [{apiKeyId, name, createdAt, lastUsedAt, …}], totalCount}`; `apiKeyId` a string without a pattern (`listGroupModelKeys`, `AiModelApiKeyResponse`) |
 //! | `GET admin/apiKeys` (Ops Manager) | `{links, results: [{id, desc, publicKey, roles}], totalCount}` |
 //!
 //! Pages count from 1 (`pageNum`), hold `itemsPerPage` (default 100, at most 500), and link the next
@@ -17,6 +17,7 @@
 use serde_json::json;
 
 use super::ListFault;
+use super::hostile::{DatedList, Hostile};
 use super::model::{CLIENT_ID_PREFIX, ItemId, Kind, Meta, Oid};
 use super::routes::{SimAnswer, not_found};
 use super::state::World;
@@ -33,6 +34,46 @@ pub(super) struct ListRequest<'a> {
     pub self_url: &'a str,
     /// The public key of the simulator's credential, for the `publicKey` of the caller's own key.
     pub caller: &'a str,
+    /// The list faults in force (`--list-fault` and the hostile ones).
+    pub faults: &'a [ListFault],
+    /// The hostile switches, for the form of dates.
+    pub hostile: &'a Hostile,
+}
+
+impl ListRequest<'_> {
+    fn has(&self, fault: ListFault) -> bool {
+        self.faults.contains(&fault)
+    }
+
+    /// A date of `list` as this request's switches write it; `index` is the item's place, so
+    /// that `unreadable-dates` spoils every other item.
+    fn date(&self, list: DatedList, seconds: i64, index: usize) -> serde_json::Value {
+        if self.has(ListFault::UnreadableDates) && index % 2 == 1 {
+            let at = jiff::Timestamp::from_second(seconds).unwrap_or_default();
+            // A date without a time, or a time without an offset: neither is an instant.
+            let form = if index % 4 == 1 {
+                "%Y-%m-%d"
+            } else {
+                "%Y-%m-%dT%H:%M:%S"
+            };
+            return json!(at.strftime(form).to_string());
+        }
+        self.hostile.date_form(list).write(seconds)
+    }
+
+    /// An item's id as this list writes it: ObjectIds in upper case under `upper-case-ids`.
+    fn id(&self, kind: Kind, item: &ItemId) -> String {
+        let plain = text(kind, item);
+        match item {
+            ItemId::Oid(_) if self.has(ListFault::UpperCaseIds) => {
+                match plain.strip_prefix(CLIENT_ID_PREFIX) {
+                    Some(hex) => format!("{CLIENT_ID_PREFIX}{}", hex.to_ascii_uppercase()),
+                    None => plain.to_ascii_uppercase(),
+                }
+            }
+            _ => plain,
+        }
+    }
 }
 
 pub(super) fn missing_scope(kind: Kind, scope: &Oid) -> SimAnswer {
@@ -54,16 +95,19 @@ pub(super) fn missing_scope(kind: Kind, scope: &Oid) -> SimAnswer {
 }
 
 /// The answer to a list request.
-pub(super) fn list(
-    world: &World,
-    req: &ListRequest<'_>,
-    fault: Option<ListFault>,
-    padding: usize,
-) -> SimAnswer {
-    if fault == Some(ListFault::NoServiceAccounts) && req.kind.key_is_client_id() {
+pub(super) fn list(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer {
+    if req.has(ListFault::NoServiceAccounts) && req.kind.key_is_client_id() {
         return not_found(req.self_url);
     }
-    if fault == Some(ListFault::ApiKeyNotFound) {
+    if req.has(ListFault::ServerError) {
+        return SimAnswer::error(
+            500,
+            "UNEXPECTED_ERROR",
+            "Unexpected error.".into(),
+            "Internal Server Error",
+        );
+    }
+    if req.has(ListFault::ApiKeyNotFound) {
         return SimAnswer::error(
             400,
             "API_KEY_NOT_FOUND",
@@ -75,9 +119,9 @@ pub(super) fn list(
         return missing_scope(req.kind, &req.scope);
     }
     match (req.kind, req.parent) {
-        (kind, Some(client)) if kind.is_secret() => account(world, req, client, fault),
+        (kind, Some(client)) if kind.is_secret() => account(world, req, client),
         (Kind::AgentApiKey, _) => agent_keys(world, req, padding),
-        _ => paged(world, req, fault, padding),
+        _ => paged(world, req, padding),
     }
 }
 
@@ -93,22 +137,17 @@ fn text(kind: Kind, item: &ItemId) -> String {
 }
 
 /// One service account (of an organization, or assigned to a project) and its secrets.
-fn account(
-    world: &World,
-    req: &ListRequest<'_>,
-    client: Oid,
-    fault: Option<ListFault>,
-) -> SimAnswer {
+fn account(world: &World, req: &ListRequest<'_>, client: Oid) -> SimAnswer {
     if !world.service_account(req.kind.account(), &req.scope, &client) {
         return not_found(&format!("service account {CLIENT_ID_PREFIX}{client}"));
     }
-    let secrets = secrets_of(world, req.kind, &req.scope, client);
+    let secrets = secrets_of(world, req, req.kind, client);
     let mut account = json!({
-        "clientId": format!("{CLIENT_ID_PREFIX}{client}"),
+        "clientId": req.id(req.kind.account(), &ItemId::Oid(client)),
         "name": "simulated service account",
-        "createdAt": "2026-01-01T00:00:00Z",
+        "createdAt": req.date(DatedList::ServiceAccounts, 1_767_225_600, 0),
     });
-    if fault != Some(ListFault::NoSecretsField) {
+    if !req.has(ListFault::NoSecretsField) {
         account["secrets"] = serde_json::Value::Array(secrets);
     }
     SimAnswer::json(200, account)
@@ -120,18 +159,27 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
     let array: Vec<serde_json::Value> = world
         .list(Kind::AgentApiKey, &req.scope, None)
         .iter()
-        .map(|k| {
+        .enumerate()
+        .map(|(index, k)| {
             let meta = world.meta(Kind::AgentApiKey, &req.scope, None, k);
             let desc = meta.name.map_or_else(
                 || "simulated agent key".to_string(),
                 |l| l.as_str().to_string(),
             );
+            let created = meta.created.unwrap_or(1_764_000_000);
+            // The example body writes epoch milliseconds; the field table (Cloud Manager,
+            // "Agent API Keys" response documents) types it an ISO 8601 string.
+            let created = if meta.iso_created {
+                json!(time(created))
+            } else {
+                req.date(DatedList::AgentKeys, created, index)
+            };
             json!({
-                "_id": text(Kind::AgentApiKey, k),
+                "_id": req.id(Kind::AgentApiKey, k),
                 "desc": format!("{desc}{pad}"),
                 "key": "********",
-                // Epoch milliseconds, as Cloud Manager writes it.
-                "createdTime": meta.created.unwrap_or(1_764_000_000) * 1000,
+                // Epoch milliseconds, as Cloud Manager's example writes it, unless told.
+                "createdTime": created,
                 "createdBy": "PUBLIC_API",
             })
         })
@@ -146,22 +194,40 @@ pub(super) fn time(seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// A `lastUsedAt` as dated, or with `--list-fault date-only` a bare day (a form the spec never
+/// gives: it documents ISO 8601 timestamps in UTC).
+fn last_used(req: &ListRequest<'_>, dated: serde_json::Value, seconds: i64) -> serde_json::Value {
+    if req.has(ListFault::DateOnly) {
+        json!(time(seconds).chars().take(10).collect::<String>())
+    } else {
+        dated
+    }
+}
+
 /// The secrets of a service account, with the dates the seeds gave them.
-fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_json::Value> {
+fn secrets_of(
+    world: &World,
+    req: &ListRequest<'_>,
+    kind: Kind,
+    client: Oid,
+) -> Vec<serde_json::Value> {
+    let scope = &req.scope;
+    let date = |seconds, index| req.date(DatedList::Secrets, seconds, index);
     world
         .list(kind, scope, Some(client))
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let meta = world.meta(kind, scope, Some(client), s);
             let mut secret = json!({
-                "id": text(kind, s),
-                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
-                "expiresAt": time(meta.expires.unwrap_or(1_798_761_600)),
+                "id": req.id(kind, s),
+                "createdAt": date(meta.created.unwrap_or(1_767_225_600), i),
+                "expiresAt": date(meta.expires.unwrap_or(1_798_761_600), i),
                 "maskedSecretValue": "mdb_sa_sk_…",
             });
             // Absent until the secret is first used, as the spec says.
             if let Some(used) = meta.last_used {
-                secret["lastUsedAt"] = json!(time(used));
+                secret["lastUsedAt"] = last_used(req, date(used, i), used);
             }
             secret
         })
@@ -169,7 +235,13 @@ fn secrets_of(world: &World, kind: Kind, scope: &Oid, client: Oid) -> Vec<serde_
 }
 
 /// One item of a paged list, with the fields its kind's list documents.
-fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> serde_json::Value {
+fn item_json(
+    world: &World,
+    req: &ListRequest<'_>,
+    id: &ItemId,
+    pad: &str,
+    index: usize,
+) -> serde_json::Value {
     let meta = world.meta(req.kind, &req.scope, None, id);
     let name = meta.name.map(|l| l.as_str().to_string());
     match req.kind {
@@ -183,24 +255,25 @@ fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> se
                 Kind::ProjectServiceAccountSecret
             };
             json!({
-                "clientId": text(req.kind, id),
+                "clientId": req.id(req.kind, id),
                 "name": name.unwrap_or_else(|| "simulated service account".into()),
                 "description": format!("simulated{pad}"),
-                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
+                "createdAt": req.date(DatedList::ServiceAccounts, meta.created.unwrap_or(1_767_225_600), index),
                 "roles": [],
-                "secrets": secrets_of(world, secret_kind, &req.scope, *client),
+                "secrets": secrets_of(world, req, secret_kind, *client),
             })
         }
         Kind::AiModelApiKey => {
             let mut item = json!({
-                "apiKeyId": text(req.kind, id),
+                "apiKeyId": req.id(req.kind, id),
                 "name": name.unwrap_or_else(|| "simulated model key".into()),
-                "createdAt": time(meta.created.unwrap_or(1_767_225_600)),
+                "createdAt": req.date(DatedList::AiModelKeys, meta.created.unwrap_or(1_767_225_600), index),
                 "groupId": req.scope.to_string(),
                 "status": "ACTIVE",
             });
             if let Some(used) = meta.last_used {
-                item["lastUsedAt"] = json!(time(used));
+                let dated = req.date(DatedList::AiModelKeys, used, index);
+                item["lastUsedAt"] = last_used(req, dated, used);
             }
             item
         }
@@ -211,7 +284,7 @@ fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> se
                 format!("pk{}", &text(req.kind, id)[16..])
             };
             json!({
-                "id": text(req.kind, id),
+                "id": req.id(req.kind, id),
                 "desc": format!("{}{pad}", name.unwrap_or_else(|| "simulated".into())),
                 "publicKey": public,
                 "roles": [],
@@ -221,12 +294,7 @@ fn item_json(world: &World, req: &ListRequest<'_>, id: &ItemId, pad: &str) -> se
 }
 
 /// A page of `{links, results, totalCount}` of `kind`'s items.
-fn paged(
-    world: &World,
-    req: &ListRequest<'_>,
-    fault: Option<ListFault>,
-    padding: usize,
-) -> SimAnswer {
+fn paged(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer {
     let mut items = world.list(req.kind, &req.scope, None);
     if req.kind.key_is_client_id() && !req.include_system_managed {
         items.retain(|c| !matches!(c, ItemId::Oid(c) if world.is_system_managed(&req.scope, c)));
@@ -237,12 +305,13 @@ fn paged(
         Kind::AiModelApiKey => "apiKeyId",
         _ => "id",
     };
-    page(req, fault, items.len(), id_field, &mut |skip, take| {
+    page(req, items.len(), id_field, &mut |skip, take| {
         items
             .iter()
+            .enumerate()
             .skip(skip)
             .take(take)
-            .map(|id| item_json(world, req, id, &pad))
+            .map(|(i, id)| item_json(world, req, id, &pad, i))
             .collect()
     })
 }
@@ -253,7 +322,7 @@ pub(super) fn org_projects(world: &World, req: &ListRequest<'_>) -> SimAnswer {
         return missing_scope(Kind::OrgApiKey, &req.scope);
     }
     let projects = world.org_projects(&req.scope);
-    page(req, None, projects.len(), "id", &mut |skip, take| {
+    page(req, projects.len(), "id", &mut |skip, take| {
         projects
             .iter()
             .skip(skip)
@@ -297,11 +366,11 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
     let mut entry = json!({
         "cidrBlock": "10.0.0.0/24",
         "ipAddress": "10.0.0.1",
-        "created": time(meta.created.unwrap_or(1_767_225_600)),
+        "created": req.date(DatedList::AccessLists, meta.created.unwrap_or(1_767_225_600), 0),
         "count": 0,
     });
     if let Some(used) = meta.last_used {
-        entry["lastUsed"] = json!(time(used));
+        entry["lastUsed"] = req.date(DatedList::AccessLists, used, 0);
         entry["lastUsedAddress"] = json!("10.0.0.1");
         entry["count"] = json!(17);
     }
@@ -310,7 +379,7 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
     } else {
         vec![entry]
     };
-    page(req, None, entries.len(), "ipAddress", &mut |skip, take| {
+    page(req, entries.len(), "ipAddress", &mut |skip, take| {
         entries.iter().skip(skip).take(take).cloned().collect()
     })
 }
@@ -319,7 +388,6 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
 /// `fault` says.
 fn page(
     req: &ListRequest<'_>,
-    fault: Option<ListFault>,
     total: usize,
     id_field: &str,
     items: &mut dyn FnMut(usize, usize) -> Vec<serde_json::Value>,
@@ -341,21 +409,30 @@ fn page(
             "Bad Request",
         );
     }
-    if page > 1 && fault == Some(ListFault::NotFoundAfterFirstPage) {
+    if page > 1 && req.has(ListFault::NotFoundAfterFirstPage) {
         return missing_scope(req.kind, &req.scope);
     }
-    let shown_page = if fault == Some(ListFault::IgnorePageNum) {
+    let shown_page = if req.has(ListFault::IgnorePageNum) {
         1
     } else {
         page
     };
-    let take = if fault == Some(ListFault::ShortPages) {
+    // `empty-pages`: the first page is empty, and each later page holds the one before it.
+    let shown_page = if req.has(ListFault::EmptyPages) {
+        shown_page - 1
+    } else {
+        shown_page
+    };
+    let take = if req.has(ListFault::ShortPages) {
         (per_page / 2).max(1)
     } else {
         per_page
     };
-    let mut results = items((shown_page - 1).saturating_mul(per_page), take);
-    if fault == Some(ListFault::UnreadableIds) {
+    let mut results = match shown_page {
+        0 => Vec::new(),
+        n => items((n - 1).saturating_mul(per_page), take),
+    };
+    if req.has(ListFault::UnreadableIds) {
         for (i, item) in results.iter_mut().enumerate() {
             if i % 2 == 1 {
                 item[id_field] = json!(i);
@@ -364,11 +441,20 @@ fn page(
     }
     let href = |p: usize| format!("{}?pageNum={p}&itemsPerPage={per_page}", req.self_url);
     let mut links = vec![json!({ "rel": "self", "href": href(page) })];
-    let more = page.saturating_mul(per_page) < total;
-    let next = match fault {
-        Some(ListFault::IgnorePageNum) => true,
-        Some(ListFault::ShortPages) => false,
-        _ => more,
+    let more = shown_page.saturating_mul(per_page) < total;
+    let next = if req.has(ListFault::IgnorePageNum) {
+        true
+    } else if req.has(ListFault::ShortPages) {
+        false
+    } else {
+        more
+    };
+    let total = if req.has(ListFault::TotalCountLow) {
+        total.saturating_sub(1)
+    } else if req.has(ListFault::TotalCountHigh) {
+        total + 1
+    } else {
+        total
     };
     if next {
         links.push(json!({ "rel": "next", "href": href(page + 1) }));

@@ -3,8 +3,8 @@
 //! mistakes.
 //!
 //! Ids are MongoDB ObjectIds (24 hexadecimal digits); a service account's client id is
-//! `mdb_sa_id_` followed by one; an AI model API key's id is 24 letters and digits
-//! (`a86r5kwrfsk5r5ku5tgvhmpj` in the Atlas v2 spec). The kinds are the credentials the API can
+//! `mdb_sa_id_` followed by one; an AI model API key's id is a string the Atlas v2 spec gives no
+//! pattern (its example `a86r5kwrfsk5r5ku5tgvhmpj`). The kinds are the credentials the API can
 //! delete, each living in a project (a "group" in the paths), an organization, or (Ops Manager's
 //! global keys) neither.
 
@@ -58,23 +58,42 @@ impl fmt::Debug for Oid {
     }
 }
 
-/// An AI model API key's id: 24 ASCII letters and digits, not an Oid.
+/// An AI model API key's id, not an Oid. The Atlas spec (`AiModelApiKeyResponse.apiKeyId`,
+/// `deleteGroupModelKey`'s `apiKeyId` path parameter) types it `string` with no pattern; its
+/// example `a86r5kwrfsk5r5ku5tgvhmpj` is 24 letters and digits. The simulator takes 1 to 64 letters,
+/// digits, `-`, `.`, `_` and `~` (the first a letter or digit), so that seeds can hold ids of
+/// another shape than the example's, as a real project may. Compared byte for byte, case included: not hex, so
+/// `deleteGroupModelKey` with the id in another case names no key and answers 404.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModelKey([u8; 24]);
+pub struct ModelKey {
+    len: u8,
+    bytes: [u8; 64],
+}
 
 impl ModelKey {
     pub fn parse(text: &str) -> Option<ModelKey> {
-        let bytes: [u8; 24] = text.as_bytes().try_into().ok()?;
-        bytes
-            .iter()
-            .all(u8::is_ascii_alphanumeric)
-            .then_some(ModelKey(bytes))
+        let raw = text.as_bytes();
+        let ok = !raw.is_empty()
+            && raw.len() <= 64
+            && raw[0].is_ascii_alphanumeric()
+            && raw
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        if !ok {
+            return None;
+        }
+        let mut bytes = [0u8; 64];
+        bytes[..raw.len()].copy_from_slice(raw);
+        Some(ModelKey {
+            len: raw.len() as u8,
+            bytes,
+        })
     }
 }
 
 impl fmt::Display for ModelKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(std::str::from_utf8(&self.0).unwrap_or("?"))
+        f.write_str(std::str::from_utf8(&self.bytes[..self.len as usize]).unwrap_or("?"))
     }
 }
 
@@ -256,6 +275,9 @@ pub struct Meta {
     pub no_access_list: bool,
     /// The API key the simulator's own credential is: its `publicKey` is the credential's.
     pub caller: bool,
+    /// An agent key's `createdTime` as Cloud Manager's field table gives it (an ISO 8601 string)
+    /// rather than as its example body shows it (epoch milliseconds).
+    pub iso_created: bool,
 }
 
 /// One credential the simulator holds when it starts.

@@ -7,10 +7,17 @@
 //! | `DELETE orgs/{o}/apiKeys/{k}` | 200 | 204 | 400 `API_KEY_NOT_FOUND` |
 //! | `DELETE orgs/{o}/serviceAccounts/{c}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE orgs/{o}/serviceAccounts/{c}/secrets/{s}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
-//! | `DELETE groups/{p}/serviceAccounts/{c}` | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
-//! | `DELETE groups/{p}/serviceAccounts/{c}/secrets/{s}` | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/serviceAccounts/{c}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/serviceAccounts/{c}/secrets/{s}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE groups/{p}/aiModelApiKeys/{k}` (Accept 2025-03-12) | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE admin/apiKeys/{k}` (Ops Manager) | 204 | (no such endpoint) | 400 `API_KEY_NOT_FOUND` |
+//!
+//! Project service accounts on v1.0 follow Cloud Manager's reference: "Unassign One Service Account
+//! from One Project" (`delete-one-service-account-in-one-project`), "Delete a Project Service
+//! Account Secret" (`delete-project-sa-secret`), each `204 No Content` with `Accept:
+//! application/json`, and their lists ("Get All Organization Service Accounts Assigned to One
+//! Project", "Get One Project Service Account"); on v2, the spec's `deleteGroupServiceAccount` and
+//! `deleteGroupSecret`.
 //!
 //! An unknown project answers 404 `GROUP_NOT_FOUND`, an unknown organization 404 `ORG_NOT_FOUND`.
 //! On v2 a request without the versioned `Accept` its resource needs answers 406.
@@ -191,8 +198,8 @@ fn read_of(read: Read, kind: Kind, scope: &str, key: Option<&str>) -> Route {
 }
 
 impl Route {
-    /// Parses the path after the API prefix. Agent and global keys are v1.0's; project service
-    /// accounts and AI model keys are v2's.
+    /// Parses the path after the API prefix. Agent and global keys are v1.0's; AI model keys are
+    /// v2's; project service accounts are both APIs' (Cloud Manager documents them too).
     pub(super) fn parse(flavour: Flavour, method: &Method, full_path: &str, rest: &str) -> Route {
         let parts: Vec<&str> = rest
             .trim_matches('/')
@@ -209,10 +216,10 @@ impl Route {
             (&Method::DELETE, ["groups", p, "agentapikeys", k]) if v1 => {
                 del(Kind::AgentApiKey, Some(p), k, None)
             }
-            (&Method::DELETE, ["groups", p, "serviceAccounts", c]) if v2 => {
+            (&Method::DELETE, ["groups", p, "serviceAccounts", c]) => {
                 del(Kind::ProjectServiceAccount, Some(p), c, None)
             }
-            (&Method::DELETE, ["groups", p, "serviceAccounts", c, "secrets", s]) if v2 => {
+            (&Method::DELETE, ["groups", p, "serviceAccounts", c, "secrets", s]) => {
                 del(Kind::ProjectServiceAccountSecret, Some(p), c, Some(s))
             }
             (&Method::DELETE, ["groups", p, "aiModelApiKeys", k]) if v2 => {
@@ -232,10 +239,10 @@ impl Route {
             (&Method::GET, ["groups", p, "agentapikeys"]) if v1 => {
                 list_of(Kind::AgentApiKey, Some(p), None)
             }
-            (&Method::GET, ["groups", p, "serviceAccounts"]) if v2 => {
+            (&Method::GET, ["groups", p, "serviceAccounts"]) => {
                 list_of(Kind::ProjectServiceAccount, Some(p), None)
             }
-            (&Method::GET, ["groups", p, "serviceAccounts", c]) if v2 => {
+            (&Method::GET, ["groups", p, "serviceAccounts", c]) => {
                 list_of(Kind::ProjectServiceAccountSecret, Some(p), Some(c))
             }
             (&Method::GET, ["groups", p, "aiModelApiKeys"]) if v2 => {
@@ -333,6 +340,40 @@ impl Route {
     }
 }
 
+/// What a request about a project or organization of the other API answers, as the Atlas
+/// Administration API's error-code reference words it: on v2 (the scope is Cloud Manager's)
+/// `NOT_ATLAS_GROUP` "Group %s is not an Atlas group; use the Cloud Manager Public API at
+/// /api/public/v1.0 to access it." and `NOT_ATLAS_ORG`; on v1.0 (the scope is Atlas's)
+/// `ATLAS_GROUP` "Group %s is an Atlas group; use the Atlas Public API at /api/atlas/v1.0 to access
+/// it." and `EXPECTED_NON_ATLAS_ORG` "The organization with id %s is an Atlas organization.". All 404.
+pub(super) fn other_api(flavour: Flavour, kind: Kind, scope: &Oid) -> SimAnswer {
+    let (code, detail) = match (flavour, kind.is_org_wide()) {
+        (Flavour::V2, false) => (
+            "NOT_ATLAS_GROUP",
+            format!(
+                "Group {scope} is not an Atlas group; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V2, true) => (
+            "NOT_ATLAS_ORG",
+            format!(
+                "Organization {scope} is not an Atlas organization; use the Cloud Manager Public API at /api/public/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V1, false) => (
+            "ATLAS_GROUP",
+            format!(
+                "Group {scope} is an Atlas group; use the Atlas Public API at /api/atlas/v1.0 to access it."
+            ),
+        ),
+        (Flavour::V1, true) => (
+            "EXPECTED_NON_ATLAS_ORG",
+            format!("The organization with id {scope} is an Atlas organization."),
+        ),
+    };
+    SimAnswer::error(404, code, detail, "Not Found")
+}
+
 /// What a request on a scope the credential may not use answers, if anything.
 pub(super) fn refusal(
     kind: Kind,
@@ -384,6 +425,7 @@ pub(super) fn delete(
     flavour: Flavour,
     target: &Seed,
     stats: &super::state::Counters,
+    actor: Option<(&str, &str)>,
 ) -> (SimAnswer, bool) {
     use std::sync::atomic::Ordering;
     let missing_scope = || {
@@ -403,7 +445,7 @@ pub(super) fn delete(
             )
         }
     };
-    let answer = match world.delete(target, stats) {
+    let answer = match world.delete_as(target, stats, actor) {
         Deleted::Yes => {
             stats.deleted.fetch_add(1, Ordering::Relaxed);
             // v1.0 answers 200 to its API keys' DELETEs, 204 to service accounts' and global keys'.

@@ -70,6 +70,7 @@ fn meta_of(row: &[(String, String)], org_wide: bool) -> Result<Meta, String> {
         org,
         no_access_list: field(row, &["access_list", "accesslist"]).eq_ignore_ascii_case("none"),
         caller: field(row, &["caller"]).eq_ignore_ascii_case("true"),
+        iso_created: field(row, &["created_as"]).eq_ignore_ascii_case("iso8601"),
     })
 }
 

@@ -27,7 +27,7 @@ use super::limits::{Limits, Throttled};
 use super::oauth::{OAuth, Refusal};
 use super::routes::{self, Flavour, Route, SimAnswer};
 use super::state::{Counters, Stats, World};
-use super::{API_PREFIX, ATLAS_PREFIX, Fault, SimConfig, TlsFiles};
+use super::{API_PREFIX, ATLAS_PREFIX, Fault, ListFault, SimConfig, TlsFiles};
 use crate::model::{Oid, Seed};
 
 struct State {
@@ -39,6 +39,11 @@ struct State {
     limits: Limits,
     forbidden: HashSet<Oid>,
     not_in_group: HashSet<Oid>,
+    /// `--list-fault` and the hostile list faults together.
+    list_faults: Vec<ListFault>,
+    /// Scopes of the other API, per flavour asked: Cloud Manager's on v2, Atlas's on v1.0.
+    cloud_manager_only: HashSet<Oid>,
+    atlas_only: HashSet<Oid>,
     /// Until when every API request answers 503 (`POST /__sim/outage?seconds=N`).
     outage_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
@@ -107,6 +112,13 @@ impl Sim {
             limits: Limits::new(&config),
             forbidden: config.forbid_projects.iter().copied().collect(),
             not_in_group: config.not_in_group.iter().copied().collect(),
+            list_faults: config
+                .list_fault
+                .into_iter()
+                .chain(config.hostile.list_faults.iter().copied())
+                .collect(),
+            cloud_manager_only: config.cloud_manager_only.iter().copied().collect(),
+            atlas_only: config.atlas_only.iter().copied().collect(),
             outage_until: std::sync::Mutex::new(None),
             config,
         };
@@ -142,7 +154,7 @@ impl Sim {
     pub async fn serve(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            let (stream, _) = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
                     Ok(conn) => conn,
                     // Out of file descriptors or a connection reset before accept: keep serving.
@@ -158,21 +170,22 @@ impl Sim {
                     // A failed handshake (a client that does not trust the certificate) ends here.
                     Some(acceptor) => {
                         if let Ok(stream) = acceptor.accept(stream).await {
-                            serve_connection(state, stream).await;
+                            serve_connection(state, stream, peer).await;
                         }
                     }
-                    None => serve_connection(state, stream).await,
+                    None => serve_connection(state, stream, peer).await,
                 }
             });
         }
     }
 }
 
-async fn serve_connection<I>(state: Arc<State>, io: I)
+async fn serve_connection<I>(state: Arc<State>, io: I, peer: SocketAddr)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+    let loopback = peer.ip().is_loopback();
+    let service = hyper::service::service_fn(move |req| handle(state.clone(), req, loopback));
     // A connection ending badly (resets, stalls, clients going away) is part of the job.
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -346,11 +359,18 @@ fn throttled_answer(t: Throttled) -> SimAnswer {
 async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
+    loopback: bool,
 ) -> Result<Response<SimBody>, std::io::Error> {
     let path = req.uri().path().to_string();
     if let Some(control) = path.strip_prefix("/__sim/") {
         let query = req.uri().query().unwrap_or("").to_string();
-        return Ok(control_answer(&state, req.method(), control, &query));
+        return Ok(control_answer(
+            &state,
+            req.method(),
+            control,
+            &query,
+            loopback,
+        ));
     }
     if let Some(endpoint) = path.strip_prefix("/api/oauth/") {
         return Ok(oauth_answer(&state, req, endpoint.to_string()).await);
@@ -399,11 +419,17 @@ async fn handle(
         Err(challenge) => (challenge, None),
         Ok(user) => {
             let route = Route::parse(flavour, req.method(), &path, &rest);
+            let sent_delete = req.method() == Method::DELETE;
             let accept = req
                 .headers()
                 .get(hyper::header::ACCEPT)
                 .and_then(|v| v.to_str().ok());
-            match respond(&state, flavour, route, accept, &path, &query, &user).await {
+            let answer = respond(&state, flavour, route, accept, &path, &query, &user).await;
+            if sent_delete {
+                let status = answer.as_ref().map(|a| a.0.status);
+                state.world.record_sent(&user, &path, status);
+            }
+            match answer {
                 Some(answer) => answer,
                 None => {
                     counters.resets.fetch_add(1, Ordering::Relaxed);
@@ -521,6 +547,14 @@ async fn respond(
         Err(throttled) => return Some((throttled_answer(throttled), None)),
     };
     if let Some((kind, id)) = scope
+        && match flavour {
+            Flavour::V2 => state.cloud_manager_only.contains(&id),
+            Flavour::V1 => state.atlas_only.contains(&id),
+        }
+    {
+        return Some((routes::other_api(flavour, kind, &id), bucket));
+    }
+    if let Some((kind, id)) = scope
         && let Some(answer) = routes::refusal(
             kind,
             &id,
@@ -529,6 +563,12 @@ async fn respond(
         )
     {
         return Some((answer, bucket));
+    }
+    if let Some(answer) = hostile_refusal(config, flavour, &route) {
+        return Some((answer, bucket));
+    }
+    if !config.hostile.slow_lists.is_zero() && !matches!(route, Route::Delete(_)) {
+        tokio::time::sleep(config.hostile.slow_lists).await;
     }
 
     let outage = super::state::lock(&state.outage_until)
@@ -576,11 +616,11 @@ async fn respond(
         .map(|(f, _)| *f);
     let answer = match fault {
         Some(Fault::LostAnswer) => {
-            let _ = serve(state, flavour, route, path, query);
+            let _ = serve(state, flavour, route, path, query, user);
             return None;
         }
         // Decided before authentication, in `handle`.
-        Some(Fault::Silence) => serve(state, flavour, route, path, query),
+        Some(Fault::Silence) => serve(state, flavour, route, path, query, user),
         Some(Fault::Stall) => raw(
             200,
             vec![(CONTENT_LENGTH, "64".into())],
@@ -605,7 +645,11 @@ async fn respond(
                 .push((LOCATION, format!("https://login.example.invalid{path}")));
             answer
         }
-        Some(Fault::Throttle) => throttled_answer(state.limits.fault(user)),
+        Some(Fault::Throttle) => {
+            // With --ratelimit-headers the throttled answer says the bucket is empty.
+            let headers = config.ratelimit_headers.then_some((100, 0));
+            return Some((throttled_answer(state.limits.fault(user)), headers));
+        }
         Some(Fault::Forged) => SimAnswer::error(
             400,
             "FORGED\u{1b}[2J\u{1b}[31m",
@@ -613,21 +657,29 @@ async fn respond(
             "Bad Request",
         ),
         Some(Fault::HugeBody) => {
-            let answer = serve(state, flavour, route, path, query);
+            let answer = serve(state, flavour, route, path, query, user);
             raw(answer.status, Vec::new(), SimBody::Endless)
         }
-        None => serve(state, flavour, route, path, query),
+        None => serve(state, flavour, route, path, query, user),
     };
     Some((answer, bucket))
 }
 
-fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Query) -> SimAnswer {
+fn serve(
+    state: &State,
+    flavour: Flavour,
+    route: Route,
+    path: &str,
+    query: &Query,
+    user: &str,
+) -> SimAnswer {
     match route {
         Route::Answer(answer) => answer,
         Route::Root => routes::root(flavour),
         Route::Delete(target) => {
             state.counters.deletes.fetch_add(1, Ordering::Relaxed);
-            routes::delete(&state.world, flavour, &target, &state.counters).0
+            let actor = Some((user, path));
+            routes::delete(&state.world, flavour, &target, &state.counters, actor).0
         }
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);
@@ -640,13 +692,10 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                 include_system_managed: query.include_system_managed,
                 self_url: path,
                 caller: &state.config.public_key,
+                faults: &state.list_faults,
+                hostile: &state.config.hostile,
             };
-            super::lists::list(
-                &state.world,
-                &request,
-                state.config.list_fault,
-                state.config.list_padding,
-            )
+            super::lists::list(&state.world, &request, state.config.list_padding)
         }
         Route::Read(read, scope, key) => {
             let counter = if read == routes::Read::RateLimits {
@@ -664,6 +713,8 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
                 include_system_managed: false,
                 self_url: path,
                 caller: &state.config.public_key,
+                faults: &state.list_faults,
+                hostile: &state.config.hostile,
             };
             match (read, key) {
                 (routes::Read::Project, _) => {
@@ -684,6 +735,21 @@ fn serve(state: &State, flavour: Flavour, route: Route, path: &str, query: &Quer
             }
         }
     }
+}
+
+/// What the hostile switches answer instead for a request's scope: the other API's 404, or a
+/// refused list or DELETE.
+fn hostile_refusal(config: &SimConfig, flavour: Flavour, route: &Route) -> Option<SimAnswer> {
+    let (kind, scope) = route.scope()?;
+    let hostile = &config.hostile;
+    if hostile.other_api.contains(&scope) {
+        return Some(routes::other_api(flavour, kind, &scope));
+    }
+    let status = match route {
+        Route::Delete(_) => hostile.deletes_refused(&scope),
+        _ => hostile.lists_refused(&scope),
+    }?;
+    routes::refusal(kind, &scope, status == 403, status == 401)
 }
 
 /// `POST /api/oauth/token` and `POST /api/oauth/revoke`.
@@ -740,8 +806,23 @@ async fn oauth_answer(
     response
 }
 
-fn control_answer(state: &State, method: &Method, what: &str, query: &str) -> Response<SimBody> {
+fn control_answer(
+    state: &State,
+    method: &Method,
+    what: &str,
+    query: &str,
+    loopback: bool,
+) -> Response<SimBody> {
     let (status, body) = match (method, what) {
+        // The ground truth is for tests on this machine only.
+        (&Method::GET, "state") if !loopback => (
+            StatusCode::FORBIDDEN,
+            b"{\"detail\":\"the ground truth answers loopback clients only\"}".to_vec(),
+        ),
+        (&Method::GET, "state") => (
+            StatusCode::OK,
+            serde_json::to_vec_pretty(&state.world.truth()).unwrap_or_default(),
+        ),
         (&Method::POST, "revoke-tokens") => {
             let n = state.oauth.revoke_all();
             (

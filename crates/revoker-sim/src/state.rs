@@ -7,12 +7,21 @@
 //! from a project (`project-service-account`) leaves the account and its secrets alive, as the v2
 //! spec says, but out of that project's reach. Ops Manager's global keys live in no project or
 //! organization: their scope always exists.
+//!
+//! A project's service account is its organization's (Cloud Manager's "Get All Organization Service
+//! Accounts Assigned to One Project"; the v2 spec's `deleteGroupServiceAccount`: "The Service
+//! Account will still be a part of the Organization it was created in, and the credentials will
+//! remain active until expired or manually revoked"): a project's secret is also in the
+//! organization's account, and deleting it by either path deletes it from both. After the
+//! unassignment the project path answers 404 (the spec's `notFound`, `RESOURCE_NOT_FOUND`) while
+//! the organization path still reaches the secret.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::model::{GLOBAL, Home, ItemId, Kind, Meta, Oid, Seed};
+use crate::model::{CLIENT_ID_PREFIX, GLOBAL, Home, ItemId, Kind, Meta, Oid, Seed};
+use crate::truth::{Credential, Deletion, SentDelete, Truth};
 
 /// The organization of a project no seed gave one.
 pub const DEFAULT_ORG: Oid = Oid::from_bytes([0x0d, 0xef, 0xa0, 0x17, 0, 0, 0, 0, 0, 0, 0, 0]);
@@ -43,6 +52,14 @@ pub(super) struct World {
     meta: HashMap<(Collection, ItemId), Meta>,
     /// Each project's organization, where a seed said ([`DEFAULT_ORG`] otherwise).
     project_orgs: HashMap<Oid, Oid>,
+    /// What was destroyed and what was sent, for the ground truth.
+    journal: Mutex<Journal>,
+}
+
+#[derive(Default)]
+struct Journal {
+    deletions: Vec<Deletion>,
+    sent: Vec<SentDelete>,
 }
 
 /// What a DELETE found.
@@ -102,6 +119,13 @@ impl World {
                 // A secret's service account exists with it (in the project, for a project's).
                 insert(t.kind.account(), t.scope, None, ItemId::Oid(t.key));
             }
+            if t.kind == Kind::ProjectServiceAccountSecret {
+                // ... and in the project's organization, which owns the account and the secret.
+                let org = t.meta.org.unwrap_or(DEFAULT_ORG);
+                orgs.insert(org);
+                insert(Kind::ServiceAccount, org, None, ItemId::Oid(t.key));
+                insert(Kind::ServiceAccountSecret, org, Some(t.key), item);
+            }
             insert(coll.0, coll.1, coll.2, item);
         }
         World {
@@ -112,7 +136,89 @@ impl World {
             system_managed,
             meta,
             project_orgs,
+            journal: Mutex::default(),
         }
+    }
+
+    /// An item of a collection as the ground truth names it.
+    fn credential(&self, coll: Collection, item: &ItemId) -> Credential {
+        let (kind, scope, parent) = coll;
+        let id_text = |id: &Oid| match kind.key_is_client_id() {
+            true => format!("{CLIENT_ID_PREFIX}{id}"),
+            false => id.to_string(),
+        };
+        let (key, secret) = match (item, parent) {
+            (ItemId::Model(key), _) => (key.to_string(), None),
+            (ItemId::Oid(secret), Some(client)) => (id_text(&client), Some(secret.to_string())),
+            (ItemId::Oid(id), None) => (id_text(id), None),
+        };
+        let org = match kind.home() {
+            Home::Org => Some(scope),
+            Home::Project => Some(
+                self.project_orgs
+                    .get(&scope)
+                    .copied()
+                    .unwrap_or(DEFAULT_ORG),
+            ),
+            Home::Global => None,
+        };
+        let projects = match (kind, item) {
+            (Kind::OrgApiKey, ItemId::Oid(key)) => {
+                let mut p: Vec<String> = lock(&self.assignments)
+                    .get(key)
+                    .map(|set| set.iter().map(Oid::to_string).collect())
+                    .unwrap_or_default();
+                p.sort();
+                p
+            }
+            _ => Vec::new(),
+        };
+        Credential {
+            kind: kind.name().into(),
+            scope: if kind.home() == Home::Global {
+                String::new()
+            } else {
+                scope.to_string()
+            },
+            org: org.map(|o| o.to_string()),
+            key,
+            secret,
+            projects,
+        }
+    }
+
+    /// The ground truth: every credential held now, and the journal.
+    pub(crate) fn truth(&self) -> Truth {
+        let mut held = Vec::new();
+        for shard in &self.shards {
+            let live: Vec<(Collection, Vec<ItemId>)> = lock(shard)
+                .live
+                .iter()
+                .map(|(coll, items)| (*coll, items.iter().copied().collect()))
+                .collect();
+            for (coll, items) in live {
+                held.extend(items.iter().map(|item| self.credential(coll, item)));
+            }
+        }
+        held.sort();
+        let journal = lock(&self.journal);
+        Truth {
+            credentials: held,
+            deletions: journal.deletions.clone(),
+            deletes_sent: journal.sent.clone(),
+        }
+    }
+
+    /// Records a DELETE an authenticated credential sent, and what it was answered.
+    pub(crate) fn record_sent(&self, by: &str, path: &str, status: Option<u16>) {
+        let (at, at_ms) = crate::truth::now();
+        lock(&self.journal).sent.push(SentDelete {
+            at,
+            at_ms,
+            by: by.into(),
+            path: path.into(),
+            status,
+        });
     }
 
     /// What the lists show of `item` of a collection besides its id.
@@ -214,7 +320,37 @@ impl World {
             .is_some_and(|set| set.contains(&item))
     }
 
+    #[cfg(test)]
     pub(super) fn delete(&self, target: &Seed, stats: &Counters) -> Deleted {
+        self.delete_as(target, stats, None)
+    }
+
+    /// Deletes `target`; with an actor (`by`, `path`), the ground truth records what it destroyed.
+    pub(super) fn delete_as(
+        &self,
+        target: &Seed,
+        stats: &Counters,
+        actor: Option<(&str, &str)>,
+    ) -> Deleted {
+        let mut destroyed = Vec::new();
+        let deleted = self.destroy(target, stats, &mut destroyed);
+        if let (Some((by, path)), false) = (actor, destroyed.is_empty()) {
+            let (coll, item) = collection(target);
+            let (at, at_ms) = crate::truth::now();
+            let target = self.credential(coll, &item);
+            lock(&self.journal).deletions.push(Deletion {
+                at,
+                at_ms,
+                by: by.into(),
+                path: path.into(),
+                target,
+                destroyed,
+            });
+        }
+        deleted
+    }
+
+    fn destroy(&self, target: &Seed, stats: &Counters, destroyed: &mut Vec<Credential>) -> Deleted {
         if !self.scope_exists(target.kind, &target.scope) {
             return Deleted::NoSuchScope;
         }
@@ -227,9 +363,12 @@ impl World {
             return Deleted::NoSuchParent;
         }
         let (coll, item) = collection(target);
+        // Named before it goes, while its assignments are still known.
+        let named = self.credential(coll, &item);
         if !self.remove(coll, item, Some(stats)) {
             return Deleted::NoSuchItem;
         }
+        destroyed.push(named);
         match target.kind {
             Kind::ProjectApiKey => {
                 if let Some(projects) = lock(&self.assignments).get_mut(&target.key) {
@@ -241,19 +380,38 @@ impl World {
                 let projects = lock(&self.assignments)
                     .remove(&target.key)
                     .unwrap_or_default();
+                let mut projects: Vec<Oid> = projects.into_iter().collect();
+                projects.sort();
                 for project in projects {
-                    self.remove(
-                        (Kind::ProjectApiKey, project, None),
-                        ItemId::Oid(target.key),
-                        None,
-                    );
+                    let coll = (Kind::ProjectApiKey, project, None);
+                    let item = ItemId::Oid(target.key);
+                    if self.remove(coll, item, None) {
+                        destroyed.push(self.credential(coll, &item));
+                    }
                 }
             }
             Kind::ServiceAccount => {
                 let coll = (Kind::ServiceAccountSecret, target.scope, Some(target.key));
-                lock(&self.shards[shard_of(&target.scope)])
+                let secrets = lock(&self.shards[shard_of(&target.scope)])
                     .live
-                    .remove(&coll);
+                    .remove(&coll)
+                    .unwrap_or_default();
+                let mut secrets: Vec<ItemId> = secrets.into_iter().collect();
+                secrets.sort();
+                destroyed.extend(secrets.iter().map(|s| self.credential(coll, s)));
+            }
+            Kind::ServiceAccountSecret => {
+                // The same secret, as every project of the organization reaches it.
+                for project in self.org_projects(&target.scope) {
+                    let coll = (Kind::ProjectServiceAccountSecret, project, Some(target.key));
+                    self.remove(coll, item, None);
+                }
+            }
+            Kind::ProjectServiceAccountSecret => {
+                if let Some(org) = self.project_org(&target.scope) {
+                    let coll = (Kind::ServiceAccountSecret, org, Some(target.key));
+                    self.remove(coll, item, None);
+                }
             }
             _ => {}
         }
@@ -493,7 +651,18 @@ mod tests {
         };
         assert!(matches!(world.delete(&assignment, &c), Deleted::Yes));
         assert!(matches!(world.delete(&secret, &c), Deleted::NoSuchParent));
-        // The secret itself was not deleted.
-        assert_eq!(world.remaining(), 1);
+        // The secret itself was not deleted: its organization's account still has it, and
+        // deleting it there deletes it everywhere.
+        let in_org = Seed::new(Kind::ServiceAccountSecret, DEFAULT_ORG, id(5), Some(id(6)));
+        assert_eq!(
+            world.list(Kind::ServiceAccountSecret, &DEFAULT_ORG, Some(id(5))),
+            vec![ItemId::Oid(id(6))]
+        );
+        assert!(matches!(world.delete(&in_org, &c), Deleted::Yes));
+        assert!(
+            world
+                .list(Kind::ProjectServiceAccountSecret, &id(1), Some(id(5)))
+                .is_empty()
+        );
     }
 }

@@ -478,3 +478,48 @@ pub fn on_terminal(args: &str, after: &str) -> String {
         ),
     ])
 }
+
+pub use revoker_sim::truth::{Credential, Deletion, SentDelete, Truth};
+
+/// The simulator's ground truth, read as a test reads it: `GET /__sim/state` on loopback.
+pub fn truth(sim: &SimHandle) -> Truth {
+    let origin = sim.base_url().trim_end_matches(revoker_sim::API_PREFIX);
+    block(async {
+        let answer = reqwest::get(format!("{origin}/__sim/state"))
+            .await
+            .expect("the simulator answers /__sim/state");
+        assert_eq!(answer.status(), 200, "the ground truth");
+        let body = answer.text().await.expect("its body");
+        serde_json::from_str(&body).expect("the ground truth is JSON")
+    })
+}
+
+/// What the ground truth says of revoker's rows, in revoker's terms.
+pub trait TruthOf {
+    /// Whether `t`'s credential exists now.
+    fn holds(&self, t: &Target) -> bool;
+    /// The deletion that destroyed `t`'s credential.
+    fn destroyed_by(&self, t: &Target) -> Option<&Deletion>;
+}
+
+impl TruthOf for Truth {
+    fn holds(&self, t: &Target) -> bool {
+        let secret = t.secret_text();
+        self.exists(
+            t.kind.as_str(),
+            &t.scope_text(),
+            &t.key_text(),
+            (!secret.is_empty()).then_some(secret.as_str()),
+        )
+    }
+
+    fn destroyed_by(&self, t: &Target) -> Option<&Deletion> {
+        let secret = t.secret_text();
+        self.deleted_by(
+            t.kind.as_str(),
+            &t.scope_text(),
+            &t.key_text(),
+            (!secret.is_empty()).then_some(secret.as_str()),
+        )
+    }
+}

@@ -12,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod figures;
+pub mod guard;
 pub mod input;
 pub mod job;
 pub mod plan;

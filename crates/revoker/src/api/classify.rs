@@ -6,6 +6,7 @@
 //! |---|---|
 //! | any 2xx | done |
 //! | 404 with the API's error document; 400 `API_KEY_NOT_FOUND` | not found |
+//! | 404 `NOT_ATLAS_GROUP`, `ATLAS_GROUP`, `NOT_ATLAS_ORG`, `EXPECTED_NON_ATLAS_ORG` | rejected: the scope is the other API's |
 //! | 404 without the API's error document (no `errorCode`) | not the API: stop (wrong base URL) |
 //! | 401 with an authorization code (`NOT_IN_GROUP`, …) | rejected: this project or org refuses |
 //! | 401 otherwise (after the auth layer's own retries) | credentials refused: stop |
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderMap, LOCATION, RETRY_AFTER};
 
+use super::Api;
 use crate::text::clip;
 
 /// Longest wait a `Retry-After` can impose; a larger value is taken as this, since a run that waits
@@ -47,6 +49,27 @@ pub const ACCESS_LIST_CODES: [&str; 6] = [
     "RESOURCE_REQUIRES_ACCESS_LIST",
     "RESOURCE_REQUIRES_WHITELIST",
 ];
+
+/// 404 codes by which a project or organization says it exists under the other API (the Atlas
+/// Administration API's error-code reference: `NOT_ATLAS_GROUP` "Group %s is not an Atlas group; use
+/// the Cloud Manager Public API at /api/public/v1.0 to access it.", `NOT_ATLAS_ORG`, `ATLAS_GROUP`
+/// "Group %s is an Atlas group; use the Atlas Public API …", `EXPECTED_NON_ATLAS_ORG` "The
+/// organization with id %s is an Atlas organization."), with the API it is under. Nothing is
+/// known of the key there: such a row is not finished.
+pub const OTHER_API_CODES: [(&str, Api); 4] = [
+    ("NOT_ATLAS_GROUP", Api::CloudManager),
+    ("NOT_ATLAS_ORG", Api::CloudManager),
+    ("ATLAS_GROUP", Api::Atlas),
+    ("EXPECTED_NON_ATLAS_ORG", Api::Atlas),
+];
+
+/// The API a not-found code says the scope is under, when it is one of [`OTHER_API_CODES`].
+pub fn other_api_of(code: &str) -> Option<Api> {
+    OTHER_API_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, api)| *api)
+}
 
 /// 400 codes that mean the key is not there.
 const NOT_FOUND_400: [&str; 1] = ["API_KEY_NOT_FOUND"];
@@ -204,6 +227,16 @@ impl Answer {
             || matches!(self, Answer::Rejected { status: 401, code, .. } if AUTHORIZATION_CODES.contains(&code.as_str()))
     }
 
+    /// The other API, when this answer says the project or organization exists under it.
+    pub fn other_api(&self) -> Option<Api> {
+        match self {
+            Answer::Rejected {
+                status: 404, code, ..
+            } => other_api_of(code),
+            _ => None,
+        }
+    }
+
     /// The fatal part, if this answer stops the run.
     pub fn fatal(&self) -> Option<&Fatal> {
         match self {
@@ -346,6 +379,11 @@ pub(crate) fn by_status(
         404 if !text.documented => Answer::Fatal(Fatal::NotTheApi {
             detail: format!("not the API's error document but {}", body_shape(body, cut)),
         }),
+        404 if other_api_of(&code).is_some() => Answer::Rejected {
+            status,
+            code,
+            detail,
+        },
         404 => Answer::NotFound {
             status,
             code,
@@ -647,6 +685,12 @@ mod tests {
                 ),
                 "{code}"
             );
+        }
+        for (code, api) in OTHER_API_CODES {
+            let a = classify_body(404, &doc(404, code));
+            assert!(matches!(a, Answer::Rejected { status: 404, .. }), "{code}");
+            assert_eq!(a.other_api(), Some(api));
+            assert!(!a.is_scope_refusal());
         }
         for body in [
             &b"<html>Not Found</html>"[..],

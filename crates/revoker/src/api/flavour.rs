@@ -8,8 +8,8 @@
 //! | org-api-key | `orgs/{o}/apiKeys/{k}` | `application/json` | `vnd.atlas.2023-01-01` |
 //! | service-account | `orgs/{o}/serviceAccounts/{clientId}` | `application/json` | `vnd.atlas.2024-08-05` |
 //! | service-account-secret | `…/serviceAccounts/{clientId}/secrets/{secretId}` | `application/json` | `vnd.atlas.2024-08-05` |
-//! | project-service-account | `groups/{p}/serviceAccounts/{clientId}` | (none) | `vnd.atlas.2024-08-05` |
-//! | project-service-account-secret | `groups/{p}/serviceAccounts/{clientId}/secrets/{secretId}` | (none) | `vnd.atlas.2024-08-05` |
+//! | project-service-account | `groups/{p}/serviceAccounts/{clientId}` | `application/json` | `vnd.atlas.2024-08-05` |
+//! | project-service-account-secret | `groups/{p}/serviceAccounts/{clientId}/secrets/{secretId}` | `application/json` | `vnd.atlas.2024-08-05` |
 //! | ai-model-api-key | `groups/{p}/aiModelApiKeys/{apiKeyId}` | (none) | `vnd.atlas.2025-03-12` |
 //! | global-api-key | `admin/apiKeys/{id}` (Ops Manager) | `application/json` | (none) |
 

@@ -17,6 +17,23 @@ use crate::input::{ObjectId, parse_client_id};
 /// AI model API key's id in two halves.
 pub type ListedId = (ObjectId, Option<ObjectId>);
 
+/// The listed AI model key id that `row` spells in another case, if the list holds one. The API
+/// compares these ids exactly (they are not hex: the spec's `apiKeyId` is a string, e.g.
+/// `a86r5kwrfsk5r5ku5tgvhmpj`), so such a row names no key, and its not-found proves nothing of
+/// the listed one.
+pub fn spelled_otherwise<'a>(
+    row: &str,
+    ids: impl IntoIterator<Item = &'a ListedId>,
+) -> Option<String> {
+    ids.into_iter().find_map(|(first, second)| {
+        let second = second.as_ref()?;
+        let mut bytes = first.bytes().to_vec();
+        bytes.extend(second.bytes());
+        let text = String::from_utf8(bytes).ok()?;
+        (text != row && text.eq_ignore_ascii_case(row)).then_some(text)
+    })
+}
+
 /// What one page held.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Page {
@@ -168,7 +185,7 @@ mod tests {
         )
         .unwrap();
         assert!(!page.next && page.ids.contains(&(ObjectId::parse(A).unwrap(), None)));
-        let models = br#"{"results":[{"apiKeyId":"a86r5kwrfsk5r5ku5tgvhmpj","name":"x"},{"apiKeyId":"short"}],"totalCount":2}"#;
+        let models = br#"{"results":[{"apiKeyId":"a86r5kwrfsk5r5ku5tgvhmpj","name":"x"},{"apiKeyId":"short"},{"apiKeyId":"not/one"}],"totalCount":3}"#;
         let page = Page::parse(
             ListShape::Paged {
                 id_field: "apiKeyId",
@@ -176,7 +193,8 @@ mod tests {
             models,
         )
         .unwrap();
-        assert_eq!((page.ids.len(), page.unreadable), (1, 1));
+        // Any id the API lists is read (the spec gives apiKeyId no pattern), never one no URL holds.
+        assert_eq!((page.ids.len(), page.unreadable), (2, 1));
         let secrets = format!(r#"{{"clientId":"mdb_sa_id_{A}","secrets":[{{"id":"{A}"}}]}}"#);
         let page = Page::parse(ListShape::Secrets, secrets.as_bytes()).unwrap();
         assert_eq!(page.ids.len(), 1);

@@ -18,13 +18,14 @@ use url::{Position, Url};
 
 pub use auth::Credential;
 pub use classify::{
-    ACCESS_LIST_CODES, AUTHORIZATION_CODES, Answer, Fatal, MAX_RETRY_AFTER, RateInfo, retry_after,
+    ACCESS_LIST_CODES, AUTHORIZATION_CODES, Answer, Fatal, MAX_RETRY_AFTER, OTHER_API_CODES,
+    RateInfo, retry_after,
 };
 pub use flavour::{
     ATLAS_BASE_URL, ATLAS_PATH, Api, CLOUD_MANAGER_PATH, DEFAULT_BASE_URL, ITEMS_PER_PAGE,
     ListShape, ListSpec, url_of,
 };
-pub use list::{ListedId, Page};
+pub use list::{ListedId, Page, spelled_otherwise};
 
 use crate::figures::Figures;
 use crate::input::Target;
@@ -375,7 +376,7 @@ impl Client {
                 }
             }
             let (answer, rate, body) = classify::classify(response, self.envelope, cap).await;
-            let answer = self.vouch(answer, sent.header.is_some());
+            let answer = self.name_other_api(self.vouch(answer, sent.header.is_some()));
             drop(sent);
             if answer.is_throttled() {
                 Figures::bump(&self.figures.throttled);
@@ -386,6 +387,34 @@ impl Client {
 }
 
 impl Client {
+    /// The base URL of `api` on this client's server: where a scope of the other API is reached.
+    pub fn base_of(&self, api: Api) -> String {
+        api.base_at(self.api.root(&self.base).as_str())
+    }
+
+    /// A scope of the other API: the answer names that API's base URL, which reaches it.
+    fn name_other_api(&self, answer: Answer) -> Answer {
+        match (answer.other_api(), answer) {
+            (
+                Some(other),
+                Answer::Rejected {
+                    status,
+                    code,
+                    detail,
+                },
+            ) => Answer::Rejected {
+                detail: format!(
+                    "{detail} (it exists under the {other}, not this run's {}: its base URL is {})",
+                    self.api,
+                    self.base_of(other)
+                ),
+                status,
+                code,
+            },
+            (_, answer) => answer,
+        }
+    }
+
     /// Tells the API's answers from those of whatever else a base URL may reach. A wrong URL is
     /// wrong from the first request on, so once the API has answered, a later 404 without its error
     /// document is a glitch on the way (a proxy, a cut body) and is tried again, never a reason to

@@ -51,7 +51,7 @@ pub enum Command {
     Select(Box<SelectArgs>),
     /// Check an input file without sending anything.
     #[command(
-        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent\n  revoker validate incident.csv --kinds +org-api-key,service-account --api atlas -o json"
+        after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
     )]
     Validate(ValidateArgs),
     /// List what still exists and record, per finished row of a report, whether its key is gone.
@@ -70,9 +70,9 @@ pub enum Command {
     )]
     Man(ManArgs),
     /// Make a minisign key pair for signing reports (--sign-key); an auditor checks with the
-    /// public key and the stock minisign tool.
+    /// public key and the stock minisign and sha256sum tools.
     #[command(
-        after_help = "The secret key is written owner-only, encrypted with the password in REVOKER_SIGN_KEY_PASSWORD when it is set. Keep it where the reports are not: whoever can write both can sign anything.\n\nExamples:\n  revoker keygen --secret-key /etc/revoker/sign.key --public-key revoker.pub\n  minisign -Vm reports/nightly.csv.manifest -p revoker.pub"
+        after_help = "The secret key is written owner-only, encrypted with the password in REVOKER_SIGN_KEY_PASSWORD when it is set. Keep it where the reports are not: whoever can write both can sign anything. Made as root, it stays root's: the systemd unit hands its service user a copy with LoadCredential= (deploy/systemd/revoker-nightly.service).\n\nExamples:\n  revoker keygen --secret-key /etc/revoker/sign.key --public-key revoker.pub\n  # an auditor checks the signature, then the files it covers (one line,\n  # in the report's folder):\n  minisign -Vm out.csv.manifest -p revoker.pub && sha256sum -c out.csv.manifest\n  # or, telling a run added after signing (exit 6) from a change (exit 5):\n  revoker report out.csv --public-key revoker.pub"
     )]
     Keygen(KeygenArgs),
     /// Print shell completions.
@@ -85,18 +85,21 @@ pub enum Command {
 
 const RUN_EXAMPLES: &str = "\
 Examples:
-  # the nightly job: settings in a job file, one report per day, resumed if it already exists
-  revoker run jobs/nightly.toml --metrics-file /var/lib/node_exporter/revoker.prom
+  # the nightly job: settings in a job file, one report per day, resumed
+  revoker run jobs/nightly.toml \\
+      --metrics-file /var/lib/node_exporter/textfile_collector/revoker.prom
 
-  # an incident: as fast as the API allows; Ctrl-C, then the same command with --resume continues
+  # an incident; after Ctrl-C the same command with --resume continues
   revoker run jobs/incident.toml --input compromised.csv
   revoker run jobs/incident.toml --input compromised.csv --resume
 
   # organization keys and service accounts on Atlas, verified afterwards
-  revoker run --input leaked.csv --api atlas --kinds +org-api-key,service-account,service-account-secret --verify
+  revoker run --input leaked.csv --api atlas --verify \\
+      --kinds +org-api-key,service-account,service-account-secret
 
   # a compliance export with its own column names, all agent keys
-  revoker run --input export.csv --columns project=GROUP_ID,key=KEY_ID --kind agent --report out.csv
+  revoker run --input export.csv --kind agent --report out.csv \\
+      --columns project=GROUP_ID,key=KEY_ID
 
   # see what would be sent, and where each setting comes from
   revoker run --input keys.csv --dry-run
@@ -106,7 +109,8 @@ const PLAN_EXAMPLES: &str = "\
 Takes the settings run takes (job file, profile, kinds, credentials, exemptions) and reads what
 exists with the list requests verify uses: one per page of each project's or organization's list,
 never one per key. The plan is recorded in the audit file beside the report a run with the same
-settings writes, so the evidence shows the state before the run.
+settings writes, so the evidence shows the state before the run; beside a report that already has
+rows, in REPORT.plans.jsonl (a plan never changes a report's evidence).
 
 Exit code 0 if a run would revoke or find gone every valid row, 1 if some rows cannot be done
 (refused or unreadable lists, lists that prove nothing, invalid rows, kinds not allowed, the run's own
@@ -114,7 +118,8 @@ credential), 2/3 as for run.
 
 Examples:
   revoker plan jobs/incident.toml --input compromised.csv
-  revoker plan --input leaked.csv --api atlas --kinds +org-api-key --exempt break-glass.csv -o json";
+  revoker plan --input leaked.csv --api atlas --exempt break-glass.csv \\
+      --kinds +org-api-key -o json";
 
 const SELECT_EXAMPLES: &str = "\
 Reads the organizations and projects given with one request per list page (access lists only for
@@ -128,10 +133,14 @@ credential the selection signs in with.
 Exit code 0, 1 if a list could not be read (what was read is still written), 2/3 as for run.
 
 Examples:
-  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --api atlas --expired --write expired.csv
-  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --kinds service-account-secret --unused-for 30d
-  revoker select --org 5f1b… --every-project --kinds project-api-key,org-api-key --unused-for 90d
-  revoker run jobs/stale-secrets.toml      # a job with [select]: selects, revokes, verifies";
+  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --api atlas --expired \\
+      --write expired.csv
+  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --unused-for 30d \\
+      --kinds service-account-secret
+  revoker select --org 5f1b2c3d4e5f6a7b8c9d0e1f --every-project \\
+      --unused-for 90d --kinds project-api-key,org-api-key
+  # a job with [select]: selects, revokes, verifies
+  revoker run jobs/stale-secrets.toml";
 
 const VERIFY_EXAMPLES: &str = "\
 One list request per page of each project's or organization's list, never one per key. A key found
@@ -145,15 +154,26 @@ Examples:
   revoker verify out.csv --job jobs/incident.toml -o json";
 
 const REPORT_EXAMPLES: &str = "\
-Exit code 0 if every row's latest outcome is finished (done, not_found, verified), 1 otherwise, 2 if the
-report cannot be read or its chain of digests or audit record does not hold (the first line that does
-not match is named).
+Exit codes:
+  0  every row's latest outcome is finished (done, not_found, verified, exempt)
+  1  rows are left
+  2  the report cannot be read, or a usage error
+  5  the evidence is not as written: its chain of digests or audit record
+     does not hold (the first line that does not match is named), the
+     --expect-digest is not in the audit file, or the signature does not
+     match the report (--public-key)
+  6  --public-key: the signed part is intact, but runs recorded after
+     signing are not signed
+
+An auditor checks a signed report with stock tools, in its folder:
+  minisign -Vm out.csv.manifest -p revoker.pub && sha256sum -c out.csv.manifest
 
 Examples:
   revoker report reports/nightly-2026-11-24.csv
   revoker report run.csv -o json
   revoker report run.csv --failures hand-over.csv
-  revoker report run.csv --html evidence.html";
+  revoker report run.csv --html evidence.html
+  revoker report out.csv --public-key revoker.pub --expect-digest 3f0c…";
 
 /// How to reach the API, shared by `run` and `verify`; each overrides the job file's.
 #[derive(Args, Debug, Default, Clone)]

@@ -104,17 +104,20 @@ fn settings(dir: &Path, base_url: &str, service_account: bool) -> Result<Setting
 
 fn intro(base_url: &str, service_account: bool) -> String {
     let how = if service_account {
-        "a service account (OAuth 2.0 client credentials, one bearer token for the run)"
+        "a service account\n  (OAuth 2.0 client credentials, one bearer token for the run)"
     } else {
-        "an API key (HTTP Digest, one nonce shared by every worker)"
+        "an API key\n  (HTTP Digest, one nonce shared by every worker)"
     };
     format!(
         "revoker demo: a simulated Cloud Manager is listening at {base_url}
-  it holds the 200 keys of samples/keys.csv, refuses project {FORBIDDEN} (403), answers 5% of
-  requests with 503, and limits each project to a bucket of 5 requests refilled at 20/s (429 with
-  Retry-After beyond; RateLimit-Remaining on every answer). revoker signs in with {how}.
-  The job (jobs/demo.toml) revokes samples/compliance-export.csv: 171 rows with its own column
-  names, 8 keys that no longer exist (one in the forbidden project), 3 bad rows; then it verifies.\n"
+  it holds the 200 keys of samples/keys.csv, refuses project
+  {FORBIDDEN} (403), answers 5% of requests with 503, and limits
+  each project to a bucket of 5 requests refilled at 20/s (429 with
+  Retry-After beyond; RateLimit-Remaining on every answer).
+  revoker signs in with {how}.
+  The job (jobs/demo.toml) revokes samples/compliance-export.csv: 171 rows
+  with its own column names, 8 keys that no longer exist (one in the
+  forbidden project), 3 bad rows; then it verifies.\n"
     )
 }
 
@@ -123,46 +126,113 @@ use crate::text::plural;
 fn what_happened(stats: &sim::Stats, report: &Path, dir: &Path, service_account: bool) -> String {
     let auth = if service_account {
         format!(
-            "{} and {} revoked at the end: one bearer token served every worker",
+            "{} and {} revoked at the end:\n    one bearer token served every worker",
             plural(stats.token_requests, "token request", "token requests"),
             plural(stats.token_revokes, "token", "tokens")
         )
     } else {
         format!(
-            "{}: the nonce is reused, so a revocation costs one request",
+            "{}: the nonce is reused,\n    so a revocation costs one request",
             plural(stats.challenges, "digest challenge", "digest challenges")
         )
     };
     let throttled = match stats.status(429) {
-        0 => "no answer was 429: RateLimit-Remaining kept every project's bucket from running dry"
+        0 => "no answer was 429: RateLimit-Remaining kept every project's bucket\n    from running dry"
             .to_string(),
         n => format!(
-            "{} 429 from a project's bucket: only that project waited its Retry-After,\n    and RateLimit-Remaining kept the others from emptying theirs",
+            "{} 429 from a project's bucket: only that project waited\n    its Retry-After; RateLimit-Remaining kept the others' buckets from emptying",
             plural(n, "answer was", "answers were")
         ),
     };
+    let (me, sim) = (commands::revoker(), commands::simulator());
     let report = report.display();
     format!(
         "
 What happened:
-  - the simulator received {} ({auth}); it deleted {} and answered {}
-    with the API's own \"not there\" (400 API_KEY_NOT_FOUND, 404 AGENT_API_KEY_NOT_FOUND): not_found;
-  - {} 503, retried with backoff; {throttled};
-  - rows of the forbidden project are `rejected` (403: retrying cannot fix it), bad rows are `invalid`
-    with their line numbers, and verification listed {} to confirm the rest are gone;
-  - the report is {report}
-    with its audit record beside it (who, where, which input by SHA-256) and a chain of digests;
-    inspect it:   revoker report {report}
-    for review:   revoker report {report} --html report.html
-  - samples/incident-export.csv in {} holds every kind (organization keys, service accounts and their
-    secrets): try it against `revoker-sim --keys` with --kinds +org-api-key,service-account,service-account-secret.",
+  - the simulator received {}
+    ({auth});
+    it deleted {} and answered {} with the API's own
+    \"not there\" (400 API_KEY_NOT_FOUND, 404 AGENT_API_KEY_NOT_FOUND): not_found;
+  - {} 503, retried with backoff;
+    {throttled};
+  - rows of the forbidden project are `rejected` (403: retrying cannot fix
+    it), bad rows are `invalid` with their line numbers, and verification
+    listed {} to confirm the rest are gone;
+  - the report, with its audit record beside it (who, where, which input by
+    SHA-256) and a chain of digests, is
+      {report}
+    inspect it:
+      {me} report {report}
+    for review:
+      {me} report {report} --html report.html
+  - {}/samples/incident-export.csv holds every kind (organization keys,
+    service accounts and their secrets); a simulator holding them:
+      {sim} --keys {}/samples/incident-export.csv
+    then run it with --base-url (the simulator's first line) and
+    --kinds +org-api-key,service-account,service-account-secret.
+",
         plural(stats.requests, "request", "requests"),
         plural(stats.deleted, "key", "keys"),
         plural(stats.not_found, "deletion", "deletions"),
         plural(stats.status(503), "answer was", "answers were"),
         plural(stats.lists, "page", "pages"),
         dir.display(),
+        dir.display(),
     )
+}
+
+/// How to run revoker and the simulator from here, as commands that work when pasted.
+mod commands {
+    use std::path::{Path, PathBuf};
+
+    /// `revoker` when the PATH finds this very binary, else this binary's path.
+    pub fn revoker() -> String {
+        let Ok(me) = std::env::current_exe() else {
+            return "revoker".into();
+        };
+        if on_path("revoker").is_some_and(|p| same(&p, &me)) {
+            return "revoker".into();
+        }
+        shown(&me)
+    }
+
+    /// `revoker-sim` beside this binary (a workspace build makes both), else how cargo runs it.
+    pub fn simulator() -> String {
+        let beside = std::env::current_exe()
+            .ok()
+            .and_then(|me| me.parent().map(|d| d.join("revoker-sim")))
+            .filter(|p| p.is_file());
+        match beside {
+            Some(sim) if on_path("revoker-sim").is_some_and(|p| same(&p, &sim)) => {
+                "revoker-sim".into()
+            }
+            Some(sim) => shown(&sim),
+            None => "cargo run --release -p revoker-sim --".into(),
+        }
+    }
+
+    fn on_path(name: &str) -> Option<PathBuf> {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    }
+
+    fn same(a: &Path, b: &Path) -> bool {
+        match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
+    }
+
+    /// A path relative to the current folder when it is under it (`target/release/revoker`).
+    fn shown(path: &Path) -> String {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+            .unwrap_or_else(|| path.to_path_buf())
+            .display()
+            .to_string()
+    }
 }
 
 /// The demo: the explanation on stdout (`revoker demo | less` reads it), the run's progress and

@@ -64,18 +64,7 @@ pub fn main() -> i32 {
         #[cfg(feature = "demo")]
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::command(args))),
         Command::Man(args) => man::command(args),
-        Command::Keygen(args) => {
-            crate::report::signature::keygen(&args.secret_key, &args.public_key)
-                .map_err(Failure::usage)
-                .map(|public| {
-                    out(format!(
-                        "secret key {} (owner-only), public key {}: {public}",
-                        args.secret_key.display(),
-                        args.public_key.display()
-                    ));
-                    exit::OK
-                })
-        }
+        Command::Keygen(args) => keygen(&args),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             clap_complete::generate(
@@ -95,6 +84,19 @@ pub fn main() -> i32 {
             code
         }
     }
+}
+
+/// `revoker keygen`: the pair made, and how an auditor checks what it signs.
+fn keygen(args: &args::KeygenArgs) -> Result<i32, Failure> {
+    let public = crate::report::signature::keygen(&args.secret_key, &args.public_key)
+        .map_err(Failure::usage)?;
+    out(format!(
+        "secret key {} (owner-only), public key {}: {public}\nan auditor checks a signed report, in its folder: {}",
+        args.secret_key.display(),
+        args.public_key.display(),
+        crate::report::signature::stock_check("REPORT", &args.public_key.display().to_string())
+    ));
+    Ok(exit::OK)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {

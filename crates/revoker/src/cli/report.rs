@@ -13,9 +13,17 @@ use crate::report::{
     summarize_report,
 };
 use crate::ui::console;
+use crate::vocab::ExitCode as _;
 
 pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
-    let overview = summarize_report(&args.report)?;
+    // A row the reader cannot take as revoker wrote it (a forged or cut row) is the evidence not
+    // being as written; a first line that is not a report's header is the wrong file (usage).
+    let overview = summarize_report(&args.report).map_err(|e| match e {
+        crate::report::ReportError::Malformed { line, .. } if line > 1 => {
+            Failure::new(exit::TAMPERED, e)
+        }
+        e => Failure::from(e),
+    })?;
     let json = args.json || args.output == Output::Json;
     let input = overview
         .last_input
@@ -26,7 +34,9 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
         refuse_overwrite(path, &args.report, input.as_deref())?;
     }
     let signed = match &args.public_key {
-        Some(public) => Some(signature::check(&args.report, public).map_err(Failure::usage)?),
+        Some(public) => Some(
+            signature::check(&args.report, public).map_err(|e| Failure::new(e.exit_code(), e))?,
+        ),
         None => None,
     };
     // Writing a file says one line about it; the whole summary is for a plain `report`.
@@ -36,13 +46,8 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     } else if !writes {
         out(render::text(&overview).trim_end());
     }
-    if let Some(chain) = &signed {
-        console().note(
-            "revoker::report",
-            &format!(
-                "signature: good; the report and its audit file are as signed (chain {chain})"
-            ),
-        );
+    if let Some(checked) = &signed {
+        console().note("revoker::report", &checked.describe());
     }
     if let Some(path) = &args.html {
         files::write_atomic(
@@ -70,14 +75,15 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
         );
     }
     as_written(&args, &overview)?;
-    Ok(if overview.finished() {
-        exit::OK
-    } else {
-        exit::UNFINISHED
+    Ok(match &signed {
+        Some(checked) if checked.exit_code() != exit::OK => checked.exit_code(),
+        _ if overview.finished() => exit::OK,
+        _ => exit::UNFINISHED,
     })
 }
 
-/// Exit 2 when the report or its audit file is not as written, or not as a kept digest says.
+/// Exit 5 when the report or its audit file is not as written, or not as a kept digest says: a
+/// code of its own, apart from work left (1) and usage (2).
 fn as_written(args: &ReportArgs, overview: &ReportOverview) -> Result<(), Failure> {
     if !overview.untampered() {
         let problem = match (&overview.chain.first_bad_line, &overview.chain.problem) {
@@ -88,20 +94,41 @@ fn as_written(args: &ReportArgs, overview: &ReportOverview) -> Result<(), Failur
                 .clone()
                 .unwrap_or_else(|| "the report is not as written".into()),
         };
-        return Err(Failure::usage(problem));
+        return Err(Failure::new(exit::TAMPERED, anyhow::anyhow!(problem)));
     }
     if let Some(expected) = &args.expect_digest {
         let log = crate::report::audit::read(&args.report)?;
-        if !log
+        let audit_path = crate::report::audit::path_for(&args.report);
+        let Some(at) = log
             .digests
             .iter()
-            .any(|d| d.eq_ignore_ascii_case(expected.trim()))
-        {
-            return Err(Failure::usage(format!(
-                "{}: no line has the evidence digest {expected}: the audit file or the report changed after it was kept",
-                crate::report::audit::path_for(&args.report).display()
-            )));
-        }
+            .position(|d| d.eq_ignore_ascii_case(expected.trim()))
+        else {
+            return Err(Failure::new(
+                exit::TAMPERED,
+                anyhow::anyhow!(
+                    "{}: no line has the evidence digest {expected}: the audit file or the report changed after it was kept",
+                    audit_path.display()
+                ),
+            ));
+        };
+        let after = log.digests.len() - at - 1;
+        let tail = if after == 0 {
+            "its last line".to_string()
+        } else {
+            format!(
+                "line {}; {} written after it",
+                at + 1,
+                crate::text::plural(after as u64, "line was", "lines were")
+            )
+        };
+        console().note(
+            "revoker::report",
+            &format!(
+                "evidence digest matched: {} holds it at {tail}; the report and the audit file are as written up to it",
+                audit_path.display()
+            ),
+        );
     }
     Ok(())
 }

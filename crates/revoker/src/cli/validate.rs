@@ -94,8 +94,7 @@ fn own_rows(
     let crate::api::Credential::ServiceAccount { client_id, .. } = &found.credential else {
         return Ok(0);
     };
-    let own =
-        crate::engine::own::Own::of(Some(client_id), found.credential.public_identity(), false);
+    let own = crate::guard::Own::of(Some(client_id), found.credential.public_identity());
     let mut count = 0;
     source.scan(opts, &mut |entry| {
         if let Ok(t) = &entry.target

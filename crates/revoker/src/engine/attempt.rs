@@ -99,12 +99,21 @@ pub(crate) async fn go_ahead(ctx: &Context, scope: ObjectId) -> Option<Dispatch>
     Some(Dispatch { permit, pass })
 }
 
+/// What a request is for: the refusal breaker counts only revocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// A row's DELETE: its refusal may say the credential can do nothing.
+    Revoke,
+    /// A list page or a routing read: a refusal says only where the credential cannot see.
+    Read,
+}
+
 /// Runs `op` until `judge` accepts or refuses its reply, retrying transient answers with backoff.
 /// `dispatch` is the first attempt's go-ahead. A probe's server failure is not counted against the
 /// attempts: the row waited out an outage, it did not fail.
 pub(crate) async fn with_retries<T, F, Fut>(
     ctx: &Context,
-    scope: ObjectId,
+    (scope, purpose): (ObjectId, Purpose),
     dispatch: Dispatch,
     mut op: F,
     judge: impl Fn(&Reply) -> Result<T, Answer>,
@@ -136,7 +145,7 @@ where
         ctx.pacer.answered(scope, &reply, fallback);
         // Decided while this request still holds its slot, so that no other request can start
         // between an answer that stops the run and the stop.
-        ctx.watch(scope, &reply.answer, pass);
+        ctx.watch(scope, &reply.answer, pass, purpose);
         drop(permit);
         if let Answer::Transient {
             ambiguous: true, ..
@@ -212,9 +221,11 @@ fn stopped<T>(last: Option<Answer>, sent: u32, maybe_sent: bool) -> Attempted<T>
 }
 
 impl Context {
-    /// Stops the run when no request can succeed: a fatal answer, every scope refusing, or an outage
-    /// that outlasted the patience.
-    pub(crate) fn watch(&self, scope: ObjectId, answer: &Answer, pass: Pass) {
+    /// Stops the run when no request can succeed: a fatal answer (the credential's own
+    /// authentication, the access list), every scope refusing its DELETEs, or an outage that
+    /// outlasted the patience. A refused read never stops it: it says only where this credential
+    /// cannot see (routing asks every credential of the run about other organizations' projects).
+    pub(crate) fn watch(&self, scope: ObjectId, answer: &Answer, pass: Pass, purpose: Purpose) {
         if let Some(fatal) = answer.fatal() {
             let reason = match fatal {
                 Fatal::CredentialsRejected { detail } => {
@@ -232,12 +243,40 @@ impl Context {
             self.stop.request(reason);
             return;
         }
+        // Until the server has answered once, failures say nothing of an outage: the host may not
+        // be there at all (a refused connection, a name that does not resolve), which the first
+        // row's own attempts decide. Counted now, they would open the breaker before those
+        // attempts were used up (its threshold is below them at low concurrency), and its probes,
+        // which spend no attempt, would hold the run for the whole patience.
+        if Figures::get(&self.figures.responses) == 0 {
+            return self.refused(scope, answer, purpose);
+        }
         if let Some(out_for) = self.outage.answered(pass, answer) {
             self.stop.request(StopReason::NoAnswer(format!(
                 "no answer from {} for {} (timeouts, refused connections or server errors): giving up",
                 self.client.host(),
                 humantime::format_duration(Duration::from_secs(out_for.as_secs()))
             )));
+            return;
+        }
+        self.refused(scope, answer, purpose);
+    }
+
+    /// The breakers of answers that are not the server's failures: every scope tried living under
+    /// the other API (a wrong base URL, whatever the request), and refusals, which only DELETEs
+    /// feed.
+    fn refused(&self, scope: ObjectId, answer: &Answer, purpose: Purpose) {
+        if let Some((other, n)) = self.other_api.answered(scope, answer) {
+            self.stop.request(StopReason::NotTheApi(format!(
+                "every project or organization tried ({n}) exists under the {other}, not the {} at {} (404 {}): use --base-url {}",
+                self.client.api(),
+                self.client.base_url(),
+                answer.error_code(),
+                self.client.base_of(other)
+            )));
+            return;
+        }
+        if purpose == Purpose::Read {
             return;
         }
         if let Some(n) = self.refusals.answered(scope, answer) {

@@ -8,9 +8,11 @@ mod attempt;
 mod breaker;
 mod copies;
 mod limiter;
-pub mod own;
+mod model_key;
+mod other_api;
 mod pace;
 mod row;
+mod secret;
 mod stop;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -21,16 +23,15 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 
 pub use crate::vocab::Rate;
-pub(crate) use attempt::{Dispatch, go_ahead, wait_global_pause, wait_pass, with_retries};
+pub(crate) use attempt::{Dispatch, Purpose, go_ahead, wait_global_pause, wait_pass, with_retries};
 pub use breaker::{Outage, Pass, Refusals};
 pub use pace::{Known, Pacer, Starts};
 pub use stop::{StopFlag, StopReason};
 
 use crate::api::Client;
 use crate::figures::Figures;
-use crate::input::{
-    Exemptions, Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target,
-};
+use crate::guard::{Guard, Verdict};
+use crate::input::{Identity, InputError, InputOptions, ObjectId, RawRow, Source, Survey, Target};
 use crate::report::{ReportError, ReportSink, SentJournal};
 
 /// How a run sends.
@@ -81,6 +82,8 @@ pub struct Context {
     pub(crate) pacer: Pacer,
     pub(crate) outage: Outage,
     pub(crate) refusals: Refusals,
+    /// Scopes that answered as the other API's (a wrong API when every one does).
+    pub(crate) other_api: other_api::OtherApi,
     pub(crate) stop: StopFlag,
     pub(crate) figures: Arc<Figures>,
     /// Requests on the wire.
@@ -101,6 +104,7 @@ impl Context {
                 config.patience,
             ),
             refusals: Refusals::new(scopes),
+            other_api: other_api::OtherApi::new(scopes),
             in_flight: Arc::new(Semaphore::new(concurrency)),
             client,
             config,
@@ -122,7 +126,12 @@ impl Context {
             Ok(()) => true,
             Err(answer) => {
                 if answer.fatal().is_some() {
-                    self.watch(ObjectId::from_bytes([0; 12]), &answer, Pass::Normal);
+                    self.watch(
+                        ObjectId::from_bytes([0; 12]),
+                        &answer,
+                        Pass::Normal,
+                        Purpose::Read,
+                    );
                 } else {
                     self.stop.request(StopReason::NoAnswer(format!(
                         "no access token from {}: {}",
@@ -155,11 +164,12 @@ enum Work {
         target: Target,
         first: copies::Settled,
     },
-    /// On the exemption list: reported, never sent.
-    Exempt {
+    /// A valid row refused before sending (the run's own credential, a contradicted identity):
+    /// reported `invalid`, naming the credential, never sent.
+    Refused {
         line: u64,
         target: Target,
-        message: String,
+        reason: String,
     },
     /// No credential of the run can send it: reported `rejected`, never sent.
     Nobody {
@@ -205,10 +215,8 @@ pub struct Run {
     pub unsettled: HashMap<Identity, Target>,
     pub sink: ReportSink,
     pub journal: Option<SentJournal>,
-    /// The credential the run signs in with: its rows are refused, or sent last.
-    pub own: own::Own,
-    /// Credentials never sent.
-    pub exempt: Arc<Exemptions>,
+    /// Exemptions and the run's own credentials: what may be sent, decided as the plan decides.
+    pub guard: Arc<Guard>,
     /// With a credential per organization: this engine's part; `None` sends every row.
     pub lane: Option<Lane>,
 }
@@ -223,6 +231,9 @@ pub struct RunResult {
     pub elapsed: Duration,
     /// Rows naming the run's own credential that were sent last (allowed by name).
     pub own_rows: u64,
+    /// With a credential per organization: each credential that stopped while the others went
+    /// on, and why (its rows not yet sent were not attempted).
+    pub lanes_stopped: Vec<String>,
 }
 
 impl RunResult {
@@ -234,6 +245,7 @@ impl RunResult {
         self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
         self.elapsed = self.elapsed.max(other.elapsed);
         self.own_rows += other.own_rows;
+        self.lanes_stopped.extend(other.lanes_stopped);
         self
     }
 }
@@ -247,9 +259,21 @@ struct Shared {
     copies: copies::Copies,
     unsettled: Mutex<HashMap<Identity, Target>>,
     groups: crate::report::groups::Groups,
-    own: own::Own,
-    exempt: Arc<Exemptions>,
+    guard: Arc<Guard>,
+    /// Identities whose rows contradict each other: each row `invalid`, with why.
+    conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
+    /// A project's secrets after their account's unassignment: what the organization path needs.
+    secrets: secret::ProjectSecrets,
+}
+
+/// Rows a run holds back, in the order they go once every other row has finished.
+#[derive(Default)]
+struct Held {
+    /// Unassignments of a project's service account whose secrets in that project the run deletes.
+    unassignments: Vec<Pending>,
+    /// The run's own credential, last of all.
+    own: Vec<Pending>,
 }
 
 /// Rows in progress per in-flight slot: the others wait out their backoff without holding a slot.
@@ -272,9 +296,15 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         copies: copies::Copies::new(run.survey.repeated),
         unsettled: Mutex::new(run.unsettled),
         groups: crate::report::groups::Groups::default(),
-        own: run.own,
-        exempt: run.exempt,
+        guard: run.guard,
+        conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
+        secrets: secret::ProjectSecrets::new(
+            run.survey.project_secret_accounts.clone(),
+            run.input
+                .allowed_kinds
+                .contains(&crate::input::Kind::ServiceAccountSecret),
+        ),
     });
 
     let (tx, rx) = mpsc::channel::<Work>(4096);
@@ -292,21 +322,24 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
     } else {
         drop(rx);
     }
-    let deferred = reader.await.unwrap_or_else(|e| {
+    let held = reader.await.unwrap_or_else(|e| {
         Err(InputError::Io {
             file: run.source.name().into(),
             cause: std::io::Error::other(e.to_string()),
         })
     })?;
-    // The run's own credential goes last, once every other row has finished.
-    let own_rows = deferred.len() as u64;
-    if prepared && !deferred.is_empty() && !ctx.stop.is_set() {
-        let (tx, rx) = mpsc::channel::<Work>(deferred.len());
-        for row in deferred {
-            let _ = tx.try_send(Work::Send(row));
+    // Unassignments after their account's secrets in the project; the run's own credential last,
+    // once every other row has finished.
+    let own_rows = held.own.len() as u64;
+    for rows in [held.unassignments, held.own] {
+        if prepared && !rows.is_empty() && !ctx.stop.is_set() {
+            let (tx, rx) = mpsc::channel::<Work>(rows.len());
+            for row in rows {
+                let _ = tx.try_send(Work::Send(row));
+            }
+            drop(tx);
+            schedule(shared.clone(), rx).await;
         }
-        drop(tx);
-        schedule(shared.clone(), rx).await;
     }
     // The token is the job's to revoke: a verification after the run still uses it.
     let unsettled = shared
@@ -322,6 +355,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         groups: shared.groups.sorted(),
         elapsed: started.elapsed(),
         own_rows,
+        lanes_stopped: Vec::new(),
     })
 }
 
@@ -334,9 +368,9 @@ fn spawn_reader(
     shared: Arc<Shared>,
     start_at: Option<(u64, u64)>,
     tx: mpsc::Sender<Work>,
-) -> tokio::task::JoinHandle<Result<Vec<Pending>, InputError>> {
+) -> tokio::task::JoinHandle<Result<Held, InputError>> {
     tokio::task::spawn_blocking(move || {
-        let mut deferred = Vec::new();
+        let mut deferred = Held::default();
         source.scan_from(&input, start_at, &mut |entry| {
             if shared.ctx.stop.is_set() {
                 return ControlFlow::Break(());
@@ -355,12 +389,13 @@ fn spawn_reader(
 }
 
 /// What becomes of one row of the second pass: work for the scheduler, or nothing now (finished
-/// before, another lane's, a later copy, or the run's own credential kept for last in `deferred`).
+/// before, another lane's, a later copy, or held in `deferred`: an unassignment after its
+/// account's secrets, the run's own credential for last).
 fn work_of(
     shared: &Shared,
     finished: &HashSet<Identity>,
     entry: crate::input::Entry,
-    deferred: &mut Vec<Pending>,
+    deferred: &mut Held,
 ) -> Option<Work> {
     let primary = shared.lane.as_ref().is_none_or(|l| l.primary);
     let (line, target) = match entry.target {
@@ -378,33 +413,49 @@ fn work_of(
     if finished.contains(&id) {
         return None;
     }
+    if let Some(reason) = shared.conflicts.get(&id) {
+        return primary.then(|| Work::Refused {
+            line,
+            target,
+            reason: reason.clone(),
+        });
+    }
+    let verdict = shared.guard.decide(&target);
+    if let Verdict::Exempt(_) = verdict {
+        // Written before the first DELETE (`job::exempt_rows`): a stop never leaves one unwritten.
+        return None;
+    }
     match shared.lane.as_ref().map(|l| (l.route)(&target, entry.org)) {
         None | Some(Routed::Mine) => {}
         Some(Routed::Other) => return None,
         Some(Routed::Nobody(_)) if !primary => return None,
         Some(Routed::Nobody(why)) => return Some(Work::Nobody { line, target, why }),
     }
-    if let Some(at) = shared.exempt.covering(&target) {
-        let message = shared.exempt.message(at);
-        return Some(Work::Exempt {
-            line,
-            target,
-            message,
-        });
-    }
-    if shared.own.matches(&target) {
-        if !shared.own.allowed {
-            return Some(Work::Invalid {
+    match verdict {
+        Verdict::Send | Verdict::Exempt(_) => {}
+        Verdict::Own(reason) => {
+            return Some(Work::Refused {
                 line,
-                raw: entry.raw,
-                reason: shared.own.refusal(),
+                target,
+                reason,
             });
         }
+        Verdict::OwnLast => {
+            if matches!(
+                shared.copies.seen(id, line),
+                copies::Seen::Unique | copies::Seen::First
+            ) {
+                deferred.own.push(Pending { line, target });
+            }
+            return None;
+        }
+    }
+    if shared.secrets.unassigns_later(&target) {
         if matches!(
             shared.copies.seen(id, line),
             copies::Seen::Unique | copies::Seen::First
         ) {
-            deferred.push(Pending { line, target });
+            deferred.unassignments.push(Pending { line, target });
         }
         return None;
     }
@@ -519,13 +570,13 @@ async fn read_ahead(
                 target,
                 first,
             }) => shared.report(first.copy(shared.record(line, &target), line)),
-            Some(Work::Exempt {
+            Some(Work::Refused {
                 line,
                 target,
-                message,
+                reason,
             }) => shared.report(crate::report::Record {
-                outcome: crate::report::Outcome::Exempt,
-                message,
+                outcome: crate::report::Outcome::Invalid,
+                message: reason,
                 ..shared.record(line, &target)
             }),
             Some(Work::Nobody { line, target, why }) => {
@@ -537,7 +588,8 @@ async fn read_ahead(
                 shared
                     .groups
                     .add(&record, &[crate::report::Outcome::Rejected]);
-                shared.report(record);
+                // No credential acted on it: the message says why none could, and names none.
+                shared.write(record);
             }
         }
     }
@@ -645,14 +697,13 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
 }
 
 impl Shared {
+    /// Writes the row of a credential's act, naming the credential when the run has several.
     fn report(&self, mut record: crate::report::Record) {
-        let outcome = record.outcome;
-        // Which credential acted on the row, when the run has several.
         if let Some(lane) = &self.lane
             && !lane.note.is_empty()
             && !record.kind.is_empty()
             && !matches!(
-                outcome,
+                record.outcome,
                 crate::report::Outcome::Invalid | crate::report::Outcome::Exempt
             )
         {
@@ -662,6 +713,12 @@ impl Shared {
                 format!("{} (by {})", record.message, lane.note)
             };
         }
+        self.write(record);
+    }
+
+    /// Writes a row as it is.
+    fn write(&self, record: crate::report::Record) {
+        let outcome = record.outcome;
         if !self.sink.send(record) {
             // The writer stopped on an I/O error; its join handle reports it. Sending on would
             // revoke keys whose outcome cannot be recorded.

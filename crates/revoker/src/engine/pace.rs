@@ -153,6 +153,8 @@ struct Gate {
     headers: Option<Headers>,
     /// Requests sent and not yet answered.
     outstanding: u64,
+    /// This run saw the bucket itself (a 429, `RateLimit-*` headers): what it knows of it is new.
+    observed: bool,
 }
 
 impl Gate {
@@ -170,6 +172,7 @@ impl Gate {
             recent: Recent::new(at),
             headers: None,
             outstanding: 0,
+            observed: false,
         };
         match start {
             Some(rate) => {
@@ -194,8 +197,12 @@ impl Gate {
         self.last_change = at;
     }
 
-    /// What the gate knows of its bucket.
+    /// What the gate knows of its bucket, when this run observed it: a bucket only remembered or
+    /// published is not learned again (its age, and with it its expiry, stays).
     fn known_bucket(&self) -> Option<Known> {
+        if !self.observed {
+            return None;
+        }
         Some(Known {
             refill_per_second: self.known?,
             capacity: self.capacity?,
@@ -291,6 +298,7 @@ impl Gate {
 
     /// `RateLimit-Remaining` (and `-Limit`): keep the bucket from running dry.
     fn observe(&mut self, at: Instant, remaining: u64, limit: Option<u64>) {
+        self.observed = true;
         let outstanding = self.outstanding;
         let h = self.headers.get_or_insert_with(|| Headers {
             limit: limit.unwrap_or(remaining + 1),
@@ -365,6 +373,7 @@ impl Gate {
 
     /// A 429: pause for `wait`, and lower the rate to what the API allows.
     fn throttled(&mut self, at: Instant, wait: Duration, info: &RateInfo) {
+        self.observed = true;
         self.paused_until = self.paused_until.max(at + wait);
         let recently = self
             .last_throttle

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Dispatch, Pending, Shared, StopReason, with_retries};
+use super::{Dispatch, Pending, Purpose, Shared, StopReason, with_retries};
 use crate::api::Answer;
 use crate::figures::Figures;
 use crate::report::{Outcome, Record};
@@ -32,7 +32,7 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let client = &ctx.client;
     let attempted = with_retries(
         ctx,
-        target.scope,
+        (target.scope, Purpose::Revoke),
         dispatch,
         || client.revoke(&target),
         |reply| {
@@ -47,17 +47,25 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let answer = match attempted.result {
         Ok(answer) | Err(answer) => answer,
     };
+    let answer = super::model_key::spelled_otherwise_in_project(ctx, &target, &answer)
+        .await
+        .unwrap_or(answer);
+    // A project's secret the project no longer reaches is its organization's to delete.
+    let (answer, sent, note) = match shared.secrets.through_org(ctx, &target, &answer).await {
+        Some(t) => (t.answer, attempted.sent + t.sent, t.note),
+        None => (answer, attempted.sent, String::new()),
+    };
     let mut record = shared.record(row.line, &target);
-    let (outcome, message) = outcome(
-        &answer,
-        attempted.sent,
-        was_unsettled || attempted.maybe_sent,
-    );
+    let (outcome, message) = outcome(&answer, sent, was_unsettled || attempted.maybe_sent);
     record.outcome = outcome;
-    record.message = message;
+    record.message = match (note.is_empty(), message.is_empty()) {
+        (true, _) => message,
+        (false, true) => note,
+        (false, false) => format!("{note}: {message}"),
+    };
     record.http_status = answer.http_status();
     record.error_code = answer.error_code().to_string();
-    record.attempts = attempted.sent;
+    record.attempts = sent;
     record.duration_ms = started.elapsed().as_millis() as u64;
 
     settle(

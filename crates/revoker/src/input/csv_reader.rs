@@ -211,7 +211,7 @@ pub(super) fn header_notes(
                 names
                     .iter()
                     .enumerate()
-                    .filter(move |(_, have)| have.trim().eq_ignore_ascii_case(want))
+                    .filter(move |(_, have)| super::same_column(have, want))
                     .map(|(i, _)| i)
             })
             .collect();

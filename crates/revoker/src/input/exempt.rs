@@ -1,17 +1,24 @@
 //! Exemptions (`--exempt FILE`): credentials a run never revokes — break-glass keys, the keys
 //! automation runs on. The file is CSV, a JSON array or JSON Lines, with the input's column names;
-//! only the key (an API key's ObjectId or a service account's client id) is required. An
-//! exemption protects the credential wherever a row would destroy it:
+//! only the key (an API key's ObjectId, a service account's client id, or an AI model API key's
+//! id) is required. An exemption names a credential, never a path to it: it protects the
+//! credential wherever a row would destroy or unassign it, whatever project or organization the
+//! row goes through.
 //!
-//! - a key alone: every row naming that key (its project assignments, the key itself, a service
-//!   account and all of its secrets);
-//! - with a project: that project's assignment of it, and every row that destroys the key itself
-//!   (which would take the project's assignment with it), but not its assignments elsewhere;
-//! - with a secret: that secret, and the deletion of its service account (which deletes every
-//!   secret), but not the account's other secrets.
+//! - a key alone (or with its organization: the organization is the key's home, not a narrowing):
+//!   every row naming that key — its project assignments, the key itself, a service account and
+//!   every secret of it, through its organization or any project;
+//! - with a project: that project's assignment of it and every row that deletes the credential or
+//!   part of it (which would take the project's assignment with it), but not its assignments to
+//!   other projects;
+//! - with a secret: that secret by either path, the deletion of its service account (which deletes
+//!   every secret) and the account's project assignments (narrowed by a project column as above),
+//!   but not the account's other secrets.
 //!
-//! A kind column, when present, is read only to tell a client id from an ObjectId; it never
-//! narrows an exemption, since over-protecting a break-glass key is the safe mistake.
+//! A kind column, when present, is read only to tell which kind of id the key is; it never narrows
+//! an exemption, since over-protecting a break-glass key is the safe mistake. Without one, a key
+//! that reads as several kinds of id (24 hex digits are also 24 letters and digits) is exempt as
+//! each of them.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,14 +26,25 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{ColumnMap, Field};
-use crate::vocab::{Kind, ObjectId, Scope, Target, parse_client_id};
+use crate::report::files::Links;
+use crate::vocab::{Kind, ObjectId, Target, parse_client_id, parse_model_key};
+
+/// An exemption list names break-glass credentials, not an export: anything larger is not one.
+const MAX_BYTES: u64 = 64 << 20;
+
+fn documented_model_shape(text: &str) -> bool {
+    text.len() == 24 && text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
 
 /// One exempt credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Exemption {
-    /// The project or organization the file named, if any.
-    scope: Option<ObjectId>,
+    /// The project column: only the key's assignments to other projects are not covered. An
+    /// organization column never narrows (a key's organization is where it lives).
+    project: Option<ObjectId>,
     secret: Option<ObjectId>,
+    /// The second half of an AI model API key's id: such an exemption covers that key's rows only.
+    model_rest: Option<ObjectId>,
     /// The line of the exemption file, for the report's message.
     line: u64,
 }
@@ -60,7 +78,8 @@ impl Exemptions {
             line,
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
+        let bytes = crate::report::files::read_bounded(path, Links::Follow, MAX_BYTES)
+            .map_err(|e| err(0, format!("cannot read: {e}")))?;
         let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
             .map_err(|_| err(0, "not UTF-8 text".into()))?;
         let rows = match text.trim_start().as_bytes().first() {
@@ -75,8 +94,9 @@ impl Exemptions {
             ..Exemptions::default()
         };
         for (line, cells) in rows {
-            let (key, exemption) = parse(line, &cells).map_err(|r| err(line, r))?;
-            out.by_key.entry(key).or_default().push(exemption);
+            for (key, exemption) in parse(line, &cells).map_err(|r| err(line, r))? {
+                out.by_key.entry(key).or_default().push(exemption);
+            }
             out.count += 1;
         }
         Ok(out)
@@ -109,12 +129,19 @@ impl Exemptions {
     }
 }
 
+/// Whether exemption `e` (whose key is `t`'s) covers the row `t`: by the credential, never by the
+/// path the row takes to it.
 fn covers(e: &Exemption, t: &Target) -> bool {
-    if let Some(secret) = e.secret {
-        return t.kind == Kind::ServiceAccount || t.secret == Some(secret);
+    if t.kind == Kind::AiModelApiKey || e.model_rest.is_some() {
+        return t.kind == Kind::AiModelApiKey && t.secret == e.model_rest;
     }
-    match e.scope {
-        Some(scope) if t.kind.scope() == Scope::Project => t.scope == scope,
+    let elsewhere = |project: Option<ObjectId>| project.is_some_and(|p| p != t.scope);
+    match (e.secret, t.kind) {
+        (Some(secret), Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret) => {
+            t.secret == Some(secret)
+        }
+        // Only an assignment to another project than the one named is not this exemption's.
+        (_, kind) if kind.unassigns() => !elsewhere(e.project),
         _ => true,
     }
 }
@@ -122,7 +149,8 @@ fn covers(e: &Exemption, t: &Target) -> bool {
 /// The named cells of one row: field → value.
 type Cells = HashMap<&'static str, String>;
 
-fn parse(line: u64, cells: &Cells) -> Result<(ObjectId, Exemption), String> {
+/// The exemptions of one line: one per kind of id its key reads as.
+fn parse(line: u64, cells: &Cells) -> Result<Vec<(ObjectId, Exemption)>, String> {
     let get = |f: Field| {
         cells
             .get(f.name())
@@ -131,16 +159,6 @@ fn parse(line: u64, cells: &Cells) -> Result<(ObjectId, Exemption), String> {
     };
     let key_text = get(Field::Key).ok_or("the key is missing")?;
     let kind = get(Field::Kind).and_then(Kind::parse);
-    let key = match kind {
-        Some(k) if k.key_is_client_id() => parse_client_id(key_text),
-        Some(_) => ObjectId::parse(key_text),
-        None => parse_client_id(key_text).or_else(|| ObjectId::parse(key_text)),
-    }
-    .ok_or_else(|| {
-        format!(
-            "key {key_text:?} is neither a 24-hex-digit ObjectId nor a service account's client id"
-        )
-    })?;
     let id = |f: Field| -> Result<Option<ObjectId>, String> {
         get(f)
             .map(|v| {
@@ -149,18 +167,45 @@ fn parse(line: u64, cells: &Cells) -> Result<(ObjectId, Exemption), String> {
             })
             .transpose()
     };
-    let scope = match id(Field::Project)? {
-        Some(p) => Some(p),
-        None => id(Field::Org)?,
+    // Checked for what it is, but it never narrows: the key belongs to its organization.
+    id(Field::Org)?;
+    let exemption = Exemption {
+        project: id(Field::Project)?,
+        secret: id(Field::Secret)?,
+        model_rest: None,
+        line,
     };
-    Ok((
-        key,
-        Exemption {
-            scope,
-            secret: id(Field::Secret)?,
-            line,
-        },
-    ))
+    let client = || parse_client_id(key_text).map(|k| (k, exemption));
+    let object = || ObjectId::parse(key_text).map(|k| (k, exemption));
+    let model = || {
+        parse_model_key(key_text).map(|(k, rest)| {
+            (
+                k,
+                Exemption {
+                    model_rest: Some(rest),
+                    ..exemption
+                },
+            )
+        })
+    };
+    let keys: Vec<(ObjectId, Exemption)> = match kind {
+        Some(k) if k.key_is_client_id() => client().into_iter().collect(),
+        Some(Kind::AiModelApiKey) => model().into_iter().collect(),
+        Some(_) => object().into_iter().collect(),
+        // Without a kind, only an AI model key id of the documented shape is taken as one: a
+        // mistyped id must not be read as an exemption of some odd-looking AI key.
+        None if documented_model_shape(key_text) => [client(), object(), model()]
+            .into_iter()
+            .flatten()
+            .collect(),
+        None => [client(), object()].into_iter().flatten().collect(),
+    };
+    if keys.is_empty() {
+        return Err(format!(
+            "key {key_text:?} is not a 24-hex-digit ObjectId, a service account's client id or an AI model API key's id (24 letters and digits; an AI model key id of another shape needs a kind column saying ai-model-api-key)"
+        ));
+    }
+    Ok(keys)
 }
 
 /// The column (or JSON field) of each field, by the input's default names.
@@ -311,6 +356,60 @@ mod tests {
             e.covering(&target(Kind::ServiceAccountSecret, 9, 11, Some(13)))
                 .is_none()
         );
+        // The same secret through any project: it is the same credential.
+        assert!(
+            e.covering(&target(Kind::ProjectServiceAccountSecret, 7, 11, Some(12)))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn an_organization_never_narrows_and_a_project_narrows_only_assignments() {
+        let org = "09".repeat(12);
+        let one = "01".repeat(12);
+        let key = "0a".repeat(12);
+        let sa = format!("mdb_sa_id_{}", "0b".repeat(12));
+        let e = load(&format!("key,org,project\n{key},{org},\n{sa},,{one}\n"));
+        // The key's every assignment, whatever project.
+        assert_eq!(
+            e.covering(&target(Kind::ProjectApiKey, 1, 10, None)),
+            Some(2)
+        );
+        assert_eq!(
+            e.covering(&target(Kind::ProjectApiKey, 2, 10, None)),
+            Some(2)
+        );
+        assert_eq!(e.covering(&target(Kind::OrgApiKey, 3, 10, None)), Some(2));
+        // The account named with project 1: its secrets by any path, its assignment to project 1;
+        // not its assignment to project 2.
+        for t in [
+            target(Kind::ProjectServiceAccountSecret, 2, 11, Some(5)),
+            target(Kind::ServiceAccountSecret, 9, 11, Some(5)),
+            target(Kind::ServiceAccount, 9, 11, None),
+            target(Kind::ProjectServiceAccount, 1, 11, None),
+        ] {
+            assert_eq!(e.covering(&t), Some(3), "{t:?}");
+        }
+        assert_eq!(
+            e.covering(&target(Kind::ProjectServiceAccount, 2, 11, None)),
+            None
+        );
+    }
+
+    #[test]
+    fn every_kind_of_id_is_taken_and_an_ai_model_key_is_matched_whole() {
+        let model = "a86r5kwrfsk5r5ku5tgvhmpj";
+        let e = load(&format!(
+            "key,kind\n{model},\n{},global-api-key\n",
+            "0d".repeat(12)
+        ));
+        let row = |id: &str| Target::parse("ai-model-api-key", &"01".repeat(12), id, "").unwrap();
+        assert_eq!(e.covering(&row(model)), Some(2));
+        assert_eq!(e.covering(&row("a86r5kwrfsk5r5ku5tgvhmpk")), None);
+        assert_eq!(e.covering(&row("A86R5KWRFSK5R5KU5TGVHMPJ")), None);
+        let mut global = target(Kind::GlobalApiKey, 0, 13, None);
+        global.scope = crate::vocab::NO_SCOPE;
+        assert_eq!(e.covering(&global), Some(3));
     }
 
     #[test]
@@ -327,7 +426,7 @@ mod tests {
         .unwrap();
         let err = Exemptions::load(&path).unwrap_err().to_string();
         assert!(
-            err.ends_with("exempt.jsonl:2: key \"nope\" is neither a 24-hex-digit ObjectId nor a service account's client id"),
+            err.ends_with("exempt.jsonl:2: key \"nope\" is not a 24-hex-digit ObjectId, a service account's client id or an AI model API key's id (24 letters and digits; an AI model key id of another shape needs a kind column saying ai-model-api-key)"),
             "{err}"
         );
         std::fs::write(&path, "name,project\nx,y\n").unwrap();

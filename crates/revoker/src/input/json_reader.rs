@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
 use std::rc::Rc;
 
-use serde::de::{DeserializeSeed, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use super::source::CopyReader;
@@ -47,7 +47,24 @@ fn cells_of<'a>(value: &'a Value, opts: &InputOptions) -> Cells<'a> {
         };
         cells.set(field, text);
     }
+    if cells.org.is_none()
+        && let Some(org) = org_of_roles(map)
+    {
+        cells.set(Field::Org, Some(org.into()));
+    }
     cells
+}
+
+/// An API key's organization from its `roles[].orgId`, as Atlas lists an organization's keys
+/// (`ApiKeyUserDetails`, each role a `CloudAccessRoleAssignment` with `orgId` or `groupId`): the
+/// one organization every role with an `orgId` names, else none.
+fn org_of_roles(map: &serde_json::Map<String, Value>) -> Option<&str> {
+    let roles = map.get("roles")?.as_array()?;
+    let mut orgs = roles
+        .iter()
+        .filter_map(|r| r.get("orgId").and_then(Value::as_str));
+    let first = orgs.next()?;
+    orgs.all(|o| o == first).then_some(first.trim())
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -135,7 +152,28 @@ impl<'de> Visitor<'de> for Rows<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON array of objects (for one object per line use --format jsonl)")
+        f.write_str("a JSON array of objects, or an Atlas list object with a `results` array (for one object per line use --format jsonl)")
+    }
+
+    /// Atlas's own list shape (`atlas … list -o json`, every Atlas list): `{links, results[],
+    /// totalCount}`; the rows are its `results`.
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut rows = Some(self);
+        while let Some(key) = map.next_key::<String>()? {
+            match rows.take() {
+                Some(r) if key == "results" => map.next_value_seed(Results(r))?,
+                other => {
+                    rows = other;
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        match rows {
+            None => Ok(()),
+            Some(_) => Err(serde::de::Error::custom(
+                "a JSON object without a `results` array: expected an array of rows, or an Atlas list object {links, results, totalCount}",
+            )),
+        }
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -156,6 +194,16 @@ impl<'de> Visitor<'de> for Rows<'_> {
                 return Err(serde::de::Error::custom(Stop));
             }
         }
+    }
+}
+
+/// The `results` array of an Atlas list object, read as the rows.
+struct Results<'a>(Rows<'a>);
+
+impl<'de> DeserializeSeed<'de> for Results<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self.0)
     }
 }
 

@@ -115,9 +115,21 @@ impl Field {
                 "client_id",
             ],
             Field::Secret => &["secret", "secretId", "secret_id"],
-            Field::Kind => &["kind", "type"],
+            Field::Kind => &["kind", "type", "keyType"],
         }
     }
+}
+
+/// Whether the header (or JSON field) `have` is the column name `want`, compared as kinds are:
+/// ignoring case, spaces, `_` and `-` (`Project ID` is `projectId` is `project_id`).
+pub fn same_column(have: &str, want: &str) -> bool {
+    let fold = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '-' | '\t'))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    fold(have) == fold(want)
 }
 
 /// Which header (or JSON field) holds each value. `None` means "use the defaults".
@@ -171,11 +183,9 @@ impl ColumnMap {
         field: Field,
         names: impl Iterator<Item = &'a str> + Clone,
     ) -> Option<usize> {
-        self.candidates(field).iter().find_map(|want| {
-            names
-                .clone()
-                .position(|have| have.trim().eq_ignore_ascii_case(want))
-        })
+        self.candidates(field)
+            .iter()
+            .find_map(|want| names.clone().position(|have| same_column(have, want)))
     }
 
     /// Every field this map sets overrides the same field of `self`.
@@ -573,8 +583,9 @@ fn key_of(kind: Kind, cells: &Cells<'_>) -> Result<(ObjectId, Option<ObjectId>),
         }
         let (first, rest) = crate::vocab::parse_model_key(text).ok_or_else(|| {
             format!(
-                "key id {} is not an AI model API key's id (24 letters and digits)",
-                shown(text)
+                "key id {} is not an AI model API key's id (1 to {} letters, digits, -, ., _ or ~, the first a letter or digit)",
+                shown(text),
+                crate::vocab::MAX_MODEL_KEY
             )
         })?;
         return match cells.secret.as_deref().filter(|s| !s.is_empty()) {

@@ -1,8 +1,11 @@
 //! The first pass over an input: validate the whole file before anything is sent, count what there
-//! is to do, and find the rows that appear more than once.
+//! is to do, and find the rows that appear more than once — and those that name one credential
+//! with contradicting cells (an organization key under two organizations), which are invalid on
+//! every line: one of the cells is wrong, and which one is not revoker's to guess.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use super::{Entry, Identity, InputError, InputOptions, Kind, ObjectId, Source};
 
@@ -29,6 +32,13 @@ pub struct Survey {
     pub start_at: Option<(u64, u64)>,
     /// Identities that occur more than once among the rows to send.
     pub repeated: HashSet<Identity>,
+    /// Identities whose rows contradict each other, with the message every such row gets: they
+    /// are `invalid` and never sent.
+    pub conflicts: Arc<HashMap<Identity, String>>,
+    /// `(project, client)` of the `project-service-account-secret` rows to send: that account's
+    /// unassignment from that project goes after them, since it leaves them out of the project's
+    /// reach (yet alive in the organization).
+    pub project_secret_accounts: HashSet<(ObjectId, ObjectId)>,
 }
 
 impl Survey {
@@ -38,8 +48,10 @@ impl Survey {
     }
 }
 
-/// Reads the whole input once. `finished` holds identities an earlier run finished (resume),
-/// `exempt` the credentials never to send; `on_invalid` sees every invalid row, in order.
+/// Reads the whole input once (and the rows of contradicting identities, when there are any, a
+/// second time). `finished` holds identities an earlier run finished (resume), `exempt` the
+/// credentials never to send; `on_invalid` sees every invalid row, in order, then the rows of
+/// contradicting identities.
 pub fn survey(
     source: &Source,
     opts: &InputOptions,
@@ -47,8 +59,10 @@ pub fn survey(
     on_invalid: &mut dyn FnMut(&Entry),
 ) -> Result<Survey, InputError> {
     let mut out = Survey::default();
-    // 16 bytes a row: the identities of every distinct row to send, dropped when the pass ends.
-    let mut seen: HashSet<Identity> = HashSet::new();
+    // 20 bytes a row: the identity of every distinct row to send and a fingerprint of its cells,
+    // dropped when the pass ends.
+    let mut seen: HashMap<[u32; 4], u32> = HashMap::new();
+    let mut contradicted: HashSet<Identity> = HashSet::new();
     let mut scopes: HashSet<ObjectId> = HashSet::new();
     // Until the first row that is not finished, remember where the second pass may start.
     let mut looking = !finished.is_empty();
@@ -63,16 +77,26 @@ pub fn survey(
         match (&entry.target, id) {
             (Ok(target), Some(id)) => {
                 out.per_kind[target.kind.index()] += 1;
+                let cells = target.cells_fingerprint(entry.org);
                 if done_before {
                     out.already_finished += 1;
-                } else if !seen.insert(id) {
+                } else if let Some(first) = seen.insert(words(id), cells) {
                     out.duplicates += 1;
                     out.repeated.insert(id);
+                    // An exempt credential is never sent, whichever cell is right: its rows
+                    // stay exempt (never handed over) rather than invalid.
+                    if first != cells && exempt.covering(target).is_none() {
+                        contradicted.insert(id);
+                    }
                 } else if exempt.covering(target).is_some() {
                     out.exempt += 1;
                 } else {
                     out.to_send += 1;
                     scopes.insert(target.scope);
+                    if target.kind == Kind::ProjectServiceAccountSecret {
+                        out.project_secret_accounts
+                            .insert((target.scope, target.key));
+                    }
                 }
             }
             _ => {
@@ -82,6 +106,98 @@ pub fn survey(
         }
         ControlFlow::Continue(())
     })?;
+    drop(seen);
     out.scopes = scopes.len() as u64;
+    if !contradicted.is_empty() {
+        contradictions(source, opts, (&contradicted, exempt), &mut out, on_invalid)?;
+    }
     Ok(out)
+}
+
+/// An identity as four words: a hash map of them packs 20 bytes an entry with its fingerprint.
+fn words(id: Identity) -> [u32; 4] {
+    [
+        (id >> 96) as u32,
+        (id >> 64) as u32,
+        (id >> 32) as u32,
+        id as u32,
+    ]
+}
+
+/// The rows of `contradicted` identities, read again: each identity's message names its lines and
+/// cells; its rows leave the counts of rows to send, exempt and duplicates for the invalid ones.
+fn contradictions(
+    source: &Source,
+    opts: &InputOptions,
+    (contradicted, exempt): (&HashSet<Identity>, &super::Exemptions),
+    out: &mut Survey,
+    on_invalid: &mut dyn FnMut(&Entry),
+) -> Result<(), InputError> {
+    let mut rows: HashMap<Identity, Vec<Entry>> = HashMap::new();
+    source.scan(opts, &mut |entry: Entry| {
+        if let Ok(t) = &entry.target
+            && contradicted.contains(&t.identity())
+        {
+            rows.entry(t.identity()).or_default().push(entry);
+        }
+        ControlFlow::Continue(())
+    })?;
+    let mut conflicts = HashMap::new();
+    for (id, entries) in rows {
+        let Some(Ok(first)) = entries.first().map(|e| e.target.clone()) else {
+            continue;
+        };
+        if exempt.covering(&first).is_some() {
+            out.exempt -= 1;
+        } else {
+            out.to_send -= 1;
+        }
+        out.duplicates -= entries.len() as u64 - 1;
+        out.repeated.remove(&id);
+        out.invalid += entries.len() as u64;
+        let message = contradiction(&first, &entries);
+        for entry in entries {
+            on_invalid(&Entry {
+                target: Err(message.clone()),
+                ..entry
+            });
+        }
+        conflicts.insert(id, message);
+    }
+    out.conflicts = Arc::new(conflicts);
+    Ok(())
+}
+
+/// Lines named in a contradiction's message at most.
+const LINES_NAMED: usize = 5;
+
+fn contradiction(first: &super::Target, entries: &[Entry]) -> String {
+    let cells: Vec<String> = entries
+        .iter()
+        .take(LINES_NAMED)
+        .map(|e| {
+            let t = e.target.as_ref().map_or(*first, |t| *t);
+            let mut cell = if first.kind.unassigns() {
+                String::new()
+            } else {
+                format!(" {} {}", first.kind.scope().as_str(), t.scope_text())
+            };
+            if let Some(org) = e.org {
+                cell.push_str(&format!(" org {org}"));
+            }
+            format!("line {}:{cell}", e.line)
+        })
+        .collect();
+    let more = entries.len().saturating_sub(LINES_NAMED);
+    format!(
+        "{} {} is named with different cells ({}{}): one credential has one home, so one of them is wrong; none of these lines is sent until the file says one",
+        first.kind,
+        first.key_text(),
+        cells.join("; "),
+        if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        }
+    )
 }

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 
+use crate::guard::Verdict;
 use crate::input::{Exemptions, Identity, Kind, Source, survey};
 use crate::job::Failure;
 use crate::settings::Settings;
@@ -26,10 +27,25 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     // Per kind: rows to send, their scopes, and the request pattern.
     let mut kinds: BTreeMap<Kind, (u64, HashSet<crate::input::ObjectId>, String)> = BTreeMap::new();
     let mut seen: HashSet<Identity> = HashSet::new();
+    // Decided as the run decides at send time; an API key's own id is not known without asking.
+    let guard = super::own::offline(settings, std::sync::Arc::new(exempt));
+    let (mut to_send, mut own) = (0u64, 0u64);
     source.scan(&opts, &mut |entry| {
-        if let Ok(target) = entry.target
-            && seen.insert(target.identity())
-            && exempt.covering(&target).is_none()
+        let Ok(target) = entry.target else {
+            return ControlFlow::Continue(());
+        };
+        let id = target.identity();
+        if survey.conflicts.contains_key(&id) || !seen.insert(id) {
+            return ControlFlow::Continue(());
+        }
+        match guard.decide(&target) {
+            Verdict::Exempt(_) => return ControlFlow::Continue(()),
+            Verdict::Own(_) => {
+                own += 1;
+                return ControlFlow::Continue(());
+            }
+            Verdict::Send | Verdict::OwnLast => to_send += 1,
+        }
         {
             tracing::info!(
                 "DELETE {}",
@@ -63,7 +79,7 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
         ));
     }
     let cap = match settings.run.max_revocations {
-        Some(cap) if survey.to_send > cap => {
+        Some(cap) if to_send > cap => {
             format!(" · over max_revocations {cap}: a run would be refused")
         }
         Some(cap) => format!(" · within max_revocations {cap}"),
@@ -72,16 +88,20 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     console().note(
         "revoker::summary",
         &format!(
-            "dry run: {} rows · {} to send · {} exempt · {} invalid · {} duplicates · {} projects and organizations{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
+            "dry run: {} rows · {to_send} to send · {} exempt{} · {} invalid · {} duplicates · {} projects and organizations{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
             survey.rows,
-            survey.to_send,
             survey.exempt,
+            if own > 0 {
+                format!(" · {own} the run's own credential (refused)")
+            } else {
+                String::new()
+            },
             survey.invalid,
             survey.duplicates,
             survey.scopes
         ),
     );
-    Ok(if survey.invalid > 0 {
+    Ok(if survey.invalid > 0 || own > 0 {
         exit::UNFINISHED
     } else {
         exit::OK

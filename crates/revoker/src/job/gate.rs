@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::path::Path;
 
+use crate::guard::Guard;
 use crate::input::{Identity, Kind, Survey};
 use crate::job::{Failure, PreparedJob};
 use crate::plan::Fate;
@@ -16,6 +17,8 @@ use crate::vocab::{ExitCode as _, exit};
 /// What the run is about to do, for the cap and the question.
 struct Intent {
     revocations: u64,
+    /// Of those, rows whose state the plan could not tell (sent all the same).
+    undecided: u64,
     scopes: u64,
     /// Rows to revoke per kind.
     kinds: BTreeMap<Kind, u64>,
@@ -29,15 +32,16 @@ pub async fn before_sending(
     job: &PreparedJob,
     report: &Path,
     survey: &Survey,
-    readers: &Readers,
+    (readers, guard): (&Readers, &Guard),
     finished: &HashSet<Identity>,
 ) -> Result<(), Failure> {
     let settings = &job.settings;
     let intent = if settings.run.plan {
-        planned(job, report, readers, finished).await?
+        planned(job, report, (readers, guard, survey), finished).await?
     } else {
         Intent {
             revocations: survey.to_send,
+            undecided: 0,
             scopes: survey.scopes,
             kinds: Kind::ALL
                 .into_iter()
@@ -54,7 +58,7 @@ pub async fn before_sending(
             "this run would revoke {} credentials ({}), more than max_revocations {cap} (from {}): nothing was sent; check the input, or raise the cap",
             intent.revocations,
             if intent.planned {
-                "counted by the plan: those that exist now, and those whose lists proved nothing"
+                "counted by the plan: those that exist now, and those whose lists were refused, unreadable or proved nothing, which a run sends all the same"
             } else {
                 "counted from the valid rows to send"
             },
@@ -73,12 +77,12 @@ pub async fn before_sending(
 async fn planned(
     job: &PreparedJob,
     report: &Path,
-    readers: &Readers,
+    (readers, guard, survey): (&Readers, &Guard, &Survey),
     finished: &HashSet<Identity>,
 ) -> Result<Intent, Failure> {
     let settings = &job.settings;
-    let plan =
-        super::plan::live_plan(settings, readers, (&job.source, &job.exempt), finished).await?;
+    let inputs = (&*job.source, guard, &*survey.conflicts);
+    let plan = super::plan::live_plan(settings, readers, inputs, finished).await?;
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
     if let Some(reason) = readers.stopped() {
         return Err(Failure::new(
@@ -92,14 +96,16 @@ async fn planned(
     }
     let mut kinds: BTreeMap<Kind, u64> = BTreeMap::new();
     for s in &plan.scopes {
-        let n = s.fates.get(&Fate::Revoke).copied().unwrap_or(0)
-            + s.fates.get(&Fate::Unknown).copied().unwrap_or(0);
+        let n = s.revocations();
         if let (Some(kind), true) = (Kind::parse(&s.kind), n > 0) {
             *kinds.entry(kind).or_default() += n;
         }
     }
     Ok(Intent {
         revocations: plan.revocations(),
+        undecided: plan
+            .revocations()
+            .saturating_sub(plan.count(Fate::Revoke) + plan.own_last),
         scopes: plan.scope_count,
         kinds,
         planned: true,
@@ -135,10 +141,13 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
     let mut question = format!(
         "\nrevoker is about to revoke {} credentials{} in {} projects and organizations ({})\n  at {} as {identity}\n  report: {}\n",
         intent.revocations,
-        if intent.planned {
-            " that exist now"
-        } else {
-            ""
+        match (intent.planned, intent.undecided) {
+            (false, _) => String::new(),
+            (true, 0) => " that exist now".to_string(),
+            (true, n) => format!(
+                " ({} that exist now, {n} whose lists could not be read or proved nothing)",
+                intent.revocations - n
+            ),
         },
         intent.scopes,
         kinds.join(", "),

@@ -7,7 +7,8 @@
 //! (`GET /groups/{id}` → `orgId`, with each credential in turn until one answers) and kept beside the
 //! report in `REPORT.orgs.json`, so that a resume does not ask again. A project that is gone
 //! (`404 GROUP_NOT_FOUND`) goes to the default lane, whose DELETE then records it `not_found`; one
-//! no credential can see is `rejected` with that reason. Without `[orgs.…]` in the job there is one
+//! no credential can see is `rejected` with that reason (when every credential answered
+//! `401 NOT_IN_GROUP`, that the project may not exist: a deleted one answers so too). Without `[orgs.…]` in the job there is one
 //! lane and nothing is routed or asked.
 
 use std::collections::{BTreeMap, HashMap};
@@ -41,8 +42,9 @@ enum Home {
     Org(ObjectId),
     /// The project does not exist.
     Gone,
-    /// No credential could see it: the last answer.
-    Unseen(String),
+    /// No credential could see it: the last answer, and whether every credential answered
+    /// `401 NOT_IN_GROUP`, which a project that does not exist answers too.
+    Unseen(String, bool),
 }
 
 /// Every lane of a run, and where rows go.
@@ -140,6 +142,16 @@ impl Lanes {
         self.default.unwrap_or(0)
     }
 
+    /// Whether lane `i` sends the rows of organization `org`.
+    pub fn serves(&self, i: usize, org: &ObjectId) -> bool {
+        self.lane_of_org(org) == Ok(i)
+    }
+
+    /// The lane that sends the rows of `org`, if any.
+    pub fn lane_for(&self, org: &ObjectId) -> Option<usize> {
+        self.lane_of_org(org).ok()
+    }
+
     /// The lane of `org`, or the default lane.
     fn lane_of_org(&self, org: &ObjectId) -> Result<usize, String> {
         self.by_org
@@ -171,8 +183,12 @@ impl Lanes {
             {
                 Some(Home::Org(org)) => self.lane_of_org(&org),
                 Some(Home::Gone) => Ok(self.primary()),
-                Some(Home::Unseen(why)) => Err(format!(
+                Some(Home::Unseen(why, false)) => Err(format!(
                     "project {}: no credential of this run can see it ({why})",
+                    t.scope
+                )),
+                Some(Home::Unseen(why, true)) => Err(format!(
+                    "project {}: no credential of this run can see it, or it does not exist (every credential answered 401 NOT_IN_GROUP, which a deleted project answers too; {why})",
                     t.scope
                 )),
                 None => Ok(self.primary()),
@@ -223,8 +239,7 @@ impl Lanes {
             ControlFlow::Continue(())
         })?;
         projects.retain(|p| !told.contains_key(p));
-        self.learn_projects(projects, told, report).await;
-        Ok(())
+        self.learn_projects(projects, told, report).await
     }
 
     /// Learns the organizations of `projects`, from what the input `told`, the map kept beside
@@ -235,12 +250,12 @@ impl Lanes {
         mut projects: Vec<ObjectId>,
         told: BTreeMap<ObjectId, ObjectId>,
         report: &Path,
-    ) {
+    ) -> Result<(), Failure> {
         if !self.routed() {
-            return;
+            return Ok(());
         }
         let path = crate::report::sidecar(report, ORGS);
-        let mut kept = read_map(&path);
+        let mut kept = read_map(&path)?;
         let before = kept.clone();
         kept.extend(told);
         projects.sort();
@@ -269,6 +284,7 @@ impl Lanes {
                 path.display()
             );
         }
+        Ok(())
     }
 
     /// The contexts of the lanes, and where a row goes: what verification and plans read with.
@@ -285,19 +301,63 @@ impl Lanes {
         let mut order: Vec<usize> = (0..self.lanes.len()).collect();
         order.sort_by_key(|i| Some(*i) != self.default);
         let mut last = String::from("not asked");
+        let mut all_not_in_group = !order.is_empty();
         for i in order {
-            match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
+            let why = match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
                 ProjectOrg::Org(org) => return Home::Org(org),
                 ProjectOrg::Gone => return Home::Gone,
+                ProjectOrg::NotInGroup(why) => why,
                 ProjectOrg::Unknown(why) => {
-                    last = format!(
-                        "{} answered {why}",
-                        self.lanes[i].found.credential.public_identity()
-                    );
+                    all_not_in_group = false;
+                    why
                 }
-            }
+            };
+            last = format!(
+                "{} answered {why}",
+                self.lanes[i].found.credential.public_identity()
+            );
         }
-        Home::Unseen(last)
+        Home::Unseen(last, all_not_in_group)
+    }
+
+    /// Says each credential's stop as it happens, not at the end of the run: its rows not yet sent
+    /// are not attempted while the others go on. A signal stops them all and is said once, by the
+    /// run. Nothing to say with one credential: its stop is the run's.
+    pub fn say_stops(self: &Arc<Self>) -> Vec<tokio::task::JoinHandle<()>> {
+        if self.lanes.len() < 2 {
+            return Vec::new();
+        }
+        (0..self.lanes.len())
+            .map(|i| {
+                let lanes = self.clone();
+                tokio::spawn(async move {
+                    let stop = lanes.lanes[i].ctx.stop().clone();
+                    stop.wait().await;
+                    if let Some(note) = stop.reason().and_then(|r| lanes.stopped(i, &r)) {
+                        tracing::warn!("{note}");
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// What lane `i` stopping for `reason` means, in words; `None` for a signal.
+    pub fn stopped(&self, i: usize, reason: &crate::engine::StopReason) -> Option<String> {
+        use crate::engine::StopReason as S;
+        if matches!(reason, S::Interrupted | S::Terminated | S::HungUp) {
+            return None;
+        }
+        let lane = &self.lanes[i];
+        let whose = if lane.orgs.is_empty() {
+            "of every organization no other credential is for".to_string()
+        } else {
+            let orgs: Vec<String> = lane.orgs.iter().map(ToString::to_string).collect();
+            format!("of organizations {}", orgs.join(", "))
+        };
+        Some(format!(
+            "{} stopped: {reason}; its rows {whose} not yet sent are not attempted (a resume sends them)",
+            lane.found.credential.public_identity()
+        ))
     }
 
     /// Revokes every lane's token (if it fetched one); answers the warnings.
@@ -343,20 +403,27 @@ fn forward(master: StopFlag, lane: StopFlag) {
     });
 }
 
-fn read_map(path: &Path) -> BTreeMap<ObjectId, ObjectId> {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return BTreeMap::new();
+/// A map of 100,000 projects is about 6 MB; anything much larger is not one.
+const MAX_MAP_BYTES: u64 = 64 << 20;
+
+/// The map kept beside the report, read as a side file (no link, no FIFO, bounded): a map that
+/// cannot be read is an error naming it, since routing by a wrong one would send rows with the
+/// wrong credential, and waiting on it would hold the report's lock.
+fn read_map(path: &Path) -> Result<BTreeMap<ObjectId, ObjectId>, Failure> {
+    use crate::report::files::{Links, read_bounded};
+    let bad = |why: String| {
+        Failure::usage(format!(
+            "{}: {why}; remove it and revoker asks the projects' organizations again",
+            path.display()
+        ))
     };
-    match serde_json::from_str::<BTreeMap<ObjectId, ObjectId>>(&text) {
-        Ok(map) => map,
-        Err(e) => {
-            tracing::warn!(
-                "{}: not a project → organization map ({e}); asking again",
-                path.display()
-            );
-            BTreeMap::new()
-        }
-    }
+    let bytes = match read_bounded(path, Links::Refuse, MAX_MAP_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    serde_json::from_slice::<BTreeMap<ObjectId, ObjectId>>(&bytes)
+        .map_err(|e| bad(format!("not a project → organization map ({e})")))
 }
 
 fn write_map(path: &Path, map: &BTreeMap<ObjectId, ObjectId>) {

@@ -12,8 +12,9 @@
 //! ```
 //!
 //! One entry per base URL, credential (its public identity), endpoint set and kind of scope
-//! (`project`, `organization`, or `user` for a bucket of the whole credential). Entries older than
-//! [`FRESH_FOR`] are ignored and dropped; a 429 still overrides any of them at once; `--forget-limits`
+//! (`project`, `organization`, or `user` for a bucket of the whole credential). An entry is saved
+//! again only when the run observed its bucket (a 429, rate-limit headers), so that a bucket a
+//! run merely started from keeps its age. Entries older than [`FRESH_FOR`] are ignored and dropped; a 429 still overrides any of them at once; `--forget-limits`
 //! drops this base URL's and credential's entries before the run; a missing or unreadable file is a
 //! warning, never an error. Only the run's DELETEs are paced by them: lists have buckets of their own.
 
@@ -64,9 +65,15 @@ pub fn state_path(report: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from(STATE_FILE), |d| d.join(STATE_FILE))
 }
 
+/// A limits file holds a few entries per server and credential; anything larger is not one.
+const MAX_STATE_BYTES: u64 = 1 << 20;
+
+/// The state file, read as a side file: a link, a FIFO or a file too large is a warning, never a
+/// wait (the run holds its report's lock meanwhile).
 fn read_state(path: &Path) -> State {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+    use crate::report::files::{Links, read_bounded};
+    match read_bounded(path, Links::Refuse, MAX_STATE_BYTES) {
+        Ok(text) => serde_json::from_slice(&text).unwrap_or_else(|e| {
             tracing::warn!(
                 "{}: not a limits file ({e}); starting without it",
                 path.display()
@@ -292,8 +299,10 @@ async fn published(
     settings: &Settings,
     kinds: &[Kind],
 ) -> Vec<(String, Known, String)> {
+    // Asked as every other request of the run is, so that the answer is read as it was asked: an
+    // `--envelope` run gets (and reads) the list object with its `status`.
     let spec = ListSpec {
-        url: crate::api::url_of(&settings.base_url, &["rateLimits"], false),
+        url: crate::api::url_of(&settings.base_url, &["rateLimits"], ctx.client().envelope()),
         accept: RATE_LIMITS_ACCEPT,
         shape: ListShape::Paged {
             id_field: "endpointSetId",

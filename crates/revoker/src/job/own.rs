@@ -1,17 +1,19 @@
-//! Learning the run's own credential as rows name it ([`crate::engine::own`]): a service account
-//! knows its client id; an API key's id is read from the organization key lists of the input's
-//! `org-api-key` rows (their items carry `publicKey`), one page at a time until it is found.
+//! Learning the credentials a run stands on as rows name them ([`crate::guard::Own`]), and the
+//! run's [`Guard`]: a service account knows its client id; an API key's id is read from the key
+//! lists the input's rows name — `GET /admin/apiKeys` for `global-api-key` rows (an Ops Manager
+//! key may be a global one), the organizations' lists for `org-api-key` rows — whose items carry
+//! `publicKey`, one page at a time until it is found.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use crate::api::{Client, Credential};
-use crate::engine::own::Own;
-use crate::input::Kind;
-use crate::input::{InputOptions, ObjectId, Source};
+use crate::guard::{Guard, Own};
+use crate::input::{Exemptions, InputOptions, Kind, NO_SCOPE, ObjectId, Source};
+use crate::settings::Settings;
 
-/// Organizations whose key lists are read at most, and pages of each.
-const MAX_ORGS: usize = 20;
+/// Pages of one key list read at most (500 keys a page); a longer list is not read whole.
 const MAX_PAGES: usize = 20;
 
 #[derive(serde::Deserialize)]
@@ -28,72 +30,162 @@ struct KeyItem {
     public_key: Option<String>,
 }
 
-/// The run's own credential; for an API key, its id when an organization of the input lists it.
-/// `org_rows` says whether the input has `org-api-key` rows at all: without them nothing is read.
-pub async fn learn(
-    client: &Client,
-    credential: &Credential,
-    (source, opts): (&Source, &InputOptions),
-    org_rows: bool,
-    allowed: bool,
-) -> Own {
-    let identity = credential.public_identity();
-    let public = match credential {
-        Credential::ServiceAccount { client_id, .. } => {
-            return Own::of(Some(client_id), identity, allowed);
-        }
-        Credential::ApiKey { public_key, .. } => public_key.clone(),
-    };
-    let mut own = Own::of(None, identity, allowed);
-    if !org_rows {
-        return own;
-    }
-    let mut orgs: BTreeSet<ObjectId> = BTreeSet::new();
-    let _ = source.scan(opts, &mut |entry| {
-        if let Ok(t) = &entry.target
-            && t.kind == Kind::OrgApiKey
-        {
-            orgs.insert(t.scope);
-        }
-        if orgs.len() >= MAX_ORGS {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
-    for org in orgs {
-        if let Some(id) = find(client, &org, &public).await {
-            own.api_key = Some(id);
-            break;
-        }
-    }
-    own
+/// The key lists that can hold an API key the input's rows would delete.
+#[derive(Default)]
+pub struct KeyLists {
+    /// The input has `global-api-key` rows.
+    global: bool,
+    /// Organizations of its `org-api-key` rows (all of them: a key left out could be the run's
+    /// own; reading stops once every credential's key is found).
+    orgs: BTreeSet<ObjectId>,
 }
 
-async fn find(client: &Client, org: &ObjectId, public: &str) -> Option<ObjectId> {
-    let spec = client.api().list(
-        client.base_url(),
-        Kind::OrgApiKey,
-        org,
-        None,
-        client.envelope(),
-    );
-    for page in 1..=MAX_PAGES {
-        let reply = client.list_page(&spec, page).await;
-        if !matches!(reply.answer, crate::api::Answer::Done { .. }) {
-            return None;
+impl KeyLists {
+    /// The lists of `source`'s rows. `any` says whether it has rows of either kind at all (from
+    /// the survey): without, the input is not read again and no list will be.
+    pub fn of(source: &Source, opts: &InputOptions, any: bool) -> KeyLists {
+        let mut out = KeyLists::default();
+        if !any {
+            return out;
         }
-        let keys: Keys = serde_json::from_slice(&reply.body).ok()?;
-        if let Some(item) = keys
-            .results
+        let _ = source.scan(opts, &mut |entry| {
+            match entry.target.as_ref().map(|t| (t.kind, t.scope)) {
+                Ok((Kind::GlobalApiKey, _)) => out.global = true,
+                Ok((Kind::OrgApiKey, org)) => {
+                    out.orgs.insert(org);
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        });
+        out
+    }
+}
+
+/// The credentials a run stands on, as rows name them: a service account by its client id; an API
+/// key by its id, read from the lists of `lists` that show its `publicKey`. Each list is read once,
+/// by the credential that serves its organization (another would only be refused: `401
+/// USER_CANNOT_ACCESS_ORG`), and searched for every credential's public key, so a key that belongs
+/// to an organization another credential serves is still known.
+pub async fn guard(
+    lanes: &super::lanes::Lanes,
+    lists: &KeyLists,
+    exempt: Arc<Exemptions>,
+    allowed: bool,
+) -> Guard {
+    let mut owns: Vec<Own> = lanes
+        .lanes
+        .iter()
+        .map(|lane| {
+            let c = &lane.found.credential;
+            let client = match c {
+                Credential::ServiceAccount { client_id, .. } => Some(client_id.as_str()),
+                Credential::ApiKey { .. } => None,
+            };
+            Own::of(client, c.public_identity())
+        })
+        .collect();
+    let publics: Vec<Option<String>> = lanes
+        .lanes
+        .iter()
+        .map(|lane| match &lane.found.credential {
+            Credential::ApiKey { public_key, .. } => Some(public_key.clone()),
+            Credential::ServiceAccount { .. } => None,
+        })
+        .collect();
+    if publics.iter().any(Option::is_some) {
+        let global = lists.global.then_some((Kind::GlobalApiKey, NO_SCOPE, 0));
+        let orgs = lists
+            .orgs
             .iter()
-            .find(|k| k.public_key.as_deref() == Some(public))
-        {
-            return item.id.as_deref().and_then(ObjectId::parse);
-        }
-        if keys.results.len() < crate::api::ITEMS_PER_PAGE {
-            return None;
+            .filter_map(|o| lanes.lane_for(o).map(|i| (Kind::OrgApiKey, *o, i)));
+        for (kind, scope, lane) in global.into_iter().chain(orgs) {
+            if owns
+                .iter()
+                .zip(&publics)
+                .all(|(o, p)| p.is_none() || o.api_key.is_some())
+            {
+                break;
+            }
+            let (found, whole) = find(&lanes.lanes[lane].client, kind, &scope, &publics).await;
+            for ((own, id), public) in owns.iter_mut().zip(found).zip(&publics) {
+                own.api_key = own.api_key.or(id);
+                if !whole && public.is_some() {
+                    own.unread.insert(scope);
+                }
+            }
         }
     }
-    None
+    Guard::new(exempt, owns, allowed)
+}
+
+/// The guard without asking the server (`--dry-run`, `validate`): exemptions, and the service
+/// accounts among the settings' credentials (an API key's id is not known without a list).
+pub fn offline(settings: &Settings, exempt: Arc<Exemptions>) -> Guard {
+    let found = settings.credential.iter().chain(
+        settings
+            .org_credentials
+            .iter()
+            .filter_map(|o| o.credential.as_ref().ok()),
+    );
+    let owns = found
+        .map(|f| {
+            let client = match &f.credential {
+                Credential::ServiceAccount { client_id, .. } => Some(client_id.as_str()),
+                Credential::ApiKey { .. } => None,
+            };
+            Own::of(client, f.credential.public_identity())
+        })
+        .collect();
+    Guard::new(exempt, owns, settings.run.allow_own_credential)
+}
+
+/// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list, and
+/// whether the list was read whole (a key missing from a list read in part may be on the rest).
+async fn find(
+    client: &Client,
+    kind: Kind,
+    scope: &ObjectId,
+    publics: &[Option<String>],
+) -> (Vec<Option<ObjectId>>, bool) {
+    let mut out = vec![None; publics.len()];
+    let spec = client
+        .api()
+        .list(client.base_url(), kind, scope, None, client.envelope());
+    // Whole by verify's rules (`Progress`): a short page, an empty page that links another, a
+    // count that disagrees or an unreadable id leave the list read in part.
+    let mut progress = crate::verify::listing::Progress::default();
+    for page in 1..=MAX_PAGES {
+        let reply = client.list_page(&spec, page).await;
+        if reply.answer.fatal().is_some() || reply.answer.other_api().is_some() {
+            // The credential that sends this organization's rows cannot sign in (or this is not
+            // the API, or the organization lives under the other one): none of its rows can
+            // revoke anything here, so none is left undecided.
+            return (out, true);
+        }
+        if !matches!(reply.answer, crate::api::Answer::Done { .. }) {
+            return (out, false);
+        }
+        // An envelope list is the list object plus `status`: the same fields.
+        let (Ok(keys), Ok(listed)) = (
+            serde_json::from_slice::<Keys>(&reply.body),
+            crate::api::Page::parse(spec.shape, &reply.body),
+        ) else {
+            return (out, false);
+        };
+        for item in &keys.results {
+            let at = publics
+                .iter()
+                .position(|p| p.is_some() && p.as_deref() == item.public_key.as_deref());
+            if let Some(at) = at {
+                out[at] = item.id.as_deref().and_then(ObjectId::parse);
+            }
+        }
+        match progress.take(page as u64, listed, true) {
+            Ok(true) => return (out, true),
+            Ok(false) => {}
+            Err(_) => return (out, false),
+        }
+    }
+    (out, false)
 }

@@ -3,12 +3,13 @@
 //! listed, when, what it answered) so the evidence shows the state before the run, and printed.
 //! No DELETE is sent.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::engine::StopFlag;
 use crate::figures::Figures;
+use crate::guard::Guard;
 use crate::input::{Exemptions, Identity, Source};
 use crate::job::Failure;
 use crate::plan::{self, Fate, Plan};
@@ -19,51 +20,21 @@ use crate::ui::{Output, console, out};
 use crate::verify::Readers;
 use crate::vocab::{ExitCode as _, exit};
 
-/// Makes the plan of `source` with the client of `ctx`: the run's own credential learned as a
-/// run learns it, the lists read.
+/// Makes the plan of `source` with the lanes' readers, each row decided by the run's `guard`
+/// (exemptions, its own credentials learned as a run learns them), the lists read.
 pub async fn live_plan(
     settings: &Settings,
     readers: &Readers,
-    (source, exempt): (&Source, &Exemptions),
+    (source, guard, conflicts): (&Source, &Guard, &HashMap<Identity, String>),
     finished: &HashSet<Identity>,
 ) -> Result<Plan, Failure> {
     let opts = settings.input_options();
-    let has_org_keys = {
-        let mut any = false;
-        let _ = source.scan(&opts, &mut |e| {
-            any = e
-                .target
-                .as_ref()
-                .is_ok_and(|t| t.kind == crate::input::Kind::OrgApiKey);
-            if any {
-                std::ops::ControlFlow::Break(())
-            } else {
-                std::ops::ControlFlow::Continue(())
-            }
-        });
-        any
-    };
-    // The default credential's own rows; a run with a credential per organization learns each
-    // lane's when it runs.
-    let own = match &settings.credential {
-        Ok(found) => {
-            super::own::learn(
-                readers.ctxs[0].client(),
-                &found.credential,
-                (source, &opts),
-                has_org_keys,
-                settings.run.allow_own_credential,
-            )
-            .await
-        }
-        Err(_) => crate::engine::own::Own::default(),
-    };
     let inputs = plan::Inputs {
         source,
         opts: &opts,
-        exempt,
-        own: &own,
+        guard,
         finished,
+        conflicts,
     };
     Ok(plan::make(readers, inputs).await?)
 }
@@ -71,6 +42,33 @@ pub async fn live_plan(
 /// Appends the plan to the audit file of `report` (the caller holds its lock). Answers the line's
 /// SHA-256.
 pub fn record(
+    settings: &Settings,
+    report: &Path,
+    (source, exempt): (&Source, &Exemptions),
+    plan: &Plan,
+) -> Result<String, Failure> {
+    record_in(
+        &audit::path_for(report),
+        settings,
+        report,
+        (source, exempt),
+        plan,
+    )
+}
+
+/// Where `revoker plan` records its plan: the audit file a run will adopt while the report has no
+/// row yet; beside a report with rows, which a read-only command never changes (nor its audit file,
+/// manifest or signature), a file of its own.
+pub fn plan_file(report: &Path) -> std::path::PathBuf {
+    if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
+        crate::report::sidecar(report, audit::PLANS_SUFFIX)
+    } else {
+        audit::path_for(report)
+    }
+}
+
+fn record_in(
+    file: &Path,
     settings: &Settings,
     report: &Path,
     (source, exempt): (&Source, &Exemptions),
@@ -106,7 +104,7 @@ pub fn record(
             chain,
         )
     };
-    Ok(audit::append(report, &mut record)?)
+    Ok(audit::append_to(file, &mut record)?)
 }
 
 /// The exit code of a plan: 0 when a run would revoke or find gone every valid row, 1 when some
@@ -144,6 +142,13 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
+    // Only for the rows that contradict each other: the plan counts the rest itself.
+    let survey = crate::input::survey(
+        &source,
+        &settings.input_options(),
+        (&finished, &exempt),
+        &mut |_| {},
+    )?;
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let mut lanes = super::lanes::Lanes::build(&settings, &Arc::new(Figures::default()), &stop, 1)?;
@@ -154,7 +159,21 @@ pub async fn plan_command(
         Ok(()) => {
             let lanes = Arc::new(lanes);
             let readers = lanes.readers();
-            let made = live_plan(&settings, &readers, (&source, &exempt), &finished).await;
+            let lists = super::own::KeyLists::of(&source, &settings.input_options(), true);
+            let guard = super::own::guard(
+                &lanes,
+                &lists,
+                Arc::new(exempt.clone()),
+                settings.run.allow_own_credential,
+            )
+            .await;
+            let made = live_plan(
+                &settings,
+                &readers,
+                (&source, &guard, &survey.conflicts),
+                &finished,
+            )
+            .await;
             lanes.finish().await;
             made.map(|plan| (plan, readers))
         }
@@ -173,7 +192,8 @@ pub async fn plan_command(
         );
         code = code.max(exit::UNFINISHED);
     }
-    let digest = record(&settings, &report, (&source, &exempt), &plan);
+    let file = plan_file(&report);
+    let digest = record_in(&file, &settings, &report, (&source, &exempt), &plan);
     if !existed && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
         // The lock made the report; the plan's record stays beside where it will be.
         let _ = std::fs::remove_file(&report);
@@ -184,7 +204,7 @@ pub async fn plan_command(
         &plan,
         &source,
         &settings,
-        (&report, &digest),
+        (&file, &digest),
         stopped.as_ref(),
         output,
         code,
@@ -196,7 +216,7 @@ fn print(
     plan: &Plan,
     source: &Source,
     settings: &Settings,
-    (report, digest): (&Path, &str),
+    (file, digest): (&Path, &str),
     stopped: Option<&crate::engine::StopReason>,
     output: Output,
     code: i32,
@@ -205,7 +225,7 @@ fn print(
         out(serde_json::json!({
             "plan": plan,
             "revocations": plan.revocations(),
-            "audit_file": audit::path_for(report).display().to_string(),
+            "audit_file": file.display().to_string(),
             "audit_digest": digest,
             "stopped": stopped.map(ToString::to_string),
             "exit_code": code,
@@ -219,8 +239,13 @@ fn print(
     }
     text.push_str(&format!(
         "plan recorded in {} (line SHA-256 {digest}); nothing was revoked",
-        audit::path_for(report).display()
+        file.display()
     ));
+    if file.to_string_lossy().ends_with(audit::PLANS_SUFFIX) {
+        text.push_str(
+            "\n  (beside the report's audit file, which a read-only command never changes)",
+        );
+    }
     if plan.count(Fate::Revoke) > 0 && code == exit::OK {
         text.push_str("\n  to revoke: the same command with run instead of plan");
     }

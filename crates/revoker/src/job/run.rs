@@ -81,12 +81,19 @@ pub struct Ran {
 pub async fn run(
     mut settings: Settings,
     resume_flag: bool,
-    outputs: Outputs,
+    mut outputs: Outputs,
 ) -> Result<i32, Failure> {
     let metrics = settings.run.metrics_file.clone();
     let job_name = settings.job_name.clone();
     let selection = match policy_input(&mut settings, resume_flag).await {
-        Ok(selection) => selection,
+        Ok((selection, pinned)) => {
+            // A new {time} or {date} would select again into another report: the continue line
+            // names the report that exists.
+            if let (Some(report), Some(hint)) = (pinned, outputs.resume_hint.as_mut()) {
+                *hint = with_report(hint, &report);
+            }
+            selection
+        }
         Err(f) => {
             if let Some(path) = &metrics {
                 write_metrics(path, &job_name, &Summary::default(), f.code, &[]);
@@ -101,9 +108,6 @@ pub async fn run(
         .iter()
         .map(|i| (crate::report::canonical(i), "the input".to_string()))
         .collect();
-    let incomplete = selection
-        .as_ref()
-        .is_some_and(|s| s["problems"].as_array().is_some_and(|p| !p.is_empty()));
     let result = match prepare(settings, resume_flag, &mut protected) {
         Ok(mut job) => {
             job.selection = selection;
@@ -111,13 +115,6 @@ pub async fn run(
         }
         Err(e) => Err(e),
     };
-    // A selection that could not read every list may have left credentials it should have chosen.
-    let result = result.map(|mut ran| {
-        if incomplete {
-            ran.code = ran.code.max(exit::UNFINISHED);
-        }
-        ran
-    });
     if let Some(path) = &metrics {
         let (code, summary) = match &result {
             Ok(ran) => (ran.code, ran.summary.clone()),
@@ -128,13 +125,33 @@ pub async fn run(
     result.map(|ran| ran.code)
 }
 
+/// `hint` with `--report REPORT` in place of any `--report` it had.
+fn with_report(hint: &str, report: &Path) -> String {
+    let Ok(words) = shell_words::split(hint) else {
+        return hint.to_string();
+    };
+    let mut kept = Vec::new();
+    let mut words = words.into_iter();
+    while let Some(w) = words.next() {
+        if w == "--report" {
+            words.next();
+        } else if !w.starts_with("--report=") {
+            kept.push(w);
+        }
+    }
+    kept.push("--report".into());
+    kept.push(report.display().to_string());
+    shell_words::join(kept)
+}
+
 /// A policy job without an input selects it now, beside its report (which the job must name).
+/// Answers what the selection did, and the report when its path was a template.
 async fn policy_input(
     settings: &mut Settings,
     resume_flag: bool,
-) -> Result<Option<serde_json::Value>, Failure> {
+) -> Result<(Option<serde_json::Value>, Option<PathBuf>), Failure> {
     if settings.values.select.is_none() || settings.values.input.is_some() {
-        return Ok(None);
+        return Ok((None, None));
     }
     let template = settings.values.report.clone().ok_or_else(|| {
         Failure::usage(
@@ -146,7 +163,23 @@ async fn policy_input(
     // The selection names this run's report: a {time} in the template is fixed now.
     settings.values.report = Some(report.display().to_string());
     let resume = resume_flag || settings.job_resumes;
-    super::select::select_for_run(settings, &crate::report::canonical(&report), resume).await
+    let report = crate::report::canonical(&report);
+    let selection = super::select::select_for_run(settings, &report, resume).await?;
+    let pinned = (template.contains("{time}") || template.contains("{date}")).then_some(report);
+    Ok((selection, pinned))
+}
+
+/// What a policy job's selection could not read: the run is then not finished.
+fn selection_problems(job: &PreparedJob) -> Vec<String> {
+    job.selection
+        .as_ref()
+        .and_then(|s| s["problems"].as_array())
+        .map(|p| {
+            p.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The input read into its private copy, the report chosen, and the metrics file checked against
@@ -183,6 +216,7 @@ fn prepare(
         files::refuse_protected(path, protected)?;
     }
     let sign_key = load_sign_key(&settings)?;
+    super::session::warn_unsigned(&report, sign_key.as_deref());
     let exempt = Arc::new(Exemptions::of(settings.run.exempt.as_ref())?);
     Ok(PreparedJob {
         settings,
@@ -441,22 +475,14 @@ async fn engines(
     job: &PreparedJob,
     lanes: &Arc<Lanes>,
     (survey, prior): (&Survey, Prior),
-    session: &mut Session,
+    (session, guard): (&mut Session, &Arc<crate::guard::Guard>),
     report: &Path,
-) -> Result<(engine::RunResult, Vec<engine::own::Own>), Failure> {
+) -> Result<(engine::RunResult, Vec<crate::guard::Own>), Failure> {
     let settings = &job.settings;
+    let saying = lanes.say_stops();
     let mut tasks = tokio::task::JoinSet::new();
-    let mut owns = Vec::new();
+    let owns = guard.owns().to_vec();
     for (i, lane) in lanes.lanes.iter().enumerate() {
-        let own = super::own::learn(
-            &lane.client,
-            &lane.found.credential,
-            (&job.source, &settings.input_options()),
-            survey.kind_count(crate::input::Kind::OrgApiKey) > 0,
-            settings.run.allow_own_credential,
-        )
-        .await;
-        owns.push(own.clone());
         let run = engine::Run {
             run_id: session.run_id.clone(),
             source: job.source.clone(),
@@ -466,8 +492,7 @@ async fn engines(
             unsettled: prior.unsettled.clone(),
             sink: session.sink_clone(),
             journal: Some(SentJournal::open(report)?),
-            own,
-            exempt: job.exempt.clone(),
+            guard: guard.clone(),
             lane: lanes.engine_lane(i),
         };
         let ctx = lane.ctx.clone();
@@ -491,18 +516,24 @@ async fn engines(
         });
     }
     let mut merged = merged.ok_or_else(|| Failure::usage("no credential to run with"))?;
-    // The run stopped when every lane did; a lane stopped alone leaves its rows unfinished.
+    // Each stop was said as it happened; a watcher of a lane that never stopped has nothing to say.
+    for (said, stop) in saying.into_iter().zip(&stops) {
+        if stop.is_some() {
+            let _ = said.await;
+        } else {
+            said.abort();
+        }
+    }
+    // The run stopped when every lane did; a lane stopped alone leaves its rows unfinished, and the
+    // audit record says why.
     merged.stopped = if stops.iter().all(Option::is_some) {
         stops.iter().flatten().next().cloned()
     } else {
-        for (lane, stop) in lanes.lanes.iter().zip(&stops) {
-            if let Some(reason) = stop {
-                tracing::warn!(
-                    "{} stopped: {reason}; the other credentials went on",
-                    lane.found.credential.public_identity()
-                );
-            }
-        }
+        merged.lanes_stopped = stops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, stop)| stop.as_ref().and_then(|r| lanes.stopped(i, r)))
+            .collect();
         None
     };
     Ok((merged, owns))
@@ -518,7 +549,20 @@ async fn revoke_with(
 ) -> Result<Ran, Failure> {
     let settings = &job.settings;
     let readers = lanes.readers();
-    super::gate::before_sending(job, report, &survey, &readers, &prior.finished).await?;
+    let opts = settings.input_options();
+    let key_rows = survey.kind_count(crate::input::Kind::OrgApiKey)
+        + survey.kind_count(crate::input::Kind::GlobalApiKey);
+    let lists = super::own::KeyLists::of(&job.source, &opts, key_rows > 0);
+    let guard = Arc::new(
+        super::own::guard(
+            lanes,
+            &lists,
+            job.exempt.clone(),
+            settings.run.allow_own_credential,
+        )
+        .await,
+    );
+    super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior.finished).await?;
     let kinds: Vec<crate::input::Kind> = crate::input::Kind::ALL
         .into_iter()
         .filter(|k| survey.kind_count(*k) > 0)
@@ -546,7 +590,20 @@ async fn revoke_with(
         survey.already_finished,
     );
     let (rows, already_finished) = (survey.rows, survey.already_finished);
-    let result = engines(job, lanes, (&survey, prior), &mut session, report).await;
+    let result = match survey.exempt {
+        0 => Ok(0),
+        _ => super::exempt_rows::write(
+            &session,
+            (&job.source, &opts),
+            &guard,
+            &prior.finished,
+            &figures,
+        ),
+    };
+    let result = match result {
+        Ok(_) => engines(job, lanes, (&survey, prior), (&mut session, &guard), report).await,
+        Err(e) => Err(e),
+    };
     display.finish();
     let closed = session.join()?;
     for lane in &lanes.lanes {
@@ -557,6 +614,10 @@ async fn revoke_with(
     let mut summary = summarize(&closed, &figures, &result, already_finished);
     summary.not_attempted = rows.saturating_sub(already_finished + closed.written.rows);
     let mut code = exit_code(&summary, result.stopped.as_ref());
+    // A selection that could not read every list may have left credentials it should have chosen.
+    if !selection_problems(job).is_empty() {
+        code = code.max(exit::UNFINISHED);
+    }
     close_run(job, &closed, &summary, code, &result, outputs)?;
     if result.own_rows > 0 && result.stopped.is_none() {
         let names: Vec<&str> = owns.iter().map(|o| o.identity.as_str()).collect();
@@ -675,6 +736,11 @@ fn close_run(
     };
     let mut end = closed.end_record(summary, code, result.stopped.as_ref());
     end.input_copy = input_copy;
+    if end.stopped.is_none() && !result.lanes_stopped.is_empty() {
+        end.stopped = Some(result.lanes_stopped.join("; "));
+    }
+    let unread = selection_problems(job);
+    end.selection_problems = (!unread.is_empty()).then_some(unread);
     let evidence = closed.end(end, job.sign_key.as_deref())?;
     for group in &result.groups {
         tracing::warn!("{}", group.line());

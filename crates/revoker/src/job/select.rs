@@ -76,6 +76,9 @@ pub async fn select_command(
     write: Option<PathBuf>,
     output: Output,
 ) -> Result<i32, Failure> {
+    if let Some(path) = &write {
+        select::write::refuse_to_replace(path)?;
+    }
     let (found, stopped) = run_selection(&settings, &policy).await?;
     let format = match write
         .as_deref()
@@ -131,7 +134,13 @@ fn say(found: &Found) {
 }
 
 /// The selection of a policy job, made (or, on a resume, found) beside its report; the input the
-/// run then reads. Answers what the selection did, for the audit record, when it was made now.
+/// run then reads. Answers what the selection did, for the audit record: the policy that made it,
+/// what it read, and what it could not.
+///
+/// Every refusal comes before anything is written: a report with rows and no resume, a report
+/// another run holds, a signing key, exemption list or metrics path that would refuse the run. A
+/// kept selection is read again only by a resume of a report whose rows came from it (an audit
+/// start record holds its SHA-256); a selection a refused run left behind is made again.
 pub async fn select_for_run(
     settings: &mut Settings,
     report: &Path,
@@ -140,14 +149,34 @@ pub async fn select_for_run(
     let Some(policy) = settings.values.select.clone() else {
         return Ok(None);
     };
+    policy.check().map_err(Failure::usage)?;
     let path = crate::report::sidecar(report, SELECTED);
-    if resume && path.exists() {
-        tracing::info!(
-            "{}: the selection this report was started with",
-            path.display()
-        );
-        settings.values.input = Some(path);
-        return Ok(None);
+    refuse_before_selecting(settings, report)?;
+    if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
+        if !resume {
+            return Err(crate::report::ReportError::Exists {
+                path: report.to_path_buf(),
+            }
+            .into());
+        }
+        match kept_selection(report, &path) {
+            Some(made) => {
+                tracing::info!(
+                    "{}: the selection this report was started with",
+                    path.display()
+                );
+                settings.values.input = Some(path);
+                return Ok(Some(made));
+            }
+            None if settings.run.new_input => {}
+            None => {
+                return Err(Failure::usage(format!(
+                    "{}: no run of this report read the selection kept beside it ({}), so it cannot be resumed from it; choose another report, or pass --new-input (new_input = true in a job) to select again for this report",
+                    report.display(),
+                    path.display()
+                )));
+            }
+        }
     }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)
@@ -170,6 +199,49 @@ pub async fn select_for_run(
         "requests": found.requests,
         "access_lists": found.access_lists,
         "own_skipped": found.own_skipped,
+        "unreadable_ids": found.unreadable_ids,
+        "unreadable_dates": found.unreadable_dates,
         "problems": found.problems,
     })))
+}
+
+/// The refusals the run would make once the input is known, made before the selection is
+/// written: another run holding the report, the signing key, the exemption list, the metrics path.
+fn refuse_before_selecting(settings: &Settings, report: &Path) -> Result<(), Failure> {
+    if std::fs::metadata(report).is_ok() {
+        drop(crate::report::ReportLock::acquire(report, false)?);
+    }
+    super::run::load_sign_key(settings)?;
+    crate::input::Exemptions::of(settings.run.exempt.as_ref())?;
+    if let Some(metrics) = &settings.run.metrics_file {
+        crate::report::files::refuse_protected(
+            metrics,
+            &crate::report::files::protected(report, None),
+        )?;
+    }
+    Ok(())
+}
+
+/// What the audit record says of the selection kept at `kept`, when a run of `report` read it:
+/// the policy that made it (never the job's policy as it is now), marked as read again.
+fn kept_selection(report: &Path, kept: &Path) -> Option<serde_json::Value> {
+    use sha2::Digest as _;
+    // A side file: a FIFO or a link planted there must not hold the run and its lock.
+    let mut file =
+        crate::report::files::open_read(kept, crate::report::files::Links::Refuse).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    let sha = format!("{:x}", hasher.finalize());
+    let log = crate::report::audit::read(report).ok()?;
+    let start = log.records.iter().find(|r| {
+        r.event == "start" && r.command == "run" && r.input_sha256.as_deref() == Some(&sha)
+    })?;
+    let mut made = start
+        .selection
+        .clone()
+        .unwrap_or_else(|| serde_json::json!({ "policy": null }));
+    if let Some(object) = made.as_object_mut() {
+        object.insert("kept_from_run".into(), serde_json::json!(start.run_id));
+    }
+    Some(made)
 }

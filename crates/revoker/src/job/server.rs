@@ -4,7 +4,8 @@
 //!
 //! With no base URL given, the report's is used (from its audit record). One given that differs
 //! from every run's is refused (exit 2, both named) unless `--api-moved` says the same API now
-//! answers there.
+//! answers there, or it is the other API of the same server (whose answers for what it does not
+//! hold are the other-API 404s, which finish nothing).
 
 use std::path::Path;
 
@@ -57,7 +58,11 @@ pub fn for_report(
         return Ok(());
     }
     let now = settings.base_url.as_str().trim_end_matches('/');
-    if used.iter().any(|u| u.trim_end_matches('/') == now) || settings.run.api_moved {
+    if used
+        .iter()
+        .any(|u| u.trim_end_matches('/') == now || other_api_of_same_server(u, &settings.base_url))
+        || settings.run.api_moved
+    {
         return Ok(());
     }
     Err(Failure::usage(format!(
@@ -65,4 +70,18 @@ pub fn for_report(
         report.display(),
         given.map_or_else(|| "the settings".to_string(), |o| o.to_string()),
     )))
+}
+
+/// Whether `given` is the other API of the server at `used` (Cloud Manager's `api/public/v1.0` and
+/// Atlas's `api/atlas/v2` at one root). Its answers prove nothing false: what one API does not hold
+/// the other answers with 404 `NOT_ATLAS_GROUP`, `ATLAS_GROUP`, `NOT_ATLAS_ORG` or
+/// `EXPECTED_NON_ATLAS_ORG`, which finish nothing. A run that met those moves there.
+fn other_api_of_same_server(used: &str, given: &url::Url) -> bool {
+    let Ok(used) = api::parse_base_url(used) else {
+        return false;
+    };
+    match (Api::of(&used), Api::of(given)) {
+        (Ok(a), Ok(b)) if a != b => a.root(&used) == b.root(given),
+        _ => false,
+    }
 }

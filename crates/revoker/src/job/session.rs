@@ -147,7 +147,19 @@ impl Closed {
                 .collect();
             signature::sign(&self.report, key, &self.written.chain, &runs)
                 .map_err(Failure::usage)?;
+            crate::ui::console().note(
+                "revoker::signature",
+                &signature::signed_line(&self.report, key),
+            );
         }
         Ok(digest)
+    }
+}
+
+/// Warns, before anything is added, when `report` is signed and this command will not sign what it
+/// adds.
+pub fn warn_unsigned(report: &Path, sign_key: Option<&signature::SigningKey>) {
+    if let Some(warning) = signature::unsigned_warning(report, sign_key) {
+        tracing::warn!("{warning}");
     }
 }

@@ -40,13 +40,14 @@ pub async fn verify_command(
         super::server::for_report(&mut settings, &report, &log)?;
     }
     let sign_key = super::run::load_sign_key(&settings)?;
+    super::session::warn_unsigned(&report, sign_key.as_deref());
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let figures = Arc::new(Figures::default());
     let mut lanes = super::lanes::Lanes::build(&settings, &figures, &stop, 1)?;
     // The report's projects, to route their lists as the run routed their rows (read only when
     // there is anything to route).
-    if lanes.routed() {
+    let learned = if lanes.routed() {
         let projects: Vec<_> = verify::claims(&report)?
             .iter()
             .filter(|c| c.target.kind.scope() == crate::input::Scope::Project)
@@ -54,10 +55,15 @@ pub async fn verify_command(
             .collect();
         lanes
             .learn_projects(projects, Default::default(), &report)
-            .await;
-    }
+            .await
+    } else {
+        Ok(())
+    };
     let lanes = Arc::new(lanes);
-    let result = verify_report(&settings, &report, &lanes.readers(), sign_key.as_deref()).await;
+    let result = match learned {
+        Ok(()) => verify_report(&settings, &report, &lanes.readers(), sign_key.as_deref()).await,
+        Err(e) => Err(e),
+    };
     lanes.finish().await;
     signals.abort();
     result

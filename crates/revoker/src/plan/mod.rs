@@ -14,8 +14,8 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 use crate::engine::Context;
-use crate::engine::own::Own;
-use crate::input::{Exemptions, Identity, InputError, InputOptions, Source, Target};
+use crate::guard::{Guard, Verdict};
+use crate::input::{Identity, InputError, InputOptions, Source, Target};
 use crate::report::audit::{ListedRecord, PlanRecord};
 use crate::verify::{ListKey, Listed, Readers, describe, read_lists};
 
@@ -103,6 +103,19 @@ pub struct ScopePlan {
     /// What the list answered: `complete: 1 page, 12 listed`, or why it proves nothing.
     pub answer: String,
     pub fates: BTreeMap<Fate, u64>,
+    /// Rows of this list no credential of the run can send (counted `cannot`): never sent.
+    #[serde(skip)]
+    pub unsendable: u64,
+}
+
+impl ScopePlan {
+    /// Rows of this list a run would send and may revoke: those that exist now, and those whose
+    /// state the list could not tell (unreadable or proving nothing) — a row the plan could not
+    /// decide counts as one that will be revoked.
+    pub fn revocations(&self) -> u64 {
+        let n = |f: Fate| self.fates.get(&f).copied().unwrap_or(0);
+        (n(Fate::Revoke) + n(Fate::Unknown) + n(Fate::Cannot)).saturating_sub(self.unsendable)
+    }
 }
 
 /// A plan for one input.
@@ -117,6 +130,8 @@ pub struct Plan {
     pub scope_count: u64,
     /// Destructive kinds (the credential itself deleted) among the rows to revoke.
     pub destructive_kinds: Vec<String>,
+    /// Rows naming the run's own credential, allowed by name: sent last.
+    pub own_last: u64,
     /// List requests sent (pages, retries included).
     pub list_requests: u64,
     pub elapsed_ms: u64,
@@ -133,10 +148,11 @@ impl Plan {
         self.fates.get(&fate).copied().unwrap_or(0)
     }
 
-    /// Credentials a run would revoke, at most: those that exist now, and those whose state the
-    /// lists could not tell.
+    /// Credentials a run would revoke, at most: those that exist now, those whose state the lists
+    /// could not tell (refused, unreadable or proving nothing: a run sends them all the same), and
+    /// its own credential when allowed. Rows no credential of the run can send are not counted.
     pub fn revocations(&self) -> u64 {
-        self.count(Fate::Revoke) + self.count(Fate::Unknown)
+        self.scopes.iter().map(ScopePlan::revocations).sum::<u64>() + self.own_last
     }
 
     /// Rows a run could not finish: 1 as an exit code.
@@ -179,10 +195,12 @@ pub struct Inputs<'a> {
     pub source: &'a Source,
     /// How the run reads the input (its allowed kinds included).
     pub opts: &'a InputOptions,
-    pub exempt: &'a Exemptions,
-    pub own: &'a Own,
+    /// Exemptions and the run's own credentials, decided as the run decides them.
+    pub guard: &'a Guard,
     /// Rows an earlier run of the report finished.
     pub finished: &'a HashSet<Identity>,
+    /// Identities whose rows contradict each other (the survey's): invalid, with why.
+    pub conflicts: &'a HashMap<Identity, String>,
 }
 
 /// Reads the input and groups the rows to send by the list that shows them.
@@ -209,20 +227,31 @@ fn sort_rows(
                 plan.note(Fate::NotAllowed, Some((entry.line, why)));
             } else if inputs.finished.contains(&id) {
                 plan.note(Fate::Finished, None);
+            } else if let Some(why) = inputs.conflicts.get(&id) {
+                plan.note(Fate::Invalid, Some((entry.line, why.clone())));
             } else if !seen.insert(id) {
                 plan.note(Fate::Duplicate, None);
-            } else if inputs.exempt.covering(&target).is_some() {
-                plan.note(Fate::Exempt, None);
-                *exempt.entry(ListKey::of(&target)).or_default() += 1;
-            } else if inputs.own.matches(&target) {
-                let why = if inputs.own.allowed {
-                    format!("{target}: the run's own credential, revoked last (allowed)")
-                } else {
-                    inputs.own.refusal()
-                };
-                plan.note(Fate::Own, Some((entry.line, why)));
             } else {
-                groups.entry(ListKey::of(&target)).or_default().push(target);
+                match inputs.guard.decide(&target) {
+                    Verdict::Exempt(_) => {
+                        plan.note(Fate::Exempt, None);
+                        *exempt.entry(ListKey::of(&target)).or_default() += 1;
+                    }
+                    Verdict::Own(why) => plan.note(Fate::Own, Some((entry.line, why))),
+                    Verdict::OwnLast => {
+                        plan.own_last += 1;
+                        plan.note(
+                            Fate::Own,
+                            Some((
+                                entry.line,
+                                format!(
+                                    "{target}: the run's own credential, revoked last (allowed)"
+                                ),
+                            )),
+                        );
+                    }
+                    Verdict::Send => groups.entry(ListKey::of(&target)).or_default().push(target),
+                }
             }
             ControlFlow::Continue(())
         })?;
@@ -249,6 +278,7 @@ fn scope_plan(key: &ListKey, list: String, answer: String) -> ScopePlan {
         list,
         answer,
         fates: BTreeMap::new(),
+        unsendable: 0,
     }
 }
 
@@ -314,6 +344,9 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
             format!("cannot: {why}"),
             vec![Fate::Cannot; rows],
         );
+        if let Some(scope) = plan.scopes.last_mut() {
+            scope.unsendable = rows as u64;
+        }
     }
     for (i, ctx) in readers.ctxs.iter().enumerate() {
         let mine = |t: &Target| (readers.route)(t) == Ok(i);
@@ -399,6 +432,7 @@ fn merge_scopes(scopes: &mut Vec<ScopePlan>) {
                 for (fate, n) in s.fates {
                     *into.fates.entry(fate).or_default() += n;
                 }
+                into.unsendable += s.unsendable;
             }
         }
     }

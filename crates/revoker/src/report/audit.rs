@@ -14,6 +14,10 @@ use super::{ReportError, chain::GENESIS, sidecar};
 
 /// The audit file's suffix after the report's name.
 pub const SUFFIX: &str = ".audit.jsonl";
+/// Where `revoker plan` records its plans of a report that exists: read-only commands change no
+/// byte of a report's evidence, so a plan made before a resume goes to a file of its own, in the
+/// audit file's form.
+pub const PLANS_SUFFIX: &str = ".plans.jsonl";
 
 /// One line of the audit file. Start lines fill the "who and what" fields, end lines the results.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -90,6 +94,10 @@ pub struct AuditRecord {
     pub elapsed_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// On a policy job's end record: the lists and items its selection could not read, for which
+    /// the run is not finished (credentials it should have chosen may be left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection_problems: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
     /// The report's chain digest after this run's last row.
@@ -177,8 +185,13 @@ fn digest(line: &[u8]) -> String {
 /// kept elsewhere, it proves the audit file up to this line, and through the line's `chain` the
 /// report up to its last row.
 pub fn append(report: &Path, record: &mut AuditRecord) -> Result<String, ReportError> {
+    append_to(&path_for(report), record)
+}
+
+/// Appends `record` to the chained JSON Lines file at `path`, as [`append`] does to an audit file.
+pub fn append_to(path: &Path, record: &mut AuditRecord) -> Result<String, ReportError> {
     use std::io::Read as _;
-    let path = path_for(report);
+    let path = path.to_path_buf();
     let io = |cause: std::io::Error| ReportError::Io {
         path: path.clone(),
         cause,
@@ -246,7 +259,7 @@ impl AuditLog {
 /// records existed). A torn last line (a crash mid-write) is ignored.
 pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
     let path = path_for(report);
-    let file = match std::fs::File::open(&path) {
+    let file = match super::files::open_read(&path, super::files::Links::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AuditLog::default()),
         Err(e) => return Err(ReportError::Io { path, cause: e }),

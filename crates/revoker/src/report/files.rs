@@ -26,11 +26,7 @@ pub enum Links {
 
 fn options(links: Links) -> OpenOptions {
     let mut o = OpenOptions::new();
-    let mut flags = libc::O_CLOEXEC;
-    if links == Links::Refuse {
-        flags |= libc::O_NOFOLLOW;
-    }
-    o.custom_flags(flags).mode(PRIVATE);
+    o.custom_flags(open_flags(links)).mode(PRIVATE);
     o
 }
 
@@ -43,6 +39,41 @@ fn regular(path: &Path, file: File) -> std::io::Result<File> {
             path.display()
         )))
     }
+}
+
+/// Opens `path` for reading only: never blocking (a FIFO planted at the name would hold the run,
+/// and the report lock with it, until someone writes to it), without following a link when `links`
+/// refuses them, and only as a regular file.
+pub fn open_read(path: &Path, links: Links) -> std::io::Result<File> {
+    let file = options(links)
+        .read(true)
+        .custom_flags(open_flags(links) | libc::O_NONBLOCK)
+        .open(path)?;
+    regular(path, file)
+}
+
+fn open_flags(links: Links) -> i32 {
+    if links == Links::Refuse {
+        libc::O_CLOEXEC | libc::O_NOFOLLOW
+    } else {
+        libc::O_CLOEXEC
+    }
+}
+
+/// The whole of a side file read as [`open_read`] opens it, refused when it holds more than
+/// `max` bytes (a file grown without bound must not take the memory with it).
+pub fn read_bounded(path: &Path, links: Links, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_read(path, links)?;
+    let mut bytes = Vec::new();
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!(
+            "{} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// Opens `path` for reading and appending, creating it owner-only when it does not exist. An
@@ -123,6 +154,10 @@ pub fn protected(report: &Path, input: Option<&Path>) -> Vec<(PathBuf, String)> 
             "the report's project organizations".to_string(),
         ),
         (
+            sidecar(&report, audit::PLANS_SUFFIX),
+            "the report's plans".to_string(),
+        ),
+        (
             sidecar(&report, ".selected.csv"),
             "the report's selection".to_string(),
         ),
@@ -180,6 +215,25 @@ pub fn no_core_dumps() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_files_are_read_without_blocking_following_links_or_growing_without_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("r.csv.orgs.json");
+        let name = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0);
+        let err = read_bounded(&fifo, Links::Follow, 10).unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        let link = dir.path().join("revoker-limits.json");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert!(read_bounded(&link, Links::Refuse, 10).is_err());
+        let big = dir.path().join("big");
+        std::fs::write(&big, "x".repeat(11)).unwrap();
+        let err = read_bounded(&big, Links::Refuse, 10).unwrap_err();
+        assert!(err.to_string().contains("larger than 10 bytes"), "{err}");
+        assert_eq!(read_bounded(&big, Links::Refuse, 11).unwrap().len(), 11);
+    }
 
     #[test]
     fn new_files_are_owner_only_whatever_the_umask_and_links_are_refused() {

@@ -47,6 +47,8 @@ impl Group {
             (Some(status), code) => format!("HTTP {status} {code}"),
             (None, code) if !code.is_empty() => code.to_string(),
             (None, _) if self.outcome == Outcome::Failed => "no answer".to_string(),
+            // No answer to read: the row was never sent (no credential of the run could).
+            (None, _) if self.outcome == Outcome::Rejected => "not sent".to_string(),
             (None, _) => self.outcome.meaning().to_string(),
         };
         let detail = if self.detail.is_empty() {

@@ -37,6 +37,7 @@ dl.audit dt { color: var(--muted); } dl.audit dd { margin: 0; min-width: 0; }
 .legend span { display: inline-block; margin-right: 1rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
 svg { width: 100%; height: auto; max-width: 60rem; } svg text { fill: var(--fg); font: 12px system-ui, sans-serif; }
 details { margin: .4rem 0; } summary { cursor: pointer; }
+pre.check { white-space: pre-wrap; word-break: break-all; }
 pre.rows { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--panel); padding: .5rem; overflow-x: auto; }
 @media (max-width: 600px) { body { margin: 1rem auto; padding: 0 .5rem; } dl.audit { grid-template-columns: 1fr; }
   dl.audit dt { margin-top: .3rem; } th, td { padding: .25rem .3rem; } }
@@ -61,11 +62,15 @@ fn status(o: &ReportOverview) -> Markup {
     let left = o.plain.left();
     html! {
         div class=(if ok { "status ok" } else { "status bad" }) {
-            @if o.untampered() { strong { "As written. " } } @else { strong { "NOT as written: the chain or the audit record is broken. " } }
+            @if o.untampered() { strong { "Unchanged since revoker wrote it: " } "every row's digest and every audit line check. " } @else { strong { "Changed after revoker wrote it: " } "the chain of row digests or the audit record is broken (see Digests below). " }
             @if o.finished() {
                 "Every row is finished (revoked, already gone, or confirmed absent)"
                 @if o.plain.exempt > 0 { ", but " (o.plain.exempt) " exempt rows were never sent, by the exemption list" }
                 "."
+            }
+            @else if left == 0 && !o.selection_unread().is_empty() {
+                strong { "The selection could not read everything" }
+                ": " (o.selection_unread().join("; ")) ". Credentials it should have chosen may be left."
             }
             @else {
                 strong { (left) " rows are left" }
@@ -76,6 +81,77 @@ fn status(o: &ReportOverview) -> Markup {
             @if let Some(v) = &o.verification {
                 " Last verification: " (v.verified) " confirmed absent, " (v.still_present) " still present."
             } @else { " Not verified yet (revoker verify)." }
+            br;
+            @match &o.signature {
+                Some(sig) => {
+                    "Signed with the key " span.mono { (sig.key_id) }
+                    @if sig.unsigned_runs.is_empty() { "." } @else {
+                        ", except " (crate::text::plural(sig.unsigned_runs.len() as u64, "run", "runs")) " recorded after signing (" span.mono { (sig.unsigned_runs.join(", ")) } ")."
+                    }
+                    " This page does not check it: see Signature below."
+                }
+                None => { "Not signed: only a digest kept elsewhere proves it was not rewritten." }
+            }
+        }
+    }
+}
+
+/// The exemption files the runs read (with their SHA-256) and every row they kept from being sent.
+fn exempt(o: &ReportOverview) -> Markup {
+    let mut files: Vec<(&str, &str, &str)> = Vec::new();
+    for run in &o.runs {
+        if let Some(a) = &run.audit
+            && let Some(file) = &a.start.exempt
+        {
+            let sha = a.start.exempt_sha256.as_deref().unwrap_or("—");
+            if !files.iter().any(|(f, s, _)| f == file && *s == sha) {
+                files.push((file, sha, &run.run_id));
+            }
+        }
+    }
+    let rows: Vec<&super::Record> = o
+        .rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Exempt)
+        .collect();
+    html! {
+        @if files.is_empty() && rows.is_empty() { p.muted { "No exemption list was used: every valid row could be sent." } } @else {
+            @for (file, sha, run) in &files {
+                p { "Exemption file " span.mono { (file) } ", SHA-256 " span.mono { (sha) } " (first read by run " span.mono { (run) } ")." }
+            }
+            p { (crate::text::plural(rows.len() as u64, "credential was", "credentials were")) " exempt: never sent, by the operator's choice." }
+            @if !rows.is_empty() {
+                details open[rows.len() <= 20] {
+                    summary { "the exempt credentials (" (rows.len()) ")" }
+                    pre.rows {
+                        "line  kind  project/org  key  why\n"
+                        @for r in &rows {
+                            (r.line) "  " (r.kind) "  " (r.project) "  " (r.key)
+                            @if !r.secret.is_empty() { " / " (r.secret) }
+                            "  " (crate::text::one_line(&r.message)) "\n"
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether and by which key the report is signed, and the one line that checks it.
+fn signature(o: &ReportOverview) -> Markup {
+    html! {
+        @match &o.signature {
+            Some(sig) => {
+                p { "Signed with the minisign key " span.mono { (sig.key_id) } " (" span.mono { (sig.file) } "): the signature covers a manifest with the SHA-256 of the report and of its audit file." }
+                @if !sig.unsigned_runs.is_empty() {
+                    p.status.bad { "Recorded after the last signing, so not signed: " span.mono { (sig.unsigned_runs.join(", ")) } ". The signed part can still be checked up to where it was signed." }
+                }
+                p { "To check it, in the report's folder, with the operator's public key:" }
+                pre.rows.check { (sig.check) }
+            }
+            None => {
+                p { "Not signed. Runs with " code { "--sign-key" } " (or " code { "sign_key" } " in the job file) sign the report and its audit file; without a signature, keep the evidence digest below somewhere else." }
+            }
         }
     }
 }
@@ -122,7 +198,19 @@ fn plain(o: &ReportOverview) -> Markup {
 
 /// Rows finished per interval over the report's whole time, stacked by outcome, with the rows that
 /// needed retries (429s, transient errors) as a line.
-fn timeline(moments: &[Moment]) -> Markup {
+fn timeline(all: &[Moment]) -> Markup {
+    // A verification writes its rows in a burst at its end: drawn with the revocations it would
+    // dwarf them and stretch the time axis, so the chart is of the revocation runs alone.
+    let moments: Vec<Moment> = all
+        .iter()
+        .filter(|m| !matches!(m.outcome, Outcome::Verified | Outcome::StillPresent))
+        .copied()
+        .collect();
+    let verified = all.len() - moments.len();
+    let present: Vec<Outcome> = Outcome::ALL
+        .into_iter()
+        .filter(|o| moments.iter().any(|m| m.outcome == *o))
+        .collect();
     let (Some(first), Some(last)) = (
         moments.iter().map(|m| m.at_ms).min(),
         moments.iter().map(|m| m.at_ms).max(),
@@ -133,7 +221,7 @@ fn timeline(moments: &[Moment]) -> Markup {
     let span = (last - first).max(1) as f64;
     let mut counts = vec![[0u64; Outcome::ALL.len()]; BUCKETS];
     let mut retried = vec![0u64; BUCKETS];
-    for m in moments {
+    for m in &moments {
         let i = (((m.at_ms - first) as f64 / span) * (BUCKETS - 1) as f64).round() as usize;
         let i = i.min(BUCKETS - 1);
         counts[i][m.outcome.index()] += 1;
@@ -153,7 +241,11 @@ fn timeline(moments: &[Moment]) -> Markup {
         .enumerate()
         .map(|(i, n)| format!("{:.1},{:.1}", left + (i as f64 + 0.5) * bw, y(*n as f64)))
         .collect();
-    let seconds = span / 1000.0;
+    let span_text = if span < 10_000.0 {
+        format!("{span:.0} ms")
+    } else {
+        format!("{:.1} s", span / 1000.0)
+    };
     // Each bucket's segments: outcome, rows, top, height.
     let stacks: Vec<Vec<Segment>> = counts
         .iter()
@@ -183,13 +275,14 @@ fn timeline(moments: &[Moment]) -> Markup {
                 }
             }
             polyline points=(line.join(" ")) style="fill:none;stroke:var(--retried);stroke-width:2" {}
-            text x=(left) y=(h - 4.0) { "0 s" }
-            text x=(left + w - 60.0) y=(h - 4.0) { (format!("{seconds:.1} s")) }
+            text x=(left) y=(h - 4.0) { "0" }
+            text x=(left + w - 60.0) y=(h - 4.0) { (span_text) }
         }
         p.legend {
-            @for outcome in Outcome::ALL { span { i style=(format!("background:{}", fill(outcome))) {} (outcome) } }
+            @for outcome in &present { span { i style=(format!("background:{}", fill(*outcome))) {} (outcome) } }
             span { i style="background:var(--retried)" {} "rows that needed retries (429s, transient errors)" }
         }
+        @if verified > 0 { p.muted { "Rows finished by revocation runs; the " (verified) " rows verifications wrote are counted per run below." } }
     }
 }
 
@@ -240,11 +333,11 @@ fn scopes(o: &ReportOverview) -> Markup {
         html! {
             div.wide { table {
                 tr { th { "project / organization" } th.n { "rows" } th.n { "revoked" } th.n { "already gone" } th.n { "confirmed" }
-                     th.n { "refused" } th.n { "failed" } th.n { "invalid" } th.n { "left" } }
+                     th.n { "refused" } th.n { "failed" } th.n { "invalid" } th.n { "exempt" } th.n { "left" } }
                 @for s in rows {
                     @let c = &s.counts;
                     tr { td.mono { (s.scope) } td.n { (c.rows) } td.n { (c.revoked) } td.n { (c.already_gone) } td.n { (c.confirmed_absent) }
-                         td.n { (c.refused) } td.n { (c.failed) } td.n { (c.invalid) } td.n { (c.left()) } }
+                         td.n { (c.refused) } td.n { (c.failed) } td.n { (c.invalid) } td.n { (c.exempt) } td.n { (c.left()) } }
                 }
             } }
         }
@@ -327,6 +420,10 @@ fn audit_list(run: &RunView) -> Markup {
             dt { "credential" } dd.mono { (opt(&s.credential)) }
             dt { "revoker" } dd { (opt(&s.version)) }
             dt { "API" } dd { (opt(&s.api)) " — " span.mono { (opt(&s.base_url)) } }
+            dt { "job file" } dd.mono { (s.job.clone().unwrap_or_else(|| "— (flags only)".into())) }
+            @if let Some(file) = &s.exempt {
+                dt { "exemption file" } dd.mono { (file) " (SHA-256 " (opt(&s.exempt_sha256)) ")" }
+            }
             @if let Some(input) = &s.input {
                 dt { "input" } dd.mono { (input) }
                 dt { "input SHA-256" } dd.mono { (opt(&s.input_sha256)) }
@@ -364,7 +461,7 @@ fn digests(o: &ReportOverview) -> Markup {
             p.mono { (d) }
         }
         p.muted { "The chain is unkeyed: it finds an edited, inserted, reordered or deleted row, but whoever can write the files can recompute it. "
-            "Only a digest kept elsewhere (" code { "revoker report --expect-digest" } ") or a signature (" code { "revoker report --public-key" } ", " code { "minisign -V" } ") "
+            "Only a digest kept elsewhere (" code { "revoker report --expect-digest" } ") or a signature (" code { "revoker report --public-key" } ", or " code { "minisign -Vm … && sha256sum -c …" } ") "
             "finds a cut tail, a recomputed chain or a rewritten end record." }
     }
 }
@@ -384,6 +481,9 @@ pub fn page(o: &ReportOverview) -> String {
             body {
                 h1 { "Revocation report" }
                 p.muted.mono { (o.report.display()) }
+                @if let Some(job) = o.runs.iter().rev().find_map(|r| r.audit.as_ref().and_then(|a| a.start.job.clone())) {
+                    p.muted { "job file " span.mono { (job) } }
+                }
                 (status(o))
                 h2 { "What happened" }
                 (plain(o))
@@ -397,6 +497,10 @@ pub fn page(o: &ReportOverview) -> String {
                 (revoked(o))
                 h2 { "Left" }
                 (left(o))
+                h2 { "Exempt" }
+                (exempt(o))
+                h2 { "Signature" }
+                (signature(o))
                 h2 { "Audit records" }
                 @for run in &o.runs {
                     h3.mono { (run.run_id) }

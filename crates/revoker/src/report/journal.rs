@@ -75,7 +75,7 @@ impl SentJournal {
         settled: &dyn Fn(&Identity) -> bool,
     ) -> Result<HashMap<Identity, Target>, ReportError> {
         let path = Self::path_for(report);
-        let file = match File::open(&path) {
+        let file = match super::files::open_read(&path, super::files::Links::Refuse) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
             Err(e) => return Err(ReportError::Io { path, cause: e }),

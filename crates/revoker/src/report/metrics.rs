@@ -27,7 +27,8 @@ fn label(value: &str) -> String {
 
 /// The previous file's last-success timestamp for `job`, if it has one.
 fn previous_success(path: &Path, job: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let bytes = super::files::read_bounded(path, super::files::Links::Follow, 1 << 20).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
     let prefix = format!(
         "revoker_last_success_timestamp_seconds{{job=\"{}\"}} ",
         label(job)

@@ -138,6 +138,9 @@ pub struct ReportOverview {
     /// through its chain digest, the report as they were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub evidence_digest: Option<String>,
+    /// The signature beside the report, as it says (unchecked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<super::signature::SignatureView>,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -208,12 +211,33 @@ impl ReportOverview {
             .collect()
     }
 
+    /// What the selections of a policy job's runs could not read (their audit start records):
+    /// credentials they should have chosen may be left, so the report is not finished.
+    pub fn selection_unread(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for audit in self.runs.iter().filter_map(|r| r.audit.as_ref()) {
+            let problems = audit
+                .start
+                .selection
+                .as_ref()
+                .and_then(|s| s.get("problems"))
+                .and_then(|p| p.as_array());
+            for p in problems.into_iter().flatten().filter_map(|p| p.as_str()) {
+                if !out.iter().any(|o| o == p) {
+                    out.push(p.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// Whether no row is left: every row finished, no input with rows never attempted, every run
-    /// ended.
+    /// ended, every selection read whole.
     pub fn finished(&self) -> bool {
         self.plain.left() == 0
             && self.unended().is_empty()
             && !self.left.iter().any(|l| l.is_open())
+            && self.selection_unread().is_empty()
     }
 }
 
@@ -425,6 +449,8 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .or(missing)
         .or_else(|| end_records_disagree(&overview.runs, &last_digests));
     overview.evidence_digest = log.digests.last().cloned();
+    let run_ids: Vec<String> = audit_runs.iter().map(|(s, _)| s.run_id.clone()).collect();
+    overview.signature = super::signature::view(path, &run_ids);
     overview.verification = last_verification(&overview.runs);
     overview.last_input = log.last_run_start().cloned();
     Ok(overview)

@@ -41,8 +41,17 @@ type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 /// (a crash mid-write) is left out.
 fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
     let io = ReportError::io(path);
-    let mut file = File::open(path).map_err(io)?;
+    let mut file = super::files::open_read(path, super::files::Links::Follow).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
+    if whole == 0 && file.metadata().is_ok_and(|m| m.len() == 0) {
+        // The run locks (creates) its report before it plans or asks, and writes the header only
+        // when it starts sending: a stop in between leaves an empty file and no row was sent.
+        return Err(malformed(
+            path,
+            1,
+            "empty: a run stopped before it wrote its first line, so it sent nothing; run the same command again (it starts this report afresh)".into(),
+        ));
+    }
     file.seek(SeekFrom::Start(0))
         .map_err(ReportError::io(path))?;
     let reader = BufReader::with_capacity(1 << 20, file.take(whole));

@@ -153,6 +153,11 @@ fn left_text(out: &mut String, o: &ReportOverview) {
         } else {
             "finished: every row is done, already gone or confirmed absent".to_string()
         }
+    } else if o.plain.left() == 0 && !o.selection_unread().is_empty() {
+        format!(
+            "NOT finished: the selection could not read {}; credentials it should have chosen may be left: select again once it can",
+            o.selection_unread().join("; ")
+        )
     } else {
         let n = o.plain.left();
         format!(
@@ -223,6 +228,31 @@ fn chain_text(out: &mut String, o: &ReportOverview) {
             "evidence digest (the audit file's last line): {digest}"
         );
     }
+    match &o.signature {
+        Some(sig) => {
+            let _ = writeln!(
+                out,
+                "signature: signed by key {} ({}){}; check it in the report's folder: {}",
+                sig.key_id,
+                sig.file,
+                if sig.unsigned_runs.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} recorded after signing not signed",
+                        crate::text::plural(sig.unsigned_runs.len() as u64, "run", "runs")
+                    )
+                },
+                sig.check
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "signature: none (runs with --sign-key sign the report)"
+            );
+        }
+    }
 }
 
 /// The overview as one JSON document, every row's latest outcome included. Every outcome is
@@ -252,6 +282,9 @@ pub fn json(o: &ReportOverview) -> serde_json::Value {
     }
     if let Some(v) = &o.verification {
         doc["verification"] = serde_json::to_value(v).unwrap_or_default();
+    }
+    if let Some(sig) = &o.signature {
+        doc["signature"] = serde_json::to_value(sig).unwrap_or_default();
     }
     doc
 }

@@ -193,7 +193,7 @@ fn drop_torn_tail(path: &Path, file: &mut File, len: u64) -> Result<u64, ReportE
 /// The report's chain digest so far: its last row's, or the genesis digest for a report that is
 /// new or has no rows.
 pub fn chain_of(path: &Path) -> Result<String, ReportError> {
-    let mut file = match File::open(path) {
+    let mut file = match super::files::open_read(path, super::files::Links::Follow) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(chain::GENESIS.into()),
         Err(e) => return Err(ReportError::io(path)(e)),

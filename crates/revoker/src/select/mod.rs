@@ -3,21 +3,26 @@
 //! that `run` reads, each row with why it was selected ([`write`]).
 //!
 //! Never selected: system-managed service accounts (their list is read without
-//! `includeSystemManaged` unless the policy asks), and the credential the selection runs with.
+//! `includeSystemManaged` unless the policy asks), the credential the selection runs with, and a
+//! credential whose rule rests on a date the list wrote in a form the documents do not give (it
+//! is named, and the selection is incomplete). A listed item whose id cannot be read is counted and
+//! named, never dropped silently. A secret is one credential whatever path lists it: read through
+//! its organization, it is not selected again through a project its account is assigned to.
 //! Access lists are read only for API keys whose other conditions already hold.
 
 pub mod read;
 pub mod rule;
 pub mod write;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use crate::engine::Context;
 use crate::input::{CLIENT_ID_PREFIX, Kind, ObjectId, Target, parse_client_id, parse_model_key};
-use rule::{Entry, Facts, Rule, Verdict};
+use read::{Date, id_text};
+use rule::{DateField, Entry, Facts, Rule, Verdict};
 
 /// What to read and what to keep.
 #[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
@@ -89,6 +94,10 @@ pub struct Found {
     pub problems: Vec<String>,
     /// The caller's own credential, seen and never selected.
     pub own_skipped: u64,
+    /// Listed items whose id could not be read: never judged, named in `problems`.
+    pub unreadable_ids: u64,
+    /// Credentials a rule could not judge for a date it could not read: named in `problems`.
+    pub unreadable_dates: u64,
     pub elapsed_ms: u64,
 }
 
@@ -108,6 +117,12 @@ struct Run<'a> {
     now: Timestamp,
     found: Found,
     project_orgs: HashMap<ObjectId, ObjectId>,
+    /// Organizations whose service accounts (and so every secret of them) were read whole.
+    accounts_read: HashSet<ObjectId>,
+    /// Secrets judged, by account and secret: one credential, whatever path listed it.
+    secrets_seen: HashSet<(ObjectId, ObjectId)>,
+    /// Items whose id could not be read, by list: how many, and the first few as written.
+    unread_ids: BTreeMap<String, (u64, Vec<String>)>,
 }
 
 /// Selects with the client of `ctx`.
@@ -121,6 +136,9 @@ pub async fn select(ctx: &Arc<Context>, policy: &Policy, caller: &Caller, now: T
         now,
         found: Found::default(),
         project_orgs: HashMap::new(),
+        accounts_read: HashSet::new(),
+        secrets_seen: HashSet::new(),
+        unread_ids: BTreeMap::new(),
     };
     if ctx.prepare().await {
         let mut projects: Vec<ObjectId> = policy.projects.clone();
@@ -139,6 +157,7 @@ pub async fn select(ctx: &Arc<Context>, policy: &Policy, caller: &Caller, now: T
             run.project(project).await;
         }
     }
+    run.name_unread_ids();
     if let Some(reason) = ctx.stop().reason() {
         run.found.problems.push(format!("stopped: {reason}"));
     }
@@ -175,6 +194,33 @@ impl Run<'_> {
         self.found.problems.push(format!("{what}: {why}"));
     }
 
+    /// A listed item of `list` whose `field` could not be read (`raw` as written).
+    fn unread_id(&mut self, list: &str, field: &str, raw: String) {
+        self.found.unreadable_ids += 1;
+        let (count, shown) = self.unread_ids.entry(list.to_string()).or_default();
+        *count += 1;
+        if shown.len() < 3 {
+            shown.push(format!("{field} {raw}"));
+        }
+    }
+
+    /// One problem per list with items whose ids could not be read.
+    fn name_unread_ids(&mut self) {
+        for (list, (count, shown)) in std::mem::take(&mut self.unread_ids) {
+            let more = count - shown.len() as u64;
+            self.found.problems.push(format!(
+                "{list}: {} listed with an id that cannot be read ({}{}); not judged",
+                crate::text::plural(count, "item", "items"),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+
     /// An organization's service accounts and API keys, and with `every_project` its projects.
     async fn org(&mut self, org: ObjectId, projects: &mut Vec<ObjectId>) {
         let ctx = self.ctx;
@@ -186,48 +232,60 @@ impl Run<'_> {
                 &org,
                 self.policy.include_system_managed,
             );
+            let list = format!("GET {}", spec.url.path());
             match read::all::<read::Account>(ctx, org, &spec).await {
                 Ok(accounts) => {
+                    self.accounts_read.insert(org);
                     for a in accounts {
-                        self.account(org, a).await;
+                        self.account(Kind::ServiceAccountSecret, org, &list, a)
+                            .await;
                     }
                 }
-                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+                Err(why) => self.problem(list, why),
             }
         }
         if self.policy.wants(Kind::OrgApiKey) {
             let spec = read::kind_list(ctx, Kind::OrgApiKey, &org, false);
+            let list = format!("GET {}", spec.url.path());
             match read::all::<read::ApiKey>(ctx, org, &spec).await {
                 Ok(keys) => {
                     for k in keys {
-                        self.api_key(Kind::OrgApiKey, org, Some(org), k).await;
+                        self.api_key(Kind::OrgApiKey, org, Some(org), &list, k)
+                            .await;
                     }
                 }
-                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+                Err(why) => self.problem(list, why),
             }
         }
-        let project_kinds = [Kind::ProjectApiKey, Kind::AgentApiKey, Kind::AiModelApiKey];
-        if self.policy.every_project && project_kinds.iter().any(|k| self.policy.wants(*k)) {
+        if self.policy.every_project && PROJECT_KINDS.iter().any(|k| self.policy.wants(*k)) {
             let text = org.to_string();
             let spec = read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
+            let list = format!("GET {}", spec.url.path());
             match read::all::<read::Group>(ctx, org, &spec).await {
                 Ok(groups) => {
                     for g in groups {
-                        if let Some(p) = g.id.as_deref().and_then(ObjectId::parse) {
-                            self.project_orgs.insert(p, org);
-                            projects.push(p);
+                        match id_text(&g.id).map(|t| (t, ObjectId::parse(t))) {
+                            Ok((_, Some(p))) => {
+                                self.project_orgs.insert(p, org);
+                                projects.push(p);
+                            }
+                            Ok((t, None)) => self.unread_id(&list, "id", format!("{t:?}")),
+                            Err(raw) => self.unread_id(&list, "id", raw),
                         }
                     }
                 }
-                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+                Err(why) => self.problem(list, why),
             }
         }
     }
 
-    /// A service account and each of its secrets.
-    async fn account(&mut self, org: ObjectId, a: read::Account) {
-        let Some(client) = a.client_id.as_deref().and_then(parse_client_id) else {
-            return;
+    /// A service account (of an organization, or assigned to a project) and each of its secrets,
+    /// as rows of `secret_kind` in `scope`.
+    async fn account(&mut self, secret_kind: Kind, scope: ObjectId, list: &str, a: read::Account) {
+        let client = match id_text(&a.client_id).map(|t| (t, parse_client_id(t))) {
+            Ok((_, Some(client))) => client,
+            Ok((t, None)) => return self.unread_id(list, "clientId", format!("{t:?}")),
+            Err(raw) => return self.unread_id(list, "clientId", raw),
         };
         if self.caller.client == Some(client) {
             self.found.own_skipped += 1;
@@ -235,40 +293,72 @@ impl Run<'_> {
         }
         let name = a.name.clone().unwrap_or_default();
         let description = a.description.clone().unwrap_or_default();
-        let account = Candidate {
-            target: Target {
-                kind: Kind::ServiceAccount,
-                scope: org,
-                key: client,
-                secret: None,
-            },
-            facts: Facts {
-                created: a.created,
-                name: name.clone(),
-                description: description.clone(),
-                secrets_expire: a.secrets.iter().map(|s| s.expires).collect(),
-                ..Facts::default()
-            },
-            org: None,
-        };
-        self.judge(account).await;
-        for s in a.secrets {
-            let Some(secret) = s.id.as_deref().and_then(ObjectId::parse) else {
-                continue;
+        if secret_kind == Kind::ServiceAccountSecret {
+            let mut unreadable: Vec<(DateField, String)> = Vec::new();
+            unreadable.extend(
+                a.created
+                    .unreadable("createdAt")
+                    .map(|t| (DateField::Created, t)),
+            );
+            unreadable.extend(
+                a.secrets
+                    .iter()
+                    .find_map(|s| s.expires.unreadable("secrets[].expiresAt"))
+                    .map(|t| (DateField::SecretsExpire, t)),
+            );
+            let account = Candidate {
+                target: Target {
+                    kind: Kind::ServiceAccount,
+                    scope,
+                    key: client,
+                    secret: None,
+                },
+                facts: Facts {
+                    created: a.created.at(),
+                    name: name.clone(),
+                    description: description.clone(),
+                    secrets_expire: a.secrets.iter().map(|s| s.expires.at()).collect(),
+                    unreadable,
+                    ..Facts::default()
+                },
+                org: None,
             };
+            self.judge(account).await;
+        }
+        let what = format!("{list}: {CLIENT_ID_PREFIX}{client}");
+        for s in a.secrets {
+            let secret = match id_text(&s.id).map(|t| (t, ObjectId::parse(t))) {
+                Ok((_, Some(secret))) => secret,
+                Ok((t, None)) => {
+                    self.unread_id(&what, "secrets[].id", format!("{t:?}"));
+                    continue;
+                }
+                Err(raw) => {
+                    self.unread_id(&what, "secrets[].id", raw);
+                    continue;
+                }
+            };
+            if !self.secrets_seen.insert((client, secret)) {
+                continue;
+            }
             let candidate = Candidate {
                 target: Target {
-                    kind: Kind::ServiceAccountSecret,
-                    scope: org,
+                    kind: secret_kind,
+                    scope,
                     key: client,
                     secret: Some(secret),
                 },
                 facts: Facts {
-                    created: s.created,
-                    expires: s.expires,
-                    last_used: s.last_used,
+                    created: s.created.at(),
+                    expires: s.expires.at(),
+                    last_used: s.last_used.at(),
                     name: name.clone(),
                     description: description.clone(),
+                    unreadable: unreadable_of(&[
+                        (DateField::Created, "createdAt", &s.created),
+                        (DateField::Expires, "expiresAt", &s.expires),
+                        (DateField::LastUsed, "lastUsedAt", &s.last_used),
+                    ]),
                     ..Facts::default()
                 },
                 org: None,
@@ -283,10 +373,18 @@ impl Run<'_> {
         kind: Kind,
         scope: ObjectId,
         org: Option<ObjectId>,
+        list: &str,
         k: read::ApiKey,
     ) {
-        let Some(key) = k.id.as_deref().and_then(ObjectId::parse) else {
-            return;
+        let field = if kind == Kind::AgentApiKey {
+            "_id"
+        } else {
+            "id"
+        };
+        let key = match id_text(&k.id).map(|t| (t, ObjectId::parse(t))) {
+            Ok((_, Some(key))) => key,
+            Ok((t, None)) => return self.unread_id(list, field, format!("{t:?}")),
+            Err(raw) => return self.unread_id(list, field, raw),
         };
         if k.public_key.is_some() && k.public_key == self.caller.public_key {
             self.found.own_skipped += 1;
@@ -301,9 +399,10 @@ impl Run<'_> {
                 secret: None,
             },
             facts: Facts {
-                created: k.created_time,
+                created: k.created_time.at(),
                 name: desc.clone(),
                 description: desc,
+                unreadable: unreadable_of(&[(DateField::Created, "createdTime", &k.created_time)]),
                 ..Facts::default()
             },
             org,
@@ -311,7 +410,7 @@ impl Run<'_> {
         self.judge(candidate).await;
     }
 
-    /// A project's API keys, agent keys and AI model keys.
+    /// A project's API keys, agent keys, AI model keys and service-account secrets.
     async fn project(&mut self, project: ObjectId) {
         let ctx = self.ctx;
         let api = ctx.client().api();
@@ -320,6 +419,7 @@ impl Run<'_> {
                 continue;
             }
             let spec = read::kind_list(ctx, kind, &project, false);
+            let list = format!("GET {}", spec.url.path());
             match read::all::<read::ApiKey>(ctx, project, &spec).await {
                 Ok(keys) => {
                     let org = if kind == Kind::ProjectApiKey {
@@ -328,28 +428,66 @@ impl Run<'_> {
                         None
                     };
                     for k in keys {
-                        self.api_key(kind, project, org, k).await;
+                        self.api_key(kind, project, org, &list, k).await;
                     }
                 }
-                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+                Err(why) => self.problem(list, why),
             }
         }
         if self.policy.wants(Kind::AiModelApiKey) && api.supports(Kind::AiModelApiKey) {
             let spec = read::kind_list(ctx, Kind::AiModelApiKey, &project, false);
+            let list = format!("GET {}", spec.url.path());
             match read::all::<read::ModelKey>(ctx, project, &spec).await {
                 Ok(keys) => {
                     for k in keys {
-                        self.model_key(project, k).await;
+                        self.model_key(project, &list, k).await;
                     }
                 }
-                Err(why) => self.problem(format!("GET {}", spec.url.path()), why),
+                Err(why) => self.problem(list, why),
             }
+        }
+        self.project_secrets(project).await;
+    }
+
+    /// The secrets of the service accounts assigned to a project (`listGroupServiceAccounts`: a
+    /// `GroupServiceAccount` carries `secrets[]` with `createdAt`, `expiresAt`, `lastUsedAt`), so
+    /// that a credential with project access alone can select them. Not read when the project's
+    /// organization's accounts were: every secret of theirs was judged there.
+    async fn project_secrets(&mut self, project: ObjectId) {
+        let ctx = self.ctx;
+        let kind = Kind::ProjectServiceAccountSecret;
+        if !self.policy.wants(kind) || !ctx.client().api().supports(kind) {
+            return;
+        }
+        if self
+            .project_orgs
+            .get(&project)
+            .is_some_and(|org| self.accounts_read.contains(org))
+        {
+            return;
+        }
+        let spec = read::kind_list(
+            ctx,
+            Kind::ProjectServiceAccount,
+            &project,
+            self.policy.include_system_managed,
+        );
+        let list = format!("GET {}", spec.url.path());
+        match read::all::<read::Account>(ctx, project, &spec).await {
+            Ok(accounts) => {
+                for a in accounts {
+                    self.account(kind, project, &list, a).await;
+                }
+            }
+            Err(why) => self.problem(list, why),
         }
     }
 
-    async fn model_key(&mut self, project: ObjectId, k: read::ModelKey) {
-        let Some((key, rest)) = k.id.as_deref().and_then(parse_model_key) else {
-            return;
+    async fn model_key(&mut self, project: ObjectId, list: &str, k: read::ModelKey) {
+        let (key, rest) = match id_text(&k.id).map(|t| (t, parse_model_key(t))) {
+            Ok((_, Some(parts))) => parts,
+            Ok((t, None)) => return self.unread_id(list, "apiKeyId", format!("{t:?}")),
+            Err(raw) => return self.unread_id(list, "apiKeyId", raw),
         };
         let name = k.name.unwrap_or_default();
         let candidate = Candidate {
@@ -360,10 +498,14 @@ impl Run<'_> {
                 secret: Some(rest),
             },
             facts: Facts {
-                created: k.created,
-                last_used: k.last_used,
+                created: k.created.at(),
+                last_used: k.last_used.at(),
                 name: name.clone(),
                 description: name,
+                unreadable: unreadable_of(&[
+                    (DateField::Created, "createdAt", &k.created),
+                    (DateField::LastUsed, "lastUsedAt", &k.last_used),
+                ]),
                 ..Facts::default()
             },
             org: None,
@@ -385,17 +527,19 @@ impl Run<'_> {
                 self.problem(format!("project {project}"), "it does not exist".into());
                 None
             }
-            read::ProjectOrg::Unknown(why) => {
+            read::ProjectOrg::Unknown(why) | read::ProjectOrg::NotInGroup(why) => {
                 self.problem(format!("project {project}"), why);
                 None
             }
         }
     }
 
-    /// Every rule on one candidate; its access list read only when a rule needs it.
+    /// Every rule on one candidate; its access list read only when a rule needs it. A rule that
+    /// rests on an unreadable date never selects: the credential and the date are named.
     async fn judge(&mut self, mut c: Candidate) {
         self.found.candidates += 1;
         let mut reasons = Vec::new();
+        let mut unknown = Vec::new();
         for (i, rule) in self.policy.rule.iter().enumerate() {
             let mut verdict = rule.judge(c.target.kind, &c.facts, self.now);
             if verdict == Verdict::NeedsAccessList {
@@ -405,8 +549,12 @@ impl Run<'_> {
                 }
                 verdict = rule.judge(c.target.kind, &c.facts, self.now);
             }
-            if let Verdict::Holds(why) = verdict {
-                reasons.push(format!("rule {}: {}", i + 1, why.join(", ")));
+            match verdict {
+                Verdict::Holds(why) => reasons.push(format!("rule {}: {}", i + 1, why.join(", "))),
+                Verdict::Unreadable(what) => {
+                    unknown.push(format!("rule {}: {}", i + 1, what.join(", ")));
+                }
+                Verdict::No | Verdict::NeedsAccessList => {}
             }
         }
         if !reasons.is_empty() {
@@ -414,6 +562,15 @@ impl Run<'_> {
                 target: c.target,
                 why: reasons.join("; "),
             });
+        } else if !unknown.is_empty() {
+            self.found.unreadable_dates += 1;
+            self.problem(
+                c.target.to_string(),
+                format!(
+                    "not selected: {} (the documents give dates as ISO 8601 with an offset)",
+                    unknown.join("; ")
+                ),
+            );
         }
     }
 
@@ -432,8 +589,12 @@ impl Run<'_> {
                 entries
                     .into_iter()
                     .map(|e| Entry {
-                        created: e.created,
-                        last_used: e.last_used,
+                        created: e.created.at(),
+                        last_used: e.last_used.at(),
+                        unreadable: e
+                            .created
+                            .unreadable("created")
+                            .or_else(|| e.last_used.unreadable("lastUsed")),
                     })
                     .collect(),
             ),
@@ -443,6 +604,22 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The kinds read per project.
+const PROJECT_KINDS: [Kind; 4] = [
+    Kind::ProjectApiKey,
+    Kind::AgentApiKey,
+    Kind::AiModelApiKey,
+    Kind::ProjectServiceAccountSecret,
+];
+
+/// The dates of `fields` that could not be read, each named by its field.
+fn unreadable_of(fields: &[(DateField, &str, &Date)]) -> Vec<(DateField, String)> {
+    fields
+        .iter()
+        .filter_map(|(f, name, d)| d.unreadable(name).map(|t| (*f, t)))
+        .collect()
 }
 
 /// The caller as lists name it: a service account's client id, an API key's public key.

@@ -88,6 +88,18 @@ pub mod span {
 pub struct Entry {
     pub created: Option<Timestamp>,
     pub last_used: Option<Timestamp>,
+    /// A date of the entry that could not be read, as the list wrote it (`lastUsed "…"`).
+    pub unreadable: Option<String>,
+}
+
+/// The date fields of a credential, as conditions read them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateField {
+    Created,
+    Expires,
+    LastUsed,
+    /// A service account's secrets' `expiresAt`.
+    SecretsExpire,
 }
 
 /// What the lists said of one credential.
@@ -102,6 +114,19 @@ pub struct Facts {
     pub secrets_expire: Vec<Option<Timestamp>>,
     /// An API key's access list, once read (`None` until then).
     pub access: Option<Vec<Entry>>,
+    /// Dates the lists gave that could not be read, each as the list wrote it (`lastUsedAt
+    /// "2026-11-20"`): a condition that reads one neither holds nor fails, it is unknown.
+    pub unreadable: Vec<(DateField, String)>,
+}
+
+impl Facts {
+    /// The unreadable date among `fields`, as the list wrote it.
+    fn unread(&self, fields: &[DateField]) -> Option<String> {
+        self.unreadable
+            .iter()
+            .find(|(f, _)| fields.contains(f))
+            .map(|(_, text)| text.clone())
+    }
 }
 
 /// Which conditions a kind's facts can answer.
@@ -125,8 +150,9 @@ fn applies(kind: Kind, condition: &str) -> bool {
 }
 
 /// The kinds a selection can read.
-pub const SELECTABLE: [Kind; 6] = [
+pub const SELECTABLE: [Kind; 7] = [
     Kind::ServiceAccountSecret,
+    Kind::ProjectServiceAccountSecret,
     Kind::ServiceAccount,
     Kind::OrgApiKey,
     Kind::ProjectApiKey,
@@ -154,7 +180,14 @@ pub enum Verdict {
     No,
     /// Everything but the access list holds; read it, then ask again.
     NeedsAccessList,
+    /// No condition fails, but some rest on dates that could not be read (each as the list wrote
+    /// it): never selected, and named.
+    Unreadable(Vec<String>),
 }
+
+/// One condition on one credential: holds (`Some(true)`), fails, or is unknown because a date it
+/// reads could not be read; and what it says, in words.
+type Check = (Option<bool>, String);
 
 impl Rule {
     /// The conditions set, by name.
@@ -229,113 +262,94 @@ impl Rule {
         if !self.kinds().contains(&kind) {
             return Verdict::No;
         }
-        let mut why = Vec::new();
-        let mut hold = |ok: bool, text: String| {
-            why.push(text);
-            ok
-        };
-        let ok = self.plain(kind, f, now, &mut hold);
-        if !ok {
+        let fails = |checks: &[Check]| checks.iter().any(|(ok, _)| *ok == Some(false));
+        let mut checks = self.plain(kind, f, now);
+        if fails(&checks) {
             return Verdict::No;
         }
         if self.needs_access(kind) {
             let Some(entries) = &f.access else {
                 return Verdict::NeedsAccessList;
             };
-            if !self.access(entries, now, &mut hold) {
+            checks.extend(self.access(entries, now));
+            if fails(&checks) {
                 return Verdict::No;
             }
         }
-        Verdict::Holds(why)
+        let unknown: Vec<String> = checks
+            .iter()
+            .filter(|(ok, _)| ok.is_none())
+            .map(|(_, text)| text.clone())
+            .collect();
+        if unknown.is_empty() {
+            Verdict::Holds(checks.into_iter().map(|(_, text)| text).collect())
+        } else {
+            Verdict::Unreadable(unknown)
+        }
     }
 
     /// Every condition that needs no access list.
-    fn plain(
-        &self,
-        kind: Kind,
-        f: &Facts,
-        now: Timestamp,
-        hold: &mut dyn FnMut(bool, String) -> bool,
-    ) -> bool {
+    fn plain(&self, kind: Kind, f: &Facts, now: Timestamp) -> Vec<Check> {
+        use DateField::*;
         let at = |t: Option<Timestamp>| t.map_or("never".to_string(), |t| t.to_string());
-        if self.expired == Some(true)
-            && !hold(
-                f.expires.is_some_and(|e| e <= now),
-                format!("expired at {}", at(f.expires)),
-            )
-        {
-            return false;
+        // A condition on a date the list gave unreadably is unknown, whatever the others say.
+        let on = |fields: &[DateField], ok: bool, text: String| match f.unread(fields) {
+            Some(raw) => (None, format!("{raw} is not a date")),
+            None => (Some(ok), text),
+        };
+        let mut checks = Vec::new();
+        if self.expired == Some(true) {
+            let ok = f.expires.is_some_and(|e| e <= now);
+            checks.push(on(&[Expires], ok, format!("expired at {}", at(f.expires))));
         }
         if let Some(d) = self.expiring_within {
             let soon = now.checked_add(jiff::SignedDuration::try_from(d).unwrap_or_default());
             let ok = matches!((f.expires, soon), (Some(e), Ok(soon)) if e > now && e <= soon);
-            if !hold(
-                ok,
-                format!("expires at {} (within {})", at(f.expires), words(d)),
-            ) {
-                return false;
-            }
+            let text = format!("expires at {} (within {})", at(f.expires), words(d));
+            checks.push(on(&[Expires], ok, text));
         }
-        if let Some(d) = self.created_before
-            && !hold(
-                older(f.created, d, now),
-                format!("created at {} (over {} ago)", at(f.created), words(d)),
-            )
-        {
-            return false;
+        if let Some(d) = self.created_before {
+            let text = format!("created at {} (over {} ago)", at(f.created), words(d));
+            checks.push(on(&[Created], older(f.created, d, now), text));
         }
         // An API key's use is in its access list, judged apart.
         if !matches!(kind, Kind::OrgApiKey | Kind::ProjectApiKey) {
             if let Some(d) = self.unused_for {
                 let last = f.last_used.or(f.created);
-                if !hold(
-                    older(last, d, now),
-                    format!("last used {} (over {} ago)", at(f.last_used), words(d)),
-                ) {
-                    return false;
-                }
+                let text = format!("last used {} (over {} ago)", at(f.last_used), words(d));
+                checks.push(on(&[LastUsed, Created], older(last, d, now), text));
             }
-            if self.never_used == Some(true) && !hold(f.last_used.is_none(), "never used".into()) {
-                return false;
+            if self.never_used == Some(true) {
+                checks.push(on(&[LastUsed], f.last_used.is_none(), "never used".into()));
             }
         }
         if self.all_secrets_expired == Some(true) {
             let all = !f.secrets_expire.is_empty()
                 && f.secrets_expire.iter().all(|e| e.is_some_and(|e| e <= now));
-            if !hold(
-                all,
-                format!("all {} secrets expired", f.secrets_expire.len()),
-            ) {
-                return false;
-            }
+            let text = format!("all {} secrets expired", f.secrets_expire.len());
+            checks.push(on(&[SecretsExpire], all, text));
         }
-        if let Some(p) = &self.name
-            && !hold(glob(p, &f.name), format!("name {:?} matches {p:?}", f.name))
-        {
-            return false;
+        if let Some(p) = &self.name {
+            let text = format!("name {:?} matches {p:?}", f.name);
+            checks.push((Some(glob(p, &f.name)), text));
         }
-        if let Some(p) = &self.description
-            && !hold(
-                glob(p, &f.description),
-                format!("description {:?} matches {p:?}", f.description),
-            )
-        {
-            return false;
+        if let Some(p) = &self.description {
+            let text = format!("description {:?} matches {p:?}", f.description);
+            checks.push((Some(glob(p, &f.description)), text));
         }
-        true
+        checks
     }
 
     /// The access-list conditions.
-    fn access(
-        &self,
-        entries: &[Entry],
-        now: Timestamp,
-        hold: &mut dyn FnMut(bool, String) -> bool,
-    ) -> bool {
-        if self.no_access_list == Some(true)
-            && !hold(entries.is_empty(), "no access-list entry".into())
-        {
-            return false;
+    fn access(&self, entries: &[Entry], now: Timestamp) -> Vec<Check> {
+        let unread = entries.iter().find_map(|e| e.unreadable.clone());
+        let dated = |ok: bool, text: String| match &unread {
+            Some(raw) => (None, format!("access list {raw} is not a date")),
+            None => (Some(ok), text),
+        };
+        let mut checks = Vec::new();
+        if self.no_access_list == Some(true) {
+            checks.push((Some(entries.is_empty()), "no access-list entry".into()));
         }
         if let Some(d) = self.unused_for {
             let ok = !entries.is_empty()
@@ -348,17 +362,13 @@ impl Rule {
                 last.map_or("never".into(), |t| t.to_string()),
                 words(d)
             );
-            if !hold(ok, text) {
-                return false;
-            }
+            checks.push(dated(ok, text));
         }
         if self.never_used == Some(true) {
             let ok = !entries.is_empty() && entries.iter().all(|e| e.last_used.is_none());
-            if !hold(ok, "access list shows no use".into()) {
-                return false;
-            }
+            checks.push(dated(ok, "access list shows no use".into()));
         }
-        true
+        checks
     }
 }
 
@@ -444,6 +454,7 @@ mod tests {
         f.access = Some(vec![Entry {
             created: t("2026-01-01T00:00:00Z"),
             last_used: t("2026-10-01T00:00:00Z"),
+            unreadable: None,
         }]);
         assert!(matches!(
             rule.judge(Kind::OrgApiKey, &f, now),
@@ -451,6 +462,51 @@ mod tests {
         ));
         f.access = Some(vec![]);
         assert_eq!(rule.judge(Kind::OrgApiKey, &f, now), Verdict::No);
+    }
+
+    #[test]
+    fn an_unreadable_date_never_selects_and_is_named_only_where_it_decides() {
+        let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        let unused = Rule {
+            unused_for: Some(span::parse("30d").unwrap()),
+            ..Rule::default()
+        };
+        let f = Facts {
+            created: t("2026-01-01T00:00:00Z"),
+            unreadable: vec![(DateField::LastUsed, "lastUsedAt \"2026-11-30\"".into())],
+            ..Facts::default()
+        };
+        let k = Kind::ServiceAccountSecret;
+        assert_eq!(
+            unused.judge(k, &f, now),
+            Verdict::Unreadable(vec!["lastUsedAt \"2026-11-30\" is not a date".into()])
+        );
+        // A condition that fails on readable facts decides alone.
+        let named = Rule {
+            name: Some("ci-*".into()),
+            ..unused.clone()
+        };
+        assert_eq!(named.judge(k, &f, now), Verdict::No);
+        // A rule that reads no unreadable date is judged as ever.
+        let created = Rule {
+            created_before: Some(span::parse("30d").unwrap()),
+            ..Rule::default()
+        };
+        assert!(matches!(created.judge(k, &f, now), Verdict::Holds(_)));
+        // An access-list entry's unreadable date.
+        let entries = vec![Entry {
+            created: t("2026-01-01T00:00:00Z"),
+            last_used: None,
+            unreadable: Some("lastUsed \"yesterday\"".into()),
+        }];
+        let key = Facts {
+            access: Some(entries),
+            ..Facts::default()
+        };
+        assert!(matches!(
+            unused.judge(Kind::OrgApiKey, &key, now),
+            Verdict::Unreadable(_)
+        ));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use tokio::sync::Semaphore;
 
 use crate::api::{Answer, ListedId, Page};
 use crate::api::{ITEMS_PER_PAGE, ListShape, ListSpec};
-use crate::engine::{Context, go_ahead, with_retries};
+use crate::engine::{Context, Purpose, go_ahead, with_retries};
 use crate::input::{Kind, ObjectId, Scope, Target};
 
 /// Pages read of one list at most, whatever a server says: 5,000,000 items at 500 a page.
@@ -102,9 +102,9 @@ pub fn spec(ctx: &Context, key: &ListKey) -> ListSpec {
     )
 }
 
-/// Where paging stands.
+/// Where paging stands: the one rule for when a list has been read whole.
 #[derive(Default)]
-struct Progress {
+pub struct Progress {
     ids: HashSet<ListedId>,
     items: u64,
     total: Option<u64>,
@@ -113,7 +113,7 @@ struct Progress {
 impl Progress {
     /// Takes page `page`; `Ok(true)` when the listing is complete, `Ok(false)` when another page
     /// is to be read, `Err` when it can never be complete.
-    fn take(&mut self, page: u64, p: Page, paged: bool) -> Result<bool, String> {
+    pub fn take(&mut self, page: u64, p: Page, paged: bool) -> Result<bool, String> {
         if p.unreadable > 0 {
             return Err(format!(
                 "page {page} listed {} of its {} items without a readable id",
@@ -180,7 +180,7 @@ pub async fn read_list(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> L
         let shape = spec.shape;
         let attempted = with_retries(
             ctx,
-            key.scope,
+            (key.scope, Purpose::Read),
             dispatch,
             || client.list_page(&spec, page as usize),
             |reply| match &reply.answer {

@@ -183,6 +183,17 @@ impl Readers {
         (per, nobody)
     }
 
+    /// Whether credential `i` reads (and would revoke) the rows of organization `org`.
+    pub fn serves(&self, i: usize, org: &crate::input::ObjectId) -> bool {
+        let row = crate::input::Target {
+            kind: Kind::OrgApiKey,
+            scope: *org,
+            key: *org,
+            secret: None,
+        };
+        (self.route)(&row) == Ok(i)
+    }
+
     /// Why the reading stopped, when every credential stopped; one credential stopped alone leaves
     /// only its lists unread, which the caller reports as such.
     pub fn stopped(&self) -> Option<StopReason> {
@@ -370,7 +381,20 @@ fn record(
 ) {
     let t = claim.target;
     let present = ListKey::listed_id(&t).is_some_and(|id| ids.contains(&id));
-    let (outcome, text) = if present {
+    let otherwise = (!present && t.kind == crate::input::Kind::AiModelApiKey)
+        .then(|| crate::api::spelled_otherwise(&t.key_text(), ids))
+        .flatten();
+    let (outcome, text) = if let Some(listed) = otherwise {
+        // The row's spelling names no key; the one it differs from only in case is there.
+        found.result.still_present += 1;
+        found.result.present.push((claim.line, t.to_string()));
+        (
+            Outcome::StillPresent,
+            format!(
+                "{message} lists {listed}, which this row's id spells in another case: the API compares AI model key ids exactly, so the row's not-found proved nothing of it; fix the spelling"
+            ),
+        )
+    } else if present {
         found.result.still_present += 1;
         found.result.present.push((claim.line, t.to_string()));
         (

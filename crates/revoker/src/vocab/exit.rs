@@ -12,6 +12,12 @@ pub const USAGE: i32 = 2;
 pub const ABORTED: i32 = 3;
 /// Another run holds the report.
 pub const LOCKED: i32 = 4;
+/// `report`'s check of the evidence failed: the chain or the audit record broken, a kept evidence
+/// digest not found, a signature that does not match, or no signature where one was asked for.
+pub const TAMPERED: i32 = 5;
+/// `report --public-key`: the signed part is intact, but runs recorded after signing are not
+/// signed (a run or verification without the key).
+pub const PARTLY_SIGNED: i32 = 6;
 /// Stopped by SIGHUP after draining.
 pub const SIGHUP: i32 = 129;
 /// Stopped by SIGINT after draining.

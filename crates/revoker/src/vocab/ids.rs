@@ -137,9 +137,14 @@ impl Kind {
     /// camelCase.
     pub fn parse(text: &str) -> Option<Kind> {
         let text = Kind::folded(text);
-        Kind::ALL.into_iter().find(|k| {
-            Kind::folded(k.as_str()) == text || k.aliases().iter().any(|a| Kind::folded(a) == text)
-        })
+        let named = |text: &str| {
+            Kind::ALL.into_iter().find(|k| {
+                Kind::folded(k.as_str()) == text
+                    || k.aliases().iter().any(|a| Kind::folded(a) == text)
+            })
+        };
+        // Plurals as UIs label them: Cloud Manager's "Agent API Keys".
+        named(&text).or_else(|| text.strip_suffix('s').and_then(named))
     }
 
     /// The name nearest to an unknown one, for "did you mean".
@@ -192,6 +197,13 @@ impl Kind {
         )
     }
 
+    /// Kinds whose row takes a credential away from one project and leaves it whole elsewhere
+    /// (an API key's or a service account's assignment): the project is part of what the row
+    /// names. Every other kind deletes (all or part of) the credential, whatever the path.
+    pub fn unassigns(self) -> bool {
+        matches!(self, Kind::ProjectApiKey | Kind::ProjectServiceAccount)
+    }
+
     /// Whether the key is a service account's client id rather than an ObjectId.
     pub fn key_is_client_id(self) -> bool {
         matches!(
@@ -211,12 +223,11 @@ impl Kind {
         )
     }
 
-    /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind.
+    /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind. Cloud
+    /// Manager's reference has project service accounts ("Unassign One Service Account from One
+    /// Project", "Delete a Project Service Account Secret"); AI model keys are Atlas's alone.
     pub fn on_cloud_manager(self) -> bool {
-        !matches!(
-            self,
-            Kind::ProjectServiceAccount | Kind::ProjectServiceAccountSecret | Kind::AiModelApiKey
-        )
+        self != Kind::AiModelApiKey
     }
 
     /// Whether the Atlas Administration API (v2) documents this kind.
@@ -293,21 +304,88 @@ pub fn parse_client_id(text: &str) -> Option<ObjectId> {
     ObjectId::parse(text.strip_prefix(CLIENT_ID_PREFIX)?)
 }
 
-/// An AI model API key's id as Atlas writes it (`a86r5kwrfsk5r5ku5tgvhmpj`): 24 ASCII letters and
-/// digits. Answers its two halves, which a [`Target`] holds as its key and secret.
-pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
+/// The longest AI model API key id taken. The spec (`AiModelApiKeyResponse.apiKeyId`,
+/// `deleteGroupModelKey`) gives the id no pattern or length, only a 24-character example; ids far
+/// longer than that are refused rather than kept without bound.
+pub const MAX_MODEL_KEY: usize = 128;
+
+/// Distinct AI model key ids of another shape than the example's, held at most per process.
+const MAX_ODD_MODEL_KEYS: usize = 1_000_000;
+
+/// The marker of a model key held by [`odd_model_keys`]: never a letter or digit, so it never
+/// starts an id packed into its halves.
+const ODD: u8 = 0;
+
+/// Odd AI model key ids: each id's index, and the ids by index.
+type OddKeys = std::sync::Mutex<(std::collections::HashMap<String, u64>, Vec<String>)>;
+
+/// AI model key ids that do not fit the two halves of a [`Target`] (not exactly 24 letters and
+/// digits), each held once for the life of the process and named by its index in both halves.
+fn odd_model_keys() -> &'static OddKeys {
+    static KEYS: OnceLock<OddKeys> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// Whether `text` is an AI model API key id revoker takes: 1 to [`MAX_MODEL_KEY`] URL-safe
+/// characters (RFC 3986 unreserved: letters, digits, `-`, `.`, `_`, `~`), the first a letter or
+/// digit, so that the id is always one path segment and never `.` or `..`.
+pub fn is_model_key(text: &str) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() != 24 || !bytes.iter().all(u8::is_ascii_alphanumeric) {
+    !bytes.is_empty()
+        && bytes.len() <= MAX_MODEL_KEY
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// An AI model API key's id as Atlas lists it (`a86r5kwrfsk5r5ku5tgvhmpj`, the spec's example):
+/// see [`is_model_key`]. Answers two halves, which a [`Target`] holds as its key and secret: the
+/// id's own bytes when it is 24 letters and digits, else a handle to the id held for the process.
+/// Case is kept: these ids are not hex.
+pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
+    if !is_model_key(text) {
         return None;
     }
-    let (mut first, mut second) = ([0u8; 12], [0u8; 12]);
-    first.copy_from_slice(&bytes[..12]);
-    second.copy_from_slice(&bytes[12..]);
-    Some((ObjectId(first), ObjectId(second)))
+    let bytes = text.as_bytes();
+    if bytes.len() == 24 && bytes.iter().all(u8::is_ascii_alphanumeric) {
+        let (mut first, mut second) = ([0u8; 12], [0u8; 12]);
+        first.copy_from_slice(&bytes[..12]);
+        second.copy_from_slice(&bytes[12..]);
+        return Some((ObjectId(first), ObjectId(second)));
+    }
+    let mut keys = odd_model_keys()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let index = match keys.0.get(text) {
+        Some(i) => *i,
+        None if keys.1.len() >= MAX_ODD_MODEL_KEYS => return None,
+        None => {
+            let i = keys.1.len() as u64;
+            keys.1.push(text.to_string());
+            keys.0.insert(text.to_string(), i);
+            i
+        }
+    };
+    let mut first = [0u8; 12];
+    first[0] = ODD;
+    first[4..].copy_from_slice(&index.to_be_bytes());
+    Some((ObjectId(first), ObjectId([ODD; 12])))
 }
 
 /// The text of an AI model API key's id from its two halves.
 fn model_key_text(first: &ObjectId, second: Option<&ObjectId>) -> String {
+    if first.0[0] == ODD {
+        let mut index = [0u8; 8];
+        index.copy_from_slice(&first.0[4..]);
+        let keys = odd_model_keys()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        return usize::try_from(u64::from_be_bytes(index))
+            .ok()
+            .and_then(|i| keys.1.get(i).cloned())
+            .unwrap_or_default();
+    }
     let mut bytes = first.0.to_vec();
     bytes.extend(second.map_or([0; 12], |s| s.0));
     String::from_utf8_lossy(&bytes).into_owned()
@@ -357,7 +435,7 @@ impl fmt::Debug for ObjectId {
     }
 }
 
-/// One credential to revoke. Its identity `(kind, scope, key, secret)` is what resume and
+/// One credential to revoke. Its identity ([`Target::identity`]) is what resume and
 /// de-duplication compare.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
@@ -381,10 +459,15 @@ fn identity_hashers() -> &'static (std::hash::RandomState, std::hash::RandomStat
 }
 
 impl Target {
+    /// The credential the row acts on: `(kind, key, secret)` — the same credential whatever
+    /// project or organization cell the row has — and, for a row that unassigns a credential from
+    /// one project ([`Kind::unassigns`]), that project: assignments to two projects are two.
     pub fn identity(&self) -> Identity {
         let mut bytes = [0u8; 38];
         bytes[0] = self.kind.code();
-        bytes[1..13].copy_from_slice(&self.scope.0);
+        if self.kind.unassigns() {
+            bytes[1..13].copy_from_slice(&self.scope.0);
+        }
         bytes[13..25].copy_from_slice(&self.key.0);
         if let Some(secret) = self.secret {
             bytes[25] = 1;
@@ -392,6 +475,23 @@ impl Target {
         }
         let (a, b) = identity_hashers();
         (u128::from(a.hash_one(bytes)) << 64) | u128::from(b.hash_one(bytes))
+    }
+
+    /// A short keyed hash of the cells a row names besides its identity: the project or
+    /// organization of a row whose identity does not hold it, and a project row's `org` cell (where
+    /// a run with a credential per organization sends it). Two rows of one identity whose cells
+    /// differ contradict each other.
+    pub fn cells_fingerprint(&self, org: Option<ObjectId>) -> u32 {
+        let mut bytes = [0u8; 26];
+        if !self.kind.unassigns() {
+            bytes[..12].copy_from_slice(&self.scope.0);
+        }
+        if let Some(org) = org {
+            bytes[12] = 1;
+            bytes[13..25].copy_from_slice(&org.0);
+        }
+        let (a, _) = identity_hashers();
+        a.hash_one(bytes) as u32
     }
 
     /// The key as the API names it: an ObjectId, a client id `mdb_sa_id_…`, or an AI model API
@@ -593,6 +693,19 @@ mod tests {
             t(Kind::OrgApiKey, a, b, None),
             t(Kind::OrgApiKey, a, b, None)
         );
+        // One credential whatever its cell; an assignment is the project's.
+        assert_eq!(
+            t(Kind::OrgApiKey, a, b, None),
+            t(Kind::OrgApiKey, b, b, None)
+        );
+        assert_eq!(
+            t(Kind::ProjectServiceAccountSecret, a, b, Some(a)),
+            t(Kind::ProjectServiceAccountSecret, b, b, Some(a))
+        );
+        assert_ne!(
+            t(Kind::ProjectServiceAccount, a, b, None),
+            t(Kind::ProjectServiceAccount, b, b, None)
+        );
     }
 
     #[test]
@@ -647,12 +760,46 @@ mod new_kinds {
             "ai-model-api-key 5f1b2c3d4e5f6a7b8c9d0e1f a86r5kwrfsk5r5ku5tgvhmpj"
         );
         for bad in [
-            "a86r5kwrfsk5r5ku5tgvhmp",
+            "",
+            ".",
+            "..",
+            "-a",
             "a86r5kwrfsk5r5ku5tgvhmp/",
-            "a86r5kwrfsk5r5ku5tgvhmpjj",
+            "a86r5kwrfsk5r5ku5tgvhmp%2F",
+            "a b",
+            "ключ",
+            &"a".repeat(MAX_MODEL_KEY + 1),
         ] {
             assert!(parse_model_key(bad).is_none(), "{bad}");
         }
+        // Ids of another shape than the example's are taken, their case kept, and round-trip.
+        for odd in [
+            "a86r5kwrfsk5r5ku5tgvhmp",
+            "a86r5kwrfsk5r5ku5tgvhmpjj",
+            "voyage-key_01.prod~x",
+            "VOYAGE-key_01.prod~x",
+        ] {
+            let t = Target::parse("ai-model-api-key", "5f1b2c3d4e5f6a7b8c9d0e1f", odd, "").unwrap();
+            assert_eq!(t.key_text(), odd);
+            let again =
+                Target::parse("ai-model-api-key", "5f1b2c3d4e5f6a7b8c9d0e1f", odd, "").unwrap();
+            assert_eq!(t, again);
+        }
+        let (a, b) = (
+            Target::parse(
+                "ai-model-api-key",
+                "5f1b2c3d4e5f6a7b8c9d0e1f",
+                "voyage-key_01.prod~x",
+                "",
+            ),
+            Target::parse(
+                "ai-model-api-key",
+                "5f1b2c3d4e5f6a7b8c9d0e1f",
+                "VOYAGE-key_01.prod~x",
+                "",
+            ),
+        );
+        assert_ne!(a, b);
         let g = Target::parse("global-api-key", "", "aaaaaaaaaaaaaaaaaaaaaaaa", "").unwrap();
         assert_eq!((g.scope, g.scope_text()), (NO_SCOPE, String::new()));
         assert_eq!(g.to_string(), "global-api-key aaaaaaaaaaaaaaaaaaaaaaaa");

@@ -33,7 +33,7 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         // A byte of another encoding in a column revoker reads makes that row bad, not the file.
         ("invalid-utf8.csv", 1, format!("F:3: column 2 (key) is not valid UTF-8 (save the export as UTF-8 text, e.g. \"CSV UTF-8\")\n{}", summary(2, 0, 1, 1, 1))),
         ("nul-byte.csv", 2, "revoker: F:2: contains a NUL byte: this is not a text file".into()),
-        ("not-an-array.json", 2, "revoker: F:1: malformed JSON: invalid type: map, expected a JSON array of objects (for one object per line use --format jsonl) (column 2)".into()),
+        ("not-an-array.json", 2, "revoker: F:1: malformed JSON: a JSON object without a `results` array: expected an array of rows, or an Atlas list object {links, results, totalCount} (column 91)".into()),
         ("nested-objects.json", 1, one_bad(2, "field \"project\" must be a string, found an object")),
         ("numbers.json", 1, one_bad(2, "field \"key\" must be a string, found a number")),
         ("unknown-columns.csv", 2, no_scope("alpha, beta, gamma")),
@@ -54,7 +54,7 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         ("json-trailing.json", 2, "revoker: F:1: malformed JSON: trailing characters (column 95)".into()),
         ("jsonl-bad-line.jsonl", 2, "revoker: F:3: malformed JSON: EOF while parsing a value (column 46)".into()),
         ("jsonl-array-line.jsonl", 1, one_bad(1, "expected a JSON object, found an array")),
-        ("missing-kind-column.csv", 2, "revoker: F:1: no kind column in the header (looked for kind, type); add one, map it with --columns kind=NAME, or pass --kind".into()),
+        ("missing-kind-column.csv", 2, "revoker: F:1: no kind column in the header (looked for kind, type, keyType); add one, map it with --columns kind=NAME, or pass --kind".into()),
         ("bom-only.csv", 2, no_scope("no column names")),
         ("whitespace-only.json", 2, "revoker: F:3: malformed JSON: EOF while parsing a value (column 0)".into()),
         ("null-fields.json", 1, one_bad(1, "key id is missing")),

@@ -264,7 +264,7 @@ fn any_edit_of_the_report_is_found_and_named_by_its_line() {
         let out = revoker().arg("report").arg(&report).output().unwrap();
         match expect_line {
             Some(line) => {
-                assert_eq!(out.status.code(), Some(2), "{what}: {}", stdout(&out));
+                assert_eq!(out.status.code(), Some(5), "{what}: {}", stdout(&out));
                 assert!(
                     stderr(&out).contains(&format!("{}:{line}: ", report.display())),
                     "{what}: {}",
@@ -273,7 +273,7 @@ fn any_edit_of_the_report_is_found_and_named_by_its_line() {
                 assert!(stdout(&out).contains("chain: BROKEN"), "{what}");
             }
             None => {
-                assert_eq!(out.status.code(), Some(2), "{what}: {}", stdout(&out));
+                assert_eq!(out.status.code(), Some(5), "{what}: {}", stdout(&out));
                 assert!(
                     stderr(&out).contains("rows were deleted or the report was replaced"),
                     "{what}: {}",

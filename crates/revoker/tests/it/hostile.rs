@@ -608,3 +608,113 @@ fn a_report_named_through_a_symlink_is_locked_as_itself() {
     );
     assert_eq!(first.status.code(), Some(130));
 }
+
+fn mkfifo(path: &std::path::Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_fifo_or_a_link_to_one_at_a_side_file_never_holds_the_run() {
+    let rows = keys(4, 2);
+    let sim = sim(SimConfig::default(), &rows);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    // The limits file: a FIFO, then a link to one. A warning; the run goes on and finishes.
+    let fifo = path(&d, "elsewhere.fifo");
+    mkfifo(&fifo);
+    for (name, make) in [
+        (
+            "a",
+            Box::new(|p: &std::path::Path| mkfifo(p)) as Box<dyn Fn(&std::path::Path)>,
+        ),
+        (
+            "b",
+            Box::new(|p: &std::path::Path| std::os::unix::fs::symlink(&fifo, p).unwrap()),
+        ),
+    ] {
+        let limits = path(&d, "revoker-limits.json");
+        let _ = std::fs::remove_file(&limits);
+        make(&limits);
+        let report = path(&d, &format!("{name}.csv"));
+        let out = run(&sim, &input, &report, &[])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("revoker-limits.json: cannot read"),
+            "{name}: {}",
+            stderr(&out)
+        );
+    }
+    // The journal and the audit file of a report being resumed: an error naming the file.
+    for suffix in [".sent", ".audit.jsonl"] {
+        let report = path(&d, &format!("r{suffix}.csv"));
+        std::fs::write(
+            &report,
+            "run_id,finished_at,line,kind,project,key,outcome,http_status,error_code,attempts,duration_ms,message,secret,chain\n",
+        )
+        .unwrap();
+        let side = revoker::report::sidecar(&report, suffix);
+        mkfifo(&side);
+        let out = run(&sim, &input, &report, &["--resume"])
+            .timeout(Duration::from_secs(30))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{suffix}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{suffix}: "))
+                && stderr(&out).contains("not a regular file"),
+            "{suffix}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_host_is_decided_by_the_first_row_at_low_concurrency() {
+    // The shipped nightly job runs at concurrency 4: the outage breaker's threshold (4) is below
+    // the first row's attempts (6), and no server failure may open it before anything answered.
+    let rows = keys(20, 2);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let port = closed_port();
+    let url = format!("http://127.0.0.1:{port}/api/public/v1.0");
+    let out = revoker()
+        .args([
+            "run",
+            "--base-url",
+            &url,
+            "--concurrency",
+            "4",
+            "--max-attempts",
+            "6",
+        ])
+        .arg("--report")
+        .arg(&report)
+        .arg("--input")
+        .arg(&input)
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "no answer from 127.0.0.1:{port}: the first row's 6 attempts got none"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let written = records(&report);
+    assert_eq!(written.len(), 1, "only the first row: {written:?}");
+    assert_eq!(
+        (written[0].outcome, written[0].attempts),
+        (Outcome::Failed, 6)
+    );
+}

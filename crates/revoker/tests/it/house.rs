@@ -13,9 +13,9 @@ use std::path::{Path, PathBuf};
 const FLOORS: &[&[&str]] = &[
     &["vocab", "text", "figures", "fsx"],
     &["input"],
-    &["api"],
+    &["api", "guard"],
     &["engine", "report"],
-    &["verify", "plan", "select", "guard", "ledger", "census", "findings", "events", "rotate"],
+    &["verify", "plan", "select", "ledger", "census", "findings", "events", "rotate"],
     &["settings", "ui"],
     &["job"],
     &["cli"],

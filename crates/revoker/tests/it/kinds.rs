@@ -33,6 +33,9 @@ fn every_kind(cloud_manager: bool) -> Vec<Target> {
         target(Kind::ServiceAccount, 100, 14, None),
         target(Kind::ServiceAccountSecret, 100, 15, Some(16)),
         target(Kind::ServiceAccountSecret, 101, 17, Some(18)),
+        // Both APIs document project service accounts (Cloud Manager's reference and the v2 spec).
+        target(Kind::ProjectServiceAccount, 1, 22, None),
+        target(Kind::ProjectServiceAccountSecret, 2, 23, Some(24)),
     ];
     if cloud_manager {
         rows.push(target(Kind::AgentApiKey, 1, 19, None));
@@ -41,8 +44,6 @@ fn every_kind(cloud_manager: bool) -> Vec<Target> {
         global.scope = revoker::input::NO_SCOPE;
         rows.push(global);
     } else {
-        rows.push(target(Kind::ProjectServiceAccount, 1, 22, None));
-        rows.push(target(Kind::ProjectServiceAccountSecret, 2, 23, Some(24)));
         rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpj"));
         rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpk"));
     }
@@ -125,14 +126,16 @@ fn every_kind_is_revoked_on_both_apis_with_both_credentials_and_a_rerun_is_all_n
             .collect();
         // On Atlas, one GET /rateLimits before the first DELETE (the published limits).
         let published = u64::from(atlas);
+        // With global-api-key rows (Ops Manager), GET /admin/apiKeys first: its own key may be one.
+        let global = u64::from(rows.iter().any(|t| t.kind == Kind::GlobalApiKey));
         let requests = if service {
             rows.len() as u64 + published
         } else {
-            rows.len() as u64 + 1 + orgs.len() as u64 + published
+            rows.len() as u64 + 1 + global + orgs.len() as u64 + published
         };
         assert_eq!(
             stats.requests, requests,
-            "one request a row (and for digest one challenge and one list per organization)"
+            "one request a row (and for digest one challenge and one list per organization and for global keys)"
         );
 
         let out = run_kinds(&sim, &base, &input, &path(&d, "again.csv"), service);
@@ -301,16 +304,16 @@ fn organization_wide_kinds_are_never_sent_unless_allowed_by_name() {
         .iter()
         .filter(|r| r.outcome == Outcome::Invalid)
         .collect();
-    assert_eq!(invalid.len(), 6);
+    assert_eq!(invalid.len(), 7);
     assert!(invalid.iter().all(|r| {
         r.message
             .contains("it is sent only when allowed by name (--kinds")
     }));
-    assert_eq!(count(&report, Outcome::Done), 4);
+    assert_eq!(count(&report, Outcome::Done), 5);
     let stats = sim.stats();
     assert_eq!(
         (stats.deleted, stats.requests),
-        (4, 5),
+        (5, 6),
         "not one request for the others"
     );
 
@@ -321,7 +324,7 @@ fn organization_wide_kinds_are_never_sent_unless_allowed_by_name() {
         stdout(&out)
             .matches("it is sent only when allowed by name")
             .count(),
-        4,
+        5,
         "the two org keys and the two secrets are one line each"
     );
     let out = revoker()
@@ -401,7 +404,7 @@ fn the_sample_incident_export_has_every_kind_and_validates() {
     );
     // One file for both APIs: on each, only the kinds the other API alone has are invalid.
     let mut valid: std::collections::BTreeMap<String, u64> = Default::default();
-    for (api, invalid) in [("cloud-manager", 3), ("atlas", 7)] {
+    for (api, invalid) in [("cloud-manager", 1), ("atlas", 7)] {
         let out = revoker()
             .args([
                 "validate", sample, "--kinds", ALL_KINDS, "--api", api, "-o", "json",
@@ -450,5 +453,42 @@ fn client_ids_and_secrets_are_checked_per_kind() {
             "F:4: secret id is missing",
             "F:5: org id is missing (service-account rows need the organization's id)",
         ]
+    );
+}
+
+#[test]
+fn cloud_manager_project_service_accounts_and_their_secrets_are_revoked_on_v1() {
+    // Issue 32.6: Cloud Manager's reference documents "Unassign One Service Account from One
+    // Project" and "Delete a Project Service Account Secret" (204 each, Accept: application/json).
+    let rows = vec![
+        target(Kind::ProjectServiceAccount, 1, 22, None),
+        target(Kind::ProjectServiceAccountSecret, 2, 23, Some(24)),
+    ];
+    let sim = sim(SimConfig::default(), &rows);
+    let d = dir();
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    let out = run_kinds(&sim, sim.base_url(), &input, &path(&d, "r.csv"), false);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = records(&path(&d, "r.csv"));
+    assert_eq!(count(&report, Outcome::Done), 2, "{report:#?}");
+    assert!(
+        report.iter().all(|r| r.http_status == Some(204)),
+        "{report:#?}"
+    );
+    assert_eq!(sim.stats().deleted, 2);
+    let out = revoker()
+        .args(["verify", "--base-url", sim.base_url()])
+        .arg(path(&d, "r.csv"))
+        .output()
+        .unwrap();
+    // Each is proven gone by the project's lists on v1.0 too (the secret by its account's
+    // `secrets[]`, the account still assigned to the project).
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        count(&records(&path(&d, "r.csv")), Outcome::Verified),
+        2,
+        "{}",
+        stderr(&out)
     );
 }

@@ -142,3 +142,54 @@ fn an_expired_or_corrupt_state_file_is_not_trusted_and_never_an_error() {
     let kept = std::fs::read_to_string(&state).unwrap();
     assert!(!kept.contains("1000.0"), "{kept}");
 }
+
+#[test]
+fn a_remembered_bucket_the_run_never_observed_keeps_its_age_and_expires() {
+    // No bucket, no headers: nothing this run sees says anything of the remembered bucket.
+    let sim = sim(SimConfig::default(), &project_keys());
+    let d = dir();
+    let state = path(&d, "revoker-limits.json");
+    let learned_at =
+        (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(6 * 24)).to_string();
+    let old = serde_json::json!({"version": 1, "entries": [{
+        "base_url": sim.base_url(), "credential": "API key simpublic", "endpoint_set": "revoke",
+        "scope": "project", "refill_per_second": 1000.0, "capacity": 1000.0,
+        "learned_at": learned_at, "source": "learned"}]});
+    std::fs::write(&state, old.to_string()).unwrap();
+    let (throttled, out) = run_at(&sim, sim.base_url(), &d, "a", &[]);
+    assert_eq!(throttled, 0);
+    assert!(
+        stderr(&out).contains("starts at project: 1000 per second"),
+        "{}",
+        stderr(&out)
+    );
+    let kept: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(kept["entries"].as_array().map(Vec::len), Some(1), "{kept}");
+    assert_eq!(
+        kept["entries"][0]["learned_at"],
+        learned_at.as_str(),
+        "{kept}"
+    );
+}
+
+#[test]
+fn with_envelope_the_published_limits_are_asked_and_read_as_an_envelope() {
+    // Issue 32.7: `GET /rateLimits` was sent without `envelope=true` but read as an envelope, so
+    // the published buckets were never used ("envelope answer is not JSON").
+    let config = SimConfig {
+        publish_limits: true,
+        ..bucket()
+    };
+    let sim = sim(config, &project_keys());
+    let d = dir();
+    let (_, out) = run_at(&sim, sim.atlas_url(), &d, "a", &["--envelope"]);
+    assert_eq!(sim.stats().rate_limit_reads, 1);
+    assert!(
+        stderr(&out).contains(
+            "starts at project: 10 per second, capacity 5 (published: credentials_group)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -99,7 +99,7 @@ fn a_plan_lists_once_per_page_sends_no_delete_and_says_what_a_run_would_do() {
         "{text}"
     );
     assert!(text.contains("kinds this job does not allow"), "{text}");
-    assert!(text.contains("complete: 1 page"), "{text}");
+    assert!(text.contains("lists read: "), "{text}");
     assert_eq!(sim.stats().deletes, 0);
 }
 
@@ -307,7 +307,7 @@ fn a_bad_exemption_file_stops_the_run_before_anything_is_sent() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!(
-            "exemption file {}:2: key \"not-a-key\" is neither",
+            "exemption file {}:2: key \"not-a-key\" is not a 24-hex-digit ObjectId",
             exempt.display()
         )),
         "{}",

@@ -191,7 +191,7 @@ fn a_row_without_a_digest_under_a_chained_header_is_a_forgery() {
     lines.insert(1, forged);
     std::fs::write(&report, lines.join("\n") + "\n").unwrap();
     let out = revoker().arg("report").arg(&report).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
             ":2: a row of 12 fields without a chain digest under a header with the chain column"
@@ -247,7 +247,7 @@ fn a_rewritten_end_record_is_caught_by_its_rows_and_by_a_kept_digest() {
     )
     .unwrap();
     let out = revoker().arg("report").arg(&report).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("end record says exit code 0, yet 10 of its rows are not finished"),
         "{}",
@@ -260,7 +260,7 @@ fn a_rewritten_end_record_is_caught_by_its_rows_and_by_a_kept_digest() {
     )
     .unwrap();
     let out = revoker().arg("report").arg(&report).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("end record counts 0 rejected rows; the report has 10"),
         "{}",
@@ -273,7 +273,7 @@ fn a_rewritten_end_record_is_caught_by_its_rows_and_by_a_kept_digest() {
         .arg(&report)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(&format!("no line has the evidence digest {kept}")),
         "{}",
@@ -349,7 +349,7 @@ fn a_signed_report_checks_with_minisign_and_with_revoker_and_fails_after_any_cha
             .arg(&public)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
         assert!(
             stderr(&out).contains(&format!(
                 "{} changed after it was signed",
@@ -469,7 +469,7 @@ fn a_chained_report_without_its_audit_record_is_not_as_written() {
     let (_d, _input, report) = stopped_report(300);
     std::fs::remove_file(audit::path_for(&report)).unwrap();
     let out = revoker().arg("report").arg(&report).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     assert!(
         stderr(&out).contains(
             "the audit record is missing, so the rows its runs never attempted cannot be counted"

@@ -4,10 +4,17 @@
 //! allowed by name (`--allow-own-credential`), it is sent last, after every other row has
 //! finished, and the run says the credential is now gone.
 //!
-//! A service account's client id is known from the credential itself. An API key's id is not (the
-//! credential holds its public key): it is learned from the organization key lists of the input's
-//! `org-api-key` rows, whose items carry `publicKey`. Unassigning the run's own key from one project
-//! (`project-api-key`) only loses that project, and is sent in order.
+//! Every kind that deletes the credential or part of it is covered: a service account by its
+//! client id (the account, and any of its secrets by either path: which secret the run holds is
+//! not known); an API key by its id, whether it is an organization key (`org-api-key`) or an Ops
+//! Manager global key (`global-api-key`). A service account's client id is known from the
+//! credential itself. An API key's id is not (the credential holds its public key): it is learned
+//! from the key lists the input's rows name — `GET /admin/apiKeys` for `global-api-key` rows, the
+//! organizations' lists for `org-api-key` rows — whose items carry `publicKey`. Unassigning the
+//! run's own key or account from one project (`project-api-key`, `project-service-account`) only
+//! loses that project, and is sent in order.
+
+use std::collections::BTreeSet;
 
 use crate::input::{Kind, ObjectId, Target, parse_client_id};
 
@@ -20,19 +27,34 @@ pub struct Own {
     pub api_key: Option<ObjectId>,
     /// `API key …` / `service account …`, for messages.
     pub identity: String,
-    /// Revoke it, last.
-    pub allowed: bool,
+    /// For an API key whose id was not found: the key lists that could hold it and could not be
+    /// read whole (an organization, or `NO_SCOPE` for the global list). A row deleting a key there
+    /// may be this one: it is never sent as if it were not.
+    pub unread: BTreeSet<ObjectId>,
 }
 
 impl Own {
     /// The service account of a client id, or nothing for an API key (whose id is learned).
-    pub fn of(client_id: Option<&str>, identity: String, allowed: bool) -> Own {
+    pub fn of(client_id: Option<&str>, identity: String) -> Own {
         Own {
             client: client_id.and_then(parse_client_id),
             api_key: None,
             identity,
-            allowed,
+            unread: BTreeSet::new(),
         }
+    }
+
+    /// Why revoking `target` may revoke this credential though its id is not known: the list that
+    /// would have told could not be read.
+    pub fn undecided(&self, target: &Target) -> Option<String> {
+        let kind = matches!(target.kind, Kind::OrgApiKey | Kind::GlobalApiKey);
+        if !kind || self.api_key.is_some() || !self.unread.contains(&target.scope) {
+            return None;
+        }
+        Some(format!(
+            "this row may be the credential this run signs in with ({}): the key list that would tell could not be read, so its id is not known; not sent (run again when the list can be read, or pass --allow-own-credential to send it last)",
+            self.identity
+        ))
     }
 
     /// Whether revoking `target` revokes (all or part of) this credential.
@@ -68,7 +90,6 @@ mod tests {
         let own = Own::of(
             Some("mdb_sa_id_5e00000000000000000000aa"),
             "service account".into(),
-            false,
         );
         let id = parse_client_id("mdb_sa_id_5e00000000000000000000aa").unwrap();
         let row = |kind| Target {
