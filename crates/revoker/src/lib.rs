@@ -12,6 +12,7 @@ pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod figures;
+pub mod fsx;
 pub mod guard;
 pub mod input;
 pub mod job;

@@ -2,6 +2,7 @@
 //! against live state ([`plan`]), a dry run ([`dry_run`]), which report a run writes ([`report_path`]), and signals ([`signals`]). The
 //! command line parses, calls these and prints what they return.
 
+pub mod acting;
 pub mod dry_run;
 pub mod exempt_rows;
 mod failure;

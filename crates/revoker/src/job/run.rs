@@ -5,11 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::api::Client;
 use crate::engine::{self, StopFlag, StopReason};
 use crate::figures::Figures;
 use crate::input::{Exemptions, Identity, Source, Survey, Target, survey};
 use crate::job::Failure;
+use crate::job::acting::load_sign_key;
 use crate::job::lanes::Lanes;
 use crate::job::report_path::choose_report;
 use crate::job::session::{Closed, Session};
@@ -227,17 +227,6 @@ fn prepare(
         exempt,
         selection: None,
     })
-}
-
-/// The signing key of the settings, read now: one that cannot sign stops the run before it starts.
-pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::SigningKey>>, Failure> {
-    settings
-        .run
-        .sign_key
-        .as_deref()
-        .map(|path| signature::SigningKey::load(path).map(Arc::new))
-        .transpose()
-        .map_err(Failure::usage)
 }
 
 /// A resume reads the input the report's runs read (the same SHA-256), unless the user says this
@@ -668,21 +657,6 @@ fn run_json(
         "problems": result.groups,
         "verification": verification,
     })
-}
-
-/// The engine's context for a run (or a verification) over `scopes` projects and organizations.
-pub(super) fn context(
-    settings: &Settings,
-    client: &Arc<Client>,
-    stop: &StopFlag,
-    scopes: u64,
-) -> Arc<engine::Context> {
-    Arc::new(engine::Context::new(
-        client.clone(),
-        settings.engine_config(),
-        stop.clone(),
-        scopes,
-    ))
 }
 
 /// The run's counts, from what the client counted and the rows written.

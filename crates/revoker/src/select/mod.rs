@@ -259,9 +259,10 @@ impl Run<'_> {
         }
         if self.policy.every_project && PROJECT_KINDS.iter().any(|k| self.policy.wants(*k)) {
             let text = org.to_string();
-            let spec = read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
+            let spec =
+                crate::engine::read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
             let list = format!("GET {}", spec.url.path());
-            match read::all::<read::Group>(ctx, org, &spec).await {
+            match read::all::<crate::engine::read::Group>(ctx, org, &spec).await {
                 Ok(groups) => {
                     for g in groups {
                         match id_text(&g.id).map(|t| (t, ObjectId::parse(t))) {
@@ -518,16 +519,17 @@ impl Run<'_> {
         if let Some(org) = self.project_orgs.get(&project) {
             return Some(*org);
         }
-        match read::project_org(self.ctx, project).await {
-            read::ProjectOrg::Org(org) => {
+        match crate::engine::read::project_org(self.ctx, project).await {
+            crate::engine::read::ProjectOrg::Org(org) => {
                 self.project_orgs.insert(project, org);
                 Some(org)
             }
-            read::ProjectOrg::Gone => {
+            crate::engine::read::ProjectOrg::Gone => {
                 self.problem(format!("project {project}"), "it does not exist".into());
                 None
             }
-            read::ProjectOrg::Unknown(why) | read::ProjectOrg::NotInGroup(why) => {
+            crate::engine::read::ProjectOrg::Unknown(why)
+            | crate::engine::read::ProjectOrg::NotInGroup(why) => {
                 self.problem(format!("project {project}"), why);
                 None
             }
@@ -577,7 +579,7 @@ impl Run<'_> {
     async fn access_list(&mut self, c: &Candidate) -> Option<Vec<Entry>> {
         let org = c.org?;
         let (o, k) = (org.to_string(), c.target.key.to_string());
-        let spec = read::spec(
+        let spec = crate::engine::read::spec(
             self.ctx,
             &["orgs", &o, "apiKeys", &k, "accessList"],
             Kind::OrgApiKey,

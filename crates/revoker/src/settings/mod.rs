@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+pub use crate::report::default_report_path;
 pub use credentials::{CredentialError, Found};
-pub use job::{JobFile, JobFileError, default_report_path, expand_report_path};
+pub use job::{JobFile, JobFileError, expand_report_path};
 pub use profile::Profile;
 pub use resolved::Resolved;
 

@@ -15,7 +15,9 @@ const FLOORS: &[&[&str]] = &[
     &["input"],
     &["api", "guard"],
     &["engine", "report"],
-    &["verify", "plan", "select", "ledger", "census", "findings", "events", "rotate"],
+    &[
+        "verify", "plan", "select", "ledger", "census", "findings", "events", "rotate",
+    ],
     &["settings", "ui"],
     &["job"],
     &["cli"],
@@ -44,7 +46,11 @@ fn modules() -> BTreeMap<String, String> {
                 stack.push(path);
                 continue;
             }
-            let rel = path.strip_prefix(src()).unwrap().to_string_lossy().replace('\\', "/");
+            let rel = path
+                .strip_prefix(src())
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             if !rel.ends_with(".rs") || rel == "main.rs" {
                 continue;
             }
@@ -52,7 +58,11 @@ fn modules() -> BTreeMap<String, String> {
                 .trim_end_matches(".rs")
                 .trim_end_matches("/mod")
                 .replace('/', "::");
-            let module = if module == "lib" { String::new() } else { module };
+            let module = if module == "lib" {
+                String::new()
+            } else {
+                module
+            };
             let text = std::fs::read_to_string(&path).unwrap();
             out.insert(module, without_tests(&text));
         }
@@ -125,7 +135,9 @@ fn uses(text: &str) -> Vec<(bool, String)> {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let head = before[line_start..].trim();
         let statement_start = head.is_empty() || head == "pub" || head.starts_with("pub(");
-        let Some(end) = rest[at..].find(';') else { break };
+        let Some(end) = rest[at..].find(';') else {
+            break;
+        };
         if statement_start {
             let tree = &rest[at + 4..at + end];
             for path in expand(tree) {
@@ -218,7 +230,9 @@ impl Crate {
             let mut paths: Vec<String> = uses(text).into_iter().map(|(_, p)| p).collect();
             paths.extend(inline_paths(text));
             for path in paths {
-                let Some(segs) = absolute(module, &path) else { continue };
+                let Some(segs) = absolute(module, &path) else {
+                    continue;
+                };
                 if let Some(target) = self.resolve(&segs, 0) {
                     if &target != module && !module.starts_with(&format!("{target}::")) {
                         out.entry(module.clone()).or_default().insert(target);
@@ -355,9 +369,15 @@ fn long_functions(file: &str, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         let trimmed = line.trim_start();
-        let is_fn = ["fn ", "pub fn ", "pub(crate) fn ", "async fn ", "pub async fn "]
-            .iter()
-            .any(|p| trimmed.starts_with(p))
+        let is_fn = [
+            "fn ",
+            "pub fn ",
+            "pub(crate) fn ",
+            "async fn ",
+            "pub async fn ",
+        ]
+        .iter()
+        .any(|p| trimmed.starts_with(p))
             || trimmed.starts_with("pub(crate) async fn ")
             || trimmed.starts_with("pub(super) fn ");
         if !is_fn {
@@ -388,14 +408,23 @@ fn no_product_function_over_80_lines_except_tables_and_markup() {
         }
         long.extend(long_functions(&file, &text));
     }
-    assert!(long.is_empty(), "functions over {MAX_FN_LINES} lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }
 
 #[test]
 fn the_checker_reads_use_trees_and_finds_a_cycle() {
     assert_eq!(
         expand("crate::a::{b, c::{d, e as f}, self}"),
-        ["crate::a::b", "crate::a::c::d", "crate::a::c::e", "crate::a"]
+        [
+            "crate::a::b",
+            "crate::a::c::d",
+            "crate::a::c::e",
+            "crate::a"
+        ]
     );
     let mut edges = BTreeMap::new();
     edges.insert("a".to_string(), BTreeSet::from(["b".to_string()]));
