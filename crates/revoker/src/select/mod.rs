@@ -189,6 +189,40 @@ fn dedup(rows: Vec<Selected>) -> Vec<Selected> {
     order.into_iter().filter_map(|k| by.remove(&k)).collect()
 }
 
+/// The service account itself as a candidate, beside its secrets: its dates, and which of them
+/// could not be read.
+fn account_candidate(a: &read::Account, scope: ObjectId, client: ObjectId) -> Candidate {
+    let mut unreadable: Vec<(DateField, String)> = Vec::new();
+    unreadable.extend(
+        a.created
+            .unreadable("createdAt")
+            .map(|t| (DateField::Created, t)),
+    );
+    unreadable.extend(
+        a.secrets
+            .iter()
+            .find_map(|s| s.expires.unreadable("secrets[].expiresAt"))
+            .map(|t| (DateField::SecretsExpire, t)),
+    );
+    Candidate {
+        target: Target {
+            kind: Kind::ServiceAccount,
+            scope,
+            key: client,
+            secret: None,
+        },
+        facts: Facts {
+            created: a.created.at(),
+            name: a.name.clone().unwrap_or_default(),
+            description: a.description.clone().unwrap_or_default(),
+            secrets_expire: a.secrets.iter().map(|s| s.expires.at()).collect(),
+            unreadable,
+            ..Facts::default()
+        },
+        org: None,
+    }
+}
+
 impl Run<'_> {
     fn problem(&mut self, what: String, why: String) {
         self.found.problems.push(format!("{what}: {why}"));
@@ -295,35 +329,7 @@ impl Run<'_> {
         let name = a.name.clone().unwrap_or_default();
         let description = a.description.clone().unwrap_or_default();
         if secret_kind == Kind::ServiceAccountSecret {
-            let mut unreadable: Vec<(DateField, String)> = Vec::new();
-            unreadable.extend(
-                a.created
-                    .unreadable("createdAt")
-                    .map(|t| (DateField::Created, t)),
-            );
-            unreadable.extend(
-                a.secrets
-                    .iter()
-                    .find_map(|s| s.expires.unreadable("secrets[].expiresAt"))
-                    .map(|t| (DateField::SecretsExpire, t)),
-            );
-            let account = Candidate {
-                target: Target {
-                    kind: Kind::ServiceAccount,
-                    scope,
-                    key: client,
-                    secret: None,
-                },
-                facts: Facts {
-                    created: a.created.at(),
-                    name: name.clone(),
-                    description: description.clone(),
-                    secrets_expire: a.secrets.iter().map(|s| s.expires.at()).collect(),
-                    unreadable,
-                    ..Facts::default()
-                },
-                org: None,
-            };
+            let account = account_candidate(&a, scope, client);
             self.judge(account).await;
         }
         let what = format!("{list}: {CLIENT_ID_PREFIX}{client}");
