@@ -3,6 +3,7 @@
 //! command line parses, calls these and prints what they return.
 
 pub mod acting;
+mod close;
 pub mod dry_run;
 pub mod exempt_rows;
 mod failure;
@@ -11,7 +12,9 @@ pub mod lanes;
 pub mod limits;
 pub mod own;
 pub mod plan;
+mod prepare;
 pub mod report_path;
+mod revoke;
 pub mod run;
 pub mod select;
 pub mod server;
@@ -20,4 +23,5 @@ pub mod signals;
 pub mod verify;
 
 pub use failure::Failure;
-pub use run::{PreparedJob, execute_job};
+pub use prepare::PreparedJob;
+pub use run::execute_job;
