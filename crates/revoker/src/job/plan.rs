@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::engine::StopFlag;
 use crate::figures::Figures;
 use crate::guard::Guard;
-use crate::input::{Exemptions, Identity, Source};
+use crate::input::{Exemptions, Identity, InputOptions, Source};
 use crate::job::Failure;
 use crate::plan::{self, Fate, Plan};
 use crate::report::ReportLock;
@@ -142,16 +142,12 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
+    let opts = settings.input_options();
     // Only for the rows that contradict each other: the plan counts the rest itself.
-    let survey = crate::input::survey(
-        &source,
-        &settings.input_options(),
-        (&finished, &exempt),
-        &mut |_| {},
-    )?;
+    let survey = crate::input::survey(&source, &opts, (&finished, &exempt), &mut |_| {})?;
     let (plan, readers) = plan_with_lanes(
         &settings,
-        (&source, &exempt),
+        (&source, &opts, &exempt),
         &survey.conflicts,
         &finished,
         &report,
@@ -187,7 +183,7 @@ pub async fn plan_command(
 /// own credential, and each row is read; signals stop the reads, not the plan.
 async fn plan_with_lanes(
     settings: &Settings,
-    (source, exempt): (&Source, &Exemptions),
+    (source, opts, exempt): (&Source, &InputOptions, &Exemptions),
     conflicts: &HashMap<Identity, String>,
     finished: &HashSet<Identity>,
     report: &Path,
@@ -195,11 +191,11 @@ async fn plan_with_lanes(
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let mut lanes = super::lanes::Lanes::build(settings, &Arc::new(Figures::default()), &stop, 1)?;
-    let made = match lanes.learn(source, &settings.input_options(), report).await {
+    let made = match lanes.learn(source, opts, report).await {
         Ok(()) => {
             let lanes = Arc::new(lanes);
             let readers = lanes.readers();
-            let lists = super::own::KeyLists::of(source, &settings.input_options(), true);
+            let lists = super::own::KeyLists::of(source, opts, true);
             let guard = super::own::guard(
                 &lanes,
                 &lists,

@@ -206,16 +206,17 @@ impl Crate {
         if depth < 6 {
             for (public, path) in uses(&self.modules[&module]) {
                 let name = path.rsplit("::").next().unwrap_or("");
-                if public && (name == item || name == "*") {
-                    if let Some(target) = absolute(&module, &path) {
-                        let mut target = target;
-                        if name == "*" {
-                            target.pop();
-                            target.push(item.clone());
-                        }
-                        if let Some(found) = self.resolve(&target, depth + 1) {
-                            return Some(found);
-                        }
+                if public
+                    && (name == item || name == "*")
+                    && let Some(target) = absolute(&module, &path)
+                {
+                    let mut target = target;
+                    if name == "*" {
+                        target.pop();
+                        target.push(item.clone());
+                    }
+                    if let Some(found) = self.resolve(&target, depth + 1) {
+                        return Some(found);
                     }
                 }
             }
@@ -233,10 +234,11 @@ impl Crate {
                 let Some(segs) = absolute(module, &path) else {
                     continue;
                 };
-                if let Some(target) = self.resolve(&segs, 0) {
-                    if &target != module && !module.starts_with(&format!("{target}::")) {
-                        out.entry(module.clone()).or_default().insert(target);
-                    }
+                if let Some(target) = self.resolve(&segs, 0)
+                    && &target != module
+                    && !module.starts_with(&format!("{target}::"))
+                {
+                    out.entry(module.clone()).or_default().insert(target);
                 }
             }
         }
@@ -346,10 +348,10 @@ fn no_import_from_a_lower_floor_to_a_higher_one() {
     let mut wrong = Vec::new();
     for (from, targets) in krate.edges() {
         for to in targets {
-            if let (Some(a), Some(b)) = (floor(&from), floor(&to)) {
-                if b > a {
-                    wrong.push(format!("{} -> {}", file_of(&from), file_of(&to)));
-                }
+            if let (Some(a), Some(b)) = (floor(&from), floor(&to))
+                && b > a
+            {
+                wrong.push(format!("{} -> {}", file_of(&from), file_of(&to)));
             }
         }
     }
