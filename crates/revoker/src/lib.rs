@@ -4,14 +4,16 @@
 //! [`input`] reads and validates the rows, [`settings`] merges job files, flags, the environment and
 //! profiles, [`api`] talks to the API (endpoints per API, digest or bearer auth, classification),
 //! [`engine`] schedules the requests (paces, retries, breakers), [`verify`] proves keys are gone,
-//! [`report`] records outcomes and evidence, and [`cli`] is the command line. [`outcome`],
-//! [`figures`] and [`text`] are small pieces they share. The simulated API is a crate of its own
-//! (`revoker-sim`), linked only into `revoker demo` (the default `demo` feature).
+//! [`report`] records outcomes and evidence, and [`cli`] is the command line. [`vocab`],
+//! [`figures`] and [`text`] are small pieces they share; [`fsx`] holds the owner-only, no-follow
+//! file primitives. The simulated API is a crate of its own (`revoker-sim`), linked only into
+//! `revoker demo` (the default `demo` feature).
 
 pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod figures;
+pub mod fsx;
 pub mod guard;
 pub mod input;
 pub mod job;

@@ -396,31 +396,15 @@ pub(crate) fn by_status(
         },
         // An answer whose error document was too big to read says nothing we can act on (the API's
         // own are small): another attempt may read it.
-        400..=499 if cut && status != 401 && status != 404 => Answer::Transient {
-            status: Some(status),
-            code,
-            detail,
-            retry_after: retry_after(headers),
-            ambiguous: false,
-        },
+        400..=499 if cut && status != 401 && status != 404 => {
+            transient(status, code, detail, headers)
+        }
         429 => {
             info.capacity = text.bucket.0;
             info.refill_per_second = text.bucket.1;
-            Answer::Transient {
-                status: Some(429),
-                code,
-                detail,
-                retry_after: retry_after(headers),
-                ambiguous: false,
-            }
+            transient(status, code, detail, headers)
         }
-        408 | 500..=599 => Answer::Transient {
-            status: Some(status),
-            code,
-            detail,
-            retry_after: retry_after(headers),
-            ambiguous: false,
-        },
+        408 | 500..=599 => transient(status, code, detail, headers),
         401 if AUTHORIZATION_CODES.contains(&code.as_str()) => Answer::Rejected {
             status,
             code,
@@ -432,22 +416,36 @@ pub(crate) fn by_status(
         403 if ACCESS_LIST_CODES.contains(&code.as_str()) => {
             Answer::Fatal(Fatal::AccessList { code, detail })
         }
-        300..=399 => {
-            let to = headers
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("nowhere");
-            Answer::Rejected {
-                status,
-                code,
-                detail: format!("redirect to {} not followed", crate::text::shown(to)),
-            }
-        }
+        300..=399 => redirect(status, code, headers),
         _ => Answer::Rejected {
             status,
             code,
             detail,
         },
+    }
+}
+
+/// An answer another attempt may change, waiting as long as the server asked.
+fn transient(status: u16, code: String, detail: String, headers: &HeaderMap) -> Answer {
+    Answer::Transient {
+        status: Some(status),
+        code,
+        detail,
+        retry_after: retry_after(headers),
+        ambiguous: false,
+    }
+}
+
+/// A redirect is never followed (credentials would go where it points): named, and rejected.
+fn redirect(status: u16, code: String, headers: &HeaderMap) -> Answer {
+    let to = headers
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("nowhere");
+    Answer::Rejected {
+        status,
+        code,
+        detail: format!("redirect to {} not followed", crate::text::shown(to)),
     }
 }
 

@@ -262,6 +262,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         .clone()
         .context("jobs/demo.toml names no input")?;
     let source = Arc::new(Source::open(&input)?);
+    let opts = settings.input_options();
     let prepared = PreparedJob {
         settings,
         source,
@@ -270,6 +271,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         sign_key: None,
         exempt: Arc::default(),
         selection: None,
+        opts,
     };
     let outputs = Outputs {
         quiet: args.quiet,

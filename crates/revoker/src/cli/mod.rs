@@ -47,7 +47,7 @@ fn atlas_cli_habit(args: impl Iterator<Item = String>) -> Option<String> {
 /// Parses the command line, runs the command, and answers the exit code.
 pub fn main() -> i32 {
     // Before anything holds a secret.
-    crate::report::files::no_core_dumps();
+    crate::fsx::no_core_dumps();
     if let Some(message) = atlas_cli_habit(std::env::args().skip(1)) {
         eprintln!("revoker: {message}");
         return exit::USAGE;

@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use super::args::ReportArgs;
 use super::{Failure, Output, exit, out};
 use crate::report::{
-    Record, ReportOverview, escape_cell, files, left, refuse_overwrite, render, signature,
+    Record, ReportOverview, escape_cell, left, refuse_overwrite, render, signature,
     summarize_report,
 };
 use crate::ui::console;
@@ -50,10 +50,10 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
         console().note("revoker::report", &checked.describe());
     }
     if let Some(path) = &args.html {
-        files::write_atomic(
+        crate::fsx::write_atomic(
             path,
             crate::report::html::page(&overview).as_bytes(),
-            files::PRIVATE,
+            crate::fsx::PRIVATE,
         )
         .with_context(|| format!("cannot write {}", path.display()))?;
         console().note(
@@ -192,6 +192,6 @@ fn write_failures(path: &Path, rows: &[Record]) -> anyhow::Result<()> {
         ])?;
     }
     let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    files::write_atomic(path, &bytes, files::PRIVATE)?;
+    crate::fsx::write_atomic(path, &bytes, crate::fsx::PRIVATE)?;
     Ok(())
 }

@@ -11,6 +11,7 @@ mod limiter;
 mod model_key;
 mod other_api;
 mod pace;
+pub mod read;
 mod row;
 mod secret;
 mod stop;
@@ -614,6 +615,52 @@ fn no_answer_stops(ctx: &Context, first: Option<crate::report::Record>) {
     }
 }
 
+/// What the scheduler does with a row slot it holds.
+enum Next {
+    /// A row whose scope may go now, with its pass and its place on the wire.
+    Go(Pending, Dispatch),
+    /// No scope may go before this instant.
+    Later(Instant),
+    Stop,
+}
+
+/// Waits for the breaker's pass, a place on the wire, the global pause and pace, and a row whose
+/// scope may go; whatever was taken is given back when the run stops or no row may go yet.
+async fn next_dispatch(ctx: &Context, queues: &mut Queues) -> Next {
+    let Some(pass) = wait_pass(ctx).await else {
+        return Next::Stop;
+    };
+    let permit = tokio::select! {
+        biased;
+        () = ctx.stop.wait() => None,
+        permit = ctx.in_flight.clone().acquire_owned() => permit.ok(),
+    };
+    let Some(permit) = permit else {
+        ctx.outage.release(pass);
+        return Next::Stop;
+    };
+    if !wait_global_pause(ctx).await {
+        ctx.outage.release(pass);
+        return Next::Stop;
+    }
+    let row = match queues.take(&ctx.pacer) {
+        Ok(row) => row,
+        Err(wake) => {
+            ctx.outage.release(pass);
+            drop(permit);
+            return Next::Later(wake);
+        }
+    };
+    tokio::select! {
+        () = ctx.pacer.global_slot() => Next::Go(row, Dispatch { permit, pass }),
+        () = ctx.stop.wait() => {
+            ctx.pacer.cancel(row.target.scope);
+            ctx.outage.release(pass);
+            Next::Stop
+        }
+    }
+}
+
 async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
     let ctx = shared.ctx.clone();
     // Rows in progress, backing off included; requests on the wire are bounded by `in_flight`.
@@ -642,40 +689,15 @@ async fn schedule(shared: Arc<Shared>, mut rx: mpsc::Receiver<Work>) {
         }) else {
             break;
         };
-        let Some(pass) = wait_pass(&ctx).await else {
-            break;
-        };
-        let permit = tokio::select! {
-            biased;
-            () = ctx.stop.wait() => None,
-            permit = ctx.in_flight.clone().acquire_owned() => permit.ok(),
-        };
-        let Some(permit) = permit else {
-            ctx.outage.release(pass);
-            break;
-        };
-        if !wait_global_pause(&ctx).await {
-            ctx.outage.release(pass);
-            break;
-        }
-        let row = match queues.take(&ctx.pacer) {
-            Ok(row) => row,
-            Err(wake) => {
-                ctx.outage.release(pass);
-                drop((permit, row_slot));
+        let (row, dispatch) = match next_dispatch(&ctx, &mut queues).await {
+            Next::Go(row, dispatch) => (row, dispatch),
+            Next::Later(wake) => {
+                drop(row_slot);
                 ctx.stop.sleep_until(wake).await;
                 continue;
             }
+            Next::Stop => break,
         };
-        tokio::select! {
-            () = ctx.pacer.global_slot() => {}
-            () = ctx.stop.wait() => {
-                ctx.pacer.cancel(row.target.scope);
-                ctx.outage.release(pass);
-                break;
-            }
-        }
-        let dispatch = Dispatch { permit, pass };
         let task_shared = shared.clone();
         if primed {
             tasks.spawn(async move {

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use super::{Context, go_ahead, with_retries};
 use crate::api::Answer;
+use crate::engine::read::ProjectOrg;
 use crate::input::{Kind, ObjectId, Target};
-use crate::select::read::ProjectOrg;
 
 /// What the run knows of its project secrets.
 pub(super) struct ProjectSecrets {
@@ -130,7 +130,7 @@ impl ProjectSecrets {
         if let Some(known) = self.lock().get(&project) {
             return known.clone();
         }
-        let org = match crate::select::read::project_org(ctx, project).await {
+        let org = match crate::engine::read::project_org(ctx, project).await {
             ProjectOrg::Org(org) => Ok(org),
             ProjectOrg::Gone => Err("the project itself is gone".into()),
             ProjectOrg::Unknown(why) | ProjectOrg::NotInGroup(why) => Err(why),

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::{ColumnMap, Field};
-use crate::report::files::Links;
+use crate::fsx::Links;
 use crate::vocab::{Kind, ObjectId, Target, parse_client_id, parse_model_key};
 
 /// An exemption list names break-glass credentials, not an export: anything larger is not one.
@@ -78,7 +78,7 @@ impl Exemptions {
             line,
             reason,
         };
-        let bytes = crate::report::files::read_bounded(path, Links::Follow, MAX_BYTES)
+        let bytes = crate::fsx::read_bounded(path, Links::Follow, MAX_BYTES)
             .map_err(|e| err(0, format!("cannot read: {e}")))?;
         let text = std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
             .map_err(|_| err(0, "not UTF-8 text".into()))?;

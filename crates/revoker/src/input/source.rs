@@ -191,7 +191,7 @@ impl Source {
     /// Writes the private copy to `dest` (owner-only), so that a stopped run whose input cannot be
     /// read again (standard input, a FIFO) can still be resumed.
     pub fn keep_copy(&self, dest: &Path) -> std::io::Result<()> {
-        let mut out = match crate::report::files::create_new(dest) {
+        let mut out = match crate::fsx::create_new(dest) {
             Ok(out) => out,
             // An earlier stop kept the same input (a resume reads the same SHA-256): keep it.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
 
 use crate::guard::Verdict;
-use crate::input::{Exemptions, Identity, Kind, Source, survey};
+use crate::input::{Exemptions, Identity, InputOptions, Kind, Source, Survey, survey};
 use crate::job::Failure;
 use crate::settings::Settings;
 use crate::ui::{console, out};
@@ -24,13 +24,67 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
             );
         }
     })?;
-    // Per kind: rows to send, their scopes, and the request pattern.
-    let mut kinds: BTreeMap<Kind, (u64, HashSet<crate::input::ObjectId>, String)> = BTreeMap::new();
+    let exempt = std::sync::Arc::new(exempt);
+    let Sends {
+        kinds,
+        to_send,
+        own,
+    } = would_send(settings, source, &opts, &survey, exempt)?;
+    print_kinds(&kinds);
+    let cap = match settings.run.max_revocations {
+        Some(cap) if to_send > cap => {
+            format!(" · over max_revocations {cap}: a run would be refused")
+        }
+        Some(cap) => format!(" · within max_revocations {cap}"),
+        None => String::new(),
+    };
+    console().note(
+        "revoker::summary",
+        &format!(
+            "dry run: {} rows · {to_send} to send · {} exempt{} · {} invalid · {} duplicates · {} projects and organizations{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
+            survey.rows,
+            survey.exempt,
+            if own > 0 {
+                format!(" · {own} the run's own credential (refused)")
+            } else {
+                String::new()
+            },
+            survey.invalid,
+            survey.duplicates,
+            survey.scopes
+        ),
+    );
+    Ok(if survey.invalid > 0 || own > 0 {
+        exit::UNFINISHED
+    } else {
+        exit::OK
+    })
+}
+
+/// Per kind: rows to send, their scopes, and the request pattern.
+type Kinds = BTreeMap<Kind, (u64, HashSet<crate::input::ObjectId>, String)>;
+
+/// What a run would send, per kind, and the rows refused as the run's own credential.
+struct Sends {
+    kinds: Kinds,
+    to_send: u64,
+    own: u64,
+}
+
+/// Each valid row decided as the run decides it, the requests it would make logged (`-v`).
+fn would_send(
+    settings: &Settings,
+    source: &Source,
+    opts: &InputOptions,
+    survey: &Survey,
+    exempt: std::sync::Arc<Exemptions>,
+) -> Result<Sends, Failure> {
+    let mut kinds: Kinds = BTreeMap::new();
     let mut seen: HashSet<Identity> = HashSet::new();
     // Decided as the run decides at send time; an API key's own id is not known without asking.
-    let guard = super::own::offline(settings, std::sync::Arc::new(exempt));
+    let guard = super::own::offline(settings, exempt);
     let (mut to_send, mut own) = (0u64, 0u64);
-    source.scan(&opts, &mut |entry| {
+    source.scan(opts, &mut |entry| {
         let Ok(target) = entry.target else {
             return ControlFlow::Continue(());
         };
@@ -66,7 +120,16 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
         }
         ControlFlow::Continue(())
     })?;
-    for (kind, (rows, scopes, pattern)) in &kinds {
+    Ok(Sends {
+        kinds,
+        to_send,
+        own,
+    })
+}
+
+/// One line per kind: rows, scopes and the request pattern.
+fn print_kinds(kinds: &Kinds) {
+    for (kind, (rows, scopes, pattern)) in kinds {
         out(format!(
             "{rows:>9} {:<24} in {:>5} {:<14} {pattern}",
             kind.as_str(),
@@ -78,32 +141,4 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
             }
         ));
     }
-    let cap = match settings.run.max_revocations {
-        Some(cap) if to_send > cap => {
-            format!(" · over max_revocations {cap}: a run would be refused")
-        }
-        Some(cap) => format!(" · within max_revocations {cap}"),
-        None => String::new(),
-    };
-    console().note(
-        "revoker::summary",
-        &format!(
-            "dry run: {} rows · {to_send} to send · {} exempt{} · {} invalid · {} duplicates · {} projects and organizations{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
-            survey.rows,
-            survey.exempt,
-            if own > 0 {
-                format!(" · {own} the run's own credential (refused)")
-            } else {
-                String::new()
-            },
-            survey.invalid,
-            survey.duplicates,
-            survey.scopes
-        ),
-    );
-    Ok(if survey.invalid > 0 || own > 0 {
-        exit::UNFINISHED
-    } else {
-        exit::OK
-    })
 }

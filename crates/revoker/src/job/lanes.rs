@@ -17,11 +17,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::api::Client;
+use crate::engine::read::ProjectOrg;
 use crate::engine::{self, Context, Routed, StopFlag};
 use crate::figures::Figures;
 use crate::input::{InputOptions, ObjectId, Scope, Source, Target};
 use crate::job::Failure;
-use crate::select::read::ProjectOrg;
 use crate::settings::{Found, Settings};
 
 /// The suffix of the project → organization map kept beside a report.
@@ -119,7 +119,7 @@ impl Lanes {
         // Each lane stops on its own refusal; a signal stops them all.
         let stop = StopFlag::default();
         forward(master.clone(), stop.clone());
-        let ctx = super::run::context(settings, &client, &stop, scopes);
+        let ctx = super::acting::context(settings, &client, &stop, scopes);
         if let Some(org) = org {
             self.by_org.insert(org, self.lanes.len());
         }
@@ -314,7 +314,7 @@ impl Lanes {
         let mut last = String::from("not asked");
         let mut all_not_in_group = !order.is_empty();
         for i in order {
-            let why = match crate::select::read::project_org(&self.lanes[i].ctx, *project).await {
+            let why = match crate::engine::read::project_org(&self.lanes[i].ctx, *project).await {
                 ProjectOrg::Org(org) => return Home::Org(org),
                 ProjectOrg::Gone => return Home::Gone,
                 ProjectOrg::NotInGroup(why) => why,
@@ -421,7 +421,7 @@ const MAX_MAP_BYTES: u64 = 64 << 20;
 /// cannot be read is an error naming it, since routing by a wrong one would send rows with the
 /// wrong credential, and waiting on it would hold the report's lock.
 fn read_map(path: &Path) -> Result<BTreeMap<ObjectId, ObjectId>, Failure> {
-    use crate::report::files::{Links, read_bounded};
+    use crate::fsx::{Links, read_bounded};
     let bad = |why: String| {
         Failure::usage(format!(
             "{}: {why}; remove it and revoker asks the projects' organizations again",
@@ -439,7 +439,7 @@ fn read_map(path: &Path) -> Result<BTreeMap<ObjectId, ObjectId>, Failure> {
 
 fn write_map(path: &Path, map: &BTreeMap<ObjectId, ObjectId>) {
     let bytes = serde_json::to_vec_pretty(map).unwrap_or_default();
-    if let Err(e) = crate::report::files::write_atomic(path, &bytes, 0o600) {
+    if let Err(e) = crate::fsx::write_atomic(path, &bytes, 0o600) {
         tracing::warn!(
             "cannot keep the project organizations in {}: {e}",
             path.display()

@@ -71,7 +71,7 @@ const MAX_STATE_BYTES: u64 = 1 << 20;
 /// The state file, read as a side file: a link, a FIFO or a file too large is a warning, never a
 /// wait (the run holds its report's lock meanwhile).
 fn read_state(path: &Path) -> State {
-    use crate::report::files::{Links, read_bounded};
+    use crate::fsx::{Links, read_bounded};
     match read_bounded(path, Links::Refuse, MAX_STATE_BYTES) {
         Ok(text) => serde_json::from_slice(&text).unwrap_or_else(|e| {
             tracing::warn!(
@@ -215,7 +215,7 @@ pub fn save(ctx: &Arc<Context>, settings: &Settings, report: &Path) {
 
 fn write_state(path: &Path, state: &State) {
     let bytes = serde_json::to_vec_pretty(state).unwrap_or_default();
-    if let Err(e) = crate::report::files::write_atomic(path, &bytes, 0o600) {
+    if let Err(e) = crate::fsx::write_atomic(path, &bytes, 0o600) {
         tracing::warn!("cannot keep the limits in {}: {e}", path.display());
     }
 }

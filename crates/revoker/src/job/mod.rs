@@ -2,6 +2,8 @@
 //! against live state ([`plan`]), a dry run ([`dry_run`]), which report a run writes ([`report_path`]), and signals ([`signals`]). The
 //! command line parses, calls these and prints what they return.
 
+pub mod acting;
+mod close;
 pub mod dry_run;
 pub mod exempt_rows;
 mod failure;
@@ -10,7 +12,9 @@ pub mod lanes;
 pub mod limits;
 pub mod own;
 pub mod plan;
+mod prepare;
 pub mod report_path;
+mod revoke;
 pub mod run;
 pub mod select;
 pub mod server;
@@ -19,4 +23,5 @@ pub mod signals;
 pub mod verify;
 
 pub use failure::Failure;
-pub use run::{PreparedJob, execute_job};
+pub use prepare::PreparedJob;
+pub use run::execute_job;

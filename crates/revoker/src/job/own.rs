@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use crate::api::{Client, Credential, Fatal};
 use crate::guard::{Guard, Own};
+use crate::input::Survey;
 use crate::input::{Exemptions, InputOptions, Kind, NO_SCOPE, ObjectId, Source};
+use crate::job::PreparedJob;
 use crate::settings::Settings;
 
 /// Pages of one key list read at most (500 keys a page); a longer list is not read whole.
@@ -193,4 +195,18 @@ async fn find(
         }
     }
     (out, false)
+}
+
+/// The guard of a revocation run: the key lists read when a row is an API key of an organization
+/// (or a global one), the run's own credential found in them.
+pub async fn for_run(job: &PreparedJob, lanes: &super::lanes::Lanes, survey: &Survey) -> Guard {
+    let key_rows = survey.kind_count(Kind::OrgApiKey) + survey.kind_count(Kind::GlobalApiKey);
+    let lists = KeyLists::of(&job.source, &job.opts, key_rows > 0);
+    guard(
+        lanes,
+        &lists,
+        job.exempt.clone(),
+        job.settings.run.allow_own_credential,
+    )
+    .await
 }

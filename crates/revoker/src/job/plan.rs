@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::engine::StopFlag;
 use crate::figures::Figures;
 use crate::guard::Guard;
-use crate::input::{Exemptions, Identity, Source};
+use crate::input::{Exemptions, Identity, InputOptions, Source};
 use crate::job::Failure;
 use crate::plan::{self, Fate, Plan};
 use crate::report::ReportLock;
@@ -142,56 +142,23 @@ pub async fn plan_command(
     } else {
         HashSet::new()
     };
+    let opts = settings.input_options();
     // Only for the rows that contradict each other: the plan counts the rest itself.
-    let survey = crate::input::survey(
-        &source,
-        &settings.input_options(),
-        (&finished, &exempt),
-        &mut |_| {},
-    )?;
-    let stop = StopFlag::default();
-    let signals = super::signals::listen_for_signals(stop.clone());
-    let mut lanes = super::lanes::Lanes::build(&settings, &Arc::new(Figures::default()), &stop, 1)?;
-    let made = match lanes
-        .learn(&source, &settings.input_options(), &report)
-        .await
-    {
-        Ok(()) => {
-            let lanes = Arc::new(lanes);
-            let readers = lanes.readers();
-            let lists = super::own::KeyLists::of(&source, &settings.input_options(), true);
-            let guard = super::own::guard(
-                &lanes,
-                &lists,
-                Arc::new(exempt.clone()),
-                settings.run.allow_own_credential,
-            )
-            .await;
-            let made = live_plan(
-                &settings,
-                &readers,
-                (&source, &guard, &survey.conflicts),
-                &finished,
-            )
-            .await;
-            lanes.finish().await;
-            made.map(|plan| (plan, readers))
-        }
-        Err(e) => Err(e),
-    };
-    signals.abort();
-    let (plan, readers) = made?;
+    let survey = crate::input::survey(&source, &opts, (&finished, &exempt), &mut |_| {})?;
+    let (plan, readers) = plan_with_lanes(
+        &settings,
+        (&source, &opts, &exempt),
+        &survey.conflicts,
+        &finished,
+        &report,
+    )
+    .await?;
     let stopped = readers.stopped();
-    let mut code = exit_code(&plan, &settings, stopped.as_ref());
-    if let Some(cap) = settings.run.max_revocations
-        && plan.revocations() > cap
-    {
-        tracing::warn!(
-            "a run would be refused: it would revoke {} credentials, more than max_revocations {cap}",
-            plan.revocations()
-        );
-        code = code.max(exit::UNFINISHED);
-    }
+    let code = with_cap(
+        &plan,
+        &settings,
+        exit_code(&plan, &settings, stopped.as_ref()),
+    );
     let file = plan_file(&report);
     let digest = record_in(&file, &settings, &report, (&source, &exempt), &plan);
     if !existed && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
@@ -210,6 +177,54 @@ pub async fn plan_command(
         code,
     );
     Ok(code)
+}
+
+/// The plan against live state: the lanes learn where each row goes, the guard finds the run's
+/// own credential, and each row is read; signals stop the reads, not the plan.
+async fn plan_with_lanes(
+    settings: &Settings,
+    (source, opts, exempt): (&Source, &InputOptions, &Exemptions),
+    conflicts: &HashMap<Identity, String>,
+    finished: &HashSet<Identity>,
+    report: &Path,
+) -> Result<(Plan, Readers), Failure> {
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let mut lanes = super::lanes::Lanes::build(settings, &Arc::new(Figures::default()), &stop, 1)?;
+    let made = match lanes.learn(source, opts, report).await {
+        Ok(()) => {
+            let lanes = Arc::new(lanes);
+            let readers = lanes.readers();
+            let lists = super::own::KeyLists::of(source, opts, true);
+            let guard = super::own::guard(
+                &lanes,
+                &lists,
+                Arc::new(exempt.clone()),
+                settings.run.allow_own_credential,
+            )
+            .await;
+            let made = live_plan(settings, &readers, (source, &guard, conflicts), finished).await;
+            lanes.finish().await;
+            made.map(|plan| (plan, readers))
+        }
+        Err(e) => Err(e),
+    };
+    signals.abort();
+    made
+}
+
+/// The exit code raised to 1 when a run would revoke more than `max_revocations` (and be refused).
+fn with_cap(plan: &Plan, settings: &Settings, code: i32) -> i32 {
+    match settings.run.max_revocations {
+        Some(cap) if plan.revocations() > cap => {
+            tracing::warn!(
+                "a run would be refused: it would revoke {} credentials, more than max_revocations {cap}",
+                plan.revocations()
+            );
+            code.max(exit::UNFINISHED)
+        }
+        _ => code,
+    }
 }
 
 fn print(

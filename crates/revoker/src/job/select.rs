@@ -35,7 +35,7 @@ pub async fn run_selection(
     )?);
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::run::context(settings, &client, &stop, 2);
+    let ctx = super::acting::context(settings, &client, &stop, 2);
     let caller = select::caller_of(&found.credential);
     let now = jiff::Timestamp::now();
     let selection = select::select(&ctx, policy, &caller, now).await;
@@ -211,7 +211,7 @@ fn refuse_before_selecting(settings: &Settings, report: &Path) -> Result<(), Fai
     if std::fs::metadata(report).is_ok() {
         drop(crate::report::ReportLock::acquire(report, false)?);
     }
-    super::run::load_sign_key(settings)?;
+    super::acting::load_sign_key(settings)?;
     crate::input::Exemptions::of(settings.run.exempt.as_ref())?;
     if let Some(metrics) = &settings.run.metrics_file {
         crate::report::files::refuse_protected(
@@ -227,8 +227,7 @@ fn refuse_before_selecting(settings: &Settings, report: &Path) -> Result<(), Fai
 fn kept_selection(report: &Path, kept: &Path) -> Option<serde_json::Value> {
     use sha2::Digest as _;
     // A side file: a FIFO or a link planted there must not hold the run and its lock.
-    let mut file =
-        crate::report::files::open_read(kept, crate::report::files::Links::Refuse).ok()?;
+    let mut file = crate::fsx::open_read(kept, crate::fsx::Links::Refuse).ok()?;
     let mut hasher = sha2::Sha256::new();
     std::io::copy(&mut file, &mut hasher).ok()?;
     let sha = format!("{:x}", hasher.finalize());

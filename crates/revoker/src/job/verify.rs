@@ -39,7 +39,7 @@ pub async fn verify_command(
     if let Ok(log) = crate::report::audit::read(&report) {
         super::server::for_report(&mut settings, &report, &log)?;
     }
-    let sign_key = super::run::load_sign_key(&settings)?;
+    let sign_key = super::acting::load_sign_key(&settings)?;
     super::session::warn_unsigned(&report, sign_key.as_deref());
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());

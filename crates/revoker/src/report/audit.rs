@@ -197,7 +197,7 @@ pub fn append_to(path: &Path, record: &mut AuditRecord) -> Result<String, Report
         cause,
     };
     // Read through the file opened without following links, never by its name again.
-    let mut file = super::files::open_append(&path, super::files::Links::Refuse).map_err(&io)?;
+    let mut file = crate::fsx::open_append(&path, crate::fsx::Links::Refuse).map_err(&io)?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(&io)?;
     let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
@@ -259,7 +259,7 @@ impl AuditLog {
 /// records existed). A torn last line (a crash mid-write) is ignored.
 pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
     let path = path_for(report);
-    let file = match super::files::open_read(&path, super::files::Links::Refuse) {
+    let file = match crate::fsx::open_read(&path, crate::fsx::Links::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AuditLog::default()),
         Err(e) => return Err(ReportError::Io { path, cause: e }),

@@ -40,7 +40,7 @@ impl SentJournal {
 
     pub fn open(report: &Path) -> Result<SentJournal, ReportError> {
         let path = Self::path_for(report);
-        let file = super::files::open_append(&path, super::files::Links::Refuse)
+        let file = crate::fsx::open_append(&path, crate::fsx::Links::Refuse)
             .map_err(ReportError::io(&path))?;
         Ok(SentJournal {
             path,
@@ -75,7 +75,7 @@ impl SentJournal {
         settled: &dyn Fn(&Identity) -> bool,
     ) -> Result<HashMap<Identity, Target>, ReportError> {
         let path = Self::path_for(report);
-        let file = match super::files::open_read(&path, super::files::Links::Refuse) {
+        let file = match crate::fsx::open_read(&path, crate::fsx::Links::Refuse) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
             Err(e) => return Err(ReportError::Io { path, cause: e }),
@@ -127,7 +127,7 @@ impl SentJournal {
                 _ => Ok(()),
             };
         }
-        super::files::write_atomic(&path, text.as_bytes(), super::files::PRIVATE)
+        crate::fsx::write_atomic(&path, text.as_bytes(), crate::fsx::PRIVATE)
             .map_err(ReportError::io(&path))
     }
 }

@@ -75,7 +75,7 @@ pub fn unreported_rows(left: &InputLeft, report_rows: &[Record]) -> Result<Vec<R
     }
     // The kept copy is a side file: a FIFO or a link planted there must not hold the command.
     if left.input_copy.is_some() {
-        super::files::open_read(Path::new(&path), super::files::Links::Refuse)
+        crate::fsx::open_read(Path::new(&path), crate::fsx::Links::Refuse)
             .map_err(|e| format!("{path}: {e}"))?;
     }
     let source = Source::open(Path::new(&path)).map_err(|e| format!("{path}: {e}"))?;

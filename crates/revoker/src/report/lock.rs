@@ -25,9 +25,9 @@ impl ReportLock {
         // The report follows a link the user made (its path is already canonical); a new one is
         // created owner-only.
         let file = if create {
-            super::files::open_append(path, super::files::Links::Follow)
+            crate::fsx::open_append(path, crate::fsx::Links::Follow)
         } else {
-            super::files::open_existing(path, super::files::Links::Follow)
+            crate::fsx::open_existing(path, crate::fsx::Links::Follow)
         }
         .map_err(ReportError::io(path))?;
         match file.try_lock() {

@@ -27,7 +27,7 @@ fn label(value: &str) -> String {
 
 /// The previous file's last-success timestamp for `job`, if it has one.
 fn previous_success(path: &Path, job: &str) -> Option<f64> {
-    let bytes = super::files::read_bounded(path, super::files::Links::Follow, 1 << 20).ok()?;
+    let bytes = crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 1 << 20).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let prefix = format!(
         "revoker_last_success_timestamp_seconds{{job=\"{}\"}} ",
@@ -113,7 +113,7 @@ pub fn write(path: &Path, m: &RunMetrics<'_>) -> std::io::Result<()> {
     let text = render(m, previous_success(path, m.job));
     // node_exporter runs as another user: the metrics are not secret. The mode is set on the open
     // temporary file, before it has the name.
-    super::files::write_atomic(path, text.as_bytes(), super::files::PUBLIC)
+    crate::fsx::write_atomic(path, text.as_bytes(), crate::fsx::PUBLIC)
 }
 
 #[cfg(test)]

@@ -236,6 +236,16 @@ pub fn timestamp() -> String {
         .to_string()
 }
 
+/// The report path when none is given: beside the input, `INPUT.report.csv`.
+pub fn default_report_path(input: &Path) -> Option<PathBuf> {
+    if input.as_os_str() == "-" {
+        return None;
+    }
+    let mut name = input.as_os_str().to_owned();
+    name.push(".report.csv");
+    Some(PathBuf::from(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

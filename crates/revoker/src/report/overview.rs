@@ -368,22 +368,9 @@ fn read_pass(path: &Path) -> Result<Pass, ReportError> {
     Ok(pass)
 }
 
-/// Reads a report (and its audit record) and sums it up per run and over all runs.
-pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
-    let pass = read_pass(path)?;
-    let log = audit::read(path)?;
-    let audit_runs = log.runs();
-    let mut overview = ReportOverview {
-        report: path.to_path_buf(),
-        ..ReportOverview::default()
-    };
-    let last_digests: HashMap<String, Option<String>> = pass
-        .runs
-        .iter()
-        .map(|a| (a.view.run_id.clone(), a.last_digest.clone()))
-        .collect();
-    overview.runs = run_views(pass.runs, &audit_runs);
-    let mut rows: Vec<Latest> = pass.latest.into_values().collect();
+/// Counts each credential's latest row: in all, per project or organization, the revoked, and
+/// those not settled yet; in the report's order.
+fn count_latest(overview: &mut ReportOverview, mut rows: Vec<Latest>) {
     rows.sort_by_key(|l| l.order);
     let mut scopes: BTreeMap<String, Plain> = BTreeMap::new();
     for l in rows {
@@ -416,6 +403,24 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .into_iter()
         .map(|(scope, counts)| ScopeCounts { scope, counts })
         .collect();
+}
+
+/// Reads a report (and its audit record) and sums it up per run and over all runs.
+pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
+    let pass = read_pass(path)?;
+    let log = audit::read(path)?;
+    let audit_runs = log.runs();
+    let mut overview = ReportOverview {
+        report: path.to_path_buf(),
+        ..ReportOverview::default()
+    };
+    let last_digests: HashMap<String, Option<String>> = pass
+        .runs
+        .iter()
+        .map(|a| (a.view.run_id.clone(), a.last_digest.clone()))
+        .collect();
+    overview.runs = run_views(pass.runs, &audit_runs);
+    count_latest(&mut overview, pass.latest.into_values().collect());
     overview.timeline = pass.timeline;
     overview.groups = super::groups::of(
         &overview.unfinished,

@@ -41,7 +41,7 @@ type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 /// (a crash mid-write) is left out.
 fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
     let io = ReportError::io(path);
-    let mut file = super::files::open_read(path, super::files::Links::Follow).map_err(io)?;
+    let mut file = crate::fsx::open_read(path, crate::fsx::Links::Follow).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
     if whole == 0 && file.metadata().is_ok_and(|m| m.len() == 0) {
         // The run locks (creates) its report before it plans or asks, and writes the header only

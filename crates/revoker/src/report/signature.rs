@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{audit, files, sidecar};
+use super::{audit, sidecar};
 use crate::vocab::{ExitCode, exit};
 
 /// The manifest's suffix after the report's name.
@@ -242,7 +242,7 @@ fn secret_key(path: &Path) -> Result<minisign::SecretKey, SignatureError> {
             meta.permissions().mode() & 0o777
         )));
     }
-    let bytes = super::files::read_bounded(path, super::files::Links::Follow, 4096)
+    let bytes = crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 4096)
         .map_err(|e| bad(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let sk_box = minisign::SecretKeyBox::from_string(&text).map_err(|e| bad(e.to_string()))?;
@@ -293,7 +293,7 @@ pub fn keygen(secret: &Path, public: &Path) -> Result<String, SignatureError> {
             });
         }
     }
-    let mut file = files::create_new(secret).map_err(io(secret))?;
+    let mut file = crate::fsx::create_new(secret).map_err(io(secret))?;
     file.write_all(sk.to_string().as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(io(secret))?;
@@ -349,9 +349,11 @@ pub fn sign(
         (SIGNATURE, sig.to_string().into_bytes()),
     ] {
         let path = sidecar(report, suffix);
-        files::write_atomic(&path, &bytes, files::PRIVATE).map_err(|e| SignatureError::Io {
-            path: path.clone(),
-            why: e.to_string(),
+        crate::fsx::write_atomic(&path, &bytes, crate::fsx::PRIVATE).map_err(|e| {
+            SignatureError::Io {
+                path: path.clone(),
+                why: e.to_string(),
+            }
         })?;
     }
     Ok(text)

@@ -41,7 +41,7 @@ impl ReportWriter {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(ReportError::io(path))?;
         }
-        let mut file = super::files::open_append(path, super::files::Links::Follow).map_err(io)?;
+        let mut file = crate::fsx::open_append(path, crate::fsx::Links::Follow).map_err(io)?;
         let len = file.metadata().map_err(ReportError::io(path))?.len();
         let mut repaired = 0;
         let mut last_chain = chain::GENESIS.to_string();
@@ -193,7 +193,7 @@ fn drop_torn_tail(path: &Path, file: &mut File, len: u64) -> Result<u64, ReportE
 /// The report's chain digest so far: its last row's, or the genesis digest for a report that is
 /// new or has no rows.
 pub fn chain_of(path: &Path) -> Result<String, ReportError> {
-    let mut file = match super::files::open_read(path, super::files::Links::Follow) {
+    let mut file = match crate::fsx::open_read(path, crate::fsx::Links::Follow) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(chain::GENESIS.into()),
         Err(e) => return Err(ReportError::io(path)(e)),

@@ -189,6 +189,40 @@ fn dedup(rows: Vec<Selected>) -> Vec<Selected> {
     order.into_iter().filter_map(|k| by.remove(&k)).collect()
 }
 
+/// The service account itself as a candidate, beside its secrets: its dates, and which of them
+/// could not be read.
+fn account_candidate(a: &read::Account, scope: ObjectId, client: ObjectId) -> Candidate {
+    let mut unreadable: Vec<(DateField, String)> = Vec::new();
+    unreadable.extend(
+        a.created
+            .unreadable("createdAt")
+            .map(|t| (DateField::Created, t)),
+    );
+    unreadable.extend(
+        a.secrets
+            .iter()
+            .find_map(|s| s.expires.unreadable("secrets[].expiresAt"))
+            .map(|t| (DateField::SecretsExpire, t)),
+    );
+    Candidate {
+        target: Target {
+            kind: Kind::ServiceAccount,
+            scope,
+            key: client,
+            secret: None,
+        },
+        facts: Facts {
+            created: a.created.at(),
+            name: a.name.clone().unwrap_or_default(),
+            description: a.description.clone().unwrap_or_default(),
+            secrets_expire: a.secrets.iter().map(|s| s.expires.at()).collect(),
+            unreadable,
+            ..Facts::default()
+        },
+        org: None,
+    }
+}
+
 impl Run<'_> {
     fn problem(&mut self, what: String, why: String) {
         self.found.problems.push(format!("{what}: {why}"));
@@ -259,9 +293,10 @@ impl Run<'_> {
         }
         if self.policy.every_project && PROJECT_KINDS.iter().any(|k| self.policy.wants(*k)) {
             let text = org.to_string();
-            let spec = read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
+            let spec =
+                crate::engine::read::spec(ctx, &["orgs", &text, "groups"], Kind::OrgApiKey, true);
             let list = format!("GET {}", spec.url.path());
-            match read::all::<read::Group>(ctx, org, &spec).await {
+            match read::all::<crate::engine::read::Group>(ctx, org, &spec).await {
                 Ok(groups) => {
                     for g in groups {
                         match id_text(&g.id).map(|t| (t, ObjectId::parse(t))) {
@@ -294,35 +329,7 @@ impl Run<'_> {
         let name = a.name.clone().unwrap_or_default();
         let description = a.description.clone().unwrap_or_default();
         if secret_kind == Kind::ServiceAccountSecret {
-            let mut unreadable: Vec<(DateField, String)> = Vec::new();
-            unreadable.extend(
-                a.created
-                    .unreadable("createdAt")
-                    .map(|t| (DateField::Created, t)),
-            );
-            unreadable.extend(
-                a.secrets
-                    .iter()
-                    .find_map(|s| s.expires.unreadable("secrets[].expiresAt"))
-                    .map(|t| (DateField::SecretsExpire, t)),
-            );
-            let account = Candidate {
-                target: Target {
-                    kind: Kind::ServiceAccount,
-                    scope,
-                    key: client,
-                    secret: None,
-                },
-                facts: Facts {
-                    created: a.created.at(),
-                    name: name.clone(),
-                    description: description.clone(),
-                    secrets_expire: a.secrets.iter().map(|s| s.expires.at()).collect(),
-                    unreadable,
-                    ..Facts::default()
-                },
-                org: None,
-            };
+            let account = account_candidate(&a, scope, client);
             self.judge(account).await;
         }
         let what = format!("{list}: {CLIENT_ID_PREFIX}{client}");
@@ -518,16 +525,17 @@ impl Run<'_> {
         if let Some(org) = self.project_orgs.get(&project) {
             return Some(*org);
         }
-        match read::project_org(self.ctx, project).await {
-            read::ProjectOrg::Org(org) => {
+        match crate::engine::read::project_org(self.ctx, project).await {
+            crate::engine::read::ProjectOrg::Org(org) => {
                 self.project_orgs.insert(project, org);
                 Some(org)
             }
-            read::ProjectOrg::Gone => {
+            crate::engine::read::ProjectOrg::Gone => {
                 self.problem(format!("project {project}"), "it does not exist".into());
                 None
             }
-            read::ProjectOrg::Unknown(why) | read::ProjectOrg::NotInGroup(why) => {
+            crate::engine::read::ProjectOrg::Unknown(why)
+            | crate::engine::read::ProjectOrg::NotInGroup(why) => {
                 self.problem(format!("project {project}"), why);
                 None
             }
@@ -577,7 +585,7 @@ impl Run<'_> {
     async fn access_list(&mut self, c: &Candidate) -> Option<Vec<Entry>> {
         let org = c.org?;
         let (o, k) = (org.to_string(), c.target.key.to_string());
-        let spec = read::spec(
+        let spec = crate::engine::read::spec(
             self.ctx,
             &["orgs", &o, "apiKeys", &k, "accessList"],
             Kind::OrgApiKey,

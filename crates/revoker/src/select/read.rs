@@ -13,8 +13,9 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{Answer, ITEMS_PER_PAGE, ListShape, ListSpec};
-use crate::engine::{Context, Purpose, go_ahead, with_retries};
+use crate::api::{ITEMS_PER_PAGE, ListShape, ListSpec};
+use crate::engine::Context;
+use crate::engine::read::{Group, get};
 use crate::input::{Kind, ObjectId};
 use crate::verify::listing::MAX_PAGES;
 
@@ -194,14 +195,6 @@ impl Keyed for AccessEntry {
     }
 }
 
-#[derive(Deserialize, Debug, Default)]
-pub struct Group {
-    #[serde(default)]
-    pub id: Option<serde_json::Value>,
-    #[serde(default, rename = "orgId")]
-    pub org_id: Option<String>,
-}
-
 impl Keyed for Group {
     fn key(&self) -> Option<String> {
         key_of(&self.id)
@@ -229,46 +222,6 @@ impl<T> PageOf<T> {
 struct Link {
     #[serde(default)]
     rel: Option<String>,
-}
-
-/// A body, or its `content` when the answer is enveloped.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(body).or_else(|e| {
-        let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| e.to_string())?;
-        value
-            .get("content")
-            .map(|c| serde_json::from_value(c.clone()).map_err(|e| e.to_string()))
-            .unwrap_or(Err(e.to_string()))
-    })
-}
-
-/// One request with the run's pacing and retries, its body parsed; the answer when it was not one.
-async fn get<T: DeserializeOwned>(
-    ctx: &Arc<Context>,
-    scope: ObjectId,
-    spec: &ListSpec,
-    page: usize,
-) -> Result<T, Answer> {
-    let dispatch = go_ahead(ctx, scope)
-        .await
-        .ok_or_else(|| Answer::transient(None, "", "the run stopped", None))?;
-    let client = ctx.client().clone();
-    let attempted = with_retries(
-        ctx,
-        (scope, Purpose::Read),
-        dispatch,
-        || client.list_page(spec, page),
-        |reply| match &reply.answer {
-            Answer::Done { .. } => parse::<T>(&reply.body).map_err(|why| Answer::Rejected {
-                status: reply.answer.http_status().unwrap_or(200),
-                code: String::new(),
-                detail: format!("the answer is not what the API documents ({why})"),
-            }),
-            other => Err(other.clone()),
-        },
-    )
-    .await;
-    attempted.result
 }
 
 /// Where the paging of one list stands, by the rules `verify` reads lists with: a page that adds
@@ -361,61 +314,6 @@ pub async fn all<T: DeserializeOwned + Keyed>(
         }
     }
     Err(format!("more than {MAX_PAGES} pages"))
-}
-
-/// What `GET /groups/{id}` says of a project's organization.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProjectOrg {
-    Org(ObjectId),
-    /// `404 GROUP_NOT_FOUND` (or `INVALID_GROUP_ID`): the project does not exist.
-    Gone,
-    /// No answer that names an organization: what was answered.
-    Unknown(String),
-    /// `401 NOT_IN_GROUP`: this credential is not in the project, or the project does not exist
-    /// (the error reference: "not in the group, or the group does not exist"). What was answered.
-    NotInGroup(String),
-}
-
-/// The organization of `project`, asked once.
-pub async fn project_org(ctx: &Arc<Context>, project: ObjectId) -> ProjectOrg {
-    let text = project.to_string();
-    let spec = spec(ctx, &["groups", &text], Kind::ProjectApiKey, false);
-    match get::<Group>(ctx, project, &spec, 1).await {
-        Ok(g) => match g.org_id.as_deref().and_then(ObjectId::parse) {
-            Some(org) => ProjectOrg::Org(org),
-            None => ProjectOrg::Unknown(format!(
-                "GET {}: the answer names no orgId",
-                spec.url.path()
-            )),
-        },
-        Err(Answer::NotFound { code, .. })
-            if matches!(code.as_str(), "GROUP_NOT_FOUND" | "INVALID_GROUP_ID") =>
-        {
-            ProjectOrg::Gone
-        }
-        Err(answer) => {
-            let why = format!("GET {}: {}", spec.url.path(), answer.described());
-            if answer.error_code() == "NOT_IN_GROUP" {
-                ProjectOrg::NotInGroup(why)
-            } else {
-                ProjectOrg::Unknown(why)
-            }
-        }
-    }
-}
-
-/// The request of a read at `segments` under the base URL, with `kind`'s `Accept`.
-pub fn spec(ctx: &Context, segments: &[&str], kind: Kind, paged: bool) -> ListSpec {
-    let client = ctx.client();
-    ListSpec {
-        url: crate::api::url_of(client.base_url(), segments, client.envelope()),
-        accept: client.api().accept(kind),
-        shape: if paged {
-            ListShape::Paged { id_field: "id" }
-        } else {
-            ListShape::Secrets
-        },
-    }
 }
 
 /// A kind's list, as `verify` reads it, but without system-managed service accounts unless asked.

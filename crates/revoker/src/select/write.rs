@@ -52,7 +52,7 @@ pub fn refuse_to_replace(path: &Path) -> Result<(), ReportError> {
             "a file that is not a selection revoker wrote (a report, an input?)".into(),
         ));
     }
-    let report: Option<PathBuf> = crate::settings::default_report_path(path);
+    let report: Option<PathBuf> = crate::report::default_report_path(path);
     if let Some(report) = report.filter(|r| std::fs::metadata(r).is_ok_and(|m| m.len() > 0)) {
         return Err(refuse(format!(
             "the input of the report {}",
@@ -133,6 +133,6 @@ pub fn render(rows: &[Selected], format: Format) -> Result<Vec<u8>, String> {
 /// Writes the selection to `path`.
 pub fn write(path: &Path, rows: &[Selected], format: Format) -> Result<(), String> {
     let bytes = render(rows, format)?;
-    crate::report::files::write_atomic(path, &bytes, 0o600)
+    crate::fsx::write_atomic(path, &bytes, 0o600)
         .map_err(|e| format!("{}: cannot write the selection: {e}", path.display()))
 }

@@ -146,9 +146,8 @@ pub fn from_file(path: &Path) -> Result<Found, CredentialError> {
         reason,
     };
     owner_only(path).map_err(err)?;
-    let bytes =
-        crate::report::files::read_bounded(path, crate::report::files::Links::Follow, 64 * 1024)
-            .map_err(|e| err(e.to_string()))?;
+    let bytes = crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 64 * 1024)
+        .map_err(|e| err(e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|_| err("not UTF-8 text".into()))?;
     let parsed: CredentialsFile = toml::from_str(&text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(&text, s.start));

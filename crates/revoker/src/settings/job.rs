@@ -253,16 +253,6 @@ pub fn expand_report_path(template: &str, job: &str, now: &jiff::Zoned) -> PathB
     )
 }
 
-/// The report path when none is given: beside the input, `INPUT.report.csv`.
-pub fn default_report_path(input: &Path) -> Option<PathBuf> {
-    if input.as_os_str() == "-" {
-        return None;
-    }
-    let mut name = input.as_os_str().to_owned();
-    name.push(".report.csv");
-    Some(PathBuf::from(name))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

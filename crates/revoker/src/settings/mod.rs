@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+pub use crate::report::default_report_path;
 pub use credentials::{CredentialError, Found};
-pub use job::{JobFile, JobFileError, default_report_path, expand_report_path};
+pub use job::{JobFile, JobFileError, expand_report_path};
 pub use profile::Profile;
 pub use resolved::Resolved;
 
@@ -334,6 +335,32 @@ fn credential(
     }
 }
 
+/// A run's name in metrics and logs: its job file's stem, or `run`.
+fn job_name(job_path: Option<&Path>) -> String {
+    job_path
+        .and_then(Path::file_stem)
+        .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The base URL its layers picked (the default when none did), and the API it names, which must
+/// be the one `api =` asks for when it asks.
+fn base_url_and_api(
+    picked: Option<String>,
+    wanted: Option<Api>,
+) -> Result<(Url, Api), SettingsError> {
+    let base_text = picked.unwrap_or_else(|| api::DEFAULT_BASE_URL.to_string());
+    let base_url = api::parse_base_url(&base_text)?;
+    let api = Api::of(&base_url)?;
+    if let Some(wanted) = wanted
+        && wanted != api
+    {
+        return Err(SettingsError::Invalid(format!(
+            "the base URL {base_url} is the {api}, not the {wanted} that api = {wanted:?} asks for"
+        )));
+    }
+    Ok((base_url, api))
+}
+
 impl Settings {
     /// Merges `flags` over the job file at `job_path`, the environment (`env` looks a variable up),
     /// a profile, and the defaults.
@@ -360,14 +387,9 @@ impl Settings {
         let mut values = merge(&flags, &job, &mut origins, &job_origin);
         values.profile = profile_name;
         if !values.columns.is_empty() {
-            origins.insert(
-                "columns",
-                if flags.columns.is_empty() {
-                    job_origin()
-                } else {
-                    flag("columns")
-                },
-            );
+            let columns_by_flag = !flags.columns.is_empty();
+            let origin = columns_by_flag.then(|| flag("columns"));
+            origins.insert("columns", origin.unwrap_or_else(job_origin));
         }
 
         let layers = base_url_layers(
@@ -378,17 +400,7 @@ impl Settings {
             (flag, &job_origin, &profile_origin),
             profile.as_ref(),
         )?;
-        let base_text = pick(&mut origins, "base_url", layers)
-            .unwrap_or_else(|| api::DEFAULT_BASE_URL.to_string());
-        let base_url = api::parse_base_url(&base_text)?;
-        let api = Api::of(&base_url)?;
-        if let Some(wanted) = values.api
-            && wanted != api
-        {
-            return Err(SettingsError::Invalid(format!(
-                "the base URL {base_url} is the {api}, not the {wanted} that api = {wanted:?} asks for"
-            )));
-        }
+        let (base_url, api) = base_url_and_api(pick(&mut origins, "base_url", layers), values.api)?;
         values.api = Some(api);
         values.base_url = Some(base_url.to_string());
 
@@ -413,14 +425,11 @@ impl Settings {
         if let Some(d) = &values.delimiter {
             delimiter_byte(d)?;
         }
-        let job_name = job_path
-            .and_then(Path::file_stem)
-            .map_or_else(|| "run".to_string(), |s| s.to_string_lossy().into_owned());
         Ok(Settings {
             run,
             job_resumes: job.resume.unwrap_or(false),
             values,
-            job_name,
+            job_name: job_name(job_path),
             job_path: job_path.map(Path::to_path_buf),
             base_url,
             api,

@@ -11,6 +11,7 @@ mod faults;
 mod guard;
 mod hardening;
 mod hostile;
+mod house;
 mod invariants;
 mod kinds;
 mod limits;
