@@ -245,11 +245,11 @@ impl Lanes {
             }
             ControlFlow::Continue(())
         })?;
-        for project in &contradicted {
-            told.remove(project);
-        }
-        projects.extend(contradicted);
-        projects.retain(|p| !told.contains_key(p));
+        // A row without a cell is routed by what the API says of its project, never by another
+        // row's cell: that cell may be the wrong one of a contradiction (a row left invalid), or
+        // simply wrong. Rows with a cell go by their own.
+        let uncelled: std::collections::BTreeSet<ObjectId> = projects.iter().copied().collect();
+        told.retain(|p, _| !uncelled.contains(p) && !contradicted.contains(p));
         self.learn_projects(projects, told, report).await
     }
 

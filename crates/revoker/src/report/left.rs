@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::audit::AuditRecord;
 use super::{Outcome, Record};
-use crate::input::{Identity, InputOptions, Source};
+use crate::input::{Exemptions, Identity, InputOptions, Source};
 
 /// What is left of one input.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -27,6 +27,9 @@ pub struct InputLeft {
     pub input_copy: Option<String>,
     #[serde(skip)]
     pub read_as: Option<InputOptions>,
+    /// The exemption list the run read, and its SHA-256: its rows are never handed over.
+    #[serde(skip)]
+    pub exempt: Option<(String, String)>,
 }
 
 impl InputLeft {
@@ -50,6 +53,7 @@ pub fn per_input(runs: &[(&AuditRecord, Option<&AuditRecord>)]) -> Vec<InputLeft
             not_attempted: end.and_then(|e| e.not_attempted),
             input_copy: end.and_then(|e| e.input_copy.clone()),
             read_as: start.read_as.clone().map(Into::into),
+            exempt: start.exempt.clone().zip(start.exempt_sha256.clone()),
         };
         match out.iter_mut().find(|l| l.sha256 == sha) {
             Some(existing) => *existing = left,
@@ -91,6 +95,7 @@ pub fn unreported_rows(left: &InputLeft, report_rows: &[Record]) -> Result<Vec<R
             left.run_id
         )
     })?;
+    let exempt = exemptions_of(left)?;
     let mut reported: HashSet<Identity> = HashSet::new();
     let mut invalid_lines: HashSet<u64> = HashSet::new();
     for r in report_rows {
@@ -107,6 +112,13 @@ pub fn unreported_rows(left: &InputLeft, report_rows: &[Record]) -> Result<Vec<R
     let mut seen: HashSet<Identity> = HashSet::new();
     source
         .scan(&opts, &mut |entry| {
+            let exempted = entry
+                .target
+                .as_ref()
+                .is_ok_and(|t| exempt.covering(t).is_some());
+            if exempted {
+                return ControlFlow::Continue(());
+            }
             if let Some(record) = unreported(left, &entry, &reported, &invalid_lines, &mut seen) {
                 out.push(record);
             }
@@ -114,6 +126,24 @@ pub fn unreported_rows(left: &InputLeft, report_rows: &[Record]) -> Result<Vec<R
         })
         .map_err(|e| format!("{path}: {e}"))?;
     Ok(out)
+}
+
+/// The exemption list the run read, as it read it: a run stopped before it wrote its exempt rows
+/// leaves them to be told apart here, so a list that changed or is gone hands nothing over.
+fn exemptions_of(left: &InputLeft) -> Result<Exemptions, String> {
+    let Some((path, sha)) = &left.exempt else {
+        return Ok(Exemptions::default());
+    };
+    let list = Exemptions::load(Path::new(path)).map_err(|e| {
+        format!("the exemption list run {} read cannot be read now, so its exempt rows cannot be told apart: {e}", left.run_id)
+    })?;
+    if &list.sha256 != sha {
+        return Err(format!(
+            "{path} has changed since run {} read it (its SHA-256 is no longer {sha}), so its exempt rows cannot be told apart",
+            left.run_id
+        ));
+    }
+    Ok(list)
 }
 
 /// The row of `entry` for the hand-over, unless the report has it (or it is a later copy).

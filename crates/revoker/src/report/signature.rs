@@ -75,7 +75,7 @@ fn name_of(path: &Path) -> String {
 /// A file of the evidence, or a key: a regular file only, opened without blocking, so a FIFO
 /// planted in its place is an error rather than a wait.
 fn read(path: &Path) -> Result<Vec<u8>, SignatureError> {
-    super::files::read_bounded(path, super::files::Links::Follow, u64::MAX / 2).map_err(|e| {
+    crate::fsx::read_bounded(path, crate::fsx::Links::Follow, u64::MAX / 2).map_err(|e| {
         SignatureError::Io {
             path: path.to_path_buf(),
             why: e.to_string(),
