@@ -148,7 +148,8 @@ pub struct SimArgs {
     /// time without an offset), empty-pages (an empty first page linking the next),
     /// upper-case-ids (ObjectIds listed in upper case), date-only (every lastUsedAt a day without a
     /// time), server-error (every list answers 500 while DELETEs work), html-not-found (every list
-    /// answers an HTML 404 page while DELETEs work).
+    /// answers an HTML 404 page while DELETEs work), lying-empty (every list answers complete and
+    /// empty while its items are there).
     #[arg(long, value_enum)]
     pub list_fault: Option<ListFault>,
     /// Another list fault at the same time as --list-fault (repeatable; the same names).

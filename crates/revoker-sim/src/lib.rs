@@ -144,6 +144,9 @@ pub enum ListFault {
     /// Every list answers an HTML 404 page (not the API's JSON) while DELETEs work, as a proxy in
     /// front of the API might.
     HtmlNotFound,
+    /// Every list answers complete and empty (`results: []`, `totalCount: 0`; agent keys `[]`)
+    /// while what it lists is there and DELETEs work: a list that lies.
+    LyingEmpty,
     /// `totalCount` says fewer items than the list holds (one less, at least 0): a client that
     /// stops at `totalCount` misses the last.
     TotalCountLow,

@@ -99,6 +99,15 @@ pub(super) fn list(world: &World, req: &ListRequest<'_>, padding: usize) -> SimA
     if req.has(ListFault::NoServiceAccounts) && req.kind.key_is_client_id() {
         return not_found(req.self_url);
     }
+    if req.has(ListFault::LyingEmpty) {
+        return match req.kind {
+            Kind::AgentApiKey => SimAnswer::json(200, json!([])),
+            _ => SimAnswer::json(
+                200,
+                json!({"links": [{"rel": "self", "href": req.self_url}], "results": [], "totalCount": 0}),
+            ),
+        };
+    }
     if req.has(ListFault::HtmlNotFound) {
         return super::server::html(404, "Not Found");
     }

@@ -6,6 +6,7 @@
 
 mod attempt;
 mod breaker;
+mod cap;
 mod copies;
 mod limiter;
 mod model_key;
@@ -26,6 +27,7 @@ use tokio::sync::{Semaphore, mpsc};
 pub use crate::vocab::Rate;
 pub(crate) use attempt::{Dispatch, Purpose, go_ahead, wait_global_pause, wait_pass, with_retries};
 pub use breaker::{Outage, Pass, Refusals};
+pub use cap::SendCap;
 pub use pace::{Known, Pacer, Starts};
 pub use stop::{StopFlag, StopReason};
 
@@ -220,6 +222,8 @@ pub struct Run {
     pub guard: Arc<Guard>,
     /// With a credential per organization: this engine's part; `None` sends every row.
     pub lane: Option<Lane>,
+    /// `max_revocations` held as rows are sent, shared by every engine of the run.
+    pub cap: Option<Arc<SendCap>>,
 }
 
 /// The outcome of [`execute`].
@@ -264,6 +268,7 @@ struct Shared {
     /// Identities whose rows contradict each other: each row `invalid`, with why.
     conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
+    cap: Option<Arc<SendCap>>,
     /// A project's secrets after their account's unassignment: what the organization path needs.
     secrets: secret::ProjectSecrets,
 }
@@ -300,6 +305,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         guard: run.guard,
         conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
+        cap: run.cap,
         secrets: secret::ProjectSecrets::new(
             run.survey.project_secret_accounts.clone(),
             run.input

@@ -13,6 +13,18 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let ctx = &shared.ctx;
     let target = row.target;
     let id = target.identity();
+    let place = match &shared.cap {
+        Some(cap) => match cap.reserve().await {
+            Some(place) => Some((cap, place)),
+            None => {
+                ctx.stop.request(StopReason::CapReached(cap.max()));
+                ctx.pacer.cancel(target.scope);
+                ctx.outage.release(dispatch.pass);
+                return None;
+            }
+        },
+        None => None,
+    };
     if let Some(journal) = &shared.journal
         && let Err(e) = journal.record(&target)
     {
@@ -57,6 +69,10 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     };
     let mut record = shared.record(row.line, &target);
     let (outcome, message) = outcome(&answer, sent, was_unsettled || attempted.maybe_sent);
+    if let Some((cap, place)) = place {
+        let lost = outcome == Outcome::Failed && attempted.maybe_sent;
+        cap.settle(place, outcome == Outcome::Done || lost);
+    }
     record.outcome = outcome;
     record.message = match (note.is_empty(), message.is_empty()) {
         (true, _) => message,

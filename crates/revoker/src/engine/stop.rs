@@ -28,6 +28,8 @@ pub enum StopReason {
     NotTheApi(String),
     /// The report could not be written, so outcomes would be lost.
     ReportFailed,
+    /// `max_revocations` was reached as rows were sent (more were sent than the plan counted).
+    CapReached(u64),
 }
 
 impl crate::vocab::ExitCode for StopReason {
@@ -43,7 +45,9 @@ impl crate::vocab::ExitCode for StopReason {
             | StopReason::AccessList(_)
             | StopReason::EveryScopeRefused(_)
             | StopReason::NoAnswer(_) => exit::ABORTED,
-            StopReason::NotTheApi(_) | StopReason::ReportFailed => exit::USAGE,
+            StopReason::NotTheApi(_) | StopReason::ReportFailed | StopReason::CapReached(_) => {
+                exit::USAGE
+            }
         }
     }
 }
@@ -64,6 +68,10 @@ impl fmt::Display for StopReason {
             StopReason::NoAnswer(why) => write!(f, "{why}"),
             StopReason::NotTheApi(why) => write!(f, "{why}"),
             StopReason::ReportFailed => f.write_str("the report could not be written"),
+            StopReason::CapReached(max) => write!(
+                f,
+                "max_revocations {max} reached as rows were sent (lists the plan read said some rows were gone that were not): no further DELETE was sent; check the input, or raise the cap"
+            ),
         }
     }
 }

@@ -147,6 +147,11 @@ async fn engines(
     let saying = lanes.say_stops();
     let mut tasks = tokio::task::JoinSet::new();
     let owns = guard.owns().to_vec();
+    let cap = job
+        .settings
+        .run
+        .max_revocations
+        .map(|max| Arc::new(engine::SendCap::new(max)));
     for (i, lane) in lanes.lanes.iter().enumerate() {
         let run = engine::Run {
             run_id: session.run_id.clone(),
@@ -159,6 +164,7 @@ async fn engines(
             journal: Some(SentJournal::open(report)?),
             guard: guard.clone(),
             lane: lanes.engine_lane(i),
+            cap: cap.clone(),
         };
         let ctx = lane.ctx.clone();
         tasks.spawn(async move { (i, engine::execute(ctx, run).await) });

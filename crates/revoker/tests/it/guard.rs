@@ -423,3 +423,42 @@ fn an_own_key_whose_list_is_not_the_apis_answer_is_never_sent() {
         recs[0]
     );
 }
+
+/// Found by a hostile review: with `--plan`, rows a lying list showed gone were not counted toward
+/// `max_revocations`, yet all were sent and revoked. The engine holds the run to the cap as it
+/// sends: two revoked, the run stopped (exit 2), the rest never sent.
+#[test]
+fn the_cap_holds_at_send_time_when_a_list_says_rows_are_gone_that_are_not() {
+    let rows: Vec<Target> = (1..=6)
+        .map(|n| target(Kind::OrgApiKey, 0x0a, n, None))
+        .collect();
+    let config = SimConfig {
+        list_fault: Some(ListFault::LyingEmpty),
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, seeds(&rows)).unwrap();
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let out = run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+org-api-key", "--plan"],
+    )
+    .args(["--max-revocations", "2", "--concurrency", "4"])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 2);
+    assert!(
+        stderr(&out).contains("max_revocations 2 reached as rows were sent"),
+        "{}",
+        stderr(&out)
+    );
+    let done = outcomes(&report)
+        .iter()
+        .filter(|(_, o)| *o == Outcome::Done)
+        .count();
+    assert_eq!(done, 2);
+}

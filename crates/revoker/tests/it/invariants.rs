@@ -672,10 +672,14 @@ impl Exempt {
         let cells = self.cells(world);
         match (cells[0].is_empty(), cells[3].is_empty()) {
             (true, true) => true,
+            // A project column narrows only unassignments: whatever destroys the credential or a
+            // part of it (a service account's secret, by any path) is covered.
             (false, _) => {
                 c.scope.eq_ignore_ascii_case(&cells[0])
-                    || c.kind == "org-api-key"
-                    || c.kind == "service-account"
+                    || !matches!(
+                        c.kind.as_str(),
+                        "project-api-key" | "project-service-account"
+                    )
             }
             // That secret wherever it is reached, the deletion of its account, and its account's
             // project assignments (unassigning it takes the secret's reach there).
