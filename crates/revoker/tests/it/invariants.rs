@@ -1434,15 +1434,23 @@ proptest! {
 
 /// The identity of a row as text: kind, scope, key and secret, ids in lower case (AI model keys
 /// as written).
+/// A row's identity as revoker's: the credential (kind, key, secret), and the project only for
+/// an assignment (one key's unassignments from two projects are two rows; one secret reached
+/// through two projects is one credential, its lines a contradiction).
 fn identity(kind: &str, scope: &str, key: &str, secret: &str) -> (String, String, String, String) {
     let key = if kind == "ai-model-api-key" {
         key.to_string()
     } else {
         key.to_lowercase()
     };
+    let assignment = matches!(kind, "project-api-key" | "project-service-account");
     (
         kind.into(),
-        scope.to_lowercase(),
+        if assignment {
+            scope.to_lowercase()
+        } else {
+            String::new()
+        },
         key,
         secret.to_lowercase(),
     )
