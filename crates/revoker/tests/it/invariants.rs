@@ -30,12 +30,6 @@ fn cases() -> u32 {
         .unwrap_or(3)
 }
 
-/// `REVOKER_INVARIANT_SKIP_KNOWN` set: generate no case that meets a defect already filed (issues
-/// 31 and 32), to look for the ones nobody listed.
-fn skip_known() -> bool {
-    std::env::var_os("REVOKER_INVARIANT_SKIP_KNOWN").is_some()
-}
-
 fn config() -> ProptestConfig {
     ProptestConfig {
         cases: cases(),
@@ -337,10 +331,8 @@ fn rows_of(world: &World, picks: &[(usize, bool, usize, bool)], missing: &[Spec]
         .filter(|_| !world.creds.is_empty())
         .map(|(i, upper, alias, org)| Row {
             target: world.creds[i % world.creds.len()],
-            // An AI model key's id in another case: issue 31 item 10.
-            upper: *upper
-                && !(skip_known()
-                    && world.creds[i % world.creds.len()].kind == Kind::AiModelApiKey),
+            // An AI model key's id in another case names no key (issue 31 item 10).
+            upper: *upper,
             alias: *alias,
             org: if *org { OrgCell::Right } else { OrgCell::Empty },
         })
@@ -458,12 +450,8 @@ impl Switches {
                     .collect(),
                 refuse_lists: self.refuse_lists.iter().map(refusal).collect(),
                 refuse_deletes: self.refuse_deletes.iter().map(refusal).collect(),
-                // The other API's 404s read as not found: issue 32 item 2.
-                other_api: if skip_known() {
-                    Vec::new()
-                } else {
-                    self.other_api.iter().map(scope).collect()
-                },
+                // The other API's 404s (issue 32 item 2).
+                other_api: self.other_api.iter().map(scope).collect(),
                 slow_lists: std::time::Duration::ZERO,
             },
             ..SimConfig::default()
@@ -702,12 +690,6 @@ fn exempts_of(world: &World, picks: &[(usize, usize, bool, bool)]) -> Vec<Exempt
     }
     picks
         .iter()
-        // An exemption with its organization (issue 31 item 3), of an AI model key (item 19).
-        .filter(|(i, shape, flag, _)| {
-            !skip_known()
-                || !(*shape == 3 || *shape == 0 && *flag)
-                    && world.creds[i % world.creds.len()].kind != Kind::AiModelApiKey
-        })
         .map(|(i, shape, flag, upper)| Exempt {
             target: world.creds[i % world.creds.len()],
             shape: match shape {
@@ -788,12 +770,6 @@ fn cap_case(
     plan: bool,
     resume: bool,
 ) -> Result<(), TestCaseError> {
-    let mut sw = sw;
-    if skip_known() && plan {
-        // A plan's unread lists counted as nothing: issue 31 item 1.
-        sw.refuse_lists.clear();
-        sw.list_faults.clear();
-    }
     let bench = bench(&world, sw.config(&world), &rows);
     let cap_text = cap.to_string();
     let mut args = vec!["--max-revocations", cap_text.as_str()];
@@ -900,15 +876,9 @@ fn own_case(
     sw: Switches,
 ) -> Result<(), TestCaseError> {
     let own = match own {
-        Own::GlobalKey if world.atlas || skip_known() => Own::OrgKey,
+        Own::GlobalKey if world.atlas => Own::OrgKey,
         o => o,
     };
-    let mut sw = sw;
-    if skip_known() {
-        // The own key's id not learned when its organization's list is unread: found here.
-        sw.refuse_lists.clear();
-        sw.list_faults.clear();
-    }
     let own_rows = own.rows(&world);
     world.creds.extend(own_rows.iter().copied());
     for (n, t) in own_rows.iter().enumerate() {
@@ -1134,11 +1104,7 @@ proptest! {
         sw in switches(),
         verify in any::<bool>(),
     ) {
-        let mut rows = rows_of(&world, &picks, &missing);
-        if skip_known() {
-            // A project's secret after its unassignment: issue 32 item 1.
-            rows.retain(|r| r.target.kind != Kind::ProjectServiceAccountSecret);
-        }
+        let rows = rows_of(&world, &picks, &missing);
         evidence_case(world, rows, sw, verify)?;
     }
 
@@ -1151,11 +1117,7 @@ proptest! {
         sw in switches(),
         verify in any::<bool>(),
     ) {
-        let mut rows = rows_of(&world, &picks, &missing);
-        if skip_known() {
-            // A project's secret after its unassignment: issue 32 item 1.
-            rows.retain(|r| r.target.kind != Kind::ProjectServiceAccountSecret);
-        }
+        let rows = rows_of(&world, &picks, &missing);
         let exempt = exempts_of(&world, &exempt);
         finished_case(world, rows, exempt, sw, verify)?;
     }
@@ -1207,11 +1169,6 @@ fn read_only_case(
     let before = files(bench.dir.path());
     let mut done = Vec::new();
     for c in commands {
-        // `plan` records itself in the audit file: issue 31 item 15.
-        // `select --write` over the report: issue 31 item 8.
-        if skip_known() && (c % 6 == 1 || c % 6 == 2) {
-            continue;
-        }
         let out = read_only(&bench, &world, c % 6);
         done.push(format!(
             "{} → exit {}: {}",
@@ -1420,7 +1377,7 @@ proptest! {
         // A key listed again with another organization's cell.
         for (row, wrong) in rows.clone().iter().zip(wrong) {
             // Issue 31 item 14.
-            if wrong && !skip_known() {
+            if wrong {
                 rows.push(Row { org: OrgCell::Wrong, ..row.clone() });
             }
         }
@@ -1718,13 +1675,7 @@ proptest! {
         forms in prop::collection::vec((0usize..5, 0usize..5), 0..3),
         unreadable in any::<bool>(),
     ) {
-        // Issue 31 item 6.
-        let unreadable = unreadable && !skip_known();
-        // Issue 31 item 6 again: a secret's expiresAt as a number is dropped unnamed.
-        let forms: Vec<_> = forms
-            .into_iter()
-            .filter(|(l, f)| !(skip_known() && l % 5 == 0 && f % 5 == 4))
-            .collect();
+        // Issue 31 item 6: unreadable dates; a secret's expiresAt as a number.
         select_case(secrets, forms, unreadable)?;
     }
 }
