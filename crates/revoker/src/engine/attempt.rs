@@ -108,6 +108,35 @@ pub(crate) enum Purpose {
     Read,
 }
 
+/// Sends `target`'s DELETE with the run's retries: transient answers are retried, any other is
+/// final. Answers the final answer (the last one, when retries ran out) with the attempts.
+pub(crate) async fn revoke_with_retries(
+    ctx: &Context,
+    scope: ObjectId,
+    dispatch: Dispatch,
+    target: &crate::input::Target,
+) -> (Answer, Attempted<Answer>) {
+    let client = ctx.client();
+    let attempted = with_retries(
+        ctx,
+        (scope, Purpose::Revoke),
+        dispatch,
+        || client.revoke(target),
+        |reply| {
+            if reply.answer.is_transient() {
+                Err(reply.answer.clone())
+            } else {
+                Ok(reply.answer.clone())
+            }
+        },
+    )
+    .await;
+    let answer = match &attempted.result {
+        Ok(a) | Err(a) => a.clone(),
+    };
+    (answer, attempted)
+}
+
 /// Runs `op` until `judge` accepts or refuses its reply, retrying transient answers with backoff.
 /// `dispatch` is the first attempt's go-ahead. A probe's server failure is not counted against the
 /// attempts: the row waited out an outage, it did not fail.

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use super::{Dispatch, Pending, Purpose, Shared, StopReason, with_retries};
+use super::{Dispatch, Pending, Shared, StopReason};
 use crate::api::Answer;
 use crate::figures::Figures;
 use crate::report::{Outcome, Record};
@@ -41,24 +41,8 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .contains_key(&id);
-    let client = &ctx.client;
-    let attempted = with_retries(
-        ctx,
-        (target.scope, Purpose::Revoke),
-        dispatch,
-        || client.revoke(&target),
-        |reply| {
-            if reply.answer.is_transient() {
-                Err(reply.answer.clone())
-            } else {
-                Ok(reply.answer.clone())
-            }
-        },
-    )
-    .await;
-    let answer = match attempted.result {
-        Ok(answer) | Err(answer) => answer,
-    };
+    let (answer, attempted) =
+        super::attempt::revoke_with_retries(ctx, target.scope, dispatch, &target).await;
     let answer = super::model_key::spelled_otherwise_in_project(ctx, &target, &answer)
         .await
         .unwrap_or(answer);

@@ -13,7 +13,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use super::{Context, go_ahead, with_retries};
+use super::{Context, go_ahead};
 use crate::api::Answer;
 use crate::engine::read::ProjectOrg;
 use crate::input::{Kind, ObjectId, Target};
@@ -100,24 +100,8 @@ impl ProjectSecrets {
                 "the run stopped before its organization was asked".into(),
             ));
         };
-        let client = ctx.client();
-        let attempted = with_retries(
-            ctx,
-            (org, super::attempt::Purpose::Revoke),
-            dispatch,
-            || client.revoke(&in_org),
-            |reply| {
-                if reply.answer.is_transient() {
-                    Err(reply.answer.clone())
-                } else {
-                    Ok(reply.answer.clone())
-                }
-            },
-        )
-        .await;
-        let answer = match attempted.result {
-            Ok(a) | Err(a) => a,
-        };
+        let (answer, attempted) =
+            super::attempt::revoke_with_retries(ctx, org, dispatch, &in_org).await;
         Some(Through {
             answer,
             sent: attempted.sent,
