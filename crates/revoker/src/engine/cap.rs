@@ -4,7 +4,7 @@
 //! place reserved, a place is given back only when the answer proves nothing was destroyed (a
 //! not-found, a refusal), and once the cap's revocations are spent no further DELETE is sent.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::{Semaphore, SemaphorePermit};
 
@@ -13,6 +13,8 @@ pub struct SendCap {
     max: u64,
     places: Semaphore,
     spent: AtomicU64,
+    /// A row the plan showed gone was revoked: its listings are not evidence any more.
+    plan_refuted: AtomicBool,
 }
 
 impl SendCap {
@@ -24,6 +26,7 @@ impl SendCap {
             max,
             places: Semaphore::new(places),
             spent: AtomicU64::new(0),
+            plan_refuted: AtomicBool::new(false),
         };
         if max == 0 {
             cap.places.close();
@@ -33,6 +36,16 @@ impl SendCap {
 
     pub fn max(&self) -> u64 {
         self.max
+    }
+
+    /// A row the plan showed gone was revoked after all.
+    pub(super) fn refute_plan(&self) {
+        self.plan_refuted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the plan's "gone" may still stand for a row the cap no longer lets the run send.
+    pub(super) fn plan_stands(&self) -> bool {
+        !self.plan_refuted.load(Ordering::SeqCst)
     }
 
     /// A place for one DELETE, waiting for one in flight to settle; `None` once every place is

@@ -224,6 +224,9 @@ pub struct Run {
     pub lane: Option<Lane>,
     /// `max_revocations` held as rows are sent, shared by every engine of the run.
     pub cap: Option<Arc<SendCap>>,
+    /// Rows the run's plan showed gone: once the cap is spent they are recorded by that evidence
+    /// rather than sent.
+    pub plan_gone: Arc<HashSet<Identity>>,
 }
 
 /// The outcome of [`execute`].
@@ -269,6 +272,7 @@ struct Shared {
     conflicts: Arc<HashMap<Identity, String>>,
     lane: Option<Lane>,
     cap: Option<Arc<SendCap>>,
+    plan_gone: Arc<HashSet<Identity>>,
     /// A project's secrets after their account's unassignment: what the organization path needs.
     secrets: secret::ProjectSecrets,
 }
@@ -306,6 +310,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         conflicts: run.survey.conflicts.clone(),
         lane: run.lane,
         cap: run.cap,
+        plan_gone: run.plan_gone,
         secrets: secret::ProjectSecrets::new(
             run.survey.project_secret_accounts.clone(),
             run.input

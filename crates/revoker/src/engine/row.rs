@@ -17,9 +17,12 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
         Some(cap) => match cap.reserve().await {
             Some(place) => Some((cap, place)),
             None => {
-                ctx.stop.request(StopReason::CapReached(cap.max()));
                 ctx.pacer.cancel(target.scope);
                 ctx.outage.release(dispatch.pass);
+                if cap.plan_stands() && shared.plan_gone.contains(&id) {
+                    return Some(gone_by_the_plan(shared, row.line, &target, cap.max()));
+                }
+                ctx.stop.request(StopReason::CapReached(cap.max()));
                 return None;
             }
         },
@@ -54,6 +57,9 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
     let mut record = shared.record(row.line, &target);
     let (outcome, message) = outcome(&answer, sent, was_unsettled || attempted.maybe_sent);
     if let Some((cap, place)) = place {
+        if outcome == Outcome::Done && shared.plan_gone.contains(&id) {
+            cap.refute_plan();
+        }
         let lost = outcome == Outcome::Failed && attempted.maybe_sent;
         cap.settle(place, outcome == Outcome::Done || lost);
     }
@@ -75,18 +81,32 @@ pub(super) async fn process(shared: &Shared, row: Pending, dispatch: Dispatch) -
         attempted.maybe_sent,
         was_unsettled,
     );
+    Some(written(shared, record, &target))
+}
+
+/// Reports `record` (and the copies of its row waiting on it).
+fn written(shared: &Shared, record: Record, target: &crate::input::Target) -> Record {
     shared
         .groups
         .add(&record, &[Outcome::Rejected, Outcome::Failed]);
-    for line in shared
-        .copies
-        .settle(id, super::copies::Settled::of(&record))
-    {
-        let copy = super::copies::Settled::of(&record).copy(shared.record(line, &target), line);
+    let settled = super::copies::Settled::of(&record);
+    for line in shared.copies.settle(target.identity(), settled) {
+        let copy = super::copies::Settled::of(&record).copy(shared.record(line, target), line);
         shared.report(copy);
     }
     shared.report(record.clone());
-    Some(record)
+    record
+}
+
+/// A row the cap no longer lets the run send, which the plan's complete listing showed gone:
+/// recorded by that evidence, with no DELETE.
+fn gone_by_the_plan(shared: &Shared, line: u64, target: &crate::input::Target, max: u64) -> Record {
+    let mut record = shared.record(line, target);
+    record.outcome = Outcome::NotFound;
+    record.message = format!(
+        "not sent: max_revocations {max} is spent, and the plan's complete listing showed it gone"
+    );
+    written(shared, record, target)
 }
 
 /// What the journal keeps of a row: nothing once the API answered it; the row when this run's

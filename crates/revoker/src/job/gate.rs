@@ -34,10 +34,11 @@ pub async fn before_sending(
     survey: &Survey,
     (readers, guard): (&Readers, &Guard),
     finished: &HashSet<Identity>,
-) -> Result<(), Failure> {
+) -> Result<HashSet<Identity>, Failure> {
     let settings = &job.settings;
+    let mut gone = HashSet::new();
     let intent = if settings.run.plan {
-        planned(job, report, (readers, guard, survey), finished).await?
+        planned(job, report, (readers, guard, survey), finished, &mut gone).await?
     } else {
         Intent {
             revocations: survey.to_send,
@@ -71,7 +72,7 @@ pub async fn before_sending(
     if asks(job) && intent.revocations > 0 {
         confirm(job, report, &intent)?;
     }
-    Ok(())
+    Ok(gone)
 }
 
 async fn planned(
@@ -79,10 +80,12 @@ async fn planned(
     report: &Path,
     (readers, guard, survey): (&Readers, &Guard, &Survey),
     finished: &HashSet<Identity>,
+    gone: &mut HashSet<Identity>,
 ) -> Result<Intent, Failure> {
     let settings = &job.settings;
     let inputs = (&*job.source, guard, &*survey.conflicts);
-    let plan = super::plan::live_plan(settings, readers, inputs, finished).await?;
+    let mut plan = super::plan::live_plan(settings, readers, inputs, finished).await?;
+    *gone = std::mem::take(&mut plan.gone);
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
     if let Some(reason) = readers.stopped() {
         return Err(Failure::new(

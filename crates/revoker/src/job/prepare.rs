@@ -206,6 +206,8 @@ fn same_input(
 pub struct Prior {
     pub finished: HashSet<Identity>,
     pub unsettled: HashMap<Identity, Target>,
+    /// Rows this run's plan showed gone (with `--plan`), filled by the gate.
+    pub plan_gone: Arc<HashSet<Identity>>,
 }
 
 /// Locks the report — creating it, owner-only, when it is new — and reads what earlier runs did.
@@ -231,6 +233,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
             Prior {
                 finished: HashSet::new(),
                 unsettled: HashMap::new(),
+                plan_gone: Default::default(),
             },
         ));
     }
@@ -255,6 +258,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
         Prior {
             finished: state.finished,
             unsettled,
+            plan_gone: Default::default(),
         },
     ))
 }

@@ -160,6 +160,7 @@ async fn engines(
             survey: survey.clone(),
             finished: prior.finished.clone(),
             unsettled: prior.unsettled.clone(),
+            plan_gone: prior.plan_gone.clone(),
             sink: session.sink_clone(),
             journal: Some(SentJournal::open(report)?),
             guard: guard.clone(),

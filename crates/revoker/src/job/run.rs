@@ -126,7 +126,13 @@ async fn revoke_with(
 ) -> Result<Ran, Failure> {
     let readers = lanes.readers();
     let guard = Arc::new(super::own::for_run(job, lanes, &survey).await);
-    super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior.finished).await?;
+    let gone =
+        super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior.finished)
+            .await?;
+    let prior = Prior {
+        plan_gone: Arc::new(gone),
+        ..prior
+    };
     revoke::start_limits(job, lanes, report, &survey).await;
     let sent = revoke::send(job, report, (&survey, prior), (lanes, &guard), outputs).await?;
     close::finish(job, report, &survey, sent, (outputs, &readers)).await

@@ -138,6 +138,10 @@ pub struct Plan {
     /// `(when, what)` of every list read, for the audit record.
     #[serde(skip)]
     pub listed: Vec<ListedRecord>,
+    /// Rows a complete listing (or a not-found naming their scope) showed gone: the evidence a run
+    /// whose cap is spent records them by instead of sending them.
+    #[serde(skip)]
+    pub gone: HashSet<crate::input::Identity>,
 }
 
 /// Problem rows shown at most.
@@ -327,6 +331,11 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
             read.insert(key);
             let rows = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
             let (answer, fates) = decide(listed, rows);
+            for (t, f) in rows.iter().zip(&fates) {
+                if *f == Fate::Gone {
+                    plan.gone.insert(t.identity());
+                }
+            }
             let scope = plan.decided(describe(ctx, &key), &key, answer, fates);
             if scope.fates.contains_key(&Fate::Revoke) && key.kind.is_destructive() {
                 destructive.insert(key.kind.to_string());
