@@ -33,9 +33,10 @@ pub async fn before_sending(
     report: &Path,
     survey: &Survey,
     (readers, guard): (&Readers, &Guard),
-    finished: &HashSet<Identity>,
+    prior: &super::prepare::Prior,
 ) -> Result<HashSet<Identity>, Failure> {
     let settings = &job.settings;
+    let finished = &prior.finished;
     let mut gone = HashSet::new();
     let intent = if settings.run.plan {
         planned(job, report, (readers, guard, survey), finished, &mut gone).await?
@@ -53,15 +54,23 @@ pub async fn before_sending(
         }
     };
     if let Some(cap) = settings.run.max_revocations
-        && intent.revocations > cap
+        && intent.revocations + prior.revoked_before > cap
     {
         return Err(Failure::usage(format!(
-            "this run would revoke {} credentials ({}), more than max_revocations {cap} (from {}): nothing was sent; check the input, or raise the cap",
+            "this run would revoke {} credentials ({}{}), more than max_revocations {cap} (from {}): nothing was sent; check the input, or raise the cap",
             intent.revocations,
             if intent.planned {
                 "counted by the plan: those that exist now, and those whose lists were refused, unreadable or proved nothing, which a run sends all the same"
             } else {
                 "counted from the valid rows to send"
+            },
+            if prior.revoked_before > 0 {
+                format!(
+                    "; this report's earlier runs revoked {} more, which the cap counts too",
+                    prior.revoked_before
+                )
+            } else {
+                String::new()
             },
             settings
                 .origins

@@ -208,6 +208,8 @@ pub struct Prior {
     pub unsettled: HashMap<Identity, Target>,
     /// Rows this run's plan showed gone (with `--plan`), filled by the gate.
     pub plan_gone: Arc<HashSet<Identity>>,
+    /// Credentials the report's earlier runs revoked: `max_revocations` counts them too.
+    pub revoked_before: u64,
 }
 
 /// Locks the report — creating it, owner-only, when it is new — and reads what earlier runs did.
@@ -234,6 +236,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
                 finished: HashSet::new(),
                 unsettled: HashMap::new(),
                 plan_gone: Default::default(),
+                revoked_before: 0,
             },
         ));
     }
@@ -256,6 +259,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
     Ok((
         lock,
         Prior {
+            revoked_before: state.revoked.len() as u64,
             finished: state.finished,
             unsettled,
             plan_gone: Default::default(),

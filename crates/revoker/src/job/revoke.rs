@@ -147,11 +147,11 @@ async fn engines(
     let saying = lanes.say_stops();
     let mut tasks = tokio::task::JoinSet::new();
     let owns = guard.owns().to_vec();
-    let cap = job
-        .settings
-        .run
-        .max_revocations
-        .map(|max| Arc::new(engine::SendCap::new(max)));
+    let cap = job.settings.run.max_revocations.map(|max| {
+        Arc::new(engine::SendCap::new(
+            max.saturating_sub(prior.revoked_before),
+        ))
+    });
     for (i, lane) in lanes.lanes.iter().enumerate() {
         let run = engine::Run {
             run_id: session.run_id.clone(),

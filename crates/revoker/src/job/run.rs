@@ -127,8 +127,7 @@ async fn revoke_with(
     let readers = lanes.readers();
     let guard = Arc::new(super::own::for_run(job, lanes, &survey).await);
     let gone =
-        super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior.finished)
-            .await?;
+        super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior).await?;
     let prior = Prior {
         plan_gone: Arc::new(gone),
         ..prior

@@ -196,6 +196,9 @@ pub struct ReportState {
     /// Rows whose latest outcome is a definite answer that did not revoke them (`rejected`,
     /// `still_present`): not finished, but not sent without an answer either.
     pub answered: HashSet<Identity>,
+    /// Rows the report's runs revoked (a `done` outcome at any time): what counts toward
+    /// `max_revocations` across resumes.
+    pub revoked: HashSet<Identity>,
     /// Rows in the report.
     pub rows: u64,
     /// Distinct runs in the report.
@@ -240,6 +243,9 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
         let id = target.identity();
         state.finished.remove(&id);
         state.answered.remove(&id);
+        if outcome == Outcome::Done {
+            state.revoked.insert(id);
+        }
         if outcome.is_settled() {
             state.finished.insert(id);
         } else if matches!(outcome, Outcome::Rejected | Outcome::StillPresent) {
