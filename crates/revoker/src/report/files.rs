@@ -63,5 +63,24 @@ pub fn refuse_protected(out: &Path, protected: &[(PathBuf, String)]) -> Result<(
             });
         }
     }
+    if is_minisign_key(out) {
+        return Err(ReportError::WouldOverwrite {
+            path: out.to_path_buf(),
+            what: "a minisign key (the one that signs the evidence, or checks it)".to_string(),
+        });
+    }
     Ok(())
+}
+
+/// Whether `path` holds a minisign key, secret or public (or a signature): each begins with an
+/// "untrusted comment:" line. A key lives anywhere the operator put it, so it is known by what it
+/// holds, not by its name.
+fn is_minisign_key(path: &Path) -> bool {
+    use std::io::Read as _;
+    let Ok(file) = crate::fsx::open_read(path, crate::fsx::Links::Follow) else {
+        return false;
+    };
+    let mut head = Vec::new();
+    let _ = file.take(64).read_to_end(&mut head);
+    head.starts_with(b"untrusted comment:")
 }

@@ -502,3 +502,34 @@ fn a_public_key_that_is_a_fifo_is_an_error_not_a_wait() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("pub.fifo"), "{}", stderr(&out));
 }
+
+/// Found by a hostile review: `report --html` and `--failures` aimed at the signing or public key
+/// replaced it, exit 0.
+#[test]
+fn no_output_replaces_a_minisign_key() {
+    let d = dir();
+    let (secret, public) = key_pair(&d);
+    let (_, report, _sim) = signed_report(&d, "out.csv", &secret);
+    let before = (
+        std::fs::read(&secret).unwrap(),
+        std::fs::read(&public).unwrap(),
+    );
+    for (flag, target) in [("--html", &secret), ("--failures", &public)] {
+        let out = revoker()
+            .arg("report")
+            .arg(&report)
+            .arg(flag)
+            .arg(target)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(stderr(&out).contains("a minisign key"), "{}", stderr(&out));
+    }
+    assert_eq!(
+        (
+            std::fs::read(&secret).unwrap(),
+            std::fs::read(&public).unwrap()
+        ),
+        before
+    );
+}
