@@ -150,8 +150,10 @@ fn print_verification(
     }
     for u in &verification.unverified {
         text.push_str(&format!(
-            "\n  not verified: {} rows of {}: {}",
-            u.rows, u.list, u.reason
+            "\n  not verified: {} of {}: {}",
+            crate::text::plural(u.rows, "row", "rows"),
+            u.list,
+            u.reason
         ));
     }
     if verification.still_present > 0 {

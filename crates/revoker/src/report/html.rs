@@ -188,7 +188,7 @@ fn plain(o: &ReportOverview) -> Markup {
     ];
     html! {
         div.wide { table {
-            tr { th { "what happened to the " (p.rows) " rows" } th.n { "rows" } }
+            tr { th { "what happened to the " (crate::text::plural(p.rows, "row", "rows")) } th.n { "rows" } }
             @for (label, n, outcome) in lines {
                 tr { td { (swatch(&fill(outcome))) (label) } td.n { (n) } }
             }

@@ -53,9 +53,9 @@ fn run_text(out: &mut String, run: &RunView) {
         if let Some(input) = &s.input {
             let _ = writeln!(
                 out,
-                "  input {input} (SHA-256 {}, {} rows); kinds allowed: {}",
+                "  input {input} (SHA-256 {}, {}); kinds allowed: {}",
                 s.input_sha256.as_deref().unwrap_or("?"),
-                s.input_rows.unwrap_or(0),
+                crate::text::plural(s.input_rows.unwrap_or(0), "row", "rows"),
                 s.allowed_kinds
                     .as_ref()
                     .filter(|k| !k.is_empty())
@@ -94,7 +94,11 @@ fn run_text(out: &mut String, run: &RunView) {
 
 /// What happened to the rows, in an auditor's words, one count a line.
 pub fn plain_text(out: &mut String, p: &super::overview::Plain) {
-    let _ = writeln!(out, "what happened to the {} rows:", p.rows);
+    let _ = writeln!(
+        out,
+        "what happened to the {}:",
+        crate::text::plural(p.rows, "row", "rows")
+    );
     for (label, n) in [
         ("revoked by revoker", p.revoked),
         ("already gone when asked", p.already_gone),
@@ -166,7 +170,10 @@ fn left_text(out: &mut String, o: &ReportOverview) {
             if o.unended().is_empty() {
                 String::new()
             } else {
-                format!(" and {} runs that never ended", o.unended().len())
+                format!(
+                    " and {} that never ended",
+                    crate::text::plural(o.unended().len() as u64, "run", "runs")
+                )
             },
             o.report.display()
         )
@@ -177,7 +184,12 @@ fn left_text(out: &mut String, o: &ReportOverview) {
 /// The overview as text.
 pub fn text(o: &ReportOverview) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}: {} runs", o.report.display(), o.runs.len());
+    let _ = writeln!(
+        out,
+        "{}: {}",
+        o.report.display(),
+        crate::text::plural(o.runs.len() as u64, "run", "runs")
+    );
     for run in &o.runs {
         run_text(&mut out, run);
     }

@@ -209,7 +209,7 @@ fn report_summarises_hands_over_failures_and_sets_the_exit_code() {
     let out = revoker().arg("report").arg(&report).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("1 runs"), "{text}");
+    assert!(text.contains(": 1 run\n"), "{text}");
     // Per run, the outcomes it wrote; `skipped` only where an old report has it.
     assert!(
         text.contains("  done 10 · not_found 0 · rejected 10 · failed 0 · invalid 0\n"),

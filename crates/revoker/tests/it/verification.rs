@@ -132,7 +132,7 @@ fn a_missing_endpoint_proves_nothing_about_service_accounts() {
     let (code, err, written) = unverified_by(ListFault::NoServiceAccounts, &rows, &rows);
     assert_eq!((code, written), (1, 0), "{err}");
     assert!(
-        err.contains("not verified: 1 rows of GET /api/public/v1.0/orgs/010101010101010101010101/serviceAccounts: the listing is not complete: HTTP 404 RESOURCE_NOT_FOUND"),
+        err.contains("not verified: 1 row of GET /api/public/v1.0/orgs/010101010101010101010101/serviceAccounts: the listing is not complete: HTTP 404 RESOURCE_NOT_FOUND"),
         "{err}"
     );
 }
@@ -419,7 +419,7 @@ fn a_project_secret_is_never_proven_gone_by_its_project_alone() {
             "{rows:?}"
         );
         assert!(
-            stderr(&out).contains("not verified: 1 rows of GET /api/atlas/v2/groups/"),
+            stderr(&out).contains("not verified: 1 row of GET /api/atlas/v2/groups/"),
             "{}",
             stderr(&out)
         );
