@@ -142,11 +142,6 @@ impl Lanes {
         self.default.unwrap_or(0)
     }
 
-    /// Whether lane `i` sends the rows of organization `org`.
-    pub fn serves(&self, i: usize, org: &ObjectId) -> bool {
-        self.lane_of_org(org) == Ok(i)
-    }
-
     /// The lane that sends the rows of `org`, if any.
     pub fn lane_for(&self, org: &ObjectId) -> Option<usize> {
         self.lane_of_org(org).ok()

@@ -183,17 +183,6 @@ impl Readers {
         (per, nobody)
     }
 
-    /// Whether credential `i` reads (and would revoke) the rows of organization `org`.
-    pub fn serves(&self, i: usize, org: &crate::input::ObjectId) -> bool {
-        let row = crate::input::Target {
-            kind: Kind::OrgApiKey,
-            scope: *org,
-            key: *org,
-            secret: None,
-        };
-        (self.route)(&row) == Ok(i)
-    }
-
     /// Why the reading stopped, when every credential stopped; one credential stopped alone leaves
     /// only its lists unread, which the caller reports as such.
     pub fn stopped(&self) -> Option<StopReason> {
