@@ -258,7 +258,13 @@ impl AuditLog {
 /// Reads the audit file of `report`; an absent file is an empty log (a report written before audit
 /// records existed). A torn last line (a crash mid-write) is ignored.
 pub fn read(report: &Path) -> Result<AuditLog, ReportError> {
-    let path = path_for(report);
+    read_at(&path_for(report))
+}
+
+/// Reads a chained JSON Lines file in the audit file's form (`REPORT.plans.jsonl` too), as
+/// [`read`] does.
+pub fn read_at(path: &Path) -> Result<AuditLog, ReportError> {
+    let path = path.to_path_buf();
     let file = match crate::fsx::open_read(&path, crate::fsx::Links::Refuse) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AuditLog::default()),

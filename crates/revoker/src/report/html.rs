@@ -156,6 +156,22 @@ fn signature(o: &ReportOverview) -> Markup {
     }
 }
 
+/// The plans recorded for the report: what existed before a run, each with its line's SHA-256.
+fn plans(o: &ReportOverview) -> Markup {
+    html! {
+        @if o.plans.is_empty() {
+            p.muted { "No plan was recorded: " code { "revoker plan" } " (or " code { "run --plan" } ") records what exists before a run." }
+        }
+        @for plan in &o.plans {
+            p { "Plan of " (plan.at)
+                @match &plan.before_run { Some(run) => { ", before run " span.mono { (run) } }, None => { ", no run since" } }
+                ": " (plan.summary()) "." }
+            p.muted { "Recorded in " span.mono { (plan.file) } ", line SHA-256 " span.mono { (plan.digest) } "." }
+        }
+        @if let Some(problem) = &o.plans_problem { p.status.bad { "Plans file broken: " (problem) } }
+    }
+}
+
 /// What happened to the rows, in an auditor's words.
 fn plain(o: &ReportOverview) -> Markup {
     let p = &o.plain;
@@ -487,6 +503,8 @@ pub fn page(o: &ReportOverview) -> String {
                 (status(o))
                 h2 { "What happened" }
                 (plain(o))
+                h2 { "Before the run" }
+                (plans(o))
                 h2 { "Over time" }
                 (timeline(&o.timeline))
                 h3 { "Per run" }

@@ -21,6 +21,7 @@ pub mod left;
 mod lock;
 pub mod metrics;
 pub mod overview;
+pub mod plans;
 mod reader;
 pub mod render;
 pub mod signature;

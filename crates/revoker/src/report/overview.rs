@@ -141,6 +141,11 @@ pub struct ReportOverview {
     /// The signature beside the report, as it says (unchecked).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signature: Option<super::signature::SignatureView>,
+    /// The plans recorded for the report (the state before a run), oldest first.
+    pub plans: Vec<super::plans::PlanView>,
+    /// A plans file that cannot be read, or whose lines do not follow each other.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plans_problem: Option<String>,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -420,6 +425,14 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .map(|a| (a.view.run_id.clone(), a.last_digest.clone()))
         .collect();
     overview.runs = run_views(pass.runs, &audit_runs);
+    let revocations: Vec<(String, String)> = overview
+        .runs
+        .iter()
+        .filter(|v| v.command == "run")
+        .filter_map(|v| Some((v.started_at.clone()?, v.run_id.clone())))
+        .collect();
+    (overview.plans, overview.plans_problem) =
+        super::plans::of(path, &revocations).unwrap_or_else(|e| (Vec::new(), Some(e.to_string())));
     count_latest(&mut overview, pass.latest.into_values().collect());
     overview.timeline = pass.timeline;
     overview.groups = super::groups::of(

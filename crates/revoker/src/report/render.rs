@@ -190,6 +190,7 @@ pub fn text(o: &ReportOverview) -> String {
         o.report.display(),
         crate::text::plural(o.runs.len() as u64, "run", "runs")
     );
+    plans_text(&mut out, o);
     for run in &o.runs {
         run_text(&mut out, run);
     }
@@ -204,6 +205,33 @@ pub fn text(o: &ReportOverview) -> String {
     chain_text(&mut out, o);
     left_text(&mut out, o);
     out
+}
+
+/// The plans recorded for the report: the state before a run, each with its line's SHA-256.
+fn plans_text(out: &mut String, o: &ReportOverview) {
+    if o.plans.is_empty() {
+        let _ = writeln!(
+            out,
+            "plans: none recorded (revoker plan, or run --plan, records the state before a run)"
+        );
+    }
+    for p in &o.plans {
+        let _ = writeln!(
+            out,
+            "plan at {}{}: {}",
+            p.at,
+            p.before_run
+                .as_ref()
+                .map_or(", no run since".to_string(), |r| format!(
+                    ", before run {r}"
+                )),
+            p.summary()
+        );
+        let _ = writeln!(out, "  recorded in {} (line SHA-256 {})", p.file, p.digest);
+    }
+    if let Some(problem) = &o.plans_problem {
+        let _ = writeln!(out, "plans: BROKEN: {problem}");
+    }
 }
 
 fn chain_text(out: &mut String, o: &ReportOverview) {
@@ -287,8 +315,12 @@ pub fn json(o: &ReportOverview) -> serde_json::Value {
         "problems": o.groups,
         "chain": o.chain,
         "evidence_digest": o.evidence_digest,
+        "plans": o.plans,
         "rows": rows,
     });
+    if let Some(problem) = &o.plans_problem {
+        doc["plans_problem"] = problem.clone().into();
+    }
     if let Some(problem) = &o.audit_problem {
         doc["audit_problem"] = problem.clone().into();
     }

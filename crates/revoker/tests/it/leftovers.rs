@@ -1,0 +1,80 @@
+//! Issue 34's leftovers: the plans a report was given reach `report` and the page; a resume's
+//! question counts what is left; the rough edges an operator meets.
+
+use revoker_testkit::simulator::SimConfig;
+use revoker_testkit::*;
+
+#[test]
+fn report_and_the_page_show_every_plan_recorded_with_its_digest_and_what_it_found() {
+    let d = dir();
+    let mut rows = keys(4, 2);
+    let gone = missing_keys(2, 1);
+    let sim = sim(SimConfig::default(), &rows);
+    rows.extend(gone);
+    let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["--plan"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = revoker()
+        .args(["plan", "--base-url", sim.base_url(), "--resume", "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = stderr(&out)
+        .split("(line SHA-256 ")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .unwrap()
+        .to_string();
+    let out = revoker().arg("report").arg(&report).output().unwrap();
+    let text = stdout(&out);
+    let plans: Vec<&str> = text.lines().filter(|l| l.starts_with("plan at ")).collect();
+    assert_eq!(plans.len(), 2, "{text}");
+    assert!(
+        plans[0].contains(", before run ")
+            && plans[0].ends_with(
+                "6 rows: 4 existed (to revoke) · 2 already gone; 3 lists read: 3 complete"
+            ),
+        "{text}"
+    );
+    assert!(
+        plans[1].contains(", no run since: 6 rows: ") && plans[1].contains("finished earlier"),
+        "{text}"
+    );
+    let plans_file = revoker::report::sidecar(&report, ".plans.jsonl");
+    assert!(
+        text.contains(&format!(
+            "  recorded in {} (line SHA-256 {printed})",
+            plans_file.display()
+        )),
+        "{text}"
+    );
+    let out = revoker()
+        .args(["report", "--json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["plans"].as_array().map(Vec::len), Some(2), "{doc}");
+    assert_eq!(doc["plans"][1]["digest"], printed.as_str());
+    assert_eq!(doc["plans"][0]["fates"]["revoke"], 4);
+    assert_eq!(doc["plans"][0]["fates"]["gone"], 2);
+    let page = path(&d, "page.html");
+    let out = revoker()
+        .args(["report", "--html"])
+        .arg(&page)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0)), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("<h2>Before the run</h2>")
+            && html.contains("4 existed (to revoke) · 2 already gone")
+            && html.contains(&printed),
+        "{html}"
+    );
+}
