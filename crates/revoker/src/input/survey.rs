@@ -27,6 +27,11 @@ pub struct Survey {
     pub scopes: u64,
     /// Rows that will be sent: valid, first of their copies, not finished before.
     pub to_send: u64,
+    /// Of those, per kind, in the order of [`Kind::ALL`]: what a resume has left, not the input.
+    pub send_per_kind: [u64; Kind::ALL.len()],
+    /// Distinct projects, and organizations, among the rows to send.
+    pub projects: u64,
+    pub organizations: u64,
     /// `(offset, line)` of the first row that is not finished, where the second pass can start;
     /// `None` to read from the top (nothing was finished, or the format cannot seek).
     pub start_at: Option<(u64, u64)>,
@@ -92,7 +97,14 @@ pub fn survey(
                     out.exempt += 1;
                 } else {
                     out.to_send += 1;
-                    scopes.insert(target.scope);
+                    out.send_per_kind[target.kind.index()] += 1;
+                    if scopes.insert(target.scope) {
+                        match target.kind.scope() {
+                            crate::vocab::Scope::Project => out.projects += 1,
+                            crate::vocab::Scope::Org => out.organizations += 1,
+                            crate::vocab::Scope::Global => {}
+                        }
+                    }
                     if target.kind == Kind::ProjectServiceAccountSecret {
                         out.project_secret_accounts
                             .insert((target.scope, target.key));
@@ -151,6 +163,7 @@ fn contradictions(
             out.exempt -= 1;
         } else {
             out.to_send -= 1;
+            out.send_per_kind[first.kind.index()] -= 1;
         }
         out.duplicates -= entries.len() as u64 - 1;
         out.repeated.remove(&id);

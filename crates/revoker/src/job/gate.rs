@@ -19,7 +19,8 @@ struct Intent {
     revocations: u64,
     /// Of those, rows whose state the plan could not tell (sent all the same).
     undecided: u64,
-    scopes: u64,
+    /// Projects and organizations the rows to send span.
+    scopes: (u64, u64),
     /// Rows to revoke per kind.
     kinds: BTreeMap<Kind, u64>,
     /// Whether the counts come from live state.
@@ -44,10 +45,11 @@ pub async fn before_sending(
         Intent {
             revocations: survey.to_send,
             undecided: 0,
-            scopes: survey.scopes,
+            scopes: (survey.projects, survey.organizations),
+            // What is left to send, not the whole input: a resume asks about its own rows.
             kinds: Kind::ALL
                 .into_iter()
-                .map(|k| (k, survey.kind_count(k)))
+                .map(|k| (k, survey.send_per_kind[k.index()]))
                 .filter(|(_, n)| *n > 0)
                 .collect(),
             planned: false,
@@ -118,10 +120,34 @@ async fn planned(
         undecided: plan
             .revocations()
             .saturating_sub(plan.count(Fate::Revoke) + plan.own_last),
-        scopes: plan.scope_count,
+        scopes: scope_counts(&plan),
         kinds,
         planned: true,
     })
+}
+
+/// Projects and organizations with rows a run would send, per the plan.
+fn scope_counts(plan: &crate::plan::Plan) -> (u64, u64) {
+    let sending: HashSet<(&str, &str)> = plan
+        .scopes
+        .iter()
+        .filter(|s| s.revocations() > 0)
+        .map(|s| (s.scope_kind, s.scope.as_str()))
+        .collect();
+    let orgs = sending.iter().filter(|(k, _)| *k == "organization").count() as u64;
+    (sending.len() as u64 - orgs, orgs)
+}
+
+/// `1 project`, `2 projects and 1 organization`.
+fn scope_words((projects, orgs): (u64, u64)) -> String {
+    let p = crate::text::plural(projects, "project", "projects");
+    let o = crate::text::plural(orgs, "organization", "organizations");
+    match (projects, orgs) {
+        (0, 0) => "Ops Manager itself".to_string(),
+        (_, 0) => p,
+        (0, _) => o,
+        _ => format!("{p} and {o}"),
+    }
 }
 
 /// An operator at a terminal, who has not said yes already, and whose answer is not the input.
@@ -151,8 +177,8 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
         .map(|c| c.credential.public_identity())
         .unwrap_or_default();
     let mut question = format!(
-        "\nrevoker is about to revoke {} credentials{} in {} projects and organizations ({})\n  at {} as {identity}\n  report: {}\n",
-        intent.revocations,
+        "\nrevoker is about to revoke {}{} in {} ({})\n  at {} as {identity}\n  report: {}\n",
+        crate::text::plural(intent.revocations, "credential", "credentials"),
         match (intent.planned, intent.undecided) {
             (false, _) => String::new(),
             (true, 0) => " that exist now".to_string(),
@@ -161,7 +187,7 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
                 intent.revocations - n
             ),
         },
-        intent.scopes,
+        scope_words(intent.scopes),
         kinds.join(", "),
         settings.base_url,
         report.display()

@@ -78,3 +78,48 @@ fn report_and_the_page_show_every_plan_recorded_with_its_digest_and_what_it_foun
         "{html}"
     );
 }
+
+#[test]
+fn a_resume_asks_about_the_rows_left_not_the_whole_input() {
+    if !have_tool("tmux", "-V") {
+        return;
+    }
+    let rows = keys(6, 3);
+    let config = SimConfig {
+        forbid_projects: vec![oid(&rows[0].scope)],
+        ..SimConfig::default()
+    };
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(config, &rows);
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let args = shell_words::join([
+        "run",
+        "--resume",
+        "--input",
+        &input.display().to_string(),
+        "--report",
+        &report.display().to_string(),
+        "--base-url",
+        sim.base_url(),
+    ]);
+    let code = path(&d, "code");
+    let term = Terminal::start(&on_terminal(
+        &args,
+        &format!("echo $? > {}; echo finished", code.display()),
+    ));
+    let pane = term.wait_for("Only 'yes' goes on");
+    let requests = sim.stats().requests;
+    assert!(
+        pane.contains("revoker is about to revoke 2 credentials in 1 project (1 project-api-key, 1 agent-api-key)"),
+        "{pane}"
+    );
+    term.type_line("no");
+    term.wait_for("finished");
+    assert_eq!(std::fs::read_to_string(&code).unwrap().trim(), "1");
+    assert_eq!(sim.stats().requests, requests, "nothing sent after no");
+}

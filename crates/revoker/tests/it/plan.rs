@@ -409,7 +409,7 @@ fn on_a_terminal_the_run_asks_before_the_first_delete() {
     let term = Terminal::start(&terminal_run(&sim, &input, &report, &code));
     let pane = term.wait_for("Only 'yes' goes on");
     assert!(
-        pane.contains("revoker is about to revoke 4 credentials in 2 projects and organizations (2 project-api-key, 2 agent-api-key)"),
+        pane.contains("revoker is about to revoke 4 credentials in 2 projects (2 project-api-key, 2 agent-api-key)"),
         "{pane}"
     );
     assert_eq!(sim.stats().requests, 0, "asked after sending: {pane}");
