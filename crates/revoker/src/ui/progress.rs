@@ -52,6 +52,80 @@ impl Snapshot {
         }
     }
 
+    /// The bar's line for a terminal `width` columns wide, at most `width - 1` characters: the
+    /// counts first (this run's, then the report's earlier ones), the rate and ETA, then every
+    /// problem count. When that does not fit, zero counts go, then the rate; the bar takes what
+    /// room is left (none under 8 columns).
+    fn line(&self, earlier: u64, width: usize, color: bool) -> String {
+        let room = width.saturating_sub(1);
+        let percent = (self.done * 100).checked_div(self.total).unwrap_or(0);
+        let head = |short: bool| {
+            let (rows, before) = if short {
+                ("", "before")
+            } else {
+                (" rows", "finished before")
+            };
+            let mut head = format!("{percent:>3}% {}/{}{rows}", self.done, self.total);
+            if earlier > 0 {
+                head.push_str(&format!(" (+{earlier} {before})"));
+            }
+            head
+        };
+        let eta = format!(
+            "ETA {}",
+            self.eta
+                .map_or("-".into(), |d| humantime::format_duration(d).to_string())
+        );
+        let counts = [
+            ("failed", self.failed),
+            ("rejected", self.rejected),
+            ("invalid", self.invalid),
+            ("429s", self.throttled),
+        ];
+        let fields = |zeros: bool, rate: bool, short: bool| {
+            let mut f = vec![head(short)];
+            if rate {
+                f.push(format!("{:.0} rows/s", self.rate));
+            }
+            f.push(eta.clone());
+            f.extend(
+                counts
+                    .iter()
+                    .filter(|(_, n)| zeros || *n > 0)
+                    .map(|(what, n)| format!("{what} {n}")),
+            );
+            f.join(" · ")
+        };
+        let levels = [
+            (true, true, false),
+            (false, true, false),
+            (false, false, false),
+            (false, false, true),
+        ];
+        let text = levels
+            .into_iter()
+            .map(|(zeros, rate, short)| fields(zeros, rate, short))
+            .find(|t| t.chars().count() <= room)
+            .unwrap_or_else(|| fields(false, false, true).chars().take(room).collect());
+        let bar = room.saturating_sub(text.chars().count() + 1).min(24);
+        if bar < 8 {
+            return text;
+        }
+        let full = (bar as u64 * self.done.min(self.total))
+            .checked_div(self.total)
+            .unwrap_or(0) as usize;
+        let (on, off, reset) = if color {
+            ("\u{1b}[36m", "\u{1b}[34m", "\u{1b}[0m")
+        } else {
+            ("", "", "")
+        };
+        format!(
+            "{on}{}{off}{}{reset} {text}",
+            "█".repeat(full),
+            "░".repeat(bar - full)
+        )
+    }
+
     fn text(&self) -> String {
         format!(
             "{:.0} rows/s · ETA {} · failed {} · rejected {} · invalid {} · 429s {}",
@@ -107,6 +181,23 @@ fn plain_lines(
     })
 }
 
+/// The width of the terminal on stderr; 80 when it cannot be told.
+fn stderr_columns() -> usize {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` through the pointer, which outlives the call.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        usize::from(size.ws_col)
+    } else {
+        80
+    }
+}
+
 impl Display {
     /// Starts the display that suits stderr; nothing at all when `quiet`. `pacing` says what
     /// paces the run; `earlier` counts the rows earlier runs of the report finished.
@@ -122,31 +213,18 @@ impl Display {
         if std::io::stderr().is_terminal() && !c.json {
             c.note("revoker::progress", &format!("revoker: {pacing}"));
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            // `wide_msg` is cut to the terminal's width: one line, however narrow the terminal.
-            let template = if color_allowed() {
-                "{bar:24.cyan/blue} {percent:>3}% {pos}/{len} rows · {wide_msg}"
-            } else {
-                "{bar:24} {percent:>3}% {pos}/{len} rows · {wide_msg}"
-            };
-            let earlier = if earlier > 0 {
-                format!(" · {earlier} finished before")
-            } else {
-                String::new()
-            };
+            // The line is laid out for the terminal's width each time (a resize is followed);
+            // `wide_msg` still cuts it should the width change between two draws.
             bar.set_style(
-                ProgressStyle::with_template(template)
+                ProgressStyle::with_template("{wide_msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let shown = bar.clone();
+            let color = color_allowed();
             let task = tokio::spawn(async move {
                 loop {
                     let s = Snapshot::of(&figures, started);
-                    // Before the engine has counted its rows there is no length: not "100%".
-                    if s.total > 0 {
-                        shown.set_length(s.total);
-                    }
-                    shown.set_position(s.done);
-                    shown.set_message(format!("{}{earlier}", s.text()));
+                    shown.set_message(s.line(earlier, stderr_columns(), color));
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
             });
@@ -168,5 +246,52 @@ impl Display {
         if let Some(bar) = self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(done: u64, total: u64, counts: [u64; 4]) -> Snapshot {
+        Snapshot {
+            done,
+            total,
+            rate: 451.0,
+            eta: Some(Duration::from_secs(887)),
+            failed: counts[0],
+            rejected: counts[1],
+            invalid: counts[2],
+            throttled: counts[3],
+        }
+    }
+
+    #[test]
+    fn the_line_fits_80_and_120_columns_with_the_counts_first_and_every_problem_count() {
+        let s = snapshot(123_456, 400_000, [0, 12, 0, 3_456]);
+        let narrow = s.line(250_000, 80, false);
+        assert_eq!(
+            narrow,
+            " 30% 123456/400000 (+250000 before) · ETA 14m 47s · rejected 12 · 429s 3456"
+        );
+        assert!(narrow.chars().count() <= 79, "{narrow}");
+        assert_eq!(
+            s.line(0, 80, false),
+            " 30% 123456/400000 rows · 451 rows/s · ETA 14m 47s · rejected 12 · 429s 3456"
+        );
+        let wide = s.line(250_000, 120, false);
+        assert!(wide.chars().count() <= 119, "{wide}");
+        assert!(
+            wide.ends_with(
+                " 30% 123456/400000 rows (+250000 finished before) · 451 rows/s · ETA 14m 47s · rejected 12 · 429s 3456"
+            ),
+            "{wide}"
+        );
+        let all = snapshot(5, 160, [1, 2, 3, 4]).line(0, 120, false);
+        assert!(
+            all.ends_with("  3% 5/160 rows · 451 rows/s · ETA 14m 47s · failed 1 · rejected 2 · invalid 3 · 429s 4")
+                && all.starts_with("░░░░"),
+            "{all}"
+        );
     }
 }

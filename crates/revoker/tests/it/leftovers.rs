@@ -123,3 +123,72 @@ fn a_resume_asks_about_the_rows_left_not_the_whole_input() {
     assert_eq!(std::fs::read_to_string(&code).unwrap().trim(), "1");
     assert_eq!(sim.stats().requests, requests, "nothing sent after no");
 }
+
+/// The bar's line mid-run on a terminal `columns` wide, of a run whose second project refuses.
+fn bar_at(columns: u16) -> String {
+    let rows = keys(160, 2);
+    let config = SimConfig {
+        forbid_projects: vec![oid(&rows[1].scope)],
+        ..SimConfig::default()
+    };
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(config, &rows);
+    let args = shell_words::join([
+        "run",
+        "--yes",
+        "--project-rate",
+        "25/s",
+        "--input",
+        &input.display().to_string(),
+        "--report",
+        &report.display().to_string(),
+        "--base-url",
+        sim.base_url(),
+    ]);
+    let term = Terminal::sized(&on_terminal(&args, "echo finished"), columns);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut bar = String::new();
+    while std::time::Instant::now() < deadline {
+        let pane = term.capture();
+        if let Some(line) = pane.lines().find(|l| l.contains("/160 rows")) {
+            bar = line.trim_end().to_string();
+            if records_or_none(&report) > 10 && bar.contains("rejected ") {
+                break;
+            }
+        }
+        if pane.contains("finished") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = d;
+    bar
+}
+
+#[test]
+fn the_bar_fits_80_and_120_columns_and_keeps_every_problem_count() {
+    if !have_tool("tmux", "-V") {
+        return;
+    }
+    for columns in [80u16, 120] {
+        let bar = bar_at(columns);
+        assert!(
+            bar.chars().count() < usize::from(columns),
+            "{columns} columns: {bar:?}"
+        );
+        assert!(
+            bar.contains("% ") && bar.contains("ETA ") && bar.contains("rejected "),
+            "{columns} columns: {bar:?}"
+        );
+        if columns == 120 {
+            assert!(
+                bar.contains(" rows/s · ") && bar.contains(" · 429s 0"),
+                "{bar:?}"
+            );
+        }
+    }
+}
