@@ -29,7 +29,7 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
         console().note("revoker::input", &note);
     }
     let mut bad = Vec::new();
-    let mut grouped = Grouped::default();
+    let mut grouped = crate::input::grouped::Grouped::default();
     let none = (&HashSet::new(), &crate::input::Exemptions::default());
     let survey = survey(&source, &opts, none, &mut |entry| {
         if let Err(reason) = &entry.target {
@@ -38,7 +38,7 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
         }
     })?;
     if args.output == Output::Text {
-        for line in grouped.lines(source.name()) {
+        for line in grouped.lines(source.name(), usize::MAX) {
             out(line);
         }
     }
@@ -113,51 +113,4 @@ fn own_rows(
         std::ops::ControlFlow::Continue(())
     })?;
     Ok(count)
-}
-
-/// Bad rows by reason, in the order reasons first appear: 20,000 rows of one mistake are one line.
-#[derive(Default)]
-struct Grouped {
-    order: Vec<String>,
-    by: std::collections::HashMap<String, (u64, Vec<u64>)>,
-}
-
-/// Lines named per reason at most.
-const FIRST_LINES: usize = 5;
-
-impl Grouped {
-    fn add(&mut self, reason: &str, line: u64) {
-        let entry = self.by.entry(reason.to_string()).or_insert_with(|| {
-            self.order.push(reason.to_string());
-            (0, Vec::new())
-        });
-        entry.0 += 1;
-        if entry.1.len() < FIRST_LINES {
-            entry.1.push(line);
-        }
-    }
-
-    /// `FILE:LINE: reason` for a reason of one row; `FILE: N rows: reason (lines …)` for more.
-    fn lines(&self, file: &str) -> Vec<String> {
-        self.order
-            .iter()
-            .filter_map(|reason| {
-                let (count, lines) = self.by.get(reason)?;
-                if *count == 1 {
-                    return Some(format!("{file}:{}: {reason}", lines[0]));
-                }
-                let shown: Vec<String> = lines.iter().map(u64::to_string).collect();
-                let more = count - lines.len() as u64;
-                Some(format!(
-                    "{file}: {count} rows: {reason} (lines {}{})",
-                    shown.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
-                ))
-            })
-            .collect()
-    }
 }

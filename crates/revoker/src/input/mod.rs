@@ -8,6 +8,7 @@
 
 mod csv_reader;
 pub mod exempt;
+pub mod grouped;
 mod json_reader;
 mod source;
 mod survey;

@@ -48,31 +48,22 @@ impl PreparedJob {
 #[derive(Default)]
 struct InvalidRows {
     count: u64,
-    first: Vec<(u64, String)>,
+    grouped: crate::input::grouped::Grouped,
 }
+
+/// Groups of invalid rows a run's warning names; `revoker validate` names them all.
+const GROUPS_SHOWN: usize = 5;
 
 impl InvalidRows {
     fn log(&self, source: &Source) {
         if self.count == 0 {
             return;
         }
-        let shown: Vec<String> = self
-            .first
-            .iter()
-            .map(|(line, why)| format!("line {line}: {why}"))
-            .collect();
-        let more = self.count - self.first.len() as u64;
         tracing::warn!(
-            "{} invalid {} in {} (not sent; in the report as invalid): {}{}",
-            self.count,
-            if self.count == 1 { "row" } else { "rows" },
+            "{} in {} (not sent; in the report as invalid; revoker validate names every one): {}",
+            crate::text::plural(self.count, "invalid row", "invalid rows"),
             source.name(),
-            shown.join("; "),
-            if more > 0 {
-                format!("; and {more} more")
-            } else {
-                String::new()
-            }
+            self.grouped.lines("", GROUPS_SHOWN).join("; "),
         );
     }
 }
@@ -280,10 +271,8 @@ pub fn survey_input(
     let mut invalid = InvalidRows::default();
     let survey = survey(source, opts, prior, &mut |entry| {
         invalid.count += 1;
-        if invalid.first.len() < 5
-            && let Err(why) = &entry.target
-        {
-            invalid.first.push((entry.line, why.clone()));
+        if let Err(why) = &entry.target {
+            invalid.grouped.add(why, entry.line);
         }
     })?;
     invalid.log(source);

@@ -49,7 +49,7 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         ("unknown-kind.csv", 1, one_bad(2, "unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key)")),
         ("org-wide-not-allowed.csv", 1, one_bad(2, "kind service-account deletes the service account and every secret it has: it is sent only when allowed by name (--kinds +service-account, or add \"service-account\" to kinds in the job file)")),
         ("mixed-newlines.csv", 1, format!("F:4: key id \"nope\" is not a 24-hex-digit ObjectId\n{}", summary(3, 0, 2, 1, 1))),
-        ("quoted-newline.csv", 1, format!("F:2: key id \"aaaaaaaaaaaa\\naaaaaaaaaaaa\" is not a 24-hex-digit ObjectId\nF:4: key id \"bad\" is not a 24-hex-digit ObjectId\n{}", summary(2, 0, 0, 2, 0))),
+        ("quoted-newline.csv", 1, format!("F: 2 rows: key id \"…\" is not a 24-hex-digit ObjectId (lines 2 \"aaaaaaaaaaaa\\naaaaaaaaaaaa\", 4 \"bad\")\n{}", summary(2, 0, 0, 2, 0))),
         ("unterminated-quote.csv", 1, one_bad(2, "kind is missing (add a kind field or pass --kind)")),
         ("json-trailing.json", 2, "revoker: F:1: malformed JSON: trailing characters (column 95)".into()),
         ("jsonl-bad-line.jsonl", 2, "revoker: F:3: malformed JSON: EOF while parsing a value (column 46)".into()),

@@ -192,3 +192,51 @@ fn the_bar_fits_80_and_120_columns_and_keeps_every_problem_count() {
         }
     }
 }
+
+/// An input of `good` keys and `names` rows whose project column holds a name.
+fn with_names(
+    d: &tempfile::TempDir,
+    good: &[revoker::input::Target],
+    names: u64,
+) -> std::path::PathBuf {
+    let input = path(d, "names.csv");
+    write_csv(&input, good);
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    for i in 0..names {
+        text.push_str(&format!(
+            "billing-{i},,6a00000000000000000000{:02},,project-api-key\n",
+            i % 100
+        ));
+    }
+    std::fs::write(&input, text).unwrap();
+    input
+}
+
+#[test]
+fn validate_and_run_group_bad_rows_by_the_shape_of_their_fault() {
+    let d = dir();
+    let good = keys(2, 1);
+    let input = with_names(&d, &good, 40);
+    let out = revoker().arg("validate").arg(&input).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let name = input.display().to_string();
+    assert_eq!(
+        stdout(&out).lines().next().unwrap_or_default(),
+        format!(
+            "{name}: 40 rows: project id \"…\" is not a 24-hex-digit ObjectId (lines 4 \"billing-0\", 5 \"billing-1\", 6 \"billing-2\", 7 \"billing-3\", 8 \"billing-4\" and 35 more)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    let sim = sim(SimConfig::default(), &good);
+    let report = path(&d, "out.csv");
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert!(
+        stderr(&out).contains(&format!(
+            "40 invalid rows in {name} (not sent; in the report as invalid; revoker validate names every one): 40 rows: project id \"…\" is not a 24-hex-digit ObjectId (lines 4 \"billing-0\", "
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
