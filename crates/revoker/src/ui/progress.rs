@@ -108,6 +108,11 @@ impl Snapshot {
             .find(|t| t.chars().count() <= room)
             .unwrap_or_else(|| fields(false, false, true).chars().take(room).collect());
         let bar = room.saturating_sub(text.chars().count() + 1).min(24);
+        // The percentage in colour, bar or not (the width is counted without the escapes).
+        let text = match (color, text.split_at_checked(4)) {
+            (true, Some((percent, rest))) => format!("\u{1b}[36m{percent}\u{1b}[0m{rest}"),
+            _ => text,
+        };
         if bar < 8 {
             return text;
         }

@@ -102,9 +102,10 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let expected = [
-        format!("{bad}:3: key id \"../../etc/passwd\" is not a 24-hex-digit ObjectId"),
+        format!(
+            "{bad}: 2 rows: key id \"…\" is not a 24-hex-digit ObjectId (lines 3 \"../../etc/passwd\", 5 \"d3ac94af0f21ddb66cad%2F00\")"
+        ),
         format!("{bad}:4: project id \"269e0d37f2a74de452e6b43\" is not a 24-hex-digit ObjectId"),
-        format!("{bad}:5: key id \"d3ac94af0f21ddb66cad%2F00\" is not a 24-hex-digit ObjectId"),
         format!(
             "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key)"
         ),
