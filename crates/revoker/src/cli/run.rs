@@ -26,9 +26,11 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
 }
 
 /// The command line as typed, with `--resume` added: the command that continues this run.
-fn resume_command() -> String {
+/// The command that continues this run: the one typed, with `--resume` unless it resumes
+/// already (the flag, or a job file that says `resume = true`).
+fn resume_command(job_resumes: bool) -> String {
     let mut words: Vec<String> = std::env::args().collect();
-    if !words.iter().any(|w| w == "--resume") {
+    if !job_resumes && !words.iter().any(|w| w == "--resume") {
         words.push("--resume".into());
     }
     shell_words::join(words)
@@ -61,6 +63,7 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
         })?;
         return dry_run(&settings, &Source::open(&input)?);
     }
+    let resume_hint = Some(resume_command(settings.job_resumes));
     crate::job::run::run(
         settings,
         args.resume,
@@ -68,7 +71,7 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
             quiet: args.quiet,
             progress_every: args.progress_every,
             output: args.output,
-            resume_hint: Some(resume_command()),
+            resume_hint,
             ..Outputs::default()
         },
     )

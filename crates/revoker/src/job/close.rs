@@ -251,6 +251,25 @@ fn next_steps(hint: &str, stopped: Option<&StopReason>, report: &Path) -> String
     }
 }
 
+/// What to say instead of a continue line when a resume would change nothing now: every row
+/// left is invalid (never sent, whatever runs), or refused by the API (sent again only once the
+/// credential may).
+fn left_alone(summary: &Summary, stopped: Option<&StopReason>) -> Option<String> {
+    let (invalid, refused) = (
+        summary.count(Outcome::Invalid),
+        summary.count(Outcome::Rejected),
+    );
+    if stopped.is_some() || summary.unfinished() != invalid + refused {
+        return None;
+    }
+    let fix = "invalid rows are never sent: correct them in the input (revoker validate names them) and run it again";
+    Some(match (invalid, refused) {
+        (_, 0) => fix.to_string(),
+        (0, _) => "the rows left were refused by the API: a resume sends them again once the credential may act on them (their reasons are in the report)".to_string(),
+        _ => format!("{fix}; the refused rows go again on a resume once the credential may act on them"),
+    })
+}
+
 fn print_summary(
     summary: &Summary,
     stopped: Option<&StopReason>,
@@ -282,7 +301,15 @@ fn print_summary(
     if let Some(hint) = &outputs.resume_hint
         && (summary.unfinished() > 0 || stopped.is_some())
     {
-        text.push_str(&next_steps(hint, stopped, report));
+        text.push_str(&match left_alone(summary, stopped) {
+            Some(why) if summary.count(Outcome::Rejected) > 0 => {
+                let steps = next_steps(hint, stopped, report);
+                let hand_over = steps.find("\n  to hand over").map_or("", |i| &steps[i..]);
+                format!("\n  {why}{hand_over}")
+            }
+            Some(why) => format!("\n  {why}"),
+            None => next_steps(hint, stopped, report),
+        });
     }
     c.emit(
         if code == exit::OK { "INFO" } else { "WARN" },

@@ -240,3 +240,64 @@ fn validate_and_run_group_bad_rows_by_the_shape_of_their_fault() {
         stderr(&out)
     );
 }
+
+#[test]
+fn no_continue_line_when_only_invalid_rows_are_left_and_none_adds_resume_to_a_job_that_resumes() {
+    let d = dir();
+    let good = keys(2, 1);
+    let input = with_names(&d, &good, 3);
+    let sim = sim(SimConfig::default(), &good);
+    let report = path(&d, "out.csv");
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("to continue")
+            && stderr(&out).contains(
+                "  invalid rows are never sent: correct them in the input (revoker validate names them) and run it again"
+            ),
+        "{}",
+        stderr(&out)
+    );
+
+    let config = SimConfig {
+        forbid_projects: vec![oid(&good[0].scope)],
+        ..SimConfig::default()
+    };
+    let sim = revoker_testkit::sim(config, &good);
+    let job = path(&d, "nightly.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "base_url = \"{}\"\ninput = \"{}\"\nreport = \"{}\"\nresume = true\n",
+            sim.base_url(),
+            path(&d, "good.csv").display(),
+            path(&d, "nightly.csv").display()
+        ),
+    )
+    .unwrap();
+    write_csv(&path(&d, "good.csv"), &good);
+    let out = revoker().arg("run").arg(&job).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("the rows left were refused by the API: a resume sends them again once the credential may act on them")
+            && text.contains("  to hand over: revoker report ")
+            && !text.contains("to continue"),
+        "{text}"
+    );
+    let out = revoker()
+        .env("MCLI_PRIVATE_API_KEY", "not-the-key")
+        .arg("run")
+        .arg(&job)
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    let line = text
+        .lines()
+        .find(|l| l.contains("to continue"))
+        .unwrap_or_default();
+    assert!(
+        line.ends_with(&format!(" run {}", job.display())),
+        "the job resumes already: {text}"
+    );
+}
