@@ -53,13 +53,17 @@ pub(super) fn command(args: ValidateArgs) -> Result<i32, Failure> {
         .collect();
     match args.output {
         Output::Text => out(format!(
-            "{}: {} rows · {} · {} invalid · {} duplicates · {} projects and organizations",
+            "{}: {} · {} · {} invalid · {} · {}",
             source.name(),
-            survey.rows,
+            crate::text::plural(survey.rows, "row", "rows"),
             per_kind.join(" · "),
             survey.invalid,
-            survey.duplicates,
-            survey.scopes
+            crate::text::plural(survey.duplicates, "duplicate", "duplicates"),
+            crate::text::plural(
+                survey.scopes,
+                "project or organization",
+                "projects and organizations"
+            )
         )),
         Output::Json => out(serde_json::json!({
             "input": source.name(),

@@ -41,7 +41,7 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     console().note(
         "revoker::summary",
         &format!(
-            "dry run: {} rows · {to_send} to send · {} exempt{} · {} invalid · {} duplicates · {} projects and organizations{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
+            "dry run: {} rows · {to_send} to send · {} exempt{} · {} invalid · {} · {}{cap}; nothing was sent (-v lists every request; revoker plan asks the server what exists)",
             survey.rows,
             survey.exempt,
             if own > 0 {
@@ -50,8 +50,12 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
                 String::new()
             },
             survey.invalid,
-            survey.duplicates,
-            survey.scopes
+            crate::text::plural(survey.duplicates, "duplicate", "duplicates"),
+            crate::text::plural(
+                survey.scopes,
+                "project or organization",
+                "projects and organizations"
+            )
         ),
     );
     Ok(if survey.invalid > 0 || own > 0 {
@@ -134,10 +138,12 @@ fn print_kinds(kinds: &Kinds) {
             "{rows:>9} {:<24} in {:>5} {:<14} {pattern}",
             kind.as_str(),
             scopes.len(),
-            match kind.scope() {
-                crate::input::Scope::Org => "organizations",
-                crate::input::Scope::Project => "projects",
-                crate::input::Scope::Global => "Ops Manager",
+            match (kind.scope(), scopes.len()) {
+                (crate::input::Scope::Org, 1) => "organization",
+                (crate::input::Scope::Org, _) => "organizations",
+                (crate::input::Scope::Project, 1) => "project",
+                (crate::input::Scope::Project, _) => "projects",
+                (crate::input::Scope::Global, _) => "Ops Manager",
             }
         ));
     }

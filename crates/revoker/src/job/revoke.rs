@@ -225,8 +225,13 @@ fn pacing(settings: &Settings, scopes: u64) -> String {
     }
     if let Some(rate) = settings.run.project_rate {
         parts.push(format!(
-            "project_rate {rate} ({}) × {scopes} projects and organizations ≈ {:.0} rows/s",
+            "project_rate {rate} ({}) × {} ≈ {:.0} rows/s",
             origin("project_rate"),
+            crate::text::plural(
+                scopes,
+                "project or organization",
+                "projects and organizations"
+            ),
             rate.per_second() * scopes as f64
         ));
     }

@@ -8,8 +8,18 @@ const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/bad");
 
 /// The summary line of `revoker validate`: rows, project and agent keys, invalid rows, scopes.
 fn summary(rows: u64, project: u64, agent: u64, invalid: u64, scopes: u64) -> String {
+    let rows = if rows == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{rows} rows")
+    };
+    let scopes = if scopes == 1 {
+        "1 project or organization".to_string()
+    } else {
+        format!("{scopes} projects and organizations")
+    };
     format!(
-        "F: {rows} rows · {project} project-api-key · {agent} agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · {invalid} invalid · 0 duplicates · {scopes} projects and organizations"
+        "F: {rows} · {project} project-api-key · {agent} agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · {invalid} invalid · 0 duplicates · {scopes}"
     )
 }
 

@@ -112,7 +112,7 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         format!("{bad}:7: kind is empty"),
         format!("{bad}:8: project id is missing"),
         format!(
-            "{bad}: 8 rows · 2 project-api-key · 0 agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · 6 invalid · 1 duplicates · 1 projects and organizations"
+            "{bad}: 8 rows · 2 project-api-key · 0 agent-api-key · 0 org-api-key · 0 service-account · 0 service-account-secret · 6 invalid · 1 duplicate · 1 project or organization"
         ),
     ];
     assert_eq!(

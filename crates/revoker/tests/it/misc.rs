@@ -67,10 +67,10 @@ fn a_dry_run_prints_the_requests_and_sends_none() {
         stdout(&out).lines().collect::<Vec<_>>(),
         vec![
             format!(
-                "        2 project-api-key          in     1 projects       DELETE {base}/groups/{{groupId}}/apiKeys/{{id}}"
+                "        2 project-api-key          in     1 project        DELETE {base}/groups/{{groupId}}/apiKeys/{{id}}"
             ),
             format!(
-                "        1 agent-api-key            in     1 projects       DELETE {base}/groups/{{groupId}}/agentapikeys/{{id}}"
+                "        1 agent-api-key            in     1 project        DELETE {base}/groups/{{groupId}}/agentapikeys/{{id}}"
             ),
         ]
     );

@@ -379,7 +379,7 @@ fn the_bar_says_what_paces_the_run_with_a_percentage_and_no_early_eta() {
     drop(term);
     let _ = d;
     assert!(
-        pane.contains("revoker: paced by project_rate 40/s (flag --project-rate) × 1 projects and organizations ≈ 40 rows/s; 429s slow it further"),
+        pane.contains("revoker: paced by project_rate 40/s (flag --project-rate) × 1 project or organization ≈ 40 rows/s; 429s slow it further"),
         "{pane}"
     );
     let bar = pane
