@@ -64,14 +64,22 @@ pub fn shown(value: &str) -> String {
     out
 }
 
-/// At most `max` characters of `value` (a `…` marks a cut), on one line.
+/// At most `max` characters of `value` (a `…` marks a cut), on one line; cut between words when
+/// a word boundary lies in the last half, never mid-word ("(after 80 att…").
 pub fn clip(value: &str, max: usize) -> String {
     let safe = one_line(value);
     if safe.chars().count() <= max {
         return safe.into_owned();
     }
     let cut: String = safe.chars().take(max).collect();
-    format!("{cut}…")
+    let mid_word = safe.chars().nth(max).is_some_and(|c| !c.is_whitespace());
+    let at_space = cut
+        .rfind(' ')
+        .filter(|i| mid_word && cut[..*i].chars().count() >= max / 2);
+    match at_space {
+        Some(i) => format!("{} …", cut[..i].trim_end()),
+        None => format!("{cut}…"),
+    }
 }
 
 #[cfg(test)]
@@ -88,5 +96,10 @@ mod tests {
         assert_eq!(shown("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(shown(&"x".repeat(70)).chars().count(), 63);
         assert_eq!(clip("abcdef", 3), "abc…");
+        assert_eq!(
+            clip("no answer (after 80 attempts)", 23),
+            "no answer (after 80 …"
+        );
+        assert_eq!(clip("one two", 4), "one …");
     }
 }
