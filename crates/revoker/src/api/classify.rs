@@ -585,6 +585,22 @@ pub(crate) fn transport_error(e: &reqwest::Error) -> Answer {
     }
 }
 
+/// What a TLS handshake answered by a plain-HTTP server means, in an operator's words.
+const PLAIN_HTTP: &str = "the server answered in plain HTTP, not TLS: the base URL says https:// for a port that speaks http:// (use http://, or the server's TLS port)";
+
+/// Whether the TLS handshake got bytes that are no TLS record: an HTTP answer, rustls's "corrupt
+/// message of type InvalidContentType".
+fn plain_http_to_tls(e: &reqwest::Error) -> bool {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if cause.to_string().contains("InvalidContentType") {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
 /// A reqwest error with its causes, without the URL (the report already names the row).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
@@ -599,6 +615,9 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     } else {
         "connection error".to_string()
     };
+    if plain_http_to_tls(e) {
+        return format!("{text}: {PLAIN_HTTP}");
+    }
     let mut source = e.source();
     let mut last = String::new();
     while let Some(cause) = source {

@@ -301,3 +301,27 @@ fn no_continue_line_when_only_invalid_rows_are_left_and_none_adds_resume_to_a_jo
         "the job resumes already: {text}"
     );
 }
+
+#[test]
+fn https_to_a_plain_http_port_says_so_in_plain_words() {
+    let d = dir();
+    let rows = keys(2, 1);
+    let sim = sim(SimConfig::default(), &rows);
+    let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+    write_csv(&input, &rows);
+    let https = sim.base_url().replacen("http://", "https://", 1);
+    let out = revoker()
+        .args(["run", "--yes", "--base-url", &https, "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains(" (a…)") && stderr(&out).contains("cannot connect: the server answered in plain HTTP, not TLS: the base URL says https:// for a port that speaks http:// (use http://, or the server's TLS port)")
+            && !stderr(&out).contains("InvalidContentType"),
+        "{}",
+        stderr(&out)
+    );
+}
