@@ -77,6 +77,19 @@ pub struct ListSpec {
     pub shape: ListShape,
 }
 
+/// The base URLs a URL without an API path was likely meant as: its root (the path before any
+/// `/api`) with each API's path.
+fn near(base: &Url) -> String {
+    let mut root = base.clone();
+    let path = base.path();
+    let kept = path.find("/api").map_or(path, |i| &path[..i]);
+    root.set_path(kept.trim_end_matches('/'));
+    root.set_query(None);
+    root.set_fragment(None);
+    let root = root.as_str().trim_end_matches('/').to_string();
+    format!("{root}{CLOUD_MANAGER_PATH} (Cloud Manager, Ops Manager) or {root}{ATLAS_PATH} (Atlas)")
+}
+
 impl Api {
     /// The API a base URL names, by the end of its path. A path that names neither, or names one
     /// twice (`MCLI_OPS_MANAGER_URL` set to the API URL rather than the root), is an error: sent on,
@@ -94,7 +107,7 @@ impl Api {
                 return Ok(api);
             }
         }
-        Err(ApiError::UnknownApi(base.to_string()))
+        Err(ApiError::UnknownApi(base.to_string(), near(base)))
     }
 
     /// The base URL of this API at `root` (an Ops Manager root such as `https://om:8080/`).
@@ -319,7 +332,7 @@ mod tests {
             "https://cloud.mongodb.com/api/atlas/v1.0",
         ] {
             assert!(
-                matches!(Api::of(&url(wrong)), Err(ApiError::UnknownApi(_))),
+                matches!(Api::of(&url(wrong)), Err(ApiError::UnknownApi(..))),
                 "{wrong}"
             );
         }

@@ -88,9 +88,9 @@ pub enum ApiError {
     #[error("base URL {0} must use https://")]
     UnsupportedScheme(String),
     #[error(
-        "base URL {0} names no API revoker knows: its path must end in /api/public/v1.0 (Cloud Manager, Ops Manager) or /api/atlas/v2 (Atlas)"
+        "base URL {0} names no API revoker knows: its path must end in /api/public/v1.0 (Cloud Manager, Ops Manager) or /api/atlas/v2 (Atlas); did you mean {1}?"
     )]
-    UnknownApi(String),
+    UnknownApi(String, String),
     #[error(
         "base URL {0} names the API path twice; MCLI_OPS_MANAGER_URL (or a profile's ops_manager_url) is the root URL, e.g. https://opsmanager.example.com:8080/, to which api/public/v1.0 is added"
     )]
@@ -469,7 +469,7 @@ mod tests {
         ));
         assert!(matches!(
             parse_base_url("https://cloud.mongodb.com"),
-            Err(ApiError::UnknownApi(_))
+            Err(ApiError::UnknownApi(..))
         ));
         for ok in [
             "http://127.0.0.1:8080/api/public/v1.0/",

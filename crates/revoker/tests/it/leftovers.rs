@@ -325,3 +325,32 @@ fn https_to_a_plain_http_port_says_so_in_plain_words() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_base_url_without_an_api_path_gets_a_did_you_mean() {
+    let d = dir();
+    let rows = keys(1, 1);
+    let input = path(&d, "in.csv");
+    write_csv(&input, &rows);
+    for (given, root) in [
+        ("http://127.0.0.1:9/", "http://127.0.0.1:9"),
+        (
+            "https://om.example.com:8080/prefix/api/public",
+            "https://om.example.com:8080/prefix",
+        ),
+    ] {
+        let out = revoker()
+            .args(["run", "--dry-run", "--base-url", given, "--input"])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!(
+                "; did you mean {root}/api/public/v1.0 (Cloud Manager, Ops Manager) or {root}/api/atlas/v2 (Atlas)?"
+            )),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
