@@ -53,8 +53,10 @@ pub fn render(m: &RunMetrics<'_>, last_success: Option<f64>) -> String {
     gauge(
         "revoker_rows",
         "Report rows the last run wrote, per outcome.",
+        // A run never writes `skipped` (only reports of old revokers have it).
         Outcome::ALL
             .iter()
+            .filter(|o| **o != Outcome::Skipped)
             .map(|o| (format!(",outcome=\"{o}\""), s.count(*o) as f64))
             .collect(),
     );

@@ -296,12 +296,14 @@ fn chain_text(out: &mut String, o: &ReportOverview) {
 }
 
 /// The overview as one JSON document, every row's latest outcome included. Every outcome is
-/// present in `latest` and `plain`, zero included.
+/// present in `latest` and `plain`, zero included, but `skipped` only where an old report has it.
 pub fn json(o: &ReportOverview) -> serde_json::Value {
     let rows: Vec<super::overview::LatestRow> = o.rows.iter().map(Into::into).collect();
+    // `skipped` only where an old report has it.
     let latest: std::collections::BTreeMap<&str, u64> = Outcome::ALL
         .iter()
         .map(|x| (x.as_str(), o.latest.get(x).copied().unwrap_or(0)))
+        .filter(|(x, n)| *x != Outcome::Skipped.as_str() || *n > 0)
         .collect();
     let mut doc = serde_json::json!({
         "report": o.report.display().to_string(),

@@ -11,8 +11,8 @@ use super::Outcome;
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Summary {
     pub run_id: String,
-    /// Report rows written by this run, per outcome; in JSON every outcome, zero included, so
-    /// that the schema never depends on what happened.
+    /// Report rows written by this run, per outcome; in JSON every outcome a run writes, zero
+    /// included, so that the schema never depends on what happened (never `skipped`).
     #[serde(serialize_with = "every_outcome")]
     pub outcomes: BTreeMap<Outcome, u64>,
     /// Rows an earlier run had finished, not sent again.
@@ -38,8 +38,9 @@ fn every_outcome<S: serde::Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(Outcome::ALL.len()))?;
-    for o in Outcome::ALL {
+    let mut map = s.serialize_map(None)?;
+    // A run never writes `skipped` (only reports of old revokers have it).
+    for o in Outcome::ALL.into_iter().filter(|o| *o != Outcome::Skipped) {
         map.serialize_entry(o.as_str(), &outcomes.get(&o).copied().unwrap_or(0))?;
     }
     map.end()

@@ -354,3 +354,29 @@ fn a_base_url_without_an_api_path_gets_a_did_you_mean() {
         );
     }
 }
+
+#[test]
+fn skipped_is_named_only_by_old_reports_that_have_it() {
+    let d = dir();
+    let rows = keys(2, 1);
+    let sim = sim(SimConfig::default(), &rows);
+    let (input, report, metrics) = (path(&d, "in.csv"), path(&d, "out.csv"), path(&d, "m.prom"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["-o", "json", "--metrics-file"])
+        .arg(&metrics)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("skipped"), "{}", stdout(&out));
+    let prom = std::fs::read_to_string(&metrics).unwrap();
+    assert!(
+        !prom.contains("skipped") && prom.contains("outcome=\"done\"} 2"),
+        "{prom}"
+    );
+    let out = revoker()
+        .args(["report", "--json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(!stdout(&out).contains("\"skipped\""), "{}", stdout(&out));
+}
