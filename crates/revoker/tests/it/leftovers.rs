@@ -380,3 +380,29 @@ fn skipped_is_named_only_by_old_reports_that_have_it() {
         .unwrap();
     assert!(!stdout(&out).contains("\"skipped\""), "{}", stdout(&out));
 }
+
+#[test]
+fn a_command_s_man_page_shows_the_command_as_typed_with_its_values() {
+    let d = dir();
+    let man = path(&d, "man");
+    let out = revoker()
+        .arg("man")
+        .arg("--dir")
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = std::fs::read_to_string(man.join("revoker-run.1")).unwrap();
+    let synopsis = page
+        .split(".SH SYNOPSIS\n")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .unwrap_or_default();
+    assert!(
+        synopsis
+            .starts_with("\\fBrevoker run\\fR [\\fB\\-i\\fR|\\fB\\-\\-input\\fR \\fIINPUT\\fR]")
+            && synopsis.contains("[\\fB\\-\\-kind\\fR \\fIKIND\\fR]")
+            && synopsis.ends_with("[\\fIJOB\\fR]"),
+        "{synopsis}"
+    );
+}
