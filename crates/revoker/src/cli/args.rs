@@ -446,7 +446,7 @@ pub struct InputArgs {
     /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
     /// service-account-secret, project-service-account, project-service-account-secret,
     /// ai-model-api-key, global-api-key, or an alias).
-    #[arg(long)]
+    #[arg(long, value_parser = KindParser, hide_possible_values = true)]
     pub kind: Option<Kind>,
     /// Kinds allowed (comma-separated); rows of other kinds are invalid. The destructive kinds
     /// (org-api-key, service-account, the secrets, ai-model-api-key, global-api-key) are sent only
@@ -461,6 +461,35 @@ pub struct InputArgs {
 pub struct KindList(pub Vec<Kind>);
 
 /// `a,b` exactly these kinds; `+a,b` the default kinds and these.
+/// `--kind`: a kind or one of its aliases, as before; shell completions offer the kinds' names
+/// (not file names).
+#[derive(Clone)]
+struct KindParser;
+
+impl clap::builder::TypedValueParser for KindParser {
+    type Value = Kind;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Kind, clap::Error> {
+        let parse = |text: &str| text.parse::<Kind>();
+        parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            Kind::ALL
+                .into_iter()
+                .map(|k| clap::builder::PossibleValue::new(k.as_str())),
+        ))
+    }
+}
+
 fn parse_kinds(text: &str) -> Result<KindList, String> {
     let (add, list) = match text.trim().strip_prefix('+') {
         Some(rest) => (true, rest),

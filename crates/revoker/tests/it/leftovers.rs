@@ -406,3 +406,30 @@ fn a_command_s_man_page_shows_the_command_as_typed_with_its_values() {
         "{synopsis}"
     );
 }
+
+#[test]
+fn completions_offer_the_kinds_for_kind_and_an_alias_still_reads() {
+    let out = revoker().args(["completions", "bash"]).output().unwrap();
+    let script = stdout(&out);
+    let after = script.split("--kind)").nth(1).unwrap_or_default();
+    let reply = after.lines().nth(1).unwrap_or_default();
+    assert!(
+        reply.contains("compgen -W \"project-api-key agent-api-key org-api-key ")
+            && !reply.contains("compgen -f"),
+        "{reply}"
+    );
+    let d = dir();
+    let input = path(&d, "in.csv");
+    std::fs::write(
+        &input,
+        "project,key\n5e0000000000000000000000,6a0000000000000000000000\n",
+    )
+    .unwrap();
+    let out = revoker()
+        .args(["validate", "--kind", "agent"])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("1 agent-api-key"), "{}", stdout(&out));
+}
