@@ -142,8 +142,33 @@ pub(crate) fn toml_complaint(
     if values_may_be_secret && message.contains('"') {
         format!("line {line}: not valid here (the value is not shown)")
     } else {
-        format!("line {line}: {message}{}", did_you_mean(&message))
+        let near = did_you_mean(&message);
+        // With a suggestion, the list of every field is noise before it.
+        let message = match message.split_once(", expected one of ") {
+            Some((head, _)) if !near.is_empty() => head.to_string(),
+            _ => message,
+        };
+        format!("line {line}: {message}{near}{}", list_hint(text, e))
     }
+}
+
+/// A list field given one string (`kinds = "x"`): how to write it as a list.
+fn list_hint(text: &str, e: &toml::de::Error) -> String {
+    if !e.message().contains("expected a sequence") {
+        return String::new();
+    }
+    let Some(span) = e.span() else {
+        return String::new();
+    };
+    let start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let key = text[start..].split('=').next().unwrap_or_default().trim();
+    let value = text.get(span.clone()).unwrap_or_default().trim();
+    if key.is_empty() || !value.starts_with('"') {
+        return String::new();
+    }
+    format!("; {key} is a list: {key} = [{value}]")
 }
 
 /// For an unknown field, the known one nearest to it: ``; did you mean `concurrency`?``.
@@ -285,5 +310,23 @@ mod tests {
         let e = JobFile::load(&job).unwrap_err().to_string();
         assert!(e.contains("line 2: unknown field `concurency`"), "{e}");
         assert!(e.ends_with("did you mean `concurrency`?"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_suggestion_only_and_a_lone_kind_gets_list_syntax() {
+        let dir = tempfile::tempdir().unwrap();
+        let job = dir.path().join("job.toml");
+        std::fs::write(&job, "input = \"in.csv\"\nconcurency = 4\n").unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert!(
+            e.ends_with("line 2: unknown field `concurency`; did you mean `concurrency`?"),
+            "{e}"
+        );
+        std::fs::write(&job, "input = \"in.csv\"\nkinds = \"org-api-key\"\n").unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert!(
+            e.ends_with("; kinds is a list: kinds = [\"org-api-key\"]"),
+            "{e}"
+        );
     }
 }

@@ -470,10 +470,15 @@ fn no_parser_quotes_a_secret_and_a_job_file_with_credentials_is_refused() {
     // A credentials file with a broken secret line, and one with an unknown field on line 3.
     let expected = "expected public_key = \"…\" and private_key = \"…\", or client_id = \"…\" and client_secret = \"…\"";
     for (text, complaint) in [
-        (format!("public_key = \"abcdefgh\"\nprivate_key = \"{secret}\n"), "line 2: not valid TOML".to_string()),
         (
-            format!("public_key = \"abcdefgh\"\nprivate_key = \"{secret}\"\nprivate_kye = \"{secret}\"\n"),
-            "line 3: unknown field `private_kye`, expected one of `public_key`, `private_key`, `client_id`, `client_secret`; did you mean `private_key`?".to_string(),
+            format!("public_key = \"abcdefgh\"\nprivate_key = \"{secret}\n"),
+            "line 2: not valid TOML".to_string(),
+        ),
+        (
+            format!(
+                "public_key = \"abcdefgh\"\nprivate_key = \"{secret}\"\nprivate_kye = \"{secret}\"\n"
+            ),
+            "line 3: unknown field `private_kye`; did you mean `private_key`?".to_string(),
         ),
     ] {
         std::fs::write(&creds, text).unwrap();
@@ -485,7 +490,10 @@ fn no_parser_quotes_a_secret_and_a_job_file_with_credentials_is_refused() {
         assert_eq!(out.status.code(), Some(2));
         assert_eq!(
             stderr(&out).trim(),
-            format!("revoker: credentials file {}: {complaint}; {expected}", creds.display())
+            format!(
+                "revoker: credentials file {}: {complaint}; {expected}",
+                creds.display()
+            )
         );
     }
 }

@@ -285,7 +285,7 @@ fn job_file_typos_and_atlas_cli_flags_say_what_to_write() {
     let out = revoker().args(["run"]).arg(&job).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("line 2: unknown field `concurency`, expected one of"),
+        stderr(&out).contains("line 2: unknown field `concurency`; did you mean `concurrency`?"),
         "{}",
         stderr(&out)
     );
