@@ -192,10 +192,12 @@ fn close_run(
     }
     let outputs = &outputs;
     if !(outputs.quiet && code == exit::OK) {
+        // The verification that follows adds to the audit file: its digest is the one to keep.
+        let verifies = job.settings.run.verify && result.stopped.is_none() && result.own_rows == 0;
         print_summary(
             summary,
             result.stopped.as_ref(),
-            (&closed.report, &evidence),
+            (&closed.report, &evidence, verifies),
             closed.written.rows,
             code,
             outputs,
@@ -273,7 +275,7 @@ fn left_alone(summary: &Summary, stopped: Option<&StopReason>) -> Option<String>
 fn print_summary(
     summary: &Summary,
     stopped: Option<&StopReason>,
-    (report, evidence): (&Path, &str),
+    (report, evidence, verifies): (&Path, &str, bool),
     written: u64,
     code: i32,
     outputs: &Outputs,
@@ -294,9 +296,14 @@ fn print_summary(
     }
     text.push_str(&format!("{summary}\n"));
     text.push_str(&format!(
-        "  report: {} ({} written)\n  evidence digest (keep it elsewhere; revoker report --expect-digest checks it): {evidence}",
+        "  report: {} ({} written)\n  {}: {evidence}",
         report.display(),
-        crate::text::plural(written, "row", "rows")
+        crate::text::plural(written, "row", "rows"),
+        if verifies {
+            "evidence digest after the run (the verification below adds to it: keep its digest)"
+        } else {
+            "evidence digest (keep it elsewhere; revoker report --expect-digest checks it)"
+        }
     ));
     if let Some(hint) = &outputs.resume_hint
         && (summary.unfinished() > 0 || stopped.is_some())

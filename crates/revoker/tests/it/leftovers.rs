@@ -433,3 +433,37 @@ fn completions_offer_the_kinds_for_kind_and_an_alias_still_reads() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("1 agent-api-key"), "{}", stdout(&out));
 }
+
+#[test]
+fn a_run_that_verifies_says_once_which_evidence_digest_to_keep() {
+    let d = dir();
+    let rows = keys(3, 1);
+    let sim = sim(SimConfig::default(), &rows);
+    let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["--verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stderr(&out);
+    let keep: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("evidence digest (keep it elsewhere"))
+        .collect();
+    assert_eq!(keep.len(), 1, "{text}");
+    assert!(
+        text.contains(
+            "evidence digest after the run (the verification below adds to it: keep its digest): "
+        ),
+        "{text}"
+    );
+    let kept = keep[0].rsplit(' ').next().unwrap();
+    let out = revoker()
+        .args(["report", "--expect-digest", kept])
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("holds it at its last line"),
+        "{}",
+        stderr(&out)
+    );
+}
