@@ -249,13 +249,30 @@ fn secret_key(path: &Path) -> Result<minisign::SecretKey, SignatureError> {
     // Never prompt: a nightly job has no terminal. The password, if any, comes from the environment.
     match std::env::var(PASSWORD_VAR) {
         Ok(password) => sk_box.into_secret_key(Some(password)),
-        Err(_) => sk_box.into_unencrypted_secret_key(),
+        Err(_) => sk_box
+            .into_unencrypted_secret_key()
+            .or_else(|e| without_checksum(&text).ok_or(e)),
     }
     .map_err(|e| {
         bad(format!(
-            "{e} (an encrypted key needs its password in {PASSWORD_VAR}; minisign 0.11's `-G -W` writes unencrypted keys without their checksum, which cannot be read: make the pair with `revoker keygen`, or with `minisign -G` and a password)"
+            "{e} (an encrypted key needs its password in {PASSWORD_VAR}; otherwise the key file is damaged: make a pair with `revoker keygen`, or with `minisign -G`)"
         ))
     })
+}
+
+/// An unencrypted Ed25519 key whose checksum is all zeros, as minisign 0.11's `-G -W` writes it
+/// (and `minisign -S` signs with): read as it is. Any other key must pass its checksum.
+fn without_checksum(text: &str) -> Option<minisign::SecretKey> {
+    use base64::Engine as _;
+    let line = text.lines().nth(1)?.trim();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .ok()?;
+    // sig_alg "Ed", kdf_alg 0 (unencrypted), then salt, limits, key id, key, and 32 checksum bytes.
+    let plain = bytes.len() == 158 && bytes[..2] == *b"Ed" && bytes[2..4] == [0, 0];
+    (plain && bytes[126..].iter().all(|b| *b == 0))
+        .then(|| minisign::SecretKey::from_bytes(&bytes).ok())
+        .flatten()
 }
 
 /// Makes a key pair: the secret key owner-only at `secret` (encrypted with the password in

@@ -467,3 +467,46 @@ fn a_run_that_verifies_says_once_which_evidence_digest_to_keep() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_key_made_by_stock_minisign_g_w_signs_and_stock_minisign_checks_it() {
+    if !have_tool("minisign", "-v") {
+        return;
+    }
+    let d = dir();
+    let (secret, public) = (path(&d, "w.key"), path(&d, "w.pub"));
+    let made = std::process::Command::new("minisign")
+        .args(["-G", "-W", "-p"])
+        .arg(&public)
+        .arg("-s")
+        .arg(&secret)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", stderr(&made));
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let rows = keys(2, 1);
+    let sim = sim(SimConfig::default(), &rows);
+    let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+    write_csv(&input, &rows);
+    let out = run(&sim, &input, &report, &["--sign-key"])
+        .arg(&secret)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let check = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "minisign -Vm out.csv.manifest -p {} && sha256sum -c out.csv.manifest",
+            public.display()
+        ))
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+}
