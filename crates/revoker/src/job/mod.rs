@@ -20,6 +20,7 @@ pub mod select;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub mod sweep;
 pub mod verify;
 
 pub use failure::Failure;

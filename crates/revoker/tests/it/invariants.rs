@@ -154,6 +154,7 @@ impl World {
                 key: id(0x40 + s.a),
                 secret: None,
             },
+            Kind::DatabaseUser => unreachable!("not among the generated kinds"),
         }
     }
 
@@ -268,6 +269,7 @@ fn alias(kind: Kind, n: usize) -> &'static str {
         Kind::ProjectServiceAccountSecret => &["project-service-account-secret", "project-secret"],
         Kind::AiModelApiKey => &["ai-model-api-key", "ai-model-key"],
         Kind::GlobalApiKey => &["global-api-key", "global-key"],
+        Kind::DatabaseUser => &["database-user", "mongodb-user"],
     };
     names[n % names.len()]
 }

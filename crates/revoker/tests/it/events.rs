@@ -1,0 +1,169 @@
+//! Issue 40: the Events API (the simulator's events, a sweep of what compromised credentials did,
+//! `verify --events`) and the `database-user` kind.
+
+use revoker::input::{Kind, Target};
+use revoker::report::Outcome;
+use revoker_testkit::events::{Trail, sim, trail};
+use revoker_testkit::*;
+
+const ACCEPT: &str = "application/vnd.atlas.2023-01-01+json";
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn events(url: &str) -> serde_json::Value {
+    let (status, body) = digest_get(url, ACCEPT);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+fn db_users(t: &Trail) -> Vec<Target> {
+    t.artifacts
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| t.kind == Kind::DatabaseUser)
+        .collect()
+}
+
+/// `revoker run` against the simulator's Atlas API.
+fn atlas_run(
+    sim: &revoker_testkit::simulator::SimHandle,
+    input: &std::path::Path,
+    report: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = revoker();
+    cmd.args(["run", "--base-url", sim.atlas_url()])
+        .arg("--input")
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .args(args);
+    cmd.output().expect("run")
+}
+
+#[test]
+fn the_simulator_pages_filters_and_records_its_own_deletions_as_events() {
+    let t = trail(1_200, 30, now_ms());
+    let sim = sim(&t);
+    let org_url = format!("{}/orgs/{}/events", sim.atlas_url(), t.org);
+    let all = events(&format!("{org_url}?itemsPerPage=500&pageNum=1"));
+    let total = all["totalCount"].as_u64().expect("totalCount");
+    assert_eq!(all["results"].as_array().map(Vec::len), Some(500));
+    let org_level = t.events.iter().filter(|e| e.group_id.is_none()).count() as u64;
+    assert_eq!(total, org_level);
+    let created = events(&format!(
+        "{org_url}?eventType=API_KEY_CREATED&itemsPerPage=500"
+    ));
+    let listed = created["results"].as_array().expect("results");
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["eventTypeName"] == "API_KEY_CREATED")
+    );
+    assert!(
+        listed.iter().all(|e| e.get("raw").is_none()),
+        "raw only when asked"
+    );
+    let far = events(&format!("{org_url}?minDate=2099-01-01T00:00:00Z"));
+    assert_eq!(far["totalCount"], 0);
+    assert_eq!(
+        digest_get(&format!("{org_url}?itemsPerPage=501"), ACCEPT).0,
+        400
+    );
+
+    // revoker deletes a database user and an API key: each deletion is an event by its key.
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let user = db_users(&t)[0];
+    let key = t.artifacts[0].0;
+    assert_eq!(
+        (key.kind, user.key_text().as_str()),
+        (Kind::OrgApiKey, "admin/intruder1")
+    );
+    write_csv(&input, &[user, key]);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+database-user,org-api-key"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = records(&report);
+    assert_eq!(count(&rows, Outcome::Done), 2);
+    let truth = truth(&sim);
+    assert!(
+        !truth
+            .database_users
+            .iter()
+            .any(|(_, _, u)| u == "intruder1")
+    );
+    assert!(
+        truth
+            .database_users
+            .iter()
+            .any(|(_, _, u)| u == "intruder2")
+    );
+    let ours = revoker_testkit::simulator::events::api_key_id(
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+    )
+    .to_string();
+    let deleted = events(&format!("{org_url}?eventType=API_KEY_DELETED"));
+    let e = &deleted["results"][0];
+    assert_eq!(
+        (e["apiKeyId"].as_str(), e["publicKey"].as_str()),
+        (Some(ours.as_str()), Some("simpublic"))
+    );
+    assert_eq!(e["resourceId"].as_str(), Some(key.key_text().as_str()));
+    let project = events(&format!(
+        "{}/groups/{}/events?eventType=MONGODB_USER_DELETED",
+        sim.atlas_url(),
+        user.scope
+    ));
+    let e = &project["results"][0];
+    assert_eq!(
+        (e["dbUserUsername"].as_str(), e["database"].as_str()),
+        (Some("intruder1"), Some("admin"))
+    );
+    assert_eq!(e["publicKey"].as_str(), Some("simpublic"));
+}
+
+#[test]
+fn a_database_user_is_sent_only_when_named_verified_by_its_list_and_atlas_only() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let users = db_users(&t);
+    write_csv(&input, &users);
+    let atlas = |report: &std::path::Path, kinds: &[&str]| atlas_run(&sim, &input, report, kinds);
+    let out = atlas(&report, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count(&records(&report), Outcome::Invalid), 5);
+    let report2 = path(&dir, "named.csv");
+    let out = atlas(&report2, &["--kinds", "+database-user"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&records(&report2), Outcome::Done), 5);
+    assert!(
+        truth(&sim)
+            .database_users
+            .iter()
+            .all(|(_, _, u)| u == "app")
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report2)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let verified = records(&report2);
+    assert_eq!(count(&verified, Outcome::Verified), 5, "{}", stdout(&out));
+    // Cloud Manager documents no database-user endpoint: such a row is never sent there.
+    let report3 = path(&dir, "cm.csv");
+    let out = run(&sim, &input, &report3, &["--kinds", "+database-user"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count(&records(&report3), Outcome::Invalid), 5);
+}
