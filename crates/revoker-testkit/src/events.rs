@@ -341,13 +341,17 @@ fn benign_events(b: &mut Builder, n: usize, org: ObjectId, projects: &[ObjectId]
 
 /// The simulator's seeds: every project row names the trail's organization.
 pub fn sim_seeds(trail: &Trail) -> Vec<revoker_sim::Seed> {
-    trail
-        .seeds
+    seeds_in(trail.org, &trail.seeds)
+}
+
+/// `seeds` as the simulator's, every project row in organization `org`.
+pub fn seeds_in(org: ObjectId, seeds: &[Target]) -> Vec<revoker_sim::Seed> {
+    seeds
         .iter()
         .map(|t| {
             let mut seed = crate::seed(t);
             if t.kind.scope() == revoker::input::Scope::Project {
-                seed.meta.org = Some(sim_oid(&trail.org));
+                seed.meta.org = Some(sim_oid(&org));
             }
             seed
         })

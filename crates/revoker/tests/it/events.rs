@@ -167,3 +167,119 @@ fn a_database_user_is_sent_only_when_named_verified_by_its_list_and_atlas_only()
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(count(&records(&report3), Outcome::Invalid), 5);
 }
+
+/// `revoker sweep` of the trail's compromised credentials against the simulator's Atlas API.
+fn sweep(
+    sim: &revoker_testkit::simulator::SimHandle,
+    t: &Trail,
+    dir: &tempfile::TempDir,
+) -> (std::process::Output, std::path::PathBuf) {
+    let (input, followup) = (path(dir, "compromised.csv"), path(dir, "followup.csv"));
+    write_csv(&input, &t.compromised);
+    let out = revoker()
+        .args([
+            "sweep",
+            "--base-url",
+            sim.atlas_url(),
+            "--since",
+            "30d",
+            "-o",
+            "json",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    (out, followup)
+}
+
+/// The rows of a follow-up input: each target, and its `why`.
+fn followup_rows(path: &std::path::Path) -> Vec<(Target, String)> {
+    let mut reader = csv::Reader::from_path(path).expect("follow-up");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a row");
+            let scope = if r[0].is_empty() { &r[1] } else { &r[0] };
+            let t = Target::parse(&r[4], scope, &r[2], &r[3]).expect("a valid row");
+            (t, r[5].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_sweep_finds_every_artifact_of_four_compromised_credentials_and_nothing_else() {
+    let t = trail(5_000, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (out, followup) = sweep(&sim, &t, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let rows = followup_rows(&followup);
+    let mut found: Vec<String> = rows.iter().map(|(t, _)| t.to_string()).collect();
+    let mut expected: Vec<String> = t.artifacts.iter().map(|(t, _)| t.to_string()).collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "17 revocable artifacts, no false positive");
+    assert_eq!(expected.len(), 17);
+    for (target, event) in &t.artifacts {
+        let (_, why) = rows.iter().find(|(r, _)| r == target).expect("listed");
+        assert!(why.contains(event.as_str()), "{target}: {why}");
+    }
+    let handover =
+        std::fs::read_to_string(path(&dir, "followup.csv.handover.csv")).expect("hand-over list");
+    assert_eq!(handover.lines().count(), 3, "{handover}");
+    for (key, entry, event) in &t.handover {
+        assert!(
+            handover.lines().any(|l| l.starts_with(event.as_str())
+                && l.contains(entry.as_str())
+                && l.contains(&key.to_string())),
+            "{handover}"
+        );
+    }
+    // Each scope's events once: at most ceil(events/500) + 1 requests per scope.
+    let mut per_scope: std::collections::HashMap<String, u64> = Default::default();
+    for e in &t.events {
+        let scope = e.group_id.clone().or(e.org_id.clone()).unwrap_or_default();
+        *per_scope.entry(scope).or_default() += 1;
+    }
+    let bound: u64 = per_scope.values().map(|n| n.div_ceil(500) + 1).sum();
+    let requests = json["sweep"]["requests"].as_u64().expect("requests");
+    assert!(requests <= bound, "{requests} requests, bound {bound}");
+    assert_eq!(
+        json["sweep"]["events_read"].as_u64(),
+        Some(t.events.len() as u64)
+    );
+    let activity = &json["sweep"]["activity"];
+    let c4 = &activity[format!("service account {}", t.compromised[3].key_text())];
+    assert_eq!(c4["by_type"]["MONGODB_USER_ADDED"], 3, "{activity}");
+
+    // The follow-up revokes what it lists.
+    let report = path(&dir, "followup-report.csv");
+    let out = atlas_run(
+        &sim,
+        &followup,
+        &report,
+        &[
+            "--kinds",
+            "+org-api-key,service-account,service-account-secret,database-user",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let truth = truth(&sim);
+    for (target, _) in &t.artifacts {
+        if target.kind == Kind::DatabaseUser {
+            let name = target.key_text();
+            assert!(
+                !truth
+                    .database_users
+                    .iter()
+                    .any(|(p, d, u)| *p == target.scope.to_string() && format!("{d}/{u}") == name)
+            );
+        } else {
+            assert!(!truth.holds(target), "{target} still held");
+        }
+    }
+}
