@@ -371,3 +371,35 @@ pub fn config(trail: &Trail) -> revoker_sim::SimConfig {
         ..revoker_sim::SimConfig::default()
     }
 }
+
+/// A DELETE signed by hand (digest) with `public`/`private`, as another client would send it
+/// behind revoker's back. Answers the status.
+pub fn signed_delete(url: &str, public: &str, private: &str, accept: &str) -> u16 {
+    crate::block(async {
+        let http = reqwest::Client::new();
+        let challenge = http.delete(url).send().await.expect("challenge");
+        let header = challenge.headers()["www-authenticate"]
+            .to_str()
+            .expect("text")
+            .to_string();
+        let mut prompt = digest_auth::parse(&header).expect("digest challenge");
+        let parsed = reqwest::Url::parse(url).expect("url");
+        let uri = &parsed[url::Position::BeforePath..];
+        let context = digest_auth::AuthContext::new_with_method(
+            public,
+            private,
+            uri,
+            Option::<&[u8]>::None,
+            digest_auth::HttpMethod::DELETE,
+        );
+        let authorization = prompt.respond(&context).expect("answer").to_header_string();
+        http.delete(url)
+            .header("authorization", authorization)
+            .header("accept", accept)
+            .send()
+            .await
+            .expect("answer")
+            .status()
+            .as_u16()
+    })
+}

@@ -577,6 +577,10 @@ pub struct ValidateArgs {
 pub struct VerifyArgs {
     /// The report (CSV) whose finished rows to verify.
     pub report: PathBuf,
+    /// Reconcile with MongoDB's Events API instead: each done row with its deletion event by the
+    /// run's credential, each such deletion with a row; changes nothing.
+    #[arg(long)]
+    pub events: bool,
     /// Job file with the connection settings (base URL, profile, credentials file, rates).
     #[arg(long)]
     pub job: Option<PathBuf>,

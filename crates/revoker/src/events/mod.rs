@@ -11,6 +11,7 @@
 //! this module decides and never sends.
 
 pub mod read;
+pub mod reconcile;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 

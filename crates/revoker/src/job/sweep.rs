@@ -68,8 +68,9 @@ fn compromised(job: &SweepJob) -> Result<Vec<Target>, Failure> {
     Ok(out)
 }
 
-/// The organizations and projects whose events to read.
-async fn scopes(
+/// The organizations and projects whose events to read: those of `rows` and every project of
+/// their organizations.
+pub(crate) async fn scopes(
     ctx: &Arc<Context>,
     rows: &[Target],
     problems: &mut Vec<String>,

@@ -283,3 +283,136 @@ fn a_sweep_finds_every_artifact_of_four_compromised_credentials_and_nothing_else
         }
     }
 }
+
+#[test]
+fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_back() {
+    use revoker_testkit::events::signed_delete;
+    use revoker_testkit::simulator::{OrgKey, SimHandle};
+    let t = trail(300, 30, now_ms());
+    let mut config = revoker_testkit::events::config(&t);
+    config.more_keys = vec![OrgKey {
+        public_key: "otherpub".into(),
+        private_key: "other-private".into(),
+        orgs: vec![revoker_testkit::oid(&t.org)],
+    }];
+    let sim = SimHandle::spawn(config, revoker_testkit::events::sim_seeds(&t)).expect("sim");
+    let key = |n: usize| t.artifacts[n].0;
+    let (k1, k2, k3, k4) = (key(0), key(1), key(2), key(3));
+    let key_url = |k: &Target| {
+        format!(
+            "{}/orgs/{}/apiKeys/{}",
+            sim.atlas_url(),
+            t.org,
+            k.key_text()
+        )
+    };
+    // Someone else deleted K3 before the run.
+    assert_eq!(
+        signed_delete(&key_url(&k3), "otherpub", "other-private", ACCEPT),
+        204
+    );
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let mut rows = vec![k1, k2, k3];
+    rows.extend(
+        t.artifacts
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| matches!(t.kind, Kind::ServiceAccount | Kind::DatabaseUser)),
+    );
+    write_csv(&input, &rows);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+org-api-key,service-account,database-user"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let done = count(&records(&report), Outcome::Done);
+    assert_eq!(
+        (done, count(&records(&report), Outcome::NotFound)),
+        (rows.len() - 1, 1)
+    );
+    let reconcile = || {
+        let out = revoker()
+            .args([
+                "verify",
+                "--events",
+                "-o",
+                "json",
+                "--base-url",
+                sim.atlas_url(),
+            ])
+            .arg(&report)
+            .output()
+            .expect("verify --events");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out, json)
+    };
+    let (out, json) = reconcile();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    let verdicts: Vec<&str> = json["reconciliation"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        verdicts.iter().filter(|v| **v == "corroborated").count(),
+        done,
+        "{json}"
+    );
+    assert_eq!(
+        verdicts
+            .iter()
+            .filter(|v| **v == "deleted_by_another")
+            .count(),
+        1
+    );
+    let other = json["reconciliation"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["verdict"] == "deleted_by_another")
+        .expect("K3");
+    assert!(
+        other["why"].as_str().unwrap_or("").contains("otherpub"),
+        "{other}"
+    );
+
+    // Behind revoker's back, with the run's own key: named, exit 1.
+    assert_eq!(
+        signed_delete(
+            &key_url(&k4),
+            revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+            revoker_testkit::simulator::DEFAULT_PRIVATE_KEY,
+            ACCEPT
+        ),
+        204
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, json) = reconcile();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let unrecorded = json["reconciliation"]["unrecorded"]
+        .as_array()
+        .expect("unrecorded");
+    assert_eq!(unrecorded.len(), 1, "{json}");
+    assert!(
+        unrecorded[0]["what"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&k4.key_text()),
+        "{json}"
+    );
+}

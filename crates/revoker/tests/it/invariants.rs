@@ -1947,3 +1947,74 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `verify --events` never says `corroborated` unless MongoDB's record (the simulator's ground
+    /// truth of who deleted what) has the row's deletion by the run's own credential; and it names
+    /// every deletion that credential made that no row claims.
+    #[test]
+    fn invariant_reconciliation_corroborates_only_by_an_event_naming_the_runs_credential(
+        fate in prop::collection::vec(0u8..4, 2..8),
+    ) {
+        use revoker_testkit::simulator::OrgKey;
+        // 0: in the input; 1: deleted by another key first, still in the input; 2: deleted by the
+        // run's key behind revoker's back, not in the input; 3: left alone.
+        let org = ObjectId::from_bytes([0x0a; 12]);
+        let keys: Vec<Target> = (0..fate.len())
+            .map(|i| Target { kind: Kind::OrgApiKey, scope: org, key: ObjectId::from_bytes([0xa1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i as u8]), secret: None })
+            .collect();
+        let config = SimConfig {
+            more_keys: vec![OrgKey { public_key: "otherpub".into(), private_key: "other-private".into(), orgs: vec![oid(&org)] }],
+            ..SimConfig::default()
+        };
+        let sim = SimHandle::spawn(config, revoker_testkit::events::seeds_in(org, &keys)).expect("sim");
+        let accept = "application/vnd.atlas.2023-01-01+json";
+        let url = |t: &Target| format!("{}/orgs/{org}/apiKeys/{}", sim.atlas_url(), t.key_text());
+        let delete = |t: &Target, public: &str, private: &str| {
+            revoker_testkit::events::signed_delete(&url(t), public, private, accept)
+        };
+        for (t, f) in keys.iter().zip(&fate) {
+            if *f == 1 {
+                prop_assert_eq!(delete(t, "otherpub", "other-private"), 204);
+            }
+        }
+        let input_rows: Vec<Target> = keys.iter().zip(&fate).filter(|(_, f)| **f <= 1).map(|(t, _)| *t).collect();
+        let d = dir();
+        let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+        if input_rows.is_empty() {
+            return Ok(());
+        }
+        write_csv(&input, &input_rows);
+        let out = revoker()
+            .args(["run", "--base-url", sim.atlas_url(), "--kinds", "+org-api-key"])
+            .arg("--input").arg(&input).arg("--report").arg(&report)
+            .output().expect("run");
+        prop_assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for (t, f) in keys.iter().zip(&fate) {
+            if *f == 2 {
+                prop_assert_eq!(delete(t, revoker_testkit::simulator::DEFAULT_PUBLIC_KEY, revoker_testkit::simulator::DEFAULT_PRIVATE_KEY), 204);
+            }
+        }
+        // A verification's records close the window after the deletions behind revoker's back.
+        let out = revoker().args(["verify", "--base-url", sim.atlas_url()]).arg(&report).output().expect("verify");
+        prop_assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = revoker()
+            .args(["verify", "--events", "-o", "json", "--base-url", sim.atlas_url()])
+            .arg(&report).output().expect("verify --events");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let truth = truth(&sim);
+        for row in json["reconciliation"]["rows"].as_array().into_iter().flatten() {
+            if row["verdict"] == "corroborated" {
+                let key = row["row"]["key"].as_str().unwrap_or("");
+                let by = truth.deletions.iter().find(|d| d.target.key == key).map(|d| d.by.as_str());
+                prop_assert_eq!(by, Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY), "{}", row);
+            }
+        }
+        let behind = fate.iter().filter(|f| **f == 2).count();
+        let unrecorded = json["reconciliation"]["unrecorded"].as_array().map_or(0, Vec::len);
+        prop_assert_eq!(unrecorded, behind, "{}", json);
+        prop_assert_eq!(code(&out), if behind == 0 { 0 } else { 1 }, "{}", json);
+    }
+}
