@@ -119,11 +119,14 @@ fn target(kind: Kind, scope: ObjectId, key: &str, secret: &str) -> Target {
     Target::parse(kind.as_str(), &scope.to_string(), key, secret).expect("a valid row")
 }
 
-/// The trail: `benign` events of 40 other actors over `days` days ending an hour before `now_ms`.
+/// The trail: `benign` events of 40 other actors over `days` days less two hours, ending an hour
+/// before `now_ms`.
 pub fn trail(benign: usize, days: i64, now_ms: i64) -> Trail {
     let org = oid(0x0a, 1);
     let projects: Vec<ObjectId> = (1..=3).map(|n| oid(0x5e, n)).collect();
-    let span_ms = days * 86_400_000 - 3_600_000;
+    // An hour inside each end of the window, so a sweep's `--since` of `days` started later still
+    // covers the first event.
+    let span_ms = days * 86_400_000 - 2 * 3_600_000;
     let mut b = Builder {
         events: Vec::new(),
         n: 0,
