@@ -33,6 +33,17 @@ fn parse_field(text: &str) -> Result<(String, serde_json::Value), String> {
     Ok((name.trim().to_string(), value))
 }
 
+fn parse_db_user(text: &str) -> Result<(Oid, crate::events::DbUser), String> {
+    let (project, user) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?} is not PROJECT:DATABASE/USERNAME"))?;
+    let (db, name) = user
+        .split_once('/')
+        .filter(|(d, n)| !d.is_empty() && !n.is_empty())
+        .ok_or_else(|| format!("{user:?} is not DATABASE/USERNAME"))?;
+    Ok((parse_oid(project)?, (db.to_string(), name.to_string())))
+}
+
 fn parse_oid(text: &str) -> Result<Oid, String> {
     Oid::parse(text.trim()).ok_or_else(|| format!("{text:?} is not an id (24 hexadecimal digits)"))
 }
@@ -54,6 +65,14 @@ pub struct SimArgs {
     /// project (or groupId), org (or orgId), key (or id, clientId), secret and kind.
     #[arg(long)]
     pub keys: Option<PathBuf>,
+    /// Seed events (an attacker's trail among benign events): JSON Lines, one event a line as the
+    /// Events API answers it (`id`, `created`, `eventTypeName`, `orgId` or `groupId`, the actor's
+    /// `apiKeyId`/`publicKey` or `userId`/`username`, …).
+    #[arg(long)]
+    pub events: Option<PathBuf>,
+    /// Seed a database user: PROJECT:DATABASE/USERNAME (Atlas's `listDatabaseUsers`); repeatable.
+    #[arg(long, value_parser = parse_db_user)]
+    pub database_user: Vec<(Oid, crate::events::DbUser)>,
     /// Generate N keys (spread over --projects projects, project and agent keys).
     #[arg(long)]
     pub generate: Option<u64>,
@@ -311,6 +330,11 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             other_api: args.other_api,
             slow_lists: Duration::from_millis(args.slow_lists),
         },
+        events: match &args.events {
+            Some(path) => crate::events::read_events(path)?,
+            None => Vec::new(),
+        },
+        database_users: args.database_user,
     };
     let config = with_seeded_switches(config, args.hostile_seed, &keys);
     let count = keys.len();

@@ -14,6 +14,8 @@
 mod auth;
 mod body;
 pub mod cli;
+pub mod events;
+mod events_route;
 pub mod hostile;
 mod limits;
 mod lists;
@@ -309,6 +311,10 @@ pub struct SimConfig {
     /// The hostile switches ([`hostile`]): dates in every form, lists or DELETEs refused per
     /// scope, the other API's 404s, slow lists, more list faults at once.
     pub hostile: Hostile,
+    /// Events seeded before any request (an attacker's trail among benign events): see [`events`].
+    pub events: Vec<events::Event>,
+    /// Database users per project, `(project, (databaseName, username))`.
+    pub database_users: Vec<(Oid, events::DbUser)>,
 }
 
 /// An API key of some organizations.
@@ -361,6 +367,8 @@ impl Default for SimConfig {
             more_keys: Vec::new(),
             publish_limits: false,
             hostile: Hostile::default(),
+            events: Vec::new(),
+            database_users: Vec::new(),
         }
     }
 }

@@ -398,7 +398,7 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
 
 /// One page of `total` items that `items(skip, take)` renders, paged as documented, misleading as
 /// `fault` says.
-fn page(
+pub(super) fn page(
     req: &ListRequest<'_>,
     total: usize,
     id_field: &str,

@@ -102,6 +102,12 @@ pub(super) enum Route {
     Read(Read, Oid, Option<Oid>),
     Root,
     Answer(SimAnswer),
+    /// `GET orgs/{o}/events` (`true`) or `GET groups/{g}/events` (`false`).
+    Events(bool, Oid),
+    /// `GET groups/{g}/databaseUsers`.
+    DbUsers(Oid),
+    /// `DELETE groups/{g}/databaseUsers/{databaseName}/{username}`, the names decoded.
+    DeleteDbUser(Oid, String, String),
 }
 
 pub(super) fn not_found(path: &str) -> SimAnswer {
@@ -123,7 +129,7 @@ fn invalid(what: &str, text: &str) -> SimAnswer {
 }
 
 /// The project or organization in a path, or the 404 of an id that is none.
-fn scope_id(text: &str, kind: Kind) -> Result<Oid, SimAnswer> {
+pub(super) fn scope_id(text: &str, kind: Kind) -> Result<Oid, SimAnswer> {
     Oid::parse(text).ok_or_else(|| match kind.is_org_wide() {
         false => SimAnswer::error(
             404,
@@ -207,6 +213,9 @@ impl Route {
             .filter(|p| !p.is_empty())
             .collect();
         let (v1, v2) = (flavour == Flavour::V1, flavour == Flavour::V2);
+        if let Some(route) = super::events_route::parse(flavour, method, &parts) {
+            return route;
+        }
         let del = delete_of;
         match (method, parts.as_slice()) {
             (&Method::GET, []) => Route::Root,
@@ -286,6 +295,10 @@ impl Route {
             Route::Read(Read::Project, scope, _) => Some((Kind::ProjectApiKey, *scope)),
             Route::Read(Read::RateLimits, ..) => None,
             Route::Read(_, scope, _) => Some((Kind::OrgApiKey, *scope)),
+            Route::Events(true, scope) => Some((Kind::OrgApiKey, *scope)),
+            Route::Events(false, scope)
+            | Route::DbUsers(scope)
+            | Route::DeleteDbUser(scope, ..) => Some((Kind::ProjectApiKey, *scope)),
             _ => None,
         }
     }

@@ -46,6 +46,8 @@ struct State {
     atlas_only: HashSet<Oid>,
     /// Until when every API request answers 503 (`POST /__sim/outage?seconds=N`).
     outage_until: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Events and database users ([`crate::events`]).
+    log: crate::events::Log,
 }
 
 /// A simulator bound to its address, not yet serving.
@@ -120,6 +122,7 @@ impl Sim {
             cloud_manager_only: config.cloud_manager_only.iter().copied().collect(),
             atlas_only: config.atlas_only.iter().copied().collect(),
             outage_until: std::sync::Mutex::new(None),
+            log: crate::events::Log::new(&config.events, &config.database_users),
             config,
         };
         Ok(Sim {
@@ -309,10 +312,15 @@ struct Query {
     page_num: Option<String>,
     items_per_page: Option<String>,
     include_system_managed: bool,
+    /// The whole query string, for the Events API's repeatable and date parameters.
+    raw: String,
 }
 
 fn parse_query(query: Option<&str>) -> Query {
-    let mut q = Query::default();
+    let mut q = Query {
+        raw: query.unwrap_or("").to_string(),
+        ..Query::default()
+    };
     for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match k.as_ref() {
             "envelope" => q.envelope = v == "true",
@@ -679,7 +687,31 @@ fn serve(
         Route::Delete(target) => {
             state.counters.deletes.fetch_add(1, Ordering::Relaxed);
             let actor = Some((user, path));
-            routes::delete(&state.world, flavour, &target, &state.counters, actor).0
+            let (answer, deleted) =
+                routes::delete(&state.world, flavour, &target, &state.counters, actor);
+            if deleted {
+                let org = state.world.project_org(&target.scope);
+                state.log.deleted(&target, user, org);
+            }
+            answer
+        }
+        other @ (Route::Events(..) | Route::DbUsers(..) | Route::DeleteDbUser(..)) => {
+            super::events_route::serve(
+                &state.world,
+                &state.log,
+                other,
+                super::events_route::Context {
+                    path,
+                    page: query.page_num.as_deref(),
+                    per_page: query.items_per_page.as_deref(),
+                    query: &query.raw,
+                    user,
+                    faults: &state.list_faults,
+                    hostile: &state.config.hostile,
+                    caller: &state.config.public_key,
+                    counters: &state.counters,
+                },
+            )
         }
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);
@@ -821,7 +853,12 @@ fn control_answer(
         ),
         (&Method::GET, "state") => (
             StatusCode::OK,
-            serde_json::to_vec_pretty(&state.world.truth()).unwrap_or_default(),
+            serde_json::to_vec_pretty(&{
+                let mut truth = state.world.truth();
+                truth.database_users = state.log.held_users();
+                truth
+            })
+            .unwrap_or_default(),
         ),
         (&Method::POST, "revoke-tokens") => {
             let n = state.oauth.revoke_all();

@@ -206,6 +206,7 @@ impl World {
             credentials: held,
             deletions: journal.deletions.clone(),
             deletes_sent: journal.sent.clone(),
+            database_users: Vec::new(),
         }
     }
 

@@ -108,6 +108,9 @@ pub struct Truth {
     pub credentials: Vec<Credential>,
     pub deletions: Vec<Deletion>,
     pub deletes_sent: Vec<SentDelete>,
+    /// Database users held now: `(project, databaseName, username)`, sorted.
+    #[serde(default)]
+    pub database_users: Vec<(String, String, String)>,
 }
 
 impl Truth {

@@ -5,6 +5,8 @@
 //! revoker's rows reach the simulator as text, the way a request would: the simulator parses them
 //! with its own model ([`seed`]), so a wrong idea of a kind in revoker is not shared by its oracle.
 
+pub mod events;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod events;
+
 use revoker_testkit::simulator::{
     Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle,
 };
@@ -1149,6 +1151,17 @@ fn scenarios() -> Vec<Scenario> {
             about: "1,000,000 rows each twice vs 1,000,000 distinct rows",
             targets: vec![("twice / distinct", "<= 1", |v| v <= 1.0)],
             run: duplicates,
+        },
+        Scenario {
+            name: "events-sweep",
+            about: "sweep 100,000 events over 30 days: 4 compromised credentials, 19 artifacts",
+            targets: vec![
+                ("wall s", "< 60", |v| v < 60.0),
+                ("artifacts found of 19", "19", |v| v == 19.0),
+                ("false positives", "0", |v| v == 0.0),
+                ("requests / bound", "<= 1", |v| v <= 1.0),
+            ],
+            run: events::sweep,
         },
         Scenario {
             name: "sim-capacity",

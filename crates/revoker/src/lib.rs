@@ -12,6 +12,7 @@
 pub mod api;
 pub mod cli;
 pub mod engine;
+pub mod events;
 pub mod figures;
 pub mod fsx;
 pub mod guard;

@@ -187,6 +187,12 @@ impl Api {
             }
             Kind::AiModelApiKey => vec!["groups", &scope, "aiModelApiKeys", &key],
             Kind::GlobalApiKey => vec!["admin", "apiKeys", &key],
+            // `databaseName/username`: two path segments, each percent-encoded (an OIDC or x.509
+            // username may hold `/`, `=` or `,`).
+            Kind::DatabaseUser => {
+                let (db, user) = key.split_once('/').unwrap_or((&key, ""));
+                vec!["groups", &scope, "databaseUsers", db, user]
+            }
         };
         url_of(base, &segments, envelope)
     }
@@ -196,6 +202,7 @@ impl Api {
     pub fn revoke_pattern(self, base: &Url, kind: Kind, envelope: bool) -> String {
         let key = match kind {
             Kind::AiModelApiKey => "modelkeypattern000000000".to_string(),
+            Kind::DatabaseUser => "admin/patternuser".to_string(),
             k if k.key_is_client_id() => {
                 format!("{}{}", crate::input::CLIENT_ID_PREFIX, "6a".repeat(12))
             }
@@ -221,6 +228,9 @@ impl Api {
         } else {
             url.replace(&scope, placeholder)
         };
+        if kind == Kind::DatabaseUser {
+            return url.replace("admin/patternuser", "{databaseName}/{username}");
+        }
         url.replace(&t.key_text(), "{id}")
             .replace(&secret, "{secretId}")
     }
@@ -276,6 +286,12 @@ impl Api {
                 vec!["admin", "apiKeys"],
                 ListShape::Paged { id_field: "id" },
             ),
+            Kind::DatabaseUser => (
+                vec!["groups", &scope, "databaseUsers"],
+                ListShape::Paged {
+                    id_field: DB_USER_ID,
+                },
+            ),
         };
         let mut url = url_of(base, &segments, envelope);
         if matches!(kind, Kind::ServiceAccount | Kind::ProjectServiceAccount) {
@@ -291,6 +307,9 @@ impl Api {
         }
     }
 }
+
+/// The pseudo id field of a database user: its `databaseName` and `username` joined by `/`.
+pub const DB_USER_ID: &str = "databaseName/username";
 
 /// `base` with `segments` pushed as path segments (percent-encoded), and `envelope=true` when asked.
 pub fn url_of(base: &Url, segments: &[&str], envelope: bool) -> Url {

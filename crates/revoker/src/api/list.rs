@@ -67,6 +67,10 @@ struct Item {
     client_id: Option<IdValue>,
     #[serde(default, rename = "apiKeyId")]
     api_key_id: Option<IdValue>,
+    #[serde(default, rename = "databaseName")]
+    database_name: Option<IdValue>,
+    #[serde(default)]
+    username: Option<IdValue>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +96,14 @@ struct AccountBody {
 /// The id of `item` in `field`: exactly an ObjectId, a client id (`mdb_sa_id_` + ObjectId), or
 /// (in `apiKeyId`) an AI model API key's id.
 fn id_of(item: &Item, field: &str) -> Option<ListedId> {
+    if field == super::flavour::DB_USER_ID {
+        let (Some(IdValue::Text(db)), Some(IdValue::Text(user))) =
+            (&item.database_name, &item.username)
+        else {
+            return None;
+        };
+        return crate::vocab::parse_db_user(&format!("{db}/{user}")).map(|(a, b)| (a, Some(b)));
+    }
     let value = match field {
         "clientId" => item.client_id.as_ref(),
         "apiKeyId" => item.api_key_id.as_ref(),

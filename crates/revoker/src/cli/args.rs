@@ -49,6 +49,10 @@ pub enum Command {
     /// duration, names) and write them as an input for run, each row with why.
     #[command(after_help = SELECT_EXAMPLES)]
     Select(Box<SelectArgs>),
+    /// Read the Events API for what compromised credentials did and created (to a fixed point);
+    /// write a follow-up input of what to revoke and a hand-over list; sends no DELETE.
+    #[command(after_help = SWEEP_EXAMPLES)]
+    Sweep(Box<SweepArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
@@ -345,6 +349,42 @@ pub struct PlanArgs {
     pub output: Output,
 }
 
+const SWEEP_EXAMPLES: &str = "Exit code 0 when every organization and project was read, 1 when one could not be (what was found is still written).
+
+Examples:
+  revoker sweep --input compromised.csv --since 30d --write followup.csv --api atlas
+  revoker sweep --report incident.csv -o json
+  revoker run --input followup.csv --kinds +org-api-key,service-account,service-account-secret,database-user";
+
+/// Settings of `revoker sweep`.
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// The compromised credentials: an input file (CSV or JSON, as `run` reads).
+    #[arg(long, required_unless_present = "report")]
+    pub input: Option<PathBuf>,
+    /// The compromised credentials: the rows of a report.
+    #[arg(long, conflicts_with = "input")]
+    pub report: Option<PathBuf>,
+    /// How far back to read events (30d, 72h).
+    #[arg(long, default_value = "30d", value_parser = crate::select::rule::span::parse)]
+    pub since: Duration,
+    /// Write the follow-up input (CSV: project,org,key,secret,kind,why) here, and the hand-over
+    /// list beside it (FILE.handover.csv).
+    #[arg(short, long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Write the hand-over list here instead.
+    #[arg(long, value_name = "FILE", requires = "write")]
+    pub handover: Option<PathBuf>,
+    /// Job file with the connection settings.
+    #[arg(long)]
+    pub job: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The activity as text, or one JSON document.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
 /// Settings of `revoker select`.
 #[derive(Args, Debug)]
 pub struct SelectArgs {
@@ -566,6 +606,10 @@ pub struct ValidateArgs {
 pub struct VerifyArgs {
     /// The report (CSV) whose finished rows to verify.
     pub report: PathBuf,
+    /// Reconcile with MongoDB's Events API instead: each done row with its deletion event by the
+    /// run's credential, each such deletion with a row; changes nothing.
+    #[arg(long)]
+    pub events: bool,
     /// Job file with the connection settings (base URL, profile, credentials file, rates).
     #[arg(long)]
     pub job: Option<PathBuf>,

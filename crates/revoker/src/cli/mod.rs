@@ -9,6 +9,7 @@ mod plan;
 mod report;
 mod run;
 mod select;
+mod sweep;
 mod validate;
 mod verify;
 
@@ -58,6 +59,7 @@ pub fn main() -> i32 {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
+        Command::Sweep(args) => runtime().and_then(|rt| rt.block_on(sweep::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

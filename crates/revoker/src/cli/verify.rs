@@ -10,6 +10,9 @@ pub(super) async fn command(args: VerifyArgs) -> Result<i32, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     let flags = args.connection.layer(crate::settings::JobFile::default());
     let settings = Settings::resolve(args.job.as_deref(), flags, &env)?;
+    if args.events {
+        return crate::job::reconcile::events_command(settings, &args.report, args.output).await;
+    }
     let (verification, code) = verify_command(settings, &args.report).await?;
     if args.output == Output::Json {
         out(serde_json::json!({

@@ -68,7 +68,8 @@ impl Own {
             Kind::ProjectApiKey
             | Kind::AgentApiKey
             | Kind::ProjectServiceAccount
-            | Kind::AiModelApiKey => false,
+            | Kind::AiModelApiKey
+            | Kind::DatabaseUser => false,
         }
     }
 

@@ -516,6 +516,7 @@ fn org_wide_warning(kind: Kind) -> &'static str {
         Kind::OrgApiKey => "deletes the API key from the organization and every project",
         Kind::ServiceAccount => "deletes the service account and every secret it has",
         Kind::AiModelApiKey => "deletes the AI model API key itself",
+        Kind::DatabaseUser => "deletes the project's database user",
         Kind::GlobalApiKey => {
             "deletes an Ops Manager global API key from every organization and project"
         }
@@ -577,6 +578,20 @@ fn object_id(field: Field, value: &Option<Cow<'_, str>>) -> Result<ObjectId, Str
 
 /// The key (and secret) of a row of `kind`: an ObjectId, a client id, or an AI model key's id.
 fn key_of(kind: Kind, cells: &Cells<'_>) -> Result<(ObjectId, Option<ObjectId>), String> {
+    if kind == Kind::DatabaseUser {
+        let text = cells.key.as_deref().unwrap_or("");
+        let (first, rest) = crate::vocab::parse_db_user(text).ok_or_else(|| {
+            format!(
+                "key {} is not a database user (databaseName/username, e.g. admin/alice, at most {} characters)",
+                shown(text),
+                crate::vocab::MAX_DB_USER
+            )
+        })?;
+        return match cells.secret.as_deref().filter(|s| !s.is_empty()) {
+            Some(text) => Err(secret_on_wrong_kind(kind, text)),
+            None => Ok((first, Some(rest))),
+        };
+    }
     let key = if kind == Kind::AiModelApiKey {
         let text = cells.key.as_deref().unwrap_or("");
         if text.is_empty() {

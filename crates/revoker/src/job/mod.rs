@@ -13,6 +13,7 @@ pub mod limits;
 pub mod own;
 pub mod plan;
 mod prepare;
+pub mod reconcile;
 pub mod report_path;
 mod revoke;
 pub mod run;
@@ -20,6 +21,7 @@ pub mod select;
 pub mod server;
 pub mod session;
 pub mod signals;
+pub mod sweep;
 pub mod verify;
 
 pub use failure::Failure;

@@ -49,7 +49,7 @@ impl ListKey {
     /// key) its two halves.
     pub fn listed_id(target: &Target) -> Option<ListedId> {
         match target.kind {
-            Kind::AiModelApiKey => Some((target.key, target.secret)),
+            Kind::AiModelApiKey | Kind::DatabaseUser => Some((target.key, target.secret)),
             k if k.needs_secret() => target.secret.map(|s| (s, None)),
             _ => Some((target.key, None)),
         }

@@ -30,6 +30,9 @@ pub enum Kind {
     AiModelApiKey,
     /// An Ops Manager global API key (`/admin/apiKeys/{id}`, v1.0 only): no project or organization.
     GlobalApiKey,
+    /// A database user of a project (`/groups/{p}/databaseUsers/{databaseName}/{username}`, Atlas
+    /// v2 `deleteDatabaseUser`); its key is `databaseName/username`. Opt-in: destructive.
+    DatabaseUser,
 }
 
 /// What a kind's rows are scoped by.
@@ -58,7 +61,7 @@ pub const NO_SCOPE: ObjectId = ObjectId([0; 12]);
 pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::ProjectApiKey,
         Kind::AgentApiKey,
         Kind::OrgApiKey,
@@ -68,6 +71,7 @@ impl Kind {
         Kind::ProjectServiceAccountSecret,
         Kind::AiModelApiKey,
         Kind::GlobalApiKey,
+        Kind::DatabaseUser,
     ];
 
     /// The canonical name, as written in reports.
@@ -82,6 +86,7 @@ impl Kind {
             Kind::ProjectServiceAccountSecret => "project-service-account-secret",
             Kind::AiModelApiKey => "ai-model-api-key",
             Kind::GlobalApiKey => "global-api-key",
+            Kind::DatabaseUser => "database-user",
         }
     }
 
@@ -122,6 +127,7 @@ impl Kind {
                 "ops-manager-global-api-key",
                 "admin-api-key",
             ],
+            Kind::DatabaseUser => &["mongodb-user", "database-users"],
         }
     }
 
@@ -177,7 +183,8 @@ impl Kind {
             | Kind::AgentApiKey
             | Kind::ProjectServiceAccount
             | Kind::ProjectServiceAccountSecret
-            | Kind::AiModelApiKey => Scope::Project,
+            | Kind::AiModelApiKey
+            | Kind::DatabaseUser => Scope::Project,
             Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Scope::Org,
             Kind::GlobalApiKey => Scope::Global,
         }
@@ -227,7 +234,7 @@ impl Kind {
     /// Manager's reference has project service accounts ("Unassign One Service Account from One
     /// Project", "Delete a Project Service Account Secret"); AI model keys are Atlas's alone.
     pub fn on_cloud_manager(self) -> bool {
-        self != Kind::AiModelApiKey
+        !matches!(self, Kind::AiModelApiKey | Kind::DatabaseUser)
     }
 
     /// Whether the Atlas Administration API (v2) documents this kind.
@@ -354,6 +361,28 @@ pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
         second.copy_from_slice(&bytes[12..]);
         return Some((ObjectId(first), ObjectId(second)));
     }
+    hold_odd(text).map(|first| (first, ObjectId([ODD; 12])))
+}
+
+/// The longest `databaseName/username` taken: the spec gives neither a length; usernames are
+/// distinguished names or ARNs at most a few hundred characters long.
+pub const MAX_DB_USER: usize = 512;
+
+/// Parses a database user's key, `databaseName/username` (`deleteDatabaseUser`'s two path
+/// parameters): split at the first `/`, since a database name never holds one (`admin` or
+/// `$external`) and an OIDC username may. Neither part empty, no control characters. Held by the
+/// process like an odd AI model key id, and named by its index in both halves.
+pub fn parse_db_user(text: &str) -> Option<(ObjectId, ObjectId)> {
+    let (db, user) = text.split_once('/')?;
+    let fine = |t: &str| !t.is_empty() && !t.chars().any(char::is_control);
+    if !fine(db) || !fine(user) || text.len() > MAX_DB_USER || db == "." || db == ".." {
+        return None;
+    }
+    hold_odd(&format!("\u{1}{text}")).map(|first| (first, ObjectId([ODD; 12])))
+}
+
+/// Holds `text` in the process's table of odd ids; its handle.
+fn hold_odd(text: &str) -> Option<ObjectId> {
     let mut keys = odd_model_keys()
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -370,7 +399,7 @@ pub fn parse_model_key(text: &str) -> Option<(ObjectId, ObjectId)> {
     let mut first = [0u8; 12];
     first[0] = ODD;
     first[4..].copy_from_slice(&index.to_be_bytes());
-    Some((ObjectId(first), ObjectId([ODD; 12])))
+    Some(ObjectId(first))
 }
 
 /// The text of an AI model API key's id from its two halves.
@@ -497,7 +526,11 @@ impl Target {
     /// The key as the API names it: an ObjectId, a client id `mdb_sa_id_…`, or an AI model API
     /// key's id.
     pub fn key_text(&self) -> String {
-        if self.kind == Kind::AiModelApiKey {
+        if self.kind == Kind::DatabaseUser {
+            // Held with a mark, so that a database user and a model key of one text differ.
+            let text = model_key_text(&self.key, self.secret.as_ref());
+            text.strip_prefix('\u{1}').unwrap_or(&text).to_string()
+        } else if self.kind == Kind::AiModelApiKey {
             model_key_text(&self.key, self.secret.as_ref())
         } else if self.kind.key_is_client_id() {
             format!("{CLIENT_ID_PREFIX}{}", self.key)
@@ -509,7 +542,9 @@ impl Target {
     /// The secret id, or empty (an AI model key's second half is part of its key text).
     pub fn secret_text(&self) -> String {
         match self.secret {
-            Some(s) if self.kind != Kind::AiModelApiKey => s.to_string(),
+            Some(s) if !matches!(self.kind, Kind::AiModelApiKey | Kind::DatabaseUser) => {
+                s.to_string()
+            }
             _ => String::new(),
         }
     }
@@ -530,8 +565,11 @@ impl Target {
             Scope::Global if scope.is_empty() => NO_SCOPE,
             _ => ObjectId::parse(scope)?,
         };
-        if kind == Kind::AiModelApiKey {
-            let (key, rest) = parse_model_key(key)?;
+        if matches!(kind, Kind::AiModelApiKey | Kind::DatabaseUser) {
+            let (key, rest) = match kind {
+                Kind::DatabaseUser => parse_db_user(key)?,
+                _ => parse_model_key(key)?,
+            };
             return Some(Target {
                 kind,
                 scope,
@@ -659,7 +697,7 @@ mod tests {
         assert_eq!(Kind::parse("user"), None);
         assert_eq!(
             Kind::names(),
-            "project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key"
+            "project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key or database-user"
         );
     }
 

@@ -10,8 +10,8 @@ mod rate;
 
 pub use exit::ExitCode;
 pub use ids::{
-    CLIENT_ID_PREFIX, Identity, Kind, MAX_MODEL_KEY, NO_SCOPE, ObjectId, Scope, Target,
-    parse_client_id, parse_model_key,
+    CLIENT_ID_PREFIX, Identity, Kind, MAX_DB_USER, MAX_MODEL_KEY, NO_SCOPE, ObjectId, Scope,
+    Target, parse_client_id, parse_db_user, parse_model_key,
 };
 pub use outcome::Outcome;
 pub use rate::Rate;

@@ -154,6 +154,7 @@ impl World {
                 key: id(0x40 + s.a),
                 secret: None,
             },
+            Kind::DatabaseUser => unreachable!("not among the generated kinds"),
         }
     }
 
@@ -268,6 +269,7 @@ fn alias(kind: Kind, n: usize) -> &'static str {
         Kind::ProjectServiceAccountSecret => &["project-service-account-secret", "project-secret"],
         Kind::AiModelApiKey => &["ai-model-api-key", "ai-model-key"],
         Kind::GlobalApiKey => &["global-api-key", "global-key"],
+        Kind::DatabaseUser => &["database-user", "mongodb-user"],
     };
     names[n % names.len()]
 }
@@ -1779,4 +1781,240 @@ fn regression_an_empty_report_left_by_a_kill_says_nothing_was_sent() {
         stderr(&out)
     );
     assert!(!left.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 40: the sweep of what compromised credentials created, from the Events API.
+
+/// One generated event: who acted (API keys 0..6, service accounts 6..9, people 9..), what it
+/// created (an API key, an account, a database user, a key's project assignment) and which one.
+#[derive(Clone, Debug)]
+struct Happened {
+    actor: u8,
+    what: u8,
+    made: u8,
+}
+
+fn happened() -> impl Strategy<Value = Happened> {
+    (0u8..11, 0u8..4, 0u8..9).prop_map(|(actor, what, made)| Happened { actor, what, made })
+}
+
+/// The id of API key `n` (0..6) or the hex of service account `n` (6..9).
+fn sweep_credential(n: u8) -> ObjectId {
+    ObjectId::from_bytes([
+        if n < 6 { 0xa1 } else { 0x5a },
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        n,
+    ])
+}
+
+/// The events of `story`, in order, one a minute over the last day.
+fn sweep_events(
+    story: &[Happened],
+    org: ObjectId,
+    project: ObjectId,
+) -> Vec<revoker_testkit::simulator::events::Event> {
+    let now = jiff::Timestamp::now().as_millisecond() - 86_400_000;
+    story
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let mut e = revoker_testkit::simulator::events::Event {
+                id: ObjectId::from_bytes([0xe0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i as u8]).to_string(),
+                created: jiff::Timestamp::from_millisecond(now + i as i64 * 60_000)
+                    .expect("a time")
+                    .to_string(),
+                org_id: Some(org.to_string()),
+                ..Default::default()
+            };
+            let actor = sweep_credential(h.actor);
+            match h.actor {
+                0..6 => {
+                    e.api_key_id = Some(actor.to_string());
+                    e.public_key = Some(format!("pub{}", h.actor));
+                }
+                6..9 => e.username = Some(format!("mdb_sa_id_{actor}")),
+                _ => {
+                    e.user_id = Some(actor.to_string());
+                    e.username = Some("someone@example.com".into());
+                }
+            }
+            let made = match h.what {
+                1 => sweep_credential(6 + h.made % 3),
+                _ => sweep_credential(h.made % 6),
+            };
+            match h.what {
+                0 => {
+                    e.event_type_name = "API_KEY_CREATED".into();
+                    e.resource_id = Some(made.to_string());
+                }
+                1 => {
+                    e.event_type_name = "SERVICE_ACCOUNT_CREATED".into();
+                    e.resource_id = Some(made.to_string());
+                }
+                2 => {
+                    e.event_type_name = "MONGODB_USER_ADDED".into();
+                    e.group_id = Some(project.to_string());
+                    e.database = Some("admin".into());
+                    e.db_user_username = Some(format!("u{}", h.made));
+                }
+                _ => {
+                    e.event_type_name = "API_KEY_ADDED_TO_GROUP".into();
+                    e.group_id = Some(project.to_string());
+                    e.resource_id = Some(made.to_string());
+                }
+            }
+            e
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A sweep never lists an artifact whose creating event is not by a compromised credential or
+    /// by one of the credentials the sweep itself listed as created by them.
+    #[test]
+    fn invariant_a_sweep_lists_only_what_a_compromised_credential_or_its_artifact_created(
+        story in prop::collection::vec(happened(), 1..40),
+        compromised in prop::collection::btree_set(0u8..9, 1..3),
+    ) {
+        let org = ObjectId::from_bytes([0x0a; 12]);
+        let project = ObjectId::from_bytes([0x5e; 12]);
+        let events = sweep_events(&story, org, project);
+        let mut seeds: Vec<Target> = compromised
+            .iter()
+            .map(|n| {
+                let id = sweep_credential(*n);
+                match n {
+                    0..6 => Target { kind: Kind::OrgApiKey, scope: org, key: id, secret: None },
+                    _ => Target { kind: Kind::ServiceAccount, scope: org, key: id, secret: None },
+                }
+            })
+            .collect();
+        let rows = seeds.clone();
+        seeds.push(Target { kind: Kind::ProjectApiKey, scope: project, key: ObjectId::from_bytes([0xbf; 12]), secret: None });
+        let config = SimConfig { events: events.clone(), ..SimConfig::default() };
+        let sim = SimHandle::spawn(config, revoker_testkit::events::seeds_in(org, &seeds)).expect("sim");
+        let d = dir();
+        let (input, followup) = (path(&d, "in.csv"), path(&d, "followup.csv"));
+        write_csv(&input, &rows);
+        let out = revoker()
+            .args(["sweep", "--base-url", sim.atlas_url()])
+            .arg("--input").arg(&input)
+            .arg("--write").arg(&followup)
+            .output()
+            .expect("sweep");
+        prop_assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let mut reader = csv::Reader::from_path(&followup).expect("follow-up");
+        let listed: Vec<(String, String, String)> = reader
+            .records()
+            .map(|r| {
+                let r = r.expect("row");
+                (r[2].to_string(), r[4].to_string(), r[5].to_string())
+            })
+            .collect();
+        // Who may have acted: the compromised credentials and every credential listed.
+        let mut allowed: HashSet<String> = compromised.iter().map(|n| sweep_credential(*n).to_string()).collect();
+        for (key, kind, _) in &listed {
+            if kind == "org-api-key" || kind == "service-account" {
+                allowed.insert(key.trim_start_matches("mdb_sa_id_").to_string());
+            }
+        }
+        for (key, kind, why) in &listed {
+            let event = events
+                .iter()
+                .find(|e| why.contains(&format!("event {} ", e.id)))
+                .ok_or_else(|| TestCaseError::fail(format!("{kind} {key}: no event named in {why:?}")))?;
+            let actor = event
+                .api_key_id
+                .clone()
+                .or_else(|| event.username.as_ref().and_then(|u| u.strip_prefix("mdb_sa_id_")).map(str::to_string))
+                .unwrap_or_default();
+            prop_assert!(
+                event.user_id.is_none() && allowed.contains(&actor),
+                "{} {} listed for event {} by {:?} ({:?})", kind, key, event.id, actor, story
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// `verify --events` never says `corroborated` unless MongoDB's record (the simulator's ground
+    /// truth of who deleted what) has the row's deletion by the run's own credential; and it names
+    /// every deletion that credential made that no row claims.
+    #[test]
+    fn invariant_reconciliation_corroborates_only_by_an_event_naming_the_runs_credential(
+        fate in prop::collection::vec(0u8..4, 2..8),
+    ) {
+        use revoker_testkit::simulator::OrgKey;
+        // 0: in the input; 1: deleted by another key first, still in the input; 2: deleted by the
+        // run's key behind revoker's back, not in the input; 3: left alone.
+        let org = ObjectId::from_bytes([0x0a; 12]);
+        let keys: Vec<Target> = (0..fate.len())
+            .map(|i| Target { kind: Kind::OrgApiKey, scope: org, key: ObjectId::from_bytes([0xa1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, i as u8]), secret: None })
+            .collect();
+        let config = SimConfig {
+            more_keys: vec![OrgKey { public_key: "otherpub".into(), private_key: "other-private".into(), orgs: vec![oid(&org)] }],
+            ..SimConfig::default()
+        };
+        let sim = SimHandle::spawn(config, revoker_testkit::events::seeds_in(org, &keys)).expect("sim");
+        let accept = "application/vnd.atlas.2023-01-01+json";
+        let url = |t: &Target| format!("{}/orgs/{org}/apiKeys/{}", sim.atlas_url(), t.key_text());
+        let delete = |t: &Target, public: &str, private: &str| {
+            revoker_testkit::events::signed_delete(&url(t), public, private, accept)
+        };
+        for (t, f) in keys.iter().zip(&fate) {
+            if *f == 1 {
+                prop_assert_eq!(delete(t, "otherpub", "other-private"), 204);
+            }
+        }
+        let input_rows: Vec<Target> = keys.iter().zip(&fate).filter(|(_, f)| **f <= 1).map(|(t, _)| *t).collect();
+        let d = dir();
+        let (input, report) = (path(&d, "in.csv"), path(&d, "out.csv"));
+        if input_rows.is_empty() {
+            return Ok(());
+        }
+        write_csv(&input, &input_rows);
+        let out = revoker()
+            .args(["run", "--base-url", sim.atlas_url(), "--kinds", "+org-api-key"])
+            .arg("--input").arg(&input).arg("--report").arg(&report)
+            .output().expect("run");
+        prop_assert_eq!(code(&out), 0, "{}", stderr(&out));
+        for (t, f) in keys.iter().zip(&fate) {
+            if *f == 2 {
+                prop_assert_eq!(delete(t, revoker_testkit::simulator::DEFAULT_PUBLIC_KEY, revoker_testkit::simulator::DEFAULT_PRIVATE_KEY), 204);
+            }
+        }
+        // A verification's records close the window after the deletions behind revoker's back.
+        let out = revoker().args(["verify", "--base-url", sim.atlas_url()]).arg(&report).output().expect("verify");
+        prop_assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let out = revoker()
+            .args(["verify", "--events", "-o", "json", "--base-url", sim.atlas_url()])
+            .arg(&report).output().expect("verify --events");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let truth = truth(&sim);
+        for row in json["reconciliation"]["rows"].as_array().into_iter().flatten() {
+            if row["verdict"] == "corroborated" {
+                let key = row["row"]["key"].as_str().unwrap_or("");
+                let by = truth.deletions.iter().find(|d| d.target.key == key).map(|d| d.by.as_str());
+                prop_assert_eq!(by, Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY), "{}", row);
+            }
+        }
+        let behind = fate.iter().filter(|f| **f == 2).count();
+        let unrecorded = json["reconciliation"]["unrecorded"].as_array().map_or(0, Vec::len);
+        prop_assert_eq!(unrecorded, behind, "{}", json);
+        prop_assert_eq!(code(&out), if behind == 0 { 0 } else { 1 }, "{}", json);
+    }
 }

@@ -419,7 +419,8 @@ fn the_sample_incident_export_has_every_kind_and_validates() {
                 json["kinds"][kind.as_str()].as_u64().unwrap_or(0);
         }
     }
-    for kind in Kind::ALL {
+    // Database users (issue 40) are an opt-in kind a sweep's follow-up names, not an export's.
+    for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::DatabaseUser) {
         assert!(valid[kind.as_str()] > 0, "{kind}: {valid:?}");
     }
 }

@@ -6,6 +6,7 @@ mod api;
 mod bad_input;
 mod cli;
 mod crash;
+mod events;
 mod evidence;
 mod faults;
 mod guard;

@@ -48,6 +48,14 @@ fn target() -> impl Strategy<Value = Target> {
                     Target::parse(kind.as_str(), &text(scope), &id, "")
                         .expect("24 letters and digits")
                 }
+                // A database user's key is `databaseName/username`.
+                Kind::DatabaseUser => Target::parse(
+                    kind.as_str(),
+                    &text(scope),
+                    &format!("admin/u{}", text(key)),
+                    "",
+                )
+                .expect("a database user"),
                 Kind::GlobalApiKey => Target {
                     kind,
                     scope: revoker::input::NO_SCOPE,

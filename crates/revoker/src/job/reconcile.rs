@@ -1,0 +1,179 @@
+//! `revoker verify REPORT --events`: the report's `done` and `not_found` rows against the Events
+//! API within the window of its runs ([`crate::events::reconcile`]). Read-only: it changes no byte
+//! of the report or its side files, and sends no DELETE.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::engine::StopFlag;
+use crate::events::reconcile::{Reconciliation, Row, RunCredential, reconcile};
+use crate::events::{self, Read};
+use crate::figures::Figures;
+use crate::job::Failure;
+use crate::report::{Outcome, audit};
+use crate::settings::Settings;
+use crate::ui::{Output, out};
+use crate::vocab::exit;
+
+/// The rows to reconcile: each identity's latest `done` or `not_found` row of a run.
+fn rows(report: &Path, runs: &BTreeSet<String>) -> Result<Vec<Row>, Failure> {
+    let mut latest: HashMap<crate::input::Identity, Row> = HashMap::new();
+    crate::report::read_records(report, &mut |r| {
+        let done = match r.outcome {
+            Outcome::Done => true,
+            Outcome::NotFound => false,
+            _ => return,
+        };
+        if !runs.contains(&r.run_id) {
+            return;
+        }
+        if let Some(target) = r.target() {
+            latest.insert(
+                target.identity(),
+                Row {
+                    target,
+                    line: r.line,
+                    done,
+                },
+            );
+        }
+    })
+    .map_err(Failure::usage)?;
+    let mut out: Vec<Row> = latest.into_values().collect();
+    out.sort_by_key(|r| r.line);
+    Ok(out)
+}
+
+/// The runs' credential, their ids, and their window (first start, last record).
+type Runs = (RunCredential, BTreeSet<String>, (String, String));
+
+/// The runs' credential, their ids and the window from the first run's start to the last record.
+fn runs_of(log: &audit::AuditLog) -> Result<Runs, Failure> {
+    let starts: Vec<&audit::AuditRecord> = log
+        .records
+        .iter()
+        .filter(|r| r.event == "start" && r.command == "run")
+        .collect();
+    let credentials: BTreeSet<&str> = starts
+        .iter()
+        .filter_map(|r| r.credential.as_deref())
+        .collect();
+    let who = match credentials.into_iter().collect::<Vec<_>>().as_slice() {
+        [one] => RunCredential::parse(one)
+            .ok_or_else(|| Failure::usage(format!("the audit record names the credential {one:?}, which is neither an API key nor a service account")))?,
+        [] => return Err(Failure::usage("the audit record names no run and no credential: nothing to reconcile")),
+        many => return Err(Failure::usage(format!("the report's runs acted as {} credentials ({}): reconcile them one report at a time", many.len(), many.join(", ")))),
+    };
+    let first = starts
+        .iter()
+        .map(|r| r.at.clone())
+        .min()
+        .unwrap_or_default();
+    let last = log
+        .records
+        .iter()
+        .map(|r| r.at.clone())
+        .max()
+        .unwrap_or_default();
+    let ids = starts.iter().map(|r| r.run_id.clone()).collect();
+    Ok((who, ids, (first, last)))
+}
+
+/// Reads and reconciles; the token fetched is revoked however it ends.
+async fn reconciled(
+    mut settings: Settings,
+    report: &Path,
+) -> Result<(Reconciliation, Vec<String>), Failure> {
+    let log = audit::read(report).map_err(Failure::usage)?;
+    super::server::for_report(&mut settings, report, &log)?;
+    let (who, runs, window) = runs_of(&log)?;
+    let rows = rows(report, &runs)?;
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let client = Arc::new(Client::new(
+        &settings.api_config(found),
+        Arc::new(Figures::default()),
+    )?);
+    let stop = StopFlag::default();
+    let ctx = super::acting::context(&settings, &client, &stop, 2);
+    let targets: Vec<_> = rows.iter().map(|r| r.target).collect();
+    let mut problems = Vec::new();
+    let scopes = super::sweep::scopes(&ctx, &targets, &mut problems).await;
+    // A day before the window, for whoever deleted a not-found row first.
+    let min_date = window
+        .0
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|t| t.checked_sub(jiff::SignedDuration::from_hours(24)).ok())
+        .map_or_else(
+            || window.0.clone(),
+            |t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        );
+    let mut read: Vec<Read> = Vec::new();
+    for (org, project) in &scopes {
+        match events::read::scope_events(&ctx, *org, *project, &min_date).await {
+            Ok(events) => read.extend(events),
+            Err(why) => problems.push(why),
+        }
+    }
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    Ok((reconcile(&rows, &read, &who, window), problems))
+}
+
+/// `verify --events`: exit 0 when MongoDB's record agrees with every row, 1 otherwise (a `done`
+/// row uncorroborated, a deletion no row claims, a scope unread).
+pub async fn events_command(
+    settings: Settings,
+    report: &Path,
+    output: Output,
+) -> Result<i32, Failure> {
+    if !report.exists() {
+        return Err(Failure::usage(format!(
+            "{}: no such report",
+            report.display()
+        )));
+    }
+    let report = crate::report::canonical(report);
+    let (r, problems) = reconciled(settings, &report).await?;
+    let code = if r.agrees() && problems.is_empty() {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    };
+    if output == Output::Json {
+        out(
+            serde_json::json!({ "report": report.display().to_string(), "reconciliation": r, "problems": problems, "exit_code": code }),
+        );
+        return Ok(code);
+    }
+    let count = |v: &str| r.rows.iter().filter(|x| x.verdict == v).count();
+    out(format!(
+        "{} events read between {} and {}: {} corroborated, {} uncorroborated, {} deleted by another, {} unrecorded deletions",
+        r.events_read,
+        r.window.0,
+        r.window.1,
+        count("corroborated"),
+        count("uncorroborated"),
+        count("deleted_by_another"),
+        r.unrecorded.len()
+    ));
+    for x in r.rows.iter().filter(|x| x.verdict != "corroborated") {
+        out(format!(
+            "line {}: {} {}: {}",
+            x.line, x.row, x.verdict, x.why
+        ));
+    }
+    for u in &r.unrecorded {
+        out(format!(
+            "unrecorded: {} {} at {} by the run's credential: {} (no report row)",
+            u.event_id, u.event_type, u.created, u.what
+        ));
+    }
+    for p in &problems {
+        out(format!("not read: {p}"));
+    }
+    Ok(code)
+}

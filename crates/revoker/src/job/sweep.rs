@@ -1,0 +1,281 @@
+//! `revoker sweep`: the compromised credentials of an input or a report, the events of every
+//! organization and project they could reach (each page read once), what they did and created
+//! ([`crate::events::sweep`]), written as a follow-up input (`why` names the event) and a hand-over
+//! list of what revoker cannot revoke. Read-only: it sends no DELETE.
+
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::Client;
+use crate::engine::read::{ProjectOrg, project_org};
+use crate::engine::{Context, StopFlag};
+use crate::events::{self, Actor, Read, Sweep};
+use crate::figures::Figures;
+use crate::input::{Format, InputOptions, ObjectId, Scope, Source, Target};
+use crate::job::Failure;
+use crate::select::Selected;
+use crate::settings::Settings;
+use crate::ui::{Output, out};
+use crate::vocab::{ExitCode as _, exit};
+
+/// What `revoker sweep` was asked.
+pub struct SweepJob {
+    pub input: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+    pub since: Duration,
+    pub write: Option<PathBuf>,
+    pub handover: Option<PathBuf>,
+}
+
+/// A sweep and how it went.
+#[derive(serde::Serialize)]
+pub struct Swept {
+    #[serde(flatten)]
+    pub sweep: Sweep,
+    /// Organizations and projects whose events were read.
+    pub scopes: Vec<String>,
+    /// Requests sent (pages, retries included).
+    pub requests: u64,
+    /// Scopes or lists that could not be read: the sweep is incomplete.
+    pub problems: Vec<String>,
+    pub min_date: String,
+}
+
+/// The credentials the input or report names.
+fn compromised(job: &SweepJob) -> Result<Vec<Target>, Failure> {
+    let mut out = Vec::new();
+    if let Some(path) = &job.input {
+        let source = Source::open(path)?;
+        let opts = InputOptions::default().every_kind();
+        source.scan(&opts, &mut |entry| {
+            if let Ok(t) = entry.target {
+                out.push(t);
+            }
+            ControlFlow::Continue(())
+        })?;
+    }
+    if let Some(path) = &job.report {
+        crate::report::read_records(path, &mut |r| {
+            if let Some(t) = Target::parse(&r.kind, &r.project, &r.key, &r.secret) {
+                out.push(t);
+            }
+        })
+        .map_err(Failure::usage)?;
+    }
+    Ok(out)
+}
+
+/// The organizations and projects whose events to read: those of `rows` and every project of
+/// their organizations.
+pub(crate) async fn scopes(
+    ctx: &Arc<Context>,
+    rows: &[Target],
+    problems: &mut Vec<String>,
+) -> Vec<(ObjectId, Option<ObjectId>)> {
+    let mut orgs = BTreeSet::new();
+    let mut projects = BTreeSet::new();
+    for t in rows {
+        match t.kind.scope() {
+            Scope::Org => {
+                orgs.insert(t.scope);
+            }
+            Scope::Project => match project_org(ctx, t.scope).await {
+                ProjectOrg::Org(o) => {
+                    orgs.insert(o);
+                    projects.insert((o, t.scope));
+                }
+                other => problems.push(format!("project {}: {other:?}", t.scope)),
+            },
+            Scope::Global => {}
+        }
+    }
+    for org in &orgs {
+        match events::read::org_projects(ctx, *org).await {
+            Ok(ps) => projects.extend(ps.into_iter().map(|p| (*org, p))),
+            Err(why) => problems.push(why),
+        }
+    }
+    let mut out: Vec<(ObjectId, Option<ObjectId>)> = orgs.iter().map(|o| (*o, None)).collect();
+    out.extend(projects.into_iter().map(|(o, p)| (o, Some(p))));
+    out
+}
+
+/// Reads and sweeps; the token fetched is revoked however it ends.
+pub async fn run_sweep(
+    settings: &Settings,
+    job: &SweepJob,
+) -> Result<(Swept, Option<i32>), Failure> {
+    let rows = compromised(job)?;
+    let actors: Vec<Actor> = rows.iter().filter_map(Actor::of_target).collect();
+    if actors.is_empty() {
+        return Err(Failure::usage(
+            "no API key or service account among the rows: nothing to sweep",
+        ));
+    }
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let figures = Arc::new(Figures::default());
+    let client = Arc::new(Client::new(&settings.api_config(found), figures.clone())?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = super::acting::context(settings, &client, &stop, 2);
+    let since = jiff::SignedDuration::try_from(job.since).unwrap_or(jiff::SignedDuration::ZERO);
+    let min_date = jiff::Timestamp::now()
+        .checked_sub(since)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut problems = Vec::new();
+    let scopes = scopes(&ctx, &rows, &mut problems).await;
+    let mut read: Vec<Read> = Vec::new();
+    for (org, project) in &scopes {
+        match events::read::scope_events(&ctx, *org, *project, &min_date).await {
+            Ok(events) => read.extend(events),
+            Err(why) => problems.push(why),
+        }
+    }
+    let sweep = events::sweep(&actors, read);
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    let swept = Swept {
+        sweep,
+        scopes: scopes
+            .iter()
+            .map(|(o, p)| p.map_or(format!("organization {o}"), |p| format!("project {p}")))
+            .collect(),
+        requests: figures.requests.load(std::sync::atomic::Ordering::Relaxed),
+        problems,
+        min_date,
+    };
+    Ok((swept, stop.reason().map(|r| r.exit_code())))
+}
+
+/// The hand-over list as CSV.
+fn handover_csv(sweep: &Sweep) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| e.to_string();
+    w.write_record([
+        "event_id",
+        "created",
+        "event_type",
+        "by",
+        "org",
+        "project",
+        "what",
+    ])
+    .map_err(err)?;
+    for h in &sweep.handover {
+        let project = h.project.map(|p| p.to_string()).unwrap_or_default();
+        w.write_record([
+            h.event_id.as_str(),
+            &h.created,
+            &h.event_type,
+            &h.by.to_string(),
+            &h.org.to_string(),
+            &project,
+            &h.what,
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// Writes the follow-up input and the hand-over list.
+fn write_files(sweep: &Sweep, write: &Path, handover: &Path) -> Result<(), Failure> {
+    let rows: Vec<Selected> = sweep
+        .artifacts
+        .iter()
+        .map(|a| Selected {
+            target: a.target,
+            why: a.why(),
+        })
+        .collect();
+    crate::select::write::write(write, &rows, Format::Csv).map_err(Failure::usage)?;
+    let bytes = handover_csv(sweep).map_err(Failure::usage)?;
+    crate::fsx::write_atomic(handover, &bytes, 0o600).map_err(|e| {
+        Failure::usage(format!(
+            "{}: cannot write the hand-over list: {e}",
+            handover.display()
+        ))
+    })
+}
+
+/// The activity and findings, as lines for the terminal.
+fn lines(s: &Swept) -> Vec<String> {
+    let mut out = vec![format!(
+        "read {} events of {} organizations and projects since {} with {} requests",
+        s.sweep.events_read,
+        s.scopes.len(),
+        s.min_date,
+        s.requests
+    )];
+    for (actor, a) in &s.sweep.activity {
+        let types: Vec<String> = a.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        out.push(format!(
+            "{actor}: {} events{} ({}), first {}, last {}, from {}",
+            a.events,
+            a.created_by
+                .as_ref()
+                .map(|c| format!(", created by {c}"))
+                .unwrap_or_default(),
+            types.join(", "),
+            a.first_seen.as_deref().unwrap_or("-"),
+            a.last_seen.as_deref().unwrap_or("-"),
+            a.addresses.iter().cloned().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    for a in &s.sweep.artifacts {
+        out.push(format!("follow-up: {} ({})", a.target, a.why()));
+    }
+    for h in &s.sweep.handover {
+        out.push(format!(
+            "hand over: {} (event {} by {})",
+            h.what, h.event_id, h.by
+        ));
+    }
+    for p in &s.problems {
+        out.push(format!("not read: {p} (the sweep is incomplete)"));
+    }
+    out
+}
+
+/// `revoker sweep`: exit 0, 1 when a scope could not be read (what was found is still written),
+/// or a stop's code.
+pub async fn sweep_command(
+    settings: Settings,
+    job: SweepJob,
+    output: Output,
+) -> Result<i32, Failure> {
+    let handover = job.handover.clone().or_else(|| {
+        job.write
+            .as_ref()
+            .map(|w| PathBuf::from(format!("{}.handover.csv", w.display())))
+    });
+    if let Some(path) = &job.write {
+        crate::select::write::refuse_to_replace(path)?;
+    }
+    let (swept, stopped) = run_sweep(&settings, &job).await?;
+    if let (Some(write), Some(handover)) = (&job.write, &handover) {
+        write_files(&swept.sweep, write, handover)?;
+    }
+    let code = stopped.unwrap_or(if swept.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    });
+    match output {
+        Output::Json => out(
+            serde_json::json!({ "sweep": swept, "written": job.write.as_ref().map(|p| p.display().to_string()), "handover": handover.as_ref().map(|p| p.display().to_string()), "exit_code": code }),
+        ),
+        _ => {
+            for line in lines(&swept) {
+                out(line);
+            }
+        }
+    }
+    Ok(code)
+}

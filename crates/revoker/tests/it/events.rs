@@ -1,0 +1,418 @@
+//! Issue 40: the Events API (the simulator's events, a sweep of what compromised credentials did,
+//! `verify --events`) and the `database-user` kind.
+
+use revoker::input::{Kind, Target};
+use revoker::report::Outcome;
+use revoker_testkit::events::{Trail, sim, trail};
+use revoker_testkit::*;
+
+const ACCEPT: &str = "application/vnd.atlas.2023-01-01+json";
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn events(url: &str) -> serde_json::Value {
+    let (status, body) = digest_get(url, ACCEPT);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+fn db_users(t: &Trail) -> Vec<Target> {
+    t.artifacts
+        .iter()
+        .map(|(t, _)| *t)
+        .filter(|t| t.kind == Kind::DatabaseUser)
+        .collect()
+}
+
+/// `revoker run` against the simulator's Atlas API.
+fn atlas_run(
+    sim: &revoker_testkit::simulator::SimHandle,
+    input: &std::path::Path,
+    report: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let mut cmd = revoker();
+    cmd.args(["run", "--base-url", sim.atlas_url()])
+        .arg("--input")
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .args(args);
+    cmd.output().expect("run")
+}
+
+#[test]
+fn the_simulator_pages_filters_and_records_its_own_deletions_as_events() {
+    let t = trail(1_200, 30, now_ms());
+    let sim = sim(&t);
+    let org_url = format!("{}/orgs/{}/events", sim.atlas_url(), t.org);
+    let all = events(&format!("{org_url}?itemsPerPage=500&pageNum=1"));
+    let total = all["totalCount"].as_u64().expect("totalCount");
+    assert_eq!(all["results"].as_array().map(Vec::len), Some(500));
+    let org_level = t.events.iter().filter(|e| e.group_id.is_none()).count() as u64;
+    assert_eq!(total, org_level);
+    let created = events(&format!(
+        "{org_url}?eventType=API_KEY_CREATED&itemsPerPage=500"
+    ));
+    let listed = created["results"].as_array().expect("results");
+    assert!(
+        listed
+            .iter()
+            .all(|e| e["eventTypeName"] == "API_KEY_CREATED")
+    );
+    assert!(
+        listed.iter().all(|e| e.get("raw").is_none()),
+        "raw only when asked"
+    );
+    let far = events(&format!("{org_url}?minDate=2099-01-01T00:00:00Z"));
+    assert_eq!(far["totalCount"], 0);
+    assert_eq!(
+        digest_get(&format!("{org_url}?itemsPerPage=501"), ACCEPT).0,
+        400
+    );
+
+    // revoker deletes a database user and an API key: each deletion is an event by its key.
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let user = db_users(&t)[0];
+    let key = t.artifacts[0].0;
+    assert_eq!(
+        (key.kind, user.key_text().as_str()),
+        (Kind::OrgApiKey, "admin/intruder1")
+    );
+    write_csv(&input, &[user, key]);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+database-user,org-api-key"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = records(&report);
+    assert_eq!(count(&rows, Outcome::Done), 2);
+    let truth = truth(&sim);
+    assert!(
+        !truth
+            .database_users
+            .iter()
+            .any(|(_, _, u)| u == "intruder1")
+    );
+    assert!(
+        truth
+            .database_users
+            .iter()
+            .any(|(_, _, u)| u == "intruder2")
+    );
+    let ours = revoker_testkit::simulator::events::api_key_id(
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+    )
+    .to_string();
+    let deleted = events(&format!("{org_url}?eventType=API_KEY_DELETED"));
+    let e = &deleted["results"][0];
+    assert_eq!(
+        (e["apiKeyId"].as_str(), e["publicKey"].as_str()),
+        (Some(ours.as_str()), Some("simpublic"))
+    );
+    assert_eq!(e["resourceId"].as_str(), Some(key.key_text().as_str()));
+    let project = events(&format!(
+        "{}/groups/{}/events?eventType=MONGODB_USER_DELETED",
+        sim.atlas_url(),
+        user.scope
+    ));
+    let e = &project["results"][0];
+    assert_eq!(
+        (e["dbUserUsername"].as_str(), e["database"].as_str()),
+        (Some("intruder1"), Some("admin"))
+    );
+    assert_eq!(e["publicKey"].as_str(), Some("simpublic"));
+}
+
+#[test]
+fn a_database_user_is_sent_only_when_named_verified_by_its_list_and_atlas_only() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let users = db_users(&t);
+    write_csv(&input, &users);
+    let atlas = |report: &std::path::Path, kinds: &[&str]| atlas_run(&sim, &input, report, kinds);
+    let out = atlas(&report, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count(&records(&report), Outcome::Invalid), 5);
+    let report2 = path(&dir, "named.csv");
+    let out = atlas(&report2, &["--kinds", "+database-user"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&records(&report2), Outcome::Done), 5);
+    assert!(
+        truth(&sim)
+            .database_users
+            .iter()
+            .all(|(_, _, u)| u == "app")
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report2)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let verified = records(&report2);
+    assert_eq!(count(&verified, Outcome::Verified), 5, "{}", stdout(&out));
+    // Cloud Manager documents no database-user endpoint: such a row is never sent there.
+    let report3 = path(&dir, "cm.csv");
+    let out = run(&sim, &input, &report3, &["--kinds", "+database-user"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(count(&records(&report3), Outcome::Invalid), 5);
+}
+
+/// `revoker sweep` of the trail's compromised credentials against the simulator's Atlas API.
+fn sweep(
+    sim: &revoker_testkit::simulator::SimHandle,
+    t: &Trail,
+    dir: &tempfile::TempDir,
+) -> (std::process::Output, std::path::PathBuf) {
+    let (input, followup) = (path(dir, "compromised.csv"), path(dir, "followup.csv"));
+    write_csv(&input, &t.compromised);
+    let out = revoker()
+        .args([
+            "sweep",
+            "--base-url",
+            sim.atlas_url(),
+            "--since",
+            "30d",
+            "-o",
+            "json",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    (out, followup)
+}
+
+/// The rows of a follow-up input: each target, and its `why`.
+fn followup_rows(path: &std::path::Path) -> Vec<(Target, String)> {
+    let mut reader = csv::Reader::from_path(path).expect("follow-up");
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("a row");
+            let scope = if r[0].is_empty() { &r[1] } else { &r[0] };
+            let t = Target::parse(&r[4], scope, &r[2], &r[3]).expect("a valid row");
+            (t, r[5].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_sweep_finds_every_artifact_of_four_compromised_credentials_and_nothing_else() {
+    let t = trail(5_000, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (out, followup) = sweep(&sim, &t, &dir);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let rows = followup_rows(&followup);
+    let mut found: Vec<String> = rows.iter().map(|(t, _)| t.to_string()).collect();
+    let mut expected: Vec<String> = t.artifacts.iter().map(|(t, _)| t.to_string()).collect();
+    found.sort();
+    expected.sort();
+    assert_eq!(found, expected, "17 revocable artifacts, no false positive");
+    assert_eq!(expected.len(), 17);
+    for (target, event) in &t.artifacts {
+        let (_, why) = rows.iter().find(|(r, _)| r == target).expect("listed");
+        assert!(why.contains(event.as_str()), "{target}: {why}");
+    }
+    let handover =
+        std::fs::read_to_string(path(&dir, "followup.csv.handover.csv")).expect("hand-over list");
+    assert_eq!(handover.lines().count(), 3, "{handover}");
+    for (key, entry, event) in &t.handover {
+        assert!(
+            handover.lines().any(|l| l.starts_with(event.as_str())
+                && l.contains(entry.as_str())
+                && l.contains(&key.to_string())),
+            "{handover}"
+        );
+    }
+    // Each scope's events once: at most ceil(events/500) + 1 requests per scope.
+    let mut per_scope: std::collections::HashMap<String, u64> = Default::default();
+    for e in &t.events {
+        let scope = e.group_id.clone().or(e.org_id.clone()).unwrap_or_default();
+        *per_scope.entry(scope).or_default() += 1;
+    }
+    let bound: u64 = per_scope.values().map(|n| n.div_ceil(500) + 1).sum();
+    let requests = json["sweep"]["requests"].as_u64().expect("requests");
+    assert!(requests <= bound, "{requests} requests, bound {bound}");
+    assert_eq!(
+        json["sweep"]["events_read"].as_u64(),
+        Some(t.events.len() as u64)
+    );
+    let activity = &json["sweep"]["activity"];
+    let c4 = &activity[format!("service account {}", t.compromised[3].key_text())];
+    assert_eq!(c4["by_type"]["MONGODB_USER_ADDED"], 3, "{activity}");
+
+    // The follow-up revokes what it lists.
+    let report = path(&dir, "followup-report.csv");
+    let out = atlas_run(
+        &sim,
+        &followup,
+        &report,
+        &[
+            "--kinds",
+            "+org-api-key,service-account,service-account-secret,database-user",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let truth = truth(&sim);
+    for (target, _) in &t.artifacts {
+        if target.kind == Kind::DatabaseUser {
+            let name = target.key_text();
+            assert!(
+                !truth
+                    .database_users
+                    .iter()
+                    .any(|(p, d, u)| *p == target.scope.to_string() && format!("{d}/{u}") == name)
+            );
+        } else {
+            assert!(!truth.holds(target), "{target} still held");
+        }
+    }
+}
+
+#[test]
+fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_back() {
+    use revoker_testkit::events::signed_delete;
+    use revoker_testkit::simulator::{OrgKey, SimHandle};
+    let t = trail(300, 30, now_ms());
+    let mut config = revoker_testkit::events::config(&t);
+    config.more_keys = vec![OrgKey {
+        public_key: "otherpub".into(),
+        private_key: "other-private".into(),
+        orgs: vec![revoker_testkit::oid(&t.org)],
+    }];
+    let sim = SimHandle::spawn(config, revoker_testkit::events::sim_seeds(&t)).expect("sim");
+    let key = |n: usize| t.artifacts[n].0;
+    let (k1, k2, k3, k4) = (key(0), key(1), key(2), key(3));
+    let key_url = |k: &Target| {
+        format!(
+            "{}/orgs/{}/apiKeys/{}",
+            sim.atlas_url(),
+            t.org,
+            k.key_text()
+        )
+    };
+    // Someone else deleted K3 before the run.
+    assert_eq!(
+        signed_delete(&key_url(&k3), "otherpub", "other-private", ACCEPT),
+        204
+    );
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let mut rows = vec![k1, k2, k3];
+    rows.extend(
+        t.artifacts
+            .iter()
+            .map(|(t, _)| *t)
+            .filter(|t| matches!(t.kind, Kind::ServiceAccount | Kind::DatabaseUser)),
+    );
+    write_csv(&input, &rows);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+org-api-key,service-account,database-user"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let done = count(&records(&report), Outcome::Done);
+    assert_eq!(
+        (done, count(&records(&report), Outcome::NotFound)),
+        (rows.len() - 1, 1)
+    );
+    let reconcile = || {
+        let out = revoker()
+            .args([
+                "verify",
+                "--events",
+                "-o",
+                "json",
+                "--base-url",
+                sim.atlas_url(),
+            ])
+            .arg(&report)
+            .output()
+            .expect("verify --events");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        (out, json)
+    };
+    let (out, json) = reconcile();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    let verdicts: Vec<&str> = json["reconciliation"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["verdict"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        verdicts.iter().filter(|v| **v == "corroborated").count(),
+        done,
+        "{json}"
+    );
+    assert_eq!(
+        verdicts
+            .iter()
+            .filter(|v| **v == "deleted_by_another")
+            .count(),
+        1
+    );
+    let other = json["reconciliation"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["verdict"] == "deleted_by_another")
+        .expect("K3");
+    assert!(
+        other["why"].as_str().unwrap_or("").contains("otherpub"),
+        "{other}"
+    );
+
+    // Behind revoker's back, with the run's own key: named, exit 1.
+    assert_eq!(
+        signed_delete(
+            &key_url(&k4),
+            revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+            revoker_testkit::simulator::DEFAULT_PRIVATE_KEY,
+            ACCEPT
+        ),
+        204
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, json) = reconcile();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let unrecorded = json["reconciliation"]["unrecorded"]
+        .as_array()
+        .expect("unrecorded");
+    assert_eq!(unrecorded.len(), 1, "{json}");
+    assert!(
+        unrecorded[0]["what"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&k4.key_text()),
+        "{json}"
+    );
+}
