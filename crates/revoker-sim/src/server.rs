@@ -268,6 +268,17 @@ impl SimHandle {
         self.stats.0.oauth.issued()
     }
 
+    /// Removes `seed`'s credential without a request (drift: another tool deleted it); answers
+    /// whether it was there.
+    pub fn vanish(&self, seed: &Seed) -> bool {
+        self.stats.0.world.vanish(seed)
+    }
+
+    /// Adds `seed`'s credential without a request (drift: it reappeared, or moved here).
+    pub fn appear(&self, seed: &Seed) {
+        self.stats.0.world.appear(seed)
+    }
+
     /// Answers every API request 503 for `length` from now, as `POST /__sim/outage` does.
     pub fn outage(&self, length: Duration) {
         *super::state::lock(&self.stats.0.outage_until) = Some(std::time::Instant::now() + length);

@@ -13,6 +13,7 @@ pub mod limits;
 pub mod own;
 pub mod plan;
 mod prepare;
+pub mod protect;
 pub mod report_path;
 mod revoke;
 pub mod run;

@@ -203,7 +203,13 @@ async fn plan_with_lanes(
                 settings.run.allow_own_credential,
             )
             .await;
-            let made = live_plan(settings, &readers, (source, &guard, conflicts), finished).await;
+            let protect = &settings.run.protect;
+            let made = match super::protect::check(protect, (source, opts), &lanes, guard).await {
+                Ok(guard) => {
+                    live_plan(settings, &readers, (source, &guard, conflicts), finished).await
+                }
+                Err(e) => Err(e),
+            };
             lanes.finish().await;
             made.map(|plan| (plan, readers))
         }

@@ -125,7 +125,10 @@ async fn revoke_with(
     lanes: &Arc<Lanes>,
 ) -> Result<Ran, Failure> {
     let readers = lanes.readers();
-    let guard = Arc::new(super::own::for_run(job, lanes, &survey).await);
+    let guard = super::own::for_run(job, lanes, &survey).await;
+    let protect = &job.settings.run.protect;
+    let guard = super::protect::check(protect, (&job.source, &job.opts), lanes, guard).await?;
+    let guard = Arc::new(guard);
     let gone =
         super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior).await?;
     let prior = Prior {

@@ -43,10 +43,12 @@ pub enum Fate {
     Duplicate,
     /// Finished by an earlier run of the report: not sent again.
     Finished,
+    /// It touches a protected organization or project: a run is refused.
+    Protected,
 }
 
 impl Fate {
-    pub const ALL: [Fate; 10] = [
+    pub const ALL: [Fate; 11] = [
         Fate::Revoke,
         Fate::Gone,
         Fate::Cannot,
@@ -57,6 +59,7 @@ impl Fate {
         Fate::NotAllowed,
         Fate::Duplicate,
         Fate::Finished,
+        Fate::Protected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,7 +74,13 @@ impl Fate {
             Fate::NotAllowed => "not_allowed",
             Fate::Duplicate => "duplicate",
             Fate::Finished => "finished",
+            Fate::Protected => "protected",
         }
+    }
+
+    /// The fate a plan file names.
+    pub fn parse(text: &str) -> Option<Fate> {
+        Fate::ALL.into_iter().find(|f| f.as_str() == text)
     }
 
     /// What the fate means, for the plan's table.
@@ -87,6 +96,7 @@ impl Fate {
             Fate::NotAllowed => "kinds this job does not allow",
             Fate::Duplicate => "duplicates of earlier rows",
             Fate::Finished => "finished by an earlier run of the report",
+            Fate::Protected => "in a protected organization or project: a run is refused",
         }
     }
 }
@@ -165,6 +175,7 @@ impl Plan {
             + self.count(Fate::Unknown)
             + self.count(Fate::Invalid)
             + self.count(Fate::NotAllowed)
+            + self.count(Fate::Protected)
             + if own_allowed {
                 0
             } else {
@@ -236,7 +247,12 @@ fn sort_rows(
             } else if !seen.insert(id) {
                 plan.note(Fate::Duplicate, None);
             } else {
-                match inputs.guard.decide(&target) {
+                match inputs.guard.decide_at(&target, entry.org) {
+                    Verdict::Protected(why) => plan.note(
+                        Fate::Protected,
+                        Some((entry.line, format!("{target}: {why}"))),
+                    ),
+                    Verdict::Held(_, why) => plan.note(Fate::Invalid, Some((entry.line, why))),
                     Verdict::Exempt(_) => {
                         plan.note(Fate::Exempt, None);
                         *exempt.entry(ListKey::of(&target)).or_default() += 1;

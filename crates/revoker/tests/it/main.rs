@@ -9,6 +9,7 @@ mod crash;
 mod evidence;
 mod faults;
 mod guard;
+mod guardrails;
 mod hardening;
 mod hostile;
 mod house;
