@@ -32,13 +32,22 @@ pub async fn before_sending(
     job: &PreparedJob,
     report: &Path,
     survey: &Survey,
-    (readers, guard): (&Readers, &Guard),
+    (readers, guard, binding): (&Readers, &Guard, Option<&super::apply::Binding>),
     prior: &super::prepare::Prior,
 ) -> Result<HashSet<Identity>, Failure> {
     let settings = &job.settings;
     let finished = &prior.finished;
     let mut gone = HashSet::new();
-    let intent = if settings.run.plan {
+    let intent = if let Some(binding) = binding {
+        super::apply::say_drifted(binding);
+        Intent {
+            revocations: binding.will_revoke,
+            undecided: 0,
+            scopes: binding.scopes,
+            kinds: binding.kinds.clone(),
+            planned: true,
+        }
+    } else if settings.run.plan {
         planned(job, report, (readers, guard, survey), finished, &mut gone).await?
     } else {
         Intent {

@@ -121,3 +121,170 @@ fn a_job_file_protects_and_a_flag_adds_to_it_never_lifts_it() {
     assert!(stderr(&out).contains("4 rows touch"), "{}", stderr(&out));
     assert_eq!(truth(&sim).deletes_sent.len(), 0);
 }
+
+fn plan_write(
+    sim: &revoker_testkit::simulator::SimHandle,
+    input: &std::path::Path,
+    report: &std::path::Path,
+    plan: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    revoker()
+        .args(["plan", "--base-url", sim.base_url(), "--input"])
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .arg("--write")
+        .arg(plan)
+        .args(extra)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap()
+}
+
+/// The project the simulator's generated keys use with `n`: another project of the same world.
+fn moved(t: &Target, to: &Target) -> Target {
+    Target {
+        scope: to.scope,
+        ..*t
+    }
+}
+
+#[test]
+fn a_plan_applied_after_a_tenth_of_its_rows_drifted_sends_exactly_the_rest_and_names_each() {
+    let present = keys(20, 2);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    let plan = input.with_file_name("change-1234.plan.json");
+    let out = plan_write(&sim, &input, &report, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&plan).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    assert_eq!(written["will_revoke"], 20);
+    assert_eq!(written["rows"].as_array().unwrap().len(), 20);
+    assert_eq!(written["base_url"], sim.base_url());
+    // A plan file is never replaced.
+    let again = plan_write(&sim, &input, &report, &plan, &[]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+    assert!(stderr(&again).contains("never replaced"));
+
+    // 10% drift: one row deleted by someone else, one key moved to the other project.
+    let (gone, mover) = (present[0], present[2]);
+    assert!(sim.vanish(&seed(&gone)));
+    assert!(sim.vanish(&seed(&mover)));
+    let other = present.iter().find(|t| t.scope != mover.scope).unwrap();
+    sim.appear(&seed(&moved(&mover, other)));
+
+    let out = run(
+        &sim,
+        &input,
+        &report,
+        &["--plan-file", plan.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let rows = records(&report);
+    assert_eq!(count(&rows, Outcome::Done), 18);
+    assert_eq!(count(&rows, Outcome::Drifted), 2);
+    let err = stderr(&out);
+    assert!(err.contains("2 of the plan's rows drifted"), "{err}");
+    let truth = truth(&sim);
+    for t in [gone, mover] {
+        let key = t.key.to_string();
+        assert!(err.contains(&key), "{key} not named: {err}");
+        assert!(
+            !truth.deletes_sent.iter().any(|d| d.path.contains(&key)),
+            "{key} was sent"
+        );
+    }
+    assert_eq!(truth.deletes_sent.len(), 18);
+    // The moved key is still where it went.
+    assert!(truth.holds(&moved(&mover, other)));
+    // The run's audit start adopts the plan as its evidence.
+    let audit = std::fs::read_to_string(revoker::report::audit::path_for(&report)).unwrap();
+    let start = audit
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["event"] == "start")
+        .unwrap();
+    assert_eq!(start["plan_sha256"].as_str().unwrap().len(), 64, "{start}");
+    assert!(
+        start["plan_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("change-1234.plan.json")
+    );
+}
+
+#[test]
+fn a_plan_is_refused_before_anything_is_sent_when_old_elsewhere_another_input_or_unsigned() {
+    let present = keys(4, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    let plan = input.with_file_name("p.json");
+    let out = plan_write(&sim, &input, &report, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan_arg = plan.to_str().unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let other_sim = revoker_testkit::sim(SimConfig::default(), &present);
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--plan-max-age", "10ms"], "more than plan_max_age"),
+        (vec!["--plan-public-key", plan_arg], "not signed"),
+    ];
+    for (args, why) in cases {
+        let mut all = vec!["--plan-file", plan_arg];
+        all.extend(args);
+        let out = run(&sim, &input, &report, &all).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{why}: {}", stderr(&out));
+        assert!(stderr(&out).contains(why), "{why}: {}", stderr(&out));
+    }
+    let out = revoker()
+        .args(["run", "--base-url", other_sim.base_url(), "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .args(["--plan-file", plan_arg])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("it was made against"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&sim, &input, &report, &["--plan-file", plan_arg])
+        .env("MCLI_PUBLIC_API_KEY", "someoneelse")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("it was made as"), "{}", stderr(&out));
+    let mut text = std::fs::read_to_string(&input).unwrap();
+    text.push('\n');
+    std::fs::write(&input, text).unwrap();
+    let out = run(&sim, &input, &report, &["--plan-file", plan_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("from an input with SHA-256"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+    assert_eq!(truth(&other_sim).deletes_sent.len(), 0);
+}
