@@ -732,6 +732,7 @@ fn serve(
                     state.counters.project_reads.fetch_add(1, Ordering::Relaxed);
                     super::lists::project(&state.world, &scope)
                 }
+                (routes::Read::Org, _) => super::lists::org(&state.world, &scope),
                 (routes::Read::OrgProjects, _) => {
                     super::lists::org_projects(&state.world, &request)
                 }

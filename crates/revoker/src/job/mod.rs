@@ -5,6 +5,7 @@
 pub mod acting;
 pub mod apply;
 mod close;
+mod confirm;
 pub mod dry_run;
 pub mod exempt_rows;
 mod failure;

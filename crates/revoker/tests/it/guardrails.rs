@@ -288,3 +288,174 @@ fn a_plan_is_refused_before_anything_is_sent_when_old_elsewhere_another_input_or
     assert_eq!(truth(&sim).deletes_sent.len(), 0);
     assert_eq!(truth(&other_sim).deletes_sent.len(), 0);
 }
+
+fn terminal(
+    sim: &revoker_testkit::simulator::SimHandle,
+    args: &[&str],
+    code: &std::path::Path,
+) -> String {
+    let mut words = vec![
+        "run".to_string(),
+        "--base-url".into(),
+        sim.base_url().into(),
+    ];
+    words.extend(args.iter().map(|a| a.to_string()));
+    on_terminal(
+        &shell_words::join(words),
+        &format!("echo $? > {}; echo finished", code.display()),
+    )
+}
+
+#[test]
+fn on_a_terminal_deleting_credentials_asks_for_the_organization_name_and_several_for_the_count() {
+    if !have_tool("tmux", "-V") {
+        return;
+    }
+    let org = revoker::input::ObjectId::parse(SIM_ORG).unwrap();
+    let other = revoker::input::ObjectId::from_bytes([0x0e; 12]);
+    let org_keys = [
+        Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            key: revoker::input::ObjectId::from_bytes([0x11; 12]),
+            secret: None,
+        },
+        Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            key: revoker::input::ObjectId::from_bytes([0x12; 12]),
+            secret: None,
+        },
+    ];
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &org_keys);
+    let code = path(&d, "code");
+    let (i, r) = (input.display().to_string(), report.display().to_string());
+    let args = [
+        "--input",
+        i.as_str(),
+        "--report",
+        r.as_str(),
+        "--kinds",
+        "org-api-key",
+    ];
+    let term = revoker_testkit::Terminal::start(&terminal(&sim, &args, &code));
+    let name = format!("organization {SIM_ORG}");
+    let pane = term.wait_for("to go on");
+    assert!(
+        pane.contains(&format!("Type the organization's name to go on ({name}")),
+        "{pane}"
+    );
+    term.type_line("yes");
+    let pane = term.wait_for("finished");
+    assert!(
+        pane.contains("cancelled: the answer was not the organization's name"),
+        "{pane}"
+    );
+    assert_eq!(std::fs::read_to_string(&code).unwrap().trim(), "1");
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+    drop(term);
+    let term = revoker_testkit::Terminal::start(&terminal(&sim, &args, &code));
+    term.wait_for("to go on");
+    term.type_line(&name);
+    let pane = term.wait_for("finished");
+    assert_eq!(
+        std::fs::read_to_string(&code).unwrap().trim(),
+        "0",
+        "{pane}"
+    );
+    assert_eq!(sim.stats().deleted, 2);
+
+    // Two organizations: the number of credentials.
+    let two = [
+        Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            key: revoker::input::ObjectId::from_bytes([0x13; 12]),
+            secret: None,
+        },
+        Target {
+            kind: Kind::OrgApiKey,
+            scope: other,
+            key: revoker::input::ObjectId::from_bytes([0x14; 12]),
+            secret: None,
+        },
+    ];
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &two);
+    let code = path(&d, "code");
+    let (i, r) = (input.display().to_string(), report.display().to_string());
+    let args = [
+        "--input",
+        i.as_str(),
+        "--report",
+        r.as_str(),
+        "--kinds",
+        "org-api-key",
+    ];
+    let term = revoker_testkit::Terminal::start(&terminal(&sim, &args, &code));
+    let pane = term.wait_for("to go on");
+    assert!(
+        pane.contains("Type the number of credentials to revoke to go on (2;"),
+        "{pane}"
+    );
+    term.type_line("2");
+    let pane = term.wait_for("finished");
+    assert_eq!(
+        std::fs::read_to_string(&code).unwrap().trim(),
+        "0",
+        "{pane}"
+    );
+    assert_eq!(sim.stats().deleted, 2);
+}
+
+#[test]
+fn on_a_terminal_a_guarded_name_must_be_typed_and_yes_still_skips_everything() {
+    if !have_tool("tmux", "-V") {
+        return;
+    }
+    let present = keys(2, 1);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    let job_file = path(&d, "job.toml");
+    std::fs::write(&job_file, "guard_names = [\"*0DEFA017*\"]\n").unwrap();
+    let code = path(&d, "code");
+    let (i, r, j) = (
+        input.display().to_string(),
+        report.display().to_string(),
+        job_file.display().to_string(),
+    );
+    let args = [j.as_str(), "--input", i.as_str(), "--report", r.as_str()];
+    let term = revoker_testkit::Terminal::start(&terminal(&sim, &args, &code));
+    let pane = term.wait_for("to go on");
+    let name = format!("organization {SIM_ORG}");
+    assert!(
+        pane.contains(&format!("Type the guarded name to go on ({name};")),
+        "{pane}"
+    );
+    term.type_line(&name);
+    let pane = term.wait_for("finished");
+    assert_eq!(
+        std::fs::read_to_string(&code).unwrap().trim(),
+        "0",
+        "{pane}"
+    );
+    assert_eq!(sim.stats().deleted, 2);
+    // --yes and no terminal ask nothing, as before.
+    let out = run(&sim, &input, &path(&d, "r2.csv"), &[&j, "--yes"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
