@@ -417,6 +417,10 @@ pub struct SelectArgs {
     /// Where the selection goes (CSV, or JSON Lines for .jsonl); default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// An organization or project never touched (or a file of such ids); repeatable, added to the
+    /// job's protect: a selection with a credential in one is refused (exit 2), each named.
+    #[arg(long, value_name = "ID|FILE")]
+    pub protect: Vec<String>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// The selection as CSV on stdout (text), or one JSON document with the counts.

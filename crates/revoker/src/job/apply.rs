@@ -241,3 +241,35 @@ pub fn say_drifted(binding: &Binding) {
         binding.drifted.join("\n  ")
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_row_planned_and_still_there_is_sent_and_every_change_drifts() {
+        let at = "2026-12-02T10:00:00.000Z";
+        assert_eq!(judge(Fate::Revoke, Fate::Revoke, at), None);
+        for (was, now) in [
+            (Fate::Revoke, Fate::Gone),
+            (Fate::Revoke, Fate::Cannot),
+            (Fate::Revoke, Fate::Unknown),
+            (Fate::Gone, Fate::Revoke),
+            (Fate::Cannot, Fate::Revoke),
+            (Fate::Exempt, Fate::Revoke),
+            (Fate::Gone, Fate::Cannot),
+        ] {
+            let (outcome, why) = judge(was, now, at).unwrap();
+            assert_eq!(outcome, Outcome::Drifted, "{was:?} → {now:?}");
+            assert!(why.contains("never sent"), "{why}");
+        }
+        assert_eq!(
+            judge(Fate::Gone, Fate::Gone, at).unwrap().0,
+            Outcome::NotFound
+        );
+        assert_eq!(
+            judge(Fate::Cannot, Fate::Cannot, at).unwrap().0,
+            Outcome::Skipped
+        );
+    }
+}

@@ -459,3 +459,46 @@ fn on_a_terminal_a_guarded_name_must_be_typed_and_yes_still_skips_everything() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn a_selection_touching_a_protected_org_is_refused_and_writes_nothing() {
+    let present = keys(4, 2);
+    let Job {
+        sim,
+        dir: d,
+        input: _i,
+        report: _r,
+    } = job(SimConfig::default(), &present);
+    let file = path(&d, "selected.csv");
+    let project = present[0].scope.to_string();
+    let out = revoker()
+        .args([
+            "select",
+            "--base-url",
+            sim.base_url(),
+            "--project",
+            &project,
+        ])
+        .args([
+            "--kinds",
+            "project-api-key",
+            "--name",
+            "*",
+            "--protect",
+            SIM_ORG,
+            "--write",
+        ])
+        .arg(&file)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("touch"), "{err}");
+    assert!(
+        err.contains(&format!("organization {SIM_ORG}, which is protected")),
+        "{err}"
+    );
+    assert!(!file.exists());
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+}
