@@ -502,3 +502,62 @@ fn a_selection_touching_a_protected_org_is_refused_and_writes_nothing() {
     assert!(!file.exists());
     assert_eq!(truth(&sim).deletes_sent.len(), 0);
 }
+
+#[test]
+fn a_signed_plan_is_applied_only_when_its_signature_verifies() {
+    let present = keys(2, 1);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    let (secret, public) = (path(&d, "sign.key"), path(&d, "revoker.pub"));
+    let out = revoker()
+        .arg("keygen")
+        .arg("--secret-key")
+        .arg(&secret)
+        .arg("--public-key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = path(&d, "p.json");
+    let sign = secret.to_str().unwrap();
+    let out = plan_write(&sim, &input, &report, &plan, &["--sign-key", sign]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(path(&d, "p.json.minisig").exists());
+    let plan_arg = plan.to_str().unwrap();
+    // Signed, and no key to check it with: refused.
+    let out = run(&sim, &input, &report, &["--plan-file", plan_arg])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pass --plan-public-key"),
+        "{}",
+        stderr(&out)
+    );
+    // Changed after signing: refused.
+    let original = std::fs::read_to_string(&plan).unwrap();
+    std::fs::write(
+        &plan,
+        original.replace("\"will_revoke\": 2", "\"will_revoke\": 3"),
+    )
+    .unwrap();
+    let key = public.to_str().unwrap();
+    let args = ["--plan-file", plan_arg, "--plan-public-key", key];
+    let out = run(&sim, &input, &report, &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("signature does not match"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+    // As signed: applied.
+    std::fs::write(&plan, original).unwrap();
+    let out = run(&sim, &input, &report, &args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(truth(&sim).deletes_sent.len(), 2);
+}
