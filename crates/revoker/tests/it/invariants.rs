@@ -1785,25 +1785,28 @@ fn regression_an_empty_report_left_by_a_kill_says_nothing_was_sent() {
 // Issue 36: guard rails. No row of a protected scope is ever sent; a run applying a reviewed plan
 // destroys nothing outside the plan's "will be revoked" rows, whatever changed in between.
 
+/// Whether project `p` belongs to organization `byte` in the simulator's ground truth (a project
+/// it holds nothing in does not exist there, and is in no organization).
+fn in_org(truth: &Truth, p: u8, byte: u8) -> bool {
+    truth
+        .org_of(&id(p).to_string())
+        .is_some_and(|o| o.eq_ignore_ascii_case(&id(byte).to_string()))
+}
+
 /// Whether `t` touches the protected scope `byte` (an organization or a project of the world).
-fn touches(world: &World, t: &Target, byte: u8) -> bool {
+fn touches(truth: &Truth, t: &Target, byte: u8) -> bool {
     let first = t.scope.bytes()[0];
     match t.kind.scope() {
         revoker::input::Scope::Global => false,
         revoker::input::Scope::Org => first == byte,
-        revoker::input::Scope::Project => first == byte || world.project_org(first) == byte,
+        revoker::input::Scope::Project => first == byte || in_org(truth, first, byte),
     }
 }
 
 /// Whether a DELETE's path names the protected scope, or a project of a protected organization.
-fn path_touches(world: &World, path: &str, byte: u8) -> bool {
+fn path_touches(truth: &Truth, path: &str, byte: u8) -> bool {
     let named = |scope: u8| path.contains(&format!("/{}", id(scope)));
-    if named(byte) {
-        return true;
-    }
-    byte >= ORG
-        && byte < ORG + world.orgs
-        && (0..PROJECTS).any(|j| world.project_org(PROJECT + j) == byte && named(PROJECT + j))
+    named(byte) || (0..PROJECTS).any(|j| in_org(truth, PROJECT + j, byte) && named(PROJECT + j))
 }
 
 fn protect_case(
@@ -1821,13 +1824,13 @@ fn protect_case(
     debug(&bench, &out, &truth);
     for sent in &truth.deletes_sent {
         prop_assert!(
-            !path_touches(&world, &sent.path, byte),
+            !path_touches(&truth, &sent.path, byte),
             "DELETE {} sent although {protected} is protected\n{}",
             sent.path,
             context(&bench, &out)
         );
     }
-    if rows.iter().any(|r| touches(&world, &r.target, byte)) {
+    if rows.iter().any(|r| touches(&truth, &r.target, byte)) {
         prop_assert!(
             truth.deletes_sent.is_empty(),
             "a row touches protected {protected}, yet {} DELETEs were sent\n{}",
