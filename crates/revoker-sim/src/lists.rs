@@ -344,6 +344,18 @@ pub(super) fn org_projects(world: &World, req: &ListRequest<'_>) -> SimAnswer {
     })
 }
 
+/// `GET orgs/{o}`: one organization, with its name (Cloud Manager's "Get One Organization",
+/// Atlas's `getOrganization`).
+pub(super) fn org(world: &World, org: &Oid) -> SimAnswer {
+    if !world.org_exists(org) {
+        return missing_scope(Kind::OrgApiKey, org);
+    }
+    SimAnswer::json(
+        200,
+        json!({ "id": org.to_string(), "name": format!("organization {org}"), "isDeleted": false }),
+    )
+}
+
 /// `GET groups/{p}`: one project, with its organization.
 pub(super) fn project(world: &World, project: &Oid) -> SimAnswer {
     match world.project_org(project) {

@@ -91,6 +91,8 @@ pub(super) enum Read {
     AccessList,
     /// `GET rateLimits` (v2): the endpoint sets and their buckets.
     RateLimits,
+    /// `GET orgs/{o}`: the organization, with its name.
+    Org,
 }
 
 /// An API path, parsed.
@@ -260,6 +262,7 @@ impl Route {
             (&Method::GET, ["admin", "apiKeys"]) if v1 => list_of(Kind::GlobalApiKey, None, None),
             (&Method::GET, ["groups", p]) => read_of(Read::Project, Kind::ProjectApiKey, p, None),
             (&Method::GET, ["rateLimits"]) if v2 => Route::Read(Read::RateLimits, GLOBAL, None),
+            (&Method::GET, ["orgs", o]) => read_of(Read::Org, Kind::OrgApiKey, o, None),
             (&Method::GET, ["orgs", o, "groups"]) => {
                 read_of(Read::OrgProjects, Kind::OrgApiKey, o, None)
             }

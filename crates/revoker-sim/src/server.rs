@@ -271,6 +271,17 @@ impl SimHandle {
         self.stats.0.oauth.issued()
     }
 
+    /// Removes `seed`'s credential without a request (drift: another tool deleted it); answers
+    /// whether it was there.
+    pub fn vanish(&self, seed: &Seed) -> bool {
+        self.stats.0.world.vanish(seed)
+    }
+
+    /// Adds `seed`'s credential without a request (drift: it reappeared, or moved here).
+    pub fn appear(&self, seed: &Seed) {
+        self.stats.0.world.appear(seed)
+    }
+
     /// Answers every API request 503 for `length` from now, as `POST /__sim/outage` does.
     pub fn outage(&self, length: Duration) {
         *super::state::lock(&self.stats.0.outage_until) = Some(std::time::Instant::now() + length);
@@ -753,6 +764,7 @@ fn serve(
                     state.counters.project_reads.fetch_add(1, Ordering::Relaxed);
                     super::lists::project(&state.world, &scope)
                 }
+                (routes::Read::Org, _) => super::lists::org(&state.world, &scope),
                 (routes::Read::OrgProjects, _) => {
                     super::lists::org_projects(&state.world, &request)
                 }

@@ -187,6 +187,26 @@ impl World {
         }
     }
 
+    /// Removes a credential without a request, as another tool deleting it meanwhile would
+    /// ([`crate::SimHandle::vanish`]): not journaled as anyone's deletion.
+    pub(super) fn vanish(&self, t: &Seed) -> bool {
+        let (coll, item) = collection(t);
+        lock(&self.shards[shard_of(&coll.1)])
+            .live
+            .get_mut(&coll)
+            .is_some_and(|items| items.remove(&item))
+    }
+
+    /// Adds a credential in a scope the world holds ([`crate::SimHandle::appear`]).
+    pub(super) fn appear(&self, t: &Seed) {
+        let (coll, item) = collection(t);
+        lock(&self.shards[shard_of(&coll.1)])
+            .live
+            .entry(coll)
+            .or_default()
+            .insert(item);
+    }
+
     /// The ground truth: every credential held now, and the journal.
     pub(crate) fn truth(&self) -> Truth {
         let mut held = Vec::new();

@@ -263,6 +263,18 @@ pub struct RunArgs {
     /// cap and the confirmation then count what exists now.
     #[arg(long)]
     pub plan: bool,
+    /// Apply this reviewed plan (`revoker plan --write`): only the rows it will revoke are sent,
+    /// and each whose state changed since is `drifted`, never sent. Refused (exit 2) when older
+    /// than --plan-max-age, made against another server, credential or input, or its signature
+    /// does not verify.
+    #[arg(long, value_name = "PLAN", conflicts_with = "plan")]
+    pub plan_file: Option<PathBuf>,
+    /// The oldest plan --plan-file accepts, e.g. 8h [default: 24h].
+    #[arg(long, value_parser = humantime::parse_duration, requires = "plan_file")]
+    pub plan_max_age: Option<Duration>,
+    /// The minisign public key the plan's signature must verify with (a signed plan needs it).
+    #[arg(long, requires = "plan_file")]
+    pub plan_public_key: Option<PathBuf>,
     /// Forget what earlier runs learned of this server's rate limits (revoker-limits.json beside
     /// the reports) and learn them again.
     #[arg(long)]
@@ -309,6 +321,11 @@ pub struct SafetyArgs {
     /// counted by the plan with --plan, else from the valid rows.
     #[arg(long, value_name = "N")]
     pub max_revocations: Option<u64>,
+    /// An organization or project never touched (or a file of such ids); repeatable, added to the
+    /// job's protect: any row in one (a project of a protected organization included) is refused
+    /// before anything is sent (exit 2), every such row named.
+    #[arg(long, value_name = "ID|FILE")]
+    pub protect: Vec<String>,
 }
 
 impl SafetyArgs {
@@ -316,6 +333,7 @@ impl SafetyArgs {
     pub fn layer(&self, mut job: JobFile) -> JobFile {
         job.exempt = self.exempt.clone();
         job.max_revocations = self.max_revocations;
+        job.protect = (!self.protect.is_empty()).then(|| self.protect.clone());
         job
     }
 }
@@ -344,6 +362,10 @@ pub struct PlanArgs {
     pub safety: SafetyArgs,
     #[command(flatten)]
     pub connection: ConnectionArgs,
+    /// Also write the plan to this file (owner-only, never replacing one), for `run --plan-file`;
+    /// signed (PLAN.minisig) with --sign-key.
+    #[arg(short, long, value_name = "PLAN")]
+    pub write: Option<PathBuf>,
     /// The plan as a table or one JSON document on stdout.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -435,6 +457,10 @@ pub struct SelectArgs {
     /// Where the selection goes (CSV, or JSON Lines for .jsonl); default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// An organization or project never touched (or a file of such ids); repeatable, added to the
+    /// job's protect: a selection with a credential in one is refused (exit 2), each named.
+    #[arg(long, value_name = "ID|FILE")]
+    pub protect: Vec<String>,
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// The selection as CSV on stdout (text), or one JSON document with the counts.

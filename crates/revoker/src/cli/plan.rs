@@ -17,5 +17,6 @@ fn flags(args: &PlanArgs) -> crate::settings::JobFile {
 pub(super) async fn command(args: PlanArgs) -> Result<i32, Failure> {
     let env = |name: &str| std::env::var(name).ok();
     let settings = Settings::resolve(args.job.as_deref(), flags(&args), &env)?;
-    crate::job::plan::plan_command(settings, args.resume, args.output).await
+    crate::job::plan::plan_command(settings, (args.resume, args.write.as_deref()), args.output)
+        .await
 }

@@ -9,6 +9,9 @@ use crate::ui::Outputs;
 fn flags(args: &RunArgs) -> crate::settings::JobFile {
     let mut job = args.safety.layer(args.connection.layer(args.how.layer()));
     job.plan = args.plan.then_some(true);
+    job.plan_file = args.plan_file.clone();
+    job.plan_max_age = args.plan_max_age;
+    job.plan_public_key = args.plan_public_key.clone();
     job.yes = args.yes.then_some(true);
     job.forget_limits = args.forget_limits.then_some(true);
     job.input = args.input.clone();

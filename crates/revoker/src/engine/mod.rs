@@ -432,8 +432,8 @@ fn work_of(
             reason: reason.clone(),
         });
     }
-    let verdict = shared.guard.decide(&target);
-    if let Verdict::Exempt(_) = verdict {
+    let verdict = shared.guard.decide_at(&target, entry.org);
+    if let Verdict::Exempt(_) | Verdict::Held(..) = verdict {
         // Written before the first DELETE (`job::exempt_rows`): a stop never leaves one unwritten.
         return None;
     }
@@ -444,8 +444,8 @@ fn work_of(
         Some(Routed::Nobody(why)) => return Some(Work::Nobody { line, target, why }),
     }
     match verdict {
-        Verdict::Send | Verdict::Exempt(_) => {}
-        Verdict::Own(reason) => {
+        Verdict::Send | Verdict::Exempt(_) | Verdict::Held(..) => {}
+        Verdict::Own(reason) | Verdict::Protected(reason) => {
             return Some(Work::Refused {
                 line,
                 target,

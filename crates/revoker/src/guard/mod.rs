@@ -1,15 +1,22 @@
-//! One decision for every row before it may be sent: the exemption list, then the credentials the
-//! run stands on. `plan`, `run --dry-run`, `validate` and the engine at send time all ask
-//! [`Guard::decide`], so a row the plan shows exempt is exempt when the run reaches it, whatever
-//! path (project, organization) the row takes to the credential.
+//! One decision for every row before it may be sent: the protected organizations and projects,
+//! the exemption list, the credentials the run stands on, and (with `run --plan-file`) the rows
+//! the reviewed plan will revoke. `plan`, `run --dry-run`, `validate` and the engine at send time
+//! all ask [`Guard::decide_at`], so a row the plan shows exempt or protected is so when the run
+//! reaches it, whatever path (project, organization) the row takes to the credential.
 
+mod bound;
 mod own;
+mod protect;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use bound::Bound;
 pub use own::Own;
+pub use protect::{Home, Protect, name_guarded};
 
-use crate::input::{Exemptions, Target};
+use crate::input::{Exemptions, ObjectId, Target};
+use crate::vocab::Outcome;
 
 /// What may happen to one valid row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +29,11 @@ pub enum Verdict {
     Own(String),
     /// It revokes a credential the run signs in with, allowed by name: sent after every other row.
     OwnLast,
+    /// It touches a protected organization or project: never sent, and the run is refused.
+    Protected(String),
+    /// `run --plan-file`: not among the rows the reviewed plan will revoke that still exist as
+    /// planned; never sent, written with this outcome and why before the first DELETE.
+    Held(Outcome, String),
 }
 
 /// The rules a run's rows pass, decided the same way wherever they are asked.
@@ -31,6 +43,12 @@ pub struct Guard {
     /// Every credential the run signs in with (one per lane).
     owns: Vec<Own>,
     own_allowed: bool,
+    protect: Arc<Protect>,
+    /// The organization of each project the run learned (for protected organizations).
+    /// `None` until asked (`run --dry-run` never asks).
+    homes: Option<Arc<HashMap<ObjectId, Home>>>,
+    /// With `run --plan-file`: the rows that may be sent.
+    bound: Option<Arc<Bound>>,
 }
 
 impl Guard {
@@ -39,26 +57,64 @@ impl Guard {
             exempt,
             owns,
             own_allowed,
+            ..Guard::default()
         }
     }
 
-    /// The decision for `target`: an exemption first (an exempt row is never sent, not even
-    /// last), then the run's own credentials.
+    /// This guard with protected scopes, judged without asking the API (`run --dry-run`).
+    pub fn protecting_offline(mut self, protect: Arc<Protect>) -> Guard {
+        self.protect = protect;
+        self
+    }
+
+    /// This guard with protected scopes, and the organizations of the projects learned (a project
+    /// row not among them, without a cell, is refused while anything is protected).
+    pub fn protecting(mut self, protect: Arc<Protect>, homes: HashMap<ObjectId, Home>) -> Guard {
+        self.protect = protect;
+        self.homes = Some(Arc::new(homes));
+        self
+    }
+
+    /// This guard bound to a reviewed plan: only its rows to send may go.
+    pub fn bound_to(mut self, bound: Arc<Bound>) -> Guard {
+        self.bound = Some(bound);
+        self
+    }
+
+    /// [`Guard::decide_at`] without an `org` cell.
     pub fn decide(&self, target: &Target) -> Verdict {
+        self.decide_at(target, None)
+    }
+
+    /// The decision for `target` (`cell`: its row's organization, when the input has one): a
+    /// protection first (nothing overrides it), an exemption (never sent, not even last), the
+    /// run's own credentials, then a reviewed plan's rows.
+    pub fn decide_at(&self, target: &Target, cell: Option<ObjectId>) -> Verdict {
+        let home = Protect::home(target, cell, self.homes.as_deref());
+        if let Some(why) = self.protect.covering(target, home) {
+            return Verdict::Protected(why);
+        }
         if let Some(line) = self.exempt.covering(target) {
             return Verdict::Exempt(self.exempt.message(line));
         }
-        match self.owns.iter().find(|o| o.matches(target)) {
-            Some(_) if self.own_allowed => return Verdict::OwnLast,
+        let verdict = match self.owns.iter().find(|o| o.matches(target)) {
+            Some(_) if self.own_allowed => Verdict::OwnLast,
             Some(own) => return Verdict::Own(own.refusal()),
-            None => {}
+            // Not even when allowed: several such rows would all go last, and the first that is
+            // the run's own would cut off the rest.
+            None => match self.owns.iter().find_map(|o| o.undecided(target)) {
+                Some(why) => return Verdict::Own(why),
+                None => Verdict::Send,
+            },
+        };
+        match self.bound.as_ref().and_then(|b| b.held(target)) {
+            Some((outcome, why)) => Verdict::Held(outcome, why),
+            None => verdict,
         }
-        // Not even when allowed: several such rows would all go last, and the first that is the
-        // run's own would cut off the rest.
-        match self.owns.iter().find_map(|o| o.undecided(target)) {
-            Some(why) => Verdict::Own(why),
-            None => Verdict::Send,
-        }
+    }
+
+    pub fn protect(&self) -> &Arc<Protect> {
+        &self.protect
     }
 
     pub fn exemptions(&self) -> &Arc<Exemptions> {

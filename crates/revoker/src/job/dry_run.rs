@@ -88,6 +88,7 @@ fn would_send(
     // Decided as the run decides at send time; an API key's own id is not known without asking.
     let guard = super::own::offline(settings, exempt);
     let (mut to_send, mut own) = (0u64, 0u64);
+    let mut protected = Vec::new();
     source.scan(opts, &mut |entry| {
         let Ok(target) = entry.target else {
             return ControlFlow::Continue(());
@@ -96,8 +97,12 @@ fn would_send(
         if survey.conflicts.contains_key(&id) || !seen.insert(id) {
             return ControlFlow::Continue(());
         }
-        match guard.decide(&target) {
-            Verdict::Exempt(_) => return ControlFlow::Continue(()),
+        match guard.decide_at(&target, entry.org) {
+            Verdict::Exempt(_) | Verdict::Held(..) => return ControlFlow::Continue(()),
+            Verdict::Protected(why) => {
+                protected.push(format!("{}:{}: {target}: {why}", source.name(), entry.line));
+                return ControlFlow::Continue(());
+            }
             Verdict::Own(_) => {
                 own += 1;
                 return ControlFlow::Continue(());
@@ -124,6 +129,9 @@ fn would_send(
         }
         ControlFlow::Continue(())
     })?;
+    if !protected.is_empty() {
+        return Err(super::protect::refusal(&protected));
+    }
     Ok(Sends {
         kinds,
         to_send,

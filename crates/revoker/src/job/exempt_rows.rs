@@ -1,4 +1,4 @@
-//! Exempt rows are written before the first DELETE, not as the engine reaches them: a run stopped
+//! Exempt rows (and rows a reviewed plan holds back, `run --plan-file`) are written before the first DELETE, not as the engine reaches them: a run stopped
 //! early (a signal, refused credentials) then never leaves one unwritten, so neither `--resume`
 //! (with or without the exemption list) nor `report --failures` can take an exempt row for one
 //! never attempted and send it.
@@ -30,16 +30,18 @@ pub fn write(
         if finished.contains(&target.identity()) {
             return ControlFlow::Continue(());
         }
-        if let Verdict::Exempt(message) = guard.decide(&target) {
-            let record =
-                Record::new(&session.run_id, entry.line, Outcome::Exempt, message).naming(&target);
-            if !sink.send(record) {
-                // The writer stopped on an I/O error: joining the session reports it.
-                return ControlFlow::Break(());
-            }
-            figures.add_outcome(Outcome::Exempt);
-            written += 1;
+        let (outcome, message) = match guard.decide_at(&target, entry.org) {
+            Verdict::Exempt(message) => (Outcome::Exempt, message),
+            Verdict::Held(outcome, message) => (outcome, message),
+            _ => return ControlFlow::Continue(()),
+        };
+        let record = Record::new(&session.run_id, entry.line, outcome, message).naming(&target);
+        if !sink.send(record) {
+            // The writer stopped on an I/O error: joining the session reports it.
+            return ControlFlow::Break(());
         }
+        figures.add_outcome(outcome);
+        written += 1;
         ControlFlow::Continue(())
     })?;
     Ok(written)

@@ -40,7 +40,8 @@ usage_errors!(
     crate::settings::CredentialError,
     crate::api::ApiError,
     std::io::Error,
-    anyhow::Error
+    anyhow::Error,
+    crate::plan::file::PlanFileError
 );
 
 impl From<crate::report::ReportError> for Failure {

@@ -33,13 +33,22 @@ pub async fn before_sending(
     job: &PreparedJob,
     report: &Path,
     survey: &Survey,
-    (readers, guard): (&Readers, &Guard),
+    (readers, guard, binding): (&Readers, &Guard, Option<&super::apply::Binding>),
     prior: &super::prepare::Prior,
 ) -> Result<HashSet<Identity>, Failure> {
     let settings = &job.settings;
     let finished = &prior.finished;
     let mut gone = HashSet::new();
-    let intent = if settings.run.plan {
+    let intent = if let Some(binding) = binding {
+        super::apply::say_drifted(binding);
+        Intent {
+            revocations: binding.will_revoke,
+            undecided: 0,
+            scopes: binding.scopes,
+            kinds: binding.kinds.clone(),
+            planned: true,
+        }
+    } else if settings.run.plan {
         planned(job, report, (readers, guard, survey), finished, &mut gone).await?
     } else {
         Intent {
@@ -81,7 +90,15 @@ pub async fn before_sending(
         )));
     }
     if asks(job) && intent.revocations > 0 {
-        confirm(job, report, &intent)?;
+        let destructive = intent.kinds.keys().any(|k| k.is_destructive());
+        let expected = match readers.ctxs.first() {
+            Some(ctx) => {
+                let reach = (intent.revocations, destructive);
+                super::confirm::expected(job, ctx, guard, reach).await?
+            }
+            None => super::confirm::Expected::yes(),
+        };
+        confirm(job, report, &intent, &expected)?;
     }
     Ok(gone)
 }
@@ -158,7 +175,12 @@ fn asks(job: &PreparedJob) -> bool {
         && job.source.path().is_some()
 }
 
-fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Failure> {
+fn confirm(
+    job: &PreparedJob,
+    report: &Path,
+    intent: &Intent,
+    expected: &super::confirm::Expected,
+) -> Result<(), Failure> {
     let settings = &job.settings;
     let kinds: Vec<String> = intent
         .kinds
@@ -198,7 +220,14 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
             org_wide.join(", ")
         ));
     }
-    question.push_str("Only 'yes' goes on (--yes skips this question): ");
+    if expected.answer == "yes" {
+        question.push_str("Only 'yes' goes on (--yes skips this question): ");
+    } else {
+        question.push_str(&format!(
+            "Type {} to go on ({}; --yes skips this question): ",
+            expected.what, expected.answer
+        ));
+    }
     let mut stderr = std::io::stderr();
     let _ = stderr.write_all(question.as_bytes());
     let _ = stderr.flush();
@@ -207,11 +236,18 @@ fn confirm(job: &PreparedJob, report: &Path, intent: &Intent) -> Result<(), Fail
         .lock()
         .read_line(&mut answer)
         .map_err(|e| Failure::usage(format!("cannot read the answer: {e}")))?;
-    if answer.trim() == "yes" {
+    if answer.trim() == expected.answer {
         return Ok(());
     }
     Err(Failure::new(
         exit::UNFINISHED,
-        anyhow::anyhow!("cancelled: the answer was not yes; nothing was sent"),
+        anyhow::anyhow!(
+            "cancelled: the answer was not {}; nothing was sent",
+            if expected.answer == "yes" {
+                "yes"
+            } else {
+                expected.what.as_str()
+            }
+        ),
     ))
 }

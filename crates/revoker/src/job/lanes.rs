@@ -142,6 +142,14 @@ impl Lanes {
         self.default.unwrap_or(0)
     }
 
+    /// The organization of `project`, when this run learned it.
+    pub fn org_of(&self, project: &ObjectId) -> Option<ObjectId> {
+        match self.homes.get(project) {
+            Some(Home::Org(org)) => Some(*org),
+            _ => None,
+        }
+    }
+
     /// The lane that sends the rows of `org`, if any.
     pub fn lane_for(&self, org: &ObjectId) -> Option<usize> {
         self.lane_of_org(org).ok()

@@ -3,7 +3,9 @@
 //! command line parses, calls these and prints what they return.
 
 pub mod acting;
+pub mod apply;
 mod close;
+mod confirm;
 pub mod dry_run;
 pub mod exempt_rows;
 mod failure;
@@ -13,6 +15,7 @@ pub mod limits;
 pub mod own;
 pub mod plan;
 mod prepare;
+pub mod protect;
 pub mod reconcile;
 pub mod report_path;
 mod revoke;

@@ -140,6 +140,7 @@ pub fn offline(settings: &Settings, exempt: Arc<Exemptions>) -> Guard {
         })
         .collect();
     Guard::new(exempt, owns, settings.run.allow_own_credential)
+        .protecting_offline(settings.run.protect.clone())
 }
 
 /// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list, and

@@ -12,6 +12,7 @@ use crate::figures::Figures;
 use crate::guard::Guard;
 use crate::input::{Exemptions, Identity, InputOptions, Source};
 use crate::job::Failure;
+use crate::plan::file::{PlanFile, PlanSettings};
 use crate::plan::{self, Fate, Plan};
 use crate::report::ReportLock;
 use crate::report::audit::{self, AuditRecord};
@@ -67,14 +68,9 @@ pub fn plan_file(report: &Path) -> std::path::PathBuf {
     }
 }
 
-fn record_in(
-    file: &Path,
-    settings: &Settings,
-    report: &Path,
-    (source, exempt): (&Source, &Exemptions),
-    plan: &Plan,
-) -> Result<String, Failure> {
-    let identity = match &settings.credential {
+/// The public identity of the credential a run with `settings` acts as (several joined by `, `).
+pub fn acting_identity(settings: &Settings) -> String {
+    match &settings.credential {
         Ok(found) => found.credential.public_identity(),
         Err(_) => settings
             .org_credentials
@@ -83,7 +79,17 @@ fn record_in(
             .map(|f| f.credential.public_identity())
             .collect::<Vec<_>>()
             .join(", "),
-    };
+    }
+}
+
+fn record_in(
+    file: &Path,
+    settings: &Settings,
+    report: &Path,
+    (source, exempt): (&Source, &Exemptions),
+    plan: &Plan,
+) -> Result<String, Failure> {
+    let identity = acting_identity(settings);
     let chain = crate::report::chain_of(report)?;
     let mut record = AuditRecord {
         event: "plan".into(),
@@ -125,12 +131,25 @@ pub fn exit_code(
 /// run with these settings writes, printed as a table or JSON.
 pub async fn plan_command(
     settings: Settings,
-    resume: bool,
+    (resume, write): (bool, Option<&Path>),
     output: Output,
 ) -> Result<i32, Failure> {
     let input = settings.values.input.clone().ok_or_else(|| {
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
+    // Found before anything is read: a plan file never replaces one, and a key that cannot sign.
+    if let Some(path) = write
+        && std::fs::symlink_metadata(path).is_ok()
+    {
+        return Err(Failure::usage(format!(
+            "{}: exists already: a plan file is never replaced (a reviewed plan must stay as reviewed); choose another path",
+            path.display()
+        )));
+    }
+    let sign_key = match write {
+        Some(_) => super::acting::load_sign_key(&settings)?,
+        None => None,
+    };
     let source = Source::open(&input)?;
     let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
     let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
@@ -167,6 +186,13 @@ pub async fn plan_command(
     }
     drop(lock);
     let digest = digest?;
+    if let (Some(path), None) = (write, stopped.as_ref()) {
+        write_plan(
+            path,
+            to_file(&settings, &source, &plan),
+            sign_key.as_deref(),
+        )?;
+    }
     print(
         &plan,
         &source,
@@ -177,6 +203,74 @@ pub async fn plan_command(
         code,
     );
     Ok(code)
+}
+
+/// The plan file of `plan` as `plan --write` writes it.
+pub fn to_file(settings: &Settings, source: &Source, plan: &Plan) -> PlanFile {
+    let (rows, counts, will_revoke) = PlanFile::rows_of(plan);
+    let exempt = settings
+        .run
+        .exempt
+        .as_ref()
+        .map(|p| p.display().to_string());
+    PlanFile {
+        format: crate::plan::file::FORMAT.to_string(),
+        made_at: crate::report::timestamp(),
+        base_url: settings.base_url.to_string(),
+        api: settings.api.to_string(),
+        credential: acting_identity(settings),
+        input: source
+            .path()
+            .map(|p| crate::report::canonical(p).display().to_string())
+            .unwrap_or_else(|| source.name().to_string()),
+        input_sha256: source.sha256().to_string(),
+        settings: PlanSettings {
+            job: settings.job_path.as_ref().map(|p| p.display().to_string()),
+            allowed_kinds: settings
+                .input_options()
+                .allowed_kinds
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            exempt_sha256: exempt.as_ref().and_then(|_| {
+                crate::input::Exemptions::of(settings.run.exempt.as_ref())
+                    .ok()
+                    .map(|e| e.sha256)
+            }),
+            exempt,
+            protect: settings
+                .run
+                .protect
+                .ids()
+                .map(ToString::to_string)
+                .collect(),
+            allow_own_credential: settings.run.allow_own_credential,
+            max_revocations: settings.run.max_revocations,
+        },
+        counts,
+        will_revoke,
+        lists: plan.listed.clone(),
+        rows,
+    }
+}
+
+/// Writes the plan file (`plan --write`), signed with `key`, and says how to apply it.
+fn write_plan(
+    path: &Path,
+    file: PlanFile,
+    key: Option<&crate::report::signature::SigningKey>,
+) -> Result<(), Failure> {
+    let sha = file.write(path, key)?;
+    console().note(
+        "revoker::plan",
+        &format!(
+            "plan written to {} (SHA-256 {sha}{}); to apply it as reviewed: revoker run … --plan-file {}",
+            path.display(),
+            if key.is_some() { ", signed beside it" } else { "" },
+            path.display()
+        ),
+    );
+    Ok(())
 }
 
 /// The plan against live state: the lanes learn where each row goes, the guard finds the run's
@@ -203,7 +297,13 @@ async fn plan_with_lanes(
                 settings.run.allow_own_credential,
             )
             .await;
-            let made = live_plan(settings, &readers, (source, &guard, conflicts), finished).await;
+            let protect = &settings.run.protect;
+            let made = match super::protect::check(protect, (source, opts), &lanes, guard).await {
+                Ok(guard) => {
+                    live_plan(settings, &readers, (source, &guard, conflicts), finished).await
+                }
+                Err(e) => Err(e),
+            };
             lanes.finish().await;
             made.map(|plan| (plan, readers))
         }

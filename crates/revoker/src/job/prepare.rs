@@ -27,6 +27,8 @@ pub struct PreparedJob {
     pub selection: Option<serde_json::Value>,
     /// How the input is read and which rows may be sent, derived once from the settings.
     pub opts: InputOptions,
+    /// `--plan-file`: the reviewed plan this run applies, checked before anything is sent.
+    pub applied: Option<Arc<super::apply::Applied>>,
 }
 
 impl PreparedJob {
@@ -158,6 +160,7 @@ pub fn prepare(
         exempt,
         selection: None,
         opts,
+        applied: None,
     })
 }
 

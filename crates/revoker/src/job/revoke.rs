@@ -66,8 +66,8 @@ pub async fn send(
         &pacing(&job.settings, survey.scopes),
         survey.already_finished,
     );
-    let result = match survey.exempt {
-        0 => Ok(0),
+    let result = match (survey.exempt, &job.applied) {
+        (0, None) => Ok(0),
         _ => super::exempt_rows::write(
             &session,
             (&job.source, &job.opts),
@@ -119,6 +119,9 @@ fn start_record(
         input_rows: Some(survey.rows),
         allowed_kinds: Some(opts.allowed_kinds.iter().map(|k| k.to_string()).collect()),
         read_as: Some(opts.into()),
+        plan_file: job.applied.as_ref().map(|a| a.path.display().to_string()),
+        plan_sha256: job.applied.as_ref().map(|a| a.sha256.clone()),
+        plan_signed_by: job.applied.as_ref().and_then(|a| a.signed_by.clone()),
         ..AuditRecord::default()
     };
     let (base_url, api) = (settings.base_url.to_string(), settings.api.to_string());
@@ -132,6 +135,9 @@ fn start_record(
         input_rows: record.input_rows,
         allowed_kinds: record.allowed_kinds,
         read_as: record.read_as,
+        plan_file: record.plan_file,
+        plan_sha256: record.plan_sha256,
+        plan_signed_by: record.plan_signed_by,
         ..AuditRecord::start(run_id, "run", identity, base_url, api, chain)
     }
 }

@@ -54,7 +54,16 @@ pub async fn run(
     let result = match prepare::prepare(settings, resume_flag, &mut protected) {
         Ok(mut job) => {
             job.selection = selection;
-            execute(job, outputs).await
+            match job.settings.run.plan_file.clone() {
+                Some(path) => match super::apply::load(&job, &path) {
+                    Ok(applied) => {
+                        job.applied = Some(Arc::new(applied));
+                        execute(job, outputs).await
+                    }
+                    Err(e) => Err(e),
+                },
+                None => execute(job, outputs).await,
+            }
         }
         Err(e) => Err(e),
     };
@@ -125,9 +134,21 @@ async fn revoke_with(
     lanes: &Arc<Lanes>,
 ) -> Result<Ran, Failure> {
     let readers = lanes.readers();
-    let guard = Arc::new(super::own::for_run(job, lanes, &survey).await);
-    let gone =
-        super::gate::before_sending(job, report, &survey, (&readers, &guard), &prior).await?;
+    let guard = super::own::for_run(job, lanes, &survey).await;
+    let protect = &job.settings.run.protect;
+    let guard = super::protect::check(protect, (&job.source, &job.opts), lanes, guard).await?;
+    let (guard, binding) = match &job.applied {
+        Some(applied) => {
+            let live = (&survey, &prior.finished);
+            let (guard, binding) =
+                super::apply::bind(job, applied, (report, &readers), guard, live).await?;
+            (guard, Some(binding))
+        }
+        None => (guard, None),
+    };
+    let guard = Arc::new(guard);
+    let checks = (&readers, &*guard, binding.as_ref());
+    let gone = super::gate::before_sending(job, report, &survey, checks, &prior).await?;
     let prior = Prior {
         plan_gone: Arc::new(gone),
         ..prior

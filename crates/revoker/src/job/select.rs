@@ -39,11 +39,53 @@ pub async fn run_selection(
     let caller = select::caller_of(&found.credential);
     let now = jiff::Timestamp::now();
     let selection = select::select(&ctx, policy, &caller, now).await;
+    let refused = protected(&ctx, &settings.run.protect, &selection).await;
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
     signals.abort();
+    if !refused.is_empty() {
+        return Err(super::protect::refusal(&refused));
+    }
     Ok((selection, stop.reason().map(|r| r.exit_code())))
+}
+
+/// The selected credentials in a protected organization or project, each named: a selection
+/// with any is refused (exit 2) and writes nothing, as a run with such a row is.
+async fn protected(
+    ctx: &Arc<crate::engine::Context>,
+    protect: &crate::guard::Protect,
+    found: &Found,
+) -> Vec<String> {
+    use crate::engine::read::{ProjectOrg, project_org};
+    use crate::guard::Home;
+    let mut homes: std::collections::HashMap<crate::input::ObjectId, Home> = Default::default();
+    let mut refused = Vec::new();
+    if protect.is_empty() {
+        return refused;
+    }
+    for selected in &found.selected {
+        let t = &selected.target;
+        let home = match t.kind.scope() {
+            crate::input::Scope::Project => match homes.get(&t.scope) {
+                Some(home) => *home,
+                None => {
+                    let home = match project_org(ctx, t.scope).await {
+                        ProjectOrg::Org(org) => Home::Org(org),
+                        ProjectOrg::Gone => Home::Gone,
+                        _ => Home::Unknown,
+                    };
+                    homes.insert(t.scope, home);
+                    home
+                }
+            },
+            _ => Home::Unknown,
+        };
+        if let Some(why) = protect.covering(t, home) {
+            refused.push(format!("selected {t}: {why}"));
+        }
+    }
+    refused
 }
 
 /// One line on what a selection did.

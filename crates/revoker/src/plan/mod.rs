@@ -5,6 +5,7 @@
 //! run's own credential, invalid, a kind the job does not allow, a duplicate. A plan sends no
 //! DELETE.
 
+pub mod file;
 mod table;
 
 pub use table::render;
@@ -43,10 +44,12 @@ pub enum Fate {
     Duplicate,
     /// Finished by an earlier run of the report: not sent again.
     Finished,
+    /// It touches a protected organization or project: a run is refused.
+    Protected,
 }
 
 impl Fate {
-    pub const ALL: [Fate; 10] = [
+    pub const ALL: [Fate; 11] = [
         Fate::Revoke,
         Fate::Gone,
         Fate::Cannot,
@@ -57,6 +60,7 @@ impl Fate {
         Fate::NotAllowed,
         Fate::Duplicate,
         Fate::Finished,
+        Fate::Protected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,7 +75,13 @@ impl Fate {
             Fate::NotAllowed => "not_allowed",
             Fate::Duplicate => "duplicate",
             Fate::Finished => "finished",
+            Fate::Protected => "protected",
         }
+    }
+
+    /// The fate a plan file names.
+    pub fn parse(text: &str) -> Option<Fate> {
+        Fate::ALL.into_iter().find(|f| f.as_str() == text)
     }
 
     /// What the fate means, for the plan's table.
@@ -87,6 +97,7 @@ impl Fate {
             Fate::NotAllowed => "kinds this job does not allow",
             Fate::Duplicate => "duplicates of earlier rows",
             Fate::Finished => "finished by an earlier run of the report",
+            Fate::Protected => "in a protected organization or project: a run is refused",
         }
     }
 }
@@ -142,6 +153,10 @@ pub struct Plan {
     /// whose cap is spent records them by instead of sending them.
     #[serde(skip)]
     pub gone: HashSet<crate::input::Identity>,
+    /// Every row's fate: `(line, the row as written, fate)`, for a plan file (`plan --write`) and
+    /// the run that applies it.
+    #[serde(skip)]
+    pub lines: Vec<(u64, String, Fate)>,
 }
 
 /// Problem rows shown at most.
@@ -165,11 +180,18 @@ impl Plan {
             + self.count(Fate::Unknown)
             + self.count(Fate::Invalid)
             + self.count(Fate::NotAllowed)
+            + self.count(Fate::Protected)
             + if own_allowed {
                 0
             } else {
                 self.count(Fate::Own)
             }
+    }
+
+    /// [`Plan::note`] for the row on `line`, remembered with its fate.
+    fn note_row(&mut self, line: u64, row: String, fate: Fate, problem: Option<(u64, String)>) {
+        self.lines.push((line, row, fate));
+        self.note(fate, problem);
     }
 
     fn note(&mut self, fate: Fate, problem: Option<(u64, String)>) {
@@ -207,54 +229,41 @@ pub struct Inputs<'a> {
     pub conflicts: &'a HashMap<Identity, String>,
 }
 
+/// The rows to send, by the list that shows them, each with its line.
+type Groups = BTreeMap<ListKey, Vec<(u64, Target)>>;
+
 /// Reads the input and groups the rows to send by the list that shows them.
-fn sort_rows(
-    inputs: &Inputs<'_>,
-    plan: &mut Plan,
-) -> Result<BTreeMap<ListKey, Vec<Target>>, InputError> {
-    let mut groups: BTreeMap<ListKey, Vec<Target>> = BTreeMap::new();
+fn sort_rows(inputs: &Inputs<'_>, plan: &mut Plan) -> Result<Groups, InputError> {
+    let mut groups: Groups = BTreeMap::new();
     let mut seen: HashSet<Identity> = HashSet::new();
     let mut exempt: HashMap<ListKey, u64> = HashMap::new();
     inputs
         .source
         .scan(&inputs.opts.every_kind(), &mut |entry| {
             plan.rows += 1;
+            let line = entry.line;
             let target = match entry.target {
                 Err(why) => {
-                    plan.note(Fate::Invalid, Some((entry.line, why)));
+                    plan.note_row(line, raw_text(&entry.raw), Fate::Invalid, Some((line, why)));
                     return ControlFlow::Continue(());
                 }
                 Ok(t) => t,
             };
-            let id = target.identity();
-            if let Err(why) = inputs.opts.allows(target.kind) {
-                plan.note(Fate::NotAllowed, Some((entry.line, why)));
-            } else if inputs.finished.contains(&id) {
-                plan.note(Fate::Finished, None);
-            } else if let Some(why) = inputs.conflicts.get(&id) {
-                plan.note(Fate::Invalid, Some((entry.line, why.clone())));
-            } else if !seen.insert(id) {
-                plan.note(Fate::Duplicate, None);
-            } else {
-                match inputs.guard.decide(&target) {
-                    Verdict::Exempt(_) => {
-                        plan.note(Fate::Exempt, None);
+            match row_fate(inputs, &target, entry.org, &mut seen) {
+                None => groups
+                    .entry(ListKey::of(&target))
+                    .or_default()
+                    .push((line, target)),
+                Some((fate, why)) => {
+                    if fate == Fate::Exempt {
                         *exempt.entry(ListKey::of(&target)).or_default() += 1;
                     }
-                    Verdict::Own(why) => plan.note(Fate::Own, Some((entry.line, why))),
-                    Verdict::OwnLast => {
+                    if why.as_deref() == Some(OWN_LAST) {
                         plan.own_last += 1;
-                        plan.note(
-                            Fate::Own,
-                            Some((
-                                entry.line,
-                                format!(
-                                    "{target}: the run's own credential, revoked last (allowed)"
-                                ),
-                            )),
-                        );
                     }
-                    Verdict::Send => groups.entry(ListKey::of(&target)).or_default().push(target),
+                    let problem =
+                        why.map(|w| (line, w.replace(OWN_LAST, &format!("{target}: {OWN_LAST}"))));
+                    plan.note_row(line, target.to_string(), fate, problem);
                 }
             }
             ControlFlow::Continue(())
@@ -268,6 +277,50 @@ fn sort_rows(
         }
     }
     Ok(groups)
+}
+
+/// Why a row of the run's own credential, allowed by name, is not listed.
+const OWN_LAST: &str = "the run's own credential, revoked last (allowed)";
+
+/// The cells of an invalid row, as one line.
+fn raw_text(raw: &crate::input::RawRow) -> String {
+    [&raw.kind, &raw.scope, &raw.key, &raw.secret]
+        .iter()
+        .filter(|c| !c.is_empty())
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The fate of a valid row decided before any list is read, and why (a problem line); `None`
+/// when the row goes to its list.
+fn row_fate(
+    inputs: &Inputs<'_>,
+    target: &Target,
+    cell: Option<crate::input::ObjectId>,
+    seen: &mut HashSet<Identity>,
+) -> Option<(Fate, Option<String>)> {
+    let id = target.identity();
+    if let Err(why) = inputs.opts.allows(target.kind) {
+        return Some((Fate::NotAllowed, Some(why)));
+    }
+    if inputs.finished.contains(&id) {
+        return Some((Fate::Finished, None));
+    }
+    if let Some(why) = inputs.conflicts.get(&id) {
+        return Some((Fate::Invalid, Some(why.clone())));
+    }
+    if !seen.insert(id) {
+        return Some((Fate::Duplicate, None));
+    }
+    match inputs.guard.decide_at(target, cell) {
+        Verdict::Protected(why) => Some((Fate::Protected, Some(format!("{target}: {why}")))),
+        Verdict::Held(_, why) => Some((Fate::Invalid, Some(why))),
+        Verdict::Exempt(_) => Some((Fate::Exempt, None)),
+        Verdict::Own(why) => Some((Fate::Own, Some(why))),
+        Verdict::OwnLast => Some((Fate::Own, Some(OWN_LAST.to_string()))),
+        Verdict::Send => None,
+    }
 }
 
 fn scope_plan(key: &ListKey, list: String, answer: String) -> ScopePlan {
@@ -318,7 +371,7 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
     let (per, nobody) = readers.split(
         groups
             .iter()
-            .filter_map(|(k, rows)| rows.first().map(|t| (*k, *t))),
+            .filter_map(|(k, rows)| rows.first().map(|(_, t)| (*k, *t))),
     );
     let requests_before = readers.requests();
     let mut read: HashSet<ListKey> = HashSet::new();
@@ -329,12 +382,14 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
         }
         read_lists(ctx, keys, &mut |key, listed| {
             read.insert(key);
-            let rows = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
-            let (answer, fates) = decide(listed, rows);
-            for (t, f) in rows.iter().zip(&fates) {
+            let lined = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
+            let rows: Vec<Target> = lined.iter().map(|(_, t)| *t).collect();
+            let (answer, fates) = decide(listed, &rows);
+            for ((line, t), f) in lined.iter().zip(&fates) {
                 if *f == Fate::Gone {
                     plan.gone.insert(t.identity());
                 }
+                plan.lines.push((*line, t.to_string(), *f));
             }
             let scope = plan.decided(describe(ctx, &key), &key, answer, fates);
             if scope.fates.contains_key(&Fate::Revoke) && key.kind.is_destructive() {
@@ -345,7 +400,11 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
     }
     for (key, why) in nobody {
         read.insert(key);
-        let rows = groups.get(&key).map(Vec::len).unwrap_or_default();
+        let lined = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
+        for (line, t) in lined {
+            plan.lines.push((*line, t.to_string(), Fate::Cannot));
+        }
+        let rows = lined.len();
         let list = describe(&readers.ctxs[0], &key);
         plan.decided(
             list,
@@ -398,7 +457,7 @@ impl Plan {
 fn unread(
     ctx: &Context,
     plan: &mut Plan,
-    groups: &BTreeMap<ListKey, Vec<Target>>,
+    groups: &Groups,
     read: &HashSet<ListKey>,
     mine: &dyn Fn(&Target) -> bool,
 ) {
@@ -407,8 +466,11 @@ fn unread(
         .reason()
         .map_or_else(|| "the plan stopped".to_string(), |r| r.to_string());
     for (key, rows) in groups {
-        if rows.is_empty() || read.contains(key) || !mine(&rows[0]) {
+        if rows.is_empty() || read.contains(key) || !mine(&rows[0].1) {
             continue;
+        }
+        for (line, t) in rows {
+            plan.lines.push((*line, t.to_string(), Fate::Cannot));
         }
         let mut scope = scope_plan(key, describe(ctx, key), format!("not read: {reason}"));
         scope.fates.insert(Fate::Cannot, rows.len() as u64);

@@ -67,6 +67,13 @@ pub struct AuditRecord {
     /// What a plan listed and found (`event` = `plan`): the state before a run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<PlanRecord>,
+    /// `run --plan-file`: the reviewed plan this run applied (its path, SHA-256 and signer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_signed_by: Option<String>,
     /// How the input was read, so that `revoker report --failures` can read it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_as: Option<ReadAs>,

@@ -172,6 +172,8 @@ pub struct Plain {
     pub never_attempted: u64,
     /// On an exemption list: never sent, by the operator's choice (latest `exempt`).
     pub exempt: u64,
+    /// Changed since the reviewed plan a run applied: never sent (latest `drifted`).
+    pub drifted: u64,
 }
 
 impl Plain {
@@ -190,13 +192,19 @@ impl Plain {
             Outcome::Invalid => self.invalid += 1,
             Outcome::Skipped => self.never_attempted += 1,
             Outcome::Exempt => self.exempt += 1,
+            Outcome::Drifted => self.drifted += 1,
             Outcome::Done | Outcome::NotFound => {}
         }
     }
 
     /// Rows not finished: they make the exit code 1.
     pub fn left(&self) -> u64 {
-        self.still_present + self.refused + self.failed + self.invalid + self.never_attempted
+        self.still_present
+            + self.refused
+            + self.failed
+            + self.invalid
+            + self.never_attempted
+            + self.drifted
     }
 }
 

@@ -16,7 +16,9 @@ pub fn counts(counts: &std::collections::BTreeMap<Outcome, u64>) -> String {
         .iter()
         .filter(|o| {
             let n = counts.get(o).copied().unwrap_or(0);
-            (Outcome::RUN.contains(o) && !matches!(o, Outcome::Skipped | Outcome::Exempt)) || n > 0
+            (Outcome::RUN.contains(o)
+                && !matches!(o, Outcome::Skipped | Outcome::Exempt | Outcome::Drifted))
+                || n > 0
         })
         .map(|o| format!("{o} {}", counts.get(o).copied().unwrap_or(0)))
         .collect::<Vec<_>>()

@@ -600,6 +600,63 @@ fn appended_runs(audit_path: &Path, signed: u64) -> Result<Vec<String>, Signatur
     Ok(runs)
 }
 
+/// Signs the file `bytes` will be written as, `path`: the signature beside it at
+/// `PATH.minisig` (created new, owner-only), checkable with `minisign -Vm PATH -p revoker.pub`.
+pub fn sign_file(path: &Path, bytes: &[u8], key: &SigningKey) -> Result<PathBuf, SignatureError> {
+    use std::io::Write as _;
+    let trusted = format!("revoker plan {} sha256 {}", name_of(path), sha256(bytes));
+    let untrusted = format!(
+        "signature from revoker secret key {}",
+        key_id(key.key.keynum())
+    );
+    let sig = minisign::sign(
+        None,
+        &key.key,
+        Cursor::new(bytes),
+        Some(&trusted),
+        Some(&untrusted),
+    )
+    .map_err(|e| SignatureError::Key {
+        path: key.path.clone(),
+        why: e.to_string(),
+    })?;
+    let sig_path = PathBuf::from(format!("{}.minisig", path.display()));
+    let io = |e: std::io::Error| SignatureError::Io {
+        path: sig_path.clone(),
+        why: e.to_string(),
+    };
+    let mut file = crate::fsx::create_new(&sig_path).map_err(io)?;
+    file.write_all(sig.to_string().as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(io)?;
+    Ok(sig_path)
+}
+
+/// Checks `bytes` (the file at `path`) against the signature `PATH.minisig` with the public key
+/// at `public`; answers the signing key's id.
+pub fn check_file(path: &Path, bytes: &[u8], public: &Path) -> Result<String, SignatureError> {
+    let key_text = String::from_utf8(read(public)?).unwrap_or_default();
+    let pk = minisign::PublicKeyBox::from_string(&key_text)
+        .and_then(minisign::PublicKeyBox::into_public_key)
+        .map_err(|e| SignatureError::PublicKey {
+            path: public.to_path_buf(),
+            why: e.to_string(),
+        })?;
+    let sig_path = PathBuf::from(format!("{}.minisig", path.display()));
+    let sig_text = String::from_utf8(read(&sig_path)?).unwrap_or_default();
+    let sig = minisign::SignatureBox::from_string(&sig_text).map_err(|e| {
+        SignatureError::Mismatch(format!("{}: not a signature: {e}", sig_path.display()))
+    })?;
+    minisign::verify(&pk, &sig, Cursor::new(bytes), true, false, false).map_err(|e| {
+        SignatureError::Mismatch(format!(
+            "{}: the signature does not match {} with this public key: {e}",
+            sig_path.display(),
+            path.display()
+        ))
+    })?;
+    Ok(key_id(sig.keynum()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -90,7 +90,10 @@ impl Summary {
     pub fn counts_line(&self) -> String {
         Outcome::RUN
             .iter()
-            .filter(|o| !matches!(o, Outcome::Skipped | Outcome::Exempt) || self.count(**o) > 0)
+            .filter(|o| {
+                !matches!(o, Outcome::Skipped | Outcome::Exempt | Outcome::Drifted)
+                    || self.count(**o) > 0
+            })
             .map(|o| format!("{o} {}", self.count(*o)))
             .collect::<Vec<_>>()
             .join(" · ")

@@ -65,6 +65,18 @@ pub struct JobFile {
     pub yes: Option<bool>,
     /// Drop what earlier runs learned of this server's limits (`revoker-limits.json`) first.
     pub forget_limits: Option<bool>,
+    /// Organizations and projects never touched (ids; `--protect` also takes a file of ids): a
+    /// run, plan or selection with a row in one is refused before anything is sent.
+    pub protect: Option<Vec<String>>,
+    /// Name patterns (`*prod*`) of organizations and projects whose name must be typed to confirm.
+    pub guard_names: Option<Vec<String>>,
+    /// `run`: apply this reviewed plan (`plan --write`): only its rows to revoke are sent.
+    pub plan_file: Option<PathBuf>,
+    /// `run --plan-file`: a plan older than this is refused [default: 24h].
+    #[serde(default, with = "opt_duration")]
+    pub plan_max_age: Option<Duration>,
+    /// `run --plan-file`: the minisign public key a plan's signature must verify with.
+    pub plan_public_key: Option<PathBuf>,
     /// A credential per organization (`[orgs.<orgId>]` with `profile` or `credentials_file`): rows of
     /// that organization (and of its projects) are sent with it. The run's own credential, when it
     /// has one, takes the rest.
@@ -256,6 +268,8 @@ impl JobFile {
         anchor(&mut job.metrics_file);
         anchor(&mut job.sign_key);
         anchor(&mut job.exempt);
+        anchor(&mut job.plan_file);
+        anchor(&mut job.plan_public_key);
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
         }

@@ -259,6 +259,15 @@ fn merge(
         plan: merged!(plan),
         yes: merged!(yes),
         forget_limits: merged!(forget_limits),
+        // Protections add up: a flag never lifts the job's.
+        protect: match (&flags.protect, &job.protect) {
+            (None, None) => None,
+            (f, j) => Some(f.iter().chain(j.iter()).flatten().cloned().collect()),
+        },
+        guard_names: merged!(guard_names),
+        plan_file: merged!(plan_file),
+        plan_max_age: merged!(plan_max_age),
+        plan_public_key: merged!(plan_public_key),
         select: job.select.clone(),
         orgs: job.orgs.clone(),
     }

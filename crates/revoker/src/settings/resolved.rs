@@ -37,6 +37,11 @@ pub struct Resolved {
     pub plan: bool,
     pub yes: bool,
     pub forget_limits: bool,
+    /// Protected organizations and projects, and the name guard.
+    pub protect: std::sync::Arc<crate::guard::Protect>,
+    pub plan_file: Option<PathBuf>,
+    pub plan_max_age: Duration,
+    pub plan_public_key: Option<PathBuf>,
 }
 
 impl Resolved {
@@ -94,8 +99,20 @@ impl Resolved {
             plan: yes(values.plan),
             yes: yes(values.yes),
             forget_limits: yes(values.forget_limits),
+            protect: std::sync::Arc::new(protect(values)?),
+            plan_file: values.plan_file.clone(),
+            plan_max_age: positive("plan_max_age", values.plan_max_age, defaults::PLAN_MAX_AGE)?,
+            plan_public_key: values.plan_public_key.clone(),
         })
     }
+}
+
+/// The protections of the merged layers, and the name guard.
+fn protect(values: &JobFile) -> Result<crate::guard::Protect, SettingsError> {
+    let ids = values.protect.clone().unwrap_or_default();
+    let mut protect = crate::guard::Protect::load(&[], &ids).map_err(SettingsError::Invalid)?;
+    protect.guard_names = values.guard_names.clone().unwrap_or_default();
+    Ok(protect)
 }
 
 #[cfg(test)]

@@ -15,3 +15,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const BACKOFF_MIN: Duration = Duration::from_millis(200);
 /// Longest backoff delay.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// `run --plan-file`: a plan older than this is refused.
+pub const PLAN_MAX_AGE: Duration = Duration::from_secs(24 * 3600);

@@ -24,10 +24,13 @@ pub enum Outcome {
     StillPresent,
     /// On the run's exemption list: never sent, and a resume keeps it so.
     Exempt,
+    /// `run --plan-file`: the plan said it would be revoked, but its state changed since (gone,
+    /// reappeared, moved, its list now unreadable), or the plan did not say so: never sent.
+    Drifted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Done,
         Outcome::NotFound,
         Outcome::Rejected,
@@ -37,10 +40,11 @@ impl Outcome {
         Outcome::Verified,
         Outcome::StillPresent,
         Outcome::Exempt,
+        Outcome::Drifted,
     ];
 
     /// The outcomes a revocation run writes, in the order summaries show them.
-    pub const RUN: [Outcome; 7] = [
+    pub const RUN: [Outcome; 8] = [
         Outcome::Done,
         Outcome::NotFound,
         Outcome::Rejected,
@@ -48,6 +52,7 @@ impl Outcome {
         Outcome::Invalid,
         Outcome::Skipped,
         Outcome::Exempt,
+        Outcome::Drifted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +66,7 @@ impl Outcome {
             Outcome::Verified => "verified",
             Outcome::StillPresent => "still_present",
             Outcome::Exempt => "exempt",
+            Outcome::Drifted => "drifted",
         }
     }
 
@@ -91,6 +97,7 @@ impl Outcome {
             Outcome::Verified => "revoked or already gone, then confirmed absent by listing",
             Outcome::StillPresent => "found still present by listing; a resume sends it again",
             Outcome::Exempt => "on the exemption list; never sent",
+            Outcome::Drifted => "changed since the reviewed plan (or not in it); never sent",
         }
     }
 

@@ -1948,6 +1948,208 @@ proptest! {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 36: guard rails. No row of a protected scope is ever sent; a run applying a reviewed plan
+// destroys nothing outside the plan's "will be revoked" rows, whatever changed in between.
+
+/// Whether project `p` belongs to organization `byte` in the simulator's ground truth (a project
+/// it holds nothing in does not exist there, and is in no organization).
+fn in_org(truth: &Truth, p: u8, byte: u8) -> bool {
+    truth
+        .org_of(&id(p).to_string())
+        .is_some_and(|o| o.eq_ignore_ascii_case(&id(byte).to_string()))
+}
+
+/// Whether `t` touches the protected scope `byte` (an organization or a project of the world).
+fn touches(truth: &Truth, t: &Target, byte: u8) -> bool {
+    let first = t.scope.bytes()[0];
+    match t.kind.scope() {
+        revoker::input::Scope::Global => false,
+        revoker::input::Scope::Org => first == byte,
+        revoker::input::Scope::Project => first == byte || in_org(truth, first, byte),
+    }
+}
+
+/// Whether a DELETE's path names the protected scope, or a project of a protected organization.
+fn path_touches(truth: &Truth, path: &str, byte: u8) -> bool {
+    let named = |scope: u8| path.contains(&format!("/{}", id(scope)));
+    named(byte) || (0..PROJECTS).any(|j| in_org(truth, PROJECT + j, byte) && named(PROJECT + j))
+}
+
+fn protect_case(
+    world: World,
+    rows: Vec<Row>,
+    sw: Switches,
+    pick: usize,
+) -> Result<(), TestCaseError> {
+    let scopes = world.scopes();
+    let byte = scopes[pick % scopes.len()];
+    let bench = bench(&world, sw.config(&world), &rows);
+    let protected = id(byte).to_string();
+    let out = bench.run(&world, &["--protect", &protected]);
+    let truth = truth(&bench.sim);
+    debug(&bench, &out, &truth);
+    for sent in &truth.deletes_sent {
+        prop_assert!(
+            !path_touches(&truth, &sent.path, byte),
+            "DELETE {} sent although {protected} is protected\n{}",
+            sent.path,
+            context(&bench, &out)
+        );
+    }
+    if rows.iter().any(|r| touches(&truth, &r.target, byte)) {
+        prop_assert!(
+            truth.deletes_sent.is_empty(),
+            "a row touches protected {protected}, yet {} DELETEs were sent\n{}",
+            truth.deletes_sent.len(),
+            context(&bench, &out)
+        );
+        prop_assert!(
+            matches!(code(&out), 2 | 3),
+            "a row touches protected {protected}: exit {}\n{}",
+            code(&out),
+            context(&bench, &out)
+        );
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn invariant_a_protected_scope_is_never_sent(
+        world in world(),
+        picks in picks(),
+        missing in missing(),
+        sw in switches(),
+        pick in 0usize..8,
+    ) {
+        let rows = rows_of(&world, &picks, &missing);
+        protect_case(world, rows, sw, pick)?;
+    }
+}
+
+/// One change to the world between the plan and the run.
+#[derive(Clone, Copy, Debug)]
+enum Drift {
+    /// A credential of the world deleted by someone else.
+    Vanish(usize),
+    /// A row's credential that was not there appears (or reappears).
+    Appear(usize),
+    /// A project credential of the world moves to another project.
+    Move(usize),
+}
+
+fn drifts() -> impl Strategy<Value = Vec<Drift>> {
+    prop::collection::vec(
+        prop_oneof![
+            (0usize..16).prop_map(Drift::Vanish),
+            (0usize..16).prop_map(Drift::Appear),
+            (0usize..16).prop_map(Drift::Move),
+        ],
+        0..5,
+    )
+}
+
+fn apply_drift(bench: &Bench, world: &World, rows: &[Row], drifts: &[Drift]) {
+    for d in drifts {
+        match *d {
+            Drift::Vanish(i) if !world.creds.is_empty() => {
+                bench.sim.vanish(&seed(&world.creds[i % world.creds.len()]));
+            }
+            Drift::Appear(i) if !rows.is_empty() => {
+                bench.sim.appear(&seed(&rows[i % rows.len()].target));
+            }
+            Drift::Move(i) if !world.creds.is_empty() => {
+                let t = world.creds[i % world.creds.len()];
+                if t.kind.scope() == revoker::input::Scope::Project {
+                    bench.sim.vanish(&seed(&t));
+                    let p = PROJECT + (t.scope.bytes()[0] - PROJECT + 1) % PROJECTS;
+                    bench.sim.appear(&seed(&Target { scope: id(p), ..t }));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The credentials of the rows a plan file says will be revoked (input line 2 is row 0).
+fn will_revoke(plan: &Path, world: &World, rows: &[Row]) -> Vec<Credential> {
+    let text = std::fs::read_to_string(plan).expect("the plan file");
+    let plan: serde_json::Value = serde_json::from_str(&text).expect("a plan file is JSON");
+    plan["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["fate"] == "revoke")
+        .filter_map(|r| r["line"].as_u64())
+        .filter_map(|line| rows.get(usize::try_from(line).ok()?.checked_sub(2)?))
+        .map(|r| credential_of(world, &r.target))
+        .collect()
+}
+
+/// Whether a DELETE aimed at `aimed` revokes a row credential `c` (a project's secret may be
+/// deleted through its organization).
+fn aims_at(aimed: &Credential, c: &Credential) -> bool {
+    let secret_via_org = c.kind == "project-service-account-secret"
+        && aimed.kind == "service-account-secret"
+        && aimed.key.eq_ignore_ascii_case(&c.key)
+        && aimed.secret.as_deref().map(str::to_lowercase)
+            == c.secret.as_deref().map(str::to_lowercase);
+    secret_via_org || aimed.is(&c.kind, &c.scope, &c.key, c.secret.as_deref())
+}
+
+fn plan_file_case(
+    world: World,
+    rows: Vec<Row>,
+    sw: Switches,
+    drifts: Vec<Drift>,
+) -> Result<(), TestCaseError> {
+    let bench = bench(&world, sw.config(&world), &rows);
+    let plan = path(&bench.dir, "reviewed.plan.json");
+    let planned = bench
+        .cmd(&world, "plan")
+        .arg("--input")
+        .arg(&bench.input)
+        .arg("--report")
+        .arg(&bench.report)
+        .args([
+            "--kinds",
+            ALL_KINDS,
+            "--max-attempts",
+            "3",
+            "--timeout",
+            "3s",
+        ])
+        .arg("--write")
+        .arg(&plan)
+        .output()
+        .expect("revoker plan");
+    if !plan.exists() {
+        // A plan stopped (refused credentials, no answer) writes no file: nothing to apply.
+        return Ok(());
+    }
+    let allowed = will_revoke(&plan, &world, &rows);
+    apply_drift(&bench, &world, &rows, &drifts);
+    let plan_arg = plan.to_string_lossy().to_string();
+    let out = bench.run(&world, &["--plan-file", &plan_arg]);
+    let truth = truth(&bench.sim);
+    debug(&bench, &out, &truth);
+    for d in &truth.deletions {
+        prop_assert!(
+            allowed.iter().any(|c| aims_at(&d.target, c)),
+            "DELETE {} destroyed {:?}, which the plan did not say it will revoke (drift {drifts:?}; plan exit {})\nplan:\n{}\n{}",
+            d.path,
+            d.target,
+            code(&planned),
+            std::fs::read_to_string(&plan).unwrap_or_default(),
+            context(&bench, &out)
+        );
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -2016,5 +2218,21 @@ proptest! {
         let unrecorded = json["reconciliation"]["unrecorded"].as_array().map_or(0, Vec::len);
         prop_assert_eq!(unrecorded, behind, "{}", json);
         prop_assert_eq!(code(&out), if behind == 0 { 0 } else { 1 }, "{}", json);
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn invariant_a_plan_file_destroys_nothing_it_did_not_say(
+        world in world(),
+        picks in picks(),
+        missing in missing(),
+        sw in switches(),
+        drifts in drifts(),
+    ) {
+        let rows = rows_of(&world, &picks, &missing);
+        plan_file_case(world, rows, sw, drifts)?;
     }
 }

@@ -10,6 +10,7 @@ mod events;
 mod evidence;
 mod faults;
 mod guard;
+mod guardrails;
 mod hardening;
 mod hostile;
 mod house;

@@ -1,0 +1,216 @@
+//! Protected organizations and projects (`protect = [...]` in a job, `--protect ID`, `--protect
+//! FILE`): a row touching one is never sent, whatever the input says. A protected id may be an
+//! organization or a project (an id does not say which): a row is covered when its scope is
+//! protected, or when it is a project row whose project belongs to a protected organization. The
+//! organization of a project is known from the row's `org` cell, or from `GET /groups/{id}`
+//! (its `orgId`), asked before anything is sent; a project row whose organization cannot be
+//! learned while any id is protected is refused as well (it may be in a protected one).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use crate::input::{ObjectId, Scope, Target};
+
+/// What the run must never touch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Protect {
+    /// Each protected id, and where it was named (`--protect`, the job, a file).
+    ids: BTreeMap<ObjectId, String>,
+    /// Name patterns (`*prod*`): a scope whose name matches must be typed at the question.
+    pub guard_names: Vec<String>,
+}
+
+/// What the organization of a project is, as far as the run could learn it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Home {
+    Org(ObjectId),
+    /// The project does not exist: nothing in it can be revoked.
+    Gone,
+    /// Not learned (no cell, the API did not say).
+    Unknown,
+    /// Not asked (`run --dry-run` sends no request): only the row's scope and cell are judged.
+    Unasked,
+}
+
+impl Protect {
+    /// The protected ids of a job's `protect` and of each `--protect` (an id, or a file of ids:
+    /// one per line, `#` comments and blank lines ignored, or a CSV/JSON export whose cells are
+    /// read as ids wherever they are 24 hex digits).
+    pub fn load(job: &[String], flags: &[String]) -> Result<Protect, String> {
+        let mut ids = BTreeMap::new();
+        for (value, origin) in job
+            .iter()
+            .map(|v| (v, "the job's protect"))
+            .chain(flags.iter().map(|v| (v, "--protect")))
+        {
+            if let Some(id) = ObjectId::parse(value.trim()) {
+                ids.entry(id).or_insert_with(|| origin.to_string());
+                continue;
+            }
+            if origin == "the job's protect" {
+                return Err(format!(
+                    "protect: {value:?} is not an organization or project id (24 hex digits)"
+                ));
+            }
+            for id in read_ids(Path::new(value))? {
+                ids.entry(id)
+                    .or_insert_with(|| format!("--protect {value}"));
+            }
+        }
+        Ok(Protect {
+            ids,
+            guard_names: Vec::new(),
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &ObjectId> {
+        self.ids.keys()
+    }
+
+    /// Why `target` (whose project's organization is `home`) is protected, if it is.
+    pub fn covering(&self, target: &Target, home: Home) -> Option<String> {
+        if self.ids.is_empty() || target.kind.scope() == Scope::Global {
+            return None;
+        }
+        let what = match target.kind.scope() {
+            Scope::Org => "organization",
+            _ => "project",
+        };
+        if let Some(origin) = self.ids.get(&target.scope) {
+            return Some(format!(
+                "{what} {} is protected ({origin}): never sent",
+                target.scope
+            ));
+        }
+        if target.kind.scope() != Scope::Project {
+            return None;
+        }
+        match home {
+            Home::Org(org) => self.ids.get(&org).map(|origin| {
+                format!(
+                    "project {} belongs to organization {org}, which is protected ({origin}): never sent",
+                    target.scope
+                )
+            }),
+            Home::Gone | Home::Unasked => None,
+            Home::Unknown => Some(format!(
+                "project {}: its organization could not be learned (no org cell, and GET /groups/{} did not name one) while organizations are protected: it may be in one, so it is never sent",
+                target.scope, target.scope
+            )),
+        }
+    }
+
+    /// The home of `target`'s project from what is known: its cell, then `homes` (`None`: the
+    /// API was not asked).
+    pub fn home(
+        target: &Target,
+        cell: Option<ObjectId>,
+        homes: Option<&HashMap<ObjectId, Home>>,
+    ) -> Home {
+        match (cell, homes) {
+            (Some(org), _) => Home::Org(org),
+            (None, Some(homes)) => homes.get(&target.scope).copied().unwrap_or(Home::Unknown),
+            (None, None) => Home::Unasked,
+        }
+    }
+}
+
+/// Whether `name` matches one of `patterns` (`*` any run of characters, `?` one; case ignored).
+pub fn name_guarded(patterns: &[String], name: &str) -> bool {
+    patterns
+        .iter()
+        .any(|p| glob(&p.to_lowercase(), &name.to_lowercase()))
+}
+
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The ids of a protect file: every 24-hex-digit word in it, comments (`#`) aside.
+fn read_ids(path: &Path) -> Result<BTreeSet<ObjectId>, String> {
+    let bytes =
+        crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 16 << 20).map_err(|e| {
+            format!(
+                "--protect {}: not an id, and cannot read it as a file: {e}",
+                path.display()
+            )
+        })?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut ids = BTreeSet::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or_default();
+        for word in line.split(|c: char| !c.is_ascii_hexdigit()) {
+            if let Some(id) = ObjectId::parse(word) {
+                ids.insert(id);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(format!(
+            "--protect {}: no organization or project id in it (24 hex digits)",
+            path.display()
+        ));
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Kind;
+
+    #[test]
+    fn a_project_of_a_protected_org_is_covered_and_an_unknown_org_is_refused() {
+        let org = ObjectId::from_bytes([1; 12]);
+        let protect = Protect::load(&[org.to_string()], &[]).unwrap();
+        let row = Target {
+            kind: Kind::ProjectApiKey,
+            scope: ObjectId::from_bytes([2; 12]),
+            key: ObjectId::from_bytes([3; 12]),
+            secret: None,
+        };
+        assert!(protect.covering(&row, Home::Org(org)).is_some());
+        assert!(protect.covering(&row, Home::Unknown).is_some());
+        assert_eq!(protect.covering(&row, Home::Gone), None);
+        let other = ObjectId::from_bytes([9; 12]);
+        assert_eq!(protect.covering(&row, Home::Org(other)), None);
+        let org_row = Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            ..row
+        };
+        assert!(protect.covering(&org_row, Home::Unknown).is_some());
+        assert!(Protect::load(&["nope".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn names_match_globs_case_ignored() {
+        let p = vec!["*prod*".to_string()];
+        assert!(name_guarded(&p, "Team-PROD-eu"));
+        assert!(!name_guarded(&p, "staging"));
+        assert!(glob("a?c", "abc") && !glob("a?c", "ac"));
+    }
+}
