@@ -44,7 +44,7 @@ pub struct Binding {
     pub drifted: Vec<String>,
     /// Rows to send per kind, and the organizations and projects they are in.
     pub kinds: BTreeMap<Kind, u64>,
-    pub scopes: u64,
+    pub scopes: (u64, u64),
     /// Organizations the rows to send are in, where known (their own scope, a cell).
     pub orgs: BTreeSet<ObjectId>,
 }
@@ -171,7 +171,7 @@ pub async fn bind(
             None => {
                 send.insert(target.identity());
                 *binding.kinds.entry(target.kind).or_default() += 1;
-                scopes.insert(target.scope);
+                scopes.insert((target.kind.scope() == Scope::Org, target.scope));
                 match (target.kind.scope(), entry.org) {
                     (Scope::Org, _) => binding.orgs.insert(target.scope),
                     (_, Some(org)) => binding.orgs.insert(org),
@@ -192,7 +192,8 @@ pub async fn bind(
         ControlFlow::Continue(())
     })?;
     binding.sending = send.len() as u64;
-    binding.scopes = scopes.len() as u64;
+    let orgs = scopes.iter().filter(|(org, _)| *org).count() as u64;
+    binding.scopes = (scopes.len() as u64 - orgs, orgs);
     Ok((guard.bound_to(Arc::new(Bound::new(send, held))), binding))
 }
 
