@@ -17,6 +17,7 @@ pub mod cli;
 pub mod hostile;
 mod limits;
 mod lists;
+mod mcp;
 pub mod model;
 mod oauth;
 mod routes;
@@ -24,6 +25,7 @@ pub mod seed;
 mod server;
 mod state;
 pub mod truth;
+mod users;
 
 use std::net::SocketAddr;
 use std::str::FromStr;

@@ -732,6 +732,7 @@ fn serve(
                     super::limits::published(&state.config, &request)
                 }
                 (routes::Read::RateLimits, _) => routes::not_found(path),
+                (routes::Read::DatabaseUsers, _) => super::users::list(&state.world, &request),
             }
         }
     }

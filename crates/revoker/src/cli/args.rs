@@ -49,6 +49,13 @@ pub enum Command {
     /// duration, names) and write them as an input for run, each row with why.
     #[command(after_help = SELECT_EXAMPLES)]
     Select(Box<SelectArgs>),
+    /// Count every credential-bearing object the credential can list, per organization and
+    /// project, as rows a run can take; name what could not be listed and what this build cannot
+    /// revoke.
+    #[command(
+        after_help = "Exit code 0, or 1 when a list could not be read (what was read is still written).\n\nExamples:\n  revoker census --api atlas --org 5f1b2c3d4e5f6a7b8c9d0e1f --every-project --write census.csv\n  revoker census --org 5f1b2c3d4e5f6a7b8c9d0e1f -o json"
+    )]
+    Census(Box<CensusArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
@@ -398,6 +405,27 @@ pub struct SelectArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// The selection as CSV on stdout (text), or one JSON document with the counts.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+/// `revoker census`.
+#[derive(Debug, Args)]
+pub struct CensusArgs {
+    /// Job file (TOML) whose connection settings apply.
+    pub job: Option<PathBuf>,
+    /// An organization to read; repeatable.
+    #[arg(long = "org", value_name = "ORG_ID")]
+    pub orgs: Vec<crate::input::ObjectId>,
+    /// Read every project of each --org too.
+    #[arg(long)]
+    pub every_project: bool,
+    /// Where the rows go (CSV, or JSON Lines for .jsonl), created owner-only; never replaced.
+    #[arg(short, long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The rows as CSV on stdout (text), or one JSON document with the rows and counts.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }

@@ -2,6 +2,7 @@
 //! the grammar in [`args`], stderr in [`console`], progress in [`progress`].
 
 mod args;
+mod census;
 #[cfg(feature = "demo")]
 mod demo;
 mod man;
@@ -58,6 +59,7 @@ pub fn main() -> i32 {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
+        Command::Census(args) => runtime().and_then(|rt| rt.block_on(census::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

@@ -69,6 +69,9 @@ impl Own {
             | Kind::AgentApiKey
             | Kind::ProjectServiceAccount
             | Kind::AiModelApiKey => false,
+            // An MCP configuration's ingress service account signs in to the Remote MCP server,
+            // not to the Administration API this run calls.
+            Kind::OrgMcpSecret | Kind::ProjectMcpSecret => false,
         }
     }
 

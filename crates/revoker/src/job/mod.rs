@@ -3,6 +3,7 @@
 //! command line parses, calls these and prints what they return.
 
 pub mod acting;
+pub mod census;
 mod close;
 pub mod dry_run;
 pub mod exempt_rows;

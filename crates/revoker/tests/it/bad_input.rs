@@ -46,7 +46,7 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         ("fullwidth.csv", 1, one_bad(2, "project id \"５f1b2c3d4e5f6a7b8c9d0e1f\" is not a 24-hex-digit ObjectId")),
         ("short-id.csv", 1, one_bad(2, "project id \"5f1b2c3d4e5f6a7b8c9d0e1\" is not a 24-hex-digit ObjectId")),
         ("empty-kind.csv", 1, one_bad(2, "kind is empty")),
-        ("unknown-kind.csv", 1, one_bad(2, "unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key)")),
+        ("unknown-kind.csv", 1, one_bad(2, "unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key, org-mcp-secret or project-mcp-secret)")),
         ("org-wide-not-allowed.csv", 1, one_bad(2, "kind service-account deletes the service account and every secret it has: it is sent only when allowed by name (--kinds +service-account, or add \"service-account\" to kinds in the job file)")),
         ("mixed-newlines.csv", 1, format!("F:4: key id \"nope\" is not a 24-hex-digit ObjectId\n{}", summary(3, 0, 2, 1, 1))),
         ("quoted-newline.csv", 1, format!("F:2: key id \"aaaaaaaaaaaa\\naaaaaaaaaaaa\" is not a 24-hex-digit ObjectId\nF:4: key id \"bad\" is not a 24-hex-digit ObjectId\n{}", summary(2, 0, 0, 2, 0))),

@@ -106,7 +106,7 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         format!("{bad}:4: project id \"269e0d37f2a74de452e6b43\" is not a 24-hex-digit ObjectId"),
         format!("{bad}:5: key id \"d3ac94af0f21ddb66cad%2F00\" is not a 24-hex-digit ObjectId"),
         format!(
-            "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key or global-api-key)"
+            "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key, org-mcp-secret or project-mcp-secret)"
         ),
         format!("{bad}:7: kind is empty"),
         format!("{bad}:8: project id is missing"),

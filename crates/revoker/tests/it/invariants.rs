@@ -154,6 +154,8 @@ impl World {
                 key: id(0x40 + s.a),
                 secret: None,
             },
+            Kind::OrgMcpSecret => target(kind, key_org, 0x50 + s.a % 3, Some(secret)),
+            Kind::ProjectMcpSecret => target(kind, PROJECT + s.b, 0x58 + s.a % 3, Some(secret)),
         }
     }
 
@@ -268,6 +270,8 @@ fn alias(kind: Kind, n: usize) -> &'static str {
         Kind::ProjectServiceAccountSecret => &["project-service-account-secret", "project-secret"],
         Kind::AiModelApiKey => &["ai-model-api-key", "ai-model-key"],
         Kind::GlobalApiKey => &["global-api-key", "global-key"],
+        Kind::OrgMcpSecret => &["org-mcp-secret", "mcp-secret"],
+        Kind::ProjectMcpSecret => &["project-mcp-secret", "group-mcp-secret"],
     };
     names[n % names.len()]
 }

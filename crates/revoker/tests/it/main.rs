@@ -4,6 +4,7 @@
 mod answers;
 mod api;
 mod bad_input;
+mod census;
 mod cli;
 mod crash;
 mod evidence;
@@ -27,6 +28,7 @@ mod run;
 mod select;
 mod selection;
 mod signed;
+mod spec;
 mod tls;
 mod truth;
 mod verification;
