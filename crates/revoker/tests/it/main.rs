@@ -16,6 +16,7 @@ mod house;
 mod invariants;
 mod kinds;
 mod limits;
+mod mcp;
 mod misc;
 mod newcomer;
 mod oauth;
