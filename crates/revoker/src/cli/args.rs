@@ -473,7 +473,7 @@ pub struct InputArgs {
     pub columns: Option<ColumnMap>,
     /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
     /// service-account-secret, project-service-account, project-service-account-secret,
-    /// ai-model-api-key, global-api-key, or an alias).
+    /// ai-model-api-key, global-api-key, org-mcp-secret, project-mcp-secret, or an alias).
     #[arg(long)]
     pub kind: Option<Kind>,
     /// Kinds allowed (comma-separated); rows of other kinds are invalid. The destructive kinds

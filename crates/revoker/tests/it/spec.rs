@@ -115,7 +115,13 @@ fn problems(extract: &str) -> Vec<String> {
             _ => None,
         };
         let list = Api::Atlas.list(&base, kind, &scope, client.as_deref(), false);
-        for (method, url) in [("DELETE", revoke), ("GET", list.url.path().to_string())] {
+        let mut requests = vec![("DELETE", revoke), ("GET", list.url.path().to_string())];
+        if kind.is_mcp() {
+            // The configurations, from which their secrets are listed.
+            let configs = Api::Atlas.mcp_configs(&base, kind, &scope, false);
+            requests.push(("GET", configs.url.path().to_string()));
+        }
+        for (method, url) in requests {
             let want = shape(url.trim_start_matches(prefix));
             let found = ops
                 .iter()
