@@ -210,7 +210,19 @@ impl Log {
                 false,
             ),
             Kind::AiModelApiKey => ("AI_MODEL_API_KEY_DELETED", "AI_MODEL_API_KEY", false),
-            Kind::GlobalApiKey => return,
+            // An MCP configuration's secret is one of its ingress service account's secrets; no
+            // document names its own event type, so the service account's is assumed.
+            Kind::OrgMcpSecret => (
+                "SERVICE_ACCOUNT_SECRET_DELETED",
+                "SERVICE_ACCOUNT_SECRET",
+                true,
+            ),
+            Kind::ProjectMcpSecret => (
+                "SERVICE_ACCOUNT_SECRET_DELETED",
+                "SERVICE_ACCOUNT_SECRET",
+                false,
+            ),
+            Kind::GlobalApiKey | Kind::OrgMcpConfig | Kind::ProjectMcpConfig => return,
         };
         let mut event = Event {
             event_type_name: name.into(),

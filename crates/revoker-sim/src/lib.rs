@@ -19,6 +19,7 @@ mod events_route;
 pub mod hostile;
 mod limits;
 mod lists;
+mod mcp;
 pub mod model;
 mod oauth;
 mod routes;

@@ -47,7 +47,7 @@ impl ListRequest<'_> {
 
     /// A date of `list` as this request's switches write it; `index` is the item's place, so
     /// that `unreadable-dates` spoils every other item.
-    fn date(&self, list: DatedList, seconds: i64, index: usize) -> serde_json::Value {
+    pub(super) fn date(&self, list: DatedList, seconds: i64, index: usize) -> serde_json::Value {
         if self.has(ListFault::UnreadableDates) && index % 2 == 1 {
             let at = jiff::Timestamp::from_second(seconds).unwrap_or_default();
             // A date without a time, or a time without an offset: neither is an instant.
@@ -62,7 +62,7 @@ impl ListRequest<'_> {
     }
 
     /// An item's id as this list writes it: ObjectIds in upper case under `upper-case-ids`.
-    fn id(&self, kind: Kind, item: &ItemId) -> String {
+    pub(super) fn id(&self, kind: Kind, item: &ItemId) -> String {
         let plain = text(kind, item);
         match item {
             ItemId::Oid(_) if self.has(ListFault::UpperCaseIds) => {
@@ -131,6 +131,7 @@ pub(super) fn list(world: &World, req: &ListRequest<'_>, padding: usize) -> SimA
         return missing_scope(req.kind, &req.scope);
     }
     match (req.kind, req.parent) {
+        (kind, _) if super::mcp::is_mcp(kind) => super::mcp::list(world, req),
         (kind, Some(client)) if kind.is_secret() => account(world, req, client),
         (Kind::AgentApiKey, _) => agent_keys(world, req, padding),
         _ => paged(world, req, padding),
@@ -406,6 +407,16 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
     page(req, entries.len(), "ipAddress", &mut |skip, take| {
         entries.iter().skip(skip).take(take).cloned().collect()
     })
+}
+
+/// [`page`], for the lists of other files.
+pub(super) fn page_of(
+    req: &ListRequest<'_>,
+    total: usize,
+    id_field: &str,
+    items: &mut dyn FnMut(usize, usize) -> Vec<serde_json::Value>,
+) -> SimAnswer {
+    page(req, total, id_field, items)
 }
 
 /// One page of `total` items that `items(skip, take)` renders, paged as documented, misleading as

@@ -151,10 +151,19 @@ pub enum Kind {
     AiModelApiKey,
     /// `admin/apiKeys/{apiKeyId}` (Ops Manager, v1.0).
     GlobalApiKey,
+    /// `orgs/{orgId}/mcpConfigs/{mcpConfigId}/secrets/{secretId}` (v2, `deleteOrgMcpSecret`).
+    OrgMcpSecret,
+    /// `groups/{groupId}/mcpConfigs/{mcpConfigId}/secrets/{secretId}` (v2, `deleteGroupMcpSecret`).
+    ProjectMcpSecret,
+    /// `orgs/{orgId}/mcpConfigs/{mcpConfigId}`: an organization's MCP configuration, the home of
+    /// its secrets (listed, never deleted by the simulator's callers).
+    OrgMcpConfig,
+    /// `groups/{groupId}/mcpConfigs/{mcpConfigId}`: a project's MCP configuration.
+    ProjectMcpConfig,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 13] = [
         Kind::ProjectApiKey,
         Kind::AgentApiKey,
         Kind::OrgApiKey,
@@ -164,6 +173,10 @@ impl Kind {
         Kind::ProjectServiceAccountSecret,
         Kind::AiModelApiKey,
         Kind::GlobalApiKey,
+        Kind::OrgMcpSecret,
+        Kind::ProjectMcpSecret,
+        Kind::OrgMcpConfig,
+        Kind::ProjectMcpConfig,
     ];
 
     /// The name a seed file uses.
@@ -178,6 +191,10 @@ impl Kind {
             Kind::ProjectServiceAccountSecret => "project-service-account-secret",
             Kind::AiModelApiKey => "ai-model-api-key",
             Kind::GlobalApiKey => "global-api-key",
+            Kind::OrgMcpSecret => "org-mcp-secret",
+            Kind::ProjectMcpSecret => "project-mcp-secret",
+            Kind::OrgMcpConfig => "org-mcp-config",
+            Kind::ProjectMcpConfig => "project-mcp-config",
         }
     }
 
@@ -190,7 +207,11 @@ impl Kind {
     /// Where it lives.
     pub fn home(self) -> Home {
         match self {
-            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Home::Org,
+            Kind::OrgApiKey
+            | Kind::ServiceAccount
+            | Kind::ServiceAccountSecret
+            | Kind::OrgMcpSecret
+            | Kind::OrgMcpConfig => Home::Org,
             Kind::GlobalApiKey => Home::Global,
             _ => Home::Project,
         }
@@ -212,18 +233,30 @@ impl Kind {
         )
     }
 
-    /// Whether it is a service account's secret (the row names the secret's id).
+    /// Whether it is a secret of a service account or of an MCP configuration (the row names the
+    /// secret's id).
     pub fn is_secret(self) -> bool {
         matches!(
             self,
-            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret
+            Kind::ServiceAccountSecret
+                | Kind::ProjectServiceAccountSecret
+                | Kind::OrgMcpSecret
+                | Kind::ProjectMcpSecret
         )
     }
 
-    /// The service account a secret belongs to, in the same project or organization.
+    /// Whether it is an MCP configuration's secret.
+    pub fn is_mcp_secret(self) -> bool {
+        matches!(self, Kind::OrgMcpSecret | Kind::ProjectMcpSecret)
+    }
+
+    /// The service account (or MCP configuration) a secret belongs to, in the same project or
+    /// organization.
     pub fn account(self) -> Kind {
         match self {
             Kind::ProjectServiceAccountSecret => Kind::ProjectServiceAccount,
+            Kind::OrgMcpSecret => Kind::OrgMcpConfig,
+            Kind::ProjectMcpSecret => Kind::ProjectMcpConfig,
             _ => Kind::ServiceAccount,
         }
     }

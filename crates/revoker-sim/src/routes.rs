@@ -11,6 +11,8 @@
 //! | `DELETE groups/{p}/serviceAccounts/{c}/secrets/{s}` | 204 | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE groups/{p}/aiModelApiKeys/{k}` (Accept 2025-03-12) | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
 //! | `DELETE admin/apiKeys/{k}` (Ops Manager) | 204 | (no such endpoint) | 400 `API_KEY_NOT_FOUND` |
+//! | `DELETE orgs/{o}/mcpConfigs/{c}/secrets/{s}` (Accept 2025-03-12) | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
+//! | `DELETE groups/{p}/mcpConfigs/{c}/secrets/{s}` (Accept 2025-03-12) | (no such endpoint) | 204 | 404 `RESOURCE_NOT_FOUND` |
 //!
 //! Project service accounts on v1.0 follow Cloud Manager's reference: "Unassign One Service Account
 //! from One Project" (`delete-one-service-account-in-one-project`), "Delete a Project Service
@@ -158,7 +160,7 @@ fn client_or_key(text: &str, kind: Kind) -> Result<Oid, SimAnswer> {
 }
 
 /// The credential a DELETE names, or the answer to a path that names none.
-fn delete_of(kind: Kind, scope: Option<&str>, key: &str, secret: Option<&str>) -> Route {
+pub(super) fn delete_of(kind: Kind, scope: Option<&str>, key: &str, secret: Option<&str>) -> Route {
     let target = (|| {
         let scope = match scope {
             Some(text) => scope_id(text, kind)?,
@@ -180,13 +182,13 @@ fn delete_of(kind: Kind, scope: Option<&str>, key: &str, secret: Option<&str>) -
     }
 }
 
-fn list_of(kind: Kind, scope: Option<&str>, parent: Option<&str>) -> Route {
+pub(super) fn list_of(kind: Kind, scope: Option<&str>, parent: Option<&str>) -> Route {
     let scope = match scope.map(|s| scope_id(s, kind)) {
         Some(Err(a)) => return Route::Answer(a),
         Some(Ok(scope)) => scope,
         None => GLOBAL,
     };
-    match parent.map(|p| client_or_key(p, Kind::ServiceAccount)) {
+    match parent.map(|p| client_or_key(p, kind.account())) {
         None => Route::List(kind, scope, None),
         Some(Ok(client)) => Route::List(kind, scope, Some(client)),
         Some(Err(a)) => Route::Answer(a),
@@ -235,6 +237,9 @@ impl Route {
             }
             (&Method::DELETE, ["groups", p, "aiModelApiKeys", k]) if v2 => {
                 del(Kind::AiModelApiKey, Some(p), k, None)
+            }
+            (_, ["orgs" | "groups", _, "mcpConfigs", ..]) if v2 => {
+                crate::mcp::route(method, &parts)
             }
             (&Method::DELETE, ["admin", "apiKeys", k]) if v1 => {
                 del(Kind::GlobalApiKey, None, k, None)
@@ -316,6 +321,7 @@ impl Route {
         };
         match kind {
             Kind::AiModelApiKey => "2025-03-12",
+            k if crate::mcp::is_mcp(k) => "2025-03-12",
             k if k.key_is_client_id() => "2024-08-05",
             _ => "2023-01-01",
         }
@@ -476,6 +482,9 @@ pub(super) fn delete(
             );
         }
         Deleted::NoSuchScope => missing_scope(),
+        Deleted::NoSuchParent if target.kind.is_mcp_secret() => {
+            not_found(&format!("MCP configuration {}", target.key_text()))
+        }
         Deleted::NoSuchParent => not_found(&format!("service account {}", target.key_text())),
         Deleted::NoSuchItem => match target.kind {
             Kind::ProjectApiKey | Kind::OrgApiKey => SimAnswer::error(
@@ -499,6 +508,14 @@ pub(super) fn delete(
                 target.key_text()
             )),
             Kind::AiModelApiKey => not_found(&format!("AI model API key {}", target.key_text())),
+            Kind::OrgMcpSecret
+            | Kind::ProjectMcpSecret
+            | Kind::OrgMcpConfig
+            | Kind::ProjectMcpConfig => not_found(&format!(
+                "secret {} of MCP configuration {}",
+                target.secret_text(),
+                target.key_text()
+            )),
             // Ops Manager documents no not-found code for global keys; it answers as for the
             // organization's keys (revoker reads any documented 404 as not found too).
             Kind::GlobalApiKey => SimAnswer::error(

@@ -128,6 +128,10 @@ impl World {
             }
             insert(coll.0, coll.1, coll.2, item);
         }
+        // An organization that owns a project exists, whether or not a seed names it.
+        for p in &projects {
+            orgs.insert(project_orgs.get(p).copied().unwrap_or(DEFAULT_ORG));
+        }
         World {
             shards,
             projects,

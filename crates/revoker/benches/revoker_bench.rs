@@ -19,6 +19,8 @@ use revoker_testkit::simulator::{
     Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle,
 };
 
+mod census;
+
 const BIN: &str = env!("CARGO_BIN_EXE_revoker");
 
 /// One figure of one run.
@@ -1139,6 +1141,15 @@ fn scenarios() -> Vec<Scenario> {
             about: "select over 100 projects x 100 keys: ci-* project keys unused for 30d (access lists)",
             targets: vec![],
             run: select,
+        },
+        Scenario {
+            name: "census",
+            about: "census of one organization with 10,000 projects on Atlas, one request per list page",
+            targets: vec![
+                ("requests over one per page", "= 0", |v| v == 0.0),
+                ("census peak RSS MB", "<= 100", |v| v <= 100.0),
+            ],
+            run: census::census,
         },
         Scenario {
             name: "verify-huge",

@@ -10,6 +10,7 @@
 //! `revoker demo` (the default `demo` feature).
 
 pub mod api;
+pub mod census;
 pub mod cli;
 pub mod engine;
 pub mod events;

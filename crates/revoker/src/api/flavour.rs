@@ -12,6 +12,8 @@
 //! | project-service-account-secret | `groups/{p}/serviceAccounts/{clientId}/secrets/{secretId}` | `application/json` | `vnd.atlas.2024-08-05` |
 //! | ai-model-api-key | `groups/{p}/aiModelApiKeys/{apiKeyId}` | (none) | `vnd.atlas.2025-03-12` |
 //! | global-api-key | `admin/apiKeys/{id}` (Ops Manager) | `application/json` | (none) |
+//! | org-mcp-secret | `orgs/{o}/mcpConfigs/{mcpConfigId}/secrets/{secretId}` | (none) | `vnd.atlas.2025-03-12` |
+//! | project-mcp-secret | `groups/{p}/mcpConfigs/{mcpConfigId}/secrets/{secretId}` | (none) | `vnd.atlas.2025-03-12` |
 
 use std::fmt;
 
@@ -32,6 +34,8 @@ pub const ATLAS_BASE_URL: &str = "https://cloud.mongodb.com/api/atlas/v2";
 const ATLAS_KEYS: &str = "application/vnd.atlas.2023-01-01+json";
 const ATLAS_SERVICE_ACCOUNTS: &str = "application/vnd.atlas.2024-08-05+json";
 const ATLAS_AI_MODELS: &str = "application/vnd.atlas.2025-03-12+json";
+/// `deleteOrgMcpSecret`, `deleteGroupMcpSecret` and their lists answer this version alone.
+const ATLAS_MCP: &str = "application/vnd.atlas.2025-03-12+json";
 const JSON: &str = "application/json";
 
 /// Largest page a list endpoint serves.
@@ -156,6 +160,7 @@ impl Api {
                 | Kind::ProjectServiceAccountSecret,
             ) => ATLAS_SERVICE_ACCOUNTS,
             (Api::Atlas, Kind::AiModelApiKey) => ATLAS_AI_MODELS,
+            (Api::Atlas, Kind::OrgMcpSecret | Kind::ProjectMcpSecret) => ATLAS_MCP,
             (Api::Atlas, _) => ATLAS_KEYS,
         }
     }
@@ -192,6 +197,10 @@ impl Api {
             Kind::DatabaseUser => {
                 let (db, user) = key.split_once('/').unwrap_or((&key, ""));
                 vec!["groups", &scope, "databaseUsers", db, user]
+            }
+            Kind::OrgMcpSecret => vec!["orgs", &scope, "mcpConfigs", &key, "secrets", &secret],
+            Kind::ProjectMcpSecret => {
+                vec!["groups", &scope, "mcpConfigs", &key, "secrets", &secret]
             }
         };
         url_of(base, &segments, envelope)
@@ -236,7 +245,9 @@ impl Api {
     }
 
     /// The list that shows whether rows of `kind` in `scope` still exist. `client` is the service
-    /// account whose secrets are listed (`service-account-secret` only).
+    /// account whose secrets are listed (the service-account secret kinds), or the MCP
+    /// configuration whose secrets are listed (the MCP secret kinds: `listOrgMcpSecrets`,
+    /// `listGroupMcpSecrets`, a `PaginatedMcpConfigSecret` of `ServiceAccountSecret` by `id`).
     pub fn list(
         self,
         base: &Url,
@@ -246,6 +257,7 @@ impl Api {
         envelope: bool,
     ) -> ListSpec {
         let scope = scope.to_string();
+        let owner = if kind.is_org_wide() { "orgs" } else { "groups" };
         let (segments, shape): (Vec<&str>, ListShape) = match kind {
             Kind::ProjectApiKey => (
                 vec!["groups", &scope, "apiKeys"],
@@ -292,6 +304,10 @@ impl Api {
                     id_field: DB_USER_ID,
                 },
             ),
+            Kind::OrgMcpSecret | Kind::ProjectMcpSecret => (
+                vec![owner, &scope, "mcpConfigs", client.unwrap_or(""), "secrets"],
+                ListShape::Paged { id_field: "id" },
+            ),
         };
         let mut url = url_of(base, &segments, envelope);
         if matches!(kind, Kind::ServiceAccount | Kind::ProjectServiceAccount) {
@@ -310,6 +326,22 @@ impl Api {
 
 /// The pseudo id field of a database user: its `databaseName` and `username` joined by `/`.
 pub const DB_USER_ID: &str = "databaseName/username";
+impl Api {
+    /// The list of an organization's or a project's MCP configurations (`listOrgMcpConfigs`,
+    /// `listGroupMcpConfigs`: `{links, results: [{mcpConfigId, mcpConfigName, clientId, …}],
+    /// totalCount}`), from which each configuration's secrets are listed.
+    pub fn mcp_configs(self, base: &Url, kind: Kind, scope: &ObjectId, envelope: bool) -> ListSpec {
+        let scope = scope.to_string();
+        let owner = if kind.is_org_wide() { "orgs" } else { "groups" };
+        ListSpec {
+            url: url_of(base, &[owner, &scope, "mcpConfigs"], envelope),
+            accept: self.accept(kind),
+            shape: ListShape::Paged {
+                id_field: "mcpConfigId",
+            },
+        }
+    }
+}
 
 /// `base` with `segments` pushed as path segments (percent-encoded), and `envelope=true` when asked.
 pub fn url_of(base: &Url, segments: &[&str], envelope: bool) -> Url {

@@ -53,6 +53,13 @@ pub enum Command {
     /// write a follow-up input of what to revoke and a hand-over list; sends no DELETE.
     #[command(after_help = SWEEP_EXAMPLES)]
     Sweep(Box<SweepArgs>),
+    /// Count every credential-bearing object the credential can list, per organization and
+    /// project, as rows a run can take; name what could not be listed and what this build cannot
+    /// revoke.
+    #[command(
+        after_help = "Exit code 0, or 1 when a list could not be read (what was read is still written).\n\nExamples:\n  revoker census --api atlas --org 5f1b2c3d4e5f6a7b8c9d0e1f --every-project --write census.csv\n  revoker census --org 5f1b2c3d4e5f6a7b8c9d0e1f -o json"
+    )]
+    Census(Box<CensusArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
@@ -468,6 +475,27 @@ pub struct SelectArgs {
     pub output: Output,
 }
 
+/// `revoker census`.
+#[derive(Debug, Args)]
+pub struct CensusArgs {
+    /// Job file (TOML) whose connection settings apply.
+    pub job: Option<PathBuf>,
+    /// An organization to read; repeatable.
+    #[arg(long = "org", value_name = "ORG_ID")]
+    pub orgs: Vec<crate::input::ObjectId>,
+    /// Read every project of each --org too.
+    #[arg(long)]
+    pub every_project: bool,
+    /// Where the rows go (CSV, or JSON Lines for .jsonl), created owner-only; never replaced.
+    #[arg(short, long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The rows as CSV on stdout (text), or one JSON document with the rows and counts.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
 impl SelectArgs {
     /// The rule the flags form, if they set any condition.
     pub fn rule(&self) -> Option<crate::select::rule::Rule> {
@@ -511,7 +539,8 @@ pub struct InputArgs {
     pub columns: Option<ColumnMap>,
     /// Kind for rows without one (project-api-key, agent-api-key, org-api-key, service-account,
     /// service-account-secret, project-service-account, project-service-account-secret,
-    /// ai-model-api-key, global-api-key, or an alias).
+    /// ai-model-api-key, global-api-key, org-mcp-secret, project-mcp-secret, database-user, or an
+    /// alias).
     #[arg(long, value_parser = KindParser, hide_possible_values = true)]
     pub kind: Option<Kind>,
     /// Kinds allowed (comma-separated); rows of other kinds are invalid. The destructive kinds

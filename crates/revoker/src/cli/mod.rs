@@ -2,6 +2,7 @@
 //! the grammar in [`args`], stderr in [`console`], progress in [`progress`].
 
 mod args;
+mod census;
 #[cfg(feature = "demo")]
 mod demo;
 mod man;
@@ -60,6 +61,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
         Command::Sweep(args) => runtime().and_then(|rt| rt.block_on(sweep::command(*args))),
+        Command::Census(args) => runtime().and_then(|rt| rt.block_on(census::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

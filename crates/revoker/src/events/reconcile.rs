@@ -127,8 +127,13 @@ pub fn deletes(r: &Read, t: &Target) -> bool {
                 && in_project
                 && id_is(&e.resource_id, &t.key)
         }
-        Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => {
-            let scoped = if t.kind == Kind::ServiceAccountSecret {
+        // An MCP configuration's secret is its ingress service account's: assumed recorded as
+        // that account's secret deletion (no document names an MCP event type).
+        Kind::ServiceAccountSecret
+        | Kind::ProjectServiceAccountSecret
+        | Kind::OrgMcpSecret
+        | Kind::ProjectMcpSecret => {
+            let scoped = if t.kind.is_org_wide() {
                 in_org
             } else {
                 in_project

@@ -70,6 +70,9 @@ impl Own {
             | Kind::ProjectServiceAccount
             | Kind::AiModelApiKey
             | Kind::DatabaseUser => false,
+            // An MCP configuration's ingress service account signs in to the Remote MCP server,
+            // not to the Administration API this run calls.
+            Kind::OrgMcpSecret | Kind::ProjectMcpSecret => false,
         }
     }
 

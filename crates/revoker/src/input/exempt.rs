@@ -137,9 +137,13 @@ fn covers(e: &Exemption, t: &Target) -> bool {
     }
     let elsewhere = |project: Option<ObjectId>| project.is_some_and(|p| p != t.scope);
     match (e.secret, t.kind) {
-        (Some(secret), Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret) => {
-            t.secret == Some(secret)
-        }
+        (
+            Some(secret),
+            Kind::ServiceAccountSecret
+            | Kind::ProjectServiceAccountSecret
+            | Kind::OrgMcpSecret
+            | Kind::ProjectMcpSecret,
+        ) => t.secret == Some(secret),
         // Only an assignment to another project than the one named is not this exemption's.
         (_, kind) if kind.unassigns() => !elsewhere(e.project),
         _ => true,

@@ -521,6 +521,8 @@ fn org_wide_warning(kind: Kind) -> &'static str {
             "deletes an Ops Manager global API key from every organization and project"
         }
         Kind::ServiceAccountSecret => "revokes a secret of an organization's service account",
+        Kind::OrgMcpSecret => "deletes a secret of an organization's MCP configuration",
+        Kind::ProjectMcpSecret => "deletes a secret of a project's MCP configuration",
         _ => {
             "deletes a secret of a project's service account (the secret itself, not an assignment)"
         }

@@ -4,6 +4,7 @@
 
 pub mod acting;
 pub mod apply;
+pub mod census;
 mod close;
 mod confirm;
 pub mod dry_run;

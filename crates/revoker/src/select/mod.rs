@@ -10,6 +10,7 @@
 //! its organization, it is not selected again through a project its account is assigned to.
 //! Access lists are read only for API keys whose other conditions already hold.
 
+pub mod mcp;
 pub mod read;
 pub mod rule;
 pub mod write;
@@ -291,6 +292,7 @@ impl Run<'_> {
                 Err(why) => self.problem(list, why),
             }
         }
+        self.mcp(Kind::OrgMcpSecret, org).await;
         if self.policy.every_project && PROJECT_KINDS.iter().any(|k| self.policy.wants(*k)) {
             let text = org.to_string();
             let spec =
@@ -454,6 +456,7 @@ impl Run<'_> {
             }
         }
         self.project_secrets(project).await;
+        self.mcp(Kind::ProjectMcpSecret, project).await;
     }
 
     /// The secrets of the service accounts assigned to a project (`listGroupServiceAccounts`: a
@@ -615,11 +618,12 @@ impl Run<'_> {
 }
 
 /// The kinds read per project.
-const PROJECT_KINDS: [Kind; 4] = [
+const PROJECT_KINDS: [Kind; 5] = [
     Kind::ProjectApiKey,
     Kind::AgentApiKey,
     Kind::AiModelApiKey,
     Kind::ProjectServiceAccountSecret,
+    Kind::ProjectMcpSecret,
 ];
 
 /// The dates of `fields` that could not be read, each named by its field.

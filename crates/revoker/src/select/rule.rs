@@ -150,7 +150,7 @@ fn applies(kind: Kind, condition: &str) -> bool {
 }
 
 /// The kinds a selection can read.
-pub const SELECTABLE: [Kind; 7] = [
+pub const SELECTABLE: [Kind; 9] = [
     Kind::ServiceAccountSecret,
     Kind::ProjectServiceAccountSecret,
     Kind::ServiceAccount,
@@ -158,6 +158,8 @@ pub const SELECTABLE: [Kind; 7] = [
     Kind::ProjectApiKey,
     Kind::AgentApiKey,
     Kind::AiModelApiKey,
+    Kind::OrgMcpSecret,
+    Kind::ProjectMcpSecret,
 ];
 
 fn older(t: Option<Timestamp>, than: Duration, now: Timestamp) -> bool {

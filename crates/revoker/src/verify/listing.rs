@@ -90,9 +90,13 @@ fn names_the_scope(kind: Kind, code: &str) -> bool {
 /// The list's request, as the client sends it.
 pub fn spec(ctx: &Context, key: &ListKey) -> ListSpec {
     let client = ctx.client();
-    let client_id = key
-        .client
-        .map(|c| format!("{}{c}", crate::input::CLIENT_ID_PREFIX));
+    let client_id = key.client.map(|c| {
+        if key.kind.is_mcp() {
+            c.to_string()
+        } else {
+            format!("{}{c}", crate::input::CLIENT_ID_PREFIX)
+        }
+    });
     client.api().list(
         client.base_url(),
         key.kind,

@@ -94,7 +94,8 @@ async fn read_secrets(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> Li
     let (Listed::Incomplete(why), Some(client)) = (&listed, key.client) else {
         return listed;
     };
-    if !why.starts_with("HTTP 404") {
+    // No list of MCP configurations is read to settle a 404 on one's secrets: it proves nothing.
+    if !why.starts_with("HTTP 404") || key.kind.is_mcp() {
         return listed;
     }
     // An organization's list settles an organization's secret. A project's list cannot settle a

@@ -30,6 +30,12 @@ pub enum Kind {
     AiModelApiKey,
     /// An Ops Manager global API key (`/admin/apiKeys/{id}`, v1.0 only): no project or organization.
     GlobalApiKey,
+    /// A secret of an organization's MCP configuration
+    /// (`/orgs/{o}/mcpConfigs/{mcpConfigId}/secrets/{secretId}`, Atlas v2, `deleteOrgMcpSecret`).
+    OrgMcpSecret,
+    /// A secret of a project's MCP configuration
+    /// (`/groups/{p}/mcpConfigs/{mcpConfigId}/secrets/{secretId}`, Atlas v2, `deleteGroupMcpSecret`).
+    ProjectMcpSecret,
     /// A database user of a project (`/groups/{p}/databaseUsers/{databaseName}/{username}`, Atlas
     /// v2 `deleteDatabaseUser`); its key is `databaseName/username`. Opt-in: destructive.
     DatabaseUser,
@@ -61,7 +67,7 @@ pub const NO_SCOPE: ObjectId = ObjectId([0; 12]);
 pub const CLIENT_ID_PREFIX: &str = "mdb_sa_id_";
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 12] = [
         Kind::ProjectApiKey,
         Kind::AgentApiKey,
         Kind::OrgApiKey,
@@ -71,6 +77,8 @@ impl Kind {
         Kind::ProjectServiceAccountSecret,
         Kind::AiModelApiKey,
         Kind::GlobalApiKey,
+        Kind::OrgMcpSecret,
+        Kind::ProjectMcpSecret,
         Kind::DatabaseUser,
     ];
 
@@ -86,6 +94,8 @@ impl Kind {
             Kind::ProjectServiceAccountSecret => "project-service-account-secret",
             Kind::AiModelApiKey => "ai-model-api-key",
             Kind::GlobalApiKey => "global-api-key",
+            Kind::OrgMcpSecret => "org-mcp-secret",
+            Kind::ProjectMcpSecret => "project-mcp-secret",
             Kind::DatabaseUser => "database-user",
         }
     }
@@ -126,6 +136,17 @@ impl Kind {
                 "global-programmatic-api-key",
                 "ops-manager-global-api-key",
                 "admin-api-key",
+            ],
+            Kind::OrgMcpSecret => &[
+                "mcp-secret",
+                "org-mcp-config-secret",
+                "organization-mcp-secret",
+                "mcp-config-secret",
+            ],
+            Kind::ProjectMcpSecret => &[
+                "group-mcp-secret",
+                "project-mcp-config-secret",
+                "group-mcp-config-secret",
             ],
             Kind::DatabaseUser => &["mongodb-user", "database-users"],
         }
@@ -184,8 +205,12 @@ impl Kind {
             | Kind::ProjectServiceAccount
             | Kind::ProjectServiceAccountSecret
             | Kind::AiModelApiKey
+            | Kind::ProjectMcpSecret
             | Kind::DatabaseUser => Scope::Project,
-            Kind::OrgApiKey | Kind::ServiceAccount | Kind::ServiceAccountSecret => Scope::Org,
+            Kind::OrgApiKey
+            | Kind::ServiceAccount
+            | Kind::ServiceAccountSecret
+            | Kind::OrgMcpSecret => Scope::Org,
             Kind::GlobalApiKey => Scope::Global,
         }
     }
@@ -226,15 +251,27 @@ impl Kind {
     pub fn needs_secret(self) -> bool {
         matches!(
             self,
-            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret
+            Kind::ServiceAccountSecret
+                | Kind::ProjectServiceAccountSecret
+                | Kind::OrgMcpSecret
+                | Kind::ProjectMcpSecret
         )
+    }
+
+    /// Whether the key is an MCP configuration's id (`mcpConfigId`) and the secret one of its
+    /// ingress service account's secrets.
+    pub fn is_mcp(self) -> bool {
+        matches!(self, Kind::OrgMcpSecret | Kind::ProjectMcpSecret)
     }
 
     /// Whether the API at a v1.0 base URL (Cloud Manager, Ops Manager) documents this kind. Cloud
     /// Manager's reference has project service accounts ("Unassign One Service Account from One
     /// Project", "Delete a Project Service Account Secret"); AI model keys are Atlas's alone.
     pub fn on_cloud_manager(self) -> bool {
-        !matches!(self, Kind::AiModelApiKey | Kind::DatabaseUser)
+        !matches!(
+            self,
+            Kind::AiModelApiKey | Kind::DatabaseUser | Kind::OrgMcpSecret | Kind::ProjectMcpSecret
+        )
     }
 
     /// Whether the Atlas Administration API (v2) documents this kind.
@@ -697,7 +734,7 @@ mod tests {
         assert_eq!(Kind::parse("user"), None);
         assert_eq!(
             Kind::names(),
-            "project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key or database-user"
+            "project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key, org-mcp-secret, project-mcp-secret or database-user"
         );
     }
 

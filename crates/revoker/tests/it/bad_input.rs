@@ -56,7 +56,7 @@ fn cases() -> Vec<(&'static str, i32, String)> {
         ("fullwidth.csv", 1, one_bad(2, "project id \"５f1b2c3d4e5f6a7b8c9d0e1f\" is not a 24-hex-digit ObjectId")),
         ("short-id.csv", 1, one_bad(2, "project id \"5f1b2c3d4e5f6a7b8c9d0e1\" is not a 24-hex-digit ObjectId")),
         ("empty-kind.csv", 1, one_bad(2, "kind is empty")),
-        ("unknown-kind.csv", 1, one_bad(2, "unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key or database-user)")),
+        ("unknown-kind.csv", 1, one_bad(2, "unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key, org-mcp-secret, project-mcp-secret or database-user)")),
         ("org-wide-not-allowed.csv", 1, one_bad(2, "kind service-account deletes the service account and every secret it has: it is sent only when allowed by name (--kinds +service-account, or add \"service-account\" to kinds in the job file)")),
         ("mixed-newlines.csv", 1, format!("F:4: key id \"nope\" is not a 24-hex-digit ObjectId\n{}", summary(3, 0, 2, 1, 1))),
         ("quoted-newline.csv", 1, format!("F: 2 rows: key id \"…\" is not a 24-hex-digit ObjectId (lines 2 \"aaaaaaaaaaaa\\naaaaaaaaaaaa\", 4 \"bad\")\n{}", summary(2, 0, 0, 2, 0))),

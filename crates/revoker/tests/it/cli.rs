@@ -107,7 +107,7 @@ fn validate_lists_every_bad_row_and_sets_the_exit_code() {
         ),
         format!("{bad}:4: project id \"269e0d37f2a74de452e6b43\" is not a 24-hex-digit ObjectId"),
         format!(
-            "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key or database-user)"
+            "{bad}:6: unknown kind \"user-key\" (expected project-api-key, agent-api-key, org-api-key, service-account, service-account-secret, project-service-account, project-service-account-secret, ai-model-api-key, global-api-key, org-mcp-secret, project-mcp-secret or database-user)"
         ),
         format!("{bad}:7: kind is empty"),
         format!("{bad}:8: project id is missing"),

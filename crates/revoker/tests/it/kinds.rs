@@ -7,7 +7,7 @@ use revoker::report::Outcome;
 use revoker_testkit::simulator::{SimConfig, SimHandle};
 use revoker_testkit::*;
 
-const ALL_KINDS: &str = "project-api-key,agent-api-key,org-api-key,service-account,service-account-secret,project-service-account,project-service-account-secret,ai-model-api-key,global-api-key";
+const ALL_KINDS: &str = "project-api-key,agent-api-key,org-api-key,service-account,service-account-secret,project-service-account,project-service-account-secret,ai-model-api-key,global-api-key,org-mcp-secret,project-mcp-secret";
 
 /// An AI model API key of project `project`, its id as Atlas writes them.
 fn model_key(project: u8, id: &str) -> Target {
@@ -46,6 +46,9 @@ fn every_kind(cloud_manager: bool) -> Vec<Target> {
     } else {
         rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpj"));
         rows.push(model_key(1, "a86r5kwrfsk5r5ku5tgvhmpk"));
+        // MCP configuration secrets (`deleteOrgMcpSecret`, `deleteGroupMcpSecret`): Atlas's alone.
+        rows.push(target(Kind::OrgMcpSecret, 100, 25, Some(26)));
+        rows.push(target(Kind::ProjectMcpSecret, 1, 27, Some(28)));
     }
     rows
 }
@@ -188,6 +191,24 @@ fn the_new_kinds_go_to_their_documented_paths_with_their_versions() {
         (
             model_key(1, "a86r5kwrfsk5r5ku5tgvhmpj"),
             format!("groups/{p}/aiModelApiKeys/a86r5kwrfsk5r5ku5tgvhmpj"),
+            "application/vnd.atlas.2025-03-12+json",
+        ),
+        (
+            target(Kind::OrgMcpSecret, 1, 2, Some(3)),
+            format!(
+                "orgs/{p}/mcpConfigs/{}/secrets/{}",
+                project.key,
+                project.secret_text()
+            ),
+            "application/vnd.atlas.2025-03-12+json",
+        ),
+        (
+            target(Kind::ProjectMcpSecret, 1, 2, Some(3)),
+            format!(
+                "groups/{p}/mcpConfigs/{}/secrets/{}",
+                project.key,
+                project.secret_text()
+            ),
             "application/vnd.atlas.2025-03-12+json",
         ),
     ];
@@ -404,7 +425,7 @@ fn the_sample_incident_export_has_every_kind_and_validates() {
     );
     // One file for both APIs: on each, only the kinds the other API alone has are invalid.
     let mut valid: std::collections::BTreeMap<String, u64> = Default::default();
-    for (api, invalid) in [("cloud-manager", 1), ("atlas", 7)] {
+    for (api, invalid) in [("cloud-manager", 3), ("atlas", 7)] {
         let out = revoker()
             .args([
                 "validate", sample, "--kinds", ALL_KINDS, "--api", api, "-o", "json",

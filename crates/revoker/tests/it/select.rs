@@ -210,9 +210,10 @@ fn secrets_are_selected_by_expiry_use_and_age_and_system_managed_ones_never() {
             .all(|(_, why)| why.starts_with("rule 1: expired at ")),
         "{rows:?}"
     );
-    // One page of the organization's accounts: one request (and a digest challenge).
+    // One page of the organization's accounts and one of its MCP configurations (whose secrets
+    // `--expired` applies to): two requests (and a digest challenge).
     assert!(
-        stderr(&out).contains("with 2 requests (0 access lists)"),
+        stderr(&out).contains("with 3 requests (0 access lists)"),
         "{}",
         stderr(&out)
     );

@@ -1,0 +1,93 @@
+//! `revoker census`: the client, the reads, the token revoked however it ends, the rows written
+//! (into a file that did not exist, or on stdout) and the summary table on the terminal.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::Client;
+use crate::census::{self, Census, read::Scope};
+use crate::engine::StopFlag;
+use crate::figures::Figures;
+use crate::job::Failure;
+use crate::settings::Settings;
+use crate::ui::{Output, console, out};
+use crate::vocab::{ExitCode as _, exit};
+
+/// Reads `scope` with the settings' credential.
+async fn read(settings: &Settings, scope: &Scope) -> Result<(Census, Option<i32>), Failure> {
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    let client = Arc::new(Client::new(
+        &settings.api_config(found),
+        Arc::new(Figures::default()),
+    )?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = super::acting::context(settings, &client, &stop, 2);
+    let taken = census::read::census(&ctx, scope).await;
+    if let Some(warning) = client.finish().await {
+        tracing::warn!("{warning}");
+    }
+    signals.abort();
+    Ok((taken, stop.reason().map(|r| r.exit_code())))
+}
+
+/// `revoker census`: exit 0, or 1 when a list could not be read (what was read is still
+/// written), or a stop's code.
+pub async fn census_command(
+    settings: Settings,
+    scope: Scope,
+    write: Option<PathBuf>,
+    output: Output,
+) -> Result<i32, Failure> {
+    if scope.orgs.is_empty() {
+        return Err(Failure::usage(
+            "a census needs an organization (--org ORG_ID, repeatable)",
+        ));
+    }
+    // Made before a request is sent: a census never replaces a file.
+    let mut file = match &write {
+        Some(path) => Some(census::write::create(path).map_err(Failure::usage)?),
+        None => None,
+    };
+    let (taken, stopped) = read(&settings, &scope).await?;
+    let code = stopped.unwrap_or(if taken.problems.is_empty() {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    });
+    match (&write, file.as_mut()) {
+        (Some(path), Some(f)) => {
+            census::write::write(f, path, &taken.rows).map_err(Failure::usage)?
+        }
+        _ if output == Output::Text => {
+            let bytes = census::write::render(&taken.rows, crate::input::Format::Csv)
+                .map_err(Failure::usage)?;
+            out(String::from_utf8_lossy(&bytes).trim_end());
+        }
+        _ => {}
+    }
+    if output == Output::Json {
+        out(serde_json::json!({
+            "census": taken,
+            "counts": taken.counts().into_iter().map(|((_, k), c)| (k, c)).collect::<std::collections::BTreeMap<_, _>>(),
+            "written": write.as_ref().map(|p| p.display().to_string()),
+            "exit_code": code,
+        }));
+    }
+    let level = if taken.problems.is_empty() {
+        "INFO"
+    } else {
+        "WARN"
+    };
+    console().emit(
+        level,
+        "revoker::census",
+        &taken.table(),
+        serde_json::json!({
+            "objects": taken.rows.len(),
+            "requests": taken.requests,
+            "problems": taken.problems,
+        }),
+    );
+    Ok(code)
+}
