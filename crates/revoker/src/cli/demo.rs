@@ -272,6 +272,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         exempt: Arc::default(),
         selection: None,
         opts,
+        ledger: None,
     };
     let outputs = Outputs {
         quiet: args.quiet,

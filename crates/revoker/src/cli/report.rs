@@ -52,7 +52,11 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
     if let Some(path) = &args.html {
         crate::fsx::write_atomic(
             path,
-            crate::report::html::page(&overview).as_bytes(),
+            crate::report::html::page_with(
+                &overview,
+                &super::ledger::owed_view(args.ledger.as_deref())?,
+            )
+            .as_bytes(),
             crate::fsx::PRIVATE,
         )
         .with_context(|| format!("cannot write {}", path.display()))?;

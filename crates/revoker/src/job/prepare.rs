@@ -27,6 +27,8 @@ pub struct PreparedJob {
     pub selection: Option<serde_json::Value>,
     /// How the input is read and which rows may be sent, derived once from the settings.
     pub opts: InputOptions,
+    /// The job's ledger of rows owed across nights, when it keeps one.
+    pub ledger: Option<PathBuf>,
 }
 
 impl PreparedJob {
@@ -141,8 +143,10 @@ pub fn prepare(
     for oc in &settings.org_credentials {
         oc.credential.as_ref().map_err(Failure::usage)?;
     }
-    let source = Arc::new(Source::open(&input)?);
+    let source = Source::open(&input)?;
     let (report, resume) = choose_report(&settings, &source, resume_flag)?;
+    let (source, ledger) = super::ledger::attach(&settings, &report, source)?;
+    let source = Arc::new(source);
     *protected = files::protected(&report, source.path());
     if resume && std::fs::metadata(&report).is_ok_and(|m| m.len() > 0) {
         // A report without a readable audit record (an early version's): the settings stand.
@@ -167,6 +171,7 @@ pub fn prepare(
         exempt,
         selection: None,
         opts,
+        ledger,
     })
 }
 

@@ -37,6 +37,11 @@ pub struct Resolved {
     pub plan: bool,
     pub yes: bool,
     pub forget_limits: bool,
+    /// The job's ledger, when it keeps one (its default path is chosen beside the report).
+    pub ledger: Option<super::job::LedgerSetting>,
+    /// Nights after which an owed row is escalated.
+    pub escalate_after: u32,
+    pub expired_exemptions: super::job::ExpiredExemptions,
 }
 
 impl Resolved {
@@ -94,6 +99,14 @@ impl Resolved {
             plan: yes(values.plan),
             yes: yes(values.yes),
             forget_limits: yes(values.forget_limits),
+            ledger: values
+                .ledger
+                .clone()
+                .filter(|l| *l != super::job::LedgerSetting::On(false)),
+            escalate_after: values
+                .escalate_after
+                .unwrap_or(crate::ledger::ESCALATE_AFTER),
+            expired_exemptions: values.expired_exemptions.unwrap_or_default(),
         })
     }
 }

@@ -14,6 +14,7 @@ mod hostile;
 mod house;
 mod invariants;
 mod kinds;
+mod ledger;
 mod limits;
 mod misc;
 mod newcomer;
