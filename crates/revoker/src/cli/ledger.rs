@@ -139,13 +139,35 @@ fn abandon(given: &Path, rows: &[String], reason: &str) -> Result<i32, Failure> 
 }
 
 /// What the ledger at `given` (a ledger or a job file) owes, as the HTML page shows it first.
-pub fn owed_view(given: Option<&Path>) -> Result<crate::report::html::Owed, Failure> {
+pub fn owed_view(
+    given: Option<&Path>,
+    exempt: Option<&str>,
+) -> Result<crate::report::html::Owed, Failure> {
+    let now = clock::now();
+    let warnings = exempt
+        .and_then(|file| crate::input::Exemptions::load(Path::new(file)).ok())
+        .map(|list| {
+            list.expired(now)
+                .into_iter()
+                .map(|e| {
+                    let what = e.dated.describe(&list.file);
+                    if e.readable {
+                        format!("{what}: past its until date")
+                    } else {
+                        format!("{what}: the until date cannot be read; it keeps protecting")
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let Some(given) = given else {
-        return Ok(Default::default());
+        return Ok(crate::report::html::Owed {
+            warnings,
+            ..Default::default()
+        });
     };
     let (path, after) = resolve(given)?;
     let ledger = Ledger::load(&path)?;
-    let now = clock::now();
     let mut rows: Vec<_> = ledger
         .owed
         .iter()
@@ -163,6 +185,6 @@ pub fn owed_view(given: Option<&Path>) -> Result<crate::report::html::Owed, Fail
         ledger: path.display().to_string(),
         escalate_after: after,
         rows,
-        warnings: Vec::new(),
+        warnings,
     })
 }

@@ -12,7 +12,7 @@ use crate::input::{Entry, Identity, InputOptions, ObjectId, Source};
 use crate::job::Failure;
 use crate::ledger::{self, Latest, Ledger, clock};
 use crate::settings::Settings;
-use crate::settings::job::LedgerSetting;
+use crate::settings::{ExpiredExemptions, LedgerSetting};
 
 /// The ledger's path for a run writing `report`, when the job keeps one: the job's path, or
 /// `<job>.ledger.json` beside the report.
@@ -206,4 +206,85 @@ pub fn settle_after(
         now,
         escalate_after,
     }))
+}
+
+/// The run's exemption list, with every exemption past its `until` (or with an unreadable one)
+/// warned about; past ones stop protecting only when the job says `expired_exemptions =
+/// "revoke"`. The same in a run, a plan and a dry run.
+pub fn exemptions(settings: &Settings) -> Result<Exemptions, Failure> {
+    let mut exempt = Exemptions::of(settings.run.exempt.as_ref())?;
+    let now = clock::now();
+    let revoke = settings.run.expired_exemptions == ExpiredExemptions::Revoke;
+    for line in expiry_lines(&exempt, now, revoke) {
+        tracing::warn!("{line}");
+    }
+    if revoke {
+        exempt.drop_expired(now);
+    }
+    Ok(exempt)
+}
+
+/// One warning per exemption past its `until` or with one that cannot be read.
+pub fn expiry_lines(exempt: &Exemptions, now: i64, revoke: bool) -> Vec<String> {
+    exempt
+        .expired(now)
+        .into_iter()
+        .map(|e| {
+            let what = e.dated.describe(&exempt.file);
+            match (e.readable, revoke) {
+                (false, _) => format!(
+                    "exemption {what}: the until date cannot be read (YYYY-MM-DD or an RFC 3339 instant); it keeps protecting"
+                ),
+                (true, false) => format!(
+                    "exemption {what} has expired; it keeps protecting (expired_exemptions = \"revoke\" stops it): renew or remove it"
+                ),
+                (true, true) => format!(
+                    "exemption {what} has expired and no longer protects (expired_exemptions = \"revoke\")"
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The exemption gauges: past their `until`, and with an `until` that cannot be read.
+pub fn exemption_metrics(exempt: &Exemptions, job: &str, now: i64) -> String {
+    let expired = exempt.expired(now);
+    let unreadable = expired.iter().filter(|e| !e.readable).count();
+    let job = job.replace('\\', "\\\\").replace('"', "\\\"");
+    format!(
+        "# HELP revoker_exemptions_expired Exemptions past their until date (state=\"expired\") or with an until that cannot be read (state=\"unreadable\").\n# TYPE revoker_exemptions_expired gauge\nrevoker_exemptions_expired{{job=\"{job}\",state=\"expired\"}} {}\nrevoker_exemptions_expired{{job=\"{job}\",state=\"unreadable\"}} {unreadable}\n",
+        expired.len() - unreadable
+    )
+}
+
+/// When the ledger at `path` first saw each credential without a creation date.
+pub fn first_seen(path: &Path) -> Result<crate::select::FirstSeen, Failure> {
+    let ledger = Ledger::load(path)?;
+    Ok(ledger
+        .first_seen
+        .iter()
+        .filter_map(|s| {
+            let kind = crate::input::Kind::parse(&s.kind)?;
+            let key = ObjectId::parse(&s.key)?;
+            let at = jiff::Timestamp::from_second(s.at_seconds()?).ok()?;
+            Some(((kind, key), at))
+        })
+        .collect())
+}
+
+/// Records now as the first sighting of each of `keys` the ledger had not seen.
+pub fn record_seen(path: &Path, keys: &[(crate::input::Kind, ObjectId)]) -> Result<(), Failure> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut ledger = Ledger::load(path)?;
+    let now = clock::now();
+    let before = ledger.first_seen.len();
+    for (kind, key) in keys {
+        ledger.first_seen(kind.as_str(), &key.to_string(), now);
+    }
+    if ledger.first_seen.len() != before {
+        ledger.save(path)?;
+    }
+    Ok(())
 }

@@ -132,7 +132,7 @@ pub async fn plan_command(
         Failure::usage("no input: pass --input PATH (or - for stdin), or set input in the job file")
     })?;
     let source = Source::open(&input)?;
-    let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
+    let exempt = super::ledger::exemptions(&settings)?;
     let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
     let report = crate::report::canonical(&report);
     let existed = report.exists();

@@ -160,7 +160,7 @@ pub fn prepare(
     }
     let sign_key = load_sign_key(&settings)?;
     super::session::warn_unsigned(&report, sign_key.as_deref());
-    let exempt = Arc::new(Exemptions::of(settings.run.exempt.as_ref())?);
+    let exempt = Arc::new(super::ledger::exemptions(&settings)?);
     let opts = settings.input_options();
     Ok(PreparedJob {
         settings,

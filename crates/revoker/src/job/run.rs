@@ -115,23 +115,30 @@ fn with_ledger(
             return result.and(Err(e));
         }
     };
-    match (result, owed) {
-        (Ok(mut ran), Some(owed)) => {
-            if let Some(line) = owed.escalation() {
-                crate::ui::console().emit(
-                    "WARN",
-                    "revoker::ledger",
-                    &line,
-                    serde_json::json!({ "ledger": owed.path.display().to_string() }),
-                );
-                ran.code = ran.code.max(crate::vocab::exit::UNFINISHED);
-            }
-            ran.extra_metrics
-                .push_str(&owed.metrics(&job.settings.job_name));
-            Ok(ran)
-        }
-        (result, _) => result,
+    let mut ran = result?;
+    let now = crate::ledger::clock::now();
+    let revoke = job.settings.run.expired_exemptions == crate::settings::ExpiredExemptions::Revoke;
+    let c = crate::ui::console();
+    for line in super::ledger::expiry_lines(&job.exempt, now, revoke) {
+        c.emit("WARN", "revoker::exempt", &line, serde_json::json!({}));
     }
+    let name = &job.settings.job_name;
+    ran.extra_metrics
+        .push_str(&super::ledger::exemption_metrics(&job.exempt, name, now));
+    if let Some(owed) = owed {
+        if let Some(line) = owed.escalation() {
+            let ledger = owed.path.display().to_string();
+            c.emit(
+                "WARN",
+                "revoker::ledger",
+                &line,
+                serde_json::json!({ "ledger": ledger }),
+            );
+            ran.code = ran.code.max(crate::vocab::exit::UNFINISHED);
+        }
+        ran.extra_metrics.push_str(&owed.metrics(name));
+    }
+    Ok(ran)
 }
 
 /// The work once the input is known good: the client, the run, the verification, the token

@@ -243,3 +243,128 @@ fn a_job_with_ledger_true_keeps_it_beside_its_reports_and_a_finished_row_leaves(
     assert!(text.contains("age 3d  1 nights"), "{text}");
     let _ = Path::new("");
 }
+
+#[test]
+fn an_exemption_past_until_is_warned_about_and_keeps_protecting_unless_the_job_says_revoke() {
+    let all = keys(3, 1);
+    let sim = sim(SimConfig::default(), &all);
+    let dir = dir();
+    let exempt = path(&dir, "break-glass.csv");
+    std::fs::write(
+        &exempt,
+        format!(
+            "key,until,owner,reason\n{},2026-10-31,alice,break-glass INC-1\n{},soon,bob,\n",
+            all[0].key_text(),
+            all[1].key_text()
+        ),
+    )
+    .expect("exemptions");
+    let input = path(&dir, "in.csv");
+    write_csv(&input, &all);
+    let metrics = path(&dir, "m.prom");
+    let go = |report: &str, job: Option<&Path>| {
+        let mut cmd = run(&sim, &input, &path(&dir, report), &["--exempt"]);
+        cmd.arg(&exempt).arg("--metrics-file").arg(&metrics);
+        if let Some(job) = job {
+            cmd.arg(job);
+        }
+        cmd.env("REVOKER_NOW", night(0)).output().expect("run")
+    };
+    let out = go("a.csv", None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "break-glass.csv:2 key {} until 2026-10-31 (owner alice): break-glass INC-1 has expired; it keeps protecting",
+            all[0].key_text()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("until soon (owner bob): the until date cannot be read"),
+        "{err}"
+    );
+    let rows = records(&path(&dir, "a.csv"));
+    assert_eq!(count(&rows, revoker::report::Outcome::Exempt), 2);
+    let m = std::fs::read_to_string(&metrics).expect("metrics");
+    assert!(
+        m.contains("revoker_exemptions_expired{job=\"run\",state=\"expired\"} 1"),
+        "{m}"
+    );
+    assert!(
+        m.contains("revoker_exemptions_expired{job=\"run\",state=\"unreadable\"} 1"),
+        "{m}"
+    );
+    // The page leads with them.
+    let page = path(&dir, "a.html");
+    let out = revoker()
+        .arg("report")
+        .arg(path(&dir, "a.csv"))
+        .arg("--html")
+        .arg(&page)
+        .env("REVOKER_NOW", night(0))
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).expect("page");
+    let warned = html
+        .find("Exemptions past their date")
+        .expect("warned on the page");
+    assert!(warned < html.find("What happened").expect("the rest"));
+    assert!(html.contains("the until date cannot be read; it keeps protecting"));
+    // expired_exemptions = "revoke": the expired one is sent, the unreadable one still protects.
+    let job = path(&dir, "job.toml");
+    std::fs::write(&job, "expired_exemptions = \"revoke\"\n").expect("job");
+    let out = go("b.csv", Some(&job));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has expired and no longer protects"));
+    let truth = truth(&sim);
+    assert!(
+        !truth.holds(&all[0]),
+        "the expired exemption no longer protects"
+    );
+    assert!(truth.holds(&all[1]), "an unreadable until keeps protecting");
+}
+
+#[test]
+fn an_api_key_without_a_creation_date_is_selected_by_when_the_ledger_first_saw_it() {
+    let org = target(revoker::input::Kind::OrgApiKey, 0x3a, 1, None);
+    let later = target(revoker::input::Kind::OrgApiKey, 0x3a, 2, None);
+    let dir = dir();
+    let job = path(&dir, "policy.toml");
+    std::fs::write(
+        &job,
+        format!(
+            "kinds = [\"org-api-key\"]\nledger = \"policy.ledger.json\"\n[select]\norgs = [\"{}\"]\n\n[[select.rule]]\ncreated_before = \"90d\"\nkinds = [\"org-api-key\"]\n",
+            org.scope
+        ),
+    )
+    .expect("job");
+    let go = |sim: &revoker_testkit::simulator::SimHandle, report: &str, now: &str| {
+        revoker()
+            .arg("run")
+            .arg(&job)
+            .args(["--base-url", sim.base_url(), "--report"])
+            .arg(path(&dir, report))
+            .env("REVOKER_NOW", now)
+            .output()
+            .expect("run")
+    };
+    // August: first seen; nothing is 90 days old yet.
+    let first = sim(SimConfig::default(), &[org]);
+    let out = go(&first, "aug.csv", "2026-08-01T02:15:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(truth(&first).holds(&org));
+    // November: the key seen in August is over 90 days "old"; the one first seen now is not.
+    let second = sim(SimConfig::default(), &[org, later]);
+    let out = go(&second, "nov.csv", "2026-11-01T02:15:00Z");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let selected = std::fs::read_to_string(path(&dir, "nov.csv.selected.csv")).expect("selection");
+    assert!(
+        selected.contains("first seen at 2026-08-01T02:15:00Z by the job's ledger (over 90d ago; the API gives no creation date)"),
+        "{selected}"
+    );
+    assert!(!selected.contains(&later.key_text()), "{selected}");
+    let truth = truth(&second);
+    assert!(!truth.holds(&org) && truth.holds(&later));
+}
