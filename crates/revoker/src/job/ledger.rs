@@ -66,7 +66,12 @@ pub fn attach(
         extra.push(Entry {
             line: last + 1 + extra.len() as u64,
             offset: None,
-            raw: Default::default(),
+            raw: crate::input::RawRow {
+                scope: row.scope.clone(),
+                key: row.key.clone(),
+                kind: row.kind.clone(),
+                secret: row.secret.clone(),
+            },
             target: opts.allows(target.kind).map(|()| target),
             org: ObjectId::parse(&row.org),
         });
@@ -171,6 +176,24 @@ impl Owed {
             } else {
                 String::new()
             },
+            self.path.display()
+        ))
+    }
+
+    /// One line on what is still owed, when anything is: how many, and the oldest's age.
+    pub fn still_owed(&self) -> Option<String> {
+        let oldest = self
+            .ledger
+            .owed
+            .iter()
+            .max_by_key(|r| r.age_days(self.now))?;
+        Some(format!(
+            "revoker: ledger {}: {} still owed, the oldest ({}) for {} over {}; `revoker ledger {}` lists them with their ages",
+            self.path.display(),
+            crate::text::plural(self.ledger.owed.len() as u64, "row", "rows"),
+            oldest.name(),
+            crate::text::plural(oldest.age_days(self.now).max(0) as u64, "day", "days"),
+            crate::text::plural(u64::from(oldest.nights), "night", "nights"),
             self.path.display()
         ))
     }

@@ -126,15 +126,12 @@ fn with_ledger(
     ran.extra_metrics
         .push_str(&super::ledger::exemption_metrics(&job.exempt, name, now));
     if let Some(owed) = owed {
+        let ledger = serde_json::json!({ "ledger": owed.path.display().to_string() });
         if let Some(line) = owed.escalation() {
-            let ledger = owed.path.display().to_string();
-            c.emit(
-                "WARN",
-                "revoker::ledger",
-                &line,
-                serde_json::json!({ "ledger": ledger }),
-            );
+            c.emit("WARN", "revoker::ledger", &line, ledger);
             ran.code = ran.code.max(crate::vocab::exit::UNFINISHED);
+        } else if let Some(line) = owed.still_owed() {
+            c.emit("WARN", "revoker::ledger", &line, ledger);
         }
         ran.extra_metrics.push_str(&owed.metrics(name));
     }

@@ -346,7 +346,10 @@ mod tests {
             l.settle(&HashMap::new(), night * 86_400);
         }
         assert_eq!(l.owed[0].nights, 5);
-        assert_eq!(l.owed[0].last_outcome, "not_attempted");
+        assert_eq!(
+            l.owed[0].last_outcome, "failed",
+            "the last answer it had stands"
+        );
         assert_eq!(l.escalated(3).len(), 1);
         assert_eq!(
             l.by_age(4 * 86_400).into_iter().collect::<Vec<_>>(),

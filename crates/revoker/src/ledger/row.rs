@@ -90,10 +90,12 @@ impl OwedRow {
                 self.last_outcome = l.outcome.to_string();
                 self.last_reason = l.message.clone();
             }
-            None => {
+            // Not attempted tonight (a stop, a refused run): the last answer it had stands.
+            None if self.last_outcome == "pending" => {
                 self.last_outcome = "not_attempted".into();
-                self.last_reason = "the run stopped before sending it".into();
+                self.last_reason = "no run has sent it yet".into();
             }
+            None => {}
         }
     }
 }

@@ -1924,13 +1924,13 @@ fn ledger_case(world: World, rows: Vec<Row>, nights: Vec<Night>) -> Result<(), T
     let mut alive = world.seeds();
     let mut given: Vec<Row> = Vec::new();
     let mut gone: Ids = HashSet::new();
-    let last = Night {
-        listed: vec![false],
-        refuse: Vec::new(),
-        stop: None,
-        abandon: false,
-    };
-    for (n, night) in nights.iter().chain(std::iter::once(&last)).enumerate() {
+    // The last night the server refuses nothing and the run is not stopped.
+    let mut nights = nights;
+    if let Some(last) = nights.last_mut() {
+        last.refuse.clear();
+        last.stop = None;
+    }
+    for (n, night) in nights.iter().enumerate() {
         if night.abandon
             && let Some(name) = owed_name(&ledger)
         {

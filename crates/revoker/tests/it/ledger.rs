@@ -119,6 +119,17 @@ fn thirty_nights_with_persistent_failures_and_exports_that_drop_them_lose_no_row
             n >= 3,
             "night {n}: {err}"
         );
+        let aged = [
+            "for 0 days over 1 night",
+            "for 1 day over 2 nights",
+            "for 2 days over 3 nights",
+        ];
+        if let Some(aged) = aged.get(n as usize) {
+            assert!(
+                err.contains("2 rows still owed, the oldest") && err.contains(aged),
+                "night {n}: {err}"
+            );
+        }
     }
     // 0 rows lost: every row is gone on the server or owed in the ledger.
     let truth = truth(&sim);
