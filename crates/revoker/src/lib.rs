@@ -19,6 +19,7 @@ pub mod fsx;
 pub mod guard;
 pub mod input;
 pub mod job;
+pub mod ledger;
 pub mod plan;
 pub mod report;
 pub mod select;

@@ -72,6 +72,9 @@ pub enum Command {
     /// finished, the last verification, and whether the report is as written.
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// What a job's ledger still owes across nights, with ages; `abandon` gives rows up by name.
+    #[command(after_help = LEDGER_EXAMPLES)]
+    Ledger(LedgerArgs),
     /// Run a complete job against an in-process simulator seeded from samples/, and explain it.
     #[cfg(feature = "demo")]
     Demo(DemoArgs),
@@ -115,6 +118,17 @@ Examples:
   # see what would be sent, and where each setting comes from
   revoker run --input keys.csv --dry-run
   revoker run jobs/nightly.toml --print-config";
+
+const LEDGER_EXAMPLES: &str = "\
+A job with `ledger = true` (or `ledger = \"PATH\"`) keeps the rows a run leaves unfinished; the next
+run sends them with its input even when the export no longer lists them. Rows leave when done,
+not_found or verified, or when abandoned here (recorded with user, host, time and reason).
+
+Examples:
+  revoker ledger jobs/nightly.toml
+  revoker ledger reports/nightly.ledger.json -o json
+  revoker ledger abandon jobs/nightly.toml project-api-key/5f1b…/5f1c… \\
+      --reason \"project deleted by its owner, ticket SEC-1234\"";
 
 const PLAN_EXAMPLES: &str = "\
 Takes the settings run takes (job file, profile, kinds, credentials, exemptions) and reads what
@@ -300,6 +314,10 @@ pub struct RunArgs {
     /// Write Prometheus text-format metrics here at the end (for node_exporter's textfile collector).
     #[arg(long)]
     pub metrics_file: Option<PathBuf>,
+    /// Keep a ledger of the rows left unfinished here, and send its rows with the input (a job
+    /// file says `ledger = "PATH"` or `ledger = true`).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
     /// Validate and print what would be sent; send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -701,6 +719,38 @@ pub struct ReportArgs {
     /// kept elsewhere (a cut tail, a recomputed chain or a rewritten end record loses it).
     #[arg(long, value_name = "SHA256")]
     pub expect_digest: Option<String>,
+    /// With --html: the job's ledger (JSON), whose owed rows and expired exemptions the page
+    /// shows first.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    pub action: Option<LedgerAction>,
+    /// The ledger (JSON), or a job file whose ledger to read.
+    pub ledger: Option<PathBuf>,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum LedgerAction {
+    /// Take rows out of the ledger by name; each is recorded with who (user, host), when and why.
+    Abandon {
+        /// The ledger (JSON), or a job file whose ledger to change.
+        ledger: PathBuf,
+        /// Rows as `revoker ledger` lists them (kind/scope/key[/secret]), or a key that names
+        /// exactly one owed row.
+        #[arg(required = true)]
+        rows: Vec<String>,
+        /// Why they are given up (kept in the ledger).
+        #[arg(long, required = true)]
+        reason: String,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -273,6 +273,7 @@ pub(super) async fn command(args: DemoArgs) -> Result<i32, Failure> {
         selection: None,
         opts,
         applied: None,
+        ledger: None,
     };
     let outputs = Outputs {
         quiet: args.quiet,

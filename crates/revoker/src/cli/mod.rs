@@ -5,6 +5,7 @@ mod args;
 mod census;
 #[cfg(feature = "demo")]
 mod demo;
+mod ledger;
 mod man;
 mod plan;
 mod report;
@@ -65,6 +66,7 @@ pub fn main() -> i32 {
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),
+        Command::Ledger(args) => ledger::command(args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::command(args))),
         Command::Man(args) => man::command(args),

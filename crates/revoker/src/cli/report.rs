@@ -50,9 +50,16 @@ pub(super) fn command(args: ReportArgs) -> Result<i32, Failure> {
         console().note("revoker::report", &checked.describe());
     }
     if let Some(path) = &args.html {
+        // The exemption list the last run read: its expired exemptions lead the page.
+        let exempt = overview
+            .runs
+            .iter()
+            .rev()
+            .find_map(|r| r.audit.as_ref().and_then(|a| a.start.exempt.clone()));
+        let owed = super::ledger::owed_view(args.ledger.as_deref(), exempt.as_deref())?;
         crate::fsx::write_atomic(
             path,
-            crate::report::html::page(&overview).as_bytes(),
+            crate::report::html::page_with(&overview, &owed).as_bytes(),
             crate::fsx::PRIVATE,
         )
         .with_context(|| format!("cannot write {}", path.display()))?;

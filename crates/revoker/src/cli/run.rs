@@ -20,6 +20,7 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
     job.new_input = args.new_input.then_some(true);
     job.allow_own_credential = args.allow_own_credential.then_some(true);
     job.metrics_file = args.metrics_file.clone();
+    job.ledger = args.ledger.clone().map(crate::settings::LedgerSetting::At);
     job.verify = match (args.verify, args.no_verify) {
         (true, _) => Some(true),
         (_, true) => Some(false),

@@ -58,6 +58,68 @@ pub struct Exemptions {
     pub sha256: String,
     /// Exemptions read.
     pub count: u64,
+    /// The lines with an `until`, `owner` or `reason` cell.
+    pub dated: Vec<Dated>,
+}
+
+/// An exemption line's `until`, `owner` and `reason` cells, as the file has them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dated {
+    pub line: u64,
+    pub key: String,
+    pub until: String,
+    pub owner: String,
+    pub reason: String,
+}
+
+/// When an exemption ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Until {
+    /// No `until`: it never ends.
+    Never,
+    /// Seconds since the epoch.
+    At(i64),
+    /// An `until` that reads as no date: it keeps protecting, and is named.
+    Unreadable,
+}
+
+/// An exemption past its `until`, or whose `until` cannot be read (which keeps protecting).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expiry {
+    pub dated: Dated,
+    /// False: the `until` cell is not a date (YYYY-MM-DD) or an RFC 3339 instant.
+    pub readable: bool,
+}
+
+impl Dated {
+    /// The instant the exemption ends: the end of an `until` day (UTC), or an RFC 3339 instant.
+    pub fn ends(&self) -> Until {
+        let text = self.until.trim();
+        if text.is_empty() {
+            return Until::Never;
+        }
+        if let Ok(t) = text.parse::<jiff::Timestamp>() {
+            return Until::At(t.as_second());
+        }
+        let end = text
+            .parse::<jiff::civil::Date>()
+            .ok()
+            .and_then(|d| d.tomorrow().ok())
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok());
+        end.map_or(Until::Unreadable, |z| Until::At(z.timestamp().as_second()))
+    }
+
+    /// One line for a warning: where, which key, until when, whose, why.
+    pub fn describe(&self, file: &str) -> String {
+        let mut text = format!("{file}:{} key {} until {}", self.line, self.key, self.until);
+        if !self.owner.is_empty() {
+            text.push_str(&format!(" (owner {})", self.owner));
+        }
+        if !self.reason.is_empty() {
+            text.push_str(&format!(": {}", self.reason));
+        }
+        text
+    }
 }
 
 /// An exemption file that cannot be used: exit code 2, before anything is sent.
@@ -94,6 +156,17 @@ impl Exemptions {
             ..Exemptions::default()
         };
         for (line, cells) in rows {
+            let cell = |name: &str| cells.get(name).map_or("", |v| v.trim()).to_string();
+            let dated = Dated {
+                line,
+                key: cell("key"),
+                until: cell(UNTIL),
+                owner: cell(OWNER),
+                reason: cell(REASON),
+            };
+            if !(dated.until.is_empty() && dated.owner.is_empty() && dated.reason.is_empty()) {
+                out.dated.push(dated);
+            }
             for (key, exemption) in parse(line, &cells).map_err(|r| err(line, r))? {
                 out.by_key.entry(key).or_default().push(exemption);
             }
@@ -109,6 +182,40 @@ impl Exemptions {
 
     pub fn is_empty(&self) -> bool {
         self.by_key.is_empty()
+    }
+
+    /// The exemptions past their `until` at `now`, and those whose `until` cannot be read.
+    pub fn expired(&self, now: i64) -> Vec<Expiry> {
+        self.dated
+            .iter()
+            .filter_map(|d| match d.ends() {
+                Until::At(end) if now >= end => Some(Expiry {
+                    dated: d.clone(),
+                    readable: true,
+                }),
+                Until::At(_) | Until::Never => None,
+                Until::Unreadable => Some(Expiry {
+                    dated: d.clone(),
+                    readable: false,
+                }),
+            })
+            .collect()
+    }
+
+    /// Stops the exemptions past their `until` at `now` from protecting (`expired_exemptions =
+    /// "revoke"`); an unreadable `until` keeps protecting. Answers how many stopped.
+    pub fn drop_expired(&mut self, now: i64) -> usize {
+        let lines: std::collections::HashSet<u64> = self
+            .expired(now)
+            .into_iter()
+            .filter(|e| e.readable)
+            .map(|e| e.dated.line)
+            .collect();
+        for list in self.by_key.values_mut() {
+            list.retain(|e| !lines.contains(&e.line));
+        }
+        self.by_key.retain(|_, list| !list.is_empty());
+        lines.len()
     }
 
     /// The line of the exemption that covers `target`, if one does.
@@ -212,8 +319,19 @@ fn parse(line: u64, cells: &Cells) -> Result<Vec<(ObjectId, Exemption)>, String>
     Ok(keys)
 }
 
+/// The columns an exemption may carry besides the input's: until when, whose, why.
+const UNTIL: &str = "until";
+const OWNER: &str = "owner";
+const REASON: &str = "reason";
+
 /// The column (or JSON field) of each field, by the input's default names.
 fn field_of(name: &str) -> Option<&'static str> {
+    if let Some(extra) = [UNTIL, OWNER, REASON]
+        .into_iter()
+        .find(|c| name.trim().eq_ignore_ascii_case(c))
+    {
+        return Some(extra);
+    }
     let map = ColumnMap::default();
     Field::ALL
         .into_iter()
@@ -414,6 +532,38 @@ mod tests {
         let mut global = target(Kind::GlobalApiKey, 0, 13, None);
         global.scope = crate::vocab::NO_SCOPE;
         assert_eq!(e.covering(&global), Some(3));
+    }
+
+    #[test]
+    fn an_exemption_past_until_is_named_and_an_unreadable_until_keeps_protecting() {
+        let k = |n: u8| ObjectId::from_bytes([n; 12]);
+        let e = load(&format!(
+            "key,until,owner,reason\n{},2026-11-30,alice,break-glass\n{},soon,bob,\n{},2027-01-01,,\n",
+            k(1),
+            k(2),
+            k(3)
+        ));
+        let dec1 = 1_796_083_200; // 2026-12-01T00:00:00Z
+        let expired = e.expired(dec1);
+        assert_eq!(
+            expired
+                .iter()
+                .map(|x| (x.dated.line, x.readable))
+                .collect::<Vec<_>>(),
+            [(2, true), (3, false)]
+        );
+        assert!(expired[0].dated.describe("x.csv").contains("owner alice"));
+        // The last second of the until day still protects.
+        assert!(e.expired(dec1 - 1).iter().all(|x| !x.readable));
+        let mut revoking = e.clone();
+        assert_eq!(revoking.drop_expired(dec1), 1);
+        let t = |n: u8| target(Kind::ProjectApiKey, 5, n, None);
+        assert!(revoking.covering(&t(1)).is_none());
+        assert!(
+            revoking.covering(&t(2)).is_some(),
+            "an unreadable until protects"
+        );
+        assert!(revoking.covering(&t(3)).is_some());
     }
 
     #[test]

@@ -391,11 +391,23 @@ impl Source {
         }
         let mut reader = self.reader();
         reader.fill_buf().map_err(|e| self.io_error(e))?;
+        let stopped = std::cell::Cell::new(false);
+        let mut visit = |entry: Entry| {
+            let flow = visit(entry);
+            stopped.set(flow.is_break());
+            flow
+        };
         match format {
-            Format::Csv => csv_reader::scan(self, reader, opts, from, visit),
-            Format::Json => json_reader::scan_array(self, reader, opts, visit),
-            Format::Jsonl => json_reader::scan_lines(self, reader, opts, from, visit),
+            Format::Csv => csv_reader::scan(self, reader, opts, from, &mut visit)?,
+            Format::Json => json_reader::scan_array(self, reader, opts, &mut visit)?,
+            Format::Jsonl => json_reader::scan_lines(self, reader, opts, from, &mut visit)?,
         }
+        for entry in self.extra() {
+            if stopped.get() || visit(entry.clone()).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Remarks about the header worth a warning (a column named twice, two names for one value).

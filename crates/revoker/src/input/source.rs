@@ -25,6 +25,9 @@ pub struct Source {
     len: u64,
     sha256: String,
     rereadable: bool,
+    /// Rows read after the file's (a job ledger's owed rows the file does not list): they are
+    /// not part of the file's bytes or its SHA-256.
+    extra: Vec<super::Entry>,
 }
 
 /// Writes into the copy and the digest at once.
@@ -142,6 +145,7 @@ impl Source {
             len,
             sha256,
             rereadable,
+            extra: Vec::new(),
         };
         source.refuse_credentials()?;
         Ok(source)
@@ -175,6 +179,17 @@ impl Source {
     /// run's rows not yet attempted can be found by `revoker report --failures` and `--resume`.
     pub fn rereadable(&self) -> bool {
         self.rereadable
+    }
+
+    /// The source with `rows` read after the file's own, by every pass.
+    pub fn with_extra(mut self, rows: Vec<super::Entry>) -> Source {
+        self.extra = rows;
+        self
+    }
+
+    /// The rows read after the file's own.
+    pub fn extra(&self) -> &[super::Entry] {
+        &self.extra
     }
 
     /// A reader of the copy from its first byte.

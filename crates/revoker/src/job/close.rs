@@ -19,6 +19,8 @@ use crate::vocab::{ExitCode as _, exit};
 pub struct Ran {
     pub code: i32,
     pub summary: Summary,
+    /// Gauges of the job's ledger and exemptions, appended to the metrics.
+    pub extra_metrics: String,
 }
 
 /// Counts the run, closes its evidence, says what happened, and verifies when asked.
@@ -73,7 +75,11 @@ pub async fn finish(
             verification,
         ));
     }
-    Ok(Ran { code, summary })
+    Ok(Ran {
+        code,
+        summary,
+        extra_metrics: String::new(),
+    })
 }
 
 /// Writes the metrics; a failure to is a warning, never the run's exit code.
@@ -83,6 +89,7 @@ pub fn write_metrics(
     summary: &Summary,
     code: i32,
     protected: &[(PathBuf, String)],
+    extra: &str,
 ) {
     if files::refuse_protected(path, protected).is_err() {
         return;
@@ -93,7 +100,7 @@ pub fn write_metrics(
         exit_code: code,
         ended: jiff::Timestamp::now().as_millisecond() as f64 / 1000.0,
     };
-    if let Err(e) = metrics::write(path, &m) {
+    if let Err(e) = metrics::write_with(path, &m, extra) {
         tracing::warn!("cannot write the metrics file {}: {e}", path.display());
     }
 }

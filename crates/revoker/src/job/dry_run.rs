@@ -15,7 +15,7 @@ use crate::vocab::exit;
 /// Validates, then prints what a run would send; sends nothing and writes nothing.
 pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
     let opts = settings.input_options();
-    let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
+    let exempt = super::ledger::exemptions(settings)?;
     let survey = survey(source, &opts, (&HashSet::new(), &exempt), &mut |entry| {
         if let Err(reason) = &entry.target {
             console().note(

@@ -35,6 +35,7 @@ macro_rules! usage_errors {
 usage_errors!(
     crate::input::InputError,
     crate::input::exempt::ExemptError,
+    crate::ledger::LedgerError,
     crate::settings::SettingsError,
     crate::settings::JobFileError,
     crate::settings::CredentialError,

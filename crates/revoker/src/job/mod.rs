@@ -12,6 +12,7 @@ pub mod exempt_rows;
 mod failure;
 mod gate;
 pub mod lanes;
+pub mod ledger;
 pub mod limits;
 pub mod own;
 pub mod plan;

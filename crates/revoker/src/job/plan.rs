@@ -151,7 +151,7 @@ pub async fn plan_command(
         None => None,
     };
     let source = Source::open(&input)?;
-    let exempt = Exemptions::of(settings.run.exempt.as_ref())?;
+    let exempt = super::ledger::exemptions(&settings)?;
     let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
     let report = crate::report::canonical(&report);
     let existed = report.exists();

@@ -29,6 +29,8 @@ pub struct PreparedJob {
     pub opts: InputOptions,
     /// `--plan-file`: the reviewed plan this run applies, checked before anything is sent.
     pub applied: Option<Arc<super::apply::Applied>>,
+    /// The job's ledger of rows owed across nights, when it keeps one.
+    pub ledger: Option<PathBuf>,
 }
 
 impl PreparedJob {
@@ -134,8 +136,10 @@ pub fn prepare(
     for oc in &settings.org_credentials {
         oc.credential.as_ref().map_err(Failure::usage)?;
     }
-    let source = Arc::new(Source::open(&input)?);
+    let source = Source::open(&input)?;
     let (report, resume) = choose_report(&settings, &source, resume_flag)?;
+    let (source, ledger) = super::ledger::attach(&settings, &report, source)?;
+    let source = Arc::new(source);
     *protected = files::protected(&report, source.path());
     if resume && std::fs::metadata(&report).is_ok_and(|m| m.len() > 0) {
         // A report without a readable audit record (an early version's): the settings stand.
@@ -149,7 +153,7 @@ pub fn prepare(
     }
     let sign_key = load_sign_key(&settings)?;
     super::session::warn_unsigned(&report, sign_key.as_deref());
-    let exempt = Arc::new(Exemptions::of(settings.run.exempt.as_ref())?);
+    let exempt = Arc::new(super::ledger::exemptions(&settings)?);
     let opts = settings.input_options();
     Ok(PreparedJob {
         settings,
@@ -161,6 +165,7 @@ pub fn prepare(
         selection: None,
         opts,
         applied: None,
+        ledger,
     })
 }
 

@@ -39,7 +39,7 @@ pub async fn run(
         }
         Err(f) => {
             if let Some(path) = &metrics {
-                close::write_metrics(path, &job_name, &Summary::default(), f.code, &[]);
+                close::write_metrics(path, &job_name, &Summary::default(), f.code, &[], "");
             }
             return Err(f);
         }
@@ -72,7 +72,8 @@ pub async fn run(
             Ok(ran) => (ran.code, ran.summary.clone()),
             Err(f) => (f.code, Summary::default()),
         };
-        close::write_metrics(path, &job_name, &summary, code, &protected);
+        let extra = result.as_ref().map_or("", |ran| ran.extra_metrics.as_str());
+        close::write_metrics(path, &job_name, &summary, code, &protected, extra);
     }
     result.map(|ran| ran.code)
 }
@@ -88,15 +89,62 @@ async fn execute(job: PreparedJob, outputs: Outputs) -> Result<Ran, Failure> {
     let (lock, prior) = prepare::lock_report(&job, &report)?;
     let result = match prepare::survey_input(&job.opts, &job.source, (&prior.finished, &job.exempt))
     {
-        Ok(survey) => revoke(&job, &report, survey, prior, &outputs).await,
+        Ok(survey) => match super::ledger::owe_before(
+            job.ledger.as_deref(),
+            (&job.source, &job.opts),
+            &prior.finished,
+            &job.exempt,
+        ) {
+            Ok(()) => revoke(&job, &report, survey, prior, &outputs).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
+    let result = with_ledger(&job, &report, result);
     // A report this run created and never wrote a row to is not left behind.
     if result.is_err() && std::fs::metadata(&report).is_ok_and(|m| m.len() == 0) {
         let _ = std::fs::remove_file(&report);
     }
     drop(lock);
     result
+}
+
+/// The ledger settled once the run has ended, whatever its end: rows owed for too long are
+/// named and keep the exit code at 1 at least.
+fn with_ledger(
+    job: &PreparedJob,
+    report: &Path,
+    result: Result<Ran, Failure>,
+) -> Result<Ran, Failure> {
+    let after = job.settings.run.escalate_after;
+    let owed = match super::ledger::settle_after(job.ledger.as_deref(), report, after) {
+        Ok(owed) => owed,
+        Err(e) => {
+            tracing::warn!("{:#}", e.error);
+            return result.and(Err(e));
+        }
+    };
+    let mut ran = result?;
+    let now = crate::ledger::clock::now();
+    let revoke = job.settings.run.expired_exemptions == crate::settings::ExpiredExemptions::Revoke;
+    let c = crate::ui::console();
+    for line in super::ledger::expiry_lines(&job.exempt, now, revoke) {
+        c.emit("WARN", "revoker::exempt", &line, serde_json::json!({}));
+    }
+    let name = &job.settings.job_name;
+    ran.extra_metrics
+        .push_str(&super::ledger::exemption_metrics(&job.exempt, name, now));
+    if let Some(owed) = owed {
+        let ledger = serde_json::json!({ "ledger": owed.path.display().to_string() });
+        if let Some(line) = owed.escalation() {
+            c.emit("WARN", "revoker::ledger", &line, ledger);
+            ran.code = ran.code.max(crate::vocab::exit::UNFINISHED);
+        } else if let Some(line) = owed.still_owed() {
+            c.emit("WARN", "revoker::ledger", &line, ledger);
+        }
+        ran.extra_metrics.push_str(&owed.metrics(name));
+    }
+    Ok(ran)
 }
 
 /// The work once the input is known good: the client, the run, the verification, the token

@@ -26,6 +26,7 @@ pub const SELECTED: &str = ".selected.csv";
 pub async fn run_selection(
     settings: &Settings,
     policy: &Policy,
+    ledger: Option<&Path>,
 ) -> Result<(Found, Option<i32>), Failure> {
     policy.check().map_err(Failure::usage)?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
@@ -37,8 +38,13 @@ pub async fn run_selection(
     let signals = super::signals::listen_for_signals(stop.clone());
     let ctx = super::acting::context(settings, &client, &stop, 2);
     let caller = select::caller_of(&found.credential);
-    let now = jiff::Timestamp::now();
-    let selection = select::select(&ctx, policy, &caller, now).await;
+    let now = jiff::Timestamp::from_second(crate::ledger::clock::now())
+        .unwrap_or_else(|_| jiff::Timestamp::now());
+    let first_seen = ledger.map(super::ledger::first_seen).transpose()?;
+    let selection = select::select_seen(&ctx, policy, &caller, now, first_seen).await;
+    if let Some(path) = ledger {
+        super::ledger::record_seen(path, &selection.dateless)?;
+    }
     let refused = protected(&ctx, &settings.run.protect, &selection).await;
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
@@ -121,7 +127,11 @@ pub async fn select_command(
     if let Some(path) = &write {
         select::write::refuse_to_replace(path)?;
     }
-    let (found, stopped) = run_selection(&settings, &policy).await?;
+    let ledger = match &settings.run.ledger {
+        Some(crate::settings::LedgerSetting::At(path)) => Some(path.clone()),
+        _ => None,
+    };
+    let (found, stopped) = run_selection(&settings, &policy, ledger.as_deref()).await?;
     let format = match write
         .as_deref()
         .and_then(|p| p.extension())
@@ -224,7 +234,8 @@ pub async fn select_for_run(
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
     }
-    let (found, stopped) = run_selection(settings, &policy).await?;
+    let ledger = super::ledger::path_for(settings, report);
+    let (found, stopped) = run_selection(settings, &policy, ledger.as_deref()).await?;
     if let Some(code) = stopped {
         return Err(Failure::new(
             code,

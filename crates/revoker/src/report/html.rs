@@ -482,8 +482,68 @@ fn digests(o: &ReportOverview) -> Markup {
     }
 }
 
+/// What a job's ledger owes and what its exemptions warn of: shown first on the page.
+#[derive(Clone, Debug, Default)]
+pub struct Owed {
+    /// The ledger file.
+    pub ledger: String,
+    pub escalate_after: u32,
+    /// The owed rows, oldest first.
+    pub rows: Vec<OwedView>,
+    /// Exemptions past their `until` (or with one that cannot be read), one line each.
+    pub warnings: Vec<String>,
+}
+
+/// One owed row as the page shows it.
+#[derive(Clone, Debug)]
+pub struct OwedView {
+    pub row: String,
+    pub first_owed: String,
+    pub age_days: i64,
+    pub nights: u32,
+    pub attempts: u32,
+    /// The last outcome and its reason.
+    pub last: String,
+}
+
+fn owed(o: &Owed) -> Markup {
+    let escalated = o
+        .rows
+        .iter()
+        .filter(|r| r.nights > o.escalate_after)
+        .count();
+    html! {
+        @if !o.warnings.is_empty() {
+            div class="status bad" id="exemption-warnings" {
+                strong { "Exemptions past their date: " }
+                @for w in &o.warnings { div { (w) } }
+            }
+        }
+        @if !o.rows.is_empty() {
+            div class="status bad" id="owed" {
+                @if escalated > 0 { strong { (escalated) " rows owed for more than " (o.escalate_after) " nights. " } }
+                (o.rows.len()) " rows still owed across nights (ledger " span.mono { (o.ledger) } ")."
+            }
+            div.wide { table id="owed-rows" {
+                tr { th { "Row" } th.n { "Age (days)" } th.n { "Nights" } th.n { "Attempts" } th { "First owed" } th { "Last" } }
+                @for r in &o.rows {
+                    tr class=(if r.nights > o.escalate_after { "escalated" } else { "owed" }) {
+                        td.mono { (r.row) } td.n { (r.age_days) } td.n { (r.nights) } td.n { (r.attempts) }
+                        td.mono { (r.first_owed) } td { (r.last) }
+                    }
+                }
+            } }
+        }
+    }
+}
+
 /// The page.
 pub fn page(o: &ReportOverview) -> String {
+    page_with(o, &Owed::default())
+}
+
+/// The page with what the job's ledger owes first.
+pub fn page_with(o: &ReportOverview, owed_rows: &Owed) -> String {
     let title = format!("revoker report — {}", o.report.display());
     let markup = html! {
         (DOCTYPE)
@@ -500,6 +560,7 @@ pub fn page(o: &ReportOverview) -> String {
                 @if let Some(job) = o.runs.iter().rev().find_map(|r| r.audit.as_ref().and_then(|a| a.start.job.clone())) {
                     p.muted { "job file " span.mono { (job) } }
                 }
+                (owed(owed_rows))
                 (status(o))
                 h2 { "What happened" }
                 (plain(o))

@@ -112,7 +112,13 @@ pub fn render(m: &RunMetrics<'_>, last_success: Option<f64>) -> String {
 
 /// Writes the metrics to `path` atomically.
 pub fn write(path: &Path, m: &RunMetrics<'_>) -> std::io::Result<()> {
-    let text = render(m, previous_success(path, m.job));
+    write_with(path, m, "")
+}
+
+/// Writes the metrics and `extra` lines (another room's gauges, in the exposition format).
+pub fn write_with(path: &Path, m: &RunMetrics<'_>, extra: &str) -> std::io::Result<()> {
+    let mut text = render(m, previous_success(path, m.job));
+    text.push_str(extra);
     // node_exporter runs as another user: the metrics are not secret. The mode is set on the open
     // temporary file, before it has the name.
     crate::fsx::write_atomic(path, text.as_bytes(), crate::fsx::PUBLIC)

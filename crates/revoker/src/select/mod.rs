@@ -99,6 +99,9 @@ pub struct Found {
     pub unreadable_ids: u64,
     /// Credentials a rule could not judge for a date it could not read: named in `problems`.
     pub unreadable_dates: u64,
+    /// API keys listed without a creation date: the job's ledger records when it first saw them.
+    #[serde(skip)]
+    pub dateless: Vec<(Kind, ObjectId)>,
     pub elapsed_ms: u64,
 }
 
@@ -124,10 +127,27 @@ struct Run<'a> {
     secrets_seen: HashSet<(ObjectId, ObjectId)>,
     /// Items whose id could not be read, by list: how many, and the first few as written.
     unread_ids: BTreeMap<String, (u64, Vec<String>)>,
+    /// When the job's ledger first saw each API key; `None` without a ledger.
+    first_seen: Option<FirstSeen>,
 }
+
+/// When a job's ledger first saw each credential without a creation date, by kind and key.
+pub type FirstSeen = HashMap<(Kind, ObjectId), Timestamp>;
 
 /// Selects with the client of `ctx`.
 pub async fn select(ctx: &Arc<Context>, policy: &Policy, caller: &Caller, now: Timestamp) -> Found {
+    select_seen(ctx, policy, caller, now, None).await
+}
+
+/// Selects with the client of `ctx`, an API key's age read from `first_seen` (a job's ledger):
+/// one it has not seen is first seen now.
+pub async fn select_seen(
+    ctx: &Arc<Context>,
+    policy: &Policy,
+    caller: &Caller,
+    now: Timestamp,
+    first_seen: Option<FirstSeen>,
+) -> Found {
     let started = std::time::Instant::now();
     let before = crate::figures::Figures::get(&ctx.client().figures().requests);
     let mut run = Run {
@@ -140,6 +160,7 @@ pub async fn select(ctx: &Arc<Context>, policy: &Policy, caller: &Caller, now: T
         accounts_read: HashSet::new(),
         secrets_seen: HashSet::new(),
         unread_ids: BTreeMap::new(),
+        first_seen,
     };
     if ctx.prepare().await {
         let mut projects: Vec<ObjectId> = policy.projects.clone();
@@ -400,6 +421,14 @@ impl Run<'_> {
             return;
         }
         let desc = k.desc.unwrap_or_default();
+        let dateless = kind != Kind::AgentApiKey && k.created_time.at().is_none();
+        if dateless {
+            self.found.dateless.push((kind, key));
+        }
+        let first_seen = match &self.first_seen {
+            Some(seen) if dateless => Some(seen.get(&(kind, key)).copied().unwrap_or(self.now)),
+            _ => None,
+        };
         let candidate = Candidate {
             target: Target {
                 kind,
@@ -412,6 +441,7 @@ impl Run<'_> {
                 name: desc.clone(),
                 description: desc,
                 unreadable: unreadable_of(&[(DateField::Created, "createdTime", &k.created_time)]),
+                first_seen,
                 ..Facts::default()
             },
             org,

@@ -117,6 +117,9 @@ pub struct Facts {
     /// Dates the lists gave that could not be read, each as the list wrote it (`lastUsedAt
     /// "2026-11-20"`): a condition that reads one neither holds nor fails, it is unknown.
     pub unreadable: Vec<(DateField, String)>,
+    /// When the job's ledger first saw a credential the API gives no creation date (an API
+    /// key): `created_before` reads it as "first seen before". `None` without a ledger.
+    pub first_seen: Option<Timestamp>,
 }
 
 impl Facts {
@@ -135,8 +138,10 @@ fn applies(kind: Kind, condition: &str) -> bool {
     let api_key = matches!(kind, Kind::OrgApiKey | Kind::ProjectApiKey);
     match condition {
         "expired" | "expiring_within" => secret,
+        // An API key has no creation date: its first sighting by the job's ledger stands in.
         "created_before" => {
             secret
+                || api_key
                 || matches!(
                     kind,
                     Kind::ServiceAccount | Kind::AgentApiKey | Kind::AiModelApiKey
@@ -311,8 +316,19 @@ impl Rule {
             checks.push(on(&[Expires], ok, text));
         }
         if let Some(d) = self.created_before {
-            let text = format!("created at {} (over {} ago)", at(f.created), words(d));
-            checks.push(on(&[Created], older(f.created, d, now), text));
+            checks.push(match (f.created, f.first_seen) {
+                (None, Some(seen)) if matches!(kind, Kind::OrgApiKey | Kind::ProjectApiKey) => (
+                    Some(older(Some(seen), d, now)),
+                    format!(
+                        "first seen at {seen} by the job's ledger (over {} ago; the API gives no creation date)",
+                        words(d)
+                    ),
+                ),
+                _ => {
+                    let text = format!("created at {} (over {} ago)", at(f.created), words(d));
+                    on(&[Created], older(f.created, d, now), text)
+                }
+            });
         }
         // An API key's use is in its access list, judged apart.
         if !matches!(kind, Kind::OrgApiKey | Kind::ProjectApiKey) {
@@ -509,6 +525,32 @@ mod tests {
             unused.judge(Kind::OrgApiKey, &key, now),
             Verdict::Unreadable(_)
         ));
+    }
+
+    #[test]
+    fn an_api_key_is_created_before_when_first_seen_before_and_says_so() {
+        let now = t("2026-12-01T00:00:00Z").unwrap();
+        let rule = Rule {
+            created_before: Some(span::parse("90d").unwrap()),
+            kinds: Some(vec![Kind::OrgApiKey]),
+            ..Rule::default()
+        };
+        let mut f = Facts {
+            first_seen: t("2026-08-01T00:00:00Z"),
+            ..Facts::default()
+        };
+        match rule.judge(Kind::OrgApiKey, &f, now) {
+            Verdict::Holds(why) => assert!(
+                why[0].starts_with("first seen at 2026-08-01T00:00:00Z by the job's ledger"),
+                "{why:?}"
+            ),
+            v => panic!("{v:?}"),
+        }
+        f.first_seen = t("2026-11-01T00:00:00Z");
+        assert_eq!(rule.judge(Kind::OrgApiKey, &f, now), Verdict::No);
+        // Without a ledger an API key has no date to judge: never selected.
+        f.first_seen = None;
+        assert_eq!(rule.judge(Kind::OrgApiKey, &f, now), Verdict::No);
     }
 
     #[test]

@@ -85,6 +85,35 @@ pub struct JobFile {
     /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Policy>,
+    /// The job's ledger of rows owed across nights: a path, or `true` for the default beside the
+    /// reports (`<job>.ledger.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerSetting>,
+    /// Nights after which an owed row is escalated (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<u32>,
+    /// What an exemption past its `until` does: `protect` (the default; warned about) or `revoke`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired_exemptions: Option<ExpiredExemptions>,
+}
+
+/// `ledger = true` (beside the reports, named after the job) or `ledger = "PATH"`.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum LedgerSetting {
+    On(bool),
+    At(PathBuf),
+}
+
+/// What an exemption past its `until` date does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiredExemptions {
+    /// It keeps protecting, and every run warns about it.
+    #[default]
+    Protect,
+    /// It no longer protects: the row is sent.
+    Revoke,
 }
 
 /// Where one organization's credential is: never the secret itself.
@@ -270,6 +299,11 @@ impl JobFile {
         anchor(&mut job.exempt);
         anchor(&mut job.plan_file);
         anchor(&mut job.plan_public_key);
+        if let Some(LedgerSetting::At(p)) = &mut job.ledger
+            && p.is_relative()
+        {
+            *p = dir.join(&*p);
+        }
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
         }

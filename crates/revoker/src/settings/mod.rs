@@ -16,7 +16,7 @@ use url::Url;
 
 pub use crate::report::default_report_path;
 pub use credentials::{CredentialError, Found};
-pub use job::{JobFile, JobFileError, expand_report_path};
+pub use job::{ExpiredExemptions, JobFile, JobFileError, LedgerSetting, expand_report_path};
 pub use profile::Profile;
 pub use resolved::Resolved;
 
@@ -270,6 +270,9 @@ fn merge(
         plan_public_key: merged!(plan_public_key),
         select: job.select.clone(),
         orgs: job.orgs.clone(),
+        ledger: merged!(ledger),
+        escalate_after: merged!(escalate_after),
+        expired_exemptions: merged!(expired_exemptions),
     }
 }
 

@@ -42,6 +42,11 @@ pub struct Resolved {
     pub plan_file: Option<PathBuf>,
     pub plan_max_age: Duration,
     pub plan_public_key: Option<PathBuf>,
+    /// The job's ledger, when it keeps one (its default path is chosen beside the report).
+    pub ledger: Option<super::job::LedgerSetting>,
+    /// Nights after which an owed row is escalated.
+    pub escalate_after: u32,
+    pub expired_exemptions: super::job::ExpiredExemptions,
 }
 
 impl Resolved {
@@ -103,6 +108,14 @@ impl Resolved {
             plan_file: values.plan_file.clone(),
             plan_max_age: positive("plan_max_age", values.plan_max_age, defaults::PLAN_MAX_AGE)?,
             plan_public_key: values.plan_public_key.clone(),
+            ledger: values
+                .ledger
+                .clone()
+                .filter(|l| *l != super::job::LedgerSetting::On(false)),
+            escalate_after: values
+                .escalate_after
+                .unwrap_or(crate::ledger::ESCALATE_AFTER),
+            expired_exemptions: values.expired_exemptions.unwrap_or_default(),
         })
     }
 }

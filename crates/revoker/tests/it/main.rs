@@ -17,6 +17,7 @@ mod hostile;
 mod house;
 mod invariants;
 mod kinds;
+mod ledger;
 mod leftovers;
 mod limits;
 mod mcp;
