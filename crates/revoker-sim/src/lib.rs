@@ -24,6 +24,7 @@ pub mod seed;
 mod server;
 mod state;
 pub mod truth;
+pub mod values;
 
 use std::net::SocketAddr;
 use std::str::FromStr;

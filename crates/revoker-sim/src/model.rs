@@ -278,6 +278,12 @@ pub struct Meta {
     /// An agent key's `createdTime` as Cloud Manager's field table gives it (an ISO 8601 string)
     /// rather than as its example body shows it (epoch milliseconds).
     pub iso_created: bool,
+    /// An API key's `publicKey` (default: derived from its id, [`crate::values`]).
+    pub public_key: Option<crate::values::Value>,
+    /// An API key's private key, listed redacted (default: derived from its id).
+    pub private_key: Option<crate::values::Value>,
+    /// A service account secret's or AI model key's secret, listed masked (default: derived).
+    pub secret_value: Option<crate::values::Value>,
 }
 
 /// One credential the simulator holds when it starts.

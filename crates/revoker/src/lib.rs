@@ -13,6 +13,7 @@ pub mod api;
 pub mod cli;
 pub mod engine;
 pub mod figures;
+pub mod findings;
 pub mod fsx;
 pub mod guard;
 pub mod input;

@@ -7,6 +7,7 @@ mod demo;
 mod man;
 mod plan;
 mod report;
+mod resolve;
 mod run;
 mod select;
 mod validate;
@@ -58,6 +59,7 @@ pub fn main() -> i32 {
         Command::Run(args) => runtime().and_then(|rt| rt.block_on(run::command(*args))),
         Command::Plan(args) => runtime().and_then(|rt| rt.block_on(plan::command(*args))),
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
+        Command::Resolve(args) => runtime().and_then(|rt| rt.block_on(resolve::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

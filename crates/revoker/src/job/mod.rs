@@ -14,6 +14,7 @@ pub mod own;
 pub mod plan;
 mod prepare;
 pub mod report_path;
+pub mod resolve;
 mod revoke;
 pub mod run;
 pub mod select;

@@ -73,6 +73,13 @@ pub struct JobFile {
     /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Policy>,
+    /// Scanner findings (gitleaks, TruffleHog, Kingfisher, SARIF, GitHub alerts, plain values)
+    /// resolved into the run's input (`findings = ["gitleaks.json"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<PathBuf>,
+    /// The organizations whose lists resolve the findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings_orgs: Vec<crate::input::ObjectId>,
 }
 
 /// Where one organization's credential is: never the secret itself.
@@ -233,6 +240,11 @@ impl JobFile {
         anchor(&mut job.exempt);
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
+        }
+        for f in &mut job.findings {
+            if f.is_relative() {
+                *f = dir.join(&*f);
+            }
         }
         if let Some(report) = &job.report
             && Path::new(report).is_relative()

@@ -261,6 +261,16 @@ fn merge(
         forget_limits: merged!(forget_limits),
         select: job.select.clone(),
         orgs: job.orgs.clone(),
+        findings: if flags.findings.is_empty() {
+            job.findings.clone()
+        } else {
+            flags.findings.clone()
+        },
+        findings_orgs: if flags.findings_orgs.is_empty() {
+            job.findings_orgs.clone()
+        } else {
+            flags.findings_orgs.clone()
+        },
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod evidence;
 mod faults;
+mod findings;
 mod guard;
 mod hardening;
 mod hostile;
