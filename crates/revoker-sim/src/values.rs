@@ -177,4 +177,32 @@ mod tests {
         );
         assert_eq!(private_key(&meta, &item), private, "the same every time");
     }
+
+    #[test]
+    fn seed_columns_give_the_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seeds.csv");
+        std::fs::write(
+            &path,
+            "org,key,secret,kind,public_key,private_key,secret_value\n\
+             5e0000000000000000000001,6a0000000000000000000001,,org-api-key,abcdefgh,0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0,\n\
+             5e0000000000000000000001,mdb_sa_id_6a0000000000000000000002,6a0000000000000000000003,service-account-secret,,,mdb_sa_sk_seeded0123456789\n",
+        )
+        .unwrap();
+        let seeds = crate::seed::read(&path).unwrap();
+        let item = ItemId::Oid(Oid::parse("6a0000000000000000000001").unwrap());
+        assert_eq!(public_key(&seeds[0].meta, &item), "abcdefgh");
+        assert_eq!(
+            redacted_private_key(&private_key(&seeds[0].meta, &item)),
+            "********-****-****-a5b6c7d8e9f0"
+        );
+        assert_eq!(
+            masked_secret_value(&secret_value(&seeds[1].meta, &item)),
+            "mdb_sa_sk_...6789"
+        );
+        assert_eq!(
+            format!("{:?}", seeds[1].meta.secret_value),
+            "Some(Value(…))"
+        );
+    }
 }

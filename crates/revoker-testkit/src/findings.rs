@@ -159,8 +159,8 @@ pub fn corpus(n: usize) -> Corpus {
     }
 }
 
-/// The entries dealt round-robin into the six formats.
-fn files(entries: &[String]) -> Vec<(String, String)> {
+/// The entries dealt round-robin into the six formats: (file name, body).
+pub fn files(entries: &[String]) -> Vec<(String, String)> {
     let mut by: [Vec<(usize, &str)>; 6] = Default::default();
     for (i, v) in entries.iter().enumerate() {
         by[i % 6].push((i + 1, v));

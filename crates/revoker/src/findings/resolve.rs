@@ -357,7 +357,13 @@ async fn read_org(
         read_accounts(ctx, org, listed, problems).await;
     }
     if shapes.contains(&Shape::AiModelKey) {
-        read_models(ctx, org, listed, problems).await;
+        if ctx.client().api().supports(Kind::AiModelApiKey) {
+            read_models(ctx, org, listed, problems).await;
+        } else {
+            problems.push(format!(
+                "AI model keys of organization {org}: this API has none (they are Atlas's, /api/atlas/v2)"
+            ));
+        }
     }
 }
 

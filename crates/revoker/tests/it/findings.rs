@@ -191,3 +191,53 @@ fn run_with_findings_revokes_exactly_the_resolved_credentials_and_writes_no_valu
         );
     }
 }
+
+#[test]
+fn the_simulator_lists_private_keys_redacted_and_secrets_masked_never_whole() {
+    use revoker::api::Api;
+    use revoker::input::Kind;
+    let c = corpus(60);
+    let sim = start(&c);
+    let a = c.visible[0];
+    let project = c
+        .seeds
+        .iter()
+        .find(|s| s.model_key.is_some())
+        .unwrap()
+        .scope;
+    let mut bodies = String::new();
+    for (path, kind) in [
+        (format!("orgs/{a}/apiKeys"), Kind::OrgApiKey),
+        (format!("orgs/{a}/serviceAccounts"), Kind::ServiceAccount),
+        (
+            format!("groups/{project}/aiModelApiKeys"),
+            Kind::AiModelApiKey,
+        ),
+    ] {
+        let (status, body) = digest_get(
+            &format!("{}/{path}", sim.atlas_url()),
+            Api::Atlas.accept(kind),
+        );
+        assert_eq!(status, 200, "{path}: {body}");
+        bodies.push_str(&body);
+    }
+    assert!(
+        bodies.contains("\"privateKey\":\"********-****-****-"),
+        "{bodies}"
+    );
+    assert!(
+        bodies.contains("\"maskedSecretValue\":\"mdb_sa_sk_..."),
+        "{bodies}"
+    );
+    assert!(bodies.contains("\"maskedSecret\":\"al-****"), "{bodies}");
+    // Public keys are listed whole, as documented: every other value never is.
+    let public = |v: &str| v.len() == 8 && v.bytes().all(|b| b.is_ascii_lowercase());
+    for v in c.secrets.iter().filter(|v| !public(v)) {
+        assert!(!bodies.contains(v.as_str()), "a list served a whole value");
+    }
+    assert!(
+        c.secrets
+            .iter()
+            .any(|v| public(v) && bodies.contains(v.as_str()))
+    );
+}
