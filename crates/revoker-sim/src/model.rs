@@ -279,11 +279,11 @@ pub struct Meta {
     /// rather than as its example body shows it (epoch milliseconds).
     pub iso_created: bool,
     /// An API key's `publicKey` (default: derived from its id, [`crate::values`]).
-    pub public_key: Option<crate::values::Value>,
-    /// An API key's private key, listed redacted (default: derived from its id).
-    pub private_key: Option<crate::values::Value>,
-    /// A service account secret's or AI model key's secret, listed masked (default: derived).
-    pub secret_value: Option<crate::values::Value>,
+    pub public_key: Option<crate::values::PublicKey>,
+    /// An API key's private key (listed redacted), or a service account secret's or AI model
+    /// key's value (listed masked); default: derived from its id. One field: a credential has
+    /// one secret, and seeds stay small.
+    pub secret: Option<crate::values::Value>,
 }
 
 /// One credential the simulator holds when it starts.

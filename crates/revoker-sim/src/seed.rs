@@ -73,9 +73,17 @@ fn meta_of(row: &[(String, String)], org_wide: bool) -> Result<Meta, String> {
         no_access_list: field(row, &["access_list", "accesslist"]).eq_ignore_ascii_case("none"),
         caller: field(row, &["caller"]).eq_ignore_ascii_case("true"),
         iso_created: field(row, &["created_as"]).eq_ignore_ascii_case("iso8601"),
-        public_key: value(row, &["public_key", "publickey"])?,
-        private_key: value(row, &["private_key", "privatekey"])?,
-        secret_value: value(row, &["secret_value", "secretvalue"])?,
+        public_key: match field(row, &["public_key", "publickey"]) {
+            "" => None,
+            text => Some(
+                crate::values::PublicKey::new(text)
+                    .ok_or_else(|| format!("public_key {text:?} is not 8 characters"))?,
+            ),
+        },
+        secret: match value(row, &["private_key", "privatekey"])? {
+            Some(private) => Some(private),
+            None => value(row, &["secret_value", "secretvalue"])?,
+        },
     })
 }
 

@@ -49,6 +49,20 @@ impl fmt::Debug for Value {
     }
 }
 
+/// A public key: 8 bytes (`ApiKeyUserDetails.publicKey`: `minLength` and `maxLength` 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PublicKey([u8; 8]);
+
+impl PublicKey {
+    pub fn new(text: &str) -> Option<PublicKey> {
+        text.as_bytes().try_into().ok().map(PublicKey)
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("")
+    }
+}
+
 /// The prefix of a service account secret.
 pub const SECRET_PREFIX: &str = "mdb_sa_sk_";
 /// The prefix of an AI model API key's secret (the spec's example).
@@ -98,7 +112,7 @@ pub fn public_key(meta: &Meta, item: &ItemId) -> String {
 
 /// An API key's private key: seeded, or a UUID from its id.
 pub fn private_key(meta: &Meta, item: &ItemId) -> String {
-    if let Some(v) = meta.private_key {
+    if let Some(v) = meta.secret {
         return v.as_str().to_string();
     }
     let mut s = Stream::of(item, 2);
@@ -121,7 +135,7 @@ pub fn redacted_private_key(private: &str) -> String {
 
 /// A service account secret's value: seeded, or `mdb_sa_sk_` and 40 characters from its id.
 pub fn secret_value(meta: &Meta, item: &ItemId) -> String {
-    meta.secret_value
+    meta.secret
         .map(|v| v.as_str().to_string())
         .unwrap_or_else(|| format!("{SECRET_PREFIX}{}", Stream::of(item, 3).text(ALNUM, 40)))
 }
@@ -133,7 +147,7 @@ pub fn masked_secret_value(value: &str) -> String {
 
 /// An AI model API key's secret: seeded, or `al-` and 43 characters from its id.
 pub fn model_secret(meta: &Meta, item: &ItemId) -> String {
-    meta.secret_value
+    meta.secret
         .map(|v| v.as_str().to_string())
         .unwrap_or_else(|| format!("{MODEL_PREFIX}{}", Stream::of(item, 4).text(ALNUM, 43)))
 }
@@ -200,9 +214,6 @@ mod tests {
             masked_secret_value(&secret_value(&seeds[1].meta, &item)),
             "mdb_sa_sk_...6789"
         );
-        assert_eq!(
-            format!("{:?}", seeds[1].meta.secret_value),
-            "Some(Value(…))"
-        );
+        assert_eq!(format!("{:?}", seeds[1].meta.secret), "Some(Value(…))");
     }
 }

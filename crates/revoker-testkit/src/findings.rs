@@ -72,7 +72,7 @@ pub fn corpus(n: usize) -> Corpus {
     // Two keys whose redacted private keys show the same last group: one leaked is ambiguous.
     for (i, org) in [(0u64, a), (1, b)] {
         let mut s = Seed::new(Kind::OrgApiKey, org, oid(0x6c00_0000, i), None);
-        s.meta.private_key = values::Value::new(&format!("{i:08x}-0000-4000-8000-00000000abcd"));
+        s.meta.secret = values::Value::new(&format!("{i:08x}-0000-4000-8000-00000000abcd"));
         seeds.push(s);
     }
     values_found.push("00000000-0000-4000-8000-00000000abcd".into());

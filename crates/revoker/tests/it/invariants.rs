@@ -1840,13 +1840,13 @@ fn leak_seed(l: &Leakable) -> Seed {
                 oid_of(l.key),
                 Some(oid_of(s)),
             );
-            seed.meta.secret_value = value(&l.first);
+            seed.meta.secret = value(&l.first);
             seed
         }
         None => {
             let mut seed = Seed::new(revoker_sim::Kind::OrgApiKey, org, oid_of(l.key), None);
-            seed.meta.public_key = value(&l.first);
-            seed.meta.private_key = value(&l.second);
+            seed.meta.public_key = revoker_sim::values::PublicKey::new(&l.first);
+            seed.meta.secret = value(&l.second);
             seed
         }
     }
