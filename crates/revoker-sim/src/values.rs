@@ -158,6 +158,32 @@ pub fn masked_model_secret(value: &str) -> String {
     format!("{prefix}****{}", tail(value, 4))
 }
 
+/// The seeds, and with `accept` the (public key, private key) of every API key among them: the
+/// credentials a leaked key is tried with. Without `accept` the seeds pass through untouched.
+pub(crate) fn leaked_keys(
+    seeds: impl IntoIterator<Item = crate::model::Seed>,
+    accept: bool,
+) -> (Vec<crate::model::Seed>, Vec<(String, String)>) {
+    let seeds: Vec<crate::model::Seed> = seeds.into_iter().collect();
+    if !accept {
+        return (seeds, Vec::new());
+    }
+    let keys = seeds
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.kind,
+                crate::model::Kind::OrgApiKey | crate::model::Kind::ProjectApiKey
+            )
+        })
+        .map(|s| {
+            let item = s.item();
+            (public_key(&s.meta, &item), private_key(&s.meta, &item))
+        })
+        .collect();
+    (seeds, keys)
+}
+
 fn tail(text: &str, n: usize) -> &str {
     let start = text.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i);
     &text[start..]

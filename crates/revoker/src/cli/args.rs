@@ -383,6 +383,10 @@ pub struct ResolveArgs {
     /// Where the rows go (a new file, CSV; never replaced); default: stdout.
     #[arg(short, long, value_name = "FILE")]
     pub write: Option<PathBuf>,
+    /// Try each resolved private key (with its listed public key) and secret (with its client id)
+    /// once against the API's root, to learn whether it is live; recorded beside the finding.
+    #[arg(long)]
+    pub validate_leaked: bool,
     /// Job file (TOML) whose connection settings apply.
     #[arg(long)]
     pub job: Option<PathBuf>,

@@ -13,5 +13,13 @@ pub(super) async fn command(args: ResolveArgs) -> Result<i32, Failure> {
     orgs.extend(args.orgs.iter().copied());
     orgs.sort();
     orgs.dedup();
-    crate::job::resolve::resolve_command(settings, args.files, orgs, args.write, args.output).await
+    crate::job::resolve::resolve_command(
+        settings,
+        args.files,
+        orgs,
+        args.write,
+        args.output,
+        args.validate_leaked,
+    )
+    .await
 }

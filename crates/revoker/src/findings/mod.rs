@@ -6,6 +6,7 @@
 
 pub mod formats;
 pub mod resolve;
+pub mod validate;
 
 use std::collections::BTreeMap;
 

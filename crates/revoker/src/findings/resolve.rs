@@ -31,6 +31,9 @@ pub struct Resolved {
     pub fingerprint: String,
     pub source: String,
     pub shape: Shape,
+    /// With `--validate-leaked`: what trying the leaked credential learned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<String>,
 }
 
 /// What a resolution made of the findings.
@@ -140,8 +143,14 @@ pub fn masked_matches(masked: &str, value: &str) -> bool {
             .ends_with(&suffix.to_ascii_lowercase())
 }
 
-/// Resolves every finding against the lists of `orgs` (and their projects for AI model keys).
-pub async fn resolve(ctx: &Arc<Context>, findings: Findings, orgs: &[ObjectId]) -> Resolution {
+/// Resolves every finding against the lists of `orgs` (and their projects for AI model keys); with
+/// `validate`, tries each resolved whole credential with those settings ([`super::validate`]).
+pub async fn resolve(
+    ctx: &Arc<Context>,
+    findings: Findings,
+    orgs: &[ObjectId],
+    validate: Option<&crate::api::ApiConfig>,
+) -> Resolution {
     let before = crate::figures::Figures::get(&ctx.client().figures().requests);
     let shapes: BTreeSet<Shape> = findings.items.iter().map(|(s, _)| *s).collect();
     let mut out = Resolution {
@@ -165,12 +174,19 @@ pub async fn resolve(ctx: &Arc<Context>, findings: Findings, orgs: &[ObjectId]) 
     let accounts_by_file = accounts_by_file(&findings.items);
     for (shape, f) in &findings.items {
         match match_one(*shape, f, &listed, &accounts_by_file, orgs.len()) {
-            Ok(target) => out.resolved.push(Resolved {
-                target,
-                fingerprint: f.fingerprint.clone(),
-                source: f.source.clone(),
-                shape: *shape,
-            }),
+            Ok(target) => {
+                let live = match validate {
+                    Some(template) => Some(try_leaked(template, *shape, f, &target, &listed).await),
+                    None => None,
+                };
+                out.resolved.push(Resolved {
+                    target,
+                    fingerprint: f.fingerprint.clone(),
+                    source: f.source.clone(),
+                    shape: *shape,
+                    live,
+                });
+            }
             Err((reason, open)) => out.unresolved.push(SetAside {
                 fingerprint: f.fingerprint.clone(),
                 source: f.source.clone(),
@@ -182,6 +198,35 @@ pub async fn resolve(ctx: &Arc<Context>, findings: Findings, orgs: &[ObjectId]) 
     out.requests =
         crate::figures::Figures::get(&ctx.client().figures().requests).saturating_sub(before);
     out
+}
+
+/// Tries a resolved finding's whole credential, when it holds one.
+async fn try_leaked(
+    template: &crate::api::ApiConfig,
+    shape: Shape,
+    f: &Finding,
+    target: &Target,
+    listed: &Listed,
+) -> String {
+    let credential = match shape {
+        Shape::PrivateKey => listed
+            .keys
+            .iter()
+            .find(|k| k.0 == target.scope && k.1 == target.key)
+            .map(|k| super::validate::api_key(&k.2, f.value.clone())),
+        Shape::ClientSecret => Some(super::validate::service_account(
+            target.key,
+            f.value.clone(),
+        )),
+        _ => None,
+    };
+    match credential {
+        Some(c) => super::validate::try_credential(template, c).await,
+        None if shape == Shape::AiModelKey => {
+            "not tried: an AI model key authenticates to the embedding service, not this API".into()
+        }
+        None => "not tried: the finding holds only the public half of a credential".into(),
+    }
 }
 
 /// The one client id each file holds, when it holds exactly one: the account of its secrets.

@@ -25,6 +25,7 @@ pub async fn run_resolution(
     settings: &Settings,
     files: &[PathBuf],
     orgs: &[ObjectId],
+    validate: bool,
 ) -> Result<(Resolution, Option<i32>), Failure> {
     if orgs.is_empty() {
         return Err(Failure::usage(
@@ -40,7 +41,9 @@ pub async fn run_resolution(
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let ctx = super::acting::context(settings, &client, &stop, 2);
-    let resolution = crate::findings::resolve::resolve(&ctx, findings, orgs).await;
+    let template = validate.then(|| settings.api_config(found));
+    let resolution =
+        crate::findings::resolve::resolve(&ctx, findings, orgs, template.as_ref()).await;
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -68,12 +71,16 @@ pub fn rows(resolution: &Resolution) -> Vec<Selected> {
 }
 
 fn why(r: &Resolved) -> String {
-    format!(
+    let mut why = format!(
         "finding {} ({}) at {}",
         r.fingerprint,
         r.shape.as_str(),
         r.source
-    )
+    );
+    if let Some(live) = &r.live {
+        why.push_str(&format!(" [{live}]"));
+    }
+    why
 }
 
 /// What the audit record says of a resolution: every finding by fingerprint, and what became of it.
@@ -81,7 +88,7 @@ pub fn record(resolution: &Resolution, files: &[PathBuf], orgs: &[ObjectId]) -> 
     let resolved: Vec<serde_json::Value> = resolution
         .resolved
         .iter()
-        .map(|r| serde_json::json!({ "fingerprint": r.fingerprint, "source": r.source, "target": r.target.to_string() }))
+        .map(|r| serde_json::json!({ "fingerprint": r.fingerprint, "source": r.source, "target": r.target.to_string(), "live": r.live }))
         .collect();
     serde_json::json!({
         "findings": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
@@ -167,6 +174,7 @@ pub async fn resolve_command(
     orgs: Vec<ObjectId>,
     write: Option<PathBuf>,
     output: Output,
+    validate: bool,
 ) -> Result<i32, Failure> {
     if let Some(path) = &write
         && std::fs::symlink_metadata(path).is_ok()
@@ -176,7 +184,7 @@ pub async fn resolve_command(
             path.display()
         )));
     }
-    let (resolution, stopped) = run_resolution(&settings, &files, &orgs).await?;
+    let (resolution, stopped) = run_resolution(&settings, &files, &orgs, validate).await?;
     let rows = rows(&resolution);
     let code = stopped.unwrap_or(code(&resolution));
     match &write {
@@ -231,7 +239,7 @@ pub async fn resolve_for_run(
         std::fs::create_dir_all(dir)
             .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
     }
-    let (resolution, stopped) = run_resolution(settings, &files, &orgs).await?;
+    let (resolution, stopped) = run_resolution(settings, &files, &orgs, false).await?;
     if let Some(code) = stopped {
         return Err(Failure::new(
             code,

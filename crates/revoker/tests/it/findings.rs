@@ -241,3 +241,54 @@ fn the_simulator_lists_private_keys_redacted_and_secrets_masked_never_whole() {
             .any(|v| public(v) && bodies.contains(v.as_str()))
     );
 }
+
+#[test]
+fn validate_leaked_tries_each_private_key_with_its_listed_public_key_and_records_it() {
+    let c = corpus(60);
+    let config = SimConfig {
+        accept_leaked: true,
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, c.seeds.clone()).expect("sim");
+    let d = dir();
+    let (json, out) = resolve(&sim, &c, d.path(), &["--validate-leaked"]);
+    let resolved = json["resolution"]["resolved"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let live = |shape: &str| {
+        resolved
+            .iter()
+            .filter(|r| r["target"].as_str().unwrap().starts_with(shape))
+            .map(|r| r["live"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    let keys = live("org-api-key");
+    assert!(
+        keys.iter().any(|l| l.starts_with("live: ")),
+        "{keys:?}\n{}",
+        stderr(&out)
+    );
+    assert!(
+        keys.iter().all(|l| l.starts_with("live: ")
+            || l.starts_with("not tried: the finding holds only the public half")),
+        "{keys:?}"
+    );
+    assert!(
+        live("ai-model-api-key")
+            .iter()
+            .all(|l| l.starts_with("not tried: an AI model key"))
+    );
+    // Without the opt-in nothing is tried and nothing recorded.
+    let (plain, _) = resolve(&start(&c), &c, dir().path(), &[]);
+    assert!(
+        plain["resolution"]["resolved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["live"].is_null())
+    );
+    for v in &c.secrets {
+        assert!(!stderr(&out).contains(v.as_str()) && !stdout(&out).contains(v.as_str()));
+    }
+}
