@@ -120,6 +120,8 @@ struct Listed {
     secrets: Vec<(ObjectId, ObjectId, ObjectId, String, bool)>,
     /// (project, key id, masked secret)
     models: Vec<(ObjectId, String, String)>,
+    /// A listed item whose id or mask could not be read: a match among the rest is partial.
+    unreadable: u64,
 }
 
 /// Whether `masked` (a list's masked or redacted form) shows the ends of `value`: its visible
@@ -172,8 +174,22 @@ pub async fn resolve(
         out.problems.push(format!("stopped: {reason}"));
     }
     let accounts_by_file = accounts_by_file(&findings.items);
+    if listed.unreadable > 0 {
+        out.problems.push(format!(
+            "{} listed with an id or mask that cannot be read: nothing is resolved on a partial list",
+            crate::text::plural(listed.unreadable, "item", "items")
+        ));
+    }
     for (shape, f) in &findings.items {
-        match match_one(*shape, f, &listed, &accounts_by_file, orgs.len()) {
+        let matched = if listed.unreadable > 0 {
+            Err((
+                "a list could not be read whole; never resolved on a partial list".to_string(),
+                true,
+            ))
+        } else {
+            match_one(*shape, f, &listed, &accounts_by_file, orgs.len())
+        };
+        match matched {
             Ok(target) => {
                 let live = match validate {
                     Some(template) => Some(try_leaked(template, *shape, f, &target, &listed).await),
@@ -391,10 +407,19 @@ async fn read_org(
     if shapes.contains(&Shape::PublicKey) || shapes.contains(&Shape::PrivateKey) {
         let spec = read::kind_list(ctx, Kind::OrgApiKey, &org, false);
         match read::all::<KeyItem>(ctx, org, &spec).await {
-            Ok(keys) => listed.keys.extend(keys.into_iter().filter_map(|k| {
-                let id = ObjectId::parse(read::id_text(&k.id).ok()?)?;
-                Some((org, id, k.public_key.unwrap_or_default(), k.private_key))
-            })),
+            Ok(keys) => {
+                for k in keys {
+                    match read::id_text(&k.id).ok().and_then(ObjectId::parse) {
+                        Some(id) => listed.keys.push((
+                            org,
+                            id,
+                            k.public_key.unwrap_or_default(),
+                            k.private_key,
+                        )),
+                        None => listed.unreadable += 1,
+                    }
+                }
+            }
             Err(why) => problems.push(format!("GET {}: {why}", spec.url.path())),
         }
     }
@@ -426,6 +451,7 @@ async fn read_accounts(
     let now = jiff::Timestamp::now();
     for a in accounts {
         let Some(client) = read::id_text(&a.client_id).ok().and_then(parse_client_id) else {
+            listed.unreadable += 1;
             continue;
         };
         listed.accounts.push((org, client));
@@ -435,6 +461,7 @@ async fn read_accounts(
                 Ok(s) => s,
                 Err(why) => {
                     problems.push(why);
+                    listed.unreadable += 1;
                     continue;
                 }
             },
@@ -444,6 +471,7 @@ async fn read_accounts(
                 read::id_text(&s.id).ok().and_then(ObjectId::parse),
                 s.masked,
             ) else {
+                listed.unreadable += 1;
                 continue;
             };
             let expired = s.expires.at().is_some_and(|t| t <= now);
@@ -470,8 +498,9 @@ async fn account_secrets(
     );
     crate::engine::read::get::<AccountItem>(ctx, org, &spec, 1)
         .await
-        .map(|a| a.secrets.unwrap_or_default())
-        .map_err(|a| format!("GET {}: {}", spec.url.path(), a.described()))
+        .map_err(|a| format!("GET {}: {}", spec.url.path(), a.described()))?
+        .secrets
+        .ok_or_else(|| format!("GET {}: no secrets field", spec.url.path()))
 }
 
 async fn read_models(
@@ -488,13 +517,21 @@ async fn read_models(
     };
     for g in groups {
         let Some(project) = read::id_text(&g.id).ok().and_then(ObjectId::parse) else {
+            listed.unreadable += 1;
             continue;
         };
         let spec = read::kind_list(ctx, Kind::AiModelApiKey, &project, false);
         match read::all::<ModelItem>(ctx, project, &spec).await {
-            Ok(keys) => listed.models.extend(keys.into_iter().filter_map(|k| {
-                Some((project, read::id_text(&k.id).ok()?.to_string(), k.masked?))
-            })),
+            Ok(keys) => {
+                for k in keys {
+                    match (read::id_text(&k.id).ok(), k.masked) {
+                        (Some(id), Some(masked)) => {
+                            listed.models.push((project, id.to_string(), masked))
+                        }
+                        _ => listed.unreadable += 1,
+                    }
+                }
+            }
             Err(why) => problems.push(format!("GET {}: {why}", spec.url.path())),
         }
     }
