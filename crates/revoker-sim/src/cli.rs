@@ -213,6 +213,10 @@ pub struct SimArgs {
     /// Serve GET /rateLimits (Atlas v2) with the buckets enforced (otherwise it answers 404).
     #[arg(long)]
     pub publish_limits: bool,
+    /// Accept the API keys it holds (public key, private key) as credentials too, so that a
+    /// leaked key can be tried (`revoker resolve --validate-leaked`).
+    #[arg(long)]
+    pub accept_leaked: bool,
     /// Another API key, a member of these organizations only: PUBLIC:PRIVATE:ORG[,ORG…]
     /// (repeatable).
     #[arg(long, value_parser = parse_org_key)]
@@ -321,6 +325,7 @@ async fn serve(args: SimArgs) -> Result<(), String> {
             .into_iter()
             .collect::<serde_json::Map<String, serde_json::Value>>(),
         more_keys: args.org_key,
+        accept_leaked: args.accept_leaked,
         publish_limits: args.publish_limits,
         hostile: crate::Hostile {
             list_faults: args.hostile_list_fault,

@@ -27,6 +27,7 @@ pub mod seed;
 mod server;
 mod state;
 pub mod truth;
+pub mod values;
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -309,6 +310,9 @@ pub struct SimConfig {
     /// More API keys, each a member of its organizations only (its requests for other scopes are
     /// refused as the API refuses a key outside an organization).
     pub more_keys: Vec<OrgKey>,
+    /// Accept the API keys it holds as credentials too (public key, private key), so that a
+    /// leaked key can be tried (`revoke --validate-leaked`); off by default.
+    pub accept_leaked: bool,
     /// The hostile switches ([`hostile`]): dates in every form, lists or DELETEs refused per
     /// scope, the other API's 404s, slow lists, more list faults at once.
     pub hostile: Hostile,
@@ -366,6 +370,7 @@ impl Default for SimConfig {
             list_padding: 0,
             token_answer: serde_json::Map::new(),
             more_keys: Vec::new(),
+            accept_leaked: false,
             publish_limits: false,
             hostile: Hostile::default(),
             events: Vec::new(),

@@ -236,7 +236,7 @@ fn secrets_of(
                 "id": req.id(kind, s),
                 "createdAt": date(meta.created.unwrap_or(1_767_225_600), i),
                 "expiresAt": date(meta.expires.unwrap_or(1_798_761_600), i),
-                "maskedSecretValue": "mdb_sa_sk_…",
+                "maskedSecretValue": crate::values::masked_secret_value(&crate::values::secret_value(&meta, s)),
             });
             // Absent until the secret is first used, as the spec says.
             if let Some(used) = meta.last_used {
@@ -283,6 +283,7 @@ fn item_json(
                 "createdAt": req.date(DatedList::AiModelKeys, meta.created.unwrap_or(1_767_225_600), index),
                 "groupId": req.scope.to_string(),
                 "status": "ACTIVE",
+                "maskedSecret": crate::values::masked_model_secret(&crate::values::model_secret(&meta, id)),
             });
             if let Some(used) = meta.last_used {
                 let dated = req.date(DatedList::AiModelKeys, used, index);
@@ -294,14 +295,19 @@ fn item_json(
             let public = if meta.caller {
                 req.caller.to_string()
             } else {
-                format!("pk{}", &text(req.kind, id)[16..])
+                crate::values::public_key(&meta, id)
             };
-            json!({
+            let mut item = json!({
                 "id": req.id(req.kind, id),
                 "desc": format!("{}{pad}", name.unwrap_or_else(|| "simulated".into())),
                 "publicKey": public,
                 "roles": [],
-            })
+            });
+            if !meta.caller {
+                let private = crate::values::private_key(&meta, id);
+                item["privateKey"] = json!(crate::values::redacted_private_key(&private));
+            }
+            item
         }
     }
 }

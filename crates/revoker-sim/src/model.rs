@@ -311,6 +311,12 @@ pub struct Meta {
     /// An agent key's `createdTime` as Cloud Manager's field table gives it (an ISO 8601 string)
     /// rather than as its example body shows it (epoch milliseconds).
     pub iso_created: bool,
+    /// An API key's `publicKey` (default: derived from its id, [`crate::values`]).
+    pub public_key: Option<crate::values::PublicKey>,
+    /// An API key's private key (listed redacted), or a service account secret's or AI model
+    /// key's value (listed masked); default: derived from its id. One field: a credential has
+    /// one secret, and seeds stay small.
+    pub secret: Option<crate::values::Value>,
 }
 
 /// One credential the simulator holds when it starts.

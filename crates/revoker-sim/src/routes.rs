@@ -99,7 +99,7 @@ pub(super) enum Read {
 
 /// An API path, parsed.
 pub(super) enum Route {
-    Delete(Seed),
+    Delete(Box<Seed>),
     /// A list: its kind, scope, and for secrets the service account (`GET serviceAccounts/{c}`).
     List(Kind, Oid, Option<Oid>),
     /// Another read, of a project or organization (and for an access list, its key).
@@ -177,7 +177,7 @@ pub(super) fn delete_of(kind: Kind, scope: Option<&str>, key: &str, secret: Opti
         Ok(Seed::new(kind, scope, client_or_key(key, kind)?, secret))
     })();
     match target {
-        Ok(t) => Route::Delete(t),
+        Ok(t) => Route::Delete(Box::new(t)),
         Err(answer) => Route::Answer(answer),
     }
 }

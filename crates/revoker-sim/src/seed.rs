@@ -4,7 +4,9 @@
 //!
 //! Optional columns give what the lists show besides ids: `created`, `expires` and `last_used`
 //! (RFC 3339), `name` (or `desc`), `access_list = none` (an API key without entries), `caller =
-//! true` (the simulator's own API key), and on a project row `org`, the project's organization.
+//! true` (the simulator's own API key), and on a project row `org`, the project's organization;
+//! `public_key`, `private_key` and `secret_value` give the values behind a credential
+//! ([`crate::values`]).
 
 use std::path::Path;
 
@@ -71,7 +73,28 @@ fn meta_of(row: &[(String, String)], org_wide: bool) -> Result<Meta, String> {
         no_access_list: field(row, &["access_list", "accesslist"]).eq_ignore_ascii_case("none"),
         caller: field(row, &["caller"]).eq_ignore_ascii_case("true"),
         iso_created: field(row, &["created_as"]).eq_ignore_ascii_case("iso8601"),
+        public_key: match field(row, &["public_key", "publickey"]) {
+            "" => None,
+            text => Some(
+                crate::values::PublicKey::new(text)
+                    .ok_or_else(|| format!("public_key {text:?} is not 8 characters"))?,
+            ),
+        },
+        secret: match value(row, &["private_key", "privatekey"])? {
+            Some(private) => Some(private),
+            None => value(row, &["secret_value", "secretvalue"])?,
+        },
     })
+}
+
+/// A secret column's value, when given (never quoted back: it is a secret).
+fn value(row: &[(String, String)], names: &[&str]) -> Result<Option<crate::values::Value>, String> {
+    match field(row, names) {
+        "" => Ok(None),
+        text => crate::values::Value::new(text)
+            .map(Some)
+            .ok_or_else(|| format!("{} holds more than 64 bytes", names[0])),
+    }
 }
 
 /// Every seed of a file; a row that is not a seed is an error naming its line.

@@ -90,6 +90,7 @@ impl Sim {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
+        let (keys, leaked) = crate::values::leaked_keys(keys, config.accept_leaked);
         let state = State {
             world: World::new(keys),
             counters: Counters::default(),
@@ -102,6 +103,9 @@ impl Sim {
                 );
                 for key in &config.more_keys {
                     digest.add(&key.public_key, &key.private_key);
+                }
+                for (public, private) in &leaked {
+                    digest.add(public, private);
                 }
                 digest
             },

@@ -15,6 +15,8 @@ use revoker::report::{Outcome, Record, read_records};
 pub use revoker_sim as simulator;
 use revoker_sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Seed, SimConfig, SimHandle};
 
+pub mod findings;
+
 /// revoker's row as the simulator reads it from a seed file.
 pub fn seed(t: &Target) -> Seed {
     let scope = t.scope_text();

@@ -54,6 +54,8 @@ impl Bench {
 
 use revoker_testkit::{keys, write_csv as write_input};
 
+mod findings;
+
 /// The simulator holding `keys`, which it reads as text with its own model.
 fn spawn_sim(config: SimConfig, keys: Vec<revoker::input::Target>) -> std::io::Result<SimHandle> {
     SimHandle::spawn(config, revoker_testkit::seeds(&keys))
@@ -1173,6 +1175,17 @@ fn scenarios() -> Vec<Scenario> {
                 ("requests / bound", "<= 1", |v| v <= 1.0),
             ],
             run: events::sweep,
+        },
+        Scenario {
+            name: "findings",
+            about: "resolve 1,000 findings in five scanner formats and plain values (issue 39)",
+            targets: vec![
+                ("resolved % of live visible", ">= 99", |v| v >= 99.0),
+                ("wrong credentials", "0", |v| v == 0.0),
+                ("findings not named", "0", |v| v == 0.0),
+                ("list requests / allowed", "<= 1", |v| v <= 1.0),
+            ],
+            run: findings::findings,
         },
         Scenario {
             name: "sim-capacity",

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod engine;
 pub mod events;
 pub mod figures;
+pub mod findings;
 pub mod fsx;
 pub mod guard;
 pub mod input;

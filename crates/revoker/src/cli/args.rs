@@ -60,6 +60,10 @@ pub enum Command {
         after_help = "Exit code 0, or 1 when a list could not be read (what was read is still written).\n\nExamples:\n  revoker census --api atlas --org 5f1b2c3d4e5f6a7b8c9d0e1f --every-project --write census.csv\n  revoker census --org 5f1b2c3d4e5f6a7b8c9d0e1f -o json"
     )]
     Census(Box<CensusArgs>),
+    /// Resolve scanner findings and alerts (values) to the credentials they are, with your own
+    /// credentials, and write them as an input for run, each row naming its finding.
+    #[command(after_help = RESOLVE_EXAMPLES)]
+    Resolve(Box<ResolveArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
@@ -265,6 +269,13 @@ pub struct RunArgs {
     /// Report path (CSV); may hold {date}, {time}, {job}. Default: INPUT.report.csv.
     #[arg(short, long)]
     pub report: Option<String>,
+    /// Scanner findings to resolve into the input (gitleaks, TruffleHog, Kingfisher, SARIF, GitHub
+    /// alerts, plain values); needs --report and --findings-org.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "input")]
+    pub findings: Vec<PathBuf>,
+    /// An organization whose lists resolve the findings; repeatable.
+    #[arg(long = "findings-org", value_name = "ORG_ID")]
+    pub findings_orgs: Vec<crate::input::ObjectId>,
     /// Continue a run recorded in the report: rows done or not_found are not sent again. With {time}
     /// in the report path, the newest unfinished report of this job and input is continued.
     #[arg(long)]
@@ -428,6 +439,47 @@ pub struct SweepArgs {
     #[command(flatten)]
     pub connection: ConnectionArgs,
     /// The activity as text, or one JSON document.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+const RESOLVE_EXAMPLES: &str = "\
+Formats (told apart by their content): gitleaks JSON report, TruffleHog v3 JSON lines, Kingfisher
+JSON, SARIF 2.1.0, GitHub secret-scanning alerts (the REST list, with secrets), or plain values one
+a line. Values are never printed or written: rows name each finding by file:line (or the alert's
+URL) and a fingerprint (the first 16 hex digits of the value's SHA-256).
+
+Exit codes: 0 every MongoDB finding resolved · 1 some not resolved (each named with why) or a list
+not read · 2 usage or an unreadable file · 3 credentials refused.
+
+Examples:
+  revoker resolve gitleaks.json alerts.json --org 5f1b2c3d4e5f6a7b8c9d0e1f --write incident.csv
+  revoker run --findings trufflehog.jsonl --findings-org 5f1b2c3d4e5f6a7b8c9d0e1f \\
+      --report incident.report.csv --kinds +org-api-key,service-account,service-account-secret";
+
+/// Settings of `revoker resolve`.
+#[derive(Args, Debug)]
+pub struct ResolveArgs {
+    /// Findings files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// An organization whose lists are read (API keys, service accounts and their secrets, its
+    /// projects' AI model keys); repeatable.
+    #[arg(long = "org", value_name = "ORG_ID")]
+    pub orgs: Vec<crate::input::ObjectId>,
+    /// Where the rows go (a new file, CSV; never replaced); default: stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+    /// Try each resolved private key (with its listed public key) and secret (with its client id)
+    /// once against the API's root, to learn whether it is live; recorded beside the finding.
+    #[arg(long)]
+    pub validate_leaked: bool,
+    /// Job file (TOML) whose connection settings apply.
+    #[arg(long)]
+    pub job: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The rows as CSV on stdout (text), or one JSON document with every finding's fate.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }

@@ -9,6 +9,7 @@ mod ledger;
 mod man;
 mod plan;
 mod report;
+mod resolve;
 mod run;
 mod select;
 mod sweep;
@@ -63,6 +64,7 @@ pub fn main() -> i32 {
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
         Command::Sweep(args) => runtime().and_then(|rt| rt.block_on(sweep::command(*args))),
         Command::Census(args) => runtime().and_then(|rt| rt.block_on(census::command(*args))),
+        Command::Resolve(args) => runtime().and_then(|rt| rt.block_on(resolve::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
         Command::Report(args) => report::command(args),

@@ -15,6 +15,8 @@ fn flags(args: &RunArgs) -> crate::settings::JobFile {
     job.yes = args.yes.then_some(true);
     job.forget_limits = args.forget_limits.then_some(true);
     job.input = args.input.clone();
+    job.findings = args.findings.clone();
+    job.findings_orgs = args.findings_orgs.clone();
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);
     job.new_input = args.new_input.then_some(true);

@@ -33,6 +33,7 @@ macro_rules! usage_errors {
     )*};
 }
 usage_errors!(
+    crate::findings::formats::FindingsError,
     crate::input::InputError,
     crate::input::exempt::ExemptError,
     crate::ledger::LedgerError,

@@ -20,6 +20,7 @@ mod prepare;
 pub mod protect;
 pub mod reconcile;
 pub mod report_path;
+pub mod resolve;
 mod revoke;
 pub mod run;
 pub mod select;

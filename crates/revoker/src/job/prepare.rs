@@ -97,13 +97,16 @@ pub async fn policy_input(
     settings: &mut Settings,
     resume_flag: bool,
 ) -> Result<(Option<serde_json::Value>, Option<PathBuf>), Failure> {
-    if settings.values.select.is_none() || settings.values.input.is_some() {
+    let findings = !settings.values.findings.is_empty();
+    if (settings.values.select.is_none() && !findings) || settings.values.input.is_some() {
         return Ok((None, None));
     }
     let template = settings.values.report.clone().ok_or_else(|| {
-        Failure::usage(
-            "a job with [select] needs report = \"…\" (its selection is kept beside the report)",
-        )
+        Failure::usage(if findings {
+            "a run with findings needs a report (--report, report = \"…\"): the resolution is kept beside it"
+        } else {
+            "a job with [select] needs report = \"…\" (its selection is kept beside the report)"
+        })
     })?;
     let report =
         crate::settings::expand_report_path(&template, &settings.job_name, &jiff::Zoned::now());
@@ -111,7 +114,11 @@ pub async fn policy_input(
     settings.values.report = Some(report.display().to_string());
     let resume = resume_flag || settings.job_resumes;
     let report = crate::report::canonical(&report);
-    let selection = super::select::select_for_run(settings, &report, resume).await?;
+    let selection = if findings {
+        super::resolve::resolve_for_run(settings, &report, resume).await?
+    } else {
+        super::select::select_for_run(settings, &report, resume).await?
+    };
     let pinned = (template.contains("{time}") || template.contains("{date}")).then_some(report);
     Ok((selection, pinned))
 }

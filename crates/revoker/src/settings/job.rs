@@ -85,6 +85,13 @@ pub struct JobFile {
     /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Policy>,
+    /// Scanner findings (gitleaks, TruffleHog, Kingfisher, SARIF, GitHub alerts, plain values)
+    /// resolved into the run's input (`findings = ["gitleaks.json"]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<PathBuf>,
+    /// The organizations whose lists resolve the findings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings_orgs: Vec<crate::input::ObjectId>,
     /// The job's ledger of rows owed across nights: a path, or `true` for the default beside the
     /// reports (`<job>.ledger.json`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -306,6 +313,11 @@ impl JobFile {
         }
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
+        }
+        for f in &mut job.findings {
+            if f.is_relative() {
+                *f = dir.join(&*f);
+            }
         }
         if let Some(report) = &job.report
             && Path::new(report).is_relative()

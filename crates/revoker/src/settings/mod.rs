@@ -273,6 +273,16 @@ fn merge(
         ledger: merged!(ledger),
         escalate_after: merged!(escalate_after),
         expired_exemptions: merged!(expired_exemptions),
+        findings: if flags.findings.is_empty() {
+            job.findings.clone()
+        } else {
+            flags.findings.clone()
+        },
+        findings_orgs: if flags.findings_orgs.is_empty() {
+            job.findings_orgs.clone()
+        } else {
+            flags.findings_orgs.clone()
+        },
     }
 }
 

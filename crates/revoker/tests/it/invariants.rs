@@ -2600,3 +2600,210 @@ proptest! {
         ledger_case(world, rows, nights)?;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 39: findings in. 1. No credential is revoked unless exactly one listed credential matches
+// its finding; 2. no secret value appears in any file revoker writes.
+
+/// One credential of a findings world: an API key (`public`, `private`) or a secret of an account.
+#[derive(Clone, Debug)]
+struct Leakable {
+    org: u8,
+    key: u8,
+    /// API key: its public key; secret: its value.
+    first: String,
+    /// API key: its private key; secret: its account's client id.
+    second: String,
+    secret: Option<u8>,
+}
+
+/// Two visible organizations and a hidden one; tails drawn from two so that listed forms collide.
+fn leakables() -> impl Strategy<Value = Vec<Leakable>> {
+    let key = (0u8..3, 0usize..3, any::<bool>(), 0usize..2);
+    prop::collection::vec((key, any::<bool>(), 0u8..3), 1..8).prop_map(|items| {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, ((org, public, _, tail), is_secret, account))| {
+                let n = i as u8 + 1;
+                let tail = ["00000000aaaa", "00000000bbbb"][tail];
+                if is_secret {
+                    Leakable {
+                        org,
+                        key: 0x30 + account,
+                        first: format!("mdb_sa_sk_{n:032}{}", &tail[8..]),
+                        second: format!("mdb_sa_id_{}", id(0x30 + account)),
+                        secret: Some(0x60 + n),
+                    }
+                } else {
+                    Leakable {
+                        org,
+                        key: 0x10 + n,
+                        first: ["abcdefgh", "ijklmnop", "qrstuvwx"][public].to_string(),
+                        second: format!("{n:08x}-1111-4111-8111-{tail}"),
+                        secret: None,
+                    }
+                }
+            })
+            .collect()
+    })
+}
+
+fn leak_seed(l: &Leakable) -> Seed {
+    let org = oid_of(ORG + l.org);
+    let value = revoker_sim::values::Value::new;
+    match l.secret {
+        Some(s) => {
+            let mut seed = Seed::new(
+                revoker_sim::Kind::ServiceAccountSecret,
+                org,
+                oid_of(l.key),
+                Some(oid_of(s)),
+            );
+            seed.meta.secret = value(&l.first);
+            seed
+        }
+        None => {
+            let mut seed = Seed::new(revoker_sim::Kind::OrgApiKey, org, oid_of(l.key), None);
+            seed.meta.public_key = revoker_sim::values::PublicKey::new(&l.first);
+            seed.meta.secret = value(&l.second);
+            seed
+        }
+    }
+}
+
+/// The credentials of the visible organizations whose listed form matches `value`, judged from
+/// the seeds by the documents' forms alone: a public key whole, a private key by its last group,
+/// a secret by its prefix and last 4 characters, a client id whole.
+fn listed_matches(world: &[Leakable], value: &str) -> Vec<String> {
+    let last = |t: &str| t.rsplit('-').next().unwrap_or_default().to_string();
+    let mut out: Vec<String> = world
+        .iter()
+        .filter(|l| l.org < 2)
+        .filter_map(|l| {
+            let org = id(ORG + l.org).to_string();
+            match l.secret {
+                Some(_) if value.starts_with("mdb_sa_id_") => {
+                    (value == l.second).then(|| format!("service-account {org} {}", l.second))
+                }
+                Some(s) => (value.starts_with("mdb_sa_sk_")
+                    && value.len() > 14
+                    && value[value.len() - 4..] == l.first[l.first.len() - 4..])
+                    .then(|| format!("service-account-secret {org} {} {}", l.second, id(s))),
+                None if value == l.first => Some(format!("org-api-key {org} {}", id(l.key))),
+                None => (value.len() == 36 && last(value) == last(&l.second))
+                    .then(|| format!("org-api-key {org} {}", id(l.key))),
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A findings case: the world, the leaked values picked (some altered), the run; answers the
+/// ground truth, the values, the directory and the output.
+fn findings_case(
+    world: &[Leakable],
+    picks: &[(usize, u8)],
+    faults: &[usize],
+) -> (Truth, Vec<String>, tempfile::TempDir, std::process::Output) {
+    let values: Vec<String> = picks
+        .iter()
+        .map(|(i, how)| {
+            let l = &world[i % world.len()];
+            match how % 4 {
+                0 => l.first.clone(),
+                1 => l.second.clone(),
+                // Another value with the same visible ends: a partial match, unless it is unique.
+                2 => format!(
+                    "99999999-2222-4222-8222-{}",
+                    &l.second[l.second.len().saturating_sub(12)..]
+                ),
+                _ => format!("mdb_sa_sk_{:032}{}", i + 900, &l.first[l.first.len() - 4..]),
+            }
+        })
+        .collect();
+    let config = SimConfig {
+        hostile: Hostile {
+            list_faults: faults
+                .iter()
+                .map(|f| LIST_FAULTS[f % LIST_FAULTS.len()])
+                .collect(),
+            ..Hostile::default()
+        },
+        ..SimConfig::default()
+    };
+    let sim = SimHandle::spawn(config, world.iter().map(leak_seed).collect()).expect("sim");
+    let d = dir();
+    let files: Vec<PathBuf> = revoker_testkit::findings::files(&values)
+        .into_iter()
+        .map(|(name, body)| {
+            let p = d.path().join(name);
+            std::fs::write(&p, body).expect("findings");
+            p
+        })
+        .collect();
+    let out = revoker()
+        .arg("run")
+        .arg("--findings")
+        .args(&files)
+        .args([
+            "--findings-org",
+            &id(ORG).to_string(),
+            "--findings-org",
+            &id(ORG + 1).to_string(),
+        ])
+        .args(["--base-url", sim.atlas_url(), "--report"])
+        .arg(d.path().join("r.csv"))
+        .args([
+            "--kinds",
+            "+org-api-key,service-account,service-account-secret",
+            "-o",
+            "json",
+        ])
+        .timeout(std::time::Duration::from_secs(120))
+        .output()
+        .expect("revoker runs");
+    (truth(&sim), values, d, out)
+}
+
+fn findings_inputs() -> impl Strategy<Value = (Vec<Leakable>, Vec<(usize, u8)>, Vec<usize>)> {
+    (
+        leakables(),
+        prop::collection::vec((0usize..8, any::<u8>()), 1..10),
+        prop::collection::vec(0usize..LIST_FAULTS.len(), 0..2),
+    )
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn invariant_no_credential_is_revoked_unless_exactly_one_listed_credential_matches((world, picks, faults) in findings_inputs()) {
+        let (truth, values, _d, out) = findings_case(&world, &picks, &faults);
+        for del in &truth.deletions {
+            let c = &del.target;
+            let target = Target::parse(&c.kind, &c.scope, &c.key, c.secret.as_deref().unwrap_or(""))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            let unique = values.iter().any(|v| listed_matches(&world, v) == vec![target.clone()]);
+            prop_assert!(unique, "{target} revoked without a unique match\nworld {world:?}\nfaults {faults:?}\n{}", stderr(&out));
+        }
+    }
+
+    #[test]
+    fn invariant_no_secret_value_appears_in_any_file_revoker_writes((world, picks, faults) in findings_inputs()) {
+        let (_truth, values, d, out) = findings_case(&world, &picks, &faults);
+        let secrets: Vec<String> = values.into_iter().filter(|v| !v.starts_with("mdb_sa_id_")).collect();
+        let inputs: Vec<String> = revoker_testkit::findings::files(&secrets).into_iter().map(|(n, _)| n).collect();
+        let written: Vec<_> = revoker_testkit::findings::files_holding(d.path(), &secrets)
+            .into_iter()
+            .filter(|(p, _)| !inputs.iter().any(|n| p.ends_with(n)))
+            .collect();
+        prop_assert!(written.is_empty(), "values written: {written:?}");
+        for v in &secrets {
+            prop_assert!(!stdout(&out).contains(v.as_str()) && !stderr(&out).contains(v.as_str()), "a value printed");
+        }
+    }
+}

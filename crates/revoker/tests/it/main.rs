@@ -10,6 +10,7 @@ mod crash;
 mod events;
 mod evidence;
 mod faults;
+mod findings;
 mod guard;
 mod guardrails;
 mod hardening;

@@ -1,0 +1,256 @@
+//! Scanner findings and alerts as input: readers for the formats scanners write ([`formats`]),
+//! each finding's value held as a [`SecretString`], its kind guessed by shape only, named by a
+//! fingerprint; and the resolution of those values to credentials with the operator's own
+//! credentials, by what the lists show ([`resolve`]). A value that is not a MongoDB management
+//! credential is counted and set aside, never guessed at; a value is never written anywhere.
+
+pub mod formats;
+pub mod resolve;
+pub mod validate;
+
+use std::collections::BTreeMap;
+
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest as _;
+
+/// What a value looks like (by shape alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Shape {
+    /// An API key's public key: 8 lowercase letters (`ApiKeyUserDetails.publicKey`).
+    PublicKey,
+    /// An API key's private key: a UUID.
+    PrivateKey,
+    /// A service account's client id: `mdb_sa_id_` and 24 hex digits.
+    ClientId,
+    /// A service account's secret: `mdb_sa_sk_` and more.
+    ClientSecret,
+    /// An AI model API key's secret: `al-` and more (`AiModelApiKeyResponse.secret`).
+    AiModelKey,
+}
+
+impl Shape {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Shape::PublicKey => "public-key",
+            Shape::PrivateKey => "private-key",
+            Shape::ClientId => "client-id",
+            Shape::ClientSecret => "client-secret",
+            Shape::AiModelKey => "ai-model-key",
+        }
+    }
+
+    /// The shape of `value`, when it is one of MongoDB's.
+    pub fn of(value: &str) -> Option<Shape> {
+        let b = value.as_bytes();
+        let token = |t: &str, min: usize| {
+            t.len() >= min
+                && t.bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+        };
+        if b.len() == 8 && b.iter().all(u8::is_ascii_lowercase) {
+            Some(Shape::PublicKey)
+        } else if is_uuid(value) {
+            Some(Shape::PrivateKey)
+        } else if crate::input::parse_client_id(value).is_some() {
+            Some(Shape::ClientId)
+        } else if value
+            .strip_prefix(SECRET_PREFIX)
+            .is_some_and(|t| token(t, 16))
+        {
+            Some(Shape::ClientSecret)
+        } else if value
+            .strip_prefix(MODEL_PREFIX)
+            .is_some_and(|t| token(t, 16))
+        {
+            Some(Shape::AiModelKey)
+        } else {
+            None
+        }
+    }
+}
+
+/// The prefix of a service account secret (`ServiceAccountSecret.secret`, example `mdb_sa_sk_...`).
+pub const SECRET_PREFIX: &str = "mdb_sa_sk_";
+/// The prefix of an AI model API key (`AiModelApiKeyResponse.secret`, example `al-jZsl…`).
+pub const MODEL_PREFIX: &str = "al-";
+
+/// Values the documents print as examples: a scanner that finds one found documentation.
+const DOCUMENTED_EXAMPLES: [&str; 4] = [
+    "zmmrboas",
+    "ewmaqvdo",
+    "al-jZsluhPMzPM9CFXepRWwMwvpZDDra6tZMgoAZKdodu2",
+    "55c3bbb6-b4bb-0be1-e66d20841f3e",
+];
+
+fn is_uuid(value: &str) -> bool {
+    let groups: Vec<&str> = value.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The fingerprint of a value: the first 16 hex digits of its SHA-256.
+pub fn fingerprint(value: &str) -> String {
+    let digest = sha2::Sha256::digest(value.as_bytes());
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// One value a scanner found, where it found it.
+pub struct Finding {
+    /// `file:line`, or an alert's URL.
+    pub source: String,
+    pub value: SecretString,
+    pub fingerprint: String,
+    /// The other places the same value was found.
+    pub also: Vec<String>,
+}
+
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Finding({} at {})", self.fingerprint, self.source)
+    }
+}
+
+impl Finding {
+    pub fn new(source: String, value: &str) -> Finding {
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        Finding {
+            source,
+            fingerprint: fingerprint(value),
+            value: SecretString::from(value.to_string()),
+            also: Vec::new(),
+        }
+    }
+
+    pub fn shape(&self) -> Option<Shape> {
+        Shape::of(self.value.expose_secret())
+    }
+}
+
+/// A finding set aside before resolution, and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SetAside {
+    pub fingerprint: String,
+    pub source: String,
+    pub reason: String,
+    /// Whether it is left for the operator (a MongoDB credential not resolved), rather than
+    /// settled (not MongoDB's, a documented example, an expired secret).
+    pub open: bool,
+}
+
+/// Every finding of every file, one per value.
+#[derive(Debug, Default)]
+pub struct Findings {
+    /// MongoDB-shaped values, one per fingerprint, in the order first found.
+    pub items: Vec<(Shape, Finding)>,
+    /// Not MongoDB's, or documented examples: counted, never resolved.
+    pub set_aside: Vec<SetAside>,
+    /// Findings read (duplicates included).
+    pub read: u64,
+    pub duplicates: u64,
+}
+
+impl Findings {
+    /// Adds a finding: a value seen before joins the first; one of no MongoDB shape is set aside.
+    pub fn add(&mut self, finding: Finding, seen: &mut BTreeMap<String, usize>) {
+        self.read += 1;
+        if let Some(&i) = seen.get(&finding.fingerprint) {
+            self.duplicates += 1;
+            // A set-aside value's duplicate is only counted: there is nothing to join.
+            if let Some((_, first)) = self.items.get_mut(i) {
+                first.also.push(finding.source);
+            }
+            return;
+        }
+        let value = finding.value.expose_secret();
+        let reason = if DOCUMENTED_EXAMPLES.contains(&value) {
+            Some("a value MongoDB's documents print as an example (a test key)")
+        } else if finding.shape().is_none() {
+            Some("not a MongoDB management credential by its shape")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) => {
+                seen.insert(finding.fingerprint.clone(), usize::MAX);
+                self.set_aside.push(SetAside {
+                    fingerprint: finding.fingerprint,
+                    source: finding.source,
+                    reason: reason.into(),
+                    open: false,
+                });
+            }
+            None => {
+                seen.insert(finding.fingerprint.clone(), self.items.len());
+                let shape = finding.shape().unwrap_or(Shape::PublicKey);
+                self.items.push((shape, finding));
+            }
+        }
+    }
+}
+
+/// Reads every file, deduplicating by fingerprint across them.
+pub fn read_all(paths: &[std::path::PathBuf]) -> Result<Findings, formats::FindingsError> {
+    let mut findings = Findings::default();
+    let mut seen = BTreeMap::new();
+    for path in paths {
+        for f in formats::read(path)? {
+            findings.add(f, &mut seen);
+        }
+    }
+    Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_are_told_apart_and_others_are_none() {
+        assert_eq!(Shape::of("abcdefgh"), Some(Shape::PublicKey));
+        assert_eq!(
+            Shape::of("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
+            Some(Shape::PrivateKey)
+        );
+        assert_eq!(
+            Shape::of("mdb_sa_id_5e0000000000000000000001"),
+            Some(Shape::ClientId)
+        );
+        assert_eq!(
+            Shape::of("mdb_sa_sk_abcdefghijklmnopqrstuvwxyz0123456789ABCD"),
+            Some(Shape::ClientSecret)
+        );
+        assert_eq!(
+            Shape::of("al-jZsluhPMzPM9CFXepRWwMwvpZDDra6tZMgoAZKdodu2"),
+            Some(Shape::AiModelKey)
+        );
+        for other in [
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "AKIAABCDEFGHIJKLMNOP",
+            "Abcdefgh",
+            "abcdefg",
+        ] {
+            assert_eq!(Shape::of(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_duplicate_joins_the_first_and_a_foreign_value_is_set_aside() {
+        let mut f = Findings::default();
+        let mut seen = BTreeMap::new();
+        f.add(Finding::new("a:1".into(), "abcdefgh"), &mut seen);
+        f.add(Finding::new("b:2".into(), "\"abcdefgh\""), &mut seen);
+        f.add(Finding::new("c:3".into(), "ghp_x"), &mut seen);
+        f.add(Finding::new("d:4".into(), "zmmrboas"), &mut seen);
+        assert_eq!(
+            (f.read, f.duplicates, f.items.len(), f.set_aside.len()),
+            (4, 1, 1, 2)
+        );
+        assert_eq!(f.items[0].1.also, vec!["b:2".to_string()]);
+        assert_eq!(f.items[0].1.fingerprint, fingerprint("abcdefgh"));
+        assert_eq!(f.items[0].1.fingerprint.len(), 16);
+    }
+}
