@@ -14,6 +14,7 @@
 mod auth;
 mod body;
 pub mod cli;
+mod creates;
 pub mod hostile;
 mod limits;
 mod lists;

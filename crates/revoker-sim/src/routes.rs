@@ -102,6 +102,8 @@ pub(super) enum Route {
     Read(Read, Oid, Option<Oid>),
     Root,
     Answer(SimAnswer),
+    /// A create of [`crate::creates`], with its body.
+    Create(crate::creates::Create, Vec<u8>),
 }
 
 pub(super) fn not_found(path: &str) -> SimAnswer {
@@ -208,6 +210,11 @@ impl Route {
             .collect();
         let (v1, v2) = (flavour == Flavour::V1, flavour == Flavour::V2);
         let del = delete_of;
+        if method == Method::POST
+            && let Some(route) = crate::creates::parse(v2, parts.as_slice())
+        {
+            return route;
+        }
         match (method, parts.as_slice()) {
             (&Method::GET, []) => Route::Root,
             (&Method::DELETE, ["groups", p, "apiKeys", k]) => {
@@ -286,6 +293,7 @@ impl Route {
             Route::Read(Read::Project, scope, _) => Some((Kind::ProjectApiKey, *scope)),
             Route::Read(Read::RateLimits, ..) => None,
             Route::Read(_, scope, _) => Some((Kind::OrgApiKey, *scope)),
+            Route::Create(create, _) => Some(create.scope()),
             _ => None,
         }
     }
@@ -296,6 +304,7 @@ impl Route {
             Route::Delete(seed) => seed.kind,
             Route::List(kind, ..) => *kind,
             Route::Read(Read::RateLimits, ..) => return "2025-03-12",
+            Route::Create(create, _) => create.scope().0,
             _ => return "2023-01-01",
         };
         match kind {

@@ -19,6 +19,7 @@ pub mod input;
 pub mod job;
 pub mod plan;
 pub mod report;
+pub mod rotate;
 pub mod select;
 pub mod settings;
 pub mod text;

@@ -7,6 +7,7 @@ mod demo;
 mod man;
 mod plan;
 mod report;
+mod rotate;
 mod run;
 mod select;
 mod validate;
@@ -60,6 +61,7 @@ pub fn main() -> i32 {
         Command::Select(args) => runtime().and_then(|rt| rt.block_on(select::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
+        Command::Rotate(args) => runtime().and_then(|rt| rt.block_on(rotate::command(*args))),
         Command::Report(args) => report::command(args),
         #[cfg(feature = "demo")]
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(demo::command(args))),

@@ -15,6 +15,7 @@ pub mod plan;
 mod prepare;
 pub mod report_path;
 mod revoke;
+pub mod rotate;
 pub mod run;
 pub mod select;
 pub mod server;
