@@ -117,6 +117,27 @@ pub fn make_key(sim: &SimHandle, key: &OldKey, desc: &str) -> MadeKey {
     }
 }
 
+/// One runtime and one connection pool for every request of a test process: a client built per
+/// request costs tens of milliseconds in a debug build.
+fn shared() -> &'static (tokio::runtime::Runtime, reqwest::Client) {
+    static SHARED: std::sync::OnceLock<(tokio::runtime::Runtime, reqwest::Client)> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        (
+            runtime,
+            reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("client"),
+        )
+    })
+}
+
 /// A request signed by digest with `(public, private)`: the status and the body.
 pub fn request(
     method: &str,
@@ -124,8 +145,8 @@ pub fn request(
     (public, private): (&str, &str),
     body: Option<Value>,
 ) -> (u16, String) {
-    crate::block(async {
-        let http = reqwest::Client::new();
+    let (runtime, http) = shared();
+    runtime.block_on(async {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let challenge = http
             .request(method.clone(), url)

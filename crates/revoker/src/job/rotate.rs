@@ -490,7 +490,14 @@ async fn wait_for_use(
         let new_list =
             list_all(env, t.scope, &["orgs", &org, "apiKeys", new, "accessList"]).await?;
         let old_list =
-            list_all(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await?;
+            match list_pages(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await {
+                Ok(list) => list,
+                // Revoked by a run that stopped before journaling it: the cutover has happened.
+                Err((_, Answer::NotFound { .. })) => {
+                    return Ok("the old key is already gone".into());
+                }
+                Err((path, a)) => return Err(format!("GET {path}: {}", a.described())),
+            };
         if used_since(&new_list, delivered) && !used_since(&old_list, delivered) {
             return Ok("the replacement is in use".into());
         }
@@ -528,12 +535,23 @@ async fn verify(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), S
 
 /// Every item of a paged list.
 async fn list_all(env: &Env, scope: ObjectId, segments: &[&str]) -> Result<Vec<Value>, Stop> {
+    list_pages(env, scope, segments)
+        .await
+        .map_err(|(path, a)| format!("GET {path}: {}", a.described()))
+}
+
+/// Every item of a paged list, or the path and the answer that was not a page.
+async fn list_pages(
+    env: &Env,
+    scope: ObjectId,
+    segments: &[&str],
+) -> Result<Vec<Value>, (String, Answer)> {
     let spec = engine::read::spec(&env.ctx, segments, Kind::OrgApiKey, true);
     let mut items = Vec::new();
     for page in 1.. {
         let value: Value = engine::read::get(&env.ctx, scope, &spec, page)
             .await
-            .map_err(|a| format!("GET {}: {}", spec.url.path(), a.described()))?;
+            .map_err(|a| (spec.url.path().to_string(), a))?;
         let results = value["results"].as_array().cloned().unwrap_or_default();
         let total = value["totalCount"].as_u64().unwrap_or(0) as usize;
         let empty = results.is_empty();
