@@ -1914,3 +1914,44 @@ proptest! {
         rotation_case(n, kill_after, now)?;
     }
 }
+
+/// Shrunk from `invariant_rotation_never_doubles_a_replacement_nor_revokes_before_delivery`
+/// (n = 3, kill_after = 16, after-use): killed after the old key's DELETE but before the journal
+/// said so, the resume read the old key's access list, met `API_KEY_NOT_FOUND` and stopped the
+/// row. A resume now takes the old key's absence as the cutover done.
+#[test]
+fn regression_a_resume_after_an_unjournaled_revocation_of_the_old_key_finishes() {
+    use revoker_testkit::rotation;
+    let sim = rotation::world(SimConfig::default(), 1, 2);
+    let olds = super::rotate::old_keys(&sim, 1);
+    let d = dir();
+    let input = path(&d, "keys.csv");
+    let report = path(&d, "rotation.csv");
+    let (k, m) = &olds[0];
+    rotation::write_input(&input, &[(k.org, m.id.clone())]);
+    let args = [
+        "--deliver",
+        "exec:true",
+        "--cutover",
+        "after-use",
+        "--poll",
+        "50ms",
+        "--deadline",
+        "100ms",
+    ];
+    let mut first = rotation::spawn_rotate(&sim, &input, &report, &args);
+    assert_eq!(first.wait().expect("wait").code(), Some(0));
+    // As a kill between the DELETE and its journal line leaves it: the last two lines gone.
+    let journal = revoker::rotate::journal::path_for(&report);
+    let text = std::fs::read_to_string(&journal).expect("journal");
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"old_revoked\"") && !l.contains("\"verified\""))
+        .collect();
+    std::fs::write(&journal, kept.join("\n") + "\n").expect("journal");
+    let mut second = rotation::spawn_rotate(&sim, &input, &report, &args);
+    let status = second.wait().expect("wait");
+    let stdout = std::io::read_to_string(second.stdout.take().expect("stdout")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    assert_eq!(rotation::replacements(&sim, &k.org, &m.id).len(), 1);
+}
