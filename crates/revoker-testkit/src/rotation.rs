@@ -138,13 +138,30 @@ fn shared() -> &'static (tokio::runtime::Runtime, reqwest::Client) {
     })
 }
 
-/// A request signed by digest with `(public, private)`: the status and the body.
+/// A request signed by digest with `(public, private)`: the status and the body. A 429 is waited
+/// out (its `Retry-After`, else a second), so that a world can be made under the API's limits.
 pub fn request(
+    method: &str,
+    url: &str,
+    credential: (&str, &str),
+    body: Option<Value>,
+) -> (u16, String) {
+    for _ in 0..600 {
+        let (status, text, wait) = request_once(method, url, credential, body.clone());
+        if status != 429 {
+            return (status, text);
+        }
+        std::thread::sleep(wait);
+    }
+    panic!("{method} {url}: still 429 after 600 tries")
+}
+
+fn request_once(
     method: &str,
     url: &str,
     (public, private): (&str, &str),
     body: Option<Value>,
-) -> (u16, String) {
+) -> (u16, String, std::time::Duration) {
     let (runtime, http) = shared();
     runtime.block_on(async {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
@@ -154,9 +171,11 @@ pub fn request(
             .await
             .expect("challenge");
         if challenge.status() != 401 {
+            let wait = retry_after(challenge.headers());
             return (
                 challenge.status().as_u16(),
                 challenge.text().await.unwrap_or_default(),
+                wait,
             );
         }
         let header = challenge.headers()["www-authenticate"]
@@ -184,8 +203,22 @@ pub fn request(
                 .body(serde_json::to_vec(&body).expect("json"));
         }
         let answer = req.send().await.expect("answer");
-        (answer.status().as_u16(), answer.text().await.expect("body"))
+        let wait = retry_after(answer.headers());
+        (
+            answer.status().as_u16(),
+            answer.text().await.expect("body"),
+            wait,
+        )
     })
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> std::time::Duration {
+    let seconds = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(1);
+    std::time::Duration::from_millis(seconds.max(1) * 1000)
 }
 
 /// A replacement "deployed": one request signed with it (the simulator stamps its use).
