@@ -38,7 +38,7 @@ impl NonceState {
 
 pub(super) struct Digest {
     /// Every API key this simulator accepts: public key → private key.
-    users: HashMap<String, String>,
+    users: Mutex<HashMap<String, String>>,
     ttl: Option<Duration>,
     style: ChallengeStyle,
     nonces: Mutex<HashMap<String, NonceState>>,
@@ -62,7 +62,7 @@ impl Digest {
         style: ChallengeStyle,
     ) -> Digest {
         Digest {
-            users: HashMap::from([(user.to_string(), password.to_string())]),
+            users: Mutex::new(HashMap::from([(user.to_string(), password.to_string())])),
             ttl,
             style,
             nonces: Mutex::new(HashMap::new()),
@@ -70,8 +70,13 @@ impl Digest {
     }
 
     /// Accepts another API key as well.
-    pub(super) fn add(&mut self, user: &str, password: &str) {
-        self.users.insert(user.into(), password.into());
+    pub(super) fn add(&self, user: &str, password: &str) {
+        lock(&self.users).insert(user.into(), password.into());
+    }
+
+    /// A deleted API key no longer authenticates.
+    pub(super) fn remove(&self, user: &str) {
+        lock(&self.users).remove(user);
     }
 
     fn algorithm(&self) -> &'static str {
@@ -140,7 +145,7 @@ impl Digest {
         let Ok(claimed) = AuthorizationHeader::parse(header) else {
             return Verdict::Refused;
         };
-        let Some(password) = self.users.get(&claimed.username) else {
+        let Some(password) = lock(&self.users).get(&claimed.username).cloned() else {
             return Verdict::Refused;
         };
         if claimed.realm != REALM || claimed.uri != uri {
@@ -149,7 +154,7 @@ impl Digest {
         let mut expected = claimed.clone();
         let context = AuthContext::new_with_method(
             &claimed.username,
-            password,
+            &password,
             uri,
             Option::<&[u8]>::None,
             HttpMethod::from(method),

@@ -16,6 +16,7 @@ mod body;
 pub mod cli;
 pub mod events;
 mod events_route;
+mod creates;
 pub mod hostile;
 mod limits;
 mod lists;

@@ -239,7 +239,11 @@ fn secrets_of(
                 "maskedSecretValue": crate::values::masked_secret_value(&crate::values::secret_value(&meta, s)),
             });
             // Absent until the secret is first used, as the spec says.
-            if let Some(used) = meta.last_used {
+            let created_use = match s {
+                ItemId::Oid(secret) => world.creates.secret_used(&client, secret),
+                ItemId::Model(_) => None,
+            };
+            if let Some(used) = created_use.or(meta.last_used) {
                 secret["lastUsedAt"] = last_used(req, date(used, i), used);
             }
             secret
@@ -292,6 +296,11 @@ fn item_json(
             item
         }
         _ => {
+            if let ItemId::Oid(key) = id
+                && let Some((desc, public, roles)) = world.creates.listed(key)
+            {
+                return json!({ "id": req.id(req.kind, id), "desc": desc, "publicKey": public, "roles": roles });
+            }
             let public = if meta.caller {
                 req.caller.to_string()
             } else {
@@ -388,6 +397,12 @@ pub(super) fn access_list(world: &World, req: &ListRequest<'_>, key: Oid) -> Sim
             format!("No API key with ID {key} exists."),
             "Not Found",
         );
+    }
+    if let Some(results) = world.creates.access_list(&req.scope, &key) {
+        let total = results.len();
+        return page(req, total, "ipAddress", &mut |skip, take| {
+            results.iter().skip(skip).take(take).cloned().collect()
+        });
     }
     // The key's own row says what its access list shows, else a project row of it does.
     let mut meta = world.meta(Kind::OrgApiKey, &req.scope, None, &item);

@@ -112,6 +112,8 @@ pub(super) enum Route {
     DbUsers(Oid),
     /// `DELETE groups/{g}/databaseUsers/{databaseName}/{username}`, the names decoded.
     DeleteDbUser(Oid, String, String),
+    /// A create of [`crate::creates`], with its body.
+    Create(crate::creates::Create, Vec<u8>),
 }
 
 pub(super) fn not_found(path: &str) -> SimAnswer {
@@ -221,6 +223,11 @@ impl Route {
             return route;
         }
         let del = delete_of;
+        if method == Method::POST
+            && let Some(route) = crate::creates::parse(v2, parts.as_slice())
+        {
+            return route;
+        }
         match (method, parts.as_slice()) {
             (&Method::GET, []) => Route::Root,
             (&Method::DELETE, ["groups", p, "apiKeys", k]) => {
@@ -307,6 +314,7 @@ impl Route {
             Route::Events(false, scope)
             | Route::DbUsers(scope)
             | Route::DeleteDbUser(scope, ..) => Some((Kind::ProjectApiKey, *scope)),
+            Route::Create(create, _) => Some(create.scope()),
             _ => None,
         }
     }
@@ -317,6 +325,7 @@ impl Route {
             Route::Delete(seed) => seed.kind,
             Route::List(kind, ..) => *kind,
             Route::Read(Read::RateLimits, ..) => return "2025-03-12",
+            Route::Create(create, _) => create.scope().0,
             _ => return "2023-01-01",
         };
         match kind {

@@ -95,7 +95,7 @@ impl Sim {
             world: World::new(keys),
             counters: Counters::default(),
             digest: {
-                let mut digest = Digest::new(
+                let digest = Digest::new(
                     &config.public_key,
                     &config.private_key,
                     config.nonce_ttl,
@@ -441,12 +441,23 @@ async fn handle(
     let answer = match authenticate(&state, &req, &uri) {
         Err(challenge) => (challenge, None),
         Ok(user) => {
-            let route = Route::parse(flavour, req.method(), &path, &rest);
+            // Use is what a credential's authenticated request shows (`lastUsed`, `lastUsedAt`).
+            state.world.creates.used(&user);
+            let mut route = Route::parse(flavour, req.method(), &path, &rest);
             let sent_delete = req.method() == Method::DELETE;
             let accept = req
                 .headers()
                 .get(hyper::header::ACCEPT)
-                .and_then(|v| v.to_str().ok());
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if let Route::Create(_, body) = &mut route {
+                *body = http_body_util::Limited::new(req.into_body(), 1 << 20)
+                    .collect()
+                    .await
+                    .map(|b| b.to_bytes().to_vec())
+                    .unwrap_or_default();
+            }
+            let accept = accept.as_deref();
             let answer = respond(&state, flavour, route, accept, &path, &query, &user).await;
             if sent_delete {
                 let status = answer.as_ref().map(|a| a.0.status);
@@ -707,6 +718,7 @@ fn serve(
             if deleted {
                 let org = state.world.project_org(&target.scope);
                 state.log.deleted(&target, user, org);
+                super::creates::deleted(&state.world, &state.digest, &target);
             }
             answer
         }
@@ -727,6 +739,9 @@ fn serve(
                     counters: &state.counters,
                 },
             )
+        }
+        Route::Create(create, body) => {
+            super::creates::serve(&state.world, &state.digest, create, &body)
         }
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);

@@ -54,6 +54,8 @@ pub(super) struct World {
     project_orgs: HashMap<Oid, Oid>,
     /// What was destroyed and what was sent, for the ground truth.
     journal: Mutex<Journal>,
+    /// What the creates made, with its reach and use.
+    pub(super) creates: crate::creates::Creates,
 }
 
 #[derive(Default)]
@@ -141,6 +143,7 @@ impl World {
             meta,
             project_orgs,
             journal: Mutex::default(),
+            creates: Default::default(),
         }
     }
 
@@ -336,6 +339,22 @@ impl World {
             }
         }
         removed
+    }
+
+    /// A created item joins its collection; an API key assigned to a project is recorded as its
+    /// seeded assignments are.
+    pub(super) fn add_item(&self, kind: Kind, scope: Oid, parent: Option<Oid>, item: ItemId) {
+        lock(&self.shards[shard_of(&scope)])
+            .live
+            .entry((kind, scope, parent))
+            .or_default()
+            .insert(item);
+        if let (Kind::ProjectApiKey, ItemId::Oid(key)) = (kind, item) {
+            lock(&self.assignments)
+                .entry(key)
+                .or_default()
+                .insert(scope);
+        }
     }
 
     fn has(&self, coll: Collection, item: ItemId) -> bool {

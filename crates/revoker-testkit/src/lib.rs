@@ -13,6 +13,8 @@ use assert_cmd::Command;
 use revoker::input::{Kind, ObjectId, Target};
 use revoker::report::{Outcome, Record, read_records};
 pub use revoker_sim as simulator;
+pub mod rotation;
+
 use revoker_sim::{DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Seed, SimConfig, SimHandle};
 
 pub mod findings;

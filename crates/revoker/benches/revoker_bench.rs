@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod events;
+mod rotate;
 
 use revoker_testkit::simulator::{
     Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Fault, SimConfig, SimHandle,
@@ -994,6 +995,17 @@ fn sim_capacity(b: &Bench) -> Figures {
 
 fn scenarios() -> Vec<Scenario> {
     vec![
+        Scenario {
+            name: "rotate",
+            about: "200 org API keys (1-20 projects, 1-50 access-list entries) rotated at a 200/s limit; a second world killed halfway and resumed",
+            targets: vec![
+                ("wall / ideal (requests / 200/s)", "<= 1.1", |v| v <= 1.1),
+                ("reach differences", "0", |v| v == 0.0),
+                ("dup + lost (straight run)", "0", |v| v == 0.0),
+                ("dup + lost after kill -9 + resume", "0", |v| v == 0.0),
+            ],
+            run: rotate::rotate,
+        },
         Scenario {
             name: "throughput",
             about: "20,000 rows, no latency, no limit, c=64",

@@ -23,6 +23,7 @@ pub mod job;
 pub mod ledger;
 pub mod plan;
 pub mod report;
+pub mod rotate;
 pub mod select;
 pub mod settings;
 pub mod text;

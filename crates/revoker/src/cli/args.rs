@@ -64,6 +64,10 @@ pub enum Command {
     /// credentials, and write them as an input for run, each row naming its finding.
     #[command(after_help = RESOLVE_EXAMPLES)]
     Resolve(Box<ResolveArgs>),
+    /// Rotate organization API keys: a replacement with the same roles, project assignments and
+    /// access list, delivered to an age file or a helper, the old key revoked at the cutover.
+    #[command(after_help = ROTATE_EXAMPLES)]
+    Rotate(Box<RotateArgs>),
     /// Check an input file without sending anything.
     #[command(
         after_help = "Exit code 0 if every row is valid, 1 if any row is bad, 2 if the file cannot be read.\n\nExamples:\n  revoker validate export.csv --kind agent \\\n      --columns project=GROUP_ID,key=KEY_ID\n  revoker validate incident.csv --api atlas -o json \\\n      --kinds +org-api-key,service-account"
@@ -100,6 +104,8 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+const ROTATE_EXAMPLES: &str = "Each key moves planned → created → delivered → in_use → old_revoked → verified, journaled in REPORT.rotate.jsonl; run the same command again to resume.\n\nExit code 0 when every key is verified, 1 when any stopped (the report says why), 2 for usage.\n\nExamples:\n  revoker rotate --api atlas --input keys.csv \\\n      --deliver age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  revoker rotate --api atlas --input keys.csv --deliver 'exec:vault-put secret/atlas' --cutover now";
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -735,6 +741,37 @@ pub struct VerifyArgs {
     /// run's credential, each such deletion with a row; changes nothing.
     #[arg(long)]
     pub events: bool,
+    /// Job file with the connection settings (base URL, profile, credentials file, rates).
+    #[arg(long)]
+    pub job: Option<PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// The result as text or one JSON document on stdout.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+}
+
+#[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// The credentials to rotate (CSV: kind, org, key).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Where the new secrets go: age:RECIPIENT[,…] (an age file per credential beside the
+    /// report) or exec:COMMAND (a helper fed JSON on stdin, delivered when it exits 0).
+    #[arg(long)]
+    pub deliver: String,
+    /// now (revoke first, then issue), after-use (once the replacement shows use) or at:TIME.
+    #[arg(long, default_value = "after-use")]
+    pub cutover: String,
+    /// After-use: revoke the old key at the latest this long after delivery [default: 7d].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub deadline: Option<Duration>,
+    /// How often a waiting cutover reads the access lists [default: 30s].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub poll: Option<Duration>,
+    /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl.
+    #[arg(long, default_value = "rotation.csv")]
+    pub report: PathBuf,
     /// Job file with the connection settings (base URL, profile, credentials file, rates).
     #[arg(long)]
     pub job: Option<PathBuf>,

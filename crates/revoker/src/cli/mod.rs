@@ -10,6 +10,7 @@ mod man;
 mod plan;
 mod report;
 mod resolve;
+mod rotate;
 mod run;
 mod select;
 mod sweep;
@@ -67,6 +68,7 @@ pub fn main() -> i32 {
         Command::Resolve(args) => runtime().and_then(|rt| rt.block_on(resolve::command(*args))),
         Command::Validate(args) => validate::command(args),
         Command::Verify(args) => runtime().and_then(|rt| rt.block_on(verify::command(*args))),
+        Command::Rotate(args) => runtime().and_then(|rt| rt.block_on(rotate::command(*args))),
         Command::Report(args) => report::command(args),
         Command::Ledger(args) => ledger::command(args),
         #[cfg(feature = "demo")]

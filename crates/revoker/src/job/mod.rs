@@ -22,6 +22,7 @@ pub mod reconcile;
 pub mod report_path;
 pub mod resolve;
 mod revoke;
+pub mod rotate;
 pub mod run;
 pub mod select;
 pub mod server;

@@ -30,6 +30,7 @@ mod operator;
 mod orgs;
 mod plan;
 mod properties;
+mod rotate;
 mod run;
 mod select;
 mod selection;

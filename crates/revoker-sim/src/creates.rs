@@ -1,0 +1,486 @@
+//! The creates a rotation needs, as the Atlas Administration API v2 documents them, and what a
+//! created credential may reach:
+//!
+//! | request | operationId | answer |
+//! |---|---|---|
+//! | `POST orgs/{o}/apiKeys` `{desc, roles}` | `createOrgApiKey` | 200 `ApiKeyUserDetails`: `id`, `desc`, `publicKey`, `privateKey` (unredacted this once), `roles` |
+//! | `POST groups/{g}/apiKeys/{k}` `[{roles}]` | `addGroupApiKey` | 204 |
+//! | `POST orgs/{o}/apiKeys/{k}/accessList` `[{ipAddress} or {cidrBlock}]` | `createOrgAccessEntry` | 200 `PaginatedApiUserAccessListResponse` |
+//! | `POST orgs/{o}/serviceAccounts/{c}/secrets` `{secretExpiresAfterHours}` | `createOrgSecret` | 201 `ServiceAccountSecret` with `secret` (only this once) |
+//!
+//! A created key lives in the world's collections like a seeded one (so the lists and DELETEs
+//! reach it) and here with its reach: its organization roles, each project's roles, its access
+//! list. Its roles show in the lists as `CloudAccessRoleAssignment`s (`orgId` or `groupId`, and
+//! `roleName`). It authenticates by digest from its creation until it is deleted, and every request
+//! it signs stamps `lastUsed` (and `count`, `lastUsedAddress`) on the access-list entries that
+//! cover the caller (always 127.0.0.1 here): the only use the API shows of a key (API keys carry
+//! no dates; `UserAccessListResponse` does). A created secret's use is its `lastUsedAt`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+use super::auth::Digest;
+use super::routes::{Route, SimAnswer};
+use super::state::{World, lock};
+use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid, Seed};
+
+/// The address every request comes from.
+const CALLER: [u8; 4] = [127, 0, 0, 1];
+
+/// One access-list entry and its use.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// `ipAddress` or `cidrBlock`, as given.
+    pub value: String,
+    pub cidr: bool,
+    pub created: i64,
+    pub last_used: Option<i64>,
+    pub count: u64,
+}
+
+/// A created organization API key and its reach.
+#[derive(Clone, Debug)]
+struct KeyReach {
+    pub org: Oid,
+    pub desc: String,
+    pub public: String,
+    pub roles: Vec<String>,
+    pub projects: BTreeMap<Oid, Vec<String>>,
+    pub access: Vec<Entry>,
+}
+
+#[derive(Default)]
+struct Inner {
+    keys: HashMap<Oid, KeyReach>,
+    by_public: HashMap<String, Oid>,
+    /// `(client, secret)` → (its value, `lastUsedAt`).
+    secrets: HashMap<(Oid, Oid), (String, Option<i64>)>,
+}
+
+/// What was created, and its use.
+#[derive(Default)]
+pub(super) struct Creates {
+    inner: Mutex<Inner>,
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn random_oid() -> Oid {
+    Oid::from_bytes(rand::random::<[u8; 12]>())
+}
+
+/// What a created key's private key looks like (a UUID, as Atlas shows them).
+fn private_key() -> String {
+    let b = rand::random::<u128>();
+    let h = format!("{b:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+fn bad(detail: &str) -> SimAnswer {
+    SimAnswer::error(400, "INVALID_ATTRIBUTE", detail.into(), "Bad Request")
+}
+
+fn roles_of(value: &Value) -> Option<Vec<String>> {
+    let roles: Vec<String> = value
+        .as_array()?
+        .iter()
+        .map(|r| r.as_str().map(str::to_string))
+        .collect::<Option<_>>()?;
+    (!roles.is_empty()).then_some(roles)
+}
+
+fn covers(entry: &Entry) -> bool {
+    let caller = u32::from_be_bytes(CALLER);
+    let (addr, bits) = match entry.value.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().unwrap_or(33)),
+        None => (entry.value.as_str(), 32),
+    };
+    let Ok(ip) = addr.parse::<std::net::Ipv4Addr>() else {
+        return false;
+    };
+    if bits > 32 {
+        return false;
+    }
+    let mask = if bits == 0 {
+        0
+    } else {
+        u32::MAX << (32 - bits)
+    };
+    u32::from(ip) & mask == caller & mask
+}
+
+fn entry_json(org: &Oid, key: &Oid, e: &Entry) -> Value {
+    let mut v = json!({
+        "created": super::lists::time(e.created),
+        "links": [{"rel": "self", "href": format!("/api/atlas/v2/orgs/{org}/apiKeys/{key}/accessList/{}", e.value.replace('/', "%2F"))}],
+    });
+    v[if e.cidr { "cidrBlock" } else { "ipAddress" }] = json!(e.value);
+    if let Some(used) = e.last_used {
+        v["lastUsed"] = json!(super::lists::time(used));
+        v["lastUsedAddress"] = json!("127.0.0.1");
+        v["count"] = json!(e.count);
+    }
+    v
+}
+
+impl Creates {
+    /// `createOrgApiKey`: the key, its private key in the answer and the digest users.
+    pub(super) fn create_org_key(
+        &self,
+        org: Oid,
+        body: &[u8],
+    ) -> Result<(Oid, String, String, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let desc = body["desc"]
+            .as_str()
+            .ok_or_else(|| bad("desc is required."))?;
+        if desc.is_empty() || desc.len() > 250 {
+            return Err(bad("desc must be 1 to 250 characters."));
+        }
+        let roles =
+            roles_of(&body["roles"]).ok_or_else(|| bad("roles must name at least one role."))?;
+        let id = random_oid();
+        let public = format!("{:08x}", rand::random::<u32>());
+        let private = private_key();
+        let answer = json!({
+            "id": id.to_string(),
+            "desc": desc,
+            "publicKey": public,
+            "privateKey": private,
+            "roles": roles.iter().map(|r| json!({"orgId": org.to_string(), "roleName": r})).collect::<Vec<_>>(),
+            "links": [],
+        });
+        let mut inner = lock(&self.inner);
+        inner.by_public.insert(public.clone(), id);
+        inner.keys.insert(
+            id,
+            KeyReach {
+                org,
+                desc: desc.into(),
+                public: public.clone(),
+                roles,
+                projects: BTreeMap::new(),
+                access: Vec::new(),
+            },
+        );
+        Ok((id, public, private, SimAnswer::json(200, answer)))
+    }
+
+    /// `addGroupApiKey`: the roles in `project` of a created key of `org`.
+    pub(super) fn assign(&self, key: &Oid, project: Oid, body: &[u8]) -> Result<(), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let roles: Vec<String> = body
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| roles_of(&r["roles"]))
+                    .flatten()
+                    .collect()
+            })
+            .unwrap_or_default();
+        if roles.is_empty() {
+            return Err(bad("roles must name at least one role."));
+        }
+        let mut inner = lock(&self.inner);
+        let reach = inner.keys.get_mut(key).ok_or_else(|| not_found_key(key))?;
+        let mut roles = roles;
+        roles.sort();
+        roles.dedup();
+        reach.projects.insert(project, roles);
+        Ok(())
+    }
+
+    /// The organization of a created key.
+    pub(super) fn org_of(&self, key: &Oid) -> Option<Oid> {
+        lock(&self.inner).keys.get(key).map(|k| k.org)
+    }
+
+    /// `createOrgAccessEntry`: entries added (an entry already there is kept as it was).
+    pub(super) fn add_access(&self, org: &Oid, key: &Oid, body: &[u8]) -> SimAnswer {
+        let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
+            return bad("The request body must be a list of access-list entries.");
+        };
+        let mut inner = lock(&self.inner);
+        let Some(reach) = inner.keys.get_mut(key).filter(|k| k.org == *org) else {
+            return not_found_key(key);
+        };
+        for item in &items {
+            let (value, cidr) = match (item["ipAddress"].as_str(), item["cidrBlock"].as_str()) {
+                (Some(ip), None) => (ip, false),
+                (None, Some(block)) => (block, true),
+                _ => return bad("Each entry needs exactly one of ipAddress and cidrBlock."),
+            };
+            if !reach.access.iter().any(|e| e.value == value) {
+                reach.access.push(Entry {
+                    value: value.into(),
+                    cidr,
+                    created: now(),
+                    last_used: None,
+                    count: 0,
+                });
+            }
+        }
+        let results: Vec<Value> = reach
+            .access
+            .iter()
+            .map(|e| entry_json(org, key, e))
+            .collect();
+        SimAnswer::json(
+            200,
+            json!({"links": [], "results": results, "totalCount": results.len()}),
+        )
+    }
+
+    /// A created key's access list as `listOrgAccessEntries` gives it, `None` for another key.
+    pub(super) fn access_list(&self, org: &Oid, key: &Oid) -> Option<Vec<Value>> {
+        let inner = lock(&self.inner);
+        let reach = inner.keys.get(key)?;
+        Some(
+            reach
+                .access
+                .iter()
+                .map(|e| entry_json(org, key, e))
+                .collect(),
+        )
+    }
+
+    /// A created key as a list shows it: `desc`, `publicKey`, `roles` (the organization's and
+    /// every project's).
+    pub(super) fn listed(&self, key: &Oid) -> Option<(String, String, Value)> {
+        let inner = lock(&self.inner);
+        let reach = inner.keys.get(key)?;
+        let mut roles: Vec<Value> = reach
+            .roles
+            .iter()
+            .map(|r| json!({"orgId": reach.org.to_string(), "roleName": r}))
+            .collect();
+        for (project, names) in &reach.projects {
+            roles.extend(
+                names
+                    .iter()
+                    .map(|r| json!({"groupId": project.to_string(), "roleName": r})),
+            );
+        }
+        Some((
+            reach.desc.clone(),
+            reach.public.clone(),
+            Value::Array(roles),
+        ))
+    }
+
+    /// A request signed by `user`: stamps the access-list entries of a created key that cover
+    /// the caller.
+    pub(super) fn used(&self, user: &str) {
+        let mut inner = lock(&self.inner);
+        let Some(key) = inner.by_public.get(user).copied() else {
+            return;
+        };
+        if let Some(reach) = inner.keys.get_mut(&key) {
+            let at = now();
+            for e in reach.access.iter_mut().filter(|e| covers(e)) {
+                e.last_used = Some(at);
+                e.count += 1;
+            }
+        }
+    }
+
+    /// A created key's public key, if it was created here.
+    pub(super) fn public_of(&self, key: &Oid) -> Option<String> {
+        lock(&self.inner).keys.get(key).map(|k| k.public.clone())
+    }
+
+    /// A deleted key, or its unassignment from a project.
+    pub(super) fn forget(&self, key: &Oid, project: Option<&Oid>) {
+        let mut inner = lock(&self.inner);
+        match project {
+            Some(p) => {
+                if let Some(reach) = inner.keys.get_mut(key) {
+                    reach.projects.remove(p);
+                }
+            }
+            None => {
+                if let Some(reach) = inner.keys.remove(key) {
+                    inner.by_public.remove(&reach.public);
+                }
+            }
+        }
+    }
+
+    /// `createOrgSecret`: a new secret of `client`, its value in the answer this once.
+    pub(super) fn create_secret(
+        &self,
+        client: &Oid,
+        body: &[u8],
+    ) -> Result<(Oid, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let hours = body["secretExpiresAfterHours"]
+            .as_i64()
+            .ok_or_else(|| bad("secretExpiresAfterHours is required."))?;
+        // The spec: "The minimum and maximum allowed expiration times are subject to change";
+        // Atlas documents 8 hours to 365 days.
+        if !(8..=8760).contains(&hours) {
+            return Err(bad("secretExpiresAfterHours must be from 8 to 8760."));
+        }
+        let id = random_oid();
+        let value = format!("mdb_sa_sk_{:040x}", rand::random::<u128>());
+        let created = now();
+        let answer = json!({
+            "id": id.to_string(),
+            "createdAt": super::lists::time(created),
+            "expiresAt": super::lists::time(created + hours * 3600),
+            "maskedSecretValue": format!("mdb_sa_sk_…{}", &value[value.len() - 4..]),
+            "secret": value,
+        });
+        lock(&self.inner)
+            .secrets
+            .insert((*client, id), (value, None));
+        Ok((id, SimAnswer::json(201, answer)))
+    }
+
+    /// A created secret's `lastUsedAt`, if it was used.
+    pub(super) fn secret_used(&self, client: &Oid, secret: &Oid) -> Option<i64> {
+        lock(&self.inner)
+            .secrets
+            .get(&(*client, *secret))
+            .and_then(|s| s.1)
+    }
+
+    /// A deleted secret no longer logs in.
+    pub(super) fn forget_secret(&self, client: &Oid, secret: &Oid) {
+        lock(&self.inner).secrets.remove(&(*client, *secret));
+    }
+}
+
+fn not_found_key(key: &Oid) -> SimAnswer {
+    SimAnswer::error(
+        404,
+        "API_KEY_NOT_FOUND",
+        format!("No API key with ID {key} exists."),
+        "Not Found",
+    )
+}
+
+/// A create request, parsed.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Create {
+    /// `createOrgApiKey`.
+    OrgKey(Oid),
+    /// `addGroupApiKey`: project, key.
+    Assign(Oid, Oid),
+    /// `createOrgAccessEntry`: organization, key.
+    Access(Oid, Oid),
+    /// `createOrgSecret`: organization, service account.
+    OrgSecret(Oid, Oid),
+}
+
+impl Create {
+    /// The kind and scope it acts in, for its rate limit, refusals and `Accept` version.
+    pub(super) fn scope(&self) -> (Kind, Oid) {
+        match *self {
+            Create::OrgKey(org) | Create::Access(org, _) => (Kind::OrgApiKey, org),
+            Create::Assign(project, _) => (Kind::ProjectApiKey, project),
+            Create::OrgSecret(org, _) => (Kind::ServiceAccountSecret, org),
+        }
+    }
+}
+
+/// The route of a `POST` this module answers (Atlas v2 only), if it is one.
+pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
+    if !v2 {
+        return None;
+    }
+    let id = |text: &str| Oid::parse(text);
+    let create = match parts {
+        ["orgs", o, "apiKeys"] => Create::OrgKey(id(o)?),
+        ["groups", g, "apiKeys", k] => Create::Assign(id(g)?, id(k)?),
+        ["orgs", o, "apiKeys", k, "accessList"] => Create::Access(id(o)?, id(k)?),
+        ["orgs", o, "serviceAccounts", c, "secrets"] => {
+            Create::OrgSecret(id(o)?, crate::model::parse_client_id(c)?)
+        }
+        _ => return None,
+    };
+    Some(Route::Create(create, Vec::new()))
+}
+
+/// The answer to a create that reached the data.
+pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8]) -> SimAnswer {
+    let creates = &world.creates;
+    let result = match create {
+        Create::OrgKey(org) if world.scope_exists(Kind::OrgApiKey, &org) => creates
+            .create_org_key(org, body)
+            .map(|(id, public, private, answer)| {
+                world.add_item(Kind::OrgApiKey, org, None, ItemId::Oid(id));
+                digest.add(&public, &private);
+                answer
+            }),
+        Create::Assign(project, key) => match (world.project_org(&project), creates.org_of(&key)) {
+            (None, _) => Err(super::lists::missing_scope(Kind::ProjectApiKey, &project)),
+            (Some(org), Some(owner)) if org == owner => {
+                creates.assign(&key, project, body).map(|()| {
+                    world.add_item(Kind::ProjectApiKey, project, None, ItemId::Oid(key));
+                    SimAnswer::empty(204)
+                })
+            }
+            _ => Err(not_found_key(&key)),
+        },
+        Create::Access(org, key) if world.scope_exists(Kind::OrgApiKey, &org) => {
+            Ok(creates.add_access(&org, &key, body))
+        }
+        Create::OrgSecret(org, client) => {
+            if !world.service_account(Kind::ServiceAccount, &org, &client) {
+                Err(super::routes::not_found(&format!(
+                    "service account {CLIENT_ID_PREFIX}{client}"
+                )))
+            } else {
+                creates.create_secret(&client, body).map(|(id, answer)| {
+                    world.add_item(
+                        Kind::ServiceAccountSecret,
+                        org,
+                        Some(client),
+                        ItemId::Oid(id),
+                    );
+                    answer
+                })
+            }
+        }
+        Create::OrgKey(org) | Create::Access(org, _) => {
+            Err(super::lists::missing_scope(Kind::OrgApiKey, &org))
+        }
+    };
+    result.unwrap_or_else(|refusal| refusal)
+}
+
+/// After a DELETE destroyed `target`: a deleted key no longer authenticates, an unassigned one
+/// loses that project's roles, a deleted secret no longer logs in.
+pub(super) fn deleted(world: &World, digest: &Digest, target: &Seed) {
+    let creates = &world.creates;
+    match target.kind {
+        Kind::OrgApiKey => {
+            if let Some(public) = creates.public_of(&target.key) {
+                digest.remove(&public);
+            }
+            creates.forget(&target.key, None);
+        }
+        Kind::ProjectApiKey => creates.forget(&target.key, Some(&target.scope)),
+        Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => {
+            if let Some(secret) = target.secret {
+                creates.forget_secret(&target.key, &secret);
+            }
+        }
+        _ => {}
+    }
+}

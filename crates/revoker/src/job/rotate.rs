@@ -1,0 +1,641 @@
+//! A rotation run: for each organization API key of the input, a replacement with its reach
+//! (`createOrgApiKey`, `addGroupApiKey` per project, `createOrgAccessEntry`), checked set-equal by
+//! listing, delivered ([`crate::rotate::deliver`]), the cutover waited for, the old key revoked by
+//! the engine's DELETE and the result verified by listing. Every step is journaled before it is
+//! taken ([`crate::rotate::journal`]); a resume withdraws a marked replacement whose secret it no
+//! longer holds before it creates another, so a credential never has two live replacements.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::api::{Answer, Client};
+use crate::engine::{self, Context, StopFlag};
+use crate::figures::Figures;
+use crate::input::{Kind, ObjectId, Target};
+use crate::job::Failure;
+use crate::rotate::deliver::{Deliver, NewSecret};
+use crate::rotate::journal::{Journal, Line, Step};
+use crate::rotate::reach::{Reach, used_since};
+use crate::rotate::{self, Cutover};
+use crate::settings::Settings;
+use crate::vocab::exit;
+
+/// What a rotation was asked.
+#[derive(Clone, Debug)]
+pub struct RotateOptions {
+    pub input: PathBuf,
+    pub deliver: Deliver,
+    pub cutover: Cutover,
+    /// After-use: revoke the old credential at the latest this long after delivery.
+    pub deadline: Duration,
+    pub report: PathBuf,
+    /// How often a waiting cutover reads the access lists.
+    pub poll: Duration,
+}
+
+/// What became of one credential.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Rotated {
+    pub kind: String,
+    pub scope: String,
+    pub old: String,
+    pub new: Option<String>,
+    pub step: &'static str,
+    pub message: String,
+}
+
+struct Env {
+    ctx: Arc<Context>,
+    journal: Mutex<Journal>,
+    opts: RotateOptions,
+    run: String,
+    folder: PathBuf,
+}
+
+/// A row stopped: the message names why.
+type Stop = String;
+
+/// The rows of a rotation input: CSV with a header naming `kind`, the scope (`org`, `project` or
+/// `scope`) and `key`.
+pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
+    let bytes = crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 64 << 20)
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(&bytes[..]);
+    let headers = reader.headers().map_err(Failure::usage)?.clone();
+    let col = |names: &[&str]| {
+        headers
+            .iter()
+            .position(|h| names.iter().any(|n| h.eq_ignore_ascii_case(n)))
+    };
+    let (Some(k), Some(s), Some(key)) = (
+        col(&["kind"]),
+        col(&["org", "orgId", "project", "groupId", "scope"]),
+        col(&["key", "id", "apiUserId"]),
+    ) else {
+        return Err(Failure::usage(format!(
+            "{}: the header needs kind, org (or project) and key columns",
+            path.display()
+        )));
+    };
+    let mut rows = Vec::new();
+    for (n, record) in reader.records().enumerate() {
+        let record = record.map_err(Failure::usage)?;
+        let cell = |i: usize| record.get(i).unwrap_or("");
+        let target = Target::parse(cell(k), cell(s), cell(key), "")
+            .filter(|t| t.kind == Kind::OrgApiKey)
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "{} line {}: not an org-api-key row (rotation rotates organization API keys)",
+                    path.display(),
+                    n + 2
+                ))
+            })?;
+        rows.push(target);
+    }
+    Ok(rows)
+}
+
+/// `revoker rotate`: rotates every row, appends each outcome to the report, answers the rows and
+/// the exit code (0 when every row is verified).
+pub async fn rotate_command(
+    settings: Settings,
+    opts: RotateOptions,
+) -> Result<(Vec<Rotated>, i32), Failure> {
+    let found = settings.credential.as_ref().map_err(Failure::usage)?;
+    if settings.api != crate::api::Api::Atlas {
+        return Err(Failure::usage(
+            "rotate creates through the Atlas Administration API v2: use --api atlas or an …/api/atlas/v2 base URL",
+        ));
+    }
+    let rows = read_rows(&opts.input)?;
+    let report = opts.report.clone();
+    let _lock = crate::report::ReportLock::acquire(&report, true)?;
+    let journal = Journal::open(&rotate::journal::path_for(&report))
+        .map_err(|e| Failure::usage(format!("rotation journal: {e}")))?;
+    let figures = Arc::new(Figures::default());
+    let client =
+        Arc::new(Client::new(&settings.api_config(found), figures).map_err(Failure::usage)?);
+    let stop = StopFlag::default();
+    let signals = super::signals::listen_for_signals(stop.clone());
+    let ctx = super::acting::context(&settings, &client, &stop, rows.len().max(1) as u64);
+    let env = Arc::new(Env {
+        ctx,
+        journal: Mutex::new(journal),
+        folder: rotate::deliver::folder_for(&report),
+        run: jiff::Timestamp::now()
+            .strftime("%Y%m%dT%H%M%S%.3fZ")
+            .to_string(),
+        opts,
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for target in rows {
+        let env = env.clone();
+        tasks.spawn(async move { rotate_one(&env, target).await });
+    }
+    let mut out = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        out.push(done.map_err(|e| Failure::usage(format!("a rotation task failed: {e}")))?);
+    }
+    signals.abort();
+    out.sort_by(|a, b| (&a.scope, &a.old).cmp(&(&b.scope, &b.old)));
+    write_report(&report, &env.run, &out)
+        .map_err(|e| Failure::usage(format!("{}: {e}", report.display())))?;
+    let code = if out.iter().all(|r| r.step == "verified") {
+        exit::OK
+    } else {
+        exit::UNFINISHED
+    };
+    Ok((out, code))
+}
+
+fn write_report(path: &Path, run: &str, rows: &[Rotated]) -> std::io::Result<()> {
+    use std::io::Write;
+    let fresh = !path.exists();
+    let mut file = crate::fsx::open_append(path, crate::fsx::Links::Follow)?;
+    let mut w = csv::Writer::from_writer(Vec::new());
+    if fresh {
+        w.write_record(["run_id", "kind", "scope", "old", "new", "step", "message"])?;
+    }
+    for r in rows {
+        let new = r.new.clone().unwrap_or_default();
+        w.write_record([run, &r.kind, &r.scope, &r.old, &new, r.step, &r.message])?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    file.write_all(&bytes)?;
+    file.sync_data()
+}
+
+/// One credential, from wherever its journal left it.
+async fn rotate_one(env: &Env, target: Target) -> Rotated {
+    let old = target.key.to_string();
+    let result = steps(env, &target).await;
+    let (step, new, message) = match result {
+        Ok((new, note)) => (Step::Verified, Some(new), note),
+        Err(why) => {
+            let _ = journal(env, &target, Step::Stopped, None, None, &why).await;
+            let new = env
+                .journal
+                .lock()
+                .await
+                .latest(&old)
+                .and_then(|l| l.new.clone());
+            (Step::Stopped, new, why)
+        }
+    };
+    Rotated {
+        kind: target.kind.as_str().into(),
+        scope: target.scope.to_string(),
+        old,
+        new,
+        step: step.name(),
+        message,
+    }
+}
+
+async fn journal(
+    env: &Env,
+    t: &Target,
+    step: Step,
+    new: Option<String>,
+    reach: Option<&Reach>,
+    message: &str,
+) -> Result<(), Stop> {
+    let line = Line {
+        run: env.run.clone(),
+        at: jiff::Timestamp::now().to_string(),
+        kind: t.kind.as_str().into(),
+        scope: t.scope.to_string(),
+        old: t.key.to_string(),
+        step,
+        new,
+        reach: reach.cloned(),
+        message: message.into(),
+        revoked_first: false,
+        delivered: None,
+        from: None,
+    };
+    env.journal
+        .lock()
+        .await
+        .write(line)
+        .map_err(|e| format!("rotation journal: {e}"))
+}
+
+/// The steps after the journal's last one; `Ok` with the replacement once verified.
+async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
+    let old = t.key.to_string();
+    let latest = env.journal.lock().await.latest(&old).cloned();
+    let progress = latest.as_ref().and_then(Line::progress);
+    if let (Some(Step::Verified), Some(l)) = (progress, &latest) {
+        let new = l.new.clone().unwrap_or_default();
+        return Ok((new, "verified by an earlier run".into()));
+    }
+    let (new, reach, delivered_at) = match (progress, &latest) {
+        (Some(Step::Delivered | Step::InUse | Step::OldRevoked), Some(l)) => {
+            let at = l.delivered.as_deref().unwrap_or(&l.at);
+            let at = at
+                .parse::<jiff::Timestamp>()
+                .map_err(|e| format!("the journal's delivery time: {e}"))?;
+            let reach = l.reach.clone().ok_or("the journal lost the reach")?;
+            let new = l.new.clone().ok_or("the journal names no replacement")?;
+            (new, reach, at)
+        }
+        _ => {
+            let reach = latest.as_ref().and_then(|l| l.reach.clone());
+            let revoked_first = latest.as_ref().is_some_and(|l| l.revoked_first);
+            let (new, reach) = issue(env, t, reach, revoked_first).await?;
+            (new, reach, jiff::Timestamp::now())
+        }
+    };
+    if progress != Some(Step::OldRevoked) {
+        cutover(env, t, &new, &reach, delivered_at).await?;
+    }
+    verify(env, t, &new, &reach).await?;
+    journal(env, t, Step::Verified, Some(new.clone()), Some(&reach), "").await?;
+    Ok((new, String::new()))
+}
+
+/// Planned → created → delivered: the replacement made, checked and handed over.
+async fn issue(
+    env: &Env,
+    t: &Target,
+    reach: Option<Reach>,
+    mut revoked_first: bool,
+) -> Result<(String, Reach), Stop> {
+    let reach = withdraw_and_read(env, t, reach).await?;
+    journal(env, t, Step::Planned, None, Some(&reach), "").await?;
+    if env.opts.cutover == Cutover::Now && !revoked_first {
+        delete_key(env, t.scope, t.key).await?;
+        journal(
+            env,
+            t,
+            Step::RevokedFirst,
+            None,
+            Some(&reach),
+            "revoked first",
+        )
+        .await?;
+        revoked_first = true;
+    }
+    let note = if revoked_first { "revoked first" } else { "" };
+    journal(env, t, Step::Creating, None, Some(&reach), note).await?;
+    let (new, secret) = create(env, t, &reach).await?;
+    journal(
+        env,
+        t,
+        Step::Created,
+        Some(new.to_string()),
+        Some(&reach),
+        note,
+    )
+    .await?;
+    if let Err(why) = grant_and_check(env, t, new, &reach).await {
+        delete_key(env, t.scope, new).await?;
+        return Err(why);
+    }
+    let delivered =
+        rotate::deliver::deliver(&env.opts.deliver, &env.folder, &env.run, secret).await;
+    if let Err(why) = delivered {
+        delete_key(env, t.scope, new).await?;
+        return Err(format!("{why}; the replacement was withdrawn"));
+    }
+    journal(
+        env,
+        t,
+        Step::Delivered,
+        Some(new.to_string()),
+        Some(&reach),
+        note,
+    )
+    .await?;
+    Ok((new.to_string(), reach))
+}
+
+/// Withdraws every marked replacement of the old key a crashed run made (its secret is lost:
+/// Atlas shows a private key only in the create's answer), and answers the old key's reach: the
+/// journal's, or as its lists show it now.
+async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Result<Reach, Stop> {
+    let org = t.scope.to_string();
+    let old = t.key.to_string();
+    let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
+    let marked = keys
+        .iter()
+        .filter(|i| i["desc"].as_str().is_some_and(|d| rotate::marks(d, &old)));
+    for item in marked {
+        if let Some(id) = item["id"].as_str().and_then(ObjectId::parse) {
+            delete_key(env, t.scope, id).await?;
+        }
+    }
+    if let Some(reach) = reach {
+        return Ok(reach);
+    }
+    let item = keys
+        .iter()
+        .find(|i| {
+            i["id"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(&old))
+        })
+        .ok_or_else(|| format!("organization API key {old} is not in organization {org}'s list"))?;
+    let access = list_all(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await?;
+    Reach::of_key(item, &access).map_err(|e| format!("the old key's reach is unreadable: {e}"))
+}
+
+/// `createOrgApiKey` with the old key's organization roles and the marker as its description.
+async fn create(env: &Env, t: &Target, reach: &Reach) -> Result<(ObjectId, NewSecret), Stop> {
+    let org = t.scope.to_string();
+    let body = json!({
+        "desc": rotate::marker(&t.key.to_string(), &env.run),
+        "roles": reach.org_roles.iter().collect::<Vec<_>>(),
+    });
+    let answer = post(env, t.scope, &["orgs", &org, "apiKeys"], body, false).await?;
+    let id = answer["id"]
+        .as_str()
+        .and_then(ObjectId::parse)
+        .ok_or("createOrgApiKey answered no id")?;
+    let private = answer["privateKey"]
+        .as_str()
+        .ok_or("createOrgApiKey answered no privateKey")?;
+    let secret = NewSecret {
+        kind: "org-api-key",
+        scope: org,
+        old: t.key.to_string(),
+        id: id.to_string(),
+        public: answer["publicKey"].as_str().unwrap_or_default().to_string(),
+        secret: SecretString::from(private.to_string()),
+    };
+    Ok((id, secret))
+}
+
+/// Each project's roles and the access list, then the check by listing.
+async fn grant_and_check(env: &Env, t: &Target, new: ObjectId, reach: &Reach) -> Result<(), Stop> {
+    let org = t.scope.to_string();
+    let id = new.to_string();
+    for (project, roles) in &reach.projects {
+        let scope =
+            ObjectId::parse(project).ok_or_else(|| format!("project id {project} is not an id"))?;
+        let body = json!([{ "roles": roles }]);
+        post(env, scope, &["groups", project, "apiKeys", &id], body, true).await?;
+    }
+    if !reach.access.is_empty() {
+        post(
+            env,
+            t.scope,
+            &["orgs", &org, "apiKeys", &id, "accessList"],
+            reach.access_body(),
+            true,
+        )
+        .await?;
+    }
+    let listed = reach_of(env, t.scope, new)
+        .await?
+        .ok_or("the replacement is not in its organization's list")?;
+    let differences = reach.differences(&listed);
+    match differences.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the replacement's reach differs: {}; it was withdrawn",
+            differences.join(", ")
+        )),
+    }
+}
+
+/// A key's reach as the lists show it, `None` when it is not listed.
+async fn reach_of(env: &Env, org: ObjectId, key: ObjectId) -> Result<Option<Reach>, Stop> {
+    let o = org.to_string();
+    let k = key.to_string();
+    let keys = list_all(env, org, &["orgs", &o, "apiKeys"]).await?;
+    let Some(item) = keys.iter().find(|i| {
+        i["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&k))
+    }) else {
+        return Ok(None);
+    };
+    let access = list_all(env, org, &["orgs", &o, "apiKeys", &k, "accessList"]).await?;
+    Reach::of_key(item, &access)
+        .map(Some)
+        .map_err(|e| format!("key {k}: {e}"))
+}
+
+/// Waits for the cutover, then revokes the old key.
+async fn cutover(
+    env: &Env,
+    t: &Target,
+    new: &str,
+    reach: &Reach,
+    delivered: jiff::Timestamp,
+) -> Result<(), Stop> {
+    let note = match env.opts.cutover {
+        Cutover::Now => "revoked first".to_string(),
+        Cutover::At(when) => {
+            let wait = when
+                .duration_since(jiff::Timestamp::now())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            if !env
+                .ctx
+                .stop()
+                .sleep_until(std::time::Instant::now() + wait)
+                .await
+            {
+                return Err("stopped while waiting for the cutover time".into());
+            }
+            format!("at {when}")
+        }
+        Cutover::AfterUse => wait_for_use(env, t, new, delivered).await?,
+    };
+    journal(env, t, Step::InUse, Some(new.into()), Some(reach), &note).await?;
+    if env.opts.cutover != Cutover::Now {
+        delete_key(env, t.scope, t.key).await?;
+    }
+    journal(
+        env,
+        t,
+        Step::OldRevoked,
+        Some(new.into()),
+        Some(reach),
+        &note,
+    )
+    .await
+}
+
+/// Polls both access lists until the replacement shows use and the old key none since delivery,
+/// or the deadline passes.
+async fn wait_for_use(
+    env: &Env,
+    t: &Target,
+    new: &str,
+    delivered: jiff::Timestamp,
+) -> Result<String, Stop> {
+    let org = t.scope.to_string();
+    let old = t.key.to_string();
+    let deadline = std::time::Instant::now()
+        + env.opts.deadline.saturating_sub(
+            jiff::Timestamp::now()
+                .duration_since(delivered)
+                .try_into()
+                .unwrap_or(Duration::ZERO),
+        );
+    loop {
+        let new_list =
+            list_all(env, t.scope, &["orgs", &org, "apiKeys", new, "accessList"]).await?;
+        let old_list =
+            match list_pages(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await {
+                Ok(list) => list,
+                // Revoked by a run that stopped before journaling it: the cutover has happened.
+                Err((_, Answer::NotFound { .. })) => {
+                    return Ok("the old key is already gone".into());
+                }
+                Err((path, a)) => return Err(format!("GET {path}: {}", a.described())),
+            };
+        if used_since(&new_list, delivered) && !used_since(&old_list, delivered) {
+            return Ok("the replacement is in use".into());
+        }
+        let next = std::time::Instant::now() + env.opts.poll;
+        if next >= deadline {
+            if !env.ctx.stop().sleep_until(deadline).await {
+                return Err("stopped while waiting for the replacement's use".into());
+            }
+            return Ok("deadline reached before the replacement showed use".into());
+        }
+        if !env.ctx.stop().sleep_until(next).await {
+            return Err("stopped while waiting for the replacement's use".into());
+        }
+    }
+}
+
+/// The old key is gone and the replacement has the reach.
+async fn verify(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), Stop> {
+    if reach_of(env, t.scope, t.key).await?.is_some() {
+        return Err(format!("the old key {} is still listed", t.key));
+    }
+    let new_id = ObjectId::parse(new).ok_or("the replacement's id is not an id")?;
+    let listed = reach_of(env, t.scope, new_id)
+        .await?
+        .ok_or("the replacement is no longer listed")?;
+    let differences = reach.differences(&listed);
+    match differences.is_empty() {
+        true => Ok(()),
+        false => Err(format!(
+            "the replacement's reach differs: {}",
+            differences.join(", ")
+        )),
+    }
+}
+
+/// Every item of a paged list.
+async fn list_all(env: &Env, scope: ObjectId, segments: &[&str]) -> Result<Vec<Value>, Stop> {
+    list_pages(env, scope, segments)
+        .await
+        .map_err(|(path, a)| format!("GET {path}: {}", a.described()))
+}
+
+/// Every item of a paged list, or the path and the answer that was not a page.
+async fn list_pages(
+    env: &Env,
+    scope: ObjectId,
+    segments: &[&str],
+) -> Result<Vec<Value>, (String, Answer)> {
+    let spec = engine::read::spec(&env.ctx, segments, Kind::OrgApiKey, true);
+    let mut items = Vec::new();
+    for page in 1.. {
+        let value: Value = engine::read::get(&env.ctx, scope, &spec, page)
+            .await
+            .map_err(|a| (spec.url.path().to_string(), a))?;
+        let results = value["results"].as_array().cloned().unwrap_or_default();
+        let total = value["totalCount"].as_u64().unwrap_or(0) as usize;
+        let empty = results.is_empty();
+        items.extend(results);
+        if empty || items.len() >= total {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+/// A `POST` with the run's pacing; retried only when `idempotent` (a create is sent once: a lost
+/// answer stops the row, and the resume withdraws what it may have made).
+async fn post(
+    env: &Env,
+    scope: ObjectId,
+    segments: &[&str],
+    body: Value,
+    idempotent: bool,
+) -> Result<Value, Stop> {
+    let client = env.ctx.client().clone();
+    let url = crate::api::url_of(client.base_url(), segments, client.envelope());
+    let accept = client.api().accept(Kind::OrgApiKey);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let dispatch = engine::go_ahead(&env.ctx, scope)
+        .await
+        .ok_or("the run stopped")?;
+    let attempted = engine::with_retries(
+        &env.ctx,
+        (scope, engine::Purpose::Read),
+        dispatch,
+        || client.post(&url, accept, bytes.clone()),
+        |reply| match &reply.answer {
+            Answer::Done { .. } if reply.body.is_empty() => Ok(Value::Null),
+            Answer::Done { .. } => {
+                engine::read::parse::<Value>(&reply.body).map_err(|why| Answer::Rejected {
+                    status: 200,
+                    code: String::new(),
+                    detail: format!("the answer is not what the API documents ({why})"),
+                })
+            }
+            Answer::Transient {
+                status,
+                code,
+                detail,
+                ..
+            } if !idempotent => Err(Answer::Rejected {
+                status: status.unwrap_or(0),
+                code: code.clone(),
+                detail: format!("{detail} (a create is not sent twice)"),
+            }),
+            other => Err(other.clone()),
+        },
+    )
+    .await;
+    attempted
+        .result
+        .map_err(|a| format!("POST {}: {}", url.path(), a.described()))
+}
+
+/// Revokes an organization API key through the engine's DELETE; gone already counts as revoked.
+async fn delete_key(env: &Env, org: ObjectId, key: ObjectId) -> Result<(), Stop> {
+    let target = Target {
+        kind: Kind::OrgApiKey,
+        scope: org,
+        key,
+        secret: None,
+    };
+    let client = env.ctx.client().clone();
+    let dispatch = engine::go_ahead(&env.ctx, org)
+        .await
+        .ok_or("the run stopped")?;
+    let attempted = engine::with_retries(
+        &env.ctx,
+        (org, engine::Purpose::Revoke),
+        dispatch,
+        || client.revoke(&target),
+        |reply| match &reply.answer {
+            Answer::Done { .. } | Answer::NotFound { .. } => Ok(()),
+            other => Err(other.clone()),
+        },
+    )
+    .await;
+    attempted
+        .result
+        .map_err(|a| format!("DELETE organization API key {key}: {}", a.described()))
+}
