@@ -14,9 +14,9 @@
 mod auth;
 mod body;
 pub mod cli;
+mod creates;
 pub mod events;
 mod events_route;
-mod creates;
 pub mod hostile;
 mod limits;
 mod lists;
