@@ -4,8 +4,9 @@
 //! (the same lists a plan reads) and only rows the plan said will be revoked and that still exist
 //! as planned may be sent; every other row that would reach a DELETE is held by the guard: the
 //! outcome `drifted` when its state changed since the plan (gone, reappeared, moved away, its list
-//! now unreadable), `not_found` when the plan and the fresh reading both show it gone, `skipped`
-//! when neither could tell. The signature rule: a plan with a signature beside it
+//! now unreadable, or unreadable at both readings: its state cannot be shown unchanged), and
+//! `not_found` when the plan and the fresh reading both show it gone. `skipped` is never written:
+//! it belongs to reports of old revokers. The signature rule: a plan with a signature beside it
 //! (`PLAN.minisig`) is applied only when `--plan-public-key` verifies it; a public key given for
 //! a plan without a signature is refused too.
 
@@ -221,9 +222,9 @@ fn judge(was: Fate, now: Fate, made_at: &str) -> Option<(Outcome, String)> {
         }
         (_, Fate::Revoke) => drifted("it appeared (or reappeared)"),
         (a, b) if a == b => Some((
-            Outcome::Skipped,
+            Outcome::Drifted,
             format!(
-                "not among the rows the plan of {made_at} will revoke ({}): not sent",
+                "not among the rows the plan of {made_at} will revoke ({}), nor shown unchanged since: never sent",
                 a.meaning()
             ),
         )),
@@ -270,7 +271,7 @@ mod tests {
         );
         assert_eq!(
             judge(Fate::Cannot, Fate::Cannot, at).unwrap().0,
-            Outcome::Skipped
+            Outcome::Drifted
         );
     }
 }
