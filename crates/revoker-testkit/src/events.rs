@@ -381,21 +381,12 @@ pub fn signed_delete(url: &str, public: &str, private: &str, accept: &str) -> u1
     crate::block(async {
         let http = reqwest::Client::new();
         let challenge = http.delete(url).send().await.expect("challenge");
-        let header = challenge.headers()["www-authenticate"]
-            .to_str()
-            .expect("text")
-            .to_string();
-        let mut prompt = digest_auth::parse(&header).expect("digest challenge");
-        let parsed = reqwest::Url::parse(url).expect("url");
-        let uri = &parsed[url::Position::BeforePath..];
-        let context = digest_auth::AuthContext::new_with_method(
-            public,
-            private,
-            uri,
-            Option::<&[u8]>::None,
+        let authorization = crate::digest_answer(
+            challenge.headers(),
+            url,
+            (public, private),
             digest_auth::HttpMethod::DELETE,
         );
-        let authorization = prompt.respond(&context).expect("answer").to_header_string();
         http.delete(url)
             .header("authorization", authorization)
             .header("accept", accept)

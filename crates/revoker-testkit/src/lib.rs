@@ -252,6 +252,31 @@ pub fn block<T>(f: impl std::future::Future<Output = T>) -> T {
         .block_on(f)
 }
 
+/// The `Authorization` header answering a digest challenge (`www-authenticate`) for `url` with
+/// `public`/`private`, as an independent client computes it.
+pub fn digest_answer(
+    challenge: &reqwest::header::HeaderMap,
+    url: &str,
+    (public, private): (&str, &str),
+    method: digest_auth::HttpMethod,
+) -> String {
+    let header = challenge["www-authenticate"]
+        .to_str()
+        .expect("text")
+        .to_string();
+    let mut prompt = digest_auth::parse(&header).expect("digest challenge");
+    let parsed = reqwest::Url::parse(url).expect("url");
+    let uri = &parsed[url::Position::BeforePath..];
+    let context = digest_auth::AuthContext::new_with_method(
+        public,
+        private,
+        uri,
+        Option::<&[u8]>::None,
+        method,
+    );
+    prompt.respond(&context).expect("answer").to_header_string()
+}
+
 /// A GET signed with the simulator's API key by hand (digest_auth), with `accept`: what an
 /// independent client sees. Answers the status and the body.
 pub fn digest_get(url: &str, accept: &str) -> (u16, String) {
@@ -259,21 +284,12 @@ pub fn digest_get(url: &str, accept: &str) -> (u16, String) {
         let http = reqwest::Client::new();
         let challenge = http.get(url).send().await.expect("challenge");
         assert_eq!(challenge.status(), 401);
-        let header = challenge.headers()["www-authenticate"]
-            .to_str()
-            .expect("text")
-            .to_string();
-        let mut prompt = digest_auth::parse(&header).expect("digest challenge");
-        let parsed = reqwest::Url::parse(url).expect("url");
-        let uri = &parsed[url::Position::BeforePath..];
-        let context = digest_auth::AuthContext::new_with_method(
-            DEFAULT_PUBLIC_KEY,
-            DEFAULT_PRIVATE_KEY,
-            uri,
-            Option::<&[u8]>::None,
+        let authorization = digest_answer(
+            challenge.headers(),
+            url,
+            (DEFAULT_PUBLIC_KEY, DEFAULT_PRIVATE_KEY),
             digest_auth::HttpMethod::GET,
         );
-        let authorization = prompt.respond(&context).expect("answer").to_header_string();
         let answer = http
             .get(url)
             .header("authorization", authorization)

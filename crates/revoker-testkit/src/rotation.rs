@@ -178,21 +178,12 @@ fn request_once(
                 wait,
             );
         }
-        let header = challenge.headers()["www-authenticate"]
-            .to_str()
-            .expect("text")
-            .to_string();
-        let mut prompt = digest_auth::parse(&header).expect("digest challenge");
-        let parsed = reqwest::Url::parse(url).expect("url");
-        let uri = &parsed[url::Position::BeforePath..];
-        let context = digest_auth::AuthContext::new_with_method(
-            public,
-            private,
-            uri,
-            Option::<&[u8]>::None,
+        let authorization = crate::digest_answer(
+            challenge.headers(),
+            url,
+            (public, private),
             digest_auth::HttpMethod::from(method.as_str()),
         );
-        let authorization = prompt.respond(&context).expect("answer").to_header_string();
         let mut req = http
             .request(method, url)
             .header("authorization", authorization)

@@ -772,6 +772,10 @@ pub struct RotateArgs {
     /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl.
     #[arg(long, default_value = "rotation.csv")]
     pub report: PathBuf,
+    /// An organization or project never touched (or a file of such ids); repeatable, added to the
+    /// job's protect: a row in one is refused before anything is created or sent (exit 2).
+    #[arg(long, value_name = "ID|FILE")]
+    pub protect: Vec<String>,
     /// Job file with the connection settings (base URL, profile, credentials file, rates).
     #[arg(long)]
     pub job: Option<PathBuf>,

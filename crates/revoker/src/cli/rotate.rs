@@ -10,7 +10,8 @@ use crate::settings::Settings;
 
 pub(super) async fn command(args: RotateArgs) -> Result<i32, Failure> {
     let env = |name: &str| std::env::var(name).ok();
-    let flags = args.connection.layer(crate::settings::JobFile::default());
+    let mut flags = args.connection.layer(crate::settings::JobFile::default());
+    flags.protect = (!args.protect.is_empty()).then(|| args.protect.clone());
     let settings = Settings::resolve(args.job.as_deref(), flags, &env)?;
     let opts = RotateOptions {
         input: args.input,

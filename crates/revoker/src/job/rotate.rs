@@ -102,6 +102,26 @@ pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
     Ok(rows)
 }
 
+/// Refuses (exit 2) before anything is created or sent when a row's organization is protected:
+/// the same guard as `run`, `plan` and `select` (rotated keys are organization keys, so the
+/// row's own scope decides).
+fn refuse_protected(settings: &Settings, input: &Path, rows: &[Target]) -> Result<(), Failure> {
+    let home = crate::guard::Home::Unasked;
+    let refused: Vec<String> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let why = settings.run.protect.covering(t, home)?;
+            Some(format!("{} row {}: {t}: {why}", input.display(), i + 1))
+        })
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(super::protect::refusal(&refused))
+    }
+}
+
 /// `revoker rotate`: rotates every row, appends each outcome to the report, answers the rows and
 /// the exit code (0 when every row is verified).
 pub async fn rotate_command(
@@ -115,6 +135,7 @@ pub async fn rotate_command(
         ));
     }
     let rows = read_rows(&opts.input)?;
+    refuse_protected(&settings, &opts.input, &rows)?;
     let report = opts.report.clone();
     let _lock = crate::report::ReportLock::acquire(&report, true)?;
     let journal = Journal::open(&rotate::journal::path_for(&report))

@@ -327,3 +327,48 @@ fn a_helper_that_fails_delivers_nothing_and_the_replacement_is_withdrawn() {
         "the old key stays"
     );
 }
+
+#[test]
+fn a_protected_organization_is_refused_before_anything_is_created_or_sent() {
+    let sim = rotation::world(SimConfig::default(), 2, 2);
+    let olds = old_keys(&sim, 2);
+    let dir = dir();
+    let input = path(&dir, "keys.csv");
+    let report = path(&dir, "rotation.csv");
+    rotation::write_input(
+        &input,
+        &olds
+            .iter()
+            .map(|(k, m)| (k.org, m.id.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let protected = olds[1].0.org.to_string().to_uppercase();
+    let before = revoker_testkit::truth(&sim);
+    let mut child = rotation::spawn_rotate(
+        &sim,
+        &input,
+        &report,
+        &[
+            "--deliver",
+            "exec:false",
+            "--cutover",
+            "now",
+            "--protect",
+            &protected,
+        ],
+    );
+    let status = child.wait().expect("wait");
+    let stderr = std::io::read_to_string(child.stderr.take().expect("stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("1 row touches a protected organization or project; nothing was sent"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("row 2: "), "{stderr}");
+    let after = revoker_testkit::truth(&sim);
+    assert!(after.deletions.is_empty() && after.deletes_sent.is_empty());
+    for (k, m) in &olds {
+        assert!(rotation::replacements(&sim, &k.org, &m.id).is_empty());
+    }
+    assert_eq!(before.credentials.len(), after.credentials.len());
+}
