@@ -91,7 +91,10 @@ impl Guard {
     /// run's own credentials, then a reviewed plan's rows.
     pub fn decide_at(&self, target: &Target, cell: Option<ObjectId>) -> Verdict {
         let home = Protect::home(target, cell, self.homes.as_deref());
-        if let Some(why) = self.protect.covering(target, home) {
+        // The API's answer decides, and a cell naming a protected organization refuses as well:
+        // whichever of the two is wrong, the row stays unsent.
+        let by_cell = cell.and_then(|org| self.protect.covering(target, Home::Org(org)));
+        if let Some(why) = self.protect.covering(target, home).or(by_cell) {
             return Verdict::Protected(why);
         }
         if let Some(line) = self.exempt.covering(target) {

@@ -104,16 +104,18 @@ impl Protect {
         }
     }
 
-    /// The home of `target`'s project from what is known: its cell, then `homes` (`None`: the
-    /// API was not asked).
+    /// The home of `target`'s project from what is known: what the API said (`homes`), then its
+    /// cell when the API was not asked or could not say (`None`: the API was not asked).
     pub fn home(
         target: &Target,
         cell: Option<ObjectId>,
         homes: Option<&HashMap<ObjectId, Home>>,
     ) -> Home {
-        match (cell, homes) {
-            (Some(org), _) => Home::Org(org),
-            (None, Some(homes)) => homes.get(&target.scope).copied().unwrap_or(Home::Unknown),
+        let asked = homes.map(|h| h.get(&target.scope).copied().unwrap_or(Home::Unknown));
+        match (asked, cell) {
+            (Some(home @ (Home::Org(_) | Home::Gone)), _) => home,
+            (_, Some(org)) => Home::Org(org),
+            (Some(home), None) => home,
             (None, None) => Home::Unasked,
         }
     }
@@ -160,12 +162,22 @@ fn read_ids(path: &Path) -> Result<BTreeSet<ObjectId>, String> {
         })?;
     let text = String::from_utf8_lossy(&bytes);
     let mut ids = BTreeSet::new();
-    for line in text.lines() {
+    // Every word must be an id: a mistyped line silently dropped would leave its scope open.
+    for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or_default();
-        for word in line.split(|c: char| !c.is_ascii_hexdigit()) {
-            if let Some(id) = ObjectId::parse(word) {
-                ids.insert(id);
-            }
+        for word in line
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+        {
+            let id = ObjectId::parse(word).ok_or_else(|| {
+                format!(
+                    "--protect {}:{}: {:?} is not an organization or project id (24 hex digits); nothing was sent",
+                    path.display(),
+                    n + 1,
+                    crate::text::clip(word, 40)
+                )
+            })?;
+            ids.insert(id);
         }
     }
     if ids.is_empty() {
@@ -181,6 +193,32 @@ fn read_ids(path: &Path) -> Result<BTreeSet<ObjectId>, String> {
 mod tests {
     use super::*;
     use crate::input::Kind;
+
+    #[test]
+    fn a_protect_file_with_a_word_that_is_not_an_id_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.txt");
+        std::fs::write(
+            &file,
+            "# prod\n5e0000000000000000000009\n6a00000000000000000000001\n",
+        )
+        .unwrap();
+        let err = read_ids(&file).unwrap_err();
+        assert!(
+            err.contains(
+                "p.txt:3: \"6a00000000000000000000001\" is not an organization or project id"
+            ),
+            "{err}"
+        );
+        std::fs::write(&file, "6a0000000000000000000001x\n").unwrap();
+        assert!(read_ids(&file).unwrap_err().contains("p.txt:1:"));
+        std::fs::write(
+            &file,
+            "5e0000000000000000000009, 6a0000000000000000000001 # two\n",
+        )
+        .unwrap();
+        assert_eq!(read_ids(&file).unwrap().len(), 2);
+    }
 
     #[test]
     fn a_project_of_a_protected_org_is_covered_and_an_unknown_org_is_refused() {

@@ -57,7 +57,9 @@ pub async fn check(
     }
 }
 
-/// The organization of each project row without a cell whose project is not itself protected.
+/// The organization of each project row whose project is not itself protected, as the API says
+/// it: an `org` cell (or what routing took from one) is the export's word, and a wrong one must
+/// not carry a row of a protected organization past the guard.
 async fn learn_homes(
     protect: &Protect,
     (source, opts): (&Source, &InputOptions),
@@ -68,7 +70,6 @@ async fn learn_homes(
     source.scan(opts, &mut |entry| {
         if let Ok(t) = &entry.target
             && t.kind.scope() == Scope::Project
-            && entry.org.is_none()
             && !ids.contains(&t.scope)
         {
             wanted.insert(t.scope);
@@ -77,11 +78,7 @@ async fn learn_homes(
     })?;
     let mut homes = HashMap::new();
     for project in wanted {
-        let home = match lanes.org_of(&project) {
-            Some(org) => Home::Org(org),
-            None => ask(lanes, project).await,
-        };
-        homes.insert(project, home);
+        homes.insert(project, ask(lanes, project).await);
     }
     Ok(homes)
 }

@@ -85,6 +85,7 @@ pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
         )));
     };
     let mut rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(Failure::usage)?;
         let cell = |i: usize| record.get(i).unwrap_or("");
@@ -97,6 +98,15 @@ pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
                     n + 2
                 ))
             })?;
+        // A key listed twice is rotated once: two rows would make two live replacements.
+        if !seen.insert(target.key) {
+            tracing::warn!(
+                "{} line {}: {target} is listed again: rotated once",
+                path.display(),
+                n + 2
+            );
+            continue;
+        }
         rows.push(target);
     }
     Ok(rows)

@@ -105,8 +105,9 @@ pub async fn deliver(
         }
         Deliver::Exec(words) => {
             let document = secret.document();
+            let value = Zeroizing::new(secret.secret.expose_secret().to_string());
             drop(secret);
-            run_helper(words, document).await
+            run_helper(words, document, &value).await
         }
     }
 }
@@ -139,12 +140,38 @@ fn make_private_folder(path: &Path) -> Result<(), String> {
     }
 }
 
-async fn run_helper(words: &[String], document: Zeroizing<Vec<u8>>) -> Result<String, String> {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(&words[0])
+/// The variables revoker reads its own credentials from: never handed to a delivery helper,
+/// which gets the new secret and nothing of the credential doing the rotation.
+const CREDENTIAL_VARIABLES: [&str; 10] = [
+    "MCLI_CLIENT_ID",
+    "MCLI_CLIENT_SECRET",
+    "MCLI_PRIVATE_API_KEY",
+    "MCLI_PUBLIC_API_KEY",
+    "MONGODB_ATLAS_CLIENT_ID",
+    "MONGODB_ATLAS_CLIENT_SECRET",
+    "MONGODB_ATLAS_PRIVATE_API_KEY",
+    "MONGODB_ATLAS_PRIVATE_KEY",
+    "MONGODB_ATLAS_PUBLIC_API_KEY",
+    "MONGODB_ATLAS_PUBLIC_KEY",
+];
+
+/// Runs the helper with the document on its stdin. Its stderr is kept (bounded) and shown only
+/// with the new secret blotted out, so that a helper echoing its input leaks nothing to a log.
+async fn run_helper(
+    words: &[String],
+    document: Zeroizing<Vec<u8>>,
+    value: &str,
+) -> Result<String, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut command = tokio::process::Command::new(&words[0]);
+    for name in CREDENTIAL_VARIABLES {
+        command.env_remove(name);
+    }
+    let mut child = command
         .args(&words[1..])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("delivery helper {}: {e}", words[0]))?;
@@ -154,10 +181,18 @@ async fn run_helper(words: &[String], document: Zeroizing<Vec<u8>>) -> Result<St
         drop(stdin);
     }
     drop(document);
+    let mut said = Zeroizing::new(Vec::new());
+    if let Some(stderr) = child.stderr.take() {
+        let _ = stderr.take(64 << 10).read_to_end(&mut said).await;
+    }
     let status = child
         .wait()
         .await
         .map_err(|e| format!("delivery helper {}: {e}", words[0]))?;
+    let said = blot(&String::from_utf8_lossy(&said), value);
+    if !said.trim().is_empty() {
+        tracing::warn!("delivery helper {} said: {}", words[0], said.trim());
+    }
     match status.success() {
         true => Ok(format!("helper {}", words[0])),
         false => Err(format!(
@@ -167,9 +202,26 @@ async fn run_helper(words: &[String], document: Zeroizing<Vec<u8>>) -> Result<St
     }
 }
 
+/// `text` with every occurrence of `value` replaced.
+fn blot(text: &str, value: &str) -> String {
+    if value.is_empty() {
+        return text.to_string();
+    }
+    text.replace(value, "[the new secret]")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_helper_s_words_never_carry_the_secret() {
+        assert_eq!(
+            blot("got abc-123 ok abc-123", "abc-123"),
+            "got [the new secret] ok [the new secret]"
+        );
+        assert_eq!(blot("nothing", ""), "nothing");
+    }
 
     #[test]
     fn deliveries_parse_and_refuse_what_is_not_one() {

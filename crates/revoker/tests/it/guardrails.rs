@@ -561,3 +561,39 @@ fn a_signed_plan_is_applied_only_when_its_signature_verifies() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(truth(&sim).deletes_sent.len(), 2);
 }
+
+#[test]
+fn a_wrong_org_cell_does_not_carry_a_row_of_a_protected_organization_past_the_guard() {
+    let present = keys(2, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    // The export names another organization for the project than the one it is in.
+    let mut csv = String::from("project,org,key,kind\n");
+    for t in &present {
+        csv.push_str(&format!(
+            "{},6a0000000000000000000002,{},project-api-key\n",
+            t.scope, t.key
+        ));
+    }
+    std::fs::write(&input, csv).unwrap();
+    for extra in [vec![], vec!["--plan"]] {
+        let mut args = vec!["--protect", SIM_ORG];
+        args.extend(extra);
+        let out = run(&sim, &input, &report, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("2 rows touch a protected organization or project"),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("organization {SIM_ORG}, which is protected")),
+            "{err}"
+        );
+    }
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+}
