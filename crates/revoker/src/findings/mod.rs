@@ -196,17 +196,66 @@ impl Findings {
 pub fn read_all(paths: &[std::path::PathBuf]) -> Result<Findings, formats::FindingsError> {
     let mut findings = Findings::default();
     let mut seen = BTreeMap::new();
+    let mut values = Vec::new();
     for path in paths {
         for f in formats::read(path)? {
+            values.push((
+                secrecy::zeroize::Zeroizing::new(f.value.expose_secret().to_string()),
+                f.fingerprint.clone(),
+            ));
             findings.add(f, &mut seen);
         }
     }
+    findings.scrub_sources(&values);
     Ok(findings)
+}
+
+impl Findings {
+    /// A place (a path, a URI, an alert's URL) can hold a value itself: each long value read is
+    /// replaced there by its fingerprint, so that naming a finding never writes one. Public keys
+    /// (8 letters) and client ids are identifiers, short, and left as they are.
+    fn scrub_sources(&mut self, values: &[(secrecy::zeroize::Zeroizing<String>, String)]) {
+        let scrub = |place: &mut String| {
+            for (value, fingerprint) in values {
+                if value.len() >= 16 && place.contains(value.as_str()) {
+                    *place = place.replace(value.as_str(), &format!("<value {fingerprint}>"));
+                }
+            }
+        };
+        for (_, f) in &mut self.items {
+            scrub(&mut f.source);
+            f.also.iter_mut().for_each(scrub);
+        }
+        self.set_aside.iter_mut().for_each(|a| scrub(&mut a.source));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_in_a_finding_s_place_is_replaced_by_its_fingerprint() {
+        let secret = "mdb_sa_sk_abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+        let mut seen = BTreeMap::new();
+        let mut f = Findings::default();
+        f.add(
+            Finding::new(format!("repo/{secret}/x.env:3"), secret),
+            &mut seen,
+        );
+        f.add(Finding::new(format!("b/{secret}:1"), secret), &mut seen);
+        let values = vec![(
+            secrecy::zeroize::Zeroizing::new(secret.to_string()),
+            fingerprint(secret),
+        )];
+        f.scrub_sources(&values);
+        let (_, first) = &f.items[0];
+        assert_eq!(
+            first.source,
+            format!("repo/<value {}>/x.env:3", fingerprint(secret))
+        );
+        assert!(!first.also[0].contains(secret));
+    }
 
     #[test]
     fn shapes_are_told_apart_and_others_are_none() {

@@ -5,15 +5,15 @@
 //! - a private key → the key whose redacted `privateKey` (`********-****-****-db2c132ca78d`: only
 //!   its last group shows) ends as it does, across every organization read;
 //! - a client id → the service account (`listOrgServiceAccounts`);
-//! - a service account secret → the secret whose `maskedSecretValue` shows its ends, within the
-//!   account a client id of the same file names when there is exactly one, else across all;
+//! - a service account secret → the secret whose `maskedSecretValue` shows its ends, across every
+//!   account read (a client id in the same file never narrows a tie);
 //! - an AI model key → the key whose `maskedSecret` (`al-****odu2`) shows its ends
 //!   (`listGroupAiModelApiKeys` of every project of each organization).
 //!
 //! Exactly one listed credential must match, else the finding is named with why (none, or how
 //! many), and no row is made: a partial match never revokes. Each list is read once, whole.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use secrecy::ExposeSecret;
@@ -173,7 +173,6 @@ pub async fn resolve(
     if let Some(reason) = ctx.stop().reason() {
         out.problems.push(format!("stopped: {reason}"));
     }
-    let accounts_by_file = accounts_by_file(&findings.items);
     if listed.unreadable > 0 {
         out.problems.push(format!(
             "{} listed with an id or mask that cannot be read: nothing is resolved on a partial list",
@@ -187,7 +186,7 @@ pub async fn resolve(
                 true,
             ))
         } else {
-            match_one(*shape, f, &listed, &accounts_by_file, orgs.len())
+            match_one(*shape, f, &listed, orgs.len())
         };
         match matched {
             Ok(target) => {
@@ -245,41 +244,11 @@ async fn try_leaked(
     }
 }
 
-/// The one client id each file holds, when it holds exactly one: the account of its secrets.
-fn accounts_by_file(items: &[(Shape, Finding)]) -> BTreeMap<String, Option<ObjectId>> {
-    let mut by: BTreeMap<String, Option<ObjectId>> = BTreeMap::new();
-    for (shape, f) in items {
-        if *shape != Shape::ClientId {
-            continue;
-        }
-        let client = parse_client_id(f.value.expose_secret());
-        for source in std::iter::once(&f.source).chain(&f.also) {
-            let file = file_of(source);
-            by.entry(file)
-                .and_modify(|c| {
-                    if *c != client {
-                        *c = None;
-                    }
-                })
-                .or_insert(client);
-        }
-    }
-    by
-}
-
-fn file_of(source: &str) -> String {
-    match source.rsplit_once(':') {
-        Some((file, line)) if line.bytes().all(|b| b.is_ascii_digit()) => file.to_string(),
-        _ => source.to_string(),
-    }
-}
-
 /// The one credential `f` names, or why there is none.
 fn match_one(
     shape: Shape,
     f: &Finding,
     listed: &Listed,
-    accounts_by_file: &BTreeMap<String, Option<ObjectId>>,
     orgs: usize,
 ) -> Result<Target, (String, bool)> {
     let value = f.value.expose_secret();
@@ -311,7 +280,7 @@ fn match_one(
                 .map(|a| org_target(Kind::ServiceAccount, a.0, a.1, None))
                 .collect()
         }
-        Shape::ClientSecret => return secret_match(f, value, listed, accounts_by_file, orgs),
+        Shape::ClientSecret => return secret_match(value, listed, orgs),
         Shape::AiModelKey => listed
             .models
             .iter()
@@ -348,29 +317,15 @@ fn one(found: Vec<Target>, orgs: usize) -> Result<Target, (String, bool)> {
     }
 }
 
-/// A secret within its file's account when one is known, else across every account.
-fn secret_match(
-    f: &Finding,
-    value: &str,
-    listed: &Listed,
-    accounts_by_file: &BTreeMap<String, Option<ObjectId>>,
-    orgs: usize,
-) -> Result<Target, (String, bool)> {
-    let account = std::iter::once(&f.source)
-        .chain(&f.also)
-        .find_map(|s| accounts_by_file.get(&file_of(s)).copied().flatten());
-    let matching =
-        |within: Option<ObjectId>| -> Vec<&(ObjectId, ObjectId, ObjectId, String, bool)> {
-            listed
-                .secrets
-                .iter()
-                .filter(|s| within.is_none_or(|c| c == s.1) && masked_matches(&s.3, value))
-                .collect()
-        };
-    let mut found = account.map(|a| matching(Some(a))).unwrap_or_default();
-    if found.is_empty() {
-        found = matching(None);
-    }
+/// A secret across every account read: exactly one listed secret may show its ends. A client id
+/// found in the same file is not allowed to narrow a tie: which of two accounts an .env belongs
+/// to is a guess, and a guess would revoke the wrong secret and leave the leaked one live.
+fn secret_match(value: &str, listed: &Listed, orgs: usize) -> Result<Target, (String, bool)> {
+    let found: Vec<&(ObjectId, ObjectId, ObjectId, String, bool)> = listed
+        .secrets
+        .iter()
+        .filter(|s| masked_matches(&s.3, value))
+        .collect();
     if let [s] = found[..]
         && s.4
     {
