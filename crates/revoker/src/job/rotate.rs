@@ -51,6 +51,9 @@ pub struct Rotated {
 
 struct Env {
     ctx: Arc<Context>,
+    /// The public key of the API key this rotation runs as: never rotated by itself (revoking it
+    /// first, or before its replacement is in use, would lock the run out mid-way).
+    own_public: Option<String>,
     journal: Mutex<Journal>,
     opts: RotateOptions,
     run: String,
@@ -156,8 +159,13 @@ pub async fn rotate_command(
     let stop = StopFlag::default();
     let signals = super::signals::listen_for_signals(stop.clone());
     let ctx = super::acting::context(&settings, &client, &stop, rows.len().max(1) as u64);
+    let own_public = match &found.credential {
+        crate::api::Credential::ApiKey { public_key, .. } => Some(public_key.clone()),
+        crate::api::Credential::ServiceAccount { .. } => None,
+    };
     let env = Arc::new(Env {
         ctx,
+        own_public,
         journal: Mutex::new(journal),
         folder: rotate::deliver::folder_for(&report),
         run: jiff::Timestamp::now()
@@ -354,6 +362,16 @@ async fn issue(
 /// Withdraws every marked replacement of the old key a crashed run made (its secret is lost:
 /// Atlas shows a private key only in the create's answer), and answers the old key's reach: the
 /// journal's, or as its lists show it now.
+/// Stops the row of the key this rotation runs as (its listed `publicKey` is the credential's).
+fn refuse_own(env: &Env, item: &Value, key: &str) -> Result<(), Stop> {
+    match (&env.own_public, item["publicKey"].as_str()) {
+        (Some(own), Some(listed)) if own.eq_ignore_ascii_case(listed) => Err(format!(
+            "key {key} is the credential this rotation runs as (public key {listed}): rotate it with another credential; nothing was created or revoked"
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Result<Reach, Stop> {
     let org = t.scope.to_string();
     let old = t.key.to_string();
@@ -377,6 +395,7 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
                 .is_some_and(|id| id.eq_ignore_ascii_case(&old))
         })
         .ok_or_else(|| format!("organization API key {old} is not in organization {org}'s list"))?;
+    refuse_own(env, item, &old)?;
     let access = list_all(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await?;
     Reach::of_key(item, &access).map_err(|e| format!("the old key's reach is unreadable: {e}"))
 }
@@ -452,6 +471,7 @@ async fn reach_of(env: &Env, org: ObjectId, key: ObjectId) -> Result<Option<Reac
     }) else {
         return Ok(None);
     };
+    refuse_own(env, item, &k)?;
     let access = list_all(env, org, &["orgs", &o, "apiKeys", &k, "accessList"]).await?;
     Reach::of_key(item, &access)
         .map(Some)

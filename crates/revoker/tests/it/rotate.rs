@@ -372,3 +372,47 @@ fn a_protected_organization_is_refused_before_anything_is_created_or_sent() {
     }
     assert_eq!(before.credentials.len(), after.credentials.len());
 }
+
+#[test]
+fn the_key_a_rotation_runs_as_is_never_rotated_by_itself() {
+    let sim = rotation::world(SimConfig::default(), 1, 2);
+    let (k, me) = {
+        let key = OldKey {
+            org: rotation::org_id(0),
+            roles: vec!["ORG_OWNER".into()],
+            projects: vec![],
+            access: vec!["127.0.0.1".into()],
+        };
+        let made = rotation::make_key(&sim, &key, "the operator's key");
+        (key, made)
+    };
+    let dir = dir();
+    let input = path(&dir, "keys.csv");
+    let report = path(&dir, "rotation.csv");
+    rotation::write_input(&input, &[(k.org, me.id.clone())]);
+    for cutover in ["now", "after-use"] {
+        let out = revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+            .env("MCLI_PUBLIC_API_KEY", &me.public)
+            .env("MCLI_PRIVATE_API_KEY", &me.private)
+            .args(["rotate", "--base-url", sim.atlas_url(), "--input"])
+            .arg(&input)
+            .arg("--report")
+            .arg(&report)
+            .args(["--deliver", "exec:true", "--cutover", cutover])
+            .output()
+            .expect("rotate");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{cutover}: {said}");
+        assert!(
+            said.contains("is the credential this rotation runs as"),
+            "{cutover}: {said}"
+        );
+        assert!(rotation::replacements(&sim, &k.org, &me.id).is_empty());
+        assert!(
+            rotation::listed_keys(&sim, &k.org)
+                .iter()
+                .any(|i| i["id"] == me.id.as_str()),
+            "{cutover}: the key stays"
+        );
+    }
+}
