@@ -83,10 +83,32 @@ pub async fn execute_job(job: PreparedJob, outputs: Outputs) -> Result<i32, Fail
     execute(job, outputs).await.map(|ran| ran.code)
 }
 
+/// A report whose runs applied a reviewed plan is resumed under a plan too: without one, a resume
+/// would send the rows the plan held as drifted, beyond what the change board reviewed.
+fn refuse_leaving_a_plan(job: &PreparedJob, report: &std::path::Path) -> Result<(), Failure> {
+    if job.applied.is_some() || !crate::report::audit::path_for(report).exists() {
+        return Ok(());
+    }
+    let log = crate::report::audit::read(report).map_err(Failure::usage)?;
+    match log
+        .records
+        .iter()
+        .rev()
+        .find_map(|r| r.plan_file.as_deref())
+    {
+        Some(plan) => Err(Failure::usage(format!(
+            "{}: its runs applied the reviewed plan {plan}; a resume applies one too (--plan-file), or start a new report: nothing was sent",
+            report.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 async fn execute(job: PreparedJob, outputs: Outputs) -> Result<Ran, Failure> {
     let report = crate::report::canonical(&job.report);
     // Another run on this report: exit 4 before anything else, whatever else is wrong.
     let (lock, prior) = prepare::lock_report(&job, &report)?;
+    refuse_leaving_a_plan(&job, &report)?;
     let result = match prepare::survey_input(&job.opts, &job.source, (&prior.finished, &job.exempt))
     {
         Ok(survey) => match super::ledger::owe_before(

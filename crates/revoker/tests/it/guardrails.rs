@@ -224,6 +224,15 @@ fn a_plan_applied_after_a_tenth_of_its_rows_drifted_sends_exactly_the_rest_and_n
             .unwrap()
             .ends_with("change-1234.plan.json")
     );
+    // A resume without the plan would send the drifted rows: refused, nothing sent.
+    let out = run(&sim, &input, &report, &["--resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("its runs applied the reviewed plan"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(revoker_testkit::truth(&sim).deletes_sent.len(), 18);
 }
 
 #[test]
