@@ -313,6 +313,14 @@ async fn issue(
     let reach = withdraw_and_read(env, t, reach).await?;
     journal(env, t, Step::Planned, None, Some(&reach), "").await?;
     if env.opts.cutover == Cutover::Now && !revoked_first {
+        // createOrgApiKey needs at least one organization role: a key without one could not be
+        // issued again, so it is not revoked first either.
+        if reach.org_roles.is_empty() {
+            return Err(format!(
+                "key {} has no organization role: createOrgApiKey needs one, so no replacement could be issued; nothing was revoked",
+                t.key
+            ));
+        }
         delete_key(env, t.scope, t.key).await?;
         journal(
             env,
