@@ -675,6 +675,17 @@ fn parse_kinds(text: &str) -> Result<KindList, String> {
         Vec::new()
     };
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        // `+a,+b` reads as `+a,b`; a `+` inside a list of exactly these kinds is a mix-up.
+        let name = match (add, name.strip_prefix('+')) {
+            (true, Some(rest)) => rest.trim(),
+            (false, Some(_)) => {
+                return Err(format!(
+                    "{text:?}: a + adds to the default kinds and goes first (+{}); without it the list is exactly the kinds named",
+                    list.replace('+', "")
+                ));
+            }
+            (_, None) => name,
+        };
         let kind = Kind::parse(name)
             .ok_or_else(|| format!("unknown kind {name:?} (expected {})", Kind::names()))?;
         if !kinds.contains(&kind) {
@@ -874,4 +885,23 @@ pub struct ManArgs {
     /// Write revoker.1 and one page per command (revoker-run.1, …) into this folder.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plus_on_each_kind_adds_them_all_and_a_plus_inside_an_exact_list_is_refused() {
+        let both = parse_kinds("+org-api-key,+service-account-secret").unwrap();
+        let one = parse_kinds("+org-api-key,service-account-secret").unwrap();
+        assert_eq!(both.0, one.0);
+        assert!(both.0.contains(&Kind::ServiceAccountSecret));
+        assert!(both.0.contains(&Kind::ProjectApiKey));
+        let err = parse_kinds("org-api-key,+service-account").unwrap_err();
+        assert!(
+            err.contains("a + adds to the default kinds and goes first"),
+            "{err}"
+        );
+    }
 }
