@@ -416,3 +416,28 @@ fn the_key_a_rotation_runs_as_is_never_rotated_by_itself() {
         );
     }
 }
+
+#[test]
+fn a_key_listed_twice_is_rotated_once() {
+    let sim = rotation::world(SimConfig::default(), 1, 2);
+    let olds = old_keys(&sim, 1);
+    let dir = dir();
+    let input = path(&dir, "keys.csv");
+    let report = path(&dir, "rotation.csv");
+    let (k, m) = &olds[0];
+    rotation::write_input(
+        &input,
+        &[(k.org, m.id.clone()), (k.org, m.id.to_uppercase())],
+    );
+    let mut child = rotation::spawn_rotate(
+        &sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let status = child.wait().expect("wait");
+    let stderr = std::io::read_to_string(child.stderr.take().expect("stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("is listed again: rotated once"), "{stderr}");
+    assert_eq!(rotation::replacements(&sim, &k.org, &m.id).len(), 1);
+}
