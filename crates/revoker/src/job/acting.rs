@@ -34,3 +34,42 @@ pub fn load_sign_key(settings: &Settings) -> Result<Option<Arc<signature::Signin
         .transpose()
         .map_err(Failure::usage)
 }
+
+/// A read-only command's connection (`census`, `select`, `resolve`): one client with the
+/// settings' credential, its stop flag fed by signals, and the engine's context over them.
+pub struct Reading {
+    pub ctx: Arc<engine::Context>,
+    client: Arc<Client>,
+    stop: StopFlag,
+    signals: tokio::task::JoinHandle<()>,
+}
+
+impl Reading {
+    pub fn open(settings: &Settings) -> Result<Reading, Failure> {
+        let found = settings.credential.as_ref().map_err(Failure::usage)?;
+        let client = Arc::new(Client::new(
+            &settings.api_config(found),
+            Arc::new(crate::figures::Figures::default()),
+        )?);
+        let stop = StopFlag::default();
+        let signals = super::signals::listen_for_signals(stop.clone());
+        let ctx = context(settings, &client, &stop, 2);
+        Ok(Reading {
+            ctx,
+            client,
+            stop,
+            signals,
+        })
+    }
+
+    /// Revokes any token fetched and stops listening for signals (call it on every path, errors
+    /// after it); answers a stop's exit code.
+    pub async fn close(self) -> Option<i32> {
+        use crate::vocab::ExitCode as _;
+        if let Some(warning) = self.client.finish().await {
+            tracing::warn!("{warning}");
+        }
+        self.signals.abort();
+        self.stop.reason().map(|r| r.exit_code())
+    }
+}

@@ -2,33 +2,18 @@
 //! (into a file that did not exist, or on stdout) and the summary table on the terminal.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use crate::api::Client;
 use crate::census::{self, Census, read::Scope};
-use crate::engine::StopFlag;
-use crate::figures::Figures;
 use crate::job::Failure;
 use crate::settings::Settings;
 use crate::ui::{Output, console, out};
-use crate::vocab::{ExitCode as _, exit};
+use crate::vocab::exit;
 
 /// Reads `scope` with the settings' credential.
 async fn read(settings: &Settings, scope: &Scope) -> Result<(Census, Option<i32>), Failure> {
-    let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let client = Arc::new(Client::new(
-        &settings.api_config(found),
-        Arc::new(Figures::default()),
-    )?);
-    let stop = StopFlag::default();
-    let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::acting::context(settings, &client, &stop, 2);
-    let taken = census::read::census(&ctx, scope).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
-    signals.abort();
-    Ok((taken, stop.reason().map(|r| r.exit_code())))
+    let reading = super::acting::Reading::open(settings)?;
+    let taken = census::read::census(&reading.ctx, scope).await;
+    Ok((taken, reading.close().await))
 }
 
 /// `revoker census`: exit 0, or 1 when a list could not be read (what was read is still

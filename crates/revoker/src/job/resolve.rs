@@ -4,18 +4,14 @@
 //! place and fingerprint. No value is ever written: only fingerprints, places and targets.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use crate::api::Client;
-use crate::engine::StopFlag;
-use crate::figures::Figures;
 use crate::findings::resolve::{Resolution, Resolved};
 use crate::input::{Format, ObjectId};
 use crate::job::Failure;
 use crate::select::Selected;
 use crate::settings::Settings;
 use crate::ui::{Output, console, out};
-use crate::vocab::{ExitCode as _, exit};
+use crate::vocab::exit;
 
 /// The suffix of the resolution kept beside a findings job's report.
 pub const RESOLVED: &str = ".findings.csv";
@@ -34,21 +30,11 @@ pub async fn run_resolution(
     }
     let findings = crate::findings::read_all(files)?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let client = Arc::new(Client::new(
-        &settings.api_config(found),
-        Arc::new(Figures::default()),
-    )?);
-    let stop = StopFlag::default();
-    let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::acting::context(settings, &client, &stop, 2);
     let template = validate.then(|| settings.api_config(found));
+    let reading = super::acting::Reading::open(settings)?;
     let resolution =
-        crate::findings::resolve::resolve(&ctx, findings, orgs, template.as_ref()).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
-    signals.abort();
-    Ok((resolution, stop.reason().map(|r| r.exit_code())))
+        crate::findings::resolve::resolve(&reading.ctx, findings, orgs, template.as_ref()).await;
+    Ok((resolution, reading.close().await))
 }
 
 /// The rows `run` reads: one per resolved finding, `why` its fingerprint and place.

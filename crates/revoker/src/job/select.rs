@@ -9,15 +9,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::api::Client;
-use crate::engine::StopFlag;
-use crate::figures::Figures;
 use crate::input::Format;
 use crate::job::Failure;
 use crate::select::{self, Found, Policy};
 use crate::settings::Settings;
 use crate::ui::{Output, console, out};
-use crate::vocab::{ExitCode as _, exit};
+use crate::vocab::exit;
 
 /// The suffix of the selection kept beside a policy job's report.
 pub const SELECTED: &str = ".selected.csv";
@@ -30,30 +27,23 @@ pub async fn run_selection(
 ) -> Result<(Found, Option<i32>), Failure> {
     policy.check().map_err(Failure::usage)?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    let client = Arc::new(Client::new(
-        &settings.api_config(found),
-        Arc::new(Figures::default()),
-    )?);
-    let stop = StopFlag::default();
-    let signals = super::signals::listen_for_signals(stop.clone());
-    let ctx = super::acting::context(settings, &client, &stop, 2);
     let caller = select::caller_of(&found.credential);
     let now = jiff::Timestamp::from_second(crate::ledger::clock::now())
         .unwrap_or_else(|_| jiff::Timestamp::now());
     let first_seen = ledger.map(super::ledger::first_seen).transpose()?;
-    let selection = select::select_seen(&ctx, policy, &caller, now, first_seen).await;
-    if let Some(path) = ledger {
-        super::ledger::record_seen(path, &selection.dateless)?;
-    }
-    let refused = protected(&ctx, &settings.run.protect, &selection).await;
-    if let Some(warning) = client.finish().await {
-        tracing::warn!("{warning}");
-    }
-    signals.abort();
+    let reading = super::acting::Reading::open(settings)?;
+    let ctx = &reading.ctx;
+    let selection = select::select_seen(ctx, policy, &caller, now, first_seen).await;
+    let recorded = ledger
+        .map(|path| super::ledger::record_seen(path, &selection.dateless))
+        .transpose();
+    let refused = protected(ctx, &settings.run.protect, &selection).await;
+    let stopped = reading.close().await;
+    recorded?;
     if !refused.is_empty() {
         return Err(super::protect::refusal(&refused));
     }
-    Ok((selection, stop.reason().map(|r| r.exit_code())))
+    Ok((selection, stopped))
 }
 
 /// The selected credentials in a protected organization or project, each named: a selection
