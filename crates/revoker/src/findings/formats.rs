@@ -10,7 +10,8 @@
 //! | plain | anything else | the line | `file:line` |
 //!
 //! An error names the file, the line (or the finding's place in the document) and the field; it
-//! never quotes a value.
+//! never quotes a value. One finding that cannot be read is named and the others are kept; a file
+//! none of whose findings can be read is refused.
 
 use std::path::{Path, PathBuf};
 
@@ -46,8 +47,32 @@ pub enum Format {
     Plain,
 }
 
+/// What a file gave: its findings, and each finding that could not be read (its place and why).
+#[derive(Debug, Default)]
+pub struct Read {
+    pub findings: Vec<Finding>,
+    pub malformed: Vec<String>,
+}
+
+impl Read {
+    /// Keeps each item that reads; a file with items none of which reads is not a findings file.
+    fn gather(items: impl IntoIterator<Item = Result<Finding, String>>) -> Result<Read, String> {
+        let mut out = Read::default();
+        for item in items {
+            match item {
+                Ok(f) => out.findings.push(f),
+                Err(e) => out.malformed.push(e),
+            }
+        }
+        match out.malformed.first() {
+            Some(first) if out.findings.is_empty() => Err(first.clone()),
+            _ => Ok(out),
+        }
+    }
+}
+
 /// Every finding of a file.
-pub fn read(path: &Path) -> Result<Vec<Finding>, FindingsError> {
+pub fn read(path: &Path) -> Result<Read, FindingsError> {
     let err = |what: String| FindingsError {
         path: path.to_path_buf(),
         what,
@@ -59,8 +84,13 @@ pub fn read(path: &Path) -> Result<Vec<Finding>, FindingsError> {
     let name = path.display().to_string();
     let (format, doc) = detect(text);
     match format {
-        Format::Plain => Ok(plain(&name, text)),
-        Format::TruffleHog | Format::Kingfisher if doc.is_none() => lines(&name, text, format),
+        Format::Plain => Ok(Read {
+            findings: plain(&name, text),
+            malformed: Vec::new(),
+        }),
+        Format::TruffleHog | Format::Kingfisher if doc.is_none() => {
+            lines(&name, text, format).map_err(err)
+        }
         _ => {
             let doc = doc.unwrap_or(Value::Null);
             document(&name, &doc, format).map_err(err)
@@ -110,21 +140,17 @@ fn plain(name: &str, text: &str) -> Vec<Finding> {
 }
 
 /// JSON lines (TruffleHog, Kingfisher): one finding a line.
-fn lines(name: &str, text: &str, format: Format) -> Result<Vec<Finding>, FindingsError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let err = |what: String| FindingsError {
-            path: PathBuf::from(name),
-            what: format!("line {}: {what}", i + 1),
-        };
-        let item: Value = serde_json::from_str(line)
-            .map_err(|e| err(format!("not JSON ({})", e.classify_name())))?;
-        out.push(item_finding(name, &item, format).map_err(err)?);
-    }
-    Ok(out)
+fn lines(name: &str, text: &str, format: Format) -> Result<Read, String> {
+    let items = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            let item: Value = serde_json::from_str(line)
+                .map_err(|e| format!("line {}: not JSON ({})", i + 1, e.classify_name()))?;
+            item_finding(name, &item, format).map_err(|e| format!("line {}: {e}", i + 1))
+        });
+    Read::gather(items)
 }
 
 trait ClassifyName {
@@ -144,7 +170,7 @@ impl ClassifyName for serde_json::Error {
 }
 
 /// The findings of a JSON document.
-fn document(name: &str, doc: &Value, format: Format) -> Result<Vec<Finding>, String> {
+fn document(name: &str, doc: &Value, format: Format) -> Result<Read, String> {
     let items: Vec<(String, &Value)> = match format {
         Format::Sarif => return sarif(name, doc),
         Format::Kingfisher => match doc.get("findings").or(Some(doc)) {
@@ -166,10 +192,11 @@ fn document(name: &str, doc: &Value, format: Format) -> Result<Vec<Finding>, Str
             _ => return Err("not an array of findings".into()),
         },
     };
-    items
-        .into_iter()
-        .map(|(at, item)| item_finding(name, item, format).map_err(|e| format!("{at}: {e}")))
-        .collect()
+    Read::gather(
+        items
+            .into_iter()
+            .map(|(at, item)| item_finding(name, item, format).map_err(|e| format!("{at}: {e}"))),
+    )
 }
 
 fn text<'a>(item: &'a Value, pointer: &str) -> Result<&'a str, String> {
@@ -236,33 +263,36 @@ fn item_finding(name: &str, item: &Value, format: Format) -> Result<Finding, Str
 }
 
 /// SARIF 2.1.0: every result of every run, its value in the first location's snippet.
-fn sarif(name: &str, doc: &Value) -> Result<Vec<Finding>, String> {
+fn sarif(name: &str, doc: &Value) -> Result<Read, String> {
     let runs = doc
         .get("runs")
         .and_then(Value::as_array)
         .ok_or("\"runs\" is not an array")?;
-    let mut out = Vec::new();
-    for (r, run) in runs.iter().enumerate() {
+    let results = runs.iter().enumerate().flat_map(|(r, run)| {
         let results = run
             .get("results")
             .and_then(Value::as_array)
             .map_or(&[][..], Vec::as_slice);
-        for (i, result) in results.iter().enumerate() {
-            let at = format!("runs[{r}].results[{i}]");
-            let loc = result
-                .pointer("/locations/0/physicalLocation")
-                .ok_or_else(|| format!("{at}: no locations[0].physicalLocation"))?;
-            let value = text(loc, "/region/snippet/text")
-                .map_err(|e| format!("{at}: {e} (the scanner wrote no value)"))?;
-            let file = text(loc, "/artifactLocation/uri").unwrap_or(name);
-            let source = match line_of(loc, "/region/startLine") {
-                Some(l) => format!("{file}:{l}"),
-                None => file.to_string(),
-            };
-            out.push(Finding::new(source, value));
-        }
-    }
-    Ok(out)
+        results
+            .iter()
+            .enumerate()
+            .map(move |(i, result)| sarif_result(name, result, &format!("runs[{r}].results[{i}]")))
+    });
+    Read::gather(results.collect::<Vec<_>>())
+}
+
+fn sarif_result(name: &str, result: &Value, at: &str) -> Result<Finding, String> {
+    let loc = result
+        .pointer("/locations/0/physicalLocation")
+        .ok_or_else(|| format!("{at}: no locations[0].physicalLocation"))?;
+    let value = text(loc, "/region/snippet/text")
+        .map_err(|e| format!("{at}: {e} (the scanner wrote no value)"))?;
+    let file = text(loc, "/artifactLocation/uri").unwrap_or(name);
+    let source = match line_of(loc, "/region/startLine") {
+        Some(l) => format!("{file}:{l}"),
+        None => file.to_string(),
+    };
+    Ok(Finding::new(source, value))
 }
 
 #[cfg(test)]
@@ -270,12 +300,17 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    fn read_text(name: &str, body: &str) -> Result<Vec<(String, String)>, FindingsError> {
+    fn read_file(name: &str, body: &str) -> Result<Read, FindingsError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, body).unwrap();
-        read(&path).map(|v| {
-            v.into_iter()
+        read(&path)
+    }
+
+    fn read_text(name: &str, body: &str) -> Result<Vec<(String, String)>, FindingsError> {
+        read_file(name, body).map(|v| {
+            v.findings
+                .into_iter()
                 .map(|f| {
                     (
                         f.source.rsplit('/').next().unwrap_or_default().to_string(),
@@ -323,18 +358,51 @@ mod tests {
 
     #[test]
     fn an_error_names_the_line_and_field_and_never_the_value() {
-        let err = read_text("t.jsonl", "{\"DetectorName\":\"x\",\"Raw\":\"abcdefgh\"}\n{\"DetectorName\":\"x\",\"RawV2\":\"secretvalue\"}\n").unwrap_err();
+        let err = read_text(
+            "t.jsonl",
+            "{\"DetectorName\":\"x\",\"RawV2\":\"secretvalue\"}\n",
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
-                .ends_with("t.jsonl: line 2: no text at \"Raw\""),
+                .ends_with("t.jsonl: the finding: no text at \"Raw\""),
             "{err}"
         );
-        let err = read_text("g.json", r#"[{"RuleID":"x","Secret":"abcdefgh"},{"RuleID":"x","Match":"mdb_sa_sk_zzzzzzzzzzzzzzzzzzzz"}]"#).unwrap_err();
+        let err = read_text(
+            "g.json",
+            r#"[{"RuleID":"x","Match":"mdb_sa_sk_zzzzzzzzzzzzzzzzzzzz"}]"#,
+        )
+        .unwrap_err();
         assert!(
             err.to_string()
-                .ends_with("g.json: item 2: no text at \"Secret\""),
+                .ends_with("g.json: item 1: no text at \"Secret\""),
             "{err}"
         );
         assert!(!err.to_string().contains("zzzz"));
+    }
+
+    #[test]
+    fn one_finding_that_cannot_be_read_is_named_and_the_others_kept() {
+        let got = read_file("t.jsonl", "{\"DetectorName\":\"x\",\"Raw\":\"abcdefgh\"}\nnot json\n{\"DetectorName\":\"x\",\"RawV2\":\"secretvalue\"}\n").unwrap();
+        assert_eq!(got.findings.len(), 1);
+        assert_eq!(
+            got.malformed,
+            vec![
+                "line 2: not JSON (a syntax error)".to_string(),
+                "line 3: no text at \"Raw\"".to_string()
+            ]
+        );
+        let sarif = r#"{"version":"2.1.0","runs":[{"results":[
+            {"locations":[{"physicalLocation":{"artifactLocation":{"uri":"d.ts"},"region":{"startLine":4}}}]},
+            {"locations":[{"physicalLocation":{"artifactLocation":{"uri":"e.ts"},"region":{"startLine":5,"snippet":{"text":"abcdefgh"}}}}]}]}]}"#;
+        let got = read_file("s.sarif", sarif).unwrap();
+        assert_eq!(got.findings.len(), 1);
+        assert_eq!(
+            got.malformed,
+            vec![
+                "runs[0].results[0]: no text at \"region.snippet.text\" (the scanner wrote no value)"
+                    .to_string()
+            ]
+        );
     }
 }

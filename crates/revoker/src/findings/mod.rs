@@ -106,6 +106,46 @@ pub struct Finding {
     pub fingerprint: String,
     /// The other places the same value was found.
     pub also: Vec<String>,
+    /// The finding was a line holding more than one MongoDB-shaped value.
+    pub several: bool,
+}
+
+enum Embedded<'a> {
+    None,
+    One(&'a str),
+    Several,
+}
+
+/// The MongoDB-shaped values inside a line, when the line itself is not one. A public key (8
+/// lowercase letters, the shape of any short word) counts only as the first such word after a
+/// name that says `public`; every other shape is distinctive on its own.
+fn embedded(line: &str) -> Embedded<'_> {
+    if Shape::of(line).is_some() {
+        return Embedded::None;
+    }
+    let words = line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+    let mut found: Vec<&str> = Vec::new();
+    let mut after_public = false;
+    for word in words.filter(|w| !w.is_empty()) {
+        match Shape::of(word) {
+            Some(Shape::PublicKey) if after_public => {
+                found.push(word);
+                after_public = false;
+            }
+            Some(Shape::PublicKey) | None => {}
+            Some(_) => found.push(word),
+        }
+        if word.to_ascii_lowercase().contains("public") {
+            after_public = true;
+        }
+    }
+    found.sort_unstable();
+    found.dedup();
+    match found.as_slice() {
+        [] => Embedded::None,
+        [one] => Embedded::One(one),
+        _ => Embedded::Several,
+    }
 }
 
 impl std::fmt::Debug for Finding {
@@ -115,13 +155,21 @@ impl std::fmt::Debug for Finding {
 }
 
 impl Finding {
+    /// A finding of `value`; a scanner that reports a whole line (a SARIF snippet, a config line)
+    /// gives the one MongoDB-shaped value in it, or the line as it is when there are none or several.
     pub fn new(source: String, value: &str) -> Finding {
         let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        let (value, several) = match embedded(value) {
+            Embedded::One(v) => (v, false),
+            Embedded::Several => (value, true),
+            Embedded::None => (value, false),
+        };
         Finding {
             source,
             fingerprint: fingerprint(value),
             value: SecretString::from(value.to_string()),
             also: Vec::new(),
+            several,
         }
     }
 
@@ -151,6 +199,8 @@ pub struct Findings {
     /// Findings read (duplicates included).
     pub read: u64,
     pub duplicates: u64,
+    /// Findings that could not be read, by file and place: the resolution is incomplete.
+    pub unreadable: Vec<String>,
 }
 
 impl Findings {
@@ -168,6 +218,8 @@ impl Findings {
         let value = finding.value.expose_secret();
         let reason = if DOCUMENTED_EXAMPLES.contains(&value) {
             Some("a value MongoDB's documents print as an example (a test key)")
+        } else if finding.several {
+            Some("a line holding several MongoDB-shaped values: which one leaked cannot be told")
         } else if finding.shape().is_none() {
             Some("not a MongoDB management credential by its shape")
         } else {
@@ -180,7 +232,8 @@ impl Findings {
                     fingerprint: finding.fingerprint,
                     source: finding.source,
                     reason: reason.into(),
-                    open: false,
+                    // Several MongoDB values in one line are credentials nobody resolved.
+                    open: finding.several,
                 });
             }
             None => {
@@ -198,7 +251,13 @@ pub fn read_all(paths: &[std::path::PathBuf]) -> Result<Findings, formats::Findi
     let mut seen = BTreeMap::new();
     let mut values = Vec::new();
     for path in paths {
-        for f in formats::read(path)? {
+        let read = formats::read(path)?;
+        findings.unreadable.extend(
+            read.malformed
+                .iter()
+                .map(|what| format!("{}: {what}", path.display())),
+        );
+        for f in read.findings {
             values.push((
                 secrecy::zeroize::Zeroizing::new(f.value.expose_secret().to_string()),
                 f.fingerprint.clone(),
@@ -301,5 +360,44 @@ mod tests {
         assert_eq!(f.items[0].1.also, vec!["b:2".to_string()]);
         assert_eq!(f.items[0].1.fingerprint, fingerprint("abcdefgh"));
         assert_eq!(f.items[0].1.fingerprint.len(), 16);
+    }
+
+    #[test]
+    fn a_whole_line_gives_the_one_mongodb_value_in_it() {
+        let secret = "mdb_sa_sk_abcdefghijklmnopqrstuvwxyz0123456789ABCD";
+        let cases = [
+            (
+                format!("  clientSecret: \"{secret}\" # rotated"),
+                Some(secret),
+            ),
+            (
+                "export MONGODB_ATLAS_PUBLIC_KEY=abcdefgh".to_string(),
+                Some("abcdefgh"),
+            ),
+            (
+                "privateKey = '0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0'".to_string(),
+                Some("0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"),
+            ),
+            // Short words elsewhere in a line are not public keys.
+            ("password = hunter22 # readonly".to_string(), None),
+        ];
+        for (line, want) in cases {
+            let f = Finding::new("a:1".into(), &line);
+            let got = f.value.expose_secret().to_string();
+            match want {
+                Some(v) => assert_eq!((got.as_str(), f.several), (v, false), "{line}"),
+                None => assert_eq!((got, f.shape()), (line.clone(), None), "{line}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_with_two_mongodb_values_is_left_open_not_guessed() {
+        let line = "ids: mdb_sa_id_5e0000000000000000000001 mdb_sa_id_5e0000000000000000000002";
+        let mut f = Findings::default();
+        f.add(Finding::new("a:1".into(), line), &mut BTreeMap::new());
+        assert_eq!((f.items.len(), f.set_aside.len()), (0, 1));
+        assert!(f.set_aside[0].open);
+        assert!(f.set_aside[0].reason.starts_with("a line holding several"));
     }
 }

@@ -159,6 +159,7 @@ pub async fn resolve(
         read: findings.read,
         duplicates: findings.duplicates,
         unresolved: findings.set_aside,
+        problems: findings.unreadable,
         ..Resolution::default()
     };
     let mut listed = Listed::default();

@@ -292,3 +292,32 @@ fn validate_leaked_tries_each_private_key_with_its_listed_public_key_and_records
         assert!(!stderr(&out).contains(v.as_str()) && !stdout(&out).contains(v.as_str()));
     }
 }
+
+#[test]
+fn sarif_snippets_of_whole_lines_resolve_and_a_result_without_a_value_is_named_not_fatal() {
+    let mut c = corpus(60);
+    let mut results: Vec<serde_json::Value> = c
+        .values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| serde_json::json!({"ruleId": "secret", "locations": [{"physicalLocation": {"artifactLocation": {"uri": format!("app/{i}.yaml")}, "region": {"startLine": 3, "snippet": {"text": format!("  publicKey: \"{v}\"  # ci")}}}}]}))
+        .collect();
+    results.push(serde_json::json!({"ruleId": "secret", "locations": [{"physicalLocation": {"artifactLocation": {"uri": "app/x.yaml"}, "region": {"startLine": 9}}}]}));
+    let sarif = serde_json::json!({"version": "2.1.0", "runs": [{"results": results}]});
+    c.files = vec![("lines.sarif".into(), sarif.to_string())];
+    let sim = start(&c);
+    let d = dir();
+    let (json, out) = resolve(&sim, &c, d.path(), &[]);
+    assert_eq!(resolved_targets(&json), c.expected);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let problems = json["resolution"]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let want = format!(
+        "lines.sarif: runs[0].results[{}]: no text at \"region.snippet.text\" (the scanner wrote no value)",
+        c.values.len()
+    );
+    assert!(
+        problems[0].as_str().unwrap().ends_with(&want),
+        "{problems:?}"
+    );
+}
