@@ -2703,27 +2703,54 @@ fn listed_matches(world: &[Leakable], value: &str) -> Vec<String> {
 
 /// A findings case: the world, the leaked values picked (some altered), the run; answers the
 /// ground truth, the values, the directory and the output.
-fn findings_case(
-    world: &[Leakable],
-    picks: &[(usize, u8)],
-    faults: &[usize],
-) -> (Truth, Vec<String>, tempfile::TempDir, std::process::Output) {
-    let values: Vec<String> = picks
+/// A findings case: the simulator's truth after `run --findings`, the values a resolution may act
+/// on (the judge's), every value written into the findings files, the directory and the output.
+type FindingsCase = (
+    Truth,
+    Vec<String>,
+    Vec<String>,
+    tempfile::TempDir,
+    std::process::Output,
+);
+
+fn findings_case(world: &[Leakable], picks: &[(usize, u8)], faults: &[usize]) -> FindingsCase {
+    // (what a findings file holds, the value a resolution may act on, every value it holds)
+    let entries: Vec<(String, Option<String>, Vec<String>)> = picks
         .iter()
         .map(|(i, how)| {
             let l = &world[i % world.len()];
-            match how % 4 {
-                0 => l.first.clone(),
-                1 => l.second.clone(),
+            let alone = |v: String| (v.clone(), Some(v.clone()), vec![v]);
+            match how % 6 {
+                0 => alone(l.first.clone()),
+                1 => alone(l.second.clone()),
                 // Another value with the same visible ends: a partial match, unless it is unique.
-                2 => format!(
+                2 => alone(format!(
                     "99999999-2222-4222-8222-{}",
                     &l.second[l.second.len().saturating_sub(12)..]
+                )),
+                3 => alone(format!(
+                    "mdb_sa_sk_{:032}{}",
+                    i + 900,
+                    &l.first[l.first.len() - 4..]
+                )),
+                // A scanner that reports the whole line.
+                4 => (
+                    format!("  publicKey: \"{}\" # ci", l.first),
+                    Some(l.first.clone()),
+                    vec![l.first.clone()],
                 ),
-                _ => format!("mdb_sa_sk_{:032}{}", i + 900, &l.first[l.first.len() - 4..]),
+                // Two values in one line: which one leaked cannot be told, so neither acts.
+                _ => (
+                    format!("publicKey={} privateKey={}", l.first, l.second),
+                    None,
+                    vec![l.first.clone(), l.second.clone()],
+                ),
             }
         })
         .collect();
+    let lines: Vec<String> = entries.iter().map(|(line, _, _)| line.clone()).collect();
+    let values: Vec<String> = entries.iter().filter_map(|(_, v, _)| v.clone()).collect();
+    let held: Vec<String> = entries.into_iter().flat_map(|(_, _, all)| all).collect();
     let config = SimConfig {
         hostile: Hostile {
             list_faults: faults
@@ -2736,7 +2763,7 @@ fn findings_case(
     };
     let sim = SimHandle::spawn(config, world.iter().map(leak_seed).collect()).expect("sim");
     let d = dir();
-    let files: Vec<PathBuf> = revoker_testkit::findings::files(&values)
+    let files: Vec<PathBuf> = revoker_testkit::findings::files(&lines)
         .into_iter()
         .map(|(name, body)| {
             let p = d.path().join(name);
@@ -2765,7 +2792,7 @@ fn findings_case(
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .expect("revoker runs");
-    (truth(&sim), values, d, out)
+    (truth(&sim), values, held, d, out)
 }
 
 fn findings_inputs() -> impl Strategy<Value = (Vec<Leakable>, Vec<(usize, u8)>, Vec<usize>)> {
@@ -2781,7 +2808,7 @@ proptest! {
 
     #[test]
     fn invariant_no_credential_is_revoked_unless_exactly_one_listed_credential_matches((world, picks, faults) in findings_inputs()) {
-        let (truth, values, _d, out) = findings_case(&world, &picks, &faults);
+        let (truth, values, _held, _d, out) = findings_case(&world, &picks, &faults);
         for del in &truth.deletions {
             let c = &del.target;
             let target = Target::parse(&c.kind, &c.scope, &c.key, c.secret.as_deref().unwrap_or(""))
@@ -2794,8 +2821,8 @@ proptest! {
 
     #[test]
     fn invariant_no_secret_value_appears_in_any_file_revoker_writes((world, picks, faults) in findings_inputs()) {
-        let (_truth, values, d, out) = findings_case(&world, &picks, &faults);
-        let secrets: Vec<String> = values.into_iter().filter(|v| !v.starts_with("mdb_sa_id_")).collect();
+        let (_truth, _values, held, d, out) = findings_case(&world, &picks, &faults);
+        let secrets: Vec<String> = held.into_iter().filter(|v| !v.starts_with("mdb_sa_id_")).collect();
         let inputs: Vec<String> = revoker_testkit::findings::files(&secrets).into_iter().map(|(n, _)| n).collect();
         let written: Vec<_> = revoker_testkit::findings::files_holding(d.path(), &secrets)
             .into_iter()
