@@ -139,6 +139,20 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// The pid holding a lock on `file`, from `/proc/locks` (Linux; best effort, for the message only).
+pub fn lock_holder(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let inode = file.metadata().ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    locks.lines().find_map(|line| {
+        // "1: FLOCK  ADVISORY  WRITE 4711 08:01:1234567 0 EOF"
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let pid = fields.get(4)?.parse().ok()?;
+        let ino: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
+        (ino == inode).then_some(pid)
+    })
+}
+
 /// Makes this process undumpable and its core size 0: a core dump of a run would hold the client
 /// secret and the live access token.
 pub fn no_core_dumps() {

@@ -119,7 +119,7 @@ fn abandon(given: &Path, rows: &[String], reason: &str) -> Result<i32, Failure> 
         ));
     }
     let (path, _) = resolve(given)?;
-    let mut ledger = Ledger::load(&path)?;
+    let mut ledger = Ledger::load_to_change(&path)?;
     let who = (
         crate::report::audit::os_user(),
         crate::report::audit::host_name(),

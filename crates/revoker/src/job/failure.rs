@@ -33,24 +33,32 @@ macro_rules! usage_errors {
     )*};
 }
 usage_errors!(
-    crate::findings::formats::FindingsError,
     crate::input::InputError,
     crate::input::exempt::ExemptError,
-    crate::ledger::LedgerError,
     crate::settings::SettingsError,
     crate::settings::JobFileError,
     crate::settings::CredentialError,
     crate::api::ApiError,
     std::io::Error,
-    anyhow::Error,
-    crate::plan::file::PlanFileError
+    anyhow::Error
 );
 
-impl From<crate::report::ReportError> for Failure {
-    fn from(e: crate::report::ReportError) -> Failure {
-        Failure::new(e.exit_code(), e)
-    }
+/// Errors that know their own exit code (a locked ledger is 4, not a usage error).
+macro_rules! coded_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure {
+                Failure::new(e.exit_code(), e)
+            }
+        }
+    )*};
 }
+coded_errors!(
+    crate::report::ReportError,
+    crate::ledger::LedgerError,
+    crate::findings::formats::FindingsError,
+    crate::plan::file::PlanFileError
+);
 
 impl From<crate::engine::EngineError> for Failure {
     fn from(e: crate::engine::EngineError) -> Failure {

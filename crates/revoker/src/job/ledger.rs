@@ -97,7 +97,7 @@ pub fn owe_before(
     let Some(path) = path else {
         return Ok(());
     };
-    let mut ledger = Ledger::load(path)?;
+    let mut ledger = Ledger::load_to_change(path)?;
     let mut rows = Vec::new();
     source.scan(opts, &mut |e| {
         if let Ok(t) = e.target
@@ -212,7 +212,7 @@ pub fn settle_after(
     let Some(path) = path else {
         return Ok(None);
     };
-    let mut ledger = Ledger::load(path)?;
+    let mut ledger = Ledger::load_to_change(path)?;
     let now = clock::now();
     let settled = ledger.settle(&latest_of(report), now);
     ledger.save(path)?;
@@ -282,7 +282,7 @@ pub fn exemption_metrics(exempt: &Exemptions, job: &str, now: i64) -> String {
 
 /// When the ledger at `path` first saw each credential without a creation date.
 pub fn first_seen(path: &Path) -> Result<crate::select::FirstSeen, Failure> {
-    let ledger = Ledger::load(path)?;
+    let ledger = Ledger::load_to_change(path)?;
     Ok(ledger
         .first_seen
         .iter()
@@ -300,7 +300,7 @@ pub fn record_seen(path: &Path, keys: &[(crate::input::Kind, ObjectId)]) -> Resu
     if keys.is_empty() {
         return Ok(());
     }
-    let mut ledger = Ledger::load(path)?;
+    let mut ledger = Ledger::load_to_change(path)?;
     let now = clock::now();
     let before = ledger.first_seen.len();
     for (kind, key) in keys {

@@ -13,6 +13,7 @@
 //! its name and are bounded.
 
 pub mod clock;
+pub mod lock;
 pub mod row;
 
 use std::collections::{HashMap, HashSet};
@@ -41,11 +42,16 @@ pub enum LedgerError {
     Malformed { path: PathBuf, reason: String },
     #[error("ledger {path}: {reason}")]
     NoSuchRow { path: PathBuf, reason: String },
+    #[error("ledger {path}: another revoker{} is using it (its lock {}); run again when it has ended", holder.map(|p| format!(" (pid {p})")).unwrap_or_default(), lock::lock_path(path).display())]
+    Locked { path: PathBuf, holder: Option<u32> },
 }
 
 impl crate::vocab::ExitCode for LedgerError {
     fn exit_code(&self) -> i32 {
-        crate::vocab::exit::USAGE
+        match self {
+            LedgerError::Locked { .. } => crate::vocab::exit::LOCKED,
+            _ => crate::vocab::exit::USAGE,
+        }
     }
 }
 
@@ -95,6 +101,12 @@ impl Ledger {
             }
         }
         Ok(ledger)
+    }
+
+    /// Reads the ledger to change it: this process holds its lock from now until it exits.
+    pub fn load_to_change(path: &Path) -> Result<Ledger, LedgerError> {
+        lock::hold(path)?;
+        Ledger::load(path)
     }
 
     /// Writes the whole ledger at once, owner-only.

@@ -34,7 +34,7 @@ impl ReportLock {
             Ok(()) => Ok(ReportLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(ReportError::Locked {
                 path: path.to_path_buf(),
-                holder: holder(&file),
+                holder: crate::fsx::lock_holder(&file),
             }),
             Err(std::fs::TryLockError::Error(e)) => Err(ReportError::Io {
                 path: path.to_path_buf(),
@@ -42,20 +42,6 @@ impl ReportLock {
             }),
         }
     }
-}
-
-/// The pid holding a lock on `file`, from `/proc/locks` (Linux; best effort, for the message only).
-fn holder(file: &File) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    let inode = file.metadata().ok()?.ino();
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    locks.lines().find_map(|line| {
-        // "1: FLOCK  ADVISORY  WRITE 4711 08:01:1234567 0 EOF"
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let pid = fields.get(4)?.parse().ok()?;
-        let ino: u64 = fields.get(5)?.rsplit(':').next()?.parse().ok()?;
-        (ino == inode).then_some(pid)
-    })
 }
 
 #[cfg(test)]

@@ -379,3 +379,36 @@ fn an_api_key_without_a_creation_date_is_selected_by_when_the_ledger_first_saw_i
     let truth = truth(&second);
     assert!(!truth.holds(&org) && truth.holds(&later));
 }
+
+#[test]
+fn a_second_run_on_a_ledger_in_use_is_refused_before_anything_is_sent() {
+    let all = keys(3, 1);
+    let sim = sim(refusing(&all[0]), &all);
+    let dir = dir();
+    let out = run_night(&sim, &dir, 0, &all);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let ledger = path(&dir, "nightly.ledger.json");
+    let before = std::fs::read(&ledger).expect("the ledger");
+    let sent = truth(&sim).deletes_sent.len();
+    // Another run holds the lock: this process stands for it.
+    let other = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path(&dir, "nightly.ledger.json.lock"))
+        .expect("the lock file a run leaves");
+    other.lock().expect("lock");
+    let out = run_night(&sim, &dir, 1, &all);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another revoker") && stderr(&out).contains("nightly.ledger.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(truth(&sim).deletes_sent.len(), sent, "nothing sent");
+    assert_eq!(std::fs::read(&ledger).expect("the ledger"), before);
+    assert!(!path(&dir, "night-1.csv").exists(), "no empty report left");
+    // Reading the ledger needs no lock.
+    assert_eq!(owed_rows(&ledger_json(&dir, 1)).len(), 3);
+    drop(other);
+    let out = run_night(&sim, &dir, 1, &all);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
