@@ -400,6 +400,10 @@ pub struct PlanArgs {
     /// A run would revoke its own credential, last.
     #[arg(long)]
     pub allow_own_credential: bool,
+    /// The ledger a run would keep: its owed rows are planned after the input's (a job file says
+    /// `ledger = "PATH"` or `ledger = true`).
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
     #[command(flatten)]
     pub safety: SafetyArgs,
     #[command(flatten)]

@@ -11,6 +11,7 @@ fn flags(args: &PlanArgs) -> crate::settings::JobFile {
     job.report = args.report.clone();
     job.resume = args.resume.then_some(true);
     job.allow_own_credential = args.allow_own_credential.then_some(true);
+    job.ledger = args.ledger.clone().map(crate::settings::LedgerSetting::At);
     job
 }
 

@@ -67,7 +67,8 @@ pub(super) async fn command(args: RunArgs) -> Result<i32, Failure> {
                 "no input: pass --input PATH (or - for stdin), or set input in the job file",
             )
         })?;
-        return dry_run(&settings, &Source::open(&input)?);
+        let source = crate::job::ledger::preview(&settings, Source::open(&input)?)?;
+        return dry_run(&settings, &source);
     }
     let resume_hint = Some(resume_command(settings.job_resumes));
     crate::job::run::run(

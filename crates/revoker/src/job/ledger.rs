@@ -27,6 +27,22 @@ pub fn path_for(settings: &Settings, report: &Path) -> Option<PathBuf> {
     }
 }
 
+/// The input as a run of these settings would read it, with the ledger's owed rows after its own:
+/// what `plan` and `--dry-run` show. The report is not chosen (that may resume one); only its
+/// folder matters, where `ledger = true` keeps the ledger.
+pub fn preview(settings: &Settings, source: Source) -> Result<Source, Failure> {
+    let report = match &settings.values.report {
+        Some(template) => {
+            crate::settings::expand_report_path(template, &settings.job_name, &jiff::Zoned::now())
+        }
+        None => source
+            .path()
+            .and_then(crate::settings::default_report_path)
+            .unwrap_or_default(),
+    };
+    attach(settings, &report, source).map(|(source, _)| source)
+}
+
 /// The valid rows of the input (its identities) and its last line.
 fn input_rows(source: &Source, opts: &InputOptions) -> Result<(HashSet<Identity>, u64), Failure> {
     let mut ids = HashSet::new();

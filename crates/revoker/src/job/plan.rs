@@ -153,6 +153,8 @@ pub async fn plan_command(
     let source = Source::open(&input)?;
     let exempt = super::ledger::exemptions(&settings)?;
     let (report, resume) = super::report_path::choose_report(&settings, &source, resume)?;
+    // The rows the ledger owes are sent by the run too: the plan shows them.
+    let (source, _) = super::ledger::attach(&settings, &report, source)?;
     let report = crate::report::canonical(&report);
     let existed = report.exists();
     let lock = ReportLock::acquire(&report, true)?;

@@ -412,3 +412,49 @@ fn a_second_run_on_a_ledger_in_use_is_refused_before_anything_is_sent() {
     let out = run_night(&sim, &dir, 1, &all);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
+
+#[test]
+fn plan_and_dry_run_show_the_rows_the_ledger_owes() {
+    let all = keys(4, 2);
+    let sim = sim(refusing(&all[0]), &all);
+    let dir = dir();
+    let out = run_night(&sim, &dir, 0, &all);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let (owed, paid): (Vec<Target>, Vec<Target>) =
+        all.iter().cloned().partition(|k| k.scope == all[0].scope);
+    assert_eq!((owed.len(), paid.len()), (2, 2));
+    assert_eq!(owed_rows(&ledger_json(&dir, 0)).len(), 2);
+    // The next export lists neither owed row, only the two others.
+    let input = path(&dir, "export-1.csv");
+    write_csv(&input, &paid);
+    let ledger = path(&dir, "nightly.ledger.json");
+    let with = |cmd: &[&str]| {
+        revoker()
+            .args(cmd)
+            .arg("--input")
+            .arg(&input)
+            .arg("--report")
+            .arg(path(&dir, "night-1.csv"))
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["--base-url", sim.base_url()])
+            .env("REVOKER_NOW", night(1))
+            .output()
+            .expect("revoker")
+    };
+    let out = with(&["run", "--dry-run"]);
+    assert!(
+        stderr(&out).contains("dry run: 4 rows · 4 to send"),
+        "{}",
+        stderr(&out)
+    );
+    let out = with(&["plan", "-o", "json"]);
+    let plan: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", stderr(&out)));
+    assert_eq!(plan["plan"]["rows"], 4, "{plan}");
+    assert_eq!(
+        plan["plan"]["fates"],
+        serde_json::json!({"gone": 2, "revoke": 2}),
+        "{plan}"
+    );
+}
