@@ -42,6 +42,8 @@ pub struct Swept {
     /// Scopes or lists that could not be read: the sweep is incomplete.
     pub problems: Vec<String>,
     pub min_date: String,
+    /// The credential the sweep runs as (`API key …`, `service account …`).
+    pub acting_as: String,
 }
 
 /// The credentials the input or report names.
@@ -136,7 +138,9 @@ pub async fn run_sweep(
             Err(why) => problems.push(why),
         }
     }
-    let sweep = events::sweep(&actors, read);
+    let acting_as = found.credential.public_identity();
+    let acting = crate::events::reconcile::RunCredential::parse(&acting_as);
+    let sweep = events::sweep_as(&actors, read, acting.as_ref());
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -150,6 +154,7 @@ pub async fn run_sweep(
         requests: figures.requests.load(std::sync::atomic::Ordering::Relaxed),
         problems,
         min_date,
+        acting_as,
     };
     Ok((swept, stop.reason().map(|r| r.exit_code())))
 }
@@ -230,6 +235,13 @@ fn lines(s: &Swept) -> Vec<String> {
     }
     for a in &s.sweep.artifacts {
         out.push(format!("follow-up: {} ({})", a.target, a.why()));
+    }
+    for a in &s.sweep.acting {
+        out.push(format!(
+            "the credential this sweep runs as is {} ({}): not listed for revocation; revoke it yourself once it is replaced",
+            a.target,
+            a.why()
+        ));
     }
     for h in &s.sweep.handover {
         out.push(format!(

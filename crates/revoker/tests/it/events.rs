@@ -416,3 +416,52 @@ fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_
         "{json}"
     );
 }
+
+#[test]
+fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
+    let mut t = trail(50, 30, now_ms());
+    let ours = revoker_testkit::simulator::events::api_key_id(
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+    );
+    // A compromised key created the key the operator now sweeps with.
+    let c1 = t.compromised[0].key.to_string();
+    let mut made = t
+        .events
+        .iter()
+        .find(|e| {
+            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
+        })
+        .expect("c1 created a key")
+        .clone();
+    made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
+    made.target_public_key = Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.into());
+    made.resource_id = Some(ours.to_string());
+    t.events.push(made);
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    write_csv(&input, &t.compromised);
+    let out = revoker()
+        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = followup_rows(&followup);
+    assert!(
+        rows.iter().all(|(r, _)| r.key.to_string() != ours.to_string()),
+        "the sweep's own key listed: {rows:?}"
+    );
+    assert_eq!(rows.len(), t.artifacts.len());
+    let text = stdout(&out);
+    let line = format!(
+        "the credential this sweep runs as is org-api-key {} {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
+        t.org,
+        t.events.last().map(|e| e.created.clone()).unwrap_or_default()
+    );
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
+
