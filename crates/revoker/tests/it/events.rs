@@ -452,7 +452,8 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = followup_rows(&followup);
     assert!(
-        rows.iter().all(|(r, _)| r.key.to_string() != ours.to_string()),
+        rows.iter()
+            .all(|(r, _)| r.key.to_string() != ours.to_string()),
         "the sweep's own key listed: {rows:?}"
     );
     assert_eq!(rows.len(), t.artifacts.len());
@@ -460,8 +461,137 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
     let line = format!(
         "the credential this sweep runs as is org-api-key {} {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
         t.org,
-        t.events.last().map(|e| e.created.clone()).unwrap_or_default()
+        t.events
+            .last()
+            .map(|e| e.created.clone())
+            .unwrap_or_default()
     );
     assert!(text.lines().any(|l| l == line), "{text}");
 }
 
+#[test]
+fn a_sweep_finds_what_a_leaked_key_made_through_the_simulators_own_create_endpoints() {
+    use revoker_testkit::events::signed_post;
+    use revoker_testkit::simulator::{OrgKey, SimHandle};
+    use serde_json::json;
+    const V2024: &str = "application/vnd.atlas.2024-08-05+json";
+    let t = trail(200, 30, now_ms());
+    let mut config = revoker_testkit::events::config(&t);
+    config.more_keys = vec![OrgKey {
+        public_key: "leakpub".into(),
+        private_key: "leak-private".into(),
+        orgs: vec![revoker_testkit::oid(&t.org)],
+    }];
+    let sim = SimHandle::spawn(config, revoker_testkit::events::sim_seeds(&t)).expect("sim");
+    let (base, org, p, q) = (sim.atlas_url(), t.org, t.projects[0], t.projects[1]);
+    let leak = ("leakpub", "leak-private");
+    let post =
+        |url: String, who: (&str, &str), accept: &str, body: serde_json::Value, want: u16| {
+            let (status, answer) = signed_post(&url, who, accept, &body);
+            assert_eq!(status, want, "POST {url}: {answer}");
+            answer
+        };
+    // The leaked key makes a key of its own, which then does the rest with it.
+    let k2 = post(
+        format!("{base}/orgs/{org}/apiKeys"),
+        leak,
+        ACCEPT,
+        json!({"desc": "backup", "roles": ["ORG_OWNER"]}),
+        200,
+    );
+    let (k2_id, k2_public, k2_private) = (
+        k2["id"].as_str().expect("id").to_string(),
+        k2["publicKey"].as_str().expect("publicKey").to_string(),
+        k2["privateKey"].as_str().expect("privateKey").to_string(),
+    );
+    let k2_key = (k2_public.as_str(), k2_private.as_str());
+    post(
+        format!("{base}/groups/{p}/apiKeys/{k2_id}"),
+        k2_key,
+        ACCEPT,
+        json!([{"roles": ["GROUP_OWNER"]}]),
+        204,
+    );
+    post(
+        format!("{base}/orgs/{org}/apiKeys/{k2_id}/accessList"),
+        k2_key,
+        ACCEPT,
+        json!([{"ipAddress": "203.0.113.9"}]),
+        200,
+    );
+    let account = post(
+        format!("{base}/orgs/{org}/serviceAccounts"),
+        k2_key,
+        V2024,
+        json!({"name": "ci", "description": "ci", "roles": ["ORG_MEMBER"], "secretExpiresAfterHours": 24}),
+        201,
+    );
+    let client = account["clientId"].as_str().expect("clientId").to_string();
+    let first = account["secrets"][0]["id"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    post(
+        format!("{base}/groups/{q}/serviceAccounts/{client}:invite"),
+        leak,
+        V2024,
+        json!({"roles": ["GROUP_READ_ONLY"]}),
+        200,
+    );
+    let second = post(
+        format!("{base}/orgs/{org}/serviceAccounts/{client}/secrets"),
+        leak,
+        V2024,
+        json!({"secretExpiresAfterHours": 24}),
+        201,
+    );
+    let second = second["id"].as_str().expect("secret").to_string();
+    post(
+        format!("{base}/groups/{p}/databaseUsers"),
+        k2_key,
+        ACCEPT,
+        json!({"databaseName": "admin", "username": "mallory", "groupId": p.to_string(),
+               "roles": [{"databaseName": "admin", "roleName": "atlasAdmin"}]}),
+        201,
+    );
+
+    let leaked_id = revoker_testkit::simulator::events::api_key_id("leakpub").to_string();
+    let compromised = Target::parse("org-api-key", &org.to_string(), &leaked_id, "").expect("row");
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    write_csv(&input, &[compromised]);
+    let out = revoker()
+        .args(["sweep", "--base-url", base, "--since", "1d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let row = |kind: &str, scope: &revoker::input::ObjectId, key: &str, secret: &str| {
+        Target::parse(kind, &scope.to_string(), key, secret)
+            .expect("row")
+            .to_string()
+    };
+    let mut expected = vec![
+        row("org-api-key", &org, &k2_id, ""),
+        row("project-api-key", &p, &k2_id, ""),
+        row("service-account", &org, &client, ""),
+        row("service-account-secret", &org, &client, &first),
+        row("project-service-account", &q, &client, ""),
+        row("service-account-secret", &org, &client, &second),
+        row("database-user", &p, "admin/mallory", ""),
+    ];
+    let mut found: Vec<String> = followup_rows(&followup)
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    expected.sort();
+    found.sort();
+    assert_eq!(found, expected, "{}", stdout(&out));
+    let handover =
+        std::fs::read_to_string(path(&dir, "followup.csv.handover.csv")).expect("hand-over list");
+    assert_eq!(handover.lines().count(), 2, "{handover}");
+    assert!(handover.contains("203.0.113.9"), "{handover}");
+}
