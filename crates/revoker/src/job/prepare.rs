@@ -214,6 +214,8 @@ pub struct Prior {
     pub unsettled: HashMap<Identity, Target>,
     /// Rows this run's plan showed gone (with `--plan`), filled by the gate.
     pub plan_gone: Arc<HashSet<Identity>>,
+    /// API keys' public keys as the plan's lists showed them (with `--plan` or a plan file).
+    pub public_keys: Arc<HashMap<Identity, String>>,
     /// Credentials the report's earlier runs revoked: `max_revocations` counts them too.
     pub revoked_before: u64,
 }
@@ -242,6 +244,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
                 finished: HashSet::new(),
                 unsettled: HashMap::new(),
                 plan_gone: Default::default(),
+                public_keys: Default::default(),
                 revoked_before: 0,
             },
         ));
@@ -269,6 +272,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
             finished: state.finished,
             unsettled,
             plan_gone: Default::default(),
+            public_keys: Default::default(),
         },
     ))
 }

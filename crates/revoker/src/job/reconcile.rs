@@ -36,6 +36,7 @@ fn rows(report: &Path, runs: &BTreeSet<String>) -> Result<Vec<Row>, Failure> {
                     target,
                     line: r.line,
                     done,
+                    public_key: (!r.public_key.is_empty()).then(|| r.public_key.clone()),
                 },
             );
         }

@@ -595,3 +595,133 @@ fn a_sweep_finds_what_a_leaked_key_made_through_the_simulators_own_create_endpoi
     assert_eq!(handover.lines().count(), 2, "{handover}");
     assert!(handover.contains("203.0.113.9"), "{handover}");
 }
+
+#[test]
+fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let keys: Vec<Target> = t.artifacts[..2].iter().map(|(t, _)| *t).collect();
+    assert!(keys.iter().all(|k| k.kind == Kind::OrgApiKey));
+    let listed = events(&format!(
+        "{}/orgs/{}/apiKeys?itemsPerPage=500",
+        sim.atlas_url(),
+        t.org
+    ));
+    let public_of = |k: &Target| {
+        listed["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["id"].as_str() == Some(k.key_text().as_str()))
+            .and_then(|i| i["publicKey"].as_str())
+            .expect("listed with its public key")
+            .to_string()
+    };
+    write_csv(&input, &keys);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+org-api-key", "--plan"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = records(&report);
+    let recorded: Vec<(String, Outcome, String)> = rows
+        .iter()
+        .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
+        .collect();
+    let expected: Vec<(String, Outcome, String)> = keys
+        .iter()
+        .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
+        .collect();
+    assert_eq!(recorded, expected);
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        text.starts_with(&(revoker::report::HEADER.join(",") + "\n"))
+            && revoker::report::HEADER[14] == "public_key",
+        "{text}"
+    );
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("chain: intact (2 rows checked"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_report_of_fourteen_columns_still_reads_and_resumes_in_fourteen() {
+    use revoker_testkit::simulator::SimConfig;
+    let keys = keys(4, 1);
+    let sim = revoker_testkit::sim(SimConfig::default(), &keys[2..]);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    // Written before `public_key`: 14 columns, each row chained over its 13 cells.
+    let mut text = revoker::report::HEADER[..revoker::report::CHAINED_COLUMNS].join(",") + "\n";
+    let mut chain = revoker::report::chain::GENESIS.to_string();
+    for (i, t) in keys.iter().enumerate() {
+        let (outcome, status) = if i < 2 {
+            ("done", "200")
+        } else {
+            ("failed", "503")
+        };
+        let line = (i + 2).to_string();
+        let (kind, scope, key) = (t.kind.to_string(), t.scope.to_string(), t.key_text());
+        let cells = [
+            "20261101T000000Z-0001",
+            "2026-11-01T00:00:00.000Z",
+            &line,
+            &kind,
+            &scope,
+            &key,
+            outcome,
+            status,
+            "",
+            "1",
+            "5",
+            "",
+            "",
+        ];
+        chain = revoker::report::chain::next(&chain, cells.iter().map(|c| c.as_bytes()));
+        text.push_str(&format!("{},{chain}\n", cells.join(",")));
+    }
+    std::fs::write(&report, text).expect("write");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert!(
+        stdout(&out).contains("chain: intact (4 rows checked"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = run(&sim, &input, &report, &["--resume"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 2);
+    let text = std::fs::read_to_string(&report).expect("report");
+    let widths: Vec<usize> = text.lines().map(|l| l.split(',').count()).collect();
+    assert_eq!(widths, vec![14; 7], "{text}");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("chain: intact (6 rows checked"),
+        "{}",
+        stdout(&out)
+    );
+}
