@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod overview;
 pub mod plans;
 mod reader;
+pub mod reconciled;
 pub mod render;
 pub mod signature;
 mod summary;

@@ -725,3 +725,134 @@ fn a_report_of_fourteen_columns_still_reads_and_resumes_in_fourteen() {
         stdout(&out)
     );
 }
+
+#[test]
+fn report_and_its_page_show_the_last_reconciliation_with_events() {
+    use revoker_testkit::events::signed_delete;
+    let t = trail(20, 30, now_ms());
+    let sim = sim(&t);
+    let (k1, k2, k3) = (t.artifacts[0].0, t.artifacts[1].0, t.artifacts[2].0);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    write_csv(&input, &[k1, k2]);
+    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let show = || {
+        let out = revoker()
+            .arg("report")
+            .arg(&report)
+            .output()
+            .expect("report");
+        stdout(&out)
+    };
+    assert!(!show().contains("events ("), "{}", show());
+    // Behind revoker's back, with the run's own key, inside the window.
+    let url = format!(
+        "{}/orgs/{}/apiKeys/{}",
+        sim.atlas_url(),
+        t.org,
+        k3.key_text()
+    );
+    assert_eq!(
+        signed_delete(
+            &url,
+            revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+            revoker_testkit::simulator::DEFAULT_PRIVATE_KEY,
+            ACCEPT
+        ),
+        204
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = revoker()
+        .args(["verify", "--events", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify --events");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let kept: revoker::report::reconciled::Reconciled = serde_json::from_slice(
+        &std::fs::read(path(&dir, "out.csv.reconciled.json")).expect("kept beside the report"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        kept.rows
+            .iter()
+            .map(|r| r.verdict.as_str())
+            .collect::<Vec<_>>(),
+        vec!["corroborated", "corroborated"]
+    );
+    let deleted = &kept.unrecorded[0];
+    let chain = revoker::report::chain_of(&report).expect("chain");
+    let expected = [
+        format!(
+            "events (verify --events at {}, as API key simpublic, against the report as it is now): {} events read between {} and {}: 2 corroborated, 0 uncorroborated, 0 deleted by another, 1 unrecorded deletions",
+            kept.at, kept.events_read, kept.window.0, kept.window.1
+        ),
+        format!(
+            "  unrecorded: {} API_KEY_DELETED at {} by the run's credential: {} in organization {} (no report row)",
+            deleted.event_id,
+            deleted.created,
+            k3.key_text(),
+            t.org
+        ),
+    ];
+    assert_eq!(kept.chain, chain);
+    let text = show();
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("events ("))
+        .take(2)
+        .collect();
+    assert_eq!(lines, expected, "{text}");
+    let out = revoker()
+        .args(["report", "-o", "json"])
+        .arg(&report)
+        .output()
+        .expect("report -o json");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["reconciliation"]["of_the_report_as_it_is_now"], true);
+    assert_eq!(
+        json["reconciliation"]["unrecorded"][0]["event_id"].as_str(),
+        Some(deleted.event_id.as_str())
+    );
+    let html = path(&dir, "page.html");
+    let out = revoker()
+        .args(["report", "--html"])
+        .arg(&html)
+        .arg(&report)
+        .output()
+        .expect("report --html");
+    assert_eq!(
+        out.status.code().map(|c| c <= 1),
+        Some(true),
+        "{}",
+        stderr(&out)
+    );
+    let page = std::fs::read_to_string(&html).expect("page");
+    assert!(
+        page.contains(
+            "<h2>MongoDB's record</h2><p class=\"status bad\">events (verify --events at"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(&format!("unrecorded: {} API_KEY_DELETED", deleted.event_id)));
+
+    // A verification appended rows since: said so, and they are not claimed.
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = show();
+    assert!(
+        text.contains(&format!(
+            "against an earlier state of the report (chain {chain}); rows written since are not reconciled"
+        )),
+        "{text}"
+    );
+}
