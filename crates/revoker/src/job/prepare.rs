@@ -98,14 +98,16 @@ pub async fn policy_input(
     resume_flag: bool,
 ) -> Result<(Option<serde_json::Value>, Option<PathBuf>), Failure> {
     let findings = !settings.values.findings.is_empty();
-    if (settings.values.select.is_none() && !findings) || settings.values.input.is_some() {
+    let sweep = settings.values.sweep.is_some();
+    if (settings.values.select.is_none() && !findings && !sweep) || settings.values.input.is_some()
+    {
         return Ok((None, None));
     }
     let template = settings.values.report.clone().ok_or_else(|| {
         Failure::usage(if findings {
             "a run with findings needs a report (--report, report = \"…\"): the resolution is kept beside it"
         } else {
-            "a job with [select] needs report = \"…\" (its selection is kept beside the report)"
+            "a job with [select] or [sweep] needs report = \"…\" (its selection is kept beside the report)"
         })
     })?;
     let report =
@@ -116,6 +118,8 @@ pub async fn policy_input(
     let report = crate::report::canonical(&report);
     let selection = if findings {
         super::resolve::resolve_for_run(settings, &report, resume).await?
+    } else if sweep {
+        super::sweep::sweep_for_run(settings, &report, resume).await?
     } else {
         super::select::select_for_run(settings, &report, resume).await?
     };

@@ -856,3 +856,56 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
         "{text}"
     );
 }
+
+#[test]
+fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
+    let t = trail(500, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let compromised = path(&dir, "compromised.csv");
+    write_csv(&compromised, &t.compromised);
+    let job = path(&dir, "job.toml");
+    std::fs::write(
+        &job,
+        "report = \"followup-report.csv\"\nverify = true\nkinds = [\"org-api-key\", \"project-api-key\", \"service-account\", \"project-service-account\", \"service-account-secret\", \"database-user\"]\n\n[sweep]\ninput = \"compromised.csv\"\nsince = \"30d\"\n",
+    )
+    .expect("job");
+    let out = revoker()
+        .args(["run"])
+        .arg(&job)
+        .args(["--base-url", sim.atlas_url()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = path(&dir, "followup-report.csv");
+    let followup = path(&dir, "followup-report.csv.sweep.csv");
+    let mut listed: Vec<String> = followup_rows(&followup)
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    let mut expected: Vec<String> = t.artifacts.iter().map(|(t, _)| t.to_string()).collect();
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let rows = records(&report);
+    assert_eq!(
+        count(&rows, Outcome::Verified),
+        t.artifacts.len(),
+        "{rows:?}"
+    );
+    let truth = truth(&sim);
+    for (target, _) in &t.artifacts {
+        if target.kind == Kind::DatabaseUser {
+            let name = target.key_text();
+            assert!(
+                !truth
+                    .database_users
+                    .iter()
+                    .any(|(p, d, u)| *p == target.scope.to_string() && format!("{d}/{u}") == name)
+            );
+        } else {
+            assert!(!truth.holds(target), "{target} still held");
+        }
+    }
+    assert!(path(&dir, "followup-report.csv.sweep.handover.csv").exists());
+}
