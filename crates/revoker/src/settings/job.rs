@@ -152,6 +152,17 @@ pub struct SweepSection {
     pub since: Option<Duration>,
 }
 
+impl SweepSection {
+    /// Its paths relative to the job file's folder `dir`.
+    fn anchor(&mut self, dir: &Path) {
+        for p in [&mut self.input, &mut self.report].into_iter().flatten() {
+            if p.is_relative() && p.as_os_str() != "-" {
+                *p = dir.join(&*p);
+            }
+        }
+    }
+}
+
 mod opt_duration {
     use std::time::Duration;
 
@@ -330,10 +341,7 @@ impl JobFile {
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
         }
-        if let Some(sweep) = &mut job.sweep {
-            anchor(&mut sweep.input);
-            anchor(&mut sweep.report);
-        }
+        job.sweep.iter_mut().for_each(|s| s.anchor(dir));
         for f in &mut job.findings {
             if f.is_relative() {
                 *f = dir.join(&*f);
