@@ -7,6 +7,11 @@
 //! | `POST groups/{g}/apiKeys/{k}` `[{roles}]` | `addGroupApiKey` | 204 |
 //! | `POST orgs/{o}/apiKeys/{k}/accessList` `[{ipAddress} or {cidrBlock}]` | `createOrgAccessEntry` | 200 `PaginatedApiUserAccessListResponse` |
 //! | `POST orgs/{o}/serviceAccounts/{c}/secrets` `{secretExpiresAfterHours}` | `createOrgSecret` | 201 `ServiceAccountSecret` with `secret` (only this once) |
+//! | `POST orgs/{o}/serviceAccounts` `{name, description, roles, secretExpiresAfterHours}` | `createOrgServiceAccount` | 201 `OrgServiceAccount`: `clientId`, `secrets[0].secret` (only this once) |
+//! | `POST groups/{g}/serviceAccounts/{c}:invite` `{roles}` | `inviteGroupServiceAccount` | 200 `GroupServiceAccount` |
+//! | `POST groups/{g}/databaseUsers` `{databaseName, username, roles, …}` | `createDatabaseUser` | 201 `CloudDatabaseUser` (no password) |
+//!
+//! Each create that succeeds records its events ([`crate::made`]).
 //!
 //! A created key lives in the world's collections like a seeded one (so the lists and DELETEs
 //! reach it) and here with its reach: its organization roles, each project's roles, its access
@@ -22,6 +27,7 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 
 use super::auth::Digest;
+use super::made::Made;
 use super::routes::{Route, SimAnswer};
 use super::state::{World, lock};
 use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid, Seed};
@@ -297,6 +303,11 @@ impl Creates {
         }
     }
 
+    /// The id of the key created here whose public key is `public`.
+    pub(super) fn id_of(&self, public: &str) -> Option<Oid> {
+        lock(&self.inner).by_public.get(public).copied()
+    }
+
     /// A created key's public key, if it was created here.
     pub(super) fn public_of(&self, key: &Oid) -> Option<String> {
         lock(&self.inner).keys.get(key).map(|k| k.public.clone())
@@ -385,6 +396,12 @@ pub(super) enum Create {
     Access(Oid, Oid),
     /// `createOrgSecret`: organization, service account.
     OrgSecret(Oid, Oid),
+    /// `createOrgServiceAccount`: organization.
+    Account(Oid),
+    /// `inviteGroupServiceAccount`: project, service account.
+    Invite(Oid, Oid),
+    /// `createDatabaseUser`: project.
+    DbUser(Oid),
 }
 
 impl Create {
@@ -394,6 +411,9 @@ impl Create {
             Create::OrgKey(org) | Create::Access(org, _) => (Kind::OrgApiKey, org),
             Create::Assign(project, _) => (Kind::ProjectApiKey, project),
             Create::OrgSecret(org, _) => (Kind::ServiceAccountSecret, org),
+            Create::Account(org) => (Kind::ServiceAccount, org),
+            Create::Invite(project, _) => (Kind::ProjectServiceAccount, project),
+            Create::DbUser(project) => (Kind::ProjectApiKey, project),
         }
     }
 }
@@ -411,57 +431,107 @@ pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
         ["orgs", o, "serviceAccounts", c, "secrets"] => {
             Create::OrgSecret(id(o)?, crate::model::parse_client_id(c)?)
         }
+        ["orgs", o, "serviceAccounts"] => Create::Account(id(o)?),
+        ["groups", g, "serviceAccounts", c] => Create::Invite(
+            id(g)?,
+            crate::model::parse_client_id(c.strip_suffix(":invite")?)?,
+        ),
+        ["groups", g, "databaseUsers"] => Create::DbUser(id(g)?),
         _ => return None,
     };
     Some(Route::Create(create, Vec::new()))
 }
 
-/// The answer to a create that reached the data.
-pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8]) -> SimAnswer {
-    let creates = &world.creates;
+/// What a create answers and, when it made something, what (for its events).
+pub(super) type Served = (SimAnswer, Option<Made>);
+
+/// The answer to a create that reached the data, and what it made.
+pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8]) -> Served {
     let result = match create {
-        Create::OrgKey(org) if world.scope_exists(Kind::OrgApiKey, &org) => creates
-            .create_org_key(org, body)
-            .map(|(id, public, private, answer)| {
-                world.add_item(Kind::OrgApiKey, org, None, ItemId::Oid(id));
-                digest.add(&public, &private);
-                answer
-            }),
-        Create::Assign(project, key) => match (world.project_org(&project), creates.org_of(&key)) {
-            (None, _) => Err(super::lists::missing_scope(Kind::ProjectApiKey, &project)),
-            (Some(org), Some(owner)) if org == owner => {
-                creates.assign(&key, project, body).map(|()| {
-                    world.add_item(Kind::ProjectApiKey, project, None, ItemId::Oid(key));
-                    SimAnswer::empty(204)
-                })
-            }
-            _ => Err(not_found_key(&key)),
-        },
+        Create::OrgKey(org) if world.scope_exists(Kind::OrgApiKey, &org) => {
+            org_key(world, digest, org, body)
+        }
+        Create::Assign(project, key) => assign(world, project, key, body),
         Create::Access(org, key) if world.scope_exists(Kind::OrgApiKey, &org) => {
-            Ok(creates.add_access(&org, &key, body))
+            let answer = world.creates.add_access(&org, &key, body);
+            let made = (answer.status == 200).then(|| Made::Access {
+                org,
+                key,
+                public: world.creates.public_of(&key),
+                entries: entries_of(body),
+            });
+            Ok((answer, made))
         }
-        Create::OrgSecret(org, client) => {
-            if !world.service_account(Kind::ServiceAccount, &org, &client) {
-                Err(super::routes::not_found(&format!(
-                    "service account {CLIENT_ID_PREFIX}{client}"
-                )))
-            } else {
-                creates.create_secret(&client, body).map(|(id, answer)| {
-                    world.add_item(
-                        Kind::ServiceAccountSecret,
-                        org,
-                        Some(client),
-                        ItemId::Oid(id),
-                    );
-                    answer
-                })
-            }
+        Create::OrgSecret(org, client) => org_secret(world, org, client, body),
+        Create::Account(org) if world.scope_exists(Kind::OrgApiKey, &org) => {
+            super::made_creates::account(world, org, body)
         }
-        Create::OrgKey(org) | Create::Access(org, _) => {
+        Create::Invite(project, client) => super::made_creates::invite(world, project, client),
+        Create::DbUser(project) => super::made_creates::db_user(world, project, body),
+        Create::OrgKey(org) | Create::Access(org, _) | Create::Account(org) => {
             Err(super::lists::missing_scope(Kind::OrgApiKey, &org))
         }
     };
-    result.unwrap_or_else(|refusal| refusal)
+    result.unwrap_or_else(|refusal| (refusal, None))
+}
+
+/// The entries a `createOrgAccessEntry` body names.
+fn entries_of(body: &[u8]) -> Vec<String> {
+    let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|i| i["ipAddress"].as_str().or(i["cidrBlock"].as_str()))
+        .map(str::to_string)
+        .collect()
+}
+
+fn org_key(world: &World, digest: &Digest, org: Oid, body: &[u8]) -> Result<Served, SimAnswer> {
+    let (id, public, private, answer) = world.creates.create_org_key(org, body)?;
+    world.add_item(Kind::OrgApiKey, org, None, ItemId::Oid(id));
+    digest.add(&public, &private);
+    Ok((answer, Some(Made::OrgKey { org, id, public })))
+}
+
+fn assign(world: &World, project: Oid, key: Oid, body: &[u8]) -> Result<Served, SimAnswer> {
+    let creates = &world.creates;
+    match (world.project_org(&project), creates.org_of(&key)) {
+        (None, _) => Err(super::lists::missing_scope(Kind::ProjectApiKey, &project)),
+        (Some(org), Some(owner)) if org == owner => {
+            creates.assign(&key, project, body)?;
+            world.add_item(Kind::ProjectApiKey, project, None, ItemId::Oid(key));
+            let made = Made::Assign {
+                org,
+                project,
+                key,
+                public: creates.public_of(&key),
+            };
+            Ok((SimAnswer::empty(204), Some(made)))
+        }
+        _ => Err(not_found_key(&key)),
+    }
+}
+
+fn org_secret(world: &World, org: Oid, client: Oid, body: &[u8]) -> Result<Served, SimAnswer> {
+    if !world.service_account(Kind::ServiceAccount, &org, &client) {
+        return Err(super::routes::not_found(&format!(
+            "service account {CLIENT_ID_PREFIX}{client}"
+        )));
+    }
+    let (secret, answer) = world.creates.create_secret(&client, body)?;
+    world.add_item(
+        Kind::ServiceAccountSecret,
+        org,
+        Some(client),
+        ItemId::Oid(secret),
+    );
+    let made = Made::Secret {
+        org,
+        client,
+        secret,
+    };
+    Ok((answer, Some(made)))
 }
 
 /// After a DELETE destroyed `target`: a deleted key no longer authenticates, an unassigned one

@@ -92,7 +92,15 @@ impl Actor {
         }
     }
 
-    fn stamp(&self, event: &mut Event) {
+    /// [`Actor::of`], with the id of a key this simulator created (its id is not derived).
+    pub(super) fn of_key(user: &str, created: Option<Oid>) -> Actor {
+        match (Actor::of(user), created) {
+            (Actor::ApiKey { public_key, .. }, Some(id)) => Actor::ApiKey { id, public_key },
+            (actor, _) => actor,
+        }
+    }
+
+    pub(super) fn stamp(&self, event: &mut Event) {
         match self {
             Actor::ApiKey { id, public_key } => {
                 event.api_key_id = Some(id.to_string());
@@ -173,7 +181,12 @@ impl Log {
             || (!org && lock(&self.users).contains_key(scope))
     }
 
-    fn push(&self, org: bool, scope: Oid, mut event: Event) {
+    /// Holds a database user a create made.
+    pub(super) fn add_user(&self, project: Oid, user: DbUser) {
+        lock(&self.users).entry(project).or_default().insert(user);
+    }
+
+    pub(super) fn push(&self, org: bool, scope: Oid, mut event: Event) {
         let (at, at_ms) = crate::truth::now();
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let mut id = [0u8; 12];
@@ -188,7 +201,7 @@ impl Log {
     }
 
     /// Records the event of a DELETE that destroyed `target`, by `user`, from `address`.
-    pub(super) fn deleted(&self, target: &Seed, user: &str, org_of_project: Option<Oid>) {
+    pub(super) fn deleted(&self, target: &Seed, user: &Actor, org_of_project: Option<Oid>) {
         let (name, resource_type, org) = match target.kind {
             Kind::ProjectApiKey => ("API_KEY_REMOVED_FROM_GROUP", "API_KEY", false),
             Kind::OrgApiKey => ("API_KEY_DELETED", "API_KEY", true),
@@ -230,7 +243,7 @@ impl Log {
             remote_address: Some("127.0.0.1".into()),
             ..Event::default()
         };
-        Actor::of(user).stamp(&mut event);
+        user.stamp(&mut event);
         let scope = target.scope.to_string();
         if org {
             event.org_id = Some(scope);

@@ -20,6 +20,8 @@ mod events_route;
 pub mod hostile;
 mod limits;
 mod lists;
+mod made;
+mod made_creates;
 mod mcp;
 pub mod model;
 mod oauth;

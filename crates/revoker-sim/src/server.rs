@@ -717,8 +717,9 @@ fn serve(
                 routes::delete(&state.world, flavour, &target, &state.counters, actor);
             if deleted {
                 let org = state.world.project_org(&target.scope);
-                state.log.deleted(&target, user, org);
+                let actor = crate::events::Actor::of_key(user, state.world.creates.id_of(user));
                 super::creates::deleted(&state.world, &state.digest, &target);
+                state.log.deleted(&target, &actor, org);
             }
             answer
         }
@@ -741,7 +742,12 @@ fn serve(
             )
         }
         Route::Create(create, body) => {
-            super::creates::serve(&state.world, &state.digest, create, &body)
+            let actor = crate::events::Actor::of_key(user, state.world.creates.id_of(user));
+            let (answer, made) = super::creates::serve(&state.world, &state.digest, create, &body);
+            if let Some(made) = made {
+                state.log.created(&made, &actor);
+            }
+            answer
         }
         Route::List(kind, scope, parent) => {
             state.counters.lists.fetch_add(1, Ordering::Relaxed);

@@ -39,6 +39,8 @@ pub fn spelled_otherwise<'a>(
 pub struct Page {
     /// The ids listed.
     pub ids: Vec<ListedId>,
+    /// API keys' `publicKey` beside their id, where the list shows it (a key's lists do).
+    pub public_keys: Vec<(ObjectId, String)>,
     /// Items on the page, whether or not their id could be read.
     pub items: usize,
     /// Items whose id field is missing or not an id.
@@ -71,6 +73,8 @@ struct Item {
     database_name: Option<IdValue>,
     #[serde(default)]
     username: Option<IdValue>,
+    #[serde(default, rename = "publicKey")]
+    public_key: Option<IdValue>,
 }
 
 #[derive(Deserialize)]
@@ -123,7 +127,15 @@ fn id_of(item: &Item, field: &str) -> Option<ListedId> {
 
 fn page_of(items: &[Item], field: &str) -> Page {
     let ids: Vec<ListedId> = items.iter().filter_map(|i| id_of(i, field)).collect();
+    let public_keys = items
+        .iter()
+        .filter_map(|i| match (id_of(i, field), &i.public_key) {
+            (Some((id, None)), Some(IdValue::Text(p))) => Some((id, p.clone())),
+            _ => None,
+        })
+        .collect();
     Page {
+        public_keys,
         unreadable: items.len() - ids.len(),
         items: items.len(),
         ids,

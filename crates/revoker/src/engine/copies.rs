@@ -186,6 +186,7 @@ mod tests {
             duration_ms: 1,
             message: String::new(),
             secret: String::new(),
+            public_key: String::new(),
         }
     }
 

@@ -227,6 +227,8 @@ pub struct Run {
     /// Rows the run's plan showed gone: once the cap is spent they are recorded by that evidence
     /// rather than sent.
     pub plan_gone: Arc<HashSet<Identity>>,
+    /// API keys' public keys as the plan's lists showed them: recorded in their rows.
+    pub public_keys: Arc<HashMap<Identity, String>>,
 }
 
 /// The outcome of [`execute`].
@@ -273,6 +275,7 @@ struct Shared {
     lane: Option<Lane>,
     cap: Option<Arc<SendCap>>,
     plan_gone: Arc<HashSet<Identity>>,
+    public_keys: Arc<HashMap<Identity, String>>,
     /// A project's secrets after their account's unassignment: what the organization path needs.
     secrets: secret::ProjectSecrets,
 }
@@ -311,6 +314,7 @@ pub async fn execute(ctx: Arc<Context>, run: Run) -> Result<RunResult, EngineErr
         lane: run.lane,
         cap: run.cap,
         plan_gone: run.plan_gone,
+        public_keys: run.public_keys,
         secrets: secret::ProjectSecrets::new(
             run.survey.project_secret_accounts.clone(),
             run.input
@@ -762,13 +766,17 @@ impl Shared {
 
     /// A report row for `target` on `line`, outcome to be filled in.
     fn record(&self, line: u64, target: &Target) -> crate::report::Record {
-        crate::report::Record::new(
+        let mut record = crate::report::Record::new(
             &self.run_id,
             line,
             crate::report::Outcome::Skipped,
             String::new(),
         )
-        .naming(target)
+        .naming(target);
+        if let Some(p) = self.public_keys.get(&target.identity()) {
+            record.public_key = p.clone();
+        }
+        record
     }
 
     fn invalid(&self, line: u64, raw: RawRow, reason: String) {

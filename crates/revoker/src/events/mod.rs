@@ -201,6 +201,9 @@ pub struct Sweep {
     pub activity: BTreeMap<Actor, Activity>,
     pub artifacts: Vec<Artifact>,
     pub handover: Vec<Handover>,
+    /// Rows naming the credential the sweep runs as: never listed for revocation (revoking it
+    /// would end the sweep's own access), named apart so that the operator decides.
+    pub acting: Vec<Artifact>,
     /// Events read (after removing duplicates across scopes).
     pub events_read: u64,
 }
@@ -384,15 +387,63 @@ fn index(events: &[Read]) -> (HashMap<String, ObjectId>, HashMap<Actor, Vec<usiz
     (public_keys, by_actor)
 }
 
+/// The API key id of the credential acting by public key `p`, as the events show it: an actor's
+/// `apiKeyId` beside that `publicKey`, or the `resourceId` of its creation.
+fn acting_key_id(events: &[Read], p: &str) -> Option<ObjectId> {
+    events.iter().find_map(|r| {
+        let e = &r.event;
+        if e.public_key.as_deref() == Some(p) {
+            return e.api_key_id.as_deref().and_then(ObjectId::parse);
+        }
+        (e.event_type_name.as_deref() == Some("API_KEY_CREATED")
+            && e.target_public_key.as_deref() == Some(p))
+        .then(|| e.resource_id.as_deref().and_then(ObjectId::parse))
+        .flatten()
+    })
+}
+
+/// Whether row `t`, made by event `e`, names the credential the sweep runs as (or a grant of it:
+/// its project assignment, its account's secret).
+fn is_acting(
+    t: &Target,
+    e: &Event,
+    acting: Option<&reconcile::RunCredential>,
+    key_id: Option<ObjectId>,
+) -> bool {
+    use reconcile::RunCredential;
+    match acting {
+        Some(RunCredential::PublicKey(p)) => {
+            matches!(t.kind, Kind::OrgApiKey | Kind::ProjectApiKey)
+                && (e.target_public_key.as_deref() == Some(p.as_str()) || key_id == Some(t.key))
+        }
+        Some(RunCredential::Account(c)) => t.kind.key_is_client_id() && t.key == *c,
+        None => false,
+    }
+}
+
 /// Sweeps `events` for what `compromised` did, to a fixed point: every credential they created
 /// is swept as they are. Only events whose actor is one of those credentials are ever used.
 pub fn sweep(compromised: &[Actor], events: Vec<Read>) -> Sweep {
+    sweep_as(compromised, events, None)
+}
+
+/// [`sweep`], run as `acting`: a row naming that credential goes to [`Sweep::acting`], never to
+/// the artifacts (its own creations are still swept, so nothing is hidden).
+pub fn sweep_as(
+    compromised: &[Actor],
+    events: Vec<Read>,
+    acting: Option<&reconcile::RunCredential>,
+) -> Sweep {
     let mut seen = HashSet::new();
     let events: Vec<Read> = events
         .into_iter()
         .filter(|r| r.event.id.as_ref().is_none_or(|id| seen.insert(id.clone())))
         .collect();
     let (public_keys, by_actor) = index(&events);
+    let key_id = match acting {
+        Some(reconcile::RunCredential::PublicKey(p)) => acting_key_id(&events, p),
+        _ => None,
+    };
     let mut out = Sweep {
         events_read: events.len() as u64,
         ..Sweep::default()
@@ -428,13 +479,19 @@ pub fn sweep(compromised: &[Actor], events: Vec<Read>) -> Sweep {
                         queue.push_back(next);
                     }
                     if rows.insert(t.identity()) {
-                        out.artifacts.push(Artifact {
+                        let own = is_acting(&t, &r.event, acting, key_id);
+                        let artifact = Artifact {
                             target: t,
                             event_id,
                             event_type,
                             created,
                             by: actor,
-                        });
+                        };
+                        if own {
+                            out.acting.push(artifact);
+                        } else {
+                            out.artifacts.push(artifact);
+                        }
                     }
                 }
                 Made::ByHand(what) => out.handover.push(Handover {

@@ -65,6 +65,8 @@ pub struct Row {
     pub line: u64,
     /// `done` (the run says it deleted it) or `not_found` (someone had).
     pub done: bool,
+    /// An API key's public key as the report recorded it (the `public_key` column), if it did.
+    pub public_key: Option<String>,
 }
 
 /// What the record says of one row.
@@ -108,7 +110,28 @@ fn id_is(v: &Option<String>, id: &ObjectId) -> bool {
     v.as_deref().and_then(ObjectId::parse).as_ref() == Some(id)
 }
 
-/// Whether `r` records the deletion of `t`.
+/// Whether `r` records the deletion of `row`: by id, or for an API key whose public key the report
+/// recorded, by the event's `targetPublicKey` when it names no id.
+pub fn deletes_row(r: &Read, row: &Row) -> bool {
+    if deletes(r, &row.target) {
+        return true;
+    }
+    let e = &r.event;
+    let named = match (&row.public_key, &e.target_public_key) {
+        (Some(p), Some(q)) => !p.is_empty() && p == q,
+        _ => false,
+    };
+    named && e.resource_id.is_none() && deletes(&by_key_id(r, row.target.key), &row.target)
+}
+
+/// `r` as if it named `key` as its `resourceId`.
+fn by_key_id(r: &Read, key: ObjectId) -> Read {
+    let mut r = r.clone();
+    r.event.resource_id = Some(key.to_string());
+    r
+}
+
+/// Whether `r` records the deletion of `t`, by the id it names.
 pub fn deletes(r: &Read, t: &Target) -> bool {
     let e = &r.event;
     let name = e.event_type_name.as_deref().unwrap_or("");
@@ -176,7 +199,7 @@ fn in_window(e: &Event, window: &(String, String)) -> bool {
 }
 
 fn one(row: &Row, events: &[Read], who: &RunCredential, window: &(String, String)) -> Reconciled {
-    let matching: Vec<&Read> = events.iter().filter(|r| deletes(r, &row.target)).collect();
+    let matching: Vec<&Read> = events.iter().filter(|r| deletes_row(r, row)).collect();
     let ours = matching
         .iter()
         .find(|r| who.acted(&r.event) && in_window(&r.event, window));
@@ -258,7 +281,7 @@ pub fn reconcile(
             DELETIONS.contains(&r.event.event_type_name.as_deref().unwrap_or(""))
                 && who.acted(&r.event)
                 && in_window(&r.event, &window)
-                && !rows.iter().any(|row| deletes(r, &row.target))
+                && !rows.iter().any(|row| deletes_row(r, row))
         })
         .map(|r| Unrecorded {
             event_id: r.event.id.clone().unwrap_or_default(),
@@ -292,7 +315,64 @@ fn describe(r: &Read) -> String {
             format!("{CLIENT_ID_PREFIX}{id}")
         }
         (None, Some(id)) => id.clone(),
-        _ => "(unnamed)".into(),
+        (None, None) => match &e.target_public_key {
+            Some(p) => format!("the API key with public key {p}"),
+            None => "(unnamed)".into(),
+        },
     };
     format!("{what} in {scope}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes([n; 12])
+    }
+
+    #[test]
+    fn an_event_naming_a_key_only_by_its_public_key_corroborates_the_row_that_recorded_it() {
+        let org = id(1);
+        let row = |key: u8, public: Option<&str>| Row {
+            target: Target::parse("org-api-key", &org.to_string(), &id(key).to_string(), "")
+                .expect("row"),
+            line: u64::from(key),
+            done: true,
+            public_key: public.map(str::to_string),
+        };
+        let deleted = |n: u8, target_public: &str| Read {
+            org,
+            project: None,
+            event: Event {
+                id: Some(format!("e{n}")),
+                created: Some("2026-12-01T10:00:00Z".into()),
+                event_type_name: Some("API_KEY_DELETED".into()),
+                public_key: Some("RUNNER".into()),
+                api_key_id: Some(id(9).to_string()),
+                target_public_key: Some(target_public.into()),
+                ..Event::default()
+            },
+        };
+        let rows = [row(2, Some("PUB2")), row(3, None)];
+        let events = [deleted(1, "PUB2"), deleted(2, "PUB3")];
+        let window = ("2026-12-01T09:00:00Z".into(), "2026-12-01T11:00:00Z".into());
+        let who = RunCredential::PublicKey("RUNNER".into());
+        let r = reconcile(&rows, &events, &who, window);
+        let verdicts: Vec<(&str, Option<&str>)> = r
+            .rows
+            .iter()
+            .map(|x| (x.verdict, x.event_id.as_deref()))
+            .collect();
+        // Row 3 recorded no public key: the event naming PUB3 is not its, and is unrecorded.
+        assert_eq!(
+            verdicts,
+            vec![("corroborated", Some("e1")), ("uncorroborated", None)]
+        );
+        assert_eq!(r.unrecorded.len(), 1);
+        assert_eq!(
+            r.unrecorded[0].what,
+            format!("the API key with public key PUB3 in organization {org}")
+        );
+    }
 }

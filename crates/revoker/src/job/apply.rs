@@ -48,6 +48,8 @@ pub struct Binding {
     pub scopes: (u64, u64),
     /// Organizations the rows to send are in, where known (their own scope, a cell).
     pub orgs: BTreeSet<ObjectId>,
+    /// API keys' public keys as the fresh reading listed them.
+    pub public_keys: HashMap<Identity, String>,
 }
 
 /// Reads the plan of `--plan-file` and refuses it (exit 2) when it may not be applied here.
@@ -145,7 +147,7 @@ pub async fn bind(
 ) -> Result<(Guard, Binding), Failure> {
     let settings = &job.settings;
     let inputs = (&*job.source, &guard, &*survey.conflicts);
-    let live = super::plan::live_plan(settings, readers, inputs, finished).await?;
+    let mut live = super::plan::live_plan(settings, readers, inputs, finished).await?;
     super::plan::record(settings, report, (&job.source, &job.exempt), &live)?;
     if let Some(reason) = readers.stopped() {
         return Err(Failure::new(
@@ -153,10 +155,12 @@ pub async fn bind(
             anyhow::anyhow!("reading live state again stopped: {reason}; nothing was sent"),
         ));
     }
+    let public_keys = std::mem::take(&mut live.public_keys);
     let now: HashMap<u64, Fate> = live.lines.iter().map(|(l, _, f)| (*l, *f)).collect();
     let planned = applied.file.fates();
     let mut binding = Binding {
         will_revoke: applied.file.will_revoke,
+        public_keys,
         ..Binding::default()
     };
     let (mut send, mut held) = (HashSet::new(), HashMap::new());

@@ -27,6 +27,13 @@ struct Intent {
     planned: bool,
 }
 
+/// What the plan's reading taught the run: the rows it showed gone, and API keys' public keys.
+#[derive(Default)]
+pub struct Learned {
+    pub gone: HashSet<Identity>,
+    pub public_keys: std::collections::HashMap<Identity, String>,
+}
+
 /// Plans (when asked), applies the cap and asks for confirmation. An error ends the run before
 /// anything is sent.
 pub async fn before_sending(
@@ -35,12 +42,13 @@ pub async fn before_sending(
     survey: &Survey,
     (readers, guard, binding): (&Readers, &Guard, Option<&super::apply::Binding>),
     prior: &super::prepare::Prior,
-) -> Result<HashSet<Identity>, Failure> {
+) -> Result<Learned, Failure> {
     let settings = &job.settings;
     let finished = &prior.finished;
-    let mut gone = HashSet::new();
+    let mut gone = Learned::default();
     let intent = if let Some(binding) = binding {
         super::apply::say_drifted(binding);
+        gone.public_keys = binding.public_keys.clone();
         Intent {
             revocations: binding.will_revoke,
             undecided: 0,
@@ -108,12 +116,13 @@ async fn planned(
     report: &Path,
     (readers, guard, survey): (&Readers, &Guard, &Survey),
     finished: &HashSet<Identity>,
-    gone: &mut HashSet<Identity>,
+    gone: &mut Learned,
 ) -> Result<Intent, Failure> {
     let settings = &job.settings;
     let inputs = (&*job.source, guard, &*survey.conflicts);
     let mut plan = super::plan::live_plan(settings, readers, inputs, finished).await?;
-    *gone = std::mem::take(&mut plan.gone);
+    gone.gone = std::mem::take(&mut plan.gone);
+    gone.public_keys = std::mem::take(&mut plan.public_keys);
     super::plan::record(settings, report, (&job.source, &job.exempt), &plan)?;
     if let Some(reason) = readers.stopped() {
         return Err(Failure::new(

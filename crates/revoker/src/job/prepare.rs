@@ -98,14 +98,16 @@ pub async fn policy_input(
     resume_flag: bool,
 ) -> Result<(Option<serde_json::Value>, Option<PathBuf>), Failure> {
     let findings = !settings.values.findings.is_empty();
-    if (settings.values.select.is_none() && !findings) || settings.values.input.is_some() {
+    let sweep = settings.values.sweep.is_some();
+    if (settings.values.select.is_none() && !findings && !sweep) || settings.values.input.is_some()
+    {
         return Ok((None, None));
     }
     let template = settings.values.report.clone().ok_or_else(|| {
         Failure::usage(if findings {
             "a run with findings needs a report (--report, report = \"…\"): the resolution is kept beside it"
         } else {
-            "a job with [select] needs report = \"…\" (its selection is kept beside the report)"
+            "a job with [select] or [sweep] needs report = \"…\" (its selection is kept beside the report)"
         })
     })?;
     let report =
@@ -116,6 +118,8 @@ pub async fn policy_input(
     let report = crate::report::canonical(&report);
     let selection = if findings {
         super::resolve::resolve_for_run(settings, &report, resume).await?
+    } else if sweep {
+        super::sweep::sweep_for_run(settings, &report, resume).await?
     } else {
         super::select::select_for_run(settings, &report, resume).await?
     };
@@ -214,6 +218,8 @@ pub struct Prior {
     pub unsettled: HashMap<Identity, Target>,
     /// Rows this run's plan showed gone (with `--plan`), filled by the gate.
     pub plan_gone: Arc<HashSet<Identity>>,
+    /// API keys' public keys as the plan's lists showed them (with `--plan` or a plan file).
+    pub public_keys: Arc<HashMap<Identity, String>>,
     /// Credentials the report's earlier runs revoked: `max_revocations` counts them too.
     pub revoked_before: u64,
 }
@@ -242,6 +248,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
                 finished: HashSet::new(),
                 unsettled: HashMap::new(),
                 plan_gone: Default::default(),
+                public_keys: Default::default(),
                 revoked_before: 0,
             },
         ));
@@ -269,6 +276,7 @@ pub fn lock_report(job: &PreparedJob, report: &Path) -> Result<(ReportLock, Prio
             finished: state.finished,
             unsettled,
             plan_gone: Default::default(),
+            public_keys: Default::default(),
         },
     ))
 }

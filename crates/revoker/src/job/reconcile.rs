@@ -1,6 +1,7 @@
 //! `revoker verify REPORT --events`: the report's `done` and `not_found` rows against the Events
-//! API within the window of its runs ([`crate::events::reconcile`]). Read-only: it changes no byte
-//! of the report or its side files, and sends no DELETE.
+//! API within the window of its runs ([`crate::events::reconcile`]). It changes no byte of the
+//! report or its audit record and sends no DELETE; what it found is kept in
+//! `REPORT.reconciled.json` ([`crate::report::reconciled`]).
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -12,6 +13,7 @@ use crate::events::reconcile::{Reconciliation, Row, RunCredential, reconcile};
 use crate::events::{self, Read};
 use crate::figures::Figures;
 use crate::job::Failure;
+use crate::report::reconciled::{Reconciled, RowVerdict, UnrecordedDeletion};
 use crate::report::{Outcome, audit};
 use crate::settings::Settings;
 use crate::ui::{Output, out};
@@ -36,6 +38,7 @@ fn rows(report: &Path, runs: &BTreeSet<String>) -> Result<Vec<Row>, Failure> {
                     target,
                     line: r.line,
                     done,
+                    public_key: (!r.public_key.is_empty()).then(|| r.public_key.clone()),
                 },
             );
         }
@@ -85,10 +88,16 @@ fn runs_of(log: &audit::AuditLog) -> Result<Runs, Failure> {
 async fn reconciled(
     mut settings: Settings,
     report: &Path,
-) -> Result<(Reconciliation, Vec<String>), Failure> {
+) -> Result<(Reconciliation, Vec<String>, String), Failure> {
     let log = audit::read(report).map_err(Failure::usage)?;
     super::server::for_report(&mut settings, report, &log)?;
     let (who, runs, window) = runs_of(&log)?;
+    let credential = match &who {
+        RunCredential::PublicKey(p) => format!("API key {p}"),
+        RunCredential::Account(c) => {
+            format!("service account {}{c}", crate::input::CLIENT_ID_PREFIX)
+        }
+    };
     let rows = rows(report, &runs)?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let client = Arc::new(Client::new(
@@ -120,11 +129,50 @@ async fn reconciled(
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
-    Ok((reconcile(&rows, &read, &who, window), problems))
+    Ok((reconcile(&rows, &read, &who, window), problems, credential))
+}
+
+/// What is kept of a reconciliation beside the report ([`crate::report::reconciled`]).
+fn kept(
+    r: &Reconciliation,
+    problems: Vec<String>,
+    credential: String,
+    chain: String,
+) -> Reconciled {
+    Reconciled {
+        at: crate::report::timestamp(),
+        credential,
+        window: r.window.clone(),
+        chain,
+        events_read: r.events_read,
+        rows: r
+            .rows
+            .iter()
+            .map(|x| RowVerdict {
+                line: x.line,
+                row: x.row.to_string(),
+                verdict: x.verdict.to_string(),
+                event_id: x.event_id.clone(),
+                why: x.why.clone(),
+            })
+            .collect(),
+        unrecorded: r
+            .unrecorded
+            .iter()
+            .map(|u| UnrecordedDeletion {
+                event_id: u.event_id.clone(),
+                event_type: u.event_type.clone(),
+                created: u.created.clone(),
+                what: u.what.clone(),
+            })
+            .collect(),
+        problems,
+    }
 }
 
 /// `verify --events`: exit 0 when MongoDB's record agrees with every row, 1 otherwise (a `done`
-/// row uncorroborated, a deletion no row claims, a scope unread).
+/// row uncorroborated, a deletion no row claims, a scope unread). What it found is kept beside the
+/// report (`REPORT.reconciled.json`) for `report` and the HTML page.
 pub async fn events_command(
     settings: Settings,
     report: &Path,
@@ -137,43 +185,24 @@ pub async fn events_command(
         )));
     }
     let report = crate::report::canonical(report);
-    let (r, problems) = reconciled(settings, &report).await?;
+    let chain = crate::report::chain_of(&report).map_err(Failure::usage)?;
+    let (r, problems, credential) = reconciled(settings, &report).await?;
     let code = if r.agrees() && problems.is_empty() {
         exit::OK
     } else {
         exit::UNFINISHED
     };
+    let view = kept(&r, problems.clone(), credential, chain);
+    crate::report::reconciled::write(&report, &view).map_err(Failure::usage)?;
     if output == Output::Json {
         out(
             serde_json::json!({ "report": report.display().to_string(), "reconciliation": r, "problems": problems, "exit_code": code }),
         );
         return Ok(code);
     }
-    let count = |v: &str| r.rows.iter().filter(|x| x.verdict == v).count();
-    out(format!(
-        "{} events read between {} and {}: {} corroborated, {} uncorroborated, {} deleted by another, {} unrecorded deletions",
-        r.events_read,
-        r.window.0,
-        r.window.1,
-        count("corroborated"),
-        count("uncorroborated"),
-        count("deleted_by_another"),
-        r.unrecorded.len()
-    ));
-    for x in r.rows.iter().filter(|x| x.verdict != "corroborated") {
-        out(format!(
-            "line {}: {} {}: {}",
-            x.line, x.row, x.verdict, x.why
-        ));
-    }
-    for u in &r.unrecorded {
-        out(format!(
-            "unrecorded: {} {} at {} by the run's credential: {} (no report row)",
-            u.event_id, u.event_type, u.created, u.what
-        ));
-    }
-    for p in &problems {
-        out(format!("not read: {p}"));
+    out(view.summary());
+    for line in view.details() {
+        out(line);
     }
     Ok(code)
 }

@@ -167,6 +167,7 @@ async fn engines(
             finished: prior.finished.clone(),
             unsettled: prior.unsettled.clone(),
             plan_gone: prior.plan_gone.clone(),
+            public_keys: prior.public_keys.clone(),
             sink: session.sink_clone(),
             journal: Some(SentJournal::open(report)?),
             guard: guard.clone(),

@@ -218,9 +218,10 @@ async fn revoke_with(
     };
     let guard = Arc::new(guard);
     let checks = (&readers, &*guard, binding.as_ref());
-    let gone = super::gate::before_sending(job, report, &survey, checks, &prior).await?;
+    let learned = super::gate::before_sending(job, report, &survey, checks, &prior).await?;
     let prior = Prior {
-        plan_gone: Arc::new(gone),
+        plan_gone: Arc::new(learned.gone),
+        public_keys: Arc::new(learned.public_keys),
         ..prior
     };
     revoke::start_limits(job, lanes, report, &survey).await;

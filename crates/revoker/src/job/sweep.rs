@@ -42,6 +42,8 @@ pub struct Swept {
     /// Scopes or lists that could not be read: the sweep is incomplete.
     pub problems: Vec<String>,
     pub min_date: String,
+    /// The credential the sweep runs as (`API key …`, `service account …`).
+    pub acting_as: String,
 }
 
 /// The credentials the input or report names.
@@ -136,7 +138,9 @@ pub async fn run_sweep(
             Err(why) => problems.push(why),
         }
     }
-    let sweep = events::sweep(&actors, read);
+    let acting_as = found.credential.public_identity();
+    let acting = crate::events::reconcile::RunCredential::parse(&acting_as);
+    let sweep = events::sweep_as(&actors, read, acting.as_ref());
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -150,6 +154,7 @@ pub async fn run_sweep(
         requests: figures.requests.load(std::sync::atomic::Ordering::Relaxed),
         problems,
         min_date,
+        acting_as,
     };
     Ok((swept, stop.reason().map(|r| r.exit_code())))
 }
@@ -231,6 +236,13 @@ fn lines(s: &Swept) -> Vec<String> {
     for a in &s.sweep.artifacts {
         out.push(format!("follow-up: {} ({})", a.target, a.why()));
     }
+    for a in &s.sweep.acting {
+        out.push(format!(
+            "the credential this sweep runs as is {} ({}): not listed for revocation; revoke it yourself once it is replaced",
+            a.target,
+            a.why()
+        ));
+    }
     for h in &s.sweep.handover {
         out.push(format!(
             "hand over: {} (event {} by {})",
@@ -278,4 +290,74 @@ pub async fn sweep_command(
         }
     }
     Ok(code)
+}
+
+/// Where a `[sweep]` job keeps its follow-up (the run's input) and hand-over list.
+pub const FOLLOWUP: &str = ".sweep.csv";
+const HANDOVER: &str = ".sweep.handover.csv";
+
+/// A job's `[sweep]`: sweeps now and makes the follow-up beside the report the run's input, so
+/// that the run revokes what the compromised credentials created. A resume revokes the follow-up
+/// the report was started with rather than sweeping again.
+pub async fn sweep_for_run(
+    settings: &mut Settings,
+    report: &Path,
+    resume: bool,
+) -> Result<Option<serde_json::Value>, Failure> {
+    let Some(section) = settings.values.sweep.clone() else {
+        return Ok(None);
+    };
+    let followup = crate::report::sidecar(report, FOLLOWUP);
+    if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
+        if !resume {
+            return Err(crate::report::ReportError::Exists {
+                path: report.to_path_buf(),
+            }
+            .into());
+        }
+        if followup.exists() {
+            settings.values.input = Some(followup);
+            return Ok(None);
+        }
+    }
+    let job = SweepJob {
+        input: section.input,
+        report: section.report,
+        since: section.since.unwrap_or(Duration::from_secs(30 * 86_400)),
+        write: Some(followup.clone()),
+        handover: Some(crate::report::sidecar(report, HANDOVER)),
+    };
+    if job.input.is_none() && job.report.is_none() {
+        return Err(Failure::usage(
+            "[sweep] needs input = \"…\" or report = \"…\": the compromised credentials",
+        ));
+    }
+    let (swept, stopped) = run_sweep(settings, &job).await?;
+    if let Some(code) = stopped {
+        return Err(Failure::new(
+            code,
+            anyhow::anyhow!("the sweep stopped; nothing was revoked"),
+        ));
+    }
+    for line in lines(&swept) {
+        tracing::info!("{line}");
+    }
+    for p in &swept.problems {
+        tracing::warn!(
+            "the sweep could not read {p}: what it found is revoked, but it may have missed more"
+        );
+    }
+    let handover = job.handover.as_deref().unwrap_or(&followup);
+    write_files(&swept.sweep, &followup, handover)?;
+    settings.values.input = Some(followup);
+    Ok(Some(serde_json::json!({
+        "sweep": {
+            "artifacts": swept.sweep.artifacts.len(),
+            "handover": swept.sweep.handover.len(),
+            "events_read": swept.sweep.events_read,
+            "requests": swept.requests,
+            "problems": swept.problems,
+            "min_date": swept.min_date,
+        }
+    })))
 }

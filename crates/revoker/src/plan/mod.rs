@@ -157,6 +157,10 @@ pub struct Plan {
     /// the run that applies it.
     #[serde(skip)]
     pub lines: Vec<(u64, String, Fate)>,
+    /// API key rows' public keys as their lists showed them: the run records them, since events
+    /// name keys by them.
+    #[serde(skip)]
+    pub public_keys: HashMap<crate::input::Identity, String>,
 }
 
 /// Problem rows shown at most.
@@ -343,7 +347,9 @@ fn scope_plan(key: &ListKey, list: String, answer: String) -> ScopePlan {
 fn decide(listed: Listed, rows: &[Target]) -> (String, Vec<Fate>) {
     let all = |fate: Fate| vec![fate; rows.len()];
     match listed {
-        Listed::Complete { ids, pages, items } => (
+        Listed::Complete {
+            ids, pages, items, ..
+        } => (
             format!(
                 "complete: {pages} {}, {items} listed",
                 if pages == 1 { "page" } else { "pages" }
@@ -384,6 +390,17 @@ pub async fn make(readers: &Readers, inputs: Inputs<'_>) -> Result<Plan, InputEr
             read.insert(key);
             let lined = groups.get(&key).map(Vec::as_slice).unwrap_or_default();
             let rows: Vec<Target> = lined.iter().map(|(_, t)| *t).collect();
+            if let Listed::Complete { public_keys, .. } = &listed {
+                use crate::input::Kind::{GlobalApiKey, OrgApiKey, ProjectApiKey};
+                for t in rows
+                    .iter()
+                    .filter(|t| matches!(t.kind, OrgApiKey | ProjectApiKey | GlobalApiKey))
+                {
+                    if let Some(p) = public_keys.get(&t.key) {
+                        plan.public_keys.insert(t.identity(), p.clone());
+                    }
+                }
+            }
             let (answer, fates) = decide(listed, &rows);
             for ((line, t), f) in lined.iter().zip(&fates) {
                 if *f == Fate::Gone {
@@ -535,6 +552,7 @@ mod tests {
                 ids,
                 pages: 1,
                 items: 1,
+                public_keys: HashMap::new(),
             },
             &rows,
         );

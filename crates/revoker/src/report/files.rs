@@ -38,6 +38,10 @@ pub fn protected(report: &Path, input: Option<&Path>) -> Vec<(PathBuf, String)> 
             "the report's selection".to_string(),
         ),
         (
+            sidecar(&report, super::reconciled::SUFFIX),
+            "the report's reconciliation with events".to_string(),
+        ),
+        (
             sidecar(&report, ".findings.csv"),
             "the report's resolved findings".to_string(),
         ),

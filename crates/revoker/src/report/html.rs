@@ -172,6 +172,23 @@ fn plans(o: &ReportOverview) -> Markup {
     }
 }
 
+/// The last `verify --events`: each row's verdict, and deletions no row records.
+fn reconciliation(o: &ReportOverview) -> Markup {
+    html! {
+        @match &o.reconciliation {
+            None => { p.muted { "Not reconciled: " code { "revoker verify --events REPORT" } " matches each revoked row to MongoDB's own deletion event." } }
+            Some(Err(problem)) => { p.status.bad { "Reconciliation unreadable: " (problem) } }
+            Some(Ok(r)) => {
+                @let lines = r.report_lines(&o.chain.last);
+                p class=(if r.agrees() { "status ok" } else { "status bad" }) { (lines[0]) }
+                @if lines.len() > 1 {
+                    ul { @for line in &lines[1..] { li.mono { (line.trim_start()) } } }
+                }
+            }
+        }
+    }
+}
+
 /// What happened to the rows, in an auditor's words.
 fn plain(o: &ReportOverview) -> Markup {
     let p = &o.plain;
@@ -566,6 +583,8 @@ pub fn page_with(o: &ReportOverview, owed_rows: &Owed) -> String {
                 (plain(o))
                 h2 { "Before the run" }
                 (plans(o))
+                h2 { "MongoDB's record" }
+                (reconciliation(o))
                 h2 { "Over time" }
                 (timeline(&o.timeline))
                 h3 { "Per run" }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod overview;
 pub mod plans;
 mod reader;
+pub mod reconciled;
 pub mod render;
 pub mod signature;
 mod summary;
@@ -39,8 +40,9 @@ pub use summary::Summary;
 pub use writer::{ReportSink, ReportWriter, Written, chain_of};
 
 /// The report's columns, in order. Reports written before `secret` and `chain` existed have only the
-/// first twelve; they still read and resume.
-pub const HEADER: [&str; 14] = [
+/// first twelve, and those written before `public_key` the first fourteen; they still read and
+/// resume (a resumed report keeps its header's columns).
+pub const HEADER: [&str; 15] = [
     "run_id",
     "finished_at",
     "line",
@@ -55,10 +57,17 @@ pub const HEADER: [&str; 14] = [
     "message",
     "secret",
     "chain",
+    "public_key",
 ];
 
 /// Columns of reports written before the chain.
 pub const OLD_COLUMNS: usize = 12;
+
+/// Columns of reports written with the chain, before `public_key`.
+pub const CHAINED_COLUMNS: usize = 14;
+
+/// The `chain` column: the digest of every other cell of its row (and the row before).
+pub const CHAIN: usize = 13;
 
 /// One report row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +88,9 @@ pub struct Record {
     pub message: String,
     /// The secret id of a `service-account-secret` row, else empty.
     pub secret: String,
+    /// An API key's public key as the run's lists showed it before deletion (events name keys by
+    /// it); empty when unknown. Never a private value.
+    pub public_key: String,
 }
 
 impl Record {
@@ -99,6 +111,7 @@ impl Record {
             duration_ms: 0,
             message,
             secret: String::new(),
+            public_key: String::new(),
         }
     }
 

@@ -146,6 +146,10 @@ pub struct ReportOverview {
     /// A plans file that cannot be read, or whose lines do not follow each other.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plans_problem: Option<String>,
+    /// The last `verify --events` (`REPORT.reconciled.json`), or why it cannot be read (in the
+    /// JSON document as `reconciliation` / `reconciliation_problem`).
+    #[serde(skip)]
+    pub reconciliation: Option<Result<super::reconciled::Reconciled, String>>,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -460,6 +464,7 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .filter_map(|l| l.not_attempted)
         .sum::<u64>();
     overview.chain = chain_status(&pass.verifier, &audit_runs);
+    overview.reconciliation = super::reconciled::read(path);
     // Every revoker that writes the chain writes an audit record: a chained report without one
     // has lost the record of what its runs never attempted.
     let missing = (pass.verifier.checked > 0 && log.records.is_empty()).then(|| {

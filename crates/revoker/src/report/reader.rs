@@ -1,12 +1,14 @@
 //! The tolerant reader: every whole row, in order; a torn last line (a crash mid-write) is ignored.
-//! Reports written before the `secret` and `chain` columns read too.
+//! Reports written before the `secret` and `chain` columns, or before `public_key`, read too.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
-use super::{HEADER, OLD_COLUMNS, Outcome, Record, ReportError, unescape_cell};
+use super::{
+    CHAIN, CHAINED_COLUMNS, HEADER, OLD_COLUMNS, Outcome, Record, ReportError, unescape_cell,
+};
 use crate::input::{Identity, Target};
 
 /// Length of the file up to and including its last newline: the part made of whole rows.
@@ -37,9 +39,9 @@ fn malformed(path: &Path, line: u64, reason: String) -> ReportError {
 
 type ReportCsv = csv::Reader<BufReader<std::io::Take<File>>>;
 
-/// Opens a report for reading with its header checked; only whole rows are read, so a torn last line
-/// (a crash mid-write) is left out.
-fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
+/// Opens a report for reading with its header checked (answered: how many columns it has); only
+/// whole rows are read, so a torn last line (a crash mid-write) is left out.
+fn open_report(path: &Path) -> Result<(ReportCsv, usize), ReportError> {
     let io = ReportError::io(path);
     let mut file = crate::fsx::open_read(path, crate::fsx::Links::Follow).map_err(io)?;
     let whole = whole_rows_len(&mut file).map_err(ReportError::io(path))?;
@@ -63,8 +65,10 @@ fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
         .byte_headers()
         .map_err(|e| malformed(path, 1, e.to_string()))?;
     let names = |n: usize| HEADER[..n].iter().map(|h| h.as_bytes());
-    let chained = header.iter().eq(names(HEADER.len()));
-    if !chained && !header.iter().eq(names(OLD_COLUMNS)) {
+    let Some(columns) = [HEADER.len(), CHAINED_COLUMNS, OLD_COLUMNS]
+        .into_iter()
+        .find(|&n| header.iter().eq(names(n)))
+    else {
         return Err(malformed(
             path,
             1,
@@ -73,28 +77,41 @@ fn open_report(path: &Path) -> Result<(ReportCsv, bool), ReportError> {
                 HEADER.join(",")
             ),
         ));
-    }
-    Ok((csv, chained))
+    };
+    Ok((csv, columns))
 }
 
-/// Under a header with the `chain` column every row carries its digest: a row without one was
-/// inserted or edited, never "written before the chain".
-fn require_digest(
-    path: &Path,
-    line: u64,
-    chained_header: bool,
-    fields: usize,
-) -> Result<(), ReportError> {
-    if chained_header && fields != HEADER.len() {
+/// A row's width must be its header's: under a header with the `chain` column every row carries
+/// its digest (a row without one was inserted or edited, never "written before the chain"), and
+/// under a header without it a row is either unchained or (a resumed old report) chained.
+fn require_digest(path: &Path, line: u64, header: usize, fields: usize) -> Result<(), ReportError> {
+    let fits = match header {
+        OLD_COLUMNS => fields == OLD_COLUMNS || fields == CHAINED_COLUMNS,
+        n => fields == n,
+    };
+    if !fits {
+        let why = if fields < CHAINED_COLUMNS && header >= CHAINED_COLUMNS {
+            " without a chain digest under a header with the chain column: it was inserted or edited"
+                .to_string()
+        } else {
+            format!(" under a header of {header} columns")
+        };
         return Err(malformed(
             path,
             line,
-            format!(
-                "a row of {fields} fields without a chain digest under a header with the chain column: it was inserted or edited"
-            ),
+            format!("a row of {fields} fields{why}"),
         ));
     }
     Ok(())
+}
+
+/// The cells a chained row's digest covers, as stored: every cell but the chain.
+fn chained_cells(row: &csv::ByteRecord) -> Vec<&[u8]> {
+    row.iter()
+        .enumerate()
+        .filter(|(i, _)| *i != CHAIN)
+        .map(|(_, c)| c)
+        .collect()
 }
 
 /// One row as read: its report line, the record, and what the chain check needs.
@@ -110,7 +127,7 @@ pub struct Row<'a> {
 
 /// Reads every whole row of the report at `path`, in order.
 pub fn read_rows(path: &Path, visit: &mut dyn FnMut(Row<'_>)) -> Result<(), ReportError> {
-    let (mut csv, chained_header) = open_report(path)?;
+    let (mut csv, header) = open_report(path)?;
     let mut row = csv::ByteRecord::new();
     loop {
         let line = csv.position().line();
@@ -121,15 +138,18 @@ pub fn read_rows(path: &Path, visit: &mut dyn FnMut(Row<'_>)) -> Result<(), Repo
         }
         let line = row.position().map_or(line, |p| p.line());
         let record = parse_record(&row).map_err(|reason| malformed(path, line, reason))?;
-        require_digest(path, line, chained_header, row.len())?;
-        let chained = row.len() == HEADER.len();
-        let cells: Vec<&[u8]> = row.iter().take(HEADER.len() - 1).collect();
+        require_digest(path, line, header, row.len())?;
+        let chained = row.len() > CHAIN;
         visit(Row {
             report_line: line,
             record,
-            cells: if chained { cells } else { Vec::new() },
+            cells: if chained {
+                chained_cells(&row)
+            } else {
+                Vec::new()
+            },
             chain: if chained {
-                std::str::from_utf8(&row[HEADER.len() - 1]).ok()
+                std::str::from_utf8(&row[CHAIN]).ok()
             } else {
                 None
             },
@@ -143,7 +163,7 @@ pub fn read_records(path: &Path, visit: &mut dyn FnMut(Record)) -> Result<(), Re
 }
 
 fn parse_record(row: &csv::ByteRecord) -> Result<Record, String> {
-    if row.len() != HEADER.len() && row.len() != OLD_COLUMNS {
+    if ![HEADER.len(), CHAINED_COLUMNS, OLD_COLUMNS].contains(&row.len()) {
         return Err(format!(
             "expected {} fields, found {}",
             HEADER.len(),
@@ -185,6 +205,11 @@ fn parse_record(row: &csv::ByteRecord) -> Result<Record, String> {
         } else {
             String::new()
         },
+        public_key: if row.len() == HEADER.len() {
+            text(14)?
+        } else {
+            String::new()
+        },
     })
 }
 
@@ -208,7 +233,7 @@ pub struct ReportState {
 /// Reads a report for resuming: which rows are finished, by their latest outcome. Only the columns
 /// it needs are decoded, since a large report is read before the first request of a resumed run.
 pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
-    let (mut csv, chained_header) = open_report(path)?;
+    let (mut csv, header) = open_report(path)?;
     let mut state = ReportState::default();
     let mut last_run: Vec<u8> = Vec::new();
     let mut row = csv::ByteRecord::new();
@@ -219,14 +244,14 @@ pub fn read_state(path: &Path) -> Result<ReportState, ReportError> {
             Ok(true) => {}
             Err(e) => return Err(malformed(path, line, e.to_string())),
         }
-        if row.len() != HEADER.len() && row.len() != OLD_COLUMNS {
+        if ![HEADER.len(), CHAINED_COLUMNS, OLD_COLUMNS].contains(&row.len()) {
             return Err(malformed(
                 path,
                 line,
                 format!("expected {} fields, found {}", HEADER.len(), row.len()),
             ));
         }
-        require_digest(path, line, chained_header, row.len())?;
+        require_digest(path, line, header, row.len())?;
         state.rows += 1;
         if row[0] != last_run[..] {
             state.runs += 1;

@@ -204,6 +204,17 @@ pub fn text(o: &ReportOverview) -> String {
             v.run_id, v.at, v.verified, v.still_present
         );
     }
+    match &o.reconciliation {
+        Some(Ok(r)) => {
+            for line in r.report_lines(&o.chain.last) {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        Some(Err(problem)) => {
+            let _ = writeln!(out, "events: UNREADABLE: {problem}");
+        }
+        None => {}
+    }
     chain_text(&mut out, o);
     left_text(&mut out, o);
     out
@@ -330,6 +341,14 @@ pub fn json(o: &ReportOverview) -> serde_json::Value {
     }
     if let Some(v) = &o.verification {
         doc["verification"] = serde_json::to_value(v).unwrap_or_default();
+    }
+    match &o.reconciliation {
+        Some(Ok(r)) => {
+            doc["reconciliation"] = serde_json::to_value(r).unwrap_or_default();
+            doc["reconciliation"]["of_the_report_as_it_is_now"] = (r.chain == o.chain.last).into();
+        }
+        Some(Err(problem)) => doc["reconciliation_problem"] = problem.clone().into(),
+        None => {}
     }
     if let Some(sig) = &o.signature {
         doc["signature"] = serde_json::to_value(sig).unwrap_or_default();

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::{HEADER, OLD_COLUMNS, Record, ReportError, chain, escape_cell};
+use super::{CHAIN, CHAINED_COLUMNS, HEADER, OLD_COLUMNS, Record, ReportError, chain, escape_cell};
 use crate::text::controls_escaped;
 
 /// How often at most rows wait in the page cache before they are forced to disk.
@@ -24,6 +24,9 @@ pub struct ReportWriter {
     pub repaired: u64,
     /// The chain digest of the last row (the genesis digest for a new report).
     pub chain: String,
+    /// Whether its header has the `public_key` column: a report begun before it keeps its
+    /// fourteen columns when resumed.
+    with_public_key: bool,
 }
 
 /// What the writer thread did.
@@ -45,6 +48,7 @@ impl ReportWriter {
         let len = file.metadata().map_err(ReportError::io(path))?.len();
         let mut repaired = 0;
         let mut last_chain = chain::GENESIS.to_string();
+        let mut with_public_key = true;
         if len == 0 {
             let mut header = HEADER.join(",");
             header.push('\n');
@@ -52,7 +56,7 @@ impl ReportWriter {
                 .map_err(ReportError::io(path))?;
             file.sync_all().map_err(ReportError::io(path))?;
         } else {
-            check_header(path, &mut file)?;
+            with_public_key = check_header(path, &mut file)? == HEADER.len();
             repaired = drop_torn_tail(path, &mut file, len)?;
             if let Some(digest) = last_digest(&mut file).map_err(ReportError::io(path))? {
                 last_chain = digest;
@@ -63,6 +67,7 @@ impl ReportWriter {
             file,
             repaired,
             chain: last_chain,
+            with_public_key,
         })
     }
 
@@ -97,13 +102,17 @@ impl ReportWriter {
         };
         let mut dirty = false;
         let mut last_sync = Instant::now();
+        let wide = self.with_public_key;
         loop {
             match rx.recv_timeout(SYNC_EVERY) {
                 Ok(record) => {
-                    let cells = cells(&record);
+                    let mut cells = cells(&record).to_vec();
+                    if !wide {
+                        cells.pop();
+                    }
                     written.chain = chain::next(&written.chain, cells.iter().map(|c| c.as_bytes()));
-                    csv.write_record(cells.iter().chain(std::iter::once(&written.chain)))
-                        .map_err(|e| io(e.into()))?;
+                    cells.insert(CHAIN, written.chain.clone());
+                    csv.write_record(&cells).map_err(|e| io(e.into()))?;
                     csv.flush().map_err(io)?;
                     written.rows += 1;
                     dirty = true;
@@ -137,8 +146,9 @@ impl ReportSink {
     }
 }
 
-/// A record's cells as stored: on one line, formula-escaped; the chain digest is computed over these.
-fn cells(r: &Record) -> [String; 13] {
+/// A record's cells as stored, but for the chain: on one line, formula-escaped; the chain digest
+/// is computed over these, in this order (`public_key` last).
+fn cells(r: &Record) -> [String; 14] {
     let text = |v: &str| escape_cell(&controls_escaped(v)).into_owned();
     [
         text(&r.run_id),
@@ -154,30 +164,30 @@ fn cells(r: &Record) -> [String; 13] {
         r.duration_ms.to_string(),
         text(&r.message),
         text(&r.secret),
+        text(&r.public_key),
     ]
 }
 
-fn check_header(path: &Path, file: &mut File) -> Result<(), ReportError> {
+/// Checks the header; answers how many columns it has.
+fn check_header(path: &Path, file: &mut File) -> Result<usize, ReportError> {
     let full = HEADER.join(",");
     let mut head = vec![0u8; full.len() + 2];
     file.seek(SeekFrom::Start(0))
         .map_err(ReportError::io(path))?;
     let n = crate::input::read_up_to(file, &mut head).map_err(ReportError::io(path))?;
     let head = &head[..n];
-    let ok = [full.clone(), HEADER[..OLD_COLUMNS].join(",")]
-        .iter()
-        .any(|expected| {
+    let found = [HEADER.len(), CHAINED_COLUMNS, OLD_COLUMNS]
+        .into_iter()
+        .find(|&columns| {
+            let expected = HEADER[..columns].join(",");
             head.starts_with(expected.as_bytes())
                 && matches!(&head[expected.len()..], [b'\n', ..] | [b'\r', b'\n', ..])
         });
-    if !ok {
-        return Err(ReportError::Malformed {
-            path: path.to_path_buf(),
-            line: 1,
-            reason: format!("not a revoker report: the first line is not {full:?}"),
-        });
-    }
-    Ok(())
+    found.ok_or_else(|| ReportError::Malformed {
+        path: path.to_path_buf(),
+        line: 1,
+        reason: format!("not a revoker report: the first line is not {full:?}"),
+    })
 }
 
 /// A crash mid-write can leave half a line at the end. It is cut off before appending, so that the
@@ -221,8 +231,10 @@ fn last_digest(file: &mut File) -> std::io::Result<Option<String>> {
         .flexible(true)
         .from_reader(line);
     let mut record = csv::ByteRecord::new();
-    if reader.read_byte_record(&mut record).unwrap_or(false) && record.len() == HEADER.len() {
-        let digest = String::from_utf8_lossy(&record[HEADER.len() - 1]).into_owned();
+    if reader.read_byte_record(&mut record).unwrap_or(false)
+        && (record.len() == HEADER.len() || record.len() == CHAINED_COLUMNS)
+    {
+        let digest = String::from_utf8_lossy(&record[CHAIN]).into_owned();
         if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Some(digest));
         }

@@ -85,6 +85,10 @@ pub struct JobFile {
     /// A policy that selects the input from live state (`[select]`, `[[select.rule]]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub select: Option<crate::select::Policy>,
+    /// A sweep whose follow-up is the run's input (`[sweep]`): what compromised credentials
+    /// created, revoked in the same run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepSection>,
     /// Scanner findings (gitleaks, TruffleHog, Kingfisher, SARIF, GitHub alerts, plain values)
     /// resolved into the run's input (`findings = ["gitleaks.json"]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -136,6 +140,29 @@ pub struct OrgCredential {
 }
 
 /// Durations written as `30s`, `2m`, `500ms`.
+/// A job's `[sweep]`: the compromised credentials (an input or a report of them) and how far back
+/// their events are read.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSection {
+    pub input: Option<PathBuf>,
+    pub report: Option<PathBuf>,
+    /// How far back events are read [default: 30d].
+    #[serde(default, with = "opt_duration")]
+    pub since: Option<Duration>,
+}
+
+impl SweepSection {
+    /// Its paths relative to the job file's folder `dir`.
+    fn anchor(&mut self, dir: &Path) {
+        for p in [&mut self.input, &mut self.report].into_iter().flatten() {
+            if p.is_relative() && p.as_os_str() != "-" {
+                *p = dir.join(&*p);
+            }
+        }
+    }
+}
+
 mod opt_duration {
     use std::time::Duration;
 
@@ -314,6 +341,7 @@ impl JobFile {
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
         }
+        job.sweep.iter_mut().for_each(|s| s.anchor(dir));
         for f in &mut job.findings {
             if f.is_relative() {
                 *f = dir.join(&*f);

@@ -64,6 +64,8 @@ pub enum Listed {
         ids: HashSet<ListedId>,
         pages: u64,
         items: u64,
+        /// API keys' public keys as the list showed them.
+        public_keys: std::collections::HashMap<ObjectId, String>,
     },
     /// The project, organization or service account itself is gone: so is everything in it.
     Gone(String),
@@ -110,6 +112,7 @@ pub fn spec(ctx: &Context, key: &ListKey) -> ListSpec {
 #[derive(Default)]
 pub struct Progress {
     ids: HashSet<ListedId>,
+    public_keys: std::collections::HashMap<ObjectId, String>,
     items: u64,
     total: Option<u64>,
 }
@@ -139,6 +142,7 @@ impl Progress {
         }
         let before = self.ids.len();
         self.ids.extend(p.ids);
+        self.public_keys.extend(p.public_keys);
         self.items += p.items as u64;
         let added = (self.ids.len() - before) as u64;
         if p.items > 0 && added == 0 && page > 1 {
@@ -206,6 +210,7 @@ pub async fn read_list(ctx: &Arc<Context>, key: ListKey, pages: &Semaphore) -> L
                         items: progress.items,
                         ids: progress.ids,
                         pages: page,
+                        public_keys: progress.public_keys,
                     };
                 }
                 Ok(false) => page += 1,
@@ -245,6 +250,7 @@ mod tests {
             unreadable: 0,
             next,
             total,
+            public_keys: Vec::new(),
         }
     }
 

@@ -346,7 +346,9 @@ fn finish(
             404,
             format!("absent: {list} answers that it is gone ({why})"),
         ),
-        Listed::Complete { ids, pages, items } => (
+        Listed::Complete {
+            ids, pages, items, ..
+        } => (
             ids,
             200,
             format!(

@@ -416,3 +416,496 @@ fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_
         "{json}"
     );
 }
+
+#[test]
+fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
+    let mut t = trail(50, 30, now_ms());
+    let ours = revoker_testkit::simulator::events::api_key_id(
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+    );
+    // A compromised key created the key the operator now sweeps with.
+    let c1 = t.compromised[0].key.to_string();
+    let mut made = t
+        .events
+        .iter()
+        .find(|e| {
+            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
+        })
+        .expect("c1 created a key")
+        .clone();
+    made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
+    made.target_public_key = Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.into());
+    made.resource_id = Some(ours.to_string());
+    t.events.push(made);
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    write_csv(&input, &t.compromised);
+    let out = revoker()
+        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = followup_rows(&followup);
+    assert!(
+        rows.iter()
+            .all(|(r, _)| r.key.to_string() != ours.to_string()),
+        "the sweep's own key listed: {rows:?}"
+    );
+    assert_eq!(rows.len(), t.artifacts.len());
+    let text = stdout(&out);
+    let line = format!(
+        "the credential this sweep runs as is org-api-key {} {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
+        t.org,
+        t.events
+            .last()
+            .map(|e| e.created.clone())
+            .unwrap_or_default()
+    );
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
+
+#[test]
+fn a_sweep_finds_what_a_leaked_key_made_through_the_simulators_own_create_endpoints() {
+    use revoker_testkit::events::signed_post;
+    use revoker_testkit::simulator::{OrgKey, SimHandle};
+    use serde_json::json;
+    const V2024: &str = "application/vnd.atlas.2024-08-05+json";
+    let t = trail(200, 30, now_ms());
+    let mut config = revoker_testkit::events::config(&t);
+    config.more_keys = vec![OrgKey {
+        public_key: "leakpub".into(),
+        private_key: "leak-private".into(),
+        orgs: vec![revoker_testkit::oid(&t.org)],
+    }];
+    let sim = SimHandle::spawn(config, revoker_testkit::events::sim_seeds(&t)).expect("sim");
+    let (base, org, p, q) = (sim.atlas_url(), t.org, t.projects[0], t.projects[1]);
+    let leak = ("leakpub", "leak-private");
+    let post =
+        |url: String, who: (&str, &str), accept: &str, body: serde_json::Value, want: u16| {
+            let (status, answer) = signed_post(&url, who, accept, &body);
+            assert_eq!(status, want, "POST {url}: {answer}");
+            answer
+        };
+    // The leaked key makes a key of its own, which then does the rest with it.
+    let k2 = post(
+        format!("{base}/orgs/{org}/apiKeys"),
+        leak,
+        ACCEPT,
+        json!({"desc": "backup", "roles": ["ORG_OWNER"]}),
+        200,
+    );
+    let (k2_id, k2_public, k2_private) = (
+        k2["id"].as_str().expect("id").to_string(),
+        k2["publicKey"].as_str().expect("publicKey").to_string(),
+        k2["privateKey"].as_str().expect("privateKey").to_string(),
+    );
+    let k2_key = (k2_public.as_str(), k2_private.as_str());
+    post(
+        format!("{base}/groups/{p}/apiKeys/{k2_id}"),
+        k2_key,
+        ACCEPT,
+        json!([{"roles": ["GROUP_OWNER"]}]),
+        204,
+    );
+    post(
+        format!("{base}/orgs/{org}/apiKeys/{k2_id}/accessList"),
+        k2_key,
+        ACCEPT,
+        json!([{"ipAddress": "203.0.113.9"}]),
+        200,
+    );
+    let account = post(
+        format!("{base}/orgs/{org}/serviceAccounts"),
+        k2_key,
+        V2024,
+        json!({"name": "ci", "description": "ci", "roles": ["ORG_MEMBER"], "secretExpiresAfterHours": 24}),
+        201,
+    );
+    let client = account["clientId"].as_str().expect("clientId").to_string();
+    let first = account["secrets"][0]["id"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+    post(
+        format!("{base}/groups/{q}/serviceAccounts/{client}:invite"),
+        leak,
+        V2024,
+        json!({"roles": ["GROUP_READ_ONLY"]}),
+        200,
+    );
+    let second = post(
+        format!("{base}/orgs/{org}/serviceAccounts/{client}/secrets"),
+        leak,
+        V2024,
+        json!({"secretExpiresAfterHours": 24}),
+        201,
+    );
+    let second = second["id"].as_str().expect("secret").to_string();
+    post(
+        format!("{base}/groups/{p}/databaseUsers"),
+        k2_key,
+        ACCEPT,
+        json!({"databaseName": "admin", "username": "mallory", "groupId": p.to_string(),
+               "roles": [{"databaseName": "admin", "roleName": "atlasAdmin"}]}),
+        201,
+    );
+
+    let leaked_id = revoker_testkit::simulator::events::api_key_id("leakpub").to_string();
+    let compromised = Target::parse("org-api-key", &org.to_string(), &leaked_id, "").expect("row");
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    write_csv(&input, &[compromised]);
+    let out = revoker()
+        .args(["sweep", "--base-url", base, "--since", "1d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let row = |kind: &str, scope: &revoker::input::ObjectId, key: &str, secret: &str| {
+        Target::parse(kind, &scope.to_string(), key, secret)
+            .expect("row")
+            .to_string()
+    };
+    let mut expected = vec![
+        row("org-api-key", &org, &k2_id, ""),
+        row("project-api-key", &p, &k2_id, ""),
+        row("service-account", &org, &client, ""),
+        row("service-account-secret", &org, &client, &first),
+        row("project-service-account", &q, &client, ""),
+        row("service-account-secret", &org, &client, &second),
+        row("database-user", &p, "admin/mallory", ""),
+    ];
+    let mut found: Vec<String> = followup_rows(&followup)
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    expected.sort();
+    found.sort();
+    assert_eq!(found, expected, "{}", stdout(&out));
+    let handover =
+        std::fs::read_to_string(path(&dir, "followup.csv.handover.csv")).expect("hand-over list");
+    assert_eq!(handover.lines().count(), 2, "{handover}");
+    assert!(handover.contains("203.0.113.9"), "{handover}");
+}
+
+#[test]
+fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let keys: Vec<Target> = t.artifacts[..2].iter().map(|(t, _)| *t).collect();
+    assert!(keys.iter().all(|k| k.kind == Kind::OrgApiKey));
+    let listed = events(&format!(
+        "{}/orgs/{}/apiKeys?itemsPerPage=500",
+        sim.atlas_url(),
+        t.org
+    ));
+    let public_of = |k: &Target| {
+        listed["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["id"].as_str() == Some(k.key_text().as_str()))
+            .and_then(|i| i["publicKey"].as_str())
+            .expect("listed with its public key")
+            .to_string()
+    };
+    write_csv(&input, &keys);
+    let out = atlas_run(
+        &sim,
+        &input,
+        &report,
+        &["--kinds", "+org-api-key", "--plan"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = records(&report);
+    let recorded: Vec<(String, Outcome, String)> = rows
+        .iter()
+        .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
+        .collect();
+    let expected: Vec<(String, Outcome, String)> = keys
+        .iter()
+        .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
+        .collect();
+    assert_eq!(recorded, expected);
+    let text = std::fs::read_to_string(&report).expect("report");
+    assert!(
+        text.starts_with(&(revoker::report::HEADER.join(",") + "\n"))
+            && revoker::report::HEADER[14] == "public_key",
+        "{text}"
+    );
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("chain: intact (2 rows checked"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_report_of_fourteen_columns_still_reads_and_resumes_in_fourteen() {
+    use revoker_testkit::simulator::SimConfig;
+    let keys = keys(4, 1);
+    let sim = revoker_testkit::sim(SimConfig::default(), &keys[2..]);
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &keys);
+    // Written before `public_key`: 14 columns, each row chained over its 13 cells.
+    let mut text = revoker::report::HEADER[..revoker::report::CHAINED_COLUMNS].join(",") + "\n";
+    let mut chain = revoker::report::chain::GENESIS.to_string();
+    for (i, t) in keys.iter().enumerate() {
+        let (outcome, status) = if i < 2 {
+            ("done", "200")
+        } else {
+            ("failed", "503")
+        };
+        let line = (i + 2).to_string();
+        let (kind, scope, key) = (t.kind.to_string(), t.scope.to_string(), t.key_text());
+        let cells = [
+            "20261101T000000Z-0001",
+            "2026-11-01T00:00:00.000Z",
+            &line,
+            &kind,
+            &scope,
+            &key,
+            outcome,
+            status,
+            "",
+            "1",
+            "5",
+            "",
+            "",
+        ];
+        chain = revoker::report::chain::next(&chain, cells.iter().map(|c| c.as_bytes()));
+        text.push_str(&format!("{},{chain}\n", cells.join(",")));
+    }
+    std::fs::write(&report, text).expect("write");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert!(
+        stdout(&out).contains("chain: intact (4 rows checked"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = run(&sim, &input, &report, &["--resume"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(sim.stats().deleted, 2);
+    let text = std::fs::read_to_string(&report).expect("report");
+    let widths: Vec<usize> = text.lines().map(|l| l.split(',').count()).collect();
+    assert_eq!(widths, vec![14; 7], "{text}");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("chain: intact (6 rows checked"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn report_and_its_page_show_the_last_reconciliation_with_events() {
+    use revoker_testkit::events::signed_delete;
+    let t = trail(20, 30, now_ms());
+    let sim = sim(&t);
+    let (k1, k2, k3) = (t.artifacts[0].0, t.artifacts[1].0, t.artifacts[2].0);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    write_csv(&input, &[k1, k2]);
+    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let show = || {
+        let out = revoker()
+            .arg("report")
+            .arg(&report)
+            .output()
+            .expect("report");
+        stdout(&out)
+    };
+    assert!(!show().contains("events ("), "{}", show());
+    // Behind revoker's back, with the run's own key, inside the window.
+    let url = format!(
+        "{}/orgs/{}/apiKeys/{}",
+        sim.atlas_url(),
+        t.org,
+        k3.key_text()
+    );
+    assert_eq!(
+        signed_delete(
+            &url,
+            revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+            revoker_testkit::simulator::DEFAULT_PRIVATE_KEY,
+            ACCEPT
+        ),
+        204
+    );
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = revoker()
+        .args(["verify", "--events", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify --events");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let kept: revoker::report::reconciled::Reconciled = serde_json::from_slice(
+        &std::fs::read(path(&dir, "out.csv.reconciled.json")).expect("kept beside the report"),
+    )
+    .expect("JSON");
+    assert_eq!(
+        kept.rows
+            .iter()
+            .map(|r| r.verdict.as_str())
+            .collect::<Vec<_>>(),
+        vec!["corroborated", "corroborated"]
+    );
+    let deleted = &kept.unrecorded[0];
+    let chain = revoker::report::chain_of(&report).expect("chain");
+    let expected = [
+        format!(
+            "events (verify --events at {}, as API key simpublic, against the report as it is now): {} events read between {} and {}: 2 corroborated, 0 uncorroborated, 0 deleted by another, 1 unrecorded deletions",
+            kept.at, kept.events_read, kept.window.0, kept.window.1
+        ),
+        format!(
+            "  unrecorded: {} API_KEY_DELETED at {} by the run's credential: {} in organization {} (no report row)",
+            deleted.event_id,
+            deleted.created,
+            k3.key_text(),
+            t.org
+        ),
+    ];
+    assert_eq!(kept.chain, chain);
+    let text = show();
+    let lines: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("events ("))
+        .take(2)
+        .collect();
+    assert_eq!(lines, expected, "{text}");
+    let out = revoker()
+        .args(["report", "-o", "json"])
+        .arg(&report)
+        .output()
+        .expect("report -o json");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(json["reconciliation"]["of_the_report_as_it_is_now"], true);
+    assert_eq!(
+        json["reconciliation"]["unrecorded"][0]["event_id"].as_str(),
+        Some(deleted.event_id.as_str())
+    );
+    let html = path(&dir, "page.html");
+    let out = revoker()
+        .args(["report", "--html"])
+        .arg(&html)
+        .arg(&report)
+        .output()
+        .expect("report --html");
+    assert_eq!(
+        out.status.code().map(|c| c <= 1),
+        Some(true),
+        "{}",
+        stderr(&out)
+    );
+    let page = std::fs::read_to_string(&html).expect("page");
+    assert!(
+        page.contains(
+            "<h2>MongoDB's record</h2><p class=\"status bad\">events (verify --events at"
+        ),
+        "{page}"
+    );
+    assert!(page.contains(&format!("unrecorded: {} API_KEY_DELETED", deleted.event_id)));
+
+    // A verification appended rows since: said so, and they are not claimed.
+    let out = revoker()
+        .args(["verify", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = show();
+    assert!(
+        text.contains(&format!(
+            "against an earlier state of the report (chain {chain}); rows written since are not reconciled"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
+    let t = trail(500, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let compromised = path(&dir, "compromised.csv");
+    write_csv(&compromised, &t.compromised);
+    let job = path(&dir, "job.toml");
+    std::fs::write(
+        &job,
+        "report = \"followup-report.csv\"\nverify = true\nkinds = [\"org-api-key\", \"project-api-key\", \"service-account\", \"project-service-account\", \"service-account-secret\", \"database-user\"]\n\n[sweep]\ninput = \"compromised.csv\"\nsince = \"30d\"\n",
+    )
+    .expect("job");
+    let out = revoker()
+        .args(["run"])
+        .arg(&job)
+        .args(["--base-url", sim.atlas_url()])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = path(&dir, "followup-report.csv");
+    let followup = path(&dir, "followup-report.csv.sweep.csv");
+    let mut listed: Vec<String> = followup_rows(&followup)
+        .iter()
+        .map(|(t, _)| t.to_string())
+        .collect();
+    let mut expected: Vec<String> = t.artifacts.iter().map(|(t, _)| t.to_string()).collect();
+    listed.sort();
+    expected.sort();
+    assert_eq!(listed, expected);
+    let rows = records(&report);
+    assert_eq!(
+        count(&rows, Outcome::Verified),
+        t.artifacts.len(),
+        "{rows:?}"
+    );
+    let truth = truth(&sim);
+    for (target, _) in &t.artifacts {
+        if target.kind == Kind::DatabaseUser {
+            let name = target.key_text();
+            assert!(
+                !truth
+                    .database_users
+                    .iter()
+                    .any(|(p, d, u)| *p == target.scope.to_string() && format!("{d}/{u}") == name)
+            );
+        } else {
+            assert!(!truth.holds(target), "{target} still held");
+        }
+    }
+    assert!(path(&dir, "followup-report.csv.sweep.handover.csv").exists());
+}

@@ -1102,6 +1102,7 @@ fn record_of(t: &Target) -> Record {
         duration_ms: 0,
         message: String::new(),
         secret: t.secret_text(),
+        public_key: String::new(),
     }
 }
 

@@ -108,6 +108,8 @@ fn record() -> impl Strategy<Value = Record> {
                     error_code,
                     attempts,
                     duration_ms,
+                    // Any text, as the other cells: reversed so it differs from `message`.
+                    public_key: message.chars().rev().collect(),
                     message,
                     secret,
                 }
