@@ -223,7 +223,6 @@ async fn revoke_with(
         plan_gone: Arc::new(gone),
         ..prior
     };
-    revoke::start_limits(job, lanes, report, &survey).await;
     let sent = revoke::send(job, report, (&survey, prior), (lanes, &guard), outputs).await?;
     close::finish(job, report, &survey, sent, (outputs, &readers)).await
 }

@@ -154,6 +154,19 @@ impl PlanFile {
                 row.line, row.fate
             )));
         }
+        // The cap is checked before sending against the rows to revoke: a total that is not
+        // theirs (an edited file) would let it pass what the rows exceed.
+        let revoke = plan
+            .fates()
+            .values()
+            .filter(|f| **f == Fate::Revoke)
+            .count() as u64;
+        if revoke != plan.will_revoke {
+            return Err(bad(format!(
+                "its will_revoke says {} but {revoke} of its rows are to be revoked (fate \"revoke\"): the file contradicts itself",
+                plan.will_revoke
+            )));
+        }
         let digest = sha256(&bytes);
         Ok((plan, digest, bytes))
     }

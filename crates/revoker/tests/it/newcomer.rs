@@ -87,6 +87,15 @@ fn the_demo_prints_commands_that_work_as_printed_within_80_columns() {
         .unwrap();
     assert_eq!(ran.status.code(), Some(1), "{review}: {}", stderr(&ran));
     assert!(d.path().join("report.html").is_file());
+    // The sample's projects are listed as projects: no id is both (issue 34, wave 7).
+    let page = std::fs::read_to_string(d.path().join("report.html")).unwrap();
+    for id in page.split("\">organization ").skip(1) {
+        let id = &id[..24];
+        assert!(
+            !page.contains(&format!("project {id}")),
+            "{id} is listed as both"
+        );
+    }
 }
 
 #[test]
