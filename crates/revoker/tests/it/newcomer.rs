@@ -257,3 +257,18 @@ fn the_plan_table_fits_80_columns_and_says_each_refusal_once() {
         "{text}"
     );
 }
+
+// Issue 34 (wave 7): the release binary carries no debug information (104 MB with line tables,
+// 23.6 MB without).
+#[test]
+fn the_release_profile_strips_debug_information() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
+    let doc: toml::Table = manifest.parse().unwrap();
+    let release = &doc["profile"]["release"];
+    assert_eq!(
+        release.get("strip").and_then(|v| v.as_str()),
+        Some("debuginfo")
+    );
+    assert!(release.get("debug").is_none(), "{release}");
+}
