@@ -80,6 +80,7 @@ pub fn load(job: &PreparedJob, path: &std::path::Path) -> Result<Applied, Failur
         }
         (None, false) => None,
     };
+    file.consistent().map_err(&refuse)?;
     check_age(&file, settings.run.plan_max_age).map_err(&refuse)?;
     let base_url = settings.base_url.to_string();
     if file.base_url != base_url {

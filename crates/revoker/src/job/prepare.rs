@@ -201,7 +201,7 @@ fn same_input(
         return Ok(());
     }
     // Named by its path too: a digest alone does not tell the operator which file to pass.
-    let read = name.map_or_else(|| "an input".to_string(), |n| n);
+    let read = name.unwrap_or_else(|| "an input".to_string());
     Err(Failure::usage(format!(
         "{}: its last run read {read} (SHA-256 {before}); {} has SHA-256 {}: resume with the same input, or pass --new-input (new_input = true in a job) if this is a new list for the same report",
         report.display(),

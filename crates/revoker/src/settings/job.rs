@@ -322,11 +322,7 @@ impl JobFile {
         if let Some(report) = &job.report
             && Path::new(report).is_relative()
         {
-            job.report = Some(
-                join_under(dir, Path::new(report))
-                    .to_string_lossy()
-                    .into_owned(),
-            );
+            job.report = Some(join_under(dir, Path::new(report)).display().to_string());
         }
         Ok(job)
     }

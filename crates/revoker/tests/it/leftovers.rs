@@ -561,3 +561,27 @@ fn a_census_without_an_organization_offers_the_profiles_org_id() {
         );
     }
 }
+
+// Issue 34 (wave 7): a column that answers to two of a field's names is one column, not a choice.
+#[test]
+fn an_export_header_with_spaces_reads_without_a_column_compared_with_itself() {
+    let d = dir();
+    let file = path(&d, "ui-export.csv");
+    std::fs::write(
+        &file,
+        "Project ID,API Key ID,Key Type\n5e0000000000000000000000,6a0000000000000000000000,Agent API Keys\n5e0000000000000000000000,6a0000000000000000000001,Programmatic API Key\n",
+    )
+    .unwrap();
+    let out = revoker().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("could come from"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("2 rows · 1 project-api-key · 1 agent-api-key"),
+        "{}",
+        stdout(&out)
+    );
+}
