@@ -318,6 +318,22 @@ impl Client {
             .await
     }
 
+    /// Reads the API's root resource (`GET /api/atlas/v2`, Atlas's `getSystemStatus`;
+    /// `GET /api/public/v1.0`, Cloud Manager's root): whether the server answers at all.
+    pub async fn root(&self) -> Reply {
+        let mut url = self.base.clone();
+        if self.envelope {
+            url.query_pairs_mut().append_pair("envelope", "true");
+        }
+        self.send(
+            reqwest::Method::GET,
+            &url,
+            self.api.accept(crate::input::Kind::ProjectApiKey),
+            MAX_BODY_BYTES,
+        )
+        .await
+    }
+
     /// Sends a `POST` of a JSON body (a create) and classifies the answer; the body of a 2xx
     /// answer is in the reply. Never retried here: a create sent twice creates twice.
     pub async fn post(&self, url: &Url, accept: &str, body: Vec<u8>) -> Reply {

@@ -15,12 +15,22 @@ const ABOUT: &str = "Revoke MongoDB Cloud Manager, Ops Manager and Atlas credent
 organization and global keys, service accounts and their secrets, AI model keys — with rate-limited, concurrent, authenticated \
 DELETEs, retry, a tamper-evident report, resume, and verification that the keys are gone.";
 
-const AFTER: &str = "\
+/// The help's closing text; a production build (without the `demo` feature) has no `revoker demo`
+/// to offer.
+macro_rules! after_common {
+    () => {
+        "\
 Credentials come from the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, or MONGODB_ATLAS_PUBLIC_API_KEY / MONGODB_ATLAS_PRIVATE_API_KEY for an API key; MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET, or MCLI_CLIENT_ID / MCLI_CLIENT_SECRET, for a service account), an Atlas CLI profile (--profile, MONGODB_ATLAS_PROFILE), or --credentials-file; never from the command line.
 
-Exit codes: 0 every row done, not_found or exempt · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict, over --max-revocations · 3 aborted: credentials refused (every credential, with one per organization), IP not on the access list, every project refusing, no answer · 4 another run holds the report · 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM.
+Exit codes: 0 every row done, not_found or exempt · 1 some rows not finished · 2 usage, configuration, unreadable or changed input, wrong base URL, report conflict, over --max-revocations · 3 aborted: credentials refused (every credential, with one per organization), IP not on the access list, every project refusing, no answer · 4 another run holds the report · 129/130/143 stopped by SIGHUP/SIGINT/SIGTERM."
+    };
+}
 
-Try it with no account: revoker demo";
+const AFTER: &str = if cfg!(feature = "demo") {
+    concat!(after_common!(), "\n\nTry it with no account: revoker demo")
+} else {
+    after_common!()
+};
 
 /// revoker
 #[derive(Parser, Debug)]
@@ -894,6 +904,12 @@ pub struct ManArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_help_offers_the_demo_only_in_a_build_that_has_it() {
+        assert_eq!(AFTER.contains("revoker demo"), cfg!(feature = "demo"));
+        assert!(AFTER.starts_with("Credentials come from the environment"));
+    }
 
     #[test]
     fn a_plus_on_each_kind_adds_them_all_and_a_plus_inside_an_exact_list_is_refused() {

@@ -199,7 +199,9 @@ where
             }
             Err(answer) => answer,
         };
-        let probe_failed = pass == Pass::Probe && answer.is_server_failure();
+        let probe_failed = pass == Pass::Probe
+            && answer.is_server_failure()
+            && !(purpose == Purpose::Read && ctx.server_is_up(&answer).await);
         let delay = next_delay(&mut delays, &answer, probe_failed);
         last = Some(answer);
         if ctx.stop.is_set() {
@@ -250,6 +252,30 @@ fn stopped<T>(last: Option<Answer>, sent: u32, maybe_sent: bool) -> Attempted<T>
 }
 
 impl Context {
+    /// Whether a read that keeps failing with an HTTP 5xx answer fails on its own: the API's root
+    /// resource answers 2xx. Then the outage breaker closes and the read spends its attempts, so
+    /// that one unreadable list ends as such rather than holding the run for the outage patience.
+    /// A failure without an HTTP answer (a timeout, a broken connection) says the server is out.
+    async fn server_is_up(&self, failed: &Answer) -> bool {
+        if failed.http_status().is_none() {
+            return false;
+        }
+        let reply = self.client.root().await;
+        if !matches!(reply.answer, Answer::Done { .. }) {
+            return false;
+        }
+        if !self.outage.close_for_lists() {
+            return true;
+        }
+        tracing::warn!(
+            "the server answers (GET {}: HTTP {}) while a list keeps failing ({}): such a list is unreadable, and its attempts are spent rather than waited on as an outage",
+            self.client.base_url().path(),
+            reply.answer.http_status().unwrap_or(200),
+            failed.described()
+        );
+        true
+    }
+
     /// Stops the run when no request can succeed: a fatal answer (the credential's own
     /// authentication, the access list), every scope refusing its DELETEs, or an outage that
     /// outlasted the patience. A refused read never stops it: it says only where this credential

@@ -36,6 +36,9 @@ struct OutageState {
     next_probe: Instant,
     delay: Duration,
     probing: bool,
+    /// Closed once because the server answered while a list kept failing: later openings are
+    /// that list's failures again, said once.
+    lists_blamed: bool,
 }
 
 /// The outage breaker.
@@ -63,6 +66,7 @@ impl Outage {
                 next_probe: Instant::now(),
                 delay: first_delay,
                 probing: false,
+                lists_blamed: false,
             }),
             threshold: threshold.max(1),
             first_delay,
@@ -108,6 +112,9 @@ impl Outage {
             None if st.consecutive >= self.threshold => {
                 st.open_since = Some(now);
                 st.next_probe = now + st.delay;
+                if st.lists_blamed {
+                    return None;
+                }
                 tracing::warn!(
                     "{} server failures in a row: pausing, and probing the server until it answers again",
                     st.consecutive
@@ -123,6 +130,16 @@ impl Outage {
             _ => {}
         }
         None
+    }
+
+    /// Closes the breaker: the server answered another request while a list kept failing.
+    /// Answers whether this is the first time.
+    pub fn close_for_lists(&self) -> bool {
+        let mut st = lock(&self.state);
+        st.consecutive = 0;
+        st.open_since = None;
+        st.delay = self.first_delay;
+        !std::mem::replace(&mut st.lists_blamed, true)
     }
 
     /// A probe pass that was not used (the run stopped before it was sent).

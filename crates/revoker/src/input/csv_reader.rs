@@ -203,18 +203,16 @@ pub(super) fn header_notes(
     let names = header_names(source, &mut csv)?;
     let mut notes = Vec::new();
     for field in Field::ALL {
-        let matching: Vec<usize> = opts
-            .columns
-            .candidates(field)
-            .iter()
-            .flat_map(|want| {
-                names
-                    .iter()
-                    .enumerate()
-                    .filter(move |(_, have)| super::same_column(have, want))
-                    .map(|(i, _)| i)
-            })
-            .collect();
+        let mut matching: Vec<usize> = Vec::new();
+        // One column can answer to two of a field's names (`API Key ID`: `apiKeyId` and `id`):
+        // it is one column, not a choice between two.
+        for want in opts.columns.candidates(field) {
+            for (i, have) in names.iter().enumerate() {
+                if super::same_column(have, want) && !matching.contains(&i) {
+                    matching.push(i);
+                }
+            }
+        }
         if matching.len() < 2 {
             continue;
         }

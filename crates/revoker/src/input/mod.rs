@@ -255,15 +255,7 @@ pub struct InputOptions {
 impl InputOptions {
     /// Whether this job may send rows of `kind`, or why not.
     pub fn allows(&self, kind: Kind) -> Result<(), String> {
-        if kind.is_destructive() && !self.allowed_kinds.contains(&kind) {
-            return Err(format!(
-                "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
-                org_wide_warning(kind)
-            ));
-        }
-        if !self.allowed_kinds.is_empty() && !self.allowed_kinds.contains(&kind) {
-            return Err(format!("kind {kind} is not allowed by this job"));
-        }
+        // A kind this API does not have is said as such first: allowing it by name would not help.
         if kind == Kind::AgentApiKey && !self.agent_keys {
             return Err(
                 "kind agent-api-key does not exist on the Atlas Administration API: agent API keys are Cloud Manager and Ops Manager only"
@@ -279,6 +271,15 @@ impl InputOptions {
             return Err(format!(
                 "kind {kind} is documented on the Atlas Administration API (v2) only: pass --api atlas or an …/api/atlas/v2 base URL"
             ));
+        }
+        if kind.is_destructive() && !self.allowed_kinds.contains(&kind) {
+            return Err(format!(
+                "kind {kind} {}: it is sent only when allowed by name (--kinds +{kind}, or add \"{kind}\" to kinds in the job file)",
+                org_wide_warning(kind)
+            ));
+        }
+        if !self.allowed_kinds.is_empty() && !self.allowed_kinds.contains(&kind) {
+            return Err(format!("kind {kind} is not allowed by this job"));
         }
         Ok(())
     }
@@ -657,6 +658,27 @@ fn secret_on_wrong_kind(kind: Kind, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kind_this_api_does_not_have_is_never_offered_to_be_allowed_by_name() {
+        let cloud = InputOptions {
+            agent_keys: true,
+            ..InputOptions::default()
+        };
+        let err = cloud.allows(Kind::AiModelApiKey).unwrap_err();
+        assert!(err.contains("Atlas Administration API (v2) only"), "{err}");
+        assert!(!err.contains("--kinds +"), "{err}");
+        let atlas = InputOptions {
+            agent_keys: false,
+            ..InputOptions::default()
+        };
+        let err = atlas.allows(Kind::GlobalApiKey).unwrap_err();
+        assert!(err.contains("does not exist on the Atlas"), "{err}");
+        assert!(!err.contains("--kinds +"), "{err}");
+        // A kind the API has is still offered by name.
+        let err = cloud.allows(Kind::OrgApiKey).unwrap_err();
+        assert!(err.contains("--kinds +org-api-key"), "{err}");
+    }
 
     #[test]
     fn column_map_parses_any_subset() {

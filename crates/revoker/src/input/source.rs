@@ -192,6 +192,21 @@ impl Source {
         &self.extra
     }
 
+    /// Where the row of `line` comes from, for messages: `NAME:LINE` for the file's own rows; a
+    /// ledger's owed row has no line in the file, so it is named as such (its number counts on
+    /// from the file's last line, and only the report's `line` column keeps it).
+    pub fn place(&self, line: u64) -> String {
+        match self.extra.first() {
+            Some(first) if line >= first.line => format!(
+                "{}: owed row {} of the job's ledger (not in {})",
+                self.name,
+                line - first.line + 1,
+                self.name
+            ),
+            _ => format!("{}:{line}", self.name),
+        }
+    }
+
     /// A reader of the copy from its first byte.
     pub(super) fn reader(&self) -> BufReader<CopyReader> {
         BufReader::with_capacity(

@@ -82,6 +82,7 @@ pub fn load(job: &PreparedJob, path: &std::path::Path) -> Result<Applied, Failur
         }
         (None, false) => None,
     };
+    file.consistent().map_err(&refuse)?;
     check_age(&file, settings.run.plan_max_age).map_err(&refuse)?;
     let base_url = settings.base_url.to_string();
     if file.base_url != base_url {
@@ -172,6 +173,9 @@ pub async fn bind(
         let (Some(live), Some(was)) = (now.get(&entry.line), planned.get(&entry.line)) else {
             return ControlFlow::Continue(());
         };
+        if decided_elsewhere(*was, *live) {
+            return ControlFlow::Continue(());
+        }
         match judge(*was, *live, &applied.file.made_at) {
             None => {
                 send.insert(target.identity());
@@ -185,11 +189,9 @@ pub async fn bind(
             }
             Some((outcome, why)) => {
                 if outcome == Outcome::Drifted {
-                    binding.drifted.push(format!(
-                        "{}:{}: {target}: {why}",
-                        job.source.name(),
-                        entry.line
-                    ));
+                    binding
+                        .drifted
+                        .push(format!("{}: {target}: {why}", job.source.place(entry.line)));
                 }
                 held.insert(target.identity(), (outcome, why));
             }
@@ -200,6 +202,24 @@ pub async fn bind(
     let orgs = scopes.iter().filter(|(org, _)| *org).count() as u64;
     binding.scopes = (scopes.len() as u64 - orgs, orgs);
     Ok((guard.bound_to(Arc::new(Bound::new(send, held))), binding))
+}
+
+/// Whether a row the plan and live state agree on is decided before the plan is consulted: an
+/// exemption, the run's own credential, a protection (the guard), a later copy (its first
+/// line), a row finished, invalid or of a kind not allowed (the input). Such a row did not drift,
+/// and holding it here would name it among the drifted.
+fn decided_elsewhere(was: Fate, now: Fate) -> bool {
+    was == now
+        && matches!(
+            was,
+            Fate::Exempt
+                | Fate::Own
+                | Fate::Protected
+                | Fate::Duplicate
+                | Fate::Finished
+                | Fate::Invalid
+                | Fate::NotAllowed
+        )
 }
 
 /// What becomes of a row the plan gave `was` and live state gives `now`: `None` to send it.
@@ -251,6 +271,21 @@ pub fn say_drifted(binding: &Binding) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_row_refused_or_skipped_alike_in_the_plan_and_now_is_not_drifted() {
+        for fate in [Fate::Own, Fate::Exempt, Fate::Duplicate, Fate::Protected] {
+            assert!(decided_elsewhere(fate, fate), "{fate:?}");
+        }
+        for (was, now) in [
+            (Fate::Revoke, Fate::Revoke),
+            (Fate::Gone, Fate::Gone),
+            (Fate::Revoke, Fate::Own),
+            (Fate::Own, Fate::Revoke),
+        ] {
+            assert!(!decided_elsewhere(was, now), "{was:?} {now:?}");
+        }
+    }
 
     #[test]
     fn only_a_row_planned_and_still_there_is_sent_and_every_change_drifts() {

@@ -25,9 +25,10 @@ pub async fn census_command(
     output: Output,
 ) -> Result<i32, Failure> {
     if scope.orgs.is_empty() {
-        return Err(Failure::usage(
-            "a census needs an organization (--org ORG_ID, repeatable)",
-        ));
+        return Err(Failure::usage(format!(
+            "a census needs an organization (--org ORG_ID, repeatable){}",
+            settings.profile_org_hint()
+        )));
     }
     // Made before a request is sent: a census never replaces a file.
     let mut file = match &write {

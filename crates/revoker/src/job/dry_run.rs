@@ -20,7 +20,7 @@ pub fn dry_run(settings: &Settings, source: &Source) -> Result<i32, Failure> {
         if let Err(reason) = &entry.target {
             console().note(
                 "revoker::input",
-                &format!("{}:{}: {reason}", source.name(), entry.line),
+                &format!("{}: {reason}", source.place(entry.line)),
             );
         }
     })?;
@@ -100,7 +100,7 @@ fn would_send(
         match guard.decide_at(&target, entry.org) {
             Verdict::Exempt(_) | Verdict::Held(..) => return ControlFlow::Continue(()),
             Verdict::Protected(why) => {
-                protected.push(format!("{}:{}: {target}: {why}", source.name(), entry.line));
+                protected.push(format!("{}: {target}: {why}", source.place(entry.line)));
                 return ControlFlow::Continue(());
             }
             Verdict::Own(_) => {

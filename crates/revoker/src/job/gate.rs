@@ -78,10 +78,15 @@ pub async fn before_sending(
         return Err(Failure::usage(format!(
             "this run would revoke {} credentials ({}{}), more than max_revocations {cap} (from {}): nothing was sent; check the input, or raise the cap",
             intent.revocations,
-            if intent.planned {
-                "counted by the plan: those that exist now, and those whose lists were refused, unreadable or proved nothing, which a run sends all the same"
+            if let (Some(file), Some(_)) = (&settings.run.plan_file, binding) {
+                format!(
+                    "counted from the rows of plan file {} that it will revoke",
+                    file.display()
+                )
+            } else if intent.planned {
+                "counted by the plan: those that exist now, and those whose lists were refused, unreadable or proved nothing, which a run sends all the same".to_string()
             } else {
-                "counted from the valid rows to send"
+                "counted from the valid rows to send".to_string()
             },
             if prior.revoked_before > 0 {
                 format!(

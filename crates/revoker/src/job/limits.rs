@@ -125,13 +125,14 @@ impl Start {
 }
 
 /// Sets the pace `ctx` starts at: the published buckets, else the fresh entries of the state file.
+/// Answers what it starts at, in words (empty when nothing is known before the first request).
 pub async fn start(
     ctx: &Arc<Context>,
     settings: &Settings,
     report: &Path,
     kinds: &[Kind],
     forget: bool,
-) {
+) -> Vec<String> {
     let path = state_path(report);
     let identity = ctx.client().identity().to_string();
     let base = settings.base_url.to_string();
@@ -169,6 +170,7 @@ pub async fn start(
         tracing::info!("{identity} starts at {}", start.said.join("; "));
     }
     ctx.pacer.start_at(start.starts, start.user);
+    start.said
 }
 
 /// Keeps what the run knows of its buckets for the next run.

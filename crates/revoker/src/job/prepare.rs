@@ -192,20 +192,22 @@ fn same_input(
     if settings.run.new_input {
         return Ok(());
     }
-    let Some(before) = log
+    let Some((before, name)) = log
         .records
         .iter()
         .rev()
         .find(|r| r.event == "start" && r.command == "run")
-        .and_then(|r| r.input_sha256.clone())
+        .and_then(|r| Some((r.input_sha256.clone()?, r.input.clone())))
     else {
         return Ok(());
     };
     if before == source.sha256() {
         return Ok(());
     }
+    // Named by its path too: a digest alone does not tell the operator which file to pass.
+    let read = name.unwrap_or_else(|| "an input".to_string());
     Err(Failure::usage(format!(
-        "{}: its last run read an input with SHA-256 {before}; {} has SHA-256 {}: resume with the same input, or pass --new-input (new_input = true in a job) if this is a new list for the same report",
+        "{}: its last run read {read} (SHA-256 {before}); {} has SHA-256 {}: resume with the same input, or pass --new-input (new_input = true in a job) if this is a new list for the same report",
         report.display(),
         source.name(),
         source.sha256()

@@ -46,7 +46,7 @@ pub async fn check(
         if let Ok(target) = &entry.target
             && let Verdict::Protected(why) = guard.decide_at(target, entry.org)
         {
-            refused.push(format!("{}:{}: {target}: {why}", source.name(), entry.line));
+            refused.push(format!("{}: {target}: {why}", source.place(entry.line)));
         }
         ControlFlow::Continue(())
     })?;

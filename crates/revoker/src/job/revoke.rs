@@ -27,17 +27,24 @@ pub struct Sent {
     pub owns: Vec<Own>,
 }
 
-/// Asks each lane's published limits, unless there is nothing to send (nothing to pace).
-pub async fn start_limits(job: &PreparedJob, lanes: &Lanes, report: &Path, survey: &Survey) {
+/// Asks each lane's published limits, unless there is nothing to send (nothing to pace); answers
+/// the buckets the run starts at, in words, each once.
+async fn start_limits(
+    job: &PreparedJob,
+    lanes: &Lanes,
+    report: &Path,
+    survey: &Survey,
+) -> Vec<String> {
+    let mut known: Vec<String> = Vec::new();
     if survey.to_send == 0 {
-        return;
+        return known;
     }
     let kinds: Vec<crate::input::Kind> = crate::input::Kind::ALL
         .into_iter()
         .filter(|k| survey.kind_count(*k) > 0)
         .collect();
     for lane in &lanes.lanes {
-        super::limits::start(
+        let said = super::limits::start(
             &lane.ctx,
             &job.settings,
             report,
@@ -45,11 +52,18 @@ pub async fn start_limits(job: &PreparedJob, lanes: &Lanes, report: &Path, surve
             job.settings.run.forget_limits,
         )
         .await;
+        for line in said {
+            if !known.contains(&line) {
+                known.push(line);
+            }
+        }
     }
+    known
 }
 
-/// Opens the report session, writes the exempt rows, runs the engines, closes the session and
-/// saves what each lane learned of the limits; the journal's unsettled rows are settled.
+/// Starts each lane at the limits known before the first request, opens the report session,
+/// writes the exempt rows, runs the engines, closes the session and saves what each lane learned
+/// of the limits; the journal's unsettled rows are settled.
 pub async fn send(
     job: &PreparedJob,
     report: &Path,
@@ -57,13 +71,14 @@ pub async fn send(
     (lanes, guard): (&Arc<Lanes>, &Arc<Guard>),
     outputs: &Outputs,
 ) -> Result<Sent, Failure> {
+    let known = start_limits(job, lanes, report, survey).await;
     let start = start_record(job, survey, lanes.identities().join(", "));
     let mut session = Session::open(report, "run", start)?;
     let figures = lanes.lanes[0].client.figures().clone();
     let display = Display::start(
         figures.clone(),
         outputs,
-        &pacing(&job.settings, survey.scopes),
+        &pacing(&job.settings, survey.scopes, &known),
         survey.already_finished,
     );
     let result = match (survey.exempt, &job.applied) {
@@ -218,8 +233,9 @@ async fn engines(
     Ok((merged, owns))
 }
 
-/// What paces the run, in words: the ceilings in force and where they come from, or the API.
-fn pacing(settings: &Settings, scopes: u64) -> String {
+/// What paces the run, in words: the ceilings in force and where they come from, the API's buckets
+/// known before the first request (`known`: published or learned by an earlier run), or the API.
+fn pacing(settings: &Settings, scopes: u64, known: &[String]) -> String {
     let origin = |name: &str| {
         settings
             .origins
@@ -240,6 +256,20 @@ fn pacing(settings: &Settings, scopes: u64) -> String {
                 "projects and organizations"
             ),
             rate.per_second() * scopes as f64
+        ));
+    }
+    if !known.is_empty() {
+        // "project: 10 per second, capacity 5 (published: set)" reads as one parenthesis here.
+        let known: Vec<String> = known
+            .iter()
+            .map(|k| match k.rsplit_once(" (") {
+                Some((what, from)) => format!("{what}, {}", from.trim_end_matches(')')),
+                None => k.clone(),
+            })
+            .collect();
+        parts.push(format!(
+            "the API's limits known before the first request ({})",
+            known.join("; ")
         ));
     }
     if parts.is_empty() {

@@ -224,7 +224,6 @@ async fn revoke_with(
         public_keys: Arc::new(learned.public_keys),
         ..prior
     };
-    revoke::start_limits(job, lanes, report, &survey).await;
     let sent = revoke::send(job, report, (&survey, prior), (lanes, &guard), outputs).await?;
     close::finish(job, report, &survey, sent, (outputs, &readers)).await
 }

@@ -19,13 +19,21 @@ use crate::vocab::exit;
 /// The suffix of the selection kept beside a policy job's report.
 pub const SELECTED: &str = ".selected.csv";
 
+/// A policy refused before any request; one that names no scope is offered the profile's org_id.
+fn refused(settings: &Settings, policy: &Policy, why: String) -> Failure {
+    if policy.orgs.is_empty() && policy.projects.is_empty() {
+        return Failure::usage(format!("{why}{}", settings.profile_org_hint()));
+    }
+    Failure::usage(why)
+}
+
 /// Runs `policy` with the settings' credential; the token it fetched is revoked however it ends.
 pub async fn run_selection(
     settings: &Settings,
     policy: &Policy,
     ledger: Option<&Path>,
 ) -> Result<(Found, Option<i32>), Failure> {
-    policy.check().map_err(Failure::usage)?;
+    policy.check().map_err(|e| refused(settings, policy, e))?;
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
     let caller = select::caller_of(&found.credential);
     let now = jiff::Timestamp::from_second(crate::ledger::clock::now())
@@ -136,11 +144,11 @@ pub async fn select_command(
         exit::UNFINISHED
     });
     match &write {
-        Some(path) => {
-            select::write::write(path, &found.selected, format).map_err(Failure::usage)?
-        }
+        Some(path) => select::write::write_with_orgs(path, &found.selected, &found.orgs, format)
+            .map_err(Failure::usage)?,
         None if output == Output::Text => {
-            let bytes = select::write::render(&found.selected, format).map_err(Failure::usage)?;
+            let bytes = select::write::render_with_orgs(&found.selected, &found.orgs, format)
+                .map_err(Failure::usage)?;
             out(String::from_utf8_lossy(&bytes).trim_end());
         }
         None => {}
@@ -191,7 +199,7 @@ pub async fn select_for_run(
     let Some(policy) = settings.values.select.clone() else {
         return Ok(None);
     };
-    policy.check().map_err(Failure::usage)?;
+    policy.check().map_err(|e| refused(settings, &policy, e))?;
     let path = crate::report::sidecar(report, SELECTED);
     refuse_before_selecting(settings, report)?;
     if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
@@ -233,7 +241,8 @@ pub async fn select_for_run(
         ));
     }
     say(&found);
-    select::write::write(&path, &found.selected, Format::Csv).map_err(Failure::usage)?;
+    select::write::write_with_orgs(&path, &found.selected, &found.orgs, Format::Csv)
+        .map_err(Failure::usage)?;
     settings.values.input = Some(path);
     Ok(Some(serde_json::json!({
         "policy": policy,

@@ -158,6 +158,24 @@ impl PlanFile {
         Ok((plan, digest, bytes))
     }
 
+    /// Whether its total agrees with its rows. The cap is checked before sending against the
+    /// rows to revoke: a total that is not theirs (an edited file) would let it pass what the rows
+    /// exceed. Checked after the signature, which names an edit as such.
+    pub fn consistent(&self) -> Result<(), String> {
+        let revoke = self
+            .fates()
+            .values()
+            .filter(|f| **f == Fate::Revoke)
+            .count() as u64;
+        if revoke == self.will_revoke {
+            return Ok(());
+        }
+        Err(format!(
+            "its will_revoke says {} but {revoke} of its rows are to be revoked (fate \"revoke\"): the file contradicts itself",
+            self.will_revoke
+        ))
+    }
+
     /// Each row's fate by its line.
     pub fn fates(&self) -> BTreeMap<u64, Fate> {
         self.rows

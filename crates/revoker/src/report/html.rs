@@ -40,6 +40,7 @@ details { margin: .4rem 0; } summary { cursor: pointer; }
 pre.check { white-space: pre-wrap; word-break: break-all; }
 pre.rows { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; background: var(--panel); padding: .5rem; overflow-x: auto; }
 @media (max-width: 600px) { body { margin: 1rem auto; padding: 0 .5rem; } dl.audit { grid-template-columns: 1fr; }
+  .chart svg { min-width: 40rem; }
   dl.audit dt { margin-top: .3rem; } th, td { padding: .25rem .3rem; } }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } .status { border-left-width: 3px; }
   details { display: block; } tr, dl.audit, svg { page-break-inside: avoid; } h2 { page-break-after: avoid; } }
@@ -586,9 +587,9 @@ pub fn page_with(o: &ReportOverview, owed_rows: &Owed) -> String {
                 h2 { "MongoDB's record" }
                 (reconciliation(o))
                 h2 { "Over time" }
-                (timeline(&o.timeline))
+                div.wide.chart { (timeline(&o.timeline)) }
                 h3 { "Per run" }
-                (runs_chart(&o.runs))
+                div.wide.chart { (runs_chart(&o.runs)) }
                 h2 { "Per project and organization" }
                 (scopes(o))
                 h2 { "Revoked" }
@@ -610,4 +611,16 @@ pub fn page_with(o: &ReportOverview, owed_rows: &Owed) -> String {
         }
     };
     markup.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn on_a_narrow_screen_the_charts_scroll_rather_than_shrink_their_labels() {
+        let text = page(&ReportOverview::default());
+        assert_eq!(text.matches(r#"<div class="wide chart">"#).count(), 2);
+        assert!(text.contains(".chart svg { min-width: 40rem; }"));
+    }
 }

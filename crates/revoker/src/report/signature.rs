@@ -310,6 +310,19 @@ pub fn keygen(secret: &Path, public: &Path) -> Result<String, SignatureError> {
             });
         }
     }
+    // README's `--secret-key /etc/revoker/sign.key` on a machine without that folder yet: made
+    // owner-only, as the key in it is.
+    if let Some(dir) = secret
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir))?;
+    }
     let mut file = crate::fsx::create_new(secret).map_err(io(secret))?;
     file.write_all(sk.to_string().as_bytes())
         .and_then(|()| file.sync_all())

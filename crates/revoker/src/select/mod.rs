@@ -85,6 +85,10 @@ pub struct Selected {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Found {
     pub selected: Vec<Selected>,
+    /// Each project's organization as the selection read it (an organization's project list, or
+    /// `GET /groups/{id}`): written in a project row's `org` cell.
+    #[serde(skip)]
+    pub orgs: HashMap<ObjectId, ObjectId>,
     /// Credentials judged.
     pub candidates: u64,
     /// Access lists read.
@@ -184,6 +188,7 @@ pub async fn select_seen(
         run.found.problems.push(format!("stopped: {reason}"));
     }
     let mut found = run.found;
+    found.orgs = run.project_orgs;
     found.selected = dedup(found.selected);
     found.requests =
         crate::figures::Figures::get(&ctx.client().figures().requests).saturating_sub(before);

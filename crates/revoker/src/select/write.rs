@@ -3,11 +3,12 @@
 //! never an input. Only an earlier selection that no report has read is ever replaced: never a
 //! report, its side files, an input or any other file (checked before a request is sent).
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::Selected;
-use crate::input::{Format, Scope};
+use crate::input::{Format, ObjectId, Scope};
 use crate::report::{ReportError, files};
 
 /// The columns of a selection, in order.
@@ -89,12 +90,26 @@ fn is_selection(path: &Path) -> bool {
 
 /// The file's bytes.
 pub fn render(rows: &[Selected], format: Format) -> Result<Vec<u8>, String> {
+    render_with_orgs(rows, &HashMap::new(), format)
+}
+
+/// The file's bytes, each project row's `org` cell from `orgs` (project to organization, as read).
+pub fn render_with_orgs(
+    rows: &[Selected],
+    orgs: &HashMap<ObjectId, ObjectId>,
+    format: Format,
+) -> Result<Vec<u8>, String> {
     let fields = |s: &Selected| {
         let t = &s.target;
         let scope = t.scope_text();
         let (project, org) = match t.kind.scope() {
             Scope::Org => (String::new(), scope),
-            _ => (scope, String::new()),
+            _ => (
+                scope,
+                orgs.get(&t.scope)
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
         };
         [
             project,
@@ -132,7 +147,17 @@ pub fn render(rows: &[Selected], format: Format) -> Result<Vec<u8>, String> {
 
 /// Writes the selection to `path`.
 pub fn write(path: &Path, rows: &[Selected], format: Format) -> Result<(), String> {
-    let bytes = render(rows, format)?;
+    write_with_orgs(path, rows, &HashMap::new(), format)
+}
+
+/// Writes the selection to `path`, each project row with its organization from `orgs`.
+pub fn write_with_orgs(
+    path: &Path,
+    rows: &[Selected],
+    orgs: &HashMap<ObjectId, ObjectId>,
+    format: Format,
+) -> Result<(), String> {
+    let bytes = render_with_orgs(rows, orgs, format)?;
     crate::fsx::write_atomic(path, &bytes, 0o600)
         .map_err(|e| format!("{}: cannot write the selection: {e}", path.display()))
 }

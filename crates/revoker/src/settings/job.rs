@@ -322,7 +322,7 @@ impl JobFile {
                 && p.is_relative()
                 && p.as_os_str() != "-"
             {
-                *p = dir.join(&*p);
+                *p = join_under(dir, p);
             }
         };
         anchor(&mut job.input);
@@ -336,7 +336,7 @@ impl JobFile {
         if let Some(LedgerSetting::At(p)) = &mut job.ledger
             && p.is_relative()
         {
-            *p = dir.join(&*p);
+            *p = join_under(dir, p);
         }
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
@@ -344,13 +344,13 @@ impl JobFile {
         job.sweep.iter_mut().for_each(|s| s.anchor(dir));
         for f in &mut job.findings {
             if f.is_relative() {
-                *f = dir.join(&*f);
+                *f = join_under(dir, f);
             }
         }
         if let Some(report) = &job.report
             && Path::new(report).is_relative()
         {
-            job.report = Some(dir.join(report).to_string_lossy().into_owned());
+            job.report = Some(join_under(dir, Path::new(report)).display().to_string());
         }
         Ok(job)
     }
@@ -366,9 +366,50 @@ pub fn expand_report_path(template: &str, job: &str, now: &jiff::Zoned) -> PathB
     )
 }
 
+/// `rel` (relative) under the job file's folder `dir`, each leading `..` taken off `dir` where
+/// that means the same (`jobs/../reports` is `reports` when `jobs` is a folder, not a link): the
+/// paths messages print are then the ones an operator would type.
+fn join_under(dir: &Path, rel: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut dir = dir.to_path_buf();
+    let mut rest = rel.components().peekable();
+    while rest.peek() == Some(&Component::ParentDir) {
+        let is_plain_dir = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_dir());
+        if !matches!(dir.components().next_back(), Some(Component::Normal(_))) || !is_plain_dir {
+            break;
+        }
+        dir.pop();
+        rest.next();
+    }
+    dir.join(rest.collect::<PathBuf>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_above_the_job_folder_is_written_without_the_detour() {
+        let d = tempfile::tempdir().unwrap();
+        let jobs = d.path().join("jobs");
+        std::fs::create_dir(&jobs).unwrap();
+        assert_eq!(
+            join_under(&jobs, Path::new("../reports/x.csv")),
+            d.path().join("reports/x.csv")
+        );
+        assert_eq!(join_under(&jobs, Path::new("r.csv")), jobs.join("r.csv"));
+        // Through a link, `..` is the link target's parent: kept as written.
+        let link = d.path().join("linked");
+        std::os::unix::fs::symlink(&jobs, &link).unwrap();
+        assert_eq!(
+            join_under(&link, Path::new("../reports/x.csv")),
+            link.join("../reports/x.csv")
+        );
+        assert_eq!(
+            join_under(Path::new(""), Path::new("../r.csv")),
+            PathBuf::from("../r.csv")
+        );
+    }
 
     #[test]
     fn report_templates_expand() {

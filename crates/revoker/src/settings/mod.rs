@@ -94,6 +94,19 @@ pub struct Settings {
     pub run: Resolved,
     /// The credentials of `[orgs.<id>]`, in the order of their organizations' ids.
     pub org_credentials: Vec<OrgCredentialFound>,
+    /// The `org_id` of the Atlas CLI profile in use and the profile's description: offered where
+    /// a command needs an organization and none was named.
+    pub profile_org: Option<(String, String)>,
+}
+
+impl Settings {
+    /// `: the profile … names org_id X (--org X)`, when the profile in use names one.
+    pub fn profile_org_hint(&self) -> String {
+        self.profile_org
+            .as_ref()
+            .map(|(org, profile)| format!("; {profile} names org_id {org}: --org {org}"))
+            .unwrap_or_default()
+    }
 }
 
 /// One organization's credential, or why it cannot be used.
@@ -441,6 +454,10 @@ impl Settings {
 
         let credential = credential(&values, env, profile.as_ref());
         let org_credentials = org_credentials(&values)?;
+        let profile_org = profile.as_ref().and_then(|p| {
+            let org = p.fields.org_id.as_deref()?.trim();
+            crate::input::ObjectId::parse(org).map(|_| (org.to_string(), p.describe()))
+        });
 
         let run = Resolved::of(&values, &|name| {
             origins.get(name).map_or("?".into(), ToString::to_string)
@@ -459,6 +476,7 @@ impl Settings {
             credential,
             origins,
             org_credentials,
+            profile_org,
         })
     }
 

@@ -202,3 +202,51 @@ fn a_soak_through_every_fault_ends_with_every_row_done() {
     let requests_per_row = stats.requests as f64 / rows as f64;
     assert!(requests_per_row < 2.0, "{requests_per_row}");
 }
+
+// Issue 34 (wave 7): a list that always answers 500 while the server answers otherwise is
+// unreadable, not an outage: it ends after its attempts, named, instead of the outage patience.
+#[test]
+fn a_list_that_always_answers_500_ends_as_unreadable_not_as_an_outage() {
+    use revoker_testkit::simulator::ListFault;
+    let rows = keys(30, 10);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(
+        SimConfig {
+            list_fault: Some(ListFault::ServerError),
+            ..SimConfig::default()
+        },
+        &rows,
+    );
+    let started = std::time::Instant::now();
+    let out = revoker()
+        .args([
+            "plan",
+            "-o",
+            "json",
+            "--max-attempts",
+            "4",
+            "--timeout",
+            "2s",
+        ])
+        .args(["--base-url", sim.base_url(), "--input"])
+        .arg(&input)
+        .arg("--report")
+        .arg(&report)
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("no answer from"), "{err}");
+    assert!(
+        err.contains("such a list is unreadable, and its attempts are spent rather than waited on as an outage"),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(50), "{err}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["plan"]["fates"]["cannot"], 30, "{plan}");
+    assert_eq!(sim.stats().deletes, 0);
+}

@@ -606,3 +606,117 @@ fn a_wrong_org_cell_does_not_carry_a_row_of_a_protected_organization_past_the_gu
     }
     assert_eq!(truth(&sim).deletes_sent.len(), 0);
 }
+
+// Issue 34 (wave 7): the cap's first check counts a plan file's rows, never a total it states.
+#[test]
+fn a_plan_file_whose_total_understates_its_rows_is_refused_before_the_cap_is_checked() {
+    let present = keys(4, 1);
+    let Job {
+        sim,
+        dir: _d,
+        input,
+        report,
+    } = job(SimConfig::default(), &present);
+    let plan = input.with_file_name("p.json");
+    let out = plan_write(&sim, &input, &report, &plan, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    written["will_revoke"] = serde_json::json!(1);
+    std::fs::write(&plan, serde_json::to_vec_pretty(&written).unwrap()).unwrap();
+    let plan_arg = plan.to_str().unwrap();
+    let out = run(
+        &sim,
+        &input,
+        &report,
+        &["--plan-file", plan_arg, "--max-revocations", "2"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "its will_revoke says 1 but 4 of its rows are to be revoked (fate \"revoke\"): the file contradicts itself"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+    // A plan as written: the cap's message says where its count comes from.
+    written["will_revoke"] = serde_json::json!(4);
+    std::fs::write(&plan, serde_json::to_vec_pretty(&written).unwrap()).unwrap();
+    let out = run(
+        &sim,
+        &input,
+        &report,
+        &["--plan-file", plan_arg, "--max-revocations", "2"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "this run would revoke 4 credentials (counted from the rows of plan file {plan_arg} that it will revoke), more than max_revocations 2"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(truth(&sim).deletes_sent.len(), 0);
+}
+
+// Issue 34 (wave 7): a row the plan and the run both refuse as the run's own credential is not
+// named among the drifted rows; it is refused as own.
+#[test]
+fn a_plan_files_own_credential_row_is_refused_as_own_and_not_called_drifted() {
+    let mut own = revoker_testkit::target(Kind::GlobalApiKey, 0, 21, None);
+    own.scope = revoker::input::NO_SCOPE;
+    let other = Target {
+        key: revoker_testkit::target(Kind::GlobalApiKey, 0, 22, None).key,
+        ..own
+    };
+    let rows = vec![other, own];
+    let mut seeds = seeds(&rows);
+    seeds[1].meta.caller = true;
+    let sim = revoker_testkit::simulator::SimHandle::spawn(SimConfig::default(), seeds).unwrap();
+    let d = dir();
+    let (input, report) = (path(&d, "in.csv"), path(&d, "r.csv"));
+    write_csv(&input, &rows);
+    let plan = path(&d, "p.json");
+    let out = plan_write(
+        &sim,
+        &input,
+        &report,
+        &plan,
+        &["--kinds", "+global-api-key"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let out = run(
+        &sim,
+        &input,
+        &report,
+        &[
+            "--kinds",
+            "+global-api-key",
+            "--plan-file",
+            plan.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("drifted"), "{}", stderr(&out));
+    let got: Vec<(u64, Outcome)> = records(&report)
+        .into_iter()
+        .map(|r| (r.line, r.outcome))
+        .collect();
+    assert!(got.contains(&(2, Outcome::Done)), "{got:?}");
+    assert!(got.contains(&(3, Outcome::Invalid)), "{got:?}");
+    let refused = records(&report).into_iter().find(|r| r.line == 3).unwrap();
+    assert!(
+        refused
+            .message
+            .starts_with("this row is the credential this run signs in with"),
+        "{}",
+        refused.message
+    );
+}

@@ -458,3 +458,45 @@ fn plan_and_dry_run_show_the_rows_the_ledger_owes() {
         "{plan}"
     );
 }
+
+// Issue 34 (wave 7): a ledger's owed row has no line in the night's export; messages say so
+// rather than give a line number past the file's end.
+#[test]
+fn a_message_about_an_owed_row_names_the_ledger_not_a_line_of_the_export() {
+    let all = keys(4, 2);
+    let failing: Vec<Target> = all
+        .iter()
+        .filter(|t| t.scope == all[0].scope)
+        .copied()
+        .collect();
+    let sim = sim(refusing(&all[0]), &all);
+    let dir = dir();
+    let out = run_night(&sim, &dir, 0, &all);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // The next export lists only the other project's rows; the owed rows' project is protected.
+    let rest: Vec<Target> = all
+        .iter()
+        .filter(|t| !failing.contains(t))
+        .copied()
+        .collect();
+    let input = path(&dir, "export-1.csv");
+    write_csv(&input, &rest);
+    let ledger = path(&dir, "nightly.ledger.json");
+    let protect = all[0].scope.to_string();
+    let out = run(&sim, &input, &path(&dir, "night-1.csv"), &[])
+        .args(["--ledger", ledger.to_str().expect("utf-8")])
+        .args(["--protect", &protect])
+        .env("REVOKER_NOW", night(1))
+        .output()
+        .expect("revoker runs");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    let name = input.display().to_string();
+    assert!(
+        err.contains(&format!(
+            "{name}: owed row 1 of the job's ledger (not in {name}): "
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(&format!("{name}:4:")), "{err}");
+}

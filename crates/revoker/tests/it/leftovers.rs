@@ -510,3 +510,78 @@ fn a_key_made_by_stock_minisign_g_w_signs_and_stock_minisign_checks_it() {
         stderr(&check)
     );
 }
+
+// Issue 34 (wave 7): a resume with another input names the input the report's last run read.
+#[test]
+fn a_resume_with_another_input_names_the_file_the_last_run_read() {
+    let rows = keys(6, 2);
+    let Job {
+        sim,
+        dir: d,
+        input,
+        report,
+    } = job(SimConfig::default(), &rows);
+    let out = run(&sim, &input, &report, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let other = path(&d, "other.csv");
+    write_csv(&other, &rows[..3]);
+    let out = run(&sim, &other, &report, &["--resume"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let first = revoker::report::canonical(&input).display().to_string();
+    assert!(
+        stderr(&out).contains(&format!("its last run read {first} (SHA-256 ")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+// Issue 34 (wave 7): a command that needs an organization offers the Atlas CLI profile's org_id.
+#[test]
+fn a_census_without_an_organization_offers_the_profiles_org_id() {
+    let d = dir();
+    let config = path(&d, "atlascli");
+    std::fs::create_dir_all(&config).unwrap();
+    let org = "5f1b2c3d4e5f6a7b8c9d0e1f";
+    std::fs::write(
+        config.join("config.toml"),
+        format!("[default]\npublic_api_key = \"abc\"\nprivate_api_key = \"secret\"\norg_id = \"{org}\"\n"),
+    )
+    .unwrap();
+    for args in [vec!["census"], vec!["select", "--expired"]] {
+        let out = revoker()
+            .args(&args)
+            .env("XDG_CONFIG_HOME", d.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("names org_id {org}: --org {org}")),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+// Issue 34 (wave 7): a column that answers to two of a field's names is one column, not a choice.
+#[test]
+fn an_export_header_with_spaces_reads_without_a_column_compared_with_itself() {
+    let d = dir();
+    let file = path(&d, "ui-export.csv");
+    std::fs::write(
+        &file,
+        "Project ID,API Key ID,Key Type\n5e0000000000000000000000,6a0000000000000000000000,Agent API Keys\n5e0000000000000000000000,6a0000000000000000000001,Programmatic API Key\n",
+    )
+    .unwrap();
+    let out = revoker().arg("validate").arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("could come from"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("2 rows · 1 project-api-key · 1 agent-api-key"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -193,3 +193,40 @@ fn with_envelope_the_published_limits_are_asked_and_read_as_an_envelope() {
         stderr(&out)
     );
 }
+
+// Issue 34 (wave 7): the line that says what paces a run names the limits it read.
+#[test]
+fn the_pacing_line_names_the_published_limits_it_starts_at() {
+    let config = SimConfig {
+        publish_limits: true,
+        ..bucket()
+    };
+    let sim = sim(config, &project_keys());
+    let d = dir();
+    let input = path(&d, "a.csv");
+    write_csv(&input, &project_keys());
+    let args = shell_words::join([
+        "run",
+        "--yes",
+        "--base-url",
+        sim.atlas_url(),
+        "--input",
+        &input.display().to_string(),
+        "--report",
+        &path(&d, "a.report.csv").display().to_string(),
+    ]);
+    let term = Terminal::start(&on_terminal(&args, "echo finished"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut pane = term.capture();
+    while std::time::Instant::now() < deadline && !pane.contains("finished") {
+        std::thread::sleep(Duration::from_millis(100));
+        pane = term.capture();
+    }
+    assert!(
+        pane.contains(
+            "revoker: paced by the API's limits known before the first request (project: 10 per second, capacity 5, published: credentials_group); 429s slow it further"
+        ),
+        "{pane}"
+    );
+    assert!(!pane.contains("paced by the API alone"), "{pane}");
+}

@@ -60,7 +60,8 @@ fn expired_mcp_secrets_of_an_organization_and_its_projects_are_selected_and_no_o
         let (p, o) = if t.kind.is_org_wide() {
             (String::new(), t.scope.to_string())
         } else {
-            (t.scope.to_string(), String::new())
+            // A project row carries the organization it was selected under.
+            (t.scope.to_string(), org.scope.to_string())
         };
         format!("{p},{o},{},{},{},", t.key_text(), t.secret_text(), t.kind)
     };

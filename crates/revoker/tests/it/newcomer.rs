@@ -87,6 +87,15 @@ fn the_demo_prints_commands_that_work_as_printed_within_80_columns() {
         .unwrap();
     assert_eq!(ran.status.code(), Some(1), "{review}: {}", stderr(&ran));
     assert!(d.path().join("report.html").is_file());
+    // The sample's projects are listed as projects: no id is both (issue 34, wave 7).
+    let page = std::fs::read_to_string(d.path().join("report.html")).unwrap();
+    for id in page.split("\">organization ").skip(1) {
+        let id = &id[..24];
+        assert!(
+            !page.contains(&format!("project {id}")),
+            "{id} is listed as both"
+        );
+    }
 }
 
 #[test]
@@ -247,4 +256,19 @@ fn the_plan_table_fits_80_columns_and_says_each_refusal_once() {
         text.contains("lists read: 2 complete; these prove nothing:\n  2 lists: "),
         "{text}"
     );
+}
+
+// Issue 34 (wave 7): the release binary carries no debug information (104 MB with line tables,
+// 23.6 MB without).
+#[test]
+fn the_release_profile_strips_debug_information() {
+    let manifest =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml")).unwrap();
+    let doc: toml::Table = manifest.parse().unwrap();
+    let release = &doc["profile"]["release"];
+    assert_eq!(
+        release.get("strip").and_then(|v| v.as_str()),
+        Some("debuginfo")
+    );
+    assert!(release.get("debug").is_none(), "{release}");
 }

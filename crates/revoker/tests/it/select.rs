@@ -360,6 +360,15 @@ fn project_keys_are_read_per_project_or_for_every_project_of_an_organization() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names(&rows), expect(&[&w.stale_model]));
     let _ = w.busy_model;
+    // Issue 34 (wave 7): a project row carries the organization the selection read it under.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let row = text.lines().nth(1).expect("a selected row");
+    let cells: Vec<&str> = row.split(',').collect();
+    assert_eq!(
+        cells[..2],
+        [w.stale_model.scope.to_string(), org.clone()],
+        "{text}"
+    );
 }
 
 #[test]

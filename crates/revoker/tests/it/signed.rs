@@ -533,3 +533,27 @@ fn no_output_replaces_a_minisign_key() {
         before
     );
 }
+
+// Issue 34 (wave 7): README's keygen line works on a machine without the key's folder yet; the
+// folder is made owner-only.
+#[test]
+fn keygen_makes_a_missing_folder_for_the_secret_key_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let d = dir();
+    let secret = path(&d, "etc/revoker/sign.key");
+    let out = revoker()
+        .arg("keygen")
+        .arg("--secret-key")
+        .arg(&secret)
+        .arg("--public-key")
+        .arg(path(&d, "revoker.pub"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(secret.is_file());
+    let mode = std::fs::metadata(secret.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
