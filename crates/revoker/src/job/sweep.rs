@@ -159,6 +159,56 @@ pub async fn run_sweep(
     Ok((swept, stop.reason().map(|r| r.exit_code())))
 }
 
+/// What is kept of a sweep beside a report ([`crate::report::swept`]).
+fn view(s: &Swept) -> crate::report::swept::SweptView {
+    use crate::report::swept::{ActivityView, SweptView};
+    SweptView {
+        at: crate::report::timestamp(),
+        acting_as: s.acting_as.clone(),
+        since: s.min_date.clone(),
+        events_read: s.sweep.events_read,
+        scopes: s.scopes.len() as u64,
+        requests: s.requests,
+        activity: s
+            .sweep
+            .activity
+            .iter()
+            .map(|(who, a)| {
+                let view = ActivityView {
+                    events: a.events,
+                    by_type: a.by_type.clone(),
+                    first_seen: a.first_seen.clone(),
+                    last_seen: a.last_seen.clone(),
+                    addresses: a.addresses.iter().cloned().collect(),
+                    created_by: a.created_by.clone(),
+                };
+                (who.to_string(), view)
+            })
+            .collect(),
+        follow_up: s
+            .sweep
+            .artifacts
+            .iter()
+            .map(|a| (a.target.to_string(), a.why()))
+            .collect(),
+        handover: s
+            .sweep
+            .handover
+            .iter()
+            .map(|h| (h.what.clone(), format!("event {} by {}", h.event_id, h.by)))
+            .collect(),
+        problems: s.problems.clone(),
+    }
+}
+
+/// Keeps the sweep beside `report` for `report` and its page; a failure to write is said, and
+/// the sweep's own output stands.
+fn keep_beside(report: &Path, s: &Swept) {
+    if let Err(why) = crate::report::swept::write(report, &view(s)) {
+        tracing::warn!("{why}: `report` will not show this sweep");
+    }
+}
+
 /// The hand-over list as CSV.
 fn handover_csv(sweep: &Sweep) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -274,6 +324,9 @@ pub async fn sweep_command(
     if let (Some(write), Some(handover)) = (&job.write, &handover) {
         write_files(&swept.sweep, write, handover)?;
     }
+    if let (Some(report), None) = (&job.report, stopped) {
+        keep_beside(report, &swept);
+    }
     let code = stopped.unwrap_or(if swept.problems.is_empty() {
         exit::OK
     } else {
@@ -349,6 +402,7 @@ pub async fn sweep_for_run(
     }
     let handover = job.handover.as_deref().unwrap_or(&followup);
     write_files(&swept.sweep, &followup, handover)?;
+    keep_beside(report, &swept);
     settings.values.input = Some(followup);
     Ok(Some(serde_json::json!({
         "sweep": {
@@ -358,6 +412,9 @@ pub async fn sweep_for_run(
             "requests": swept.requests,
             "problems": swept.problems,
             "min_date": swept.min_date,
-        }
+        },
+        // A scope whose events could not be read leaves the run unfinished (exit 1, named in
+        // its end record), as a selection that could not read a list does.
+        "problems": swept.problems.iter().map(|p| format!("sweep: {p}")).collect::<Vec<_>>(),
     })))
 }

@@ -42,6 +42,10 @@ pub fn protected(report: &Path, input: Option<&Path>) -> Vec<(PathBuf, String)> 
             "the report's reconciliation with events".to_string(),
         ),
         (
+            sidecar(&report, super::swept::SUFFIX),
+            "the report's sweep of events".to_string(),
+        ),
+        (
             sidecar(&report, ".findings.csv"),
             "the report's resolved findings".to_string(),
         ),

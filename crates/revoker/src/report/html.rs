@@ -190,6 +190,41 @@ fn reconciliation(o: &ReportOverview) -> Markup {
     }
 }
 
+/// The last sweep: what each compromised credential (and each it made) did, and what is left
+/// to a person.
+fn sweep(o: &ReportOverview) -> Markup {
+    html! {
+        @match &o.swept {
+            None => {}
+            Some(Err(problem)) => { h2 { "What the compromised credentials did" } p.status.bad { "Sweep unreadable: " (problem) } }
+            Some(Ok(s)) => {
+                h2 { "What the compromised credentials did" }
+                p class=(if s.problems.is_empty() { "status ok" } else { "status bad" }) { (s.summary()) }
+                div.wide { table {
+                    thead { tr { th { "credential" } th.num { "events" } th { "by type" } th { "first" } th { "last" } th { "from" } } }
+                    tbody { @for (who, a) in &s.activity {
+                        tr {
+                            td.mono { (who) @if let Some(c) = &a.created_by { br; span.muted { "created by " (c) } } }
+                            td.num { (a.events) }
+                            td { @for (t, n) in &a.by_type { span.mono { (t) } " " (n) br; } }
+                            td.mono { (a.first_seen.as_deref().unwrap_or("-")) }
+                            td.mono { (a.last_seen.as_deref().unwrap_or("-")) }
+                            td.mono { @for addr in &a.addresses { (addr) br; } }
+                        }
+                    } }
+                } }
+                @if !s.handover.is_empty() {
+                    h3 { "For a person to remove (revoker cannot)" }
+                    ul { @for (what, event) in &s.handover { li { (what) " " span.muted.mono { "(" (event) ")" } } } }
+                }
+                @if !s.problems.is_empty() {
+                    ul { @for p in &s.problems { li.status.bad { "Not read: " (p) } } }
+                }
+            }
+        }
+    }
+}
+
 /// What happened to the rows, in an auditor's words.
 fn plain(o: &ReportOverview) -> Markup {
     let p = &o.plain;
@@ -586,6 +621,7 @@ pub fn page_with(o: &ReportOverview, owed_rows: &Owed) -> String {
                 (plans(o))
                 h2 { "MongoDB's record" }
                 (reconciliation(o))
+                (sweep(o))
                 h2 { "Over time" }
                 div.wide.chart { (timeline(&o.timeline)) }
                 h3 { "Per run" }

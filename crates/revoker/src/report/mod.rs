@@ -27,6 +27,7 @@ pub mod reconciled;
 pub mod render;
 pub mod signature;
 mod summary;
+pub mod swept;
 mod writer;
 
 use std::path::{Path, PathBuf};

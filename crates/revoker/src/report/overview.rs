@@ -150,6 +150,10 @@ pub struct ReportOverview {
     /// JSON document as `reconciliation` / `reconciliation_problem`).
     #[serde(skip)]
     pub reconciliation: Option<Result<super::reconciled::Reconciled, String>>,
+    /// The last sweep of the report's compromised credentials (`REPORT.swept.json`), or why it
+    /// cannot be read.
+    #[serde(skip)]
+    pub swept: Option<Result<super::swept::SweptView, String>>,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -465,6 +469,7 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         .sum::<u64>();
     overview.chain = chain_status(&pass.verifier, &audit_runs);
     overview.reconciliation = super::reconciled::read(path);
+    overview.swept = super::swept::read(path);
     // Every revoker that writes the chain writes an audit record: a chained report without one
     // has lost the record of what its runs never attempted.
     let missing = (pass.verifier.checked > 0 && log.records.is_empty()).then(|| {

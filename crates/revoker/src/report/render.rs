@@ -215,6 +215,17 @@ pub fn text(o: &ReportOverview) -> String {
         }
         None => {}
     }
+    match &o.swept {
+        Some(Ok(s)) => {
+            for line in s.report_lines() {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        Some(Err(problem)) => {
+            let _ = writeln!(out, "sweep: UNREADABLE: {problem}");
+        }
+        None => {}
+    }
     chain_text(&mut out, o);
     left_text(&mut out, o);
     out
@@ -348,6 +359,11 @@ pub fn json(o: &ReportOverview) -> serde_json::Value {
             doc["reconciliation"]["of_the_report_as_it_is_now"] = (r.chain == o.chain.last).into();
         }
         Some(Err(problem)) => doc["reconciliation_problem"] = problem.clone().into(),
+        None => {}
+    }
+    match &o.swept {
+        Some(Ok(s)) => doc["sweep"] = serde_json::to_value(s).unwrap_or_default(),
+        Some(Err(problem)) => doc["sweep_problem"] = problem.clone().into(),
         None => {}
     }
     if let Some(sig) = &o.signature {

@@ -908,4 +908,41 @@ fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
         }
     }
     assert!(path(&dir, "followup-report.csv.sweep.handover.csv").exists());
+    // The sweep is kept beside the report: `report` and its page show what the credentials did.
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    let text = stdout(&out);
+    let summary = format!(
+        "{} follow-up rows, {} to hand over",
+        t.artifacts.len(),
+        t.handover.len()
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("sweep at "))
+        .unwrap_or_else(|| panic!("no sweep line: {text}"));
+    assert!(line.ends_with(&summary), "{line}");
+    for c in &t.compromised {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().contains(&c.key_text()) && l.contains(" events")),
+            "{} has no activity line: {text}",
+            c.key_text()
+        );
+    }
+    let page = path(&dir, "page.html");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .expect("page");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).expect("page");
+    assert!(html.contains("What the compromised credentials did"));
+    assert!(html.contains(&summary));
 }
