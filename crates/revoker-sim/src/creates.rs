@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::auth::Digest;
 use super::routes::{Route, SimAnswer};
 use super::state::{World, lock};
-use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid, Seed};
+use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, ModelKey, Oid, Seed};
 
 /// The address every request comes from.
 const CALLER: [u8; 4] = [127, 0, 0, 1];
@@ -57,6 +57,19 @@ struct Inner {
     by_public: HashMap<String, Oid>,
     /// `(client, secret)` → (its value, `lastUsedAt`).
     secrets: HashMap<(Oid, Oid), (String, Option<i64>)>,
+    /// Created AI model keys by `apiKeyId`.
+    models: HashMap<ModelKey, CreatedModel>,
+}
+
+/// A created AI model key (`createGroupModelKey`).
+#[derive(Clone, Debug)]
+struct CreatedModel {
+    name: String,
+    cloud: String,
+    geography: String,
+    secret: String,
+    created: i64,
+    last_used: Option<i64>,
 }
 
 /// What was created, and its use.
@@ -365,6 +378,108 @@ impl Creates {
     }
 }
 
+/// The most secrets a service account holds at once: Atlas keeps an old secret beside its
+/// replacement only (the Terraform provider's "Service Account Secret Rotation" guide calls the
+/// old one "the second slot").
+pub(super) const MAX_SECRETS: usize = 2;
+
+impl Creates {
+    /// A login at the token endpoint with a created secret's value: stamps its `lastUsedAt`.
+    pub(super) fn secret_login(&self, client: &Oid, value: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        let found = inner
+            .secrets
+            .iter_mut()
+            .find(|((c, _), (v, _))| c == client && v == value);
+        match found {
+            Some((_, (_, used))) => {
+                *used = Some(now());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `createGroupModelKey`: a new key, its secret in the answer this once.
+    pub(super) fn create_model(
+        &self,
+        project: &Oid,
+        body: &[u8],
+    ) -> Result<(ModelKey, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let field = |name: &str| {
+            body[name]
+                .as_str()
+                .filter(|v| !v.is_empty() && v.len() <= 250)
+                .map(str::to_string)
+                .ok_or_else(|| bad(&format!("{name} is required.")))
+        };
+        let (name, cloud, geography) = (field("name")?, field("cloud")?, field("geography")?);
+        let text: String = (0..24)
+            .map(|_| {
+                let n = rand::random::<u8>() % 36;
+                char::from_digit(u32::from(n), 36).unwrap_or('a')
+            })
+            .collect();
+        let id = ModelKey::parse(&text).ok_or_else(|| bad("no id"))?;
+        let secret = format!("al-{:032x}", rand::random::<u128>());
+        let created = now();
+        let model = CreatedModel {
+            name,
+            cloud,
+            geography,
+            secret: secret.clone(),
+            created,
+            last_used: None,
+        };
+        let mut answer = model_json(project, &id, &model);
+        answer["secret"] = json!(secret);
+        lock(&self.inner).models.insert(id, model);
+        Ok((id, SimAnswer::json(201, answer)))
+    }
+
+    /// A created model key as `listGroupModelKeys` shows it.
+    pub(super) fn model_listed(&self, project: &Oid, id: &ModelKey) -> Option<Value> {
+        let inner = lock(&self.inner);
+        inner.models.get(id).map(|m| model_json(project, id, m))
+    }
+
+    /// A request to the embedding service with a created model key's secret: stamps its use.
+    pub(super) fn model_used(&self, secret: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        match inner.models.values_mut().find(|m| m.secret == secret) {
+            Some(m) => {
+                m.last_used = Some(now());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A deleted model key no longer authenticates.
+    pub(super) fn forget_model(&self, id: &ModelKey) {
+        lock(&self.inner).models.remove(id);
+    }
+}
+
+fn model_json(project: &Oid, id: &ModelKey, m: &CreatedModel) -> Value {
+    let mut v = json!({
+        "apiKeyId": id.to_string(),
+        "name": m.name,
+        "cloud": m.cloud,
+        "geography": m.geography,
+        "createdAt": super::lists::time(m.created),
+        "groupId": project.to_string(),
+        "status": "ACTIVE",
+        "maskedSecret": format!("al-****{}", &m.secret[m.secret.len() - 4..]),
+    });
+    if let Some(used) = m.last_used {
+        v["lastUsedAt"] = json!(super::lists::time(used));
+    }
+    v
+}
+
 fn not_found_key(key: &Oid) -> SimAnswer {
     SimAnswer::error(
         404,
@@ -385,6 +500,10 @@ pub(super) enum Create {
     Access(Oid, Oid),
     /// `createOrgSecret`: organization, service account.
     OrgSecret(Oid, Oid),
+    /// `createGroupSecret`: project, service account.
+    GroupSecret(Oid, Oid),
+    /// `createGroupModelKey`: project.
+    ModelKey(Oid),
 }
 
 impl Create {
@@ -394,6 +513,8 @@ impl Create {
             Create::OrgKey(org) | Create::Access(org, _) => (Kind::OrgApiKey, org),
             Create::Assign(project, _) => (Kind::ProjectApiKey, project),
             Create::OrgSecret(org, _) => (Kind::ServiceAccountSecret, org),
+            Create::GroupSecret(project, _) => (Kind::ProjectServiceAccountSecret, project),
+            Create::ModelKey(project) => (Kind::AiModelApiKey, project),
         }
     }
 }
@@ -411,6 +532,10 @@ pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
         ["orgs", o, "serviceAccounts", c, "secrets"] => {
             Create::OrgSecret(id(o)?, crate::model::parse_client_id(c)?)
         }
+        ["groups", g, "serviceAccounts", c, "secrets"] => {
+            Create::GroupSecret(id(g)?, crate::model::parse_client_id(c)?)
+        }
+        ["groups", g, "aiModelApiKeys"] => Create::ModelKey(id(g)?),
         _ => return None,
     };
     Some(Route::Create(create, Vec::new()))
@@ -440,28 +565,99 @@ pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8])
         Create::Access(org, key) if world.scope_exists(Kind::OrgApiKey, &org) => {
             Ok(creates.add_access(&org, &key, body))
         }
-        Create::OrgSecret(org, client) => {
-            if !world.service_account(Kind::ServiceAccount, &org, &client) {
-                Err(super::routes::not_found(&format!(
-                    "service account {CLIENT_ID_PREFIX}{client}"
-                )))
-            } else {
-                creates.create_secret(&client, body).map(|(id, answer)| {
-                    world.add_item(
-                        Kind::ServiceAccountSecret,
-                        org,
-                        Some(client),
-                        ItemId::Oid(id),
-                    );
-                    answer
-                })
-            }
-        }
+        Create::OrgSecret(org, client) => org_secret(world, org, client, body),
+        Create::GroupSecret(project, client) => group_secret(world, project, client, body),
+        Create::ModelKey(project) => match world.project_org(&project) {
+            None => Err(super::lists::missing_scope(Kind::AiModelApiKey, &project)),
+            Some(_) => creates.create_model(&project, body).map(|(id, answer)| {
+                world.add_item(Kind::AiModelApiKey, project, None, ItemId::Model(id));
+                answer
+            }),
+        },
         Create::OrgKey(org) | Create::Access(org, _) => {
             Err(super::lists::missing_scope(Kind::OrgApiKey, &org))
         }
     };
     result.unwrap_or_else(|refusal| refusal)
+}
+
+/// Refuses a third secret of an account ([`MAX_SECRETS`]).
+fn secret_room(world: &World, org: &Oid, client: &Oid) -> Result<(), SimAnswer> {
+    match world
+        .list(Kind::ServiceAccountSecret, org, Some(*client))
+        .len()
+        >= MAX_SECRETS
+    {
+        true => Err(SimAnswer::error(
+            400,
+            "SERVICE_ACCOUNT_SECRET_LIMIT_EXCEEDED",
+            format!(
+                "Service account {CLIENT_ID_PREFIX}{client} already has {MAX_SECRETS} secrets."
+            ),
+            "Bad Request",
+        )),
+        false => Ok(()),
+    }
+}
+
+fn org_secret(world: &World, org: Oid, client: Oid, body: &[u8]) -> Result<SimAnswer, SimAnswer> {
+    if !world.service_account(Kind::ServiceAccount, &org, &client) {
+        return Err(super::routes::not_found(&format!(
+            "service account {CLIENT_ID_PREFIX}{client}"
+        )));
+    }
+    secret_room(world, &org, &client)?;
+    world
+        .creates
+        .create_secret(&client, body)
+        .map(|(id, answer)| {
+            world.add_item(
+                Kind::ServiceAccountSecret,
+                org,
+                Some(client),
+                ItemId::Oid(id),
+            );
+            for project in world.org_projects(&org) {
+                if world.service_account(Kind::ProjectServiceAccount, &project, &client) {
+                    let kind = Kind::ProjectServiceAccountSecret;
+                    world.add_item(kind, project, Some(client), ItemId::Oid(id));
+                }
+            }
+            answer
+        })
+}
+
+/// `createGroupSecret`: the account must be assigned to the project; the secret is also the
+/// organization's account's.
+fn group_secret(
+    world: &World,
+    project: Oid,
+    client: Oid,
+    body: &[u8],
+) -> Result<SimAnswer, SimAnswer> {
+    let org = world
+        .project_org(&project)
+        .ok_or_else(|| super::lists::missing_scope(Kind::ProjectServiceAccountSecret, &project))?;
+    if !world.service_account(Kind::ProjectServiceAccount, &project, &client) {
+        return Err(super::routes::not_found(&format!(
+            "service account {CLIENT_ID_PREFIX}{client}"
+        )));
+    }
+    secret_room(world, &org, &client)?;
+    world
+        .creates
+        .create_secret(&client, body)
+        .map(|(id, answer)| {
+            let kind = Kind::ProjectServiceAccountSecret;
+            world.add_item(kind, project, Some(client), ItemId::Oid(id));
+            world.add_item(
+                Kind::ServiceAccountSecret,
+                org,
+                Some(client),
+                ItemId::Oid(id),
+            );
+            answer
+        })
 }
 
 /// After a DELETE destroyed `target`: a deleted key no longer authenticates, an unassigned one
@@ -482,5 +678,8 @@ pub(super) fn deleted(world: &World, digest: &Digest, target: &Seed) {
             }
         }
         _ => {}
+    }
+    if let Some(model) = target.model_key {
+        creates.forget_model(&model);
     }
 }

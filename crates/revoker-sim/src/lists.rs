@@ -281,11 +281,18 @@ fn item_json(
             })
         }
         Kind::AiModelApiKey => {
+            if let ItemId::Model(m) = id
+                && let Some(created) = world.creates.model_listed(&req.scope, m)
+            {
+                return created;
+            }
             let mut item = json!({
                 "apiKeyId": req.id(req.kind, id),
                 "name": name.unwrap_or_else(|| "simulated model key".into()),
                 "createdAt": req.date(DatedList::AiModelKeys, meta.created.unwrap_or(1_767_225_600), index),
                 "groupId": req.scope.to_string(),
+                "cloud": "ANY",
+                "geography": "ANY",
                 "status": "ACTIVE",
                 "maskedSecret": crate::values::masked_model_secret(&crate::values::model_secret(&meta, id)),
             });
