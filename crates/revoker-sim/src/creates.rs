@@ -59,6 +59,8 @@ struct Inner {
     secrets: HashMap<(Oid, Oid), (String, Option<i64>)>,
     /// Created AI model keys by `apiKeyId`.
     models: HashMap<ModelKey, CreatedModel>,
+    /// Created agent API keys: `desc`.
+    agents: HashMap<Oid, String>,
 }
 
 /// A created AI model key (`createGroupModelKey`).
@@ -457,6 +459,30 @@ impl Creates {
         }
     }
 
+    /// Cloud Manager's "Create One Agent API Key" (`POST /groups/{GROUP-ID}/agentapikeys`
+    /// `{desc}`): `_id`, `desc`, `key` (whole this once), `createdTime`, `createdBy`.
+    pub(super) fn create_agent(&self, body: &[u8]) -> Result<(Oid, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let desc = body["desc"].as_str().unwrap_or_default().to_string();
+        let id = random_oid();
+        let answer = json!({
+            "_id": id.to_string(),
+            "desc": desc,
+            "key": format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()),
+            "createdTime": now() * 1000,
+            "createdBy": "PUBLIC_API",
+            "createdIpAddr": "127.0.0.1",
+        });
+        lock(&self.inner).agents.insert(id, desc);
+        Ok((id, SimAnswer::json(200, answer)))
+    }
+
+    /// A created agent key's `desc`.
+    pub(super) fn agent_desc(&self, id: &Oid) -> Option<String> {
+        lock(&self.inner).agents.get(id).cloned()
+    }
+
     /// A deleted model key no longer authenticates.
     pub(super) fn forget_model(&self, id: &ModelKey) {
         lock(&self.inner).models.remove(id);
@@ -504,6 +530,8 @@ pub(super) enum Create {
     GroupSecret(Oid, Oid),
     /// `createGroupModelKey`: project.
     ModelKey(Oid),
+    /// Cloud Manager's agent API key create (v1.0): project.
+    AgentKey(Oid),
 }
 
 impl Create {
@@ -515,16 +543,22 @@ impl Create {
             Create::OrgSecret(org, _) => (Kind::ServiceAccountSecret, org),
             Create::GroupSecret(project, _) => (Kind::ProjectServiceAccountSecret, project),
             Create::ModelKey(project) => (Kind::AiModelApiKey, project),
+            Create::AgentKey(project) => (Kind::AgentApiKey, project),
         }
     }
 }
 
 /// The route of a `POST` this module answers (Atlas v2 only), if it is one.
 pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
-    if !v2 {
-        return None;
-    }
     let id = |text: &str| Oid::parse(text);
+    if !v2 {
+        return match parts {
+            ["groups", g, "agentapikeys"] => {
+                Some(Route::Create(Create::AgentKey(id(g)?), Vec::new()))
+            }
+            _ => None,
+        };
+    }
     let create = match parts {
         ["orgs", o, "apiKeys"] => Create::OrgKey(id(o)?),
         ["groups", g, "apiKeys", k] => Create::Assign(id(g)?, id(k)?),
@@ -571,6 +605,13 @@ pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8])
             None => Err(super::lists::missing_scope(Kind::AiModelApiKey, &project)),
             Some(_) => creates.create_model(&project, body).map(|(id, answer)| {
                 world.add_item(Kind::AiModelApiKey, project, None, ItemId::Model(id));
+                answer
+            }),
+        },
+        Create::AgentKey(project) => match world.project_org(&project) {
+            None => Err(super::lists::missing_scope(Kind::AgentApiKey, &project)),
+            Some(_) => creates.create_agent(body).map(|(id, answer)| {
+                world.add_item(Kind::AgentApiKey, project, None, ItemId::Oid(id));
                 answer
             }),
         },

@@ -115,6 +115,21 @@ fn refuse_protected(settings: &Settings, input: &Path, rows: &[Target]) -> Resul
     }
 }
 
+/// Agent keys are Cloud Manager's and Ops Manager's (API v1.0); every other kind is rotated
+/// through the Atlas Administration API v2.
+fn check_api(api: crate::api::Api, rows: &[Target]) -> Result<(), Failure> {
+    let atlas = api == crate::api::Api::Atlas;
+    match rows.iter().find(|t| (t.kind == Kind::AgentApiKey) == atlas) {
+        None => Ok(()),
+        Some(t) if atlas => Err(Failure::usage(format!(
+            "{t}: agent API keys are Cloud Manager's and Ops Manager's: rotate them in a run of their own with --api cloud-manager (or an …/api/public/v1.0 base URL)"
+        ))),
+        Some(t) => Err(Failure::usage(format!(
+            "{t}: rotate creates through the Atlas Administration API v2: use --api atlas or an …/api/atlas/v2 base URL (only agent API keys rotate through Cloud Manager)"
+        ))),
+    }
+}
+
 /// `revoker rotate`: rotates every row, appends each outcome to the report, answers the rows and
 /// the exit code (0 when every row is verified).
 pub async fn rotate_command(
@@ -122,12 +137,8 @@ pub async fn rotate_command(
     opts: RotateOptions,
 ) -> Result<(Vec<Rotated>, i32), Failure> {
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    if settings.api != crate::api::Api::Atlas {
-        return Err(Failure::usage(
-            "rotate creates through the Atlas Administration API v2: use --api atlas or an …/api/atlas/v2 base URL",
-        ));
-    }
     let rows = read_rows(&opts.input)?;
+    check_api(settings.api, &rows)?;
     refuse_protected(&settings, &opts.input, &rows)?;
     let report = opts.report.clone();
     let _lock = crate::report::ReportLock::acquire(&report, true)?;

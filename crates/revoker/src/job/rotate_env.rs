@@ -137,9 +137,14 @@ pub(super) async fn list_pages(
 ) -> Result<Vec<Value>, (String, ListError)> {
     let kind = match segments.get(2) {
         Some(&"aiModelApiKeys") => Kind::AiModelApiKey,
+        Some(&"agentapikeys") => Kind::AgentApiKey,
         _ => Kind::OrgApiKey,
     };
-    let spec = engine::read::spec(&env.ctx, segments, kind, true);
+    let mut spec = engine::read::spec(&env.ctx, segments, kind, true);
+    if kind == Kind::AgentApiKey {
+        // Cloud Manager lists agent keys as a bare array, not paged.
+        spec.shape = crate::api::ListShape::BareArray;
+    }
     read::all_answered::<Listed>(&env.ctx, scope, &spec)
         .await
         .map(|items| items.into_iter().map(|l| l.0).collect())

@@ -26,7 +26,26 @@ struct Listing {
 }
 
 fn is_secret(t: &Target) -> bool {
-    t.kind != Kind::AiModelApiKey
+    matches!(
+        t.kind,
+        Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret
+    )
+}
+
+/// The field that carries a replacement's marker, and the create answer's secret.
+fn fields(t: &Target) -> (&'static str, &'static str) {
+    match t.kind {
+        Kind::AgentApiKey => ("desc", "key"),
+        _ => ("name", "secret"),
+    }
+}
+
+/// The listed reach of a model key or agent key.
+fn item_reach(t: &Target, item: &Value) -> Reach {
+    match t.kind {
+        Kind::AiModelApiKey => model_reach(item),
+        _ => Reach::default(),
+    }
 }
 
 /// The path of the row's parent: the service account (one object, its `secrets[]`), or the
@@ -39,6 +58,7 @@ fn parent_path(t: &Target) -> Vec<String> {
     };
     match t.kind {
         Kind::AiModelApiKey => vec!["groups".into(), scope, "aiModelApiKeys".into()],
+        Kind::AgentApiKey => vec!["groups".into(), scope, "agentapikeys".into()],
         _ => vec![home.into(), scope, "serviceAccounts".into(), t.key_text()],
     }
 }
@@ -53,7 +73,7 @@ async fn listing(env: &Env, t: &Target) -> Result<Listing, Stop> {
         let reach = items
             .iter()
             .find(|i| kinds::id_of(t.kind, i) == Some(old.as_str()))
-            .map(model_reach)
+            .map(|i| item_reach(t, i))
             .unwrap_or_default();
         return Ok(Listing { items, reach });
     }
@@ -108,6 +128,12 @@ pub(super) async fn steps(env: &Env, t: &Target) -> Result<(String, String), Sto
             old_of(t)
         ));
     }
+    if t.kind == Kind::AgentApiKey && env.opts.cutover == Cutover::AfterUse {
+        return Err(format!(
+            "agent API key {}: Cloud Manager shows no use of an agent key (its documented fields have no last-used date), so after-use cannot cut over: use --cutover now or at:TIME; nothing was created",
+            old_of(t)
+        ));
+    }
     let latest = env.journal.lock().await.latest(&old_of(t)).cloned();
     let progress = latest.as_ref().and_then(Line::progress);
     if let (Some(Step::Verified), Some(l)) = (progress, &latest) {
@@ -153,7 +179,7 @@ async fn withdraw(
             continue;
         };
         let made = match is_secret(t) {
-            false => item["name"]
+            false => item[fields(t).0]
                 .as_str()
                 .is_some_and(|n| rotate::marks(n, &old)),
             true => latest.is_some_and(|l| {
@@ -267,11 +293,15 @@ async fn create(
                     .find_map(|a| a.strip_prefix(&format!("{f} ")).map(str::to_string))
                     .unwrap_or_else(|| "ANY".into())
             };
-            let body = json!({
-                "name": rotate::marker(&old_of(t), &env.run),
-                "cloud": attr("cloud"),
-                "geography": attr("geography"),
-            });
+            let marker = rotate::marker(&old_of(t), &env.run);
+            let body = match t.kind {
+                Kind::AgentApiKey => json!({ "desc": marker }),
+                _ => json!({
+                    "name": marker,
+                    "cloud": attr("cloud"),
+                    "geography": attr("geography"),
+                }),
+            };
             (path.clone(), body)
         }
     };
@@ -283,7 +313,7 @@ async fn create(
     let id = kinds::id_of(t.kind, &answer)
         .map(str::to_string)
         .ok_or("the create answered no id")?;
-    let value = answer["secret"]
+    let value = answer[fields(t).1]
         .as_str()
         .ok_or("the create answered no secret")?;
     let secret = NewSecret {
@@ -307,7 +337,7 @@ async fn check(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), St
     let item = find(t.kind, &list.items, new).ok_or("the replacement is not listed")?;
     let listed = match is_secret(t) {
         true => list.reach,
-        false => model_reach(item),
+        false => item_reach(t, item),
     };
     let differences = reach.differences(&listed);
     match differences.is_empty() {
@@ -419,7 +449,7 @@ async fn verify(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), S
     let item = find(t.kind, &list.items, new).ok_or("the replacement is no longer listed")?;
     let listed = match is_secret(t) {
         true => list.reach,
-        false => model_reach(item),
+        false => item_reach(t, item),
     };
     let differences = reach.differences(&listed);
     match differences.is_empty() {

@@ -6,10 +6,11 @@
 //! | `service-account-secret` | `createOrgSecret` | none: not listed when `creating` was journaled | the secret's `lastUsedAt` |
 //! | `project-service-account-secret` | `createGroupSecret` | as above | as above |
 //! | `ai-model-api-key` | `createGroupModelKey` | `name` | the key's `lastUsedAt` |
+//! | `agent-api-key` (Cloud Manager / Ops Manager) | `POST /groups/{GROUP-ID}/agentapikeys` `{desc}` | `desc` | nothing: `--cutover now` or `at:TIME` only |
 //!
-//! Agent API keys (Cloud Manager / Ops Manager `POST /groups/{GROUP-ID}/agentapikeys`) are not
-//! rotated: their documented response (`id`, `key`, `desc`, `createdTime`, `createdUserId`,
-//! `createdIpAddr`, `createdBy`) shows no use, and rotation speaks the Atlas API.
+//! An agent key's documented response ("Create One Agent API Key", "Get All Agent API Keys for
+//! a Project": `_id`, `key`, `desc`, `createdTime`, `createdUserId`, `createdIpAddr`, `createdBy`)
+//! has no last-used field, so no evidence of use can be waited for.
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -24,6 +25,7 @@ pub fn rotates(kind: Kind) -> bool {
             | Kind::ServiceAccountSecret
             | Kind::ProjectServiceAccountSecret
             | Kind::AiModelApiKey
+            | Kind::AgentApiKey
     )
 }
 
@@ -61,6 +63,7 @@ pub fn used_since(item: &Value, since: Timestamp) -> bool {
 pub fn id_of(kind: Kind, item: &Value) -> Option<&str> {
     match kind {
         Kind::AiModelApiKey => item["apiKeyId"].as_str(),
+        Kind::AgentApiKey => item["_id"].as_str().or_else(|| item["id"].as_str()),
         _ => item["id"].as_str(),
     }
 }

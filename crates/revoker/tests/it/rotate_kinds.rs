@@ -432,3 +432,68 @@ fn when_the_deadline_passes_the_journal_records_a_cutover_not_a_use() {
         "{steps:?}"
     );
 }
+
+fn agent_keys(sim: &SimHandle, project: &Oid) -> Vec<Value> {
+    let url = format!("{}/groups/{project}/agentapikeys", sim.base_url());
+    let credential = (
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+        revoker_testkit::simulator::DEFAULT_PRIVATE_KEY,
+    );
+    let (status, body) = rotation::request("GET", &url, credential, None);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+#[test]
+fn an_agent_key_rotates_through_cloud_manager_at_its_cutover_and_never_after_use() {
+    let project = rotation::project_id(0, 0);
+    let old = oid(0xa9, 1);
+    let mut seeds = rotation::world_seeds(1, 1);
+    let mut s = Seed::new(Kind::AgentApiKey, project, old, None);
+    s.meta.org = Some(rotation::org_id(0));
+    seeds.push(s);
+    let sim = SimHandle::spawn(SimConfig::default(), seeds).expect("simulator");
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    write(&input, &[format!("agent-api-key,{project},{old},")]);
+    let out = path(&dir, "helper-out");
+    std::fs::create_dir(&out).expect("dir");
+    let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
+    let run = |cutover: &str| {
+        revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+            .args(["rotate", "--base-url", sim.base_url(), "--input"])
+            .arg(&input)
+            .arg("--report")
+            .arg(&report)
+            .args(["--deliver", &deliver, "--cutover", cutover])
+            .output()
+            .expect("rotate")
+    };
+    let refused = run("after-use");
+    let said = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.status.code(), Some(1), "{said}");
+    assert!(said.contains("shows no use of an agent key"), "{said}");
+    assert_eq!(agent_keys(&sim, &project).len(), 1);
+    let done = run("now");
+    let said = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let keys = agent_keys(&sim, &project);
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_ne!(keys[0]["_id"], old.to_string().as_str());
+    let marker = format!("revoker-rotation:{old}:");
+    assert!(
+        keys[0]["desc"]
+            .as_str()
+            .is_some_and(|d| d.starts_with(&marker)),
+        "{keys:?}"
+    );
+    let handed = handed(&out);
+    assert_eq!(handed.len(), 1);
+    assert_eq!(handed[0]["kind"], "agent-api-key");
+    assert_eq!(handed[0]["id"], keys[0]["_id"]);
+}
