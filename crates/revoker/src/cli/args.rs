@@ -764,30 +764,33 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct RotateArgs {
-    /// The credentials to rotate (CSV: kind, org, key).
+    /// The credentials to rotate (CSV: kind, scope, key, secret) [or the job's [rotate] input].
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Where the new secrets go: age:RECIPIENT[,…] (an age file per credential beside the
     /// report) or exec:COMMAND (a helper fed JSON on stdin, delivered when it exits 0).
     #[arg(long)]
-    pub deliver: String,
-    /// now (revoke first, then issue), after-use (once the replacement shows use) or at:TIME.
-    #[arg(long, default_value = "after-use")]
-    pub cutover: String,
+    pub deliver: Option<String>,
+    /// now (revoke first, then issue), after-use (once the replacement shows use) or at:TIME
+    /// [default: after-use].
+    #[arg(long)]
+    pub cutover: Option<String>,
     /// After-use: revoke the old key at the latest this long after delivery [default: 7d].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub deadline: Option<Duration>,
     /// How often a waiting cutover reads the access lists [default: 30s].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub poll: Option<Duration>,
-    /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl.
-    #[arg(long, default_value = "rotation.csv")]
-    pub report: PathBuf,
+    /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl [default:
+    /// rotation.csv].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// An organization or project never touched (or a file of such ids); repeatable, added to the
     /// job's protect: a row in one is refused before anything is created or sent (exit 2).
     #[arg(long, value_name = "ID|FILE")]
     pub protect: Vec<String>,
-    /// Job file with the connection settings (base URL, profile, credentials file, rates).
+    /// Job file with the connection settings and a [rotate] section (input, deliver, cutover,
+    /// deadline, poll, report); flags override it.
     #[arg(long)]
     pub job: Option<PathBuf>,
     #[command(flatten)]

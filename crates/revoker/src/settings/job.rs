@@ -102,6 +102,28 @@ pub struct JobFile {
     /// What an exemption past its `until` does: `protect` (the default; warned about) or `revoke`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired_exemptions: Option<ExpiredExemptions>,
+    /// `revoker rotate --job FILE`: the rotation's settings (`[rotate]`); its flags override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<RotateSection>,
+}
+
+/// A job's `[rotate]`: what `revoker rotate` takes as flags, relative paths relative to the job
+/// file's folder.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSection {
+    /// The credentials to rotate (CSV: kind, scope, key, secret).
+    pub input: Option<PathBuf>,
+    /// `age:RECIPIENT[,…]` or `exec:COMMAND`.
+    pub deliver: Option<String>,
+    /// `now`, `after-use` or `at:TIME`.
+    pub cutover: Option<String>,
+    #[serde(default, with = "opt_duration")]
+    pub deadline: Option<Duration>,
+    #[serde(default, with = "opt_duration")]
+    pub poll: Option<Duration>,
+    /// The rotation report (CSV); its journal is beside it.
+    pub report: Option<PathBuf>,
 }
 
 /// `ledger = true` (beside the reports, named after the job) or `ledger = "PATH"`.
@@ -313,6 +335,10 @@ impl JobFile {
         }
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
+        }
+        if let Some(rotate) = &mut job.rotate {
+            anchor(&mut rotate.input);
+            anchor(&mut rotate.report);
         }
         for f in &mut job.findings {
             if f.is_relative() {

@@ -269,6 +269,7 @@ fn merge(
         plan_max_age: merged!(plan_max_age),
         plan_public_key: merged!(plan_public_key),
         select: job.select.clone(),
+        rotate: job.rotate.clone(),
         orgs: job.orgs.clone(),
         ledger: merged!(ledger),
         escalate_after: merged!(escalate_after),

@@ -497,3 +497,45 @@ fn an_agent_key_rotates_through_cloud_manager_at_its_cutover_and_never_after_use
     assert_eq!(handed[0]["kind"], "agent-api-key");
     assert_eq!(handed[0]["id"], keys[0]["_id"]);
 }
+
+#[test]
+fn a_job_files_rotate_section_rotates_without_flags() {
+    let sim = rotation::world(SimConfig::default(), 1, 1);
+    let key = OldKey {
+        org: rotation::org_id(0),
+        roles: vec!["ORG_MEMBER".into()],
+        projects: vec![(rotation::project_id(0, 0), vec!["GROUP_READ_ONLY".into()])],
+        access: vec!["127.0.0.1".into()],
+    };
+    let made = rotation::make_key(&sim, &key, "service");
+    let dir = dir();
+    let jobs = path(&dir, "jobs");
+    std::fs::create_dir(&jobs).expect("jobs");
+    rotation::write_input(&jobs.join("keys.csv"), &[(key.org, made.id.clone())]);
+    let job = jobs.join("rotate.toml");
+    std::fs::write(
+        &job,
+        "[rotate]\ninput = \"keys.csv\"\ndeliver = \"exec:true\"\ncutover = \"now\"\nreport = \"rotation.csv\"\n",
+    )
+    .expect("job");
+    let out = revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+        .args(["rotate", "--base-url", sim.atlas_url(), "--job"])
+        .arg(&job)
+        .output()
+        .expect("rotate");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains(" verified"), "{said}");
+    assert_eq!(rotation::replacements(&sim, &key.org, &made.id).len(), 1);
+    assert!(jobs.join("rotation.csv").exists() && jobs.join("rotation.csv.rotate.jsonl").exists());
+    assert!(
+        !rotation::listed_keys(&sim, &key.org)
+            .iter()
+            .any(|i| i["id"] == made.id.as_str())
+    );
+}
