@@ -64,8 +64,9 @@ pub enum Command {
     /// credentials, and write them as an input for run, each row naming its finding.
     #[command(after_help = RESOLVE_EXAMPLES)]
     Resolve(Box<ResolveArgs>),
-    /// Rotate organization API keys: a replacement with the same roles, project assignments and
-    /// access list, delivered to an age file or a helper, the old key revoked at the cutover.
+    /// Rotate organization API keys (with the same roles, project assignments and access list),
+    /// service-account secrets, AI model keys and agent keys: a replacement delivered to an age
+    /// file or a helper, the old one revoked at the cutover.
     #[command(after_help = ROTATE_EXAMPLES)]
     Rotate(Box<RotateArgs>),
     /// Check an input file without sending anything.
