@@ -106,7 +106,7 @@ pub enum Command {
     },
 }
 
-const ROTATE_EXAMPLES: &str = "Each key moves planned → created → delivered → in_use → old_revoked → verified, journaled in REPORT.rotate.jsonl; run the same command again to resume.\n\nExit code 0 when every key is verified, 1 when any stopped (the report says why), 2 for usage.\n\nExamples:\n  revoker rotate --api atlas --input keys.csv \\\n      --deliver age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  revoker rotate --api atlas --input keys.csv --deliver 'exec:vault-put secret/atlas' --cutover now";
+const ROTATE_EXAMPLES: &str = "Each credential moves planned → created → delivered → in_use (or cut_over: no evidence of use, the deadline or the time) → old_revoked → verified, journaled in REPORT.rotate.jsonl; run the same command again to resume.\n\nExit code 0 when every key is verified, 1 when any stopped (the report says why), 2 for usage.\n\nExamples:\n  revoker rotate --api atlas --input keys.csv \\\n      --deliver age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  revoker rotate --api atlas --input keys.csv --deliver 'exec:vault-put secret/atlas' --cutover now\n  revoker rotate --job jobs/rotate.toml   # its [rotate]: input, deliver, cutover, deadline, poll, report";
 
 const RUN_EXAMPLES: &str = "\
 Examples:

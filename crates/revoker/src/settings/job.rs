@@ -336,21 +336,33 @@ impl JobFile {
         for org in job.orgs.values_mut() {
             anchor(&mut org.credentials_file);
         }
-        if let Some(rotate) = &mut job.rotate {
-            anchor(&mut rotate.input);
-            anchor(&mut rotate.report);
-        }
-        for f in &mut job.findings {
-            if f.is_relative() {
-                *f = dir.join(&*f);
-            }
-        }
-        if let Some(report) = &job.report
-            && Path::new(report).is_relative()
-        {
-            job.report = Some(dir.join(report).to_string_lossy().into_owned());
-        }
+        anchor_lists(&mut job, dir);
         Ok(job)
+    }
+}
+
+/// Anchors the job's findings, its report and its `[rotate]` paths at the job file's folder.
+fn anchor_lists(job: &mut JobFile, dir: &Path) {
+    let anchor = |p: &mut Option<PathBuf>| {
+        if let Some(p) = p
+            && p.is_relative()
+        {
+            *p = dir.join(&*p);
+        }
+    };
+    if let Some(rotate) = &mut job.rotate {
+        anchor(&mut rotate.input);
+        anchor(&mut rotate.report);
+    }
+    for f in &mut job.findings {
+        if f.is_relative() {
+            *f = dir.join(&*f);
+        }
+    }
+    if let Some(report) = &job.report
+        && Path::new(report).is_relative()
+    {
+        job.report = Some(dir.join(report).to_string_lossy().into_owned());
     }
 }
 
