@@ -202,7 +202,10 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     withdraw(env, t, &list, latest).await?;
     let mut revoked_first = latest.is_some_and(|l| l.revoked_first);
     let old_item = find(t.kind, &list.items, &old).cloned();
-    if old_item.is_none() && !revoked_first {
+    // Under --cutover now a run killed between the old credential's DELETE and its journal line
+    // left it unlisted: its DELETE is sent again below and a not-found counts as revoked.
+    let unjournaled_revocation = env.opts.cutover == Cutover::Now && latest.is_some();
+    if old_item.is_none() && !revoked_first && !unjournaled_revocation {
         return Err(format!("{} {old} is not listed", t.kind.as_str()));
     }
     let reach = latest.and_then(|l| l.reach.clone()).unwrap_or(list.reach);

@@ -539,3 +539,44 @@ fn a_job_files_rotate_section_rotates_without_flags() {
             .any(|i| i["id"] == made.id.as_str())
     );
 }
+
+/// Shrunk from `invariant_rotation_never_doubles_a_replacement_nor_revokes_before_delivery`
+/// (n = 1, kill_after = 3, --cutover now, a model key): killed after the old model key's DELETE
+/// but before the journal said so, the resume found it unlisted and stopped the row.
+#[test]
+fn a_resume_after_an_unjournaled_revocation_first_of_a_model_key_finishes() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    write(
+        &input,
+        &[format!("ai-model-api-key,{},{},", w.project, w.model)],
+    );
+    let planned = serde_json::json!({
+        "run": "crashed", "at": "2026-12-01T00:00:00Z", "kind": "ai-model-api-key",
+        "scope": w.project.to_string(), "old": w.model, "step": "planned",
+        "reach": {"org_roles": [], "projects": {}, "access": [], "attributes": ["cloud ANY", "geography ANY"]},
+    });
+    let mut journal = report.as_os_str().to_owned();
+    journal.push(".rotate.jsonl");
+    std::fs::write(&journal, format!("{planned}\n")).expect("journal");
+    let url = format!(
+        "{}/groups/{}/aiModelApiKeys/{}",
+        w.sim.atlas_url(),
+        w.project,
+        w.model
+    );
+    let (status, body) = rotation::request_as("DELETE", &url, rotation::AI_MODELS, None);
+    assert!(status / 100 == 2, "{status} {body}");
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let models = rotation::listed_model_keys(&w.sim, &w.project);
+    assert_eq!(models.len(), 1, "{models:?}");
+    assert_ne!(models[0]["apiKeyId"], w.model.as_str());
+}
