@@ -30,7 +30,7 @@ use super::auth::Digest;
 use super::made::Made;
 use super::routes::{Route, SimAnswer};
 use super::state::{World, lock};
-use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, Oid, Seed};
+use crate::model::{CLIENT_ID_PREFIX, ItemId, Kind, ModelKey, Oid, Seed};
 
 /// The address every request comes from.
 const CALLER: [u8; 4] = [127, 0, 0, 1];
@@ -63,6 +63,21 @@ struct Inner {
     by_public: HashMap<String, Oid>,
     /// `(client, secret)` → (its value, `lastUsedAt`).
     secrets: HashMap<(Oid, Oid), (String, Option<i64>)>,
+    /// Created AI model keys by `apiKeyId`.
+    models: HashMap<ModelKey, CreatedModel>,
+    /// Created agent API keys: `desc`.
+    agents: HashMap<Oid, String>,
+}
+
+/// A created AI model key (`createGroupModelKey`).
+#[derive(Clone, Debug)]
+struct CreatedModel {
+    name: String,
+    cloud: String,
+    geography: String,
+    secret: String,
+    created: i64,
+    last_used: Option<i64>,
 }
 
 /// What was created, and its use.
@@ -376,6 +391,132 @@ impl Creates {
     }
 }
 
+/// The most secrets a service account holds at once: Atlas keeps an old secret beside its
+/// replacement only (the Terraform provider's "Service Account Secret Rotation" guide calls the
+/// old one "the second slot").
+pub(super) const MAX_SECRETS: usize = 2;
+
+impl Creates {
+    /// A login at the token endpoint with a created secret's value: stamps its `lastUsedAt`.
+    pub(super) fn secret_login(&self, client: &Oid, value: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        let found = inner
+            .secrets
+            .iter_mut()
+            .find(|((c, _), (v, _))| c == client && v == value);
+        match found {
+            Some((_, (_, used))) => {
+                *used = Some(now());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `createGroupModelKey`: a new key, its secret in the answer this once.
+    pub(super) fn create_model(
+        &self,
+        project: &Oid,
+        body: &[u8],
+    ) -> Result<(ModelKey, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let field = |name: &str| {
+            body[name]
+                .as_str()
+                .filter(|v| !v.is_empty() && v.len() <= 250)
+                .map(str::to_string)
+                .ok_or_else(|| bad(&format!("{name} is required.")))
+        };
+        let (name, cloud, geography) = (field("name")?, field("cloud")?, field("geography")?);
+        let text: String = (0..24)
+            .map(|_| {
+                let n = rand::random::<u8>() % 36;
+                char::from_digit(u32::from(n), 36).unwrap_or('a')
+            })
+            .collect();
+        let id = ModelKey::parse(&text).ok_or_else(|| bad("no id"))?;
+        let secret = format!("al-{:032x}", rand::random::<u128>());
+        let created = now();
+        let model = CreatedModel {
+            name,
+            cloud,
+            geography,
+            secret: secret.clone(),
+            created,
+            last_used: None,
+        };
+        let mut answer = model_json(project, &id, &model);
+        answer["secret"] = json!(secret);
+        lock(&self.inner).models.insert(id, model);
+        Ok((id, SimAnswer::json(201, answer)))
+    }
+
+    /// A created model key as `listGroupModelKeys` shows it.
+    pub(super) fn model_listed(&self, project: &Oid, id: &ModelKey) -> Option<Value> {
+        let inner = lock(&self.inner);
+        inner.models.get(id).map(|m| model_json(project, id, m))
+    }
+
+    /// A request to the embedding service with a created model key's secret: stamps its use.
+    pub(super) fn model_used(&self, secret: &str) -> bool {
+        let mut inner = lock(&self.inner);
+        match inner.models.values_mut().find(|m| m.secret == secret) {
+            Some(m) => {
+                m.last_used = Some(now());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Cloud Manager's "Create One Agent API Key" (`POST /groups/{GROUP-ID}/agentapikeys`
+    /// `{desc}`): `_id`, `desc`, `key` (whole this once), `createdTime`, `createdBy`.
+    pub(super) fn create_agent(&self, body: &[u8]) -> Result<(Oid, SimAnswer), SimAnswer> {
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| bad("The request body is not JSON."))?;
+        let desc = body["desc"].as_str().unwrap_or_default().to_string();
+        let id = random_oid();
+        let answer = json!({
+            "_id": id.to_string(),
+            "desc": desc,
+            "key": format!("{:032x}{:032x}", rand::random::<u128>(), rand::random::<u128>()),
+            "createdTime": now() * 1000,
+            "createdBy": "PUBLIC_API",
+            "createdIpAddr": "127.0.0.1",
+        });
+        lock(&self.inner).agents.insert(id, desc);
+        Ok((id, SimAnswer::json(200, answer)))
+    }
+
+    /// A created agent key's `desc`.
+    pub(super) fn agent_desc(&self, id: &Oid) -> Option<String> {
+        lock(&self.inner).agents.get(id).cloned()
+    }
+
+    /// A deleted model key no longer authenticates.
+    pub(super) fn forget_model(&self, id: &ModelKey) {
+        lock(&self.inner).models.remove(id);
+    }
+}
+
+fn model_json(project: &Oid, id: &ModelKey, m: &CreatedModel) -> Value {
+    let mut v = json!({
+        "apiKeyId": id.to_string(),
+        "name": m.name,
+        "cloud": m.cloud,
+        "geography": m.geography,
+        "createdAt": super::lists::time(m.created),
+        "groupId": project.to_string(),
+        "status": "ACTIVE",
+        "maskedSecret": format!("al-****{}", &m.secret[m.secret.len() - 4..]),
+    });
+    if let Some(used) = m.last_used {
+        v["lastUsedAt"] = json!(super::lists::time(used));
+    }
+    v
+}
+
 fn not_found_key(key: &Oid) -> SimAnswer {
     SimAnswer::error(
         404,
@@ -402,6 +543,12 @@ pub(super) enum Create {
     Invite(Oid, Oid),
     /// `createDatabaseUser`: project.
     DbUser(Oid),
+    /// `createGroupSecret`: project, service account.
+    GroupSecret(Oid, Oid),
+    /// `createGroupModelKey`: project.
+    ModelKey(Oid),
+    /// Cloud Manager's agent API key create (v1.0): project.
+    AgentKey(Oid),
 }
 
 impl Create {
@@ -414,16 +561,24 @@ impl Create {
             Create::Account(org) => (Kind::ServiceAccount, org),
             Create::Invite(project, _) => (Kind::ProjectServiceAccount, project),
             Create::DbUser(project) => (Kind::ProjectApiKey, project),
+            Create::GroupSecret(project, _) => (Kind::ProjectServiceAccountSecret, project),
+            Create::ModelKey(project) => (Kind::AiModelApiKey, project),
+            Create::AgentKey(project) => (Kind::AgentApiKey, project),
         }
     }
 }
 
 /// The route of a `POST` this module answers (Atlas v2 only), if it is one.
 pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
-    if !v2 {
-        return None;
-    }
     let id = |text: &str| Oid::parse(text);
+    if !v2 {
+        return match parts {
+            ["groups", g, "agentapikeys"] => {
+                Some(Route::Create(Create::AgentKey(id(g)?), Vec::new()))
+            }
+            _ => None,
+        };
+    }
     let create = match parts {
         ["orgs", o, "apiKeys"] => Create::OrgKey(id(o)?),
         ["groups", g, "apiKeys", k] => Create::Assign(id(g)?, id(k)?),
@@ -437,6 +592,10 @@ pub(super) fn parse(v2: bool, parts: &[&str]) -> Option<Route> {
             crate::model::parse_client_id(c.strip_suffix(":invite")?)?,
         ),
         ["groups", g, "databaseUsers"] => Create::DbUser(id(g)?),
+        ["groups", g, "serviceAccounts", c, "secrets"] => {
+            Create::GroupSecret(id(g)?, crate::model::parse_client_id(c)?)
+        }
+        ["groups", g, "aiModelApiKeys"] => Create::ModelKey(id(g)?),
         _ => return None,
     };
     Some(Route::Create(create, Vec::new()))
@@ -468,6 +627,24 @@ pub(super) fn serve(world: &World, digest: &Digest, create: Create, body: &[u8])
         }
         Create::Invite(project, client) => super::made_creates::invite(world, project, client),
         Create::DbUser(project) => super::made_creates::db_user(world, project, body),
+        Create::GroupSecret(project, client) => group_secret(world, project, client, body),
+        Create::ModelKey(project) => match world.project_org(&project) {
+            None => Err(super::lists::missing_scope(Kind::AiModelApiKey, &project)),
+            Some(_) => world
+                .creates
+                .create_model(&project, body)
+                .map(|(id, answer)| {
+                    world.add_item(Kind::AiModelApiKey, project, None, ItemId::Model(id));
+                    (answer, None)
+                }),
+        },
+        Create::AgentKey(project) => match world.project_org(&project) {
+            None => Err(super::lists::missing_scope(Kind::AgentApiKey, &project)),
+            Some(_) => world.creates.create_agent(body).map(|(id, answer)| {
+                world.add_item(Kind::AgentApiKey, project, None, ItemId::Oid(id));
+                (answer, None)
+            }),
+        },
         Create::OrgKey(org) | Create::Access(org, _) | Create::Account(org) => {
             Err(super::lists::missing_scope(Kind::OrgApiKey, &org))
         }
@@ -513,13 +690,74 @@ fn assign(world: &World, project: Oid, key: Oid, body: &[u8]) -> Result<Served, 
     }
 }
 
+/// Refuses a third secret of an account ([`MAX_SECRETS`]).
+fn secret_room(world: &World, org: &Oid, client: &Oid) -> Result<(), SimAnswer> {
+    match world
+        .list(Kind::ServiceAccountSecret, org, Some(*client))
+        .len()
+        >= MAX_SECRETS
+    {
+        true => Err(SimAnswer::error(
+            400,
+            "SERVICE_ACCOUNT_SECRET_LIMIT_EXCEEDED",
+            format!(
+                "Service account {CLIENT_ID_PREFIX}{client} already has {MAX_SECRETS} secrets."
+            ),
+            "Bad Request",
+        )),
+        false => Ok(()),
+    }
+}
+
 fn org_secret(world: &World, org: Oid, client: Oid, body: &[u8]) -> Result<Served, SimAnswer> {
     if !world.service_account(Kind::ServiceAccount, &org, &client) {
         return Err(super::routes::not_found(&format!(
             "service account {CLIENT_ID_PREFIX}{client}"
         )));
     }
+    secret_room(world, &org, &client)?;
     let (secret, answer) = world.creates.create_secret(&client, body)?;
+    world.add_item(
+        Kind::ServiceAccountSecret,
+        org,
+        Some(client),
+        ItemId::Oid(secret),
+    );
+    // The account's secret is its secret in every project it is assigned to.
+    for project in world.org_projects(&org) {
+        if world.service_account(Kind::ProjectServiceAccount, &project, &client) {
+            let kind = Kind::ProjectServiceAccountSecret;
+            world.add_item(kind, project, Some(client), ItemId::Oid(secret));
+        }
+    }
+    let made = Made::Secret {
+        org,
+        client,
+        secret,
+    };
+    Ok((answer, Some(made)))
+}
+
+/// `createGroupSecret`: the account must be assigned to the project; the secret is also the
+/// organization's account's.
+fn group_secret(
+    world: &World,
+    project: Oid,
+    client: Oid,
+    body: &[u8],
+) -> Result<Served, SimAnswer> {
+    let org = world
+        .project_org(&project)
+        .ok_or_else(|| super::lists::missing_scope(Kind::ProjectServiceAccountSecret, &project))?;
+    if !world.service_account(Kind::ProjectServiceAccount, &project, &client) {
+        return Err(super::routes::not_found(&format!(
+            "service account {CLIENT_ID_PREFIX}{client}"
+        )));
+    }
+    secret_room(world, &org, &client)?;
+    let (secret, answer) = world.creates.create_secret(&client, body)?;
+    let kind = Kind::ProjectServiceAccountSecret;
+    world.add_item(kind, project, Some(client), ItemId::Oid(secret));
     world.add_item(
         Kind::ServiceAccountSecret,
         org,
@@ -552,5 +790,8 @@ pub(super) fn deleted(world: &World, digest: &Digest, target: &Seed) {
             }
         }
         _ => {}
+    }
+    if let Some(model) = target.model_key {
+        creates.forget_model(&model);
     }
 }

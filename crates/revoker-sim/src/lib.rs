@@ -30,6 +30,7 @@ pub mod seed;
 mod server;
 mod state;
 pub mod truth;
+mod usage;
 pub mod values;
 
 use std::net::SocketAddr;

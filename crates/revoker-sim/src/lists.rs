@@ -175,10 +175,16 @@ fn agent_keys(world: &World, req: &ListRequest<'_>, padding: usize) -> SimAnswer
         .enumerate()
         .map(|(index, k)| {
             let meta = world.meta(Kind::AgentApiKey, &req.scope, None, k);
-            let desc = meta.name.map_or_else(
-                || "simulated agent key".to_string(),
-                |l| l.as_str().to_string(),
-            );
+            let created_desc = match k {
+                ItemId::Oid(id) => world.creates.agent_desc(id),
+                ItemId::Model(_) => None,
+            };
+            let desc = created_desc.unwrap_or_else(|| {
+                meta.name.map_or_else(
+                    || "simulated agent key".to_string(),
+                    |l| l.as_str().to_string(),
+                )
+            });
             let created = meta.created.unwrap_or(1_764_000_000);
             // The example body writes epoch milliseconds; the field table (Cloud Manager,
             // "Agent API Keys" response documents) types it an ISO 8601 string.
@@ -281,11 +287,18 @@ fn item_json(
             })
         }
         Kind::AiModelApiKey => {
+            if let ItemId::Model(m) = id
+                && let Some(created) = world.creates.model_listed(&req.scope, m)
+            {
+                return created;
+            }
             let mut item = json!({
                 "apiKeyId": req.id(req.kind, id),
                 "name": name.unwrap_or_else(|| "simulated model key".into()),
                 "createdAt": req.date(DatedList::AiModelKeys, meta.created.unwrap_or(1_767_225_600), index),
                 "groupId": req.scope.to_string(),
+                "cloud": "ANY",
+                "geography": "ANY",
                 "status": "ACTIVE",
                 "maskedSecret": crate::values::masked_model_secret(&crate::values::model_secret(&meta, id)),
             });

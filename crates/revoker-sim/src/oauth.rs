@@ -90,8 +90,14 @@ impl OAuth {
     }
 
     /// `POST /api/oauth/token`.
-    pub(super) fn token(&self, authorization: Option<&str>, body: &[u8]) -> TokenAnswer {
-        if !self.client_ok(authorization) {
+    /// `POST /api/oauth/token`; `created` when the client logged in with a created secret.
+    pub(super) fn token_for(
+        &self,
+        created: bool,
+        authorization: Option<&str>,
+        body: &[u8],
+    ) -> TokenAnswer {
+        if !created && !self.client_ok(authorization) {
             return oauth_error(401, "invalid_client", "Invalid client credentials.");
         }
         let grant = url::form_urlencoded::parse(body)

@@ -398,6 +398,21 @@ async fn handle(
     if let Some(endpoint) = path.strip_prefix("/api/oauth/") {
         return Ok(oauth_answer(&state, req, endpoint.to_string()).await);
     }
+    if path == "/v1/embeddings" && req.method() == Method::POST {
+        let authorization = req
+            .headers()
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let (status, body) = super::usage::embeddings(&state.world, authorization);
+        let mut response = Response::new(SimBody::whole(
+            serde_json::to_vec(&body).unwrap_or_default(),
+        ));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return Ok(response);
+    }
     let counters = &state.counters;
     counters.requests.fetch_add(1, Ordering::Relaxed);
     let _in_flight = InFlight::enter(counters);
@@ -842,7 +857,10 @@ async fn oauth_answer(
     let answer = match (method, endpoint.as_str()) {
         (Method::POST, "token") => {
             counters.token_requests.fetch_add(1, Ordering::Relaxed);
-            let answer = state.oauth.token(authorization.as_deref(), &body);
+            let created = super::usage::secret_login(&state.world, authorization.as_deref());
+            let answer = state
+                .oauth
+                .token_for(created, authorization.as_deref(), &body);
             if answer.status == 200 {
                 counters.tokens_issued.fetch_add(1, Ordering::Relaxed);
             }

@@ -159,7 +159,32 @@ pub fn request(
 fn request_once(
     method: &str,
     url: &str,
+    credential: (&str, &str),
+    body: Option<Value>,
+) -> (u16, String, std::time::Duration) {
+    request_typed(method, url, credential, KEYS, body)
+}
+
+/// A request signed with the simulator's own credential, with the `Accept` (and content type)
+/// of the endpoint's version: the status and the body.
+/// A 429 is waited out as [`request`] does.
+pub fn request_as(method: &str, url: &str, accept: &str, body: Option<Value>) -> (u16, String) {
+    let credential = (DEFAULT_PUBLIC_KEY, DEFAULT_PRIVATE_KEY);
+    for _ in 0..600 {
+        let (status, text, wait) = request_typed(method, url, credential, accept, body.clone());
+        if status != 429 {
+            return (status, text);
+        }
+        std::thread::sleep(wait);
+    }
+    panic!("{method} {url}: still 429 after 600 tries")
+}
+
+fn request_typed(
+    method: &str,
+    url: &str,
     (public, private): (&str, &str),
+    accept: &str,
     body: Option<Value>,
 ) -> (u16, String, std::time::Duration) {
     let (runtime, http) = shared();
@@ -187,10 +212,10 @@ fn request_once(
         let mut req = http
             .request(method, url)
             .header("authorization", authorization)
-            .header("accept", KEYS);
+            .header("accept", accept);
         if let Some(body) = body {
             req = req
-                .header("content-type", KEYS)
+                .header("content-type", accept)
                 .body(serde_json::to_vec(&body).expect("json"));
         }
         let answer = req.send().await.expect("answer");
@@ -298,4 +323,71 @@ pub fn replacements(sim: &SimHandle, org: &Oid, old: &str) -> Vec<Value> {
         .into_iter()
         .filter(|k| k["desc"].as_str().is_some_and(|d| d.starts_with(&prefix)))
         .collect()
+}
+
+/// The Atlas `Accept` of service accounts and their secrets.
+pub const SERVICE_ACCOUNTS: &str = "application/vnd.atlas.2024-08-05+json";
+/// The Atlas `Accept` of AI model keys.
+pub const AI_MODELS: &str = "application/vnd.atlas.2025-03-12+json";
+
+/// A service account's secrets as `GET {orgs|groups}/{scope}/serviceAccounts/{clientId}` lists
+/// them (`home` is `orgs` or `groups`).
+pub fn listed_secrets(sim: &SimHandle, home: &str, scope: &Oid, client: &str) -> Vec<Value> {
+    let url = format!(
+        "{}/{home}/{scope}/serviceAccounts/{client}",
+        sim.atlas_url()
+    );
+    let (status, body) = request_as("GET", &url, SERVICE_ACCOUNTS, None);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["secrets"].as_array().cloned().unwrap_or_default()
+}
+
+/// A project's AI model keys as `listGroupModelKeys` lists them.
+pub fn listed_model_keys(sim: &SimHandle, project: &Oid) -> Vec<Value> {
+    let url = format!(
+        "{}/groups/{project}/aiModelApiKeys?itemsPerPage=500",
+        sim.atlas_url()
+    );
+    let (status, body) = request_as("GET", &url, AI_MODELS, None);
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    v["results"].as_array().cloned().unwrap_or_default()
+}
+
+/// The simulator's root (its URL without the API path).
+fn root(sim: &SimHandle) -> String {
+    let url = sim.atlas_url();
+    url.find("/api/").map_or(url, |i| &url[..i]).to_string()
+}
+
+/// A secret "deployed": a token request with it (`POST /api/oauth/token`, HTTP Basic).
+pub fn use_secret(sim: &SimHandle, client: &str, secret: &str) -> u16 {
+    use base64::Engine as _;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{client}:{secret}"));
+    let (runtime, http) = shared();
+    runtime.block_on(async {
+        http.post(format!("{}/api/oauth/token", root(sim)))
+            .header("authorization", format!("Basic {basic}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    })
+}
+
+/// A model key "deployed": a request to the embedding service with its secret.
+pub fn use_model_key(sim: &SimHandle, secret: &str) -> u16 {
+    let (runtime, http) = shared();
+    runtime.block_on(async {
+        http.post(format!("{}/v1/embeddings", root(sim)))
+            .header("authorization", format!("Bearer {secret}"))
+            .body(r#"{"input": ["x"], "model": "voyage-3"}"#)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    })
 }

@@ -1,16 +1,18 @@
 //! The rotation scenario (issue 41): 200 organization API keys over 4 organizations, each
 //! assigned to 1–20 projects and holding 1–50 access-list entries, rotated at the API's limit
 //! (a 200/s user bucket, `--rate 200/s`) with delivery to an age file; then a second world killed
-//! (SIGKILL) halfway and resumed. Figures: time against the ideal for the requests the run sent,
-//! reach differences by listing, duplicate and lost replacements.
+//! (SIGKILL) halfway and resumed. Mixed in: one service-account secret and one AI model key for
+//! every 10 keys. Figures: time against the ideal for the requests the run sent, reach
+//! differences by listing, duplicate and lost replacements.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use revoker_testkit::rotation::{self, OldKey};
+use revoker_testkit::simulator::model::ModelKey;
 use revoker_testkit::simulator::{
-    Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, SimConfig, SimHandle,
+    Bucket, DEFAULT_PRIVATE_KEY, DEFAULT_PUBLIC_KEY, Kind, Oid, Seed, SimConfig, SimHandle,
 };
 use serde_json::Value;
 
@@ -18,13 +20,100 @@ use super::{Bench, Figures, run_measured};
 
 const RATE: f64 = 200.0;
 
-fn world(n: u64) -> (SimHandle, Vec<(OldKey, String)>) {
+/// The secrets and model keys mixed in: (kind, scope, key text, secret text, old id).
+type Other = (&'static str, Oid, String, String, String);
+
+fn others(n: u64) -> (Vec<Seed>, Vec<Other>) {
+    let (mut seeds, mut out) = (Vec::new(), Vec::new());
+    // Ids of their own in every world: the runs share their report's journal, which would take a
+    // credential of the same id as verified by an earlier run.
+    let tag = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos())
+        .to_be_bytes();
+    for i in 0..(n / 10) as u8 {
+        let org = rotation::org_id(u32::from(i % 4));
+        let project = rotation::project_id(u32::from(i % 4), 0);
+        let [a, b, c, d] = tag;
+        let client = Oid::from_bytes([0xc0, i, a, b, c, d, 0, 0, 0, 0, 0, 1]);
+        let secret = Oid::from_bytes([0x5e, i, a, b, c, d, 0, 0, 0, 0, 0, 1]);
+        seeds.push(Seed::new(
+            Kind::ServiceAccountSecret,
+            org,
+            client,
+            Some(secret),
+        ));
+        let text = format!("mdb_sa_id_{client}");
+        out.push((
+            "service-account-secret",
+            org,
+            text,
+            secret.to_string(),
+            secret.to_string(),
+        ));
+        let id = format!(
+            "bm{}{i:03}key0000000",
+            u32::from_be_bytes(tag) % 100_000_000 + 100_000_000
+        );
+        let mut m = Seed::model(project, ModelKey::parse(&id).expect("model key"));
+        m.meta.org = Some(org);
+        seeds.push(m);
+        out.push(("ai-model-api-key", project, id.clone(), String::new(), id));
+    }
+    (seeds, out)
+}
+
+fn write_mixed(path: &Path, keys: &[(Oid, String)], others: &[Other]) {
+    let mut csv = String::from("kind,scope,key,secret\n");
+    for (org, id) in keys {
+        csv.push_str(&format!("org-api-key,{org},{id},\n"));
+    }
+    for o in others {
+        csv.push_str(&format!("{},{},{},{}\n", o.0, o.1, o.2, o.3));
+    }
+    std::fs::write(path, csv).expect("input");
+}
+
+/// The mixed-in credentials: (duplicates, lost).
+fn judge_others(sim: &SimHandle, others: &[Other]) -> (usize, usize) {
+    let (mut dup, mut lost) = (0, 0);
+    for o in others {
+        let (live, old_live) = match o.0 {
+            "ai-model-api-key" => {
+                let listed = rotation::listed_model_keys(sim, &o.1);
+                let marker = format!("revoker-rotation:{}:", o.4);
+                let new = listed
+                    .iter()
+                    .filter(|k| k["name"].as_str().is_some_and(|n| n.starts_with(&marker)))
+                    .count();
+                (new, listed.iter().any(|k| k["apiKeyId"] == o.4.as_str()))
+            }
+            _ => {
+                let listed = rotation::listed_secrets(sim, "orgs", &o.1, &o.2);
+                let new = listed.iter().filter(|s| s["id"] != o.4.as_str()).count();
+                (new, listed.len() > new)
+            }
+        };
+        match live {
+            0 => lost += 1,
+            1 if old_live => lost += 1,
+            1 => {}
+            more => dup += more - 1,
+        }
+    }
+    (dup, lost)
+}
+
+fn world(n: u64) -> (SimHandle, Vec<(OldKey, String)>, Vec<Other>) {
     let config = SimConfig {
         user_bucket: Some(Bucket::per_minute(RATE as u32 * 60)),
         retry_after: Some(1),
         ..SimConfig::default()
     };
-    let sim = rotation::world(config, 4, 20);
+    let (extra, others) = others(n);
+    let mut seeds = rotation::world_seeds(4, 20);
+    seeds.extend(extra);
+    let sim = SimHandle::spawn(config, seeds).expect("start the simulator");
     let olds = (0..n as u32)
         .map(|i| {
             let o = i % 4;
@@ -48,7 +137,7 @@ fn world(n: u64) -> (SimHandle, Vec<(OldKey, String)>) {
         .collect();
     // A full bucket for the run.
     std::thread::sleep(Duration::from_millis(1500));
-    (sim, olds)
+    (sim, olds, others)
 }
 
 fn rotate_cmd(b: &Bench, sim: &SimHandle, tag: &str, input: &Path) -> Command {
@@ -152,10 +241,10 @@ fn judge(sim: &SimHandle, olds: &[(OldKey, String)]) -> (usize, usize, usize) {
 
 pub(super) fn rotate(b: &Bench) -> Figures {
     let n = b.size(200, 20);
-    let (sim, olds) = world(n);
+    let (sim, olds, others) = world(n);
     let input = b.file("rot.csv");
     let rows: Vec<_> = olds.iter().map(|(k, id)| (k.org, id.clone())).collect();
-    rotation::write_input(&input, &rows);
+    write_mixed(&input, &rows, &others);
     let before = sim.stats();
     let (elapsed, _, code) = run_measured(
         rotate_cmd(b, &sim, "timed", &input),
@@ -166,12 +255,18 @@ pub(super) fn rotate(b: &Bench) -> Figures {
     let sent = (after.requests - after.challenges) - (before.requests - before.challenges);
     let throttled = after.status(429) - before.status(429);
     let (differ, dup, lost) = judge(&sim, &olds);
+    let (other_dup, other_lost) = judge_others(&sim, &others);
+    let (dup, lost) = (dup + other_dup, lost + other_lost);
     drop(sim);
     let (killed_dup, killed_lost) = kill_and_resume(b, n);
     vec![
         (
             "wall / ideal (requests / 200/s)",
             elapsed.as_secs_f64() / (sent as f64 / RATE),
+        ),
+        (
+            "credentials (keys + secrets + model keys)",
+            (n as usize + others.len()) as f64,
         ),
         ("requests sent", sent as f64),
         ("429s", throttled as f64),
@@ -185,10 +280,10 @@ pub(super) fn rotate(b: &Bench) -> Figures {
 }
 
 fn kill_and_resume(b: &Bench, n: u64) -> (usize, usize) {
-    let (sim, olds) = world(n);
+    let (sim, olds, others) = world(n);
     let input = b.file("rot-kill.csv");
     let rows: Vec<_> = olds.iter().map(|(k, id)| (k.org, id.clone())).collect();
-    rotation::write_input(&input, &rows);
+    write_mixed(&input, &rows, &others);
     let report = b.file("killed.rotation.csv");
     let journal = revoker::rotate::journal::path_for(&report);
     let lines = || {
@@ -211,5 +306,6 @@ fn kill_and_resume(b: &Bench, n: u64) -> (usize, usize) {
     );
     assert_eq!(code, 0);
     let (_, dup, lost) = judge(&sim, &olds);
-    (dup, lost)
+    let (other_dup, other_lost) = judge_others(&sim, &others);
+    (dup + other_dup, lost + other_lost)
 }

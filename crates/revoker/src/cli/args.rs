@@ -74,8 +74,9 @@ pub enum Command {
     /// credentials, and write them as an input for run, each row naming its finding.
     #[command(after_help = RESOLVE_EXAMPLES)]
     Resolve(Box<ResolveArgs>),
-    /// Rotate organization API keys: a replacement with the same roles, project assignments and
-    /// access list, delivered to an age file or a helper, the old key revoked at the cutover.
+    /// Rotate organization API keys (with the same roles, project assignments and access list),
+    /// service-account secrets, AI model keys and agent keys: a replacement delivered to an age
+    /// file or a helper, the old one revoked at the cutover.
     #[command(after_help = ROTATE_EXAMPLES)]
     Rotate(Box<RotateArgs>),
     /// Check an input file without sending anything.
@@ -115,7 +116,7 @@ pub enum Command {
     },
 }
 
-const ROTATE_EXAMPLES: &str = "Each key moves planned → created → delivered → in_use → old_revoked → verified, journaled in REPORT.rotate.jsonl; run the same command again to resume.\n\nExit code 0 when every key is verified, 1 when any stopped (the report says why), 2 for usage.\n\nExamples:\n  revoker rotate --api atlas --input keys.csv \\\n      --deliver age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  revoker rotate --api atlas --input keys.csv --deliver 'exec:vault-put secret/atlas' --cutover now";
+const ROTATE_EXAMPLES: &str = "Each credential moves planned → created → delivered → in_use (or cut_over: no evidence of use, the deadline or the time) → old_revoked → verified, journaled in REPORT.rotate.jsonl; run the same command again to resume.\n\nExit code 0 when every key is verified, 1 when any stopped (the report says why), 2 for usage.\n\nExamples:\n  revoker rotate --api atlas --input keys.csv \\\n      --deliver age:age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n  revoker rotate --api atlas --input keys.csv --deliver 'exec:vault-put secret/atlas' --cutover now\n  revoker rotate --job jobs/rotate.toml   # its [rotate]: input, deliver, cutover, deadline, poll, report";
 
 const RUN_EXAMPLES: &str = "\
 Examples:
@@ -778,30 +779,33 @@ pub struct VerifyArgs {
 
 #[derive(Args, Debug)]
 pub struct RotateArgs {
-    /// The credentials to rotate (CSV: kind, org, key).
+    /// The credentials to rotate (CSV: kind, scope, key, secret) [or the job's [rotate] input].
     #[arg(long)]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Where the new secrets go: age:RECIPIENT[,…] (an age file per credential beside the
     /// report) or exec:COMMAND (a helper fed JSON on stdin, delivered when it exits 0).
     #[arg(long)]
-    pub deliver: String,
-    /// now (revoke first, then issue), after-use (once the replacement shows use) or at:TIME.
-    #[arg(long, default_value = "after-use")]
-    pub cutover: String,
+    pub deliver: Option<String>,
+    /// now (revoke first, then issue), after-use (once the replacement shows use) or at:TIME
+    /// [default: after-use].
+    #[arg(long)]
+    pub cutover: Option<String>,
     /// After-use: revoke the old key at the latest this long after delivery [default: 7d].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub deadline: Option<Duration>,
     /// How often a waiting cutover reads the access lists [default: 30s].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub poll: Option<Duration>,
-    /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl.
-    #[arg(long, default_value = "rotation.csv")]
-    pub report: PathBuf,
+    /// The rotation report (CSV, appended); its journal is REPORT.rotate.jsonl [default:
+    /// rotation.csv].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// An organization or project never touched (or a file of such ids); repeatable, added to the
     /// job's protect: a row in one is refused before anything is created or sent (exit 2).
     #[arg(long, value_name = "ID|FILE")]
     pub protect: Vec<String>,
-    /// Job file with the connection settings (base URL, profile, credentials file, rates).
+    /// Job file with the connection settings and a [rotate] section (input, deliver, cutover,
+    /// deadline, poll, report); flags override it.
     #[arg(long)]
     pub job: Option<PathBuf>,
     #[command(flatten)]

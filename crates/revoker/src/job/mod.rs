@@ -23,6 +23,8 @@ pub mod report_path;
 pub mod resolve;
 mod revoke;
 pub mod rotate;
+mod rotate_env;
+mod rotate_other;
 pub mod run;
 pub mod select;
 pub mod server;

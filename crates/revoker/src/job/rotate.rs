@@ -1,11 +1,11 @@
-//! A rotation run: for each organization API key of the input, a replacement with its reach
+//! A rotation run: for each organization API key of the input (other kinds: [`super::rotate_other`]), a replacement with its reach
 //! (`createOrgApiKey`, `addGroupApiKey` per project, `createOrgAccessEntry`), checked set-equal by
 //! listing, delivered ([`crate::rotate::deliver`]), the cutover waited for, the old key revoked by
 //! the engine's DELETE and the result verified by listing. Every step is journaled before it is
 //! taken ([`crate::rotate::journal`]); a resume withdraws a marked replacement whose secret it no
 //! longer holds before it creates another, so a credential never has two live replacements.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,29 +14,20 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use crate::api::{Answer, Client};
-use crate::engine::{self, Context, StopFlag};
+use crate::engine::StopFlag;
 use crate::figures::Figures;
 use crate::input::{Kind, ObjectId, Target};
 use crate::job::Failure;
-use crate::rotate::deliver::{Deliver, NewSecret};
+use crate::rotate::deliver::NewSecret;
 use crate::rotate::journal::{Journal, Line, Step};
 use crate::rotate::reach::{Reach, used_since};
 use crate::rotate::{self, Cutover};
+use crate::select::read::ListError;
 use crate::settings::Settings;
-use crate::vocab::exit;
 
-/// What a rotation was asked.
-#[derive(Clone, Debug)]
-pub struct RotateOptions {
-    pub input: PathBuf,
-    pub deliver: Deliver,
-    pub cutover: Cutover,
-    /// After-use: revoke the old credential at the latest this long after delivery.
-    pub deadline: Duration,
-    pub report: PathBuf,
-    /// How often a waiting cutover reads the access lists.
-    pub poll: Duration,
-}
+pub use super::rotate_env::RotateOptions;
+use super::rotate_env::{Env, Stop, delete, journal, list_all, list_pages, old_of, post};
+use crate::vocab::exit;
 
 /// What became of one credential.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -49,22 +40,8 @@ pub struct Rotated {
     pub message: String,
 }
 
-struct Env {
-    ctx: Arc<Context>,
-    /// The public key of the API key this rotation runs as: never rotated by itself (revoking it
-    /// first, or before its replacement is in use, would lock the run out mid-way).
-    own_public: Option<String>,
-    journal: Mutex<Journal>,
-    opts: RotateOptions,
-    run: String,
-    folder: PathBuf,
-}
-
-/// A row stopped: the message names why.
-type Stop = String;
-
 /// The rows of a rotation input: CSV with a header naming `kind`, the scope (`org`, `project` or
-/// `scope`) and `key`.
+/// `scope`), `key` and, for a secret, `secret`.
 pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
     let bytes = crate::fsx::read_bounded(path, crate::fsx::Links::Follow, 64 << 20)
         .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
@@ -87,22 +64,25 @@ pub fn read_rows(path: &Path) -> Result<Vec<Target>, Failure> {
             path.display()
         )));
     };
+    let secret = col(&["secret", "secretId"]);
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (n, record) in reader.records().enumerate() {
         let record = record.map_err(Failure::usage)?;
         let cell = |i: usize| record.get(i).unwrap_or("");
-        let target = Target::parse(cell(k), cell(s), cell(key), "")
-            .filter(|t| t.kind == Kind::OrgApiKey)
+        let secret = secret.map(cell).unwrap_or("");
+        let target = Target::parse(cell(k), cell(s), cell(key), secret)
+            .filter(|t| rotate::kinds::rotates(t.kind))
             .ok_or_else(|| {
                 Failure::usage(format!(
-                    "{} line {}: not an org-api-key row (rotation rotates organization API keys)",
+                    "{} line {}: not a row rotation takes (org-api-key; service-account-secret or project-service-account-secret with a secret column; ai-model-api-key)",
                     path.display(),
                     n + 2
                 ))
             })?;
-        // A key listed twice is rotated once: two rows would make two live replacements.
-        if !seen.insert(target.key) {
+        // A credential listed twice is rotated once: two rows would make two live replacements
+        // (a secret is one credential whether its row names the organization or a project).
+        if !seen.insert(old_of(&target)) {
             tracing::warn!(
                 "{} line {}: {target} is listed again: rotated once",
                 path.display(),
@@ -135,6 +115,21 @@ fn refuse_protected(settings: &Settings, input: &Path, rows: &[Target]) -> Resul
     }
 }
 
+/// Agent keys are Cloud Manager's and Ops Manager's (API v1.0); every other kind is rotated
+/// through the Atlas Administration API v2.
+fn check_api(api: crate::api::Api, rows: &[Target]) -> Result<(), Failure> {
+    let atlas = api == crate::api::Api::Atlas;
+    match rows.iter().find(|t| (t.kind == Kind::AgentApiKey) == atlas) {
+        None => Ok(()),
+        Some(t) if atlas => Err(Failure::usage(format!(
+            "{t}: agent API keys are Cloud Manager's and Ops Manager's: rotate them in a run of their own with --api cloud-manager (or an …/api/public/v1.0 base URL)"
+        ))),
+        Some(t) => Err(Failure::usage(format!(
+            "{t}: rotate creates through the Atlas Administration API v2: use --api atlas or an …/api/atlas/v2 base URL (only agent API keys rotate through Cloud Manager)"
+        ))),
+    }
+}
+
 /// `revoker rotate`: rotates every row, appends each outcome to the report, answers the rows and
 /// the exit code (0 when every row is verified).
 pub async fn rotate_command(
@@ -142,12 +137,8 @@ pub async fn rotate_command(
     opts: RotateOptions,
 ) -> Result<(Vec<Rotated>, i32), Failure> {
     let found = settings.credential.as_ref().map_err(Failure::usage)?;
-    if settings.api != crate::api::Api::Atlas {
-        return Err(Failure::usage(
-            "rotate creates through the Atlas Administration API v2: use --api atlas or an …/api/atlas/v2 base URL",
-        ));
-    }
     let rows = read_rows(&opts.input)?;
+    check_api(settings.api, &rows)?;
     refuse_protected(&settings, &opts.input, &rows)?;
     let report = opts.report.clone();
     let _lock = crate::report::ReportLock::acquire(&report, true)?;
@@ -163,9 +154,14 @@ pub async fn rotate_command(
         crate::api::Credential::ApiKey { public_key, .. } => Some(public_key.clone()),
         crate::api::Credential::ServiceAccount { .. } => None,
     };
+    let own_client = match &found.credential {
+        crate::api::Credential::ServiceAccount { client_id, .. } => Some(client_id.clone()),
+        crate::api::Credential::ApiKey { .. } => None,
+    };
     let env = Arc::new(Env {
         ctx,
         own_public,
+        own_client,
         journal: Mutex::new(journal),
         folder: rotate::deliver::folder_for(&report),
         run: jiff::Timestamp::now()
@@ -215,8 +211,11 @@ fn write_report(path: &Path, run: &str, rows: &[Rotated]) -> std::io::Result<()>
 
 /// One credential, from wherever its journal left it.
 async fn rotate_one(env: &Env, target: Target) -> Rotated {
-    let old = target.key.to_string();
-    let result = steps(env, &target).await;
+    let old = old_of(&target);
+    let result = match target.kind {
+        Kind::OrgApiKey => steps(env, &target).await,
+        _ => super::rotate_other::steps(env, &target).await,
+    };
     let (step, new, message) = match result {
         Ok((new, note)) => (Step::Verified, Some(new), note),
         Err(why) => {
@@ -240,35 +239,6 @@ async fn rotate_one(env: &Env, target: Target) -> Rotated {
     }
 }
 
-async fn journal(
-    env: &Env,
-    t: &Target,
-    step: Step,
-    new: Option<String>,
-    reach: Option<&Reach>,
-    message: &str,
-) -> Result<(), Stop> {
-    let line = Line {
-        run: env.run.clone(),
-        at: jiff::Timestamp::now().to_string(),
-        kind: t.kind.as_str().into(),
-        scope: t.scope.to_string(),
-        old: t.key.to_string(),
-        step,
-        new,
-        reach: reach.cloned(),
-        message: message.into(),
-        revoked_first: false,
-        delivered: None,
-        from: None,
-    };
-    env.journal
-        .lock()
-        .await
-        .write(line)
-        .map_err(|e| format!("rotation journal: {e}"))
-}
-
 /// The steps after the journal's last one; `Ok` with the replacement once verified.
 async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
     let old = t.key.to_string();
@@ -279,7 +249,7 @@ async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
         return Ok((new, "verified by an earlier run".into()));
     }
     let (new, reach, delivered_at) = match (progress, &latest) {
-        (Some(Step::Delivered | Step::InUse | Step::OldRevoked), Some(l)) => {
+        (Some(Step::Delivered | Step::InUse | Step::CutOver | Step::OldRevoked), Some(l)) => {
             let at = l.delivered.as_deref().unwrap_or(&l.at);
             let at = at
                 .parse::<jiff::Timestamp>()
@@ -415,7 +385,15 @@ async fn create(env: &Env, t: &Target, reach: &Reach) -> Result<(ObjectId, NewSe
         "desc": rotate::marker(&t.key.to_string(), &env.run),
         "roles": reach.org_roles.iter().collect::<Vec<_>>(),
     });
-    let answer = post(env, t.scope, &["orgs", &org, "apiKeys"], body, false).await?;
+    let answer = post(
+        env,
+        Kind::OrgApiKey,
+        t.scope,
+        &["orgs", &org, "apiKeys"],
+        body,
+        false,
+    )
+    .await?;
     let id = answer["id"]
         .as_str()
         .and_then(ObjectId::parse)
@@ -442,11 +420,20 @@ async fn grant_and_check(env: &Env, t: &Target, new: ObjectId, reach: &Reach) ->
         let scope =
             ObjectId::parse(project).ok_or_else(|| format!("project id {project} is not an id"))?;
         let body = json!([{ "roles": roles }]);
-        post(env, scope, &["groups", project, "apiKeys", &id], body, true).await?;
+        post(
+            env,
+            Kind::OrgApiKey,
+            scope,
+            &["groups", project, "apiKeys", &id],
+            body,
+            true,
+        )
+        .await?;
     }
     if !reach.access.is_empty() {
         post(
             env,
+            Kind::OrgApiKey,
             t.scope,
             &["orgs", &org, "apiKeys", &id, "accessList"],
             reach.access_body(),
@@ -494,8 +481,8 @@ async fn cutover(
     reach: &Reach,
     delivered: jiff::Timestamp,
 ) -> Result<(), Stop> {
-    let note = match env.opts.cutover {
-        Cutover::Now => "revoked first".to_string(),
+    let (step, note) = match env.opts.cutover {
+        Cutover::Now => (Step::CutOver, "revoked first".to_string()),
         Cutover::At(when) => {
             let wait = when
                 .duration_since(jiff::Timestamp::now())
@@ -509,11 +496,11 @@ async fn cutover(
             {
                 return Err("stopped while waiting for the cutover time".into());
             }
-            format!("at {when}")
+            (Step::CutOver, format!("at {when}"))
         }
         Cutover::AfterUse => wait_for_use(env, t, new, delivered).await?,
     };
-    journal(env, t, Step::InUse, Some(new.into()), Some(reach), &note).await?;
+    journal(env, t, step, Some(new.into()), Some(reach), &note).await?;
     if env.opts.cutover != Cutover::Now {
         delete_key(env, t.scope, t.key).await?;
     }
@@ -535,7 +522,7 @@ async fn wait_for_use(
     t: &Target,
     new: &str,
     delivered: jiff::Timestamp,
-) -> Result<String, Stop> {
+) -> Result<(Step, String), Stop> {
     let org = t.scope.to_string();
     let old = t.key.to_string();
     let deadline = std::time::Instant::now()
@@ -552,20 +539,23 @@ async fn wait_for_use(
             match list_pages(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await {
                 Ok(list) => list,
                 // Revoked by a run that stopped before journaling it: the cutover has happened.
-                Err((_, Answer::NotFound { .. })) => {
-                    return Ok("the old key is already gone".into());
+                Err((_, ListError::Answer(Answer::NotFound { .. }))) => {
+                    return Ok((Step::CutOver, "the old key is already gone".into()));
                 }
-                Err((path, a)) => return Err(format!("GET {path}: {}", a.described())),
+                Err((path, e)) => return Err(format!("GET {path}: {}", e.described())),
             };
         if used_since(&new_list, delivered) && !used_since(&old_list, delivered) {
-            return Ok("the replacement is in use".into());
+            return Ok((Step::InUse, "the replacement is in use".into()));
         }
         let next = std::time::Instant::now() + env.opts.poll;
         if next >= deadline {
             if !env.ctx.stop().sleep_until(deadline).await {
                 return Err("stopped while waiting for the replacement's use".into());
             }
-            return Ok("deadline reached before the replacement showed use".into());
+            return Ok((
+                Step::CutOver,
+                "deadline reached before the replacement showed use".into(),
+            ));
         }
         if !env.ctx.stop().sleep_until(next).await {
             return Err("stopped while waiting for the replacement's use".into());
@@ -592,85 +582,6 @@ async fn verify(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), S
     }
 }
 
-/// Every item of a paged list.
-async fn list_all(env: &Env, scope: ObjectId, segments: &[&str]) -> Result<Vec<Value>, Stop> {
-    list_pages(env, scope, segments)
-        .await
-        .map_err(|(path, a)| format!("GET {path}: {}", a.described()))
-}
-
-/// Every item of a paged list, or the path and the answer that was not a page.
-async fn list_pages(
-    env: &Env,
-    scope: ObjectId,
-    segments: &[&str],
-) -> Result<Vec<Value>, (String, Answer)> {
-    let spec = engine::read::spec(&env.ctx, segments, Kind::OrgApiKey, true);
-    let mut items = Vec::new();
-    for page in 1.. {
-        let value: Value = engine::read::get(&env.ctx, scope, &spec, page)
-            .await
-            .map_err(|a| (spec.url.path().to_string(), a))?;
-        let results = value["results"].as_array().cloned().unwrap_or_default();
-        let total = value["totalCount"].as_u64().unwrap_or(0) as usize;
-        let empty = results.is_empty();
-        items.extend(results);
-        if empty || items.len() >= total {
-            break;
-        }
-    }
-    Ok(items)
-}
-
-/// A `POST` with the run's pacing; retried only when `idempotent` (a create is sent once: a lost
-/// answer stops the row, and the resume withdraws what it may have made).
-async fn post(
-    env: &Env,
-    scope: ObjectId,
-    segments: &[&str],
-    body: Value,
-    idempotent: bool,
-) -> Result<Value, Stop> {
-    let client = env.ctx.client().clone();
-    let url = crate::api::url_of(client.base_url(), segments, client.envelope());
-    let accept = client.api().accept(Kind::OrgApiKey);
-    let bytes = serde_json::to_vec(&body).unwrap_or_default();
-    let dispatch = engine::go_ahead(&env.ctx, scope)
-        .await
-        .ok_or("the run stopped")?;
-    let attempted = engine::with_retries(
-        &env.ctx,
-        (scope, engine::Purpose::Read),
-        dispatch,
-        || client.post(&url, accept, bytes.clone()),
-        |reply| match &reply.answer {
-            Answer::Done { .. } if reply.body.is_empty() => Ok(Value::Null),
-            Answer::Done { .. } => {
-                engine::read::parse::<Value>(&reply.body).map_err(|why| Answer::Rejected {
-                    status: 200,
-                    code: String::new(),
-                    detail: format!("the answer is not what the API documents ({why})"),
-                })
-            }
-            Answer::Transient {
-                status,
-                code,
-                detail,
-                ..
-            } if !idempotent => Err(Answer::Rejected {
-                status: status.unwrap_or(0),
-                code: code.clone(),
-                detail: format!("{detail} (a create is not sent twice)"),
-            }),
-            other => Err(other.clone()),
-        },
-    )
-    .await;
-    attempted
-        .result
-        .map_err(|a| format!("POST {}: {}", url.path(), a.described()))
-}
-
 /// Revokes an organization API key through the engine's DELETE; gone already counts as revoked.
 async fn delete_key(env: &Env, org: ObjectId, key: ObjectId) -> Result<(), Stop> {
     let target = Target {
@@ -679,22 +590,5 @@ async fn delete_key(env: &Env, org: ObjectId, key: ObjectId) -> Result<(), Stop>
         key,
         secret: None,
     };
-    let client = env.ctx.client().clone();
-    let dispatch = engine::go_ahead(&env.ctx, org)
-        .await
-        .ok_or("the run stopped")?;
-    let attempted = engine::with_retries(
-        &env.ctx,
-        (org, engine::Purpose::Revoke),
-        dispatch,
-        || client.revoke(&target),
-        |reply| match &reply.answer {
-            Answer::Done { .. } | Answer::NotFound { .. } => Ok(()),
-            other => Err(other.clone()),
-        },
-    )
-    .await;
-    attempted
-        .result
-        .map_err(|a| format!("DELETE organization API key {key}: {}", a.described()))
+    delete(env, &target).await
 }

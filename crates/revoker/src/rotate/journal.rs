@@ -24,6 +24,9 @@ pub enum Step {
     Created,
     Delivered,
     InUse,
+    /// The cutover came without evidence of the replacement's use: the deadline passed, the
+    /// time given came, `--cutover now`, or the old credential was already gone.
+    CutOver,
     OldRevoked,
     Verified,
     /// The row stopped; the message says why.
@@ -39,6 +42,7 @@ impl Step {
             Step::Created => "created",
             Step::Delivered => "delivered",
             Step::InUse => "in_use",
+            Step::CutOver => "cut_over",
             Step::OldRevoked => "old_revoked",
             Step::Verified => "verified",
             Step::Stopped => "stopped",
@@ -70,6 +74,11 @@ pub struct Line {
     /// A stopped row's last step taken, where a resume goes on from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<Step>,
+    /// A secret's row: the ids of the account's secrets listed when `creating` was journaled (a
+    /// secret has no description to mark it: one listed later and not among these is the
+    /// replacement a crashed run made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<String>,
 }
 
 impl Line {
@@ -136,6 +145,9 @@ impl Journal {
             }
             if line.delivered.is_none() {
                 line.delivered = prev.delivered.clone();
+            }
+            if line.before.is_empty() {
+                line.before = prev.before.clone();
             }
             if line.step == Step::Stopped {
                 line.from = prev.progress();

@@ -6,6 +6,7 @@
 
 pub mod deliver;
 pub mod journal;
+pub mod kinds;
 pub mod reach;
 
 use std::str::FromStr;

@@ -13,6 +13,10 @@ pub struct Reach {
     pub org_roles: BTreeSet<String>,
     pub projects: BTreeMap<String, BTreeSet<String>>,
     pub access: BTreeSet<String>,
+    /// What else a replacement must share with the old credential: an AI model key's `cloud` and
+    /// `geography`.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub attributes: BTreeSet<String>,
 }
 
 impl Reach {
@@ -76,6 +80,7 @@ impl Reach {
             diff(&format!("project {p} role"), a, b, &mut out);
         }
         diff("access-list entry", &self.access, &new.access, &mut out);
+        diff("attribute", &self.attributes, &new.attributes, &mut out);
         out
     }
 
@@ -93,13 +98,14 @@ impl Reach {
     }
 }
 
-/// Whether any access-list entry shows a request at or after `since`.
+/// Whether any access-list entry shows a request at or after `since`'s second (`lastUsed` may
+/// be shown to the second only).
 pub fn used_since(entries: &[Value], since: jiff::Timestamp) -> bool {
     entries.iter().any(|e| {
         e["lastUsed"]
             .as_str()
             .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .is_some_and(|t| t >= since)
+            .is_some_and(|t| t.as_second() >= since.as_second())
     })
 }
 

@@ -294,26 +294,56 @@ pub async fn all<T: DeserializeOwned + Keyed>(
     scope: ObjectId,
     spec: &ListSpec,
 ) -> Result<Vec<T>, String> {
+    all_answered(ctx, scope, spec)
+        .await
+        .map_err(|e| e.described())
+}
+
+/// Why a list could not be read whole: a page's answer (kept, so that a caller tells a 404 from
+/// other failures) or the paging's rules.
+#[derive(Debug)]
+pub enum ListError {
+    Answer(crate::api::Answer),
+    Paging(String),
+}
+
+impl ListError {
+    pub fn described(&self) -> String {
+        match self {
+            ListError::Answer(a) => a.described(),
+            ListError::Paging(why) => why.clone(),
+        }
+    }
+}
+
+/// [`all`], keeping the answer of a page that was not one.
+pub async fn all_answered<T: DeserializeOwned + Keyed>(
+    ctx: &Arc<Context>,
+    scope: ObjectId,
+    spec: &ListSpec,
+) -> Result<Vec<T>, ListError> {
     if spec.shape == ListShape::BareArray {
         return get::<Vec<T>>(ctx, scope, spec, 1)
             .await
-            .map_err(|a| a.described());
+            .map_err(ListError::Answer);
     }
     let mut out = Vec::new();
     let mut paging = Paging::default();
     for page in 1..=MAX_PAGES {
         let p: PageOf<T> = get(ctx, scope, spec, page as usize)
             .await
-            .map_err(|a| a.described())?;
+            .map_err(ListError::Answer)?;
         let (next, total) = (p.next(), p.total);
         let keys = p.results.iter().map(Keyed::key).collect();
-        let whole = paging.take(page, keys, next, total)?;
+        let whole = paging
+            .take(page, keys, next, total)
+            .map_err(ListError::Paging)?;
         out.extend(p.results);
         if whole {
             return Ok(out);
         }
     }
-    Err(format!("more than {MAX_PAGES} pages"))
+    Err(ListError::Paging(format!("more than {MAX_PAGES} pages")))
 }
 
 /// A kind's list, as `verify` reads it, but without system-managed service accounts unless asked.

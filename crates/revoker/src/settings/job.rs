@@ -106,6 +106,28 @@ pub struct JobFile {
     /// What an exemption past its `until` does: `protect` (the default; warned about) or `revoke`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expired_exemptions: Option<ExpiredExemptions>,
+    /// `revoker rotate --job FILE`: the rotation's settings (`[rotate]`); its flags override them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotate: Option<RotateSection>,
+}
+
+/// A job's `[rotate]`: what `revoker rotate` takes as flags, relative paths relative to the job
+/// file's folder.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateSection {
+    /// The credentials to rotate (CSV: kind, scope, key, secret).
+    pub input: Option<PathBuf>,
+    /// `age:RECIPIENT[,…]` or `exec:COMMAND`.
+    pub deliver: Option<String>,
+    /// `now`, `after-use` or `at:TIME`.
+    pub cutover: Option<String>,
+    #[serde(default, with = "opt_duration")]
+    pub deadline: Option<Duration>,
+    #[serde(default, with = "opt_duration")]
+    pub poll: Option<Duration>,
+    /// The rotation report (CSV); its journal is beside it.
+    pub report: Option<PathBuf>,
 }
 
 /// `ledger = true` (beside the reports, named after the job) or `ledger = "PATH"`.
@@ -342,17 +364,33 @@ impl JobFile {
             anchor(&mut org.credentials_file);
         }
         job.sweep.iter_mut().for_each(|s| s.anchor(dir));
-        for f in &mut job.findings {
-            if f.is_relative() {
-                *f = join_under(dir, f);
-            }
-        }
-        if let Some(report) = &job.report
-            && Path::new(report).is_relative()
-        {
-            job.report = Some(join_under(dir, Path::new(report)).display().to_string());
-        }
+        anchor_lists(&mut job, dir);
         Ok(job)
+    }
+}
+
+/// Anchors the job's findings, its report and its `[rotate]` paths at the job file's folder.
+fn anchor_lists(job: &mut JobFile, dir: &Path) {
+    let anchor = |p: &mut Option<PathBuf>| {
+        if let Some(p) = p
+            && p.is_relative()
+        {
+            *p = join_under(dir, p);
+        }
+    };
+    if let Some(rotate) = &mut job.rotate {
+        anchor(&mut rotate.input);
+        anchor(&mut rotate.report);
+    }
+    for f in &mut job.findings {
+        if f.is_relative() {
+            *f = join_under(dir, f);
+        }
+    }
+    if let Some(report) = &job.report
+        && Path::new(report).is_relative()
+    {
+        job.report = Some(join_under(dir, Path::new(report)).display().to_string());
     }
 }
 

@@ -283,6 +283,7 @@ fn merge(
         plan_public_key: merged!(plan_public_key),
         select: job.select.clone(),
         sweep: job.sweep.clone(),
+        rotate: job.rotate.clone(),
         orgs: job.orgs.clone(),
         ledger: merged!(ledger),
         escalate_after: merged!(escalate_after),

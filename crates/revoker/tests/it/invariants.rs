@@ -2867,22 +2867,134 @@ fn journal_lines(report: &Path) -> usize {
         .unwrap_or(0)
 }
 
-fn rotation_case(n: u32, kill_after: usize, now: bool) -> Result<(), TestCaseError> {
+/// What a generated rotation holds beyond `n` organization API keys: secrets of organization
+/// service accounts, AI model keys, a row listed twice, a protected organization (a first run
+/// refused whole), and the key the run acts as among the rows.
+#[derive(Clone, Copy, Debug)]
+struct Mix {
+    secrets: u8,
+    models: u8,
+    duplicate: bool,
+    protected: bool,
+    acting: bool,
+}
+
+/// The old credentials of other kinds: (kind, scope, key text, secret text, the journal's id).
+type Other = (&'static str, revoker_sim::Oid, String, String, String);
+
+fn mixed_world(mix: Mix) -> (revoker_sim::SimHandle, Vec<Other>) {
     use revoker_testkit::rotation;
-    let sim = rotation::world(SimConfig::default(), 2, 4);
+    let mut seeds = rotation::world_seeds(2, 4);
+    let mut others = Vec::new();
+    let org = rotation::org_id(0);
+    let project = rotation::project_id(0, 0);
+    for i in 0..mix.secrets {
+        let client = revoker_sim::Oid::from_bytes([0xc0, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        let secret = revoker_sim::Oid::from_bytes([0x5e, i, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        seeds.push(revoker_sim::Seed::new(
+            revoker_sim::Kind::ServiceAccountSecret,
+            org,
+            client,
+            Some(secret),
+        ));
+        let text = format!("mdb_sa_id_{client}");
+        others.push((
+            "service-account-secret",
+            org,
+            text,
+            secret.to_string(),
+            secret.to_string(),
+        ));
+    }
+    for i in 0..mix.models {
+        let id = format!("model{i}key0000000000000000");
+        let key = revoker_sim::model::ModelKey::parse(&id).expect("model key");
+        let mut m = revoker_sim::Seed::model(project, key);
+        m.meta.org = Some(org);
+        seeds.push(m);
+        others.push(("ai-model-api-key", project, id.clone(), String::new(), id));
+    }
+    let sim = revoker_sim::SimHandle::spawn(SimConfig::default(), seeds).expect("simulator");
+    (sim, others)
+}
+
+/// Live replacements of another kind's old credential: secrets of its account other than it, or
+/// model keys named with its marker.
+fn live_others(sim: &revoker_sim::SimHandle, o: &Other) -> usize {
+    use revoker_testkit::rotation;
+    match o.0 {
+        "ai-model-api-key" => {
+            let marker = format!("revoker-rotation:{}:", o.4);
+            rotation::listed_model_keys(sim, &o.1)
+                .iter()
+                .filter(|k| k["name"].as_str().is_some_and(|n| n.starts_with(&marker)))
+                .count()
+        }
+        _ => rotation::listed_secrets(sim, "orgs", &o.1, &o.2)
+            .iter()
+            .filter(|s| s["id"] != o.4.as_str())
+            .count(),
+    }
+}
+
+fn write_mixed_input(path: &Path, keys: &[(revoker_sim::Oid, String)], others: &[Other], mix: Mix) {
+    let mut csv = String::from("kind,scope,key,secret\n");
+    for (org, id) in keys {
+        csv.push_str(&format!("org-api-key,{org},{id},\n"));
+    }
+    if let (true, Some((org, id))) = (mix.duplicate, keys.first()) {
+        csv.push_str(&format!("org-api-key,{org},{},\n", id.to_uppercase()));
+    }
+    for o in others {
+        csv.push_str(&format!("{},{},{},{}\n", o.0, o.1, o.2, o.3));
+    }
+    std::fs::write(path, csv).expect("input");
+}
+
+/// A protected organization refuses the whole run before anything is created or sent.
+fn refused_whole(
+    sim: &revoker_sim::SimHandle,
+    input: &Path,
+    report: &Path,
+    args: &[&str],
+) -> Result<(), TestCaseError> {
+    use revoker_testkit::rotation;
+    let before = truth(sim).credentials.len();
+    let protect = rotation::org_id(0).to_string();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--protect", protect.as_str()]);
+    let mut child = rotation::spawn_rotate(sim, input, report, &all);
+    prop_assert_eq!(child.wait().expect("wait").code(), Some(2));
+    let after = truth(sim);
+    prop_assert!(after.deletions.is_empty() && after.deletes_sent.is_empty());
+    prop_assert_eq!(after.credentials.len(), before);
+    Ok(())
+}
+
+fn rotation_case(n: u32, kill_after: usize, now: bool, mix: Mix) -> Result<(), TestCaseError> {
+    use revoker_testkit::rotation;
+    let (sim, others) = mixed_world(mix);
     let olds = super::rotate::old_keys(&sim, n);
+    let me = rotation::make_key(
+        &sim,
+        &rotation::OldKey {
+            org: rotation::org_id(1),
+            roles: vec!["ORG_OWNER".into()],
+            projects: vec![],
+            access: vec!["127.0.0.1".into()],
+        },
+        "the operator",
+    );
     let d = dir();
     let input = path(&d, "keys.csv");
     let report = path(&d, "rotation.csv");
     let got = path(&d, "helper-got");
     std::fs::create_dir(&got).expect("dir");
-    rotation::write_input(
-        &input,
-        &olds
-            .iter()
-            .map(|(k, m)| (k.org, m.id.clone()))
-            .collect::<Vec<_>>(),
-    );
+    let mut keys: Vec<_> = olds.iter().map(|(k, m)| (k.org, m.id.clone())).collect();
+    if mix.acting {
+        keys.push((rotation::org_id(1), me.id.clone()));
+    }
+    write_mixed_input(&input, &keys, &others, mix);
     let deliver = format!(
         "exec:sh -c 'cat > \"$0/$(date +%s%N).$$\"' {}",
         got.display()
@@ -2898,7 +3010,24 @@ fn rotation_case(n: u32, kill_after: usize, now: bool) -> Result<(), TestCaseErr
         "--deadline",
         "300ms",
     ];
-    let mut first = rotation::spawn_rotate(&sim, &input, &report, &args);
+    if mix.protected {
+        refused_whole(&sim, &input, &report, &args)?;
+    }
+    let spawn = || {
+        revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
+            .env("MCLI_PUBLIC_API_KEY", &me.public)
+            .env("MCLI_PRIVATE_API_KEY", &me.private)
+            .args(["rotate", "--base-url", sim.atlas_url(), "--input"])
+            .arg(&input)
+            .arg("--report")
+            .arg(&report)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start revoker")
+    };
+    let mut first = spawn();
     let started = std::time::Instant::now();
     while journal_lines(&report) < kill_after && first.try_wait().expect("wait").is_none() {
         prop_assert!(
@@ -2917,43 +3046,88 @@ fn rotation_case(n: u32, kill_after: usize, now: bool) -> Result<(), TestCaseErr
             m.id
         );
     }
-    let mut second = rotation::spawn_rotate(&sim, &input, &report, &args);
+    for o in &others {
+        prop_assert!(
+            live_others(&sim, o) <= 1,
+            "two live replacements of {} after the kill",
+            o.4
+        );
+    }
+    let mut second = spawn();
     let status = second.wait().expect("wait");
     let stdout = std::io::read_to_string(second.stdout.take().expect("stdout")).unwrap_or_default();
+    let code = if mix.acting { 1 } else { 0 };
     prop_assert_eq!(
         status.code(),
-        Some(0),
+        Some(code),
         "resume after {} lines: {}",
         kill_after,
         stdout
     );
-    let truth = truth(&sim);
-    let delivered = helper_deliveries(&got);
-    for (k, m) in &olds {
-        prop_assert_eq!(live(&m.id, &k.org), 1, "replacements of {}", &m.id);
+    judge_rotation(&sim, &olds, &others, &me, mix, now, &got)?;
+    let secrets: Vec<String> = helper_deliveries(&got)
+        .into_iter()
+        .map(|x| x.2)
+        .chain(olds.iter().map(|(_, m)| m.private.clone()))
+        .chain(std::iter::once(me.private.clone()))
+        .collect();
+    super::rotate::assert_no_secret_in_clear(d.path(), &secrets);
+    Ok(())
+}
+
+/// After the resume: one live replacement of each old credential, each old one revoked (after
+/// its replacement reached the helper unless --cutover now), the acting key untouched.
+fn judge_rotation(
+    sim: &revoker_sim::SimHandle,
+    olds: &[(
+        revoker_testkit::rotation::OldKey,
+        revoker_testkit::rotation::MadeKey,
+    )],
+    others: &[Other],
+    me: &revoker_testkit::rotation::MadeKey,
+    mix: Mix,
+    now: bool,
+    got: &Path,
+) -> Result<(), TestCaseError> {
+    use revoker_testkit::rotation;
+    let truth = truth(sim);
+    let delivered = helper_deliveries(got);
+    let mut judged: Vec<(String, usize)> = olds
+        .iter()
+        .map(|(k, m)| {
+            (
+                m.id.clone(),
+                rotation::replacements(sim, &k.org, &m.id).len(),
+            )
+        })
+        .collect();
+    judged.extend(others.iter().map(|o| (o.4.clone(), live_others(sim, o))));
+    for (old, live) in &judged {
+        prop_assert_eq!(*live, 1, "replacements of {}", old);
         let deleted = truth
             .deletions
             .iter()
-            .find(|x| x.target.key == m.id && x.target.kind == "org-api-key");
-        prop_assert!(deleted.is_some(), "old key {} not revoked", &m.id);
-        let first_delivery = delivered.iter().filter(|x| x.1 == m.id).map(|x| x.0).min();
+            .find(|x| x.target.key == *old || x.target.secret.as_deref() == Some(old.as_str()));
+        prop_assert!(deleted.is_some(), "old credential {} not revoked", old);
+        let first_delivery = delivered.iter().filter(|x| x.1 == *old).map(|x| x.0).min();
         if !now {
             let at = deleted.map(|x| x.at_ms).unwrap_or_default();
             prop_assert!(
                 first_delivery.is_some_and(|t| t <= at),
-                "old key {} revoked at {} before a delivery ({:?})",
-                &m.id,
+                "old credential {} revoked at {} before a delivery ({:?})",
+                old,
                 at,
                 first_delivery
             );
         }
     }
-    let secrets: Vec<String> = delivered
-        .into_iter()
-        .map(|x| x.2)
-        .chain(olds.iter().map(|(_, m)| m.private.clone()))
-        .collect();
-    super::rotate::assert_no_secret_in_clear(d.path(), &secrets);
+    if mix.acting {
+        prop_assert!(rotation::replacements(sim, &rotation::org_id(1), &me.id).is_empty());
+        prop_assert!(
+            !truth.deletions.iter().any(|x| x.target.key == me.id),
+            "the acting key was revoked"
+        );
+    }
     Ok(())
 }
 
@@ -2963,10 +3137,16 @@ proptest! {
     #[test]
     fn invariant_rotation_never_doubles_a_replacement_nor_revokes_before_delivery(
         n in 1u32..4,
-        kill_after in 1usize..24,
+        kill_after in 1usize..32,
         now in any::<bool>(),
+        secrets in 0u8..3,
+        models in 0u8..2,
+        duplicate in any::<bool>(),
+        protected in any::<bool>(),
+        acting in any::<bool>(),
     ) {
-        rotation_case(n, kill_after, now)?;
+        let mix = Mix { secrets, models, duplicate, protected, acting };
+        rotation_case(n, kill_after, now, mix)?;
     }
 }
 

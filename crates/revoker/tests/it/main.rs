@@ -31,6 +31,7 @@ mod orgs;
 mod plan;
 mod properties;
 mod rotate;
+mod rotate_kinds;
 mod run;
 mod select;
 mod selection;

@@ -1,0 +1,230 @@
+//! What a rotation's steps share, whatever the kind: the options, the run's environment, the
+//! journal's lines, the lists read whole by the shared reader, the `POST` of a create and the
+//! engine's `DELETE`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::api::Answer;
+use crate::engine::{self, Context};
+use crate::input::{Kind, ObjectId, Target};
+use crate::rotate::Cutover;
+use crate::rotate::deliver::Deliver;
+use crate::rotate::journal::{Journal, Line, Step};
+use crate::rotate::reach::Reach;
+use crate::select::read::{self, Keyed, ListError};
+
+/// What a rotation was asked.
+#[derive(Clone, Debug)]
+pub struct RotateOptions {
+    pub input: PathBuf,
+    pub deliver: Deliver,
+    pub cutover: Cutover,
+    /// After-use: revoke the old credential at the latest this long after delivery.
+    pub deadline: Duration,
+    pub report: PathBuf,
+    /// How often a waiting cutover reads the access lists.
+    pub poll: Duration,
+}
+
+pub(super) struct Env {
+    pub(super) ctx: Arc<Context>,
+    /// The public key of the API key this rotation runs as: never rotated by itself (revoking it
+    /// first, or before its replacement is in use, would lock the run out mid-way).
+    pub(super) own_public: Option<String>,
+    /// The client id of the service account this rotation runs as: its secrets are not rotated
+    /// by it.
+    pub(super) own_client: Option<String>,
+    pub(super) journal: Mutex<Journal>,
+    pub(super) opts: RotateOptions,
+    pub(super) run: String,
+    pub(super) folder: PathBuf,
+}
+
+/// A row stopped: the message names why.
+pub(super) type Stop = String;
+
+/// The journal's name of a row's credential: a secret's id, else the key's.
+pub(super) fn old_of(t: &Target) -> String {
+    match t.kind {
+        Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => t.secret_text(),
+        _ => t.key_text(),
+    }
+}
+
+pub(super) async fn journal(
+    env: &Env,
+    t: &Target,
+    step: Step,
+    new: Option<String>,
+    reach: Option<&Reach>,
+    message: &str,
+) -> Result<(), Stop> {
+    write_line(env, line(env, t, step, new, reach, message)).await
+}
+
+/// Appends a journal line.
+pub(super) async fn write_line(env: &Env, line: Line) -> Result<(), Stop> {
+    env.journal
+        .lock()
+        .await
+        .write(line)
+        .map_err(|e| format!("rotation journal: {e}"))
+}
+
+/// A journal line of this run.
+pub(super) fn line(
+    env: &Env,
+    t: &Target,
+    step: Step,
+    new: Option<String>,
+    reach: Option<&Reach>,
+    message: &str,
+) -> Line {
+    Line {
+        run: env.run.clone(),
+        at: jiff::Timestamp::now().to_string(),
+        kind: t.kind.as_str().into(),
+        scope: t.scope.to_string(),
+        old: old_of(t),
+        step,
+        new,
+        reach: reach.cloned(),
+        message: message.into(),
+        revoked_first: false,
+        delivered: None,
+        from: None,
+        before: Vec::new(),
+    }
+}
+
+/// Every item of a paged list.
+pub(super) async fn list_all(
+    env: &Env,
+    scope: ObjectId,
+    segments: &[&str],
+) -> Result<Vec<Value>, Stop> {
+    list_pages(env, scope, segments)
+        .await
+        .map_err(|(path, e)| format!("GET {path}: {}", e.described()))
+}
+
+/// A listed item, keyed for the shared reader's paging checks by its id (`id`, `apiKeyId`,
+/// `_id`), else an access-list entry's `cidrBlock` or `ipAddress`.
+#[derive(serde::Deserialize)]
+#[serde(transparent)]
+pub(super) struct Listed(pub(super) Value);
+
+impl Keyed for Listed {
+    fn key(&self) -> Option<String> {
+        ["id", "apiKeyId", "_id", "cidrBlock", "ipAddress"]
+            .iter()
+            .find_map(|f| self.0[*f].as_str())
+            .map(str::to_string)
+    }
+}
+
+/// Every item of a paged list, read whole by the shared reader (its page bound, `totalCount`
+/// and repeated-page checks), or the path and why not.
+pub(super) async fn list_pages(
+    env: &Env,
+    scope: ObjectId,
+    segments: &[&str],
+) -> Result<Vec<Value>, (String, ListError)> {
+    let kind = match segments.get(2) {
+        Some(&"aiModelApiKeys") => Kind::AiModelApiKey,
+        Some(&"agentapikeys") => Kind::AgentApiKey,
+        _ => Kind::OrgApiKey,
+    };
+    let mut spec = engine::read::spec(&env.ctx, segments, kind, true);
+    if kind == Kind::AgentApiKey {
+        // Cloud Manager lists agent keys as a bare array, not paged.
+        spec.shape = crate::api::ListShape::BareArray;
+    }
+    read::all_answered::<Listed>(&env.ctx, scope, &spec)
+        .await
+        .map(|items| items.into_iter().map(|l| l.0).collect())
+        .map_err(|e| (spec.url.path().to_string(), e))
+}
+
+/// A `POST` with the run's pacing; retried only when `idempotent` (a create is sent once: a lost
+/// answer stops the row, and the resume withdraws what it may have made).
+pub(super) async fn post(
+    env: &Env,
+    kind: Kind,
+    scope: ObjectId,
+    segments: &[&str],
+    body: Value,
+    idempotent: bool,
+) -> Result<Value, Stop> {
+    let client = env.ctx.client().clone();
+    let url = crate::api::url_of(client.base_url(), segments, client.envelope());
+    let accept = client.api().accept(kind);
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let dispatch = engine::go_ahead(&env.ctx, scope)
+        .await
+        .ok_or("the run stopped")?;
+    let attempted = engine::with_retries(
+        &env.ctx,
+        (scope, engine::Purpose::Read),
+        dispatch,
+        || client.post(&url, accept, bytes.clone()),
+        |reply| match &reply.answer {
+            Answer::Done { .. } if reply.body.is_empty() => Ok(Value::Null),
+            Answer::Done { .. } => {
+                engine::read::parse::<Value>(&reply.body).map_err(|why| Answer::Rejected {
+                    status: 200,
+                    code: String::new(),
+                    detail: format!("the answer is not what the API documents ({why})"),
+                })
+            }
+            Answer::Transient {
+                status,
+                code,
+                detail,
+                ..
+            } if !idempotent => Err(Answer::Rejected {
+                status: status.unwrap_or(0),
+                code: code.clone(),
+                detail: format!("{detail} (a create is not sent twice)"),
+            }),
+            other => Err(other.clone()),
+        },
+    )
+    .await;
+    attempted
+        .result
+        .map_err(|a| format!("POST {}: {}", url.path(), a.described()))
+}
+
+/// Revokes a credential through the engine's DELETE; gone already counts as revoked.
+pub(super) async fn delete(env: &Env, target: &Target) -> Result<(), Stop> {
+    let client = env.ctx.client().clone();
+    let scope = target.scope;
+    let dispatch = engine::go_ahead(&env.ctx, scope)
+        .await
+        .ok_or("the run stopped")?;
+    let attempted = engine::with_retries(
+        &env.ctx,
+        (scope, engine::Purpose::Revoke),
+        dispatch,
+        || client.revoke(target),
+        |reply| match &reply.answer {
+            Answer::Done { .. } | Answer::NotFound { .. } => Ok(()),
+            other => Err(other.clone()),
+        },
+    )
+    .await;
+    attempted.result.map_err(|a| {
+        format!(
+            "DELETE {} {}: {}",
+            target.kind.as_str(),
+            old_of(target),
+            a.described()
+        )
+    })
+}

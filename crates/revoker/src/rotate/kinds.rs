@@ -1,0 +1,103 @@
+//! The kinds a rotation replaces and what each one's documents allow:
+//!
+//! | kind | create (operationId) | marks a replacement | use shown by |
+//! |---|---|---|---|
+//! | `org-api-key` | `createOrgApiKey` + `addGroupApiKey` + `createOrgAccessEntry` | `desc` | the access list's `lastUsed` |
+//! | `service-account-secret` | `createOrgSecret` | none: not listed when `creating` was journaled | the secret's `lastUsedAt` |
+//! | `project-service-account-secret` | `createGroupSecret` | as above | as above |
+//! | `ai-model-api-key` | `createGroupModelKey` | `name` | the key's `lastUsedAt` |
+//! | `agent-api-key` (Cloud Manager / Ops Manager) | `POST /groups/{GROUP-ID}/agentapikeys` `{desc}` | `desc` | nothing: `--cutover now` or `at:TIME` only |
+//!
+//! An agent key's documented response ("Create One Agent API Key", "Get All Agent API Keys for
+//! a Project": `_id`, `key`, `desc`, `createdTime`, `createdUserId`, `createdIpAddr`, `createdBy`)
+//! has no last-used field, so no evidence of use can be waited for.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::input::Kind;
+
+/// Whether `kind` is rotated.
+pub fn rotates(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::OrgApiKey
+            | Kind::ServiceAccountSecret
+            | Kind::ProjectServiceAccountSecret
+            | Kind::AiModelApiKey
+            | Kind::AgentApiKey
+    )
+}
+
+/// The most secrets a service account holds at once: the old one and its replacement (the
+/// Terraform provider's "Service Account Secret Rotation" guide: a kept secret "occupies the
+/// second slot").
+pub const MAX_SECRETS: usize = 2;
+
+/// Once a replacement secret is created Atlas shortens the old one's life to at most 7 days
+/// ("Rotate Service Account Secrets"): waiting for use longer than this is pointless.
+pub const SECRET_OVERLAP: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// `secretExpiresAfterHours` of a replacement: the old secret's lifetime, within the 8 hours to
+/// 365 days Atlas documents; 8760 when the old one's dates are unreadable.
+pub fn secret_hours(old: &Value) -> i64 {
+    let at = |f: &str| old[f].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+    match (at("createdAt"), at("expiresAt")) {
+        (Some(c), Some(e)) => (e.as_second() - c.as_second())
+            .div_euclid(3600)
+            .clamp(8, 8760),
+        _ => 8760,
+    }
+}
+
+/// Whether `item`'s `lastUsedAt` is at or after `since`'s second (the API may show use to the
+/// second only: a use in the second of delivery counts).
+pub fn used_since(item: &Value, since: Timestamp) -> bool {
+    item["lastUsedAt"]
+        .as_str()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .is_some_and(|t| t.as_second() >= since.as_second())
+}
+
+/// The id of a listed secret or model key.
+pub fn id_of(kind: Kind, item: &Value) -> Option<&str> {
+    match kind {
+        Kind::AiModelApiKey => item["apiKeyId"].as_str(),
+        Kind::AgentApiKey => item["_id"].as_str().or_else(|| item["id"].as_str()),
+        _ => item["id"].as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_replacement_secret_lives_as_long_as_the_old_one_within_the_documented_bounds() {
+        let s = |c: &str, e: &str| secret_hours(&json!({"createdAt": c, "expiresAt": e}));
+        assert_eq!(s("2026-01-01T00:00:00Z", "2026-01-31T00:00:00Z"), 720);
+        assert_eq!(s("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"), 8);
+        assert_eq!(s("2026-01-01T00:00:00Z", "2029-01-01T00:00:00Z"), 8760);
+        assert_eq!(secret_hours(&json!({})), 8760);
+    }
+
+    #[test]
+    fn use_is_a_last_used_at_at_or_after_delivery() {
+        let since: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        assert!(used_since(
+            &json!({"lastUsedAt": "2026-01-01T00:00:00Z"}),
+            since
+        ));
+        assert!(!used_since(
+            &json!({"lastUsedAt": "2025-12-31T00:00:00Z"}),
+            since
+        ));
+        assert!(!used_since(&json!({}), since));
+        let later: Timestamp = "2026-01-01T00:00:00.900Z".parse().unwrap();
+        assert!(used_since(
+            &json!({"lastUsedAt": "2026-01-01T00:00:00Z"}),
+            later
+        ));
+    }
+}
