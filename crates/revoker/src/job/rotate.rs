@@ -26,7 +26,7 @@ use crate::select::read::ListError;
 use crate::settings::Settings;
 
 pub use super::rotate_env::RotateOptions;
-use super::rotate_env::{Env, Stop, delete, journal, list_all, list_pages, old_of, post};
+use super::rotate_env::{Env, Stop, cut_over, delete, journal, list_all, list_pages, old_of, post};
 use crate::vocab::exit;
 
 /// What became of one credential.
@@ -266,7 +266,9 @@ async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
         }
     };
     if progress != Some(Step::OldRevoked) {
-        cutover(env, t, &new, &reach, delivered_at).await?;
+        let wait = wait_for_use(env, t, &new, delivered_at);
+        let revoke = delete_key(env, t.scope, t.key);
+        cut_over(env, t, (&new, &reach), wait, revoke).await?;
     }
     verify(env, t, &new, &reach).await?;
     journal(env, t, Step::Verified, Some(new.clone()), Some(&reach), "").await?;
@@ -471,48 +473,6 @@ async fn reach_of(env: &Env, org: ObjectId, key: ObjectId) -> Result<Option<Reac
     Reach::of_key(item, &access)
         .map(Some)
         .map_err(|e| format!("key {k}: {e}"))
-}
-
-/// Waits for the cutover, then revokes the old key.
-async fn cutover(
-    env: &Env,
-    t: &Target,
-    new: &str,
-    reach: &Reach,
-    delivered: jiff::Timestamp,
-) -> Result<(), Stop> {
-    let (step, note) = match env.opts.cutover {
-        Cutover::Now => (Step::CutOver, "revoked first".to_string()),
-        Cutover::At(when) => {
-            let wait = when
-                .duration_since(jiff::Timestamp::now())
-                .try_into()
-                .unwrap_or(Duration::ZERO);
-            if !env
-                .ctx
-                .stop()
-                .sleep_until(std::time::Instant::now() + wait)
-                .await
-            {
-                return Err("stopped while waiting for the cutover time".into());
-            }
-            (Step::CutOver, format!("at {when}"))
-        }
-        Cutover::AfterUse => wait_for_use(env, t, new, delivered).await?,
-    };
-    journal(env, t, step, Some(new.into()), Some(reach), &note).await?;
-    if env.opts.cutover != Cutover::Now {
-        delete_key(env, t.scope, t.key).await?;
-    }
-    journal(
-        env,
-        t,
-        Step::OldRevoked,
-        Some(new.into()),
-        Some(reach),
-        &note,
-    )
-    .await
 }
 
 /// Polls both access lists until the replacement shows use and the old key none since delivery,

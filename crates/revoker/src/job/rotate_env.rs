@@ -228,3 +228,47 @@ pub(super) async fn delete(env: &Env, target: &Target) -> Result<(), Stop> {
         )
     })
 }
+
+/// Waits for the cutover (`now` at once, `at:TIME` by the clock, `after-use` by `wait`), journals
+/// what brought it, then revokes the old credential by `revoke` (already done first under `now`)
+/// and journals that. `wait` and `revoke` are only awaited when their step comes.
+pub(super) async fn cut_over(
+    env: &Env,
+    t: &Target,
+    (new, reach): (&str, &Reach),
+    wait: impl std::future::Future<Output = Result<(Step, String), Stop>>,
+    revoke: impl std::future::Future<Output = Result<(), Stop>>,
+) -> Result<(), Stop> {
+    let (step, note) = match env.opts.cutover {
+        Cutover::Now => (Step::CutOver, "revoked first".to_string()),
+        Cutover::At(when) => {
+            let wait = when
+                .duration_since(jiff::Timestamp::now())
+                .try_into()
+                .unwrap_or(Duration::ZERO);
+            if !env
+                .ctx
+                .stop()
+                .sleep_until(std::time::Instant::now() + wait)
+                .await
+            {
+                return Err("stopped while waiting for the cutover time".into());
+            }
+            (Step::CutOver, format!("at {when}"))
+        }
+        Cutover::AfterUse => wait.await?,
+    };
+    journal(env, t, step, Some(new.into()), Some(reach), &note).await?;
+    if env.opts.cutover != Cutover::Now {
+        revoke.await?;
+    }
+    journal(
+        env,
+        t,
+        Step::OldRevoked,
+        Some(new.into()),
+        Some(reach),
+        &note,
+    )
+    .await
+}

@@ -11,7 +11,9 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use super::rotate_env::{Env, Stop, delete, journal, line, list_all, old_of, post, write_line};
+use super::rotate_env::{
+    Env, Stop, cut_over, delete, journal, line, list_all, old_of, post, write_line,
+};
 use crate::input::{Kind, Target};
 use crate::rotate::deliver::NewSecret;
 use crate::rotate::journal::{Line, Step};
@@ -158,7 +160,8 @@ pub(super) async fn steps(env: &Env, t: &Target) -> Result<(String, String), Sto
         }
     };
     if progress != Some(Step::OldRevoked) {
-        cutover(env, t, &new, &reach, delivered).await?;
+        let wait = wait_for_use(env, t, &new, delivered);
+        cut_over(env, t, (&new, &reach), wait, delete(env, t)).await?;
     }
     verify(env, t, &new, &reach).await?;
     journal(env, t, Step::Verified, Some(new.clone()), Some(&reach), "").await?;
@@ -350,48 +353,6 @@ async fn check(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), St
             differences.join(", ")
         )),
     }
-}
-
-/// Waits for the cutover, journals its evidence, then revokes the old credential.
-async fn cutover(
-    env: &Env,
-    t: &Target,
-    new: &str,
-    reach: &Reach,
-    delivered: jiff::Timestamp,
-) -> Result<(), Stop> {
-    let (step, note) = match env.opts.cutover {
-        Cutover::Now => (Step::CutOver, "revoked first".to_string()),
-        Cutover::At(when) => {
-            let wait = when
-                .duration_since(jiff::Timestamp::now())
-                .try_into()
-                .unwrap_or(Duration::ZERO);
-            if !env
-                .ctx
-                .stop()
-                .sleep_until(std::time::Instant::now() + wait)
-                .await
-            {
-                return Err("stopped while waiting for the cutover time".into());
-            }
-            (Step::CutOver, format!("at {when}"))
-        }
-        Cutover::AfterUse => wait_for_use(env, t, new, delivered).await?,
-    };
-    journal(env, t, step, Some(new.into()), Some(reach), &note).await?;
-    if env.opts.cutover != Cutover::Now {
-        delete(env, t).await?;
-    }
-    journal(
-        env,
-        t,
-        Step::OldRevoked,
-        Some(new.into()),
-        Some(reach),
-        &note,
-    )
-    .await
 }
 
 /// Polls the parent until the replacement's `lastUsedAt` is at or after delivery and the old

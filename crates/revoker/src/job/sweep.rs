@@ -268,21 +268,7 @@ fn lines(s: &Swept) -> Vec<String> {
         s.min_date,
         s.requests
     )];
-    for (actor, a) in &s.sweep.activity {
-        let types: Vec<String> = a.by_type.iter().map(|(t, n)| format!("{t} {n}")).collect();
-        out.push(format!(
-            "{actor}: {} events{} ({}), first {}, last {}, from {}",
-            a.events,
-            a.created_by
-                .as_ref()
-                .map(|c| format!(", created by {c}"))
-                .unwrap_or_default(),
-            types.join(", "),
-            a.first_seen.as_deref().unwrap_or("-"),
-            a.last_seen.as_deref().unwrap_or("-"),
-            a.addresses.iter().cloned().collect::<Vec<_>>().join(" ")
-        ));
-    }
+    out.extend(view(s).activity_lines());
     for a in &s.sweep.artifacts {
         out.push(format!("follow-up: {} ({})", a.target, a.why()));
     }
