@@ -7,7 +7,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -26,7 +25,9 @@ use crate::select::read::ListError;
 use crate::settings::Settings;
 
 pub use super::rotate_env::RotateOptions;
-use super::rotate_env::{Env, Stop, cut_over, delete, journal, list_all, list_pages, old_of, post};
+use super::rotate_env::{
+    Env, Stop, cut_over, delete, journal, list_all, list_pages, old_of, poll_for_use, post,
+};
 use crate::vocab::exit;
 
 /// What became of one credential.
@@ -485,42 +486,24 @@ async fn wait_for_use(
 ) -> Result<(Step, String), Stop> {
     let org = t.scope.to_string();
     let old = t.key.to_string();
-    let deadline = std::time::Instant::now()
-        + env.opts.deadline.saturating_sub(
-            jiff::Timestamp::now()
-                .duration_since(delivered)
-                .try_into()
-                .unwrap_or(Duration::ZERO),
-        );
-    loop {
-        let new_list =
-            list_all(env, t.scope, &["orgs", &org, "apiKeys", new, "accessList"]).await?;
+    let (org, old) = (org.as_str(), old.as_str());
+    poll_for_use(env, delivered, env.opts.deadline, move || async move {
+        let new_list = list_all(env, t.scope, &["orgs", org, "apiKeys", new, "accessList"]).await?;
         let old_list =
-            match list_pages(env, t.scope, &["orgs", &org, "apiKeys", &old, "accessList"]).await {
+            match list_pages(env, t.scope, &["orgs", org, "apiKeys", old, "accessList"]).await {
                 Ok(list) => list,
                 // Revoked by a run that stopped before journaling it: the cutover has happened.
                 Err((_, ListError::Answer(Answer::NotFound { .. }))) => {
-                    return Ok((Step::CutOver, "the old key is already gone".into()));
+                    return Ok(Some((Step::CutOver, "the old key is already gone".into())));
                 }
                 Err((path, e)) => return Err(format!("GET {path}: {}", e.described())),
             };
-        if used_since(&new_list, delivered) && !used_since(&old_list, delivered) {
-            return Ok((Step::InUse, "the replacement is in use".into()));
-        }
-        let next = std::time::Instant::now() + env.opts.poll;
-        if next >= deadline {
-            if !env.ctx.stop().sleep_until(deadline).await {
-                return Err("stopped while waiting for the replacement's use".into());
-            }
-            return Ok((
-                Step::CutOver,
-                "deadline reached before the replacement showed use".into(),
-            ));
-        }
-        if !env.ctx.stop().sleep_until(next).await {
-            return Err("stopped while waiting for the replacement's use".into());
-        }
-    }
+        Ok(
+            (used_since(&new_list, delivered) && !used_since(&old_list, delivered))
+                .then(|| (Step::InUse, "the replacement is in use".into())),
+        )
+    })
+    .await
 }
 
 /// The old key is gone and the replacement has the reach.

@@ -272,3 +272,40 @@ pub(super) async fn cut_over(
     )
     .await
 }
+
+/// Polls `check` every `--poll` until it says the cutover has come (use seen, the old credential
+/// gone), or until `cap` after `delivered` (the deadline): then a cutover by deadline, never a
+/// claim of use.
+pub(super) async fn poll_for_use<F>(
+    env: &Env,
+    delivered: jiff::Timestamp,
+    cap: Duration,
+    mut check: impl FnMut() -> F,
+) -> Result<(Step, String), Stop>
+where
+    F: std::future::Future<Output = Result<Option<(Step, String)>, Stop>>,
+{
+    let since: Duration = jiff::Timestamp::now()
+        .duration_since(delivered)
+        .try_into()
+        .unwrap_or(Duration::ZERO);
+    let deadline = std::time::Instant::now() + cap.saturating_sub(since);
+    loop {
+        if let Some(found) = check().await? {
+            return Ok(found);
+        }
+        let next = std::time::Instant::now() + env.opts.poll;
+        if next >= deadline {
+            if !env.ctx.stop().sleep_until(deadline).await {
+                return Err("stopped while waiting for the replacement's use".into());
+            }
+            return Ok((
+                Step::CutOver,
+                "deadline reached before the replacement showed use".into(),
+            ));
+        }
+        if !env.ctx.stop().sleep_until(next).await {
+            return Err("stopped while waiting for the replacement's use".into());
+        }
+    }
+}

@@ -6,13 +6,11 @@
 //! — which has no description — as a secret of the account not listed when `creating` was
 //! journaled), the secrets' limit ([`kinds::MAX_SECRETS`]) and the use (`lastUsedAt`).
 
-use std::time::Duration;
-
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::rotate_env::{
-    Env, Stop, cut_over, delete, journal, line, list_all, old_of, post, write_line,
+    Env, Stop, cut_over, delete, journal, line, list_all, old_of, poll_for_use, post, write_line,
 };
 use crate::input::{Kind, Target};
 use crate::rotate::deliver::NewSecret;
@@ -369,35 +367,21 @@ async fn wait_for_use(
         true => env.opts.deadline.min(kinds::SECRET_OVERLAP),
         false => env.opts.deadline,
     };
-    let since: Duration = jiff::Timestamp::now()
-        .duration_since(delivered)
-        .try_into()
-        .unwrap_or(Duration::ZERO);
-    let deadline = std::time::Instant::now() + cap.saturating_sub(since);
-    loop {
+    let old = old.as_str();
+    poll_for_use(env, delivered, cap, move || async move {
         let list = listing(env, t).await?;
-        let Some(old_item) = find(t.kind, &list.items, &old) else {
-            return Ok((Step::CutOver, "the old credential is already gone".into()));
+        let Some(old_item) = find(t.kind, &list.items, old) else {
+            return Ok(Some((
+                Step::CutOver,
+                "the old credential is already gone".into(),
+            )));
         };
         let new_used =
             find(t.kind, &list.items, new).is_some_and(|i| kinds::used_since(i, delivered));
-        if new_used && !kinds::used_since(old_item, delivered) {
-            return Ok((Step::InUse, "the replacement is in use".into()));
-        }
-        let next = std::time::Instant::now() + env.opts.poll;
-        if next >= deadline {
-            if !env.ctx.stop().sleep_until(deadline).await {
-                return Err("stopped while waiting for the replacement's use".into());
-            }
-            return Ok((
-                Step::CutOver,
-                "deadline reached before the replacement showed use".into(),
-            ));
-        }
-        if !env.ctx.stop().sleep_until(next).await {
-            return Err("stopped while waiting for the replacement's use".into());
-        }
-    }
+        Ok((new_used && !kinds::used_since(old_item, delivered))
+            .then(|| (Step::InUse, "the replacement is in use".into())))
+    })
+    .await
 }
 
 /// The old credential is gone, the replacement listed, the reach unchanged.
