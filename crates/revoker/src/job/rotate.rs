@@ -26,7 +26,8 @@ use crate::settings::Settings;
 
 pub use super::rotate_env::RotateOptions;
 use super::rotate_env::{
-    Env, Stop, cut_over, delete, journal, list_all, list_pages, old_of, poll_for_use, post,
+    Env, Stop, check_and_deliver, cut_over, delete, journal, list_all, list_pages, old_of,
+    poll_for_use, post,
 };
 use crate::vocab::exit;
 
@@ -318,31 +319,18 @@ async fn issue(
         note,
     )
     .await?;
-    if let Err(why) = grant_and_check(env, t, new, &reach).await {
-        delete_key(env, t.scope, new).await?;
-        return Err(why);
-    }
-    let delivered =
-        rotate::deliver::deliver(&env.opts.deliver, &env.folder, &env.run, secret).await;
-    if let Err(why) = delivered {
-        delete_key(env, t.scope, new).await?;
-        return Err(format!("{why}; the replacement was withdrawn"));
-    }
-    journal(
+    check_and_deliver(
         env,
         t,
-        Step::Delivered,
-        Some(new.to_string()),
-        Some(&reach),
-        note,
+        (&new.to_string(), &reach, note),
+        secret,
+        grant_and_check(env, t, new, &reach),
+        delete_key(env, t.scope, new),
     )
     .await?;
     Ok((new.to_string(), reach))
 }
 
-/// Withdraws every marked replacement of the old key a crashed run made (its secret is lost:
-/// Atlas shows a private key only in the create's answer), and answers the old key's reach: the
-/// journal's, or as its lists show it now.
 /// Stops the row of the key this rotation runs as (its listed `publicKey` is the credential's).
 fn refuse_own(env: &Env, item: &Value, key: &str) -> Result<(), Stop> {
     match (&env.own_public, item["publicKey"].as_str()) {
@@ -353,6 +341,9 @@ fn refuse_own(env: &Env, item: &Value, key: &str) -> Result<(), Stop> {
     }
 }
 
+/// Withdraws every marked replacement of the old key a crashed run made (its secret is lost:
+/// Atlas shows a private key only in the create's answer), and answers the old key's reach: the
+/// journal's, or as its lists show it now.
 async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Result<Reach, Stop> {
     let org = t.scope.to_string();
     let old = t.key.to_string();

@@ -309,3 +309,28 @@ where
         }
     }
 }
+
+/// Checks the created replacement (`check`), delivers its secret, and journals the delivery; a
+/// failed check or delivery withdraws the replacement (`withdraw`) and names why, so that no
+/// replacement is left live that nobody received.
+pub(super) async fn check_and_deliver(
+    env: &Env,
+    t: &Target,
+    (new, reach, note): (&str, &Reach, &str),
+    secret: crate::rotate::deliver::NewSecret,
+    check: impl std::future::Future<Output = Result<(), Stop>>,
+    withdraw: impl std::future::Future<Output = Result<(), Stop>>,
+) -> Result<(), Stop> {
+    let failed = match check.await {
+        Err(why) => Some(why),
+        Ok(()) => crate::rotate::deliver::deliver(&env.opts.deliver, &env.folder, &env.run, secret)
+            .await
+            .err()
+            .map(|why| format!("{why}; the replacement was withdrawn")),
+    };
+    if let Some(why) = failed {
+        withdraw.await?;
+        return Err(why);
+    }
+    journal(env, t, Step::Delivered, Some(new.into()), Some(reach), note).await
+}

@@ -10,7 +10,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use super::rotate_env::{
-    Env, Stop, cut_over, delete, journal, line, list_all, old_of, poll_for_use, post, write_line,
+    Env, Stop, check_and_deliver, cut_over, delete, journal, line, list_all, old_of, poll_for_use,
+    post, write_line,
 };
 use crate::input::{Kind, Target};
 use crate::rotate::deliver::NewSecret;
@@ -253,23 +254,14 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     write_line(env, creating).await?;
     let (new, secret) = create(env, t, old_item.as_ref(), &reach).await?;
     journal(env, t, Step::Created, Some(new.clone()), Some(&reach), note).await?;
-    if let Err(why) = check(env, t, &new, &reach).await {
-        delete(env, &target_of(t, &new)?).await?;
-        return Err(why);
-    }
-    let delivered =
-        rotate::deliver::deliver(&env.opts.deliver, &env.folder, &env.run, secret).await;
-    if let Err(why) = delivered {
-        delete(env, &target_of(t, &new)?).await?;
-        return Err(format!("{why}; the replacement was withdrawn"));
-    }
-    journal(
+    let withdrawn = target_of(t, &new)?;
+    check_and_deliver(
         env,
         t,
-        Step::Delivered,
-        Some(new.clone()),
-        Some(&reach),
-        note,
+        (&new, &reach, note),
+        secret,
+        check(env, t, &new, &reach),
+        delete(env, &withdrawn),
     )
     .await?;
     Ok((new, reach))
