@@ -63,6 +63,8 @@ struct Inner {
     by_public: HashMap<String, Oid>,
     /// `(client, secret)` → (its value, `lastUsedAt`).
     secrets: HashMap<(Oid, Oid), (String, Option<i64>)>,
+    /// `(client, secret)` → (`createdAt`, `expiresAt`) as the create answered them.
+    secret_dates: HashMap<(Oid, Oid), (i64, i64)>,
     /// Created AI model keys by `apiKeyId`.
     models: HashMap<ModelKey, CreatedModel>,
     /// Created agent API keys: `desc`.
@@ -371,9 +373,11 @@ impl Creates {
             "maskedSecretValue": format!("mdb_sa_sk_…{}", &value[value.len() - 4..]),
             "secret": value,
         });
-        lock(&self.inner)
-            .secrets
-            .insert((*client, id), (value, None));
+        let mut inner = lock(&self.inner);
+        inner.secrets.insert((*client, id), (value, None));
+        inner
+            .secret_dates
+            .insert((*client, id), (created, created + hours * 3600));
         Ok((id, SimAnswer::json(201, answer)))
     }
 
@@ -383,6 +387,14 @@ impl Creates {
             .secrets
             .get(&(*client, *secret))
             .and_then(|s| s.1)
+    }
+
+    /// A created secret's `createdAt` and `expiresAt`, as its create answered them.
+    pub(super) fn secret_dates(&self, client: &Oid, secret: &Oid) -> Option<(i64, i64)> {
+        lock(&self.inner)
+            .secret_dates
+            .get(&(*client, *secret))
+            .copied()
     }
 
     /// A deleted secret no longer logs in.

@@ -238,10 +238,19 @@ fn secrets_of(
         .enumerate()
         .map(|(i, s)| {
             let meta = world.meta(kind, scope, Some(client), s);
+            // A secret made through the API is listed with the dates its create answered.
+            let made = match s {
+                ItemId::Oid(secret) => world.creates.secret_dates(&client, secret),
+                ItemId::Model(_) => None,
+            };
+            let (created, expires) = made.unwrap_or((
+                meta.created.unwrap_or(1_767_225_600),
+                meta.expires.unwrap_or(1_798_761_600),
+            ));
             let mut secret = json!({
                 "id": req.id(kind, s),
-                "createdAt": date(meta.created.unwrap_or(1_767_225_600), i),
-                "expiresAt": date(meta.expires.unwrap_or(1_798_761_600), i),
+                "createdAt": date(created, i),
+                "expiresAt": date(expires, i),
                 "maskedSecretValue": crate::values::masked_secret_value(&crate::values::secret_value(&meta, s)),
             });
             // Absent until the secret is first used, as the spec says.

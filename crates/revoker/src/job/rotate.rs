@@ -270,7 +270,11 @@ async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
     if progress != Some(Step::OldRevoked) {
         let wait = wait_for_use(env, t, &new, delivered_at);
         let revoke = delete_key(env, t.scope, t.key);
-        cut_over(env, t, (&new, &reach), wait, revoke).await?;
+        let present = async {
+            let id = ObjectId::parse(&new).ok_or("the replacement's id is not an id")?;
+            reach_of(env, t.scope, id).await.map(|r| r.is_some())
+        };
+        cut_over(env, t, (&new, &reach), wait, (present, revoke)).await?;
     }
     verify(env, t, &new, &reach).await?;
     journal(env, t, Step::Verified, Some(new.clone()), Some(&reach), "").await?;
@@ -348,11 +352,20 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
     let org = t.scope.to_string();
     let old = t.key.to_string();
     let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
-    let marked = keys
-        .iter()
-        .filter(|i| i["desc"].as_str().is_some_and(|d| rotate::marks(d, &old)));
-    for item in marked {
-        if let Some(id) = item["id"].as_str().and_then(ObjectId::parse) {
+    for item in &keys {
+        let Some(run) = item["desc"]
+            .as_str()
+            .and_then(|d| rotate::marked_by(d, &old))
+        else {
+            continue;
+        };
+        let id = item["id"].as_str().unwrap_or_default();
+        if !env.journal.lock().await.is_ours(&old, run) {
+            return Err(format!(
+                "key {id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
+            ));
+        }
+        if let Some(id) = ObjectId::parse(id) {
             delete_key(env, t.scope, id).await?;
         }
     }

@@ -99,6 +99,7 @@ pub(super) fn line(
         delivered: None,
         from: None,
         before: Vec::new(),
+        hours: None,
     }
 }
 
@@ -229,15 +230,19 @@ pub(super) async fn delete(env: &Env, target: &Target) -> Result<(), Stop> {
     })
 }
 
-/// Waits for the cutover (`now` at once, `at:TIME` by the clock, `after-use` by `wait`), journals
-/// what brought it, then revokes the old credential by `revoke` (already done first under `now`)
-/// and journals that. `wait` and `revoke` are only awaited when their step comes.
+/// Waits for the cutover (`now` at once, `at:TIME` by the clock, `after-use` by `wait`), checks
+/// that the replacement is still listed (`present`), journals what brought the cutover, then
+/// revokes the old credential by `revoke` (already done first under `now`) and journals that.
+/// The futures are only awaited when their step comes.
 pub(super) async fn cut_over(
     env: &Env,
     t: &Target,
     (new, reach): (&str, &Reach),
     wait: impl std::future::Future<Output = Result<(Step, String), Stop>>,
-    revoke: impl std::future::Future<Output = Result<(), Stop>>,
+    (present, revoke): (
+        impl std::future::Future<Output = Result<bool, Stop>>,
+        impl std::future::Future<Output = Result<(), Stop>>,
+    ),
 ) -> Result<(), Stop> {
     let (step, note) = match env.opts.cutover {
         Cutover::Now => (Step::CutOver, "revoked first".to_string()),
@@ -258,6 +263,16 @@ pub(super) async fn cut_over(
         }
         Cutover::AfterUse => wait.await?,
     };
+    if env.opts.cutover != Cutover::Now {
+        // A replacement withdrawn meanwhile (by hand, by another run) leaves nothing to cut
+        // over to: the old credential is kept.
+        if !present.await? {
+            return Err(format!(
+                "the replacement {new} is no longer listed: the old credential {} is kept; rotate it again",
+                old_of(t)
+            ));
+        }
+    }
     journal(env, t, step, Some(new.into()), Some(reach), &note).await?;
     if env.opts.cutover != Cutover::Now {
         revoke.await?;

@@ -160,15 +160,22 @@ pub(super) async fn steps(env: &Env, t: &Target) -> Result<(String, String), Sto
     };
     if progress != Some(Step::OldRevoked) {
         let wait = wait_for_use(env, t, &new, delivered);
-        cut_over(env, t, (&new, &reach), wait, delete(env, t)).await?;
+        let present = async {
+            let list = listing(env, t).await?;
+            Ok(find(t.kind, &list.items, &new).is_some())
+        };
+        cut_over(env, t, (&new, &reach), wait, (present, delete(env, t))).await?;
     }
     verify(env, t, &new, &reach).await?;
     journal(env, t, Step::Verified, Some(new.clone()), Some(&reach), "").await?;
     Ok((new, String::new()))
 }
 
-/// Withdraws a replacement a crashed run made and whose secret it no longer holds: a model key
-/// marked for the old one; a secret of the account not listed when `creating` was journaled.
+/// Withdraws a replacement a crashed run of this rotation made and whose secret it no longer
+/// holds: a model or agent key marked by one of this journal's runs; a secret of the account not
+/// listed when `creating` was journaled and with the lifetime journaled then. A key marked by
+/// another rotation stops the row (never two rotations of one credential, never another's
+/// delivered replacement withdrawn); a secret someone else made is left alone.
 async fn withdraw(
     env: &Env,
     t: &Target,
@@ -181,13 +188,24 @@ async fn withdraw(
             continue;
         };
         let made = match is_secret(t) {
-            false => item[fields(t).0]
+            false => match item[fields(t).0]
                 .as_str()
-                .is_some_and(|n| rotate::marks(n, &old)),
+                .and_then(|n| rotate::marked_by(n, &old))
+            {
+                None => false,
+                Some(run) if env.journal.lock().await.is_ours(&old, run) => true,
+                Some(run) => {
+                    return Err(format!(
+                        "{id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
+                    ));
+                }
+            },
             true => latest.is_some_and(|l| {
                 matches!(l.progress(), Some(Step::Creating | Step::Created))
                     && id != old
                     && !l.before.iter().any(|b| b == id)
+                    && l.hours.is_some()
+                    && kinds::lifetime_hours(item) == l.hours
             }),
         };
         if made {
@@ -251,8 +269,16 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
         .iter()
         .filter_map(|i| kinds::id_of(t.kind, i).map(str::to_string))
         .collect();
+    let hours = kinds::marked_hours(
+        old_item.as_ref().map_or(8760, kinds::secret_hours),
+        &env.run,
+        &old,
+    );
+    if is_secret(t) {
+        creating.hours = Some(hours);
+    }
     write_line(env, creating).await?;
-    let (new, secret) = create(env, t, old_item.as_ref(), &reach).await?;
+    let (new, secret) = create(env, t, hours, &reach).await?;
     journal(env, t, Step::Created, Some(new.clone()), Some(&reach), note).await?;
     let withdrawn = target_of(t, &new)?;
     check_and_deliver(
@@ -272,15 +298,12 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
 async fn create(
     env: &Env,
     t: &Target,
-    old_item: Option<&Value>,
+    hours: i64,
     reach: &Reach,
 ) -> Result<(String, NewSecret), Stop> {
     let path = parent_path(t);
     let (mut segments, body) = match is_secret(t) {
-        true => {
-            let hours = old_item.map_or(8760, kinds::secret_hours);
-            (path.clone(), json!({ "secretExpiresAfterHours": hours }))
-        }
+        true => (path.clone(), json!({ "secretExpiresAfterHours": hours })),
         false => {
             let attr = |f: &str| {
                 reach
@@ -368,8 +391,12 @@ async fn wait_for_use(
                 "the old credential is already gone".into(),
             )));
         };
-        let new_used =
-            find(t.kind, &list.items, new).is_some_and(|i| kinds::used_since(i, delivered));
+        let Some(new_item) = find(t.kind, &list.items, new) else {
+            return Err(format!(
+                "the replacement {new} is no longer listed: the old credential {old} is kept; rotate it again"
+            ));
+        };
+        let new_used = kinds::used_since(new_item, delivered);
         Ok((new_used && !kinds::used_since(old_item, delivered))
             .then(|| (Step::InUse, "the replacement is in use".into())))
     })

@@ -105,9 +105,8 @@ pub async fn deliver(
         }
         Deliver::Exec(words) => {
             let document = secret.document();
-            let value = Zeroizing::new(secret.secret.expose_secret().to_string());
             drop(secret);
-            run_helper(words, document, &value).await
+            run_helper(words, document).await
         }
     }
 }
@@ -142,7 +141,7 @@ fn make_private_folder(path: &Path) -> Result<(), String> {
 
 /// The variables revoker reads its own credentials from: never handed to a delivery helper,
 /// which gets the new secret and nothing of the credential doing the rotation.
-const CREDENTIAL_VARIABLES: [&str; 10] = [
+const CREDENTIAL_VARIABLES: [&str; 11] = [
     "MCLI_CLIENT_ID",
     "MCLI_CLIENT_SECRET",
     "MCLI_PRIVATE_API_KEY",
@@ -153,15 +152,14 @@ const CREDENTIAL_VARIABLES: [&str; 10] = [
     "MONGODB_ATLAS_PRIVATE_KEY",
     "MONGODB_ATLAS_PUBLIC_API_KEY",
     "MONGODB_ATLAS_PUBLIC_KEY",
+    // Not an API credential, but a secret of the run's: the signing key's password.
+    "REVOKER_SIGN_KEY_PASSWORD",
 ];
 
-/// Runs the helper with the document on its stdin. Its stderr is kept (bounded) and shown only
-/// with the new secret blotted out, so that a helper echoing its input leaks nothing to a log.
-async fn run_helper(
-    words: &[String],
-    document: Zeroizing<Vec<u8>>,
-    value: &str,
-) -> Result<String, String> {
+/// Runs the helper with the document on its stdin. Its stderr is read (bounded) and counted, never
+/// shown: a helper may echo its input in a form no blotting finds (another case, base64, split),
+/// and the new secret must reach no log.
+async fn run_helper(words: &[String], document: Zeroizing<Vec<u8>>) -> Result<String, String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut command = tokio::process::Command::new(&words[0]);
     for name in CREDENTIAL_VARIABLES {
@@ -189,9 +187,13 @@ async fn run_helper(
         .wait()
         .await
         .map_err(|e| format!("delivery helper {}: {e}", words[0]))?;
-    let said = blot(&String::from_utf8_lossy(&said), value);
-    if !said.trim().is_empty() {
-        tracing::warn!("delivery helper {} said: {}", words[0], said.trim());
+    let lines = String::from_utf8_lossy(&said).lines().count();
+    if lines > 0 {
+        tracing::warn!(
+            "delivery helper {} wrote {} to stderr, not shown (it may carry the new secret in some form): run the helper by hand to see them",
+            words[0],
+            crate::text::plural(lines as u64, "line", "lines")
+        );
     }
     match status.success() {
         true => Ok(format!("helper {}", words[0])),
@@ -202,26 +204,9 @@ async fn run_helper(
     }
 }
 
-/// `text` with every occurrence of `value` replaced.
-fn blot(text: &str, value: &str) -> String {
-    if value.is_empty() {
-        return text.to_string();
-    }
-    text.replace(value, "[the new secret]")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_helper_s_words_never_carry_the_secret() {
-        assert_eq!(
-            blot("got abc-123 ok abc-123", "abc-123"),
-            "got [the new secret] ok [the new secret]"
-        );
-        assert_eq!(blot("nothing", ""), "nothing");
-    }
 
     #[test]
     fn deliveries_parse_and_refuse_what_is_not_one() {

@@ -79,6 +79,11 @@ pub struct Line {
     /// replacement a crashed run made).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub before: Vec<String>,
+    /// A secret's row: the lifetime in hours its replacement is created with, chosen apart from
+    /// the old one's ([`crate::rotate::kinds::marked_hours`]) so that a resume tells this
+    /// rotation's secret from one someone else made meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hours: Option<i64>,
 }
 
 impl Line {
@@ -97,6 +102,9 @@ pub struct Journal {
     file: std::fs::File,
     /// The latest line of each old credential.
     latest: HashMap<String, Line>,
+    /// The runs that journaled each old credential: a replacement marked by one of them is this
+    /// rotation's, one marked by any other run is another rotation's.
+    runs: HashMap<String, std::collections::BTreeSet<String>>,
 }
 
 /// The journal's path for a report.
@@ -113,8 +121,12 @@ impl Journal {
         let file = fsx::open_append(path, Links::Refuse)?;
         let bytes = fsx::read_bounded(path, Links::Refuse, 1 << 30)?;
         let mut latest = HashMap::new();
+        let mut runs: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
         for line in bytes.split(|b| *b == b'\n') {
             if let Ok(line) = serde_json::from_slice::<Line>(line) {
+                runs.entry(line.old.clone())
+                    .or_default()
+                    .insert(line.run.clone());
                 latest.insert(line.old.clone(), line);
             }
         }
@@ -122,6 +134,7 @@ impl Journal {
             path: path.to_path_buf(),
             file,
             latest,
+            runs,
         })
     }
 
@@ -132,6 +145,12 @@ impl Journal {
     /// The latest line of `old`.
     pub fn latest(&self, old: &str) -> Option<&Line> {
         self.latest.get(old)
+    }
+
+    /// Whether `run` journaled `old` in this journal: its marked replacements are this
+    /// rotation's to withdraw.
+    pub fn is_ours(&self, old: &str, run: &str) -> bool {
+        self.runs.get(old).is_some_and(|r| r.contains(run))
     }
 
     /// Appends a line and syncs it before answering. What the credential's earlier lines said and
@@ -149,6 +168,9 @@ impl Journal {
             if line.before.is_empty() {
                 line.before = prev.before.clone();
             }
+            if line.hours.is_none() {
+                line.hours = prev.hours;
+            }
             if line.step == Step::Stopped {
                 line.from = prev.progress();
                 if line.new.is_none() {
@@ -164,6 +186,10 @@ impl Journal {
         text.push(b'\n');
         self.file.write_all(&text)?;
         self.file.sync_data()?;
+        self.runs
+            .entry(line.old.clone())
+            .or_default()
+            .insert(line.run.clone());
         self.latest.insert(line.old.clone(), line);
         Ok(())
     }

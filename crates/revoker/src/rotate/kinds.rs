@@ -50,6 +50,28 @@ pub fn secret_hours(old: &Value) -> i64 {
     }
 }
 
+/// The lifetime a replacement secret is created with: the old one's moved by 1 to 7 hours (by
+/// the run and the old secret), shorter when that stays within Atlas's 8 to 8,760 hours. A secret
+/// has no description to mark it, so this lifetime (`expiresAt - createdAt`) is its mark: a
+/// resume withdraws only a secret made after its `creating` line with exactly this lifetime.
+pub fn marked_hours(old_hours: i64, run: &str, old: &str) -> i64 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{run}:{old}").as_bytes());
+    let step = 1 + i64::from(digest[0] % 7);
+    match old_hours - step {
+        h if h >= 8 => h,
+        _ => (old_hours + step).clamp(8, 8760),
+    }
+}
+
+/// A listed secret's lifetime in whole hours, when its dates are readable.
+pub fn lifetime_hours(item: &Value) -> Option<i64> {
+    let at = |f: &str| item[f].as_str().and_then(|t| t.parse::<Timestamp>().ok());
+    let (c, e) = (at("createdAt")?, at("expiresAt")?);
+    let seconds = e.as_second() - c.as_second();
+    (seconds % 3600 == 0).then_some(seconds / 3600)
+}
+
 /// Whether `item`'s `lastUsedAt` is at or after `since`'s second (the API may show use to the
 /// second only: a use in the second of delivery counts).
 pub fn used_since(item: &Value, since: Timestamp) -> bool {

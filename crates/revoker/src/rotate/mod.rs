@@ -21,6 +21,14 @@ pub fn marker(old: &str, run: &str) -> String {
     format!("{MARKER}:{old}:{run}")
 }
 
+/// The run whose marker `desc` is, when it marks a replacement of `old`.
+pub fn marked_by<'a>(desc: &'a str, old: &str) -> Option<&'a str> {
+    desc.strip_prefix(MARKER)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|rest| rest.strip_prefix(old))
+        .and_then(|rest| rest.strip_prefix(':'))
+}
+
 /// Whether `desc` marks a replacement of `old` (by any run).
 pub fn marks(desc: &str, old: &str) -> bool {
     desc.strip_prefix(MARKER)

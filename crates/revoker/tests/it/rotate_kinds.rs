@@ -283,8 +283,13 @@ fn an_account_at_its_secrets_limit_stops_naming_the_limit_and_creates_nothing() 
     assert!(revoker_testkit::truth(&w.sim).deletions.is_empty());
 }
 
-#[test]
-fn a_secret_a_crashed_run_made_is_found_by_listing_and_withdrawn_before_another_is_made() {
+/// A run journaled `creating` (with the lifetime it chose, `hours`), then a secret of
+/// `lifetime` hours was made (by that run, or by someone else) and the run died; a resume with
+/// `--cutover now`. Answers the exit code, the account's secrets after, the old and the made one.
+fn resume_after_a_secret_appeared(
+    hours: Option<i64>,
+    lifetime: i64,
+) -> (Option<i32>, Vec<String>, String, String, String) {
     let w = world(SimConfig::default());
     let dir = dir();
     let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
@@ -294,11 +299,13 @@ fn a_secret_a_crashed_run_made_is_found_by_listing_and_withdrawn_before_another_
         &input,
         &[format!("service-account-secret,{},{client},{old}", w.org)],
     );
-    // A run journaled `creating`, made a secret and died before journaling it.
-    let creating = serde_json::json!({
+    let mut creating = serde_json::json!({
         "run": "crashed", "at": "2026-12-01T00:00:00Z", "kind": "service-account-secret",
         "scope": w.org.to_string(), "old": old, "step": "creating", "before": [old],
     });
+    if let Some(h) = hours {
+        creating["hours"] = h.into();
+    }
     let mut journal = report.as_os_str().to_owned();
     journal.push(".rotate.jsonl");
     std::fs::write(&journal, format!("{creating}\n")).expect("journal");
@@ -311,11 +318,11 @@ fn a_secret_a_crashed_run_made_is_found_by_listing_and_withdrawn_before_another_
         "POST",
         &url,
         rotation::SERVICE_ACCOUNTS,
-        Some(serde_json::json!({"secretExpiresAfterHours": 24})),
+        Some(serde_json::json!({"secretExpiresAfterHours": lifetime})),
     );
     assert_eq!(status, 201, "{body}");
-    let lost: Value = serde_json::from_str(&body).expect("json");
-    let lost = lost["id"].as_str().expect("id").to_string();
+    let made: Value = serde_json::from_str(&body).expect("json");
+    let made = made["id"].as_str().expect("id").to_string();
     let child = rotation::spawn_rotate(
         &w.sim,
         &input,
@@ -323,13 +330,32 @@ fn a_secret_a_crashed_run_made_is_found_by_listing_and_withdrawn_before_another_
         &["--deliver", "exec:true", "--cutover", "now"],
     );
     let (code, stdout, stderr) = finish(child);
-    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let now = ids(
         &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
         "id",
     );
+    (code, now, old, made, format!("{stdout}\n{stderr}"))
+}
+
+#[test]
+fn a_secret_a_crashed_run_made_is_found_by_listing_and_withdrawn_before_another_is_made() {
+    let (code, now, old, lost, out) = resume_after_a_secret_appeared(Some(24), 24);
+    assert_eq!(code, Some(0), "{out}");
     assert_eq!(now.len(), 1, "{now:?}");
     assert!(!now.contains(&lost) && !now.contains(&old), "{now:?}");
+}
+
+#[test]
+fn a_secret_someone_else_made_after_a_crash_is_never_deleted() {
+    // Made in the window, not listed at `creating`, but not with the lifetime the run chose.
+    let (code, now, old, theirs, out) = resume_after_a_secret_appeared(Some(23), 24);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(now.len(), 2, "{now:?}");
+    assert!(now.contains(&theirs) && !now.contains(&old), "{now:?}");
+    // A journal of an earlier version (no lifetime): nothing is taken for the run's own.
+    let (code, now, _, theirs, out) = resume_after_a_secret_appeared(None, 24);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(now.contains(&theirs), "{now:?}");
 }
 
 #[test]
@@ -579,4 +605,103 @@ fn a_resume_after_an_unjournaled_revocation_first_of_a_model_key_finishes() {
     let models = rotation::listed_model_keys(&w.sim, &w.project);
     assert_eq!(models.len(), 1, "{models:?}");
     assert_ne!(models[0]["apiKeyId"], w.model.as_str());
+}
+
+#[test]
+fn a_replacement_withdrawn_while_waiting_leaves_the_old_secret_live() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    let client = client_text(&w.org_client);
+    let old = w.org_secret.to_string();
+    write(
+        &input,
+        &[format!("service-account-secret,{},{client},{old}", w.org)],
+    );
+    let out = path(&dir, "helper-out");
+    std::fs::create_dir(&out).expect("dir");
+    let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        &[
+            "--deliver",
+            &deliver,
+            "--cutover",
+            "after-use",
+            "--poll",
+            "100ms",
+            "--deadline",
+            "3s",
+        ],
+    );
+    wait_until("the delivery", || handed(&out).len() == 1);
+    let new = rotation::listed_secrets(&w.sim, "orgs", &w.org, &client)
+        .iter()
+        .filter_map(|s| s["id"].as_str().map(str::to_string))
+        .find(|id| *id != old)
+        .expect("the replacement is listed");
+    // Someone withdraws the replacement before the cutover.
+    let url = format!(
+        "{}/orgs/{}/serviceAccounts/{client}/secrets/{new}",
+        w.sim.atlas_url(),
+        w.org
+    );
+    let (status, body) = rotation::request_as("DELETE", &url, rotation::SERVICE_ACCOUNTS, None);
+    assert_eq!(status, 204, "{body}");
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let now = ids(
+        &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
+        "id",
+    );
+    assert_eq!(now, vec![old.clone()], "the old secret is kept");
+    let steps = journal_steps(&report, &old);
+    assert!(!steps.iter().any(|(s, _)| s == "old_revoked"), "{steps:?}");
+    assert!(
+        steps.iter().any(|(s, m)| s == "stopped"
+            && m.starts_with(&format!("the replacement {new} is no longer listed"))),
+        "{steps:?}"
+    );
+}
+
+#[test]
+fn a_replacement_another_rotation_made_stops_the_row_and_is_left_alone() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    write(
+        &input,
+        &[format!("ai-model-api-key,{},{},", w.project, w.model)],
+    );
+    // Another rotation (another report, run "elsewhere") made and delivered a replacement.
+    let url = format!("{}/groups/{}/aiModelApiKeys", w.sim.atlas_url(), w.project);
+    let (status, body) = rotation::request_as(
+        "POST",
+        &url,
+        rotation::AI_MODELS,
+        Some(
+            serde_json::json!({"name": format!("revoker-rotation:{}:elsewhere", w.model), "cloud": "ANY", "geography": "ANY"}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let theirs: Value = serde_json::from_str(&body).expect("json");
+    let theirs = theirs["apiKeyId"].as_str().expect("id").to_string();
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let steps = journal_steps(&report, &w.model);
+    assert!(
+        steps.iter().any(|(s, m)| s == "stopped"
+            && m == &format!("{theirs} is a replacement of {} made by another rotation (run elsewhere): finish or withdraw that rotation first; nothing was created or revoked", w.model)),
+        "{steps:?}"
+    );
+    let truth = revoker_testkit::truth(&w.sim);
+    assert!(truth.deletions.is_empty(), "{:?}", truth.deletions);
 }
