@@ -448,6 +448,17 @@ async fn grant_and_check(env: &Env, t: &Target, new: ObjectId, reach: &Reach) ->
         )
         .await?;
     }
+    let old = t.key.to_string();
+    let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
+    let other = keys.iter().find_map(|i| {
+        let run = i["desc"]
+            .as_str()
+            .and_then(|d| rotate::marked_by(d, &old))?;
+        (run != env.run).then(|| (i["id"].as_str().unwrap_or("?"), run))
+    });
+    if let Some((id, run)) = other {
+        return Err(super::rotate_env::raced(&old, id, run));
+    }
     let listed = reach_of(env, t.scope, new)
         .await?
         .ok_or("the replacement is not in its organization's list")?;

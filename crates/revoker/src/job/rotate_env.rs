@@ -349,3 +349,11 @@ pub(super) async fn check_and_deliver(
     }
     journal(env, t, Step::Delivered, Some(new.into()), Some(reach), note).await
 }
+
+/// Why a replacement is withdrawn when another rotation of the same credential made one at the
+/// same time: each run withdraws its own, so that never two live, and the old one stays.
+pub(super) fn raced(old: &str, id: &str, run: &str) -> Stop {
+    format!(
+        "another rotation (run {run}) made a replacement of {old} ({id}) at the same time: this run's replacement was withdrawn and nothing was revoked; finish or withdraw that rotation, then rotate again"
+    )
+}

@@ -353,6 +353,18 @@ async fn create(
 /// The replacement is listed in the parent, and the parent's reach is unchanged.
 async fn check(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), Stop> {
     let list = listing(env, t).await?;
+    if !is_secret(t) {
+        let old = old_of(t);
+        let other = list.items.iter().find_map(|i| {
+            let run = i[fields(t).0]
+                .as_str()
+                .and_then(|n| rotate::marked_by(n, &old))?;
+            (run != env.run).then(|| (kinds::id_of(t.kind, i).unwrap_or("?"), run))
+        });
+        if let Some((id, run)) = other {
+            return Err(super::rotate_env::raced(&old, id, run));
+        }
+    }
     let item = find(t.kind, &list.items, new).ok_or("the replacement is not listed")?;
     let listed = match is_secret(t) {
         true => list.reach,
