@@ -389,7 +389,7 @@ fn index(events: &[Read]) -> (HashMap<String, ObjectId>, HashMap<Actor, Vec<usiz
 
 /// The API key id of the credential acting by public key `p`, as the events show it: an actor's
 /// `apiKeyId` beside that `publicKey`, or the `resourceId` of its creation.
-fn acting_key_id(events: &[Read], p: &str) -> Option<ObjectId> {
+pub fn acting_key_id(events: &[Read], p: &str) -> Option<ObjectId> {
     events.iter().find_map(|r| {
         let e = &r.event;
         if e.public_key.as_deref() == Some(p) {
@@ -424,15 +424,17 @@ fn is_acting(
 /// Sweeps `events` for what `compromised` did, to a fixed point: every credential they created
 /// is swept as they are. Only events whose actor is one of those credentials are ever used.
 pub fn sweep(compromised: &[Actor], events: Vec<Read>) -> Sweep {
-    sweep_as(compromised, events, None)
+    sweep_as(compromised, events, None, None)
 }
 
 /// [`sweep`], run as `acting`: a row naming that credential goes to [`Sweep::acting`], never to
-/// the artifacts (its own creations are still swept, so nothing is hidden).
+/// the artifacts (its own creations are still swept, so nothing is hidden). `own_key` is the
+/// acting API key's id when a key list told it; the events are asked otherwise.
 pub fn sweep_as(
     compromised: &[Actor],
     events: Vec<Read>,
     acting: Option<&reconcile::RunCredential>,
+    own_key: Option<ObjectId>,
 ) -> Sweep {
     let mut seen = HashSet::new();
     let events: Vec<Read> = events
@@ -441,7 +443,9 @@ pub fn sweep_as(
         .collect();
     let (public_keys, by_actor) = index(&events);
     let key_id = match acting {
-        Some(reconcile::RunCredential::PublicKey(p)) => acting_key_id(&events, p),
+        Some(reconcile::RunCredential::PublicKey(p)) => {
+            own_key.or_else(|| acting_key_id(&events, p))
+        }
         _ => None,
     };
     let mut out = Sweep {

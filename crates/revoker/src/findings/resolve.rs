@@ -195,6 +195,20 @@ pub async fn resolve(
                     Some(template) => Some(try_leaked(template, *shape, f, &target, &listed).await),
                     None => None,
                 };
+                if let Some(trial) = live.as_ref().filter(|t| t.rejected) {
+                    out.unresolved.push(SetAside {
+                        fingerprint: f.fingerprint.clone(),
+                        source: f.source.clone(),
+                        reason: format!(
+                            "{}: the API refused the leaked value ({}), so {target}, which only shows the same ends, is another credential (or the leaked one is gone); not revoked",
+                            shape.as_str(),
+                            trial.said
+                        ),
+                        open: true,
+                    });
+                    continue;
+                }
+                let live = live.map(|t| t.said);
                 out.resolved.push(Resolved {
                     target,
                     fingerprint: f.fingerprint.clone(),
@@ -223,7 +237,7 @@ async fn try_leaked(
     f: &Finding,
     target: &Target,
     listed: &Listed,
-) -> String {
+) -> super::validate::Trial {
     let credential = match shape {
         Shape::PrivateKey => listed
             .keys
@@ -236,12 +250,16 @@ async fn try_leaked(
         )),
         _ => None,
     };
-    match credential {
-        Some(c) => super::validate::try_credential(template, c).await,
+    let said = match credential {
+        Some(c) => return super::validate::try_credential(template, c).await,
         None if shape == Shape::AiModelKey => {
-            "not tried: an AI model key authenticates to the embedding service, not this API".into()
+            "not tried: an AI model key authenticates to the embedding service, not this API"
         }
-        None => "not tried: the finding holds only the public half of a credential".into(),
+        None => "not tried: the finding holds only the public half of a credential",
+    };
+    super::validate::Trial {
+        said: said.into(),
+        rejected: false,
     }
 }
 

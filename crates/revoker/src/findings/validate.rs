@@ -12,8 +12,18 @@ use secrecy::SecretString;
 use crate::api::{Answer, ApiConfig, Client, Credential, ListShape, ListSpec};
 use crate::input::{CLIENT_ID_PREFIX, Kind};
 
-/// Tries `credential` with the settings of `template`; answers what was learned, in words.
-pub async fn try_credential(template: &ApiConfig, credential: Credential) -> String {
+/// What trying a leaked credential learned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trial {
+    /// In words, as recorded beside the finding.
+    pub said: String,
+    /// The API refused the value itself (401): it is no live credential. A listed credential that
+    /// only shows the same ends is then another one, never to be revoked for this finding.
+    pub rejected: bool,
+}
+
+/// Tries `credential` with the settings of `template`; answers what was learned.
+pub async fn try_credential(template: &ApiConfig, credential: Credential) -> Trial {
     let config = ApiConfig {
         credential,
         pool_size: 1,
@@ -21,7 +31,12 @@ pub async fn try_credential(template: &ApiConfig, credential: Credential) -> Str
     };
     let client = match Client::new(&config, Arc::new(crate::figures::Figures::default())) {
         Ok(c) => c,
-        Err(e) => return format!("not tried: {e}"),
+        Err(e) => {
+            return Trial {
+                said: format!("not tried: {e}"),
+                rejected: false,
+            };
+        }
     };
     let answer = match client.prepare().await {
         Err(answer) => answer,
@@ -44,7 +59,12 @@ pub async fn try_credential(template: &ApiConfig, credential: Credential) -> Str
     if let Some(warning) = revoked {
         said.push_str(&format!("; {warning}"));
     }
-    said
+    // An access-list refusal is a live credential used from the wrong address: still revoked.
+    let rejected = matches!(
+        answer,
+        Answer::Fatal(crate::api::Fatal::CredentialsRejected { .. })
+    );
+    Trial { said, rejected }
 }
 
 /// The credential a private key makes with its key's public key.

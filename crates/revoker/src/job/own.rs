@@ -145,7 +145,7 @@ pub fn offline(settings: &Settings, exempt: Arc<Exemptions>) -> Guard {
 
 /// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list, and
 /// whether the list was read whole (a key missing from a list read in part may be on the rest).
-async fn find(
+pub(crate) async fn find(
     client: &Client,
     kind: Kind,
     scope: &ObjectId,

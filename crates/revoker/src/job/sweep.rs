@@ -12,9 +12,10 @@ use std::time::Duration;
 use crate::api::Client;
 use crate::engine::read::{ProjectOrg, project_org};
 use crate::engine::{Context, StopFlag};
+use crate::events::reconcile::RunCredential;
 use crate::events::{self, Actor, Read, Sweep};
 use crate::figures::Figures;
-use crate::input::{Format, InputOptions, ObjectId, Scope, Source, Target};
+use crate::input::{Format, InputOptions, Kind, ObjectId, Scope, Source, Target};
 use crate::job::Failure;
 use crate::select::Selected;
 use crate::settings::Settings;
@@ -105,6 +106,40 @@ pub(crate) async fn scopes(
     out
 }
 
+/// The id of the API key the sweep runs as (public key `public`): from the events when they show
+/// it acting or created, else from the key lists of the organizations swept (a key that acted
+/// only by reading left no event, and a creation event may name it by id alone). A list not read
+/// whole while the id is still unknown is a problem: a follow-up row may name the sweep's own key.
+async fn own_key_id(
+    client: &Client,
+    public: &str,
+    read: &[Read],
+    scopes: &[(ObjectId, Option<ObjectId>)],
+    problems: &mut Vec<String>,
+) -> Option<ObjectId> {
+    if let Some(id) = events::acting_key_id(read, public) {
+        return Some(id);
+    }
+    let wanted = [Some(public.to_string())];
+    let mut unread = Vec::new();
+    for (org, _) in scopes.iter().filter(|(_, p)| p.is_none()) {
+        let (ids, whole) = super::own::find(client, Kind::OrgApiKey, org, &wanted).await;
+        if let Some(id) = ids.into_iter().flatten().next() {
+            return Some(id);
+        }
+        if !whole {
+            unread.push(org.to_string());
+        }
+    }
+    if !unread.is_empty() {
+        problems.push(format!(
+            "the API keys of organization {} (so the id of the API key this sweep runs as, public key {public}, is not known, and a follow-up row may name it)",
+            unread.join(", ")
+        ));
+    }
+    None
+}
+
 /// Reads and sweeps; the token fetched is revoked however it ends.
 pub async fn run_sweep(
     settings: &Settings,
@@ -139,8 +174,14 @@ pub async fn run_sweep(
         }
     }
     let acting_as = found.credential.public_identity();
-    let acting = crate::events::reconcile::RunCredential::parse(&acting_as);
-    let sweep = events::sweep_as(&actors, read, acting.as_ref());
+    let acting = RunCredential::parse(&acting_as);
+    let own_key = match &acting {
+        Some(RunCredential::PublicKey(p)) => {
+            own_key_id(&client, p, &read, &scopes, &mut problems).await
+        }
+        _ => None,
+    };
+    let sweep = events::sweep_as(&actors, read, acting.as_ref(), own_key);
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -198,15 +239,16 @@ fn view(s: &Swept) -> crate::report::swept::SweptView {
             .map(|h| (h.what.clone(), format!("event {} by {}", h.event_id, h.by)))
             .collect(),
         problems: s.problems.clone(),
+        sha256: String::new(),
     }
 }
 
-/// Keeps the sweep beside `report` for `report` and its page; a failure to write is said, and
-/// the sweep's own output stands.
-fn keep_beside(report: &Path, s: &Swept) {
-    if let Err(why) = crate::report::swept::write(report, &view(s)) {
-        tracing::warn!("{why}: `report` will not show this sweep");
-    }
+/// Keeps the sweep beside `report` for `report` and its page, and answers the file's SHA-256; a
+/// failure to write is said, and the sweep's own output stands.
+fn keep_beside(report: &Path, s: &Swept) -> Option<String> {
+    crate::report::swept::write(report, &view(s))
+        .map_err(|why| tracing::warn!("{why}: `report` will not show this sweep"))
+        .ok()
 }
 
 /// The hand-over list as CSV.
@@ -388,7 +430,9 @@ pub async fn sweep_for_run(
     }
     let handover = job.handover.as_deref().unwrap_or(&followup);
     write_files(&swept.sweep, &followup, handover)?;
-    keep_beside(report, &swept);
+    // The run's start line records the file by its SHA-256: `report` can then tell this sweep
+    // from one made or edited later (the file itself is unsigned).
+    let file_sha256 = keep_beside(report, &swept);
     settings.values.input = Some(followup);
     Ok(Some(serde_json::json!({
         "sweep": {
@@ -398,6 +442,7 @@ pub async fn sweep_for_run(
             "requests": swept.requests,
             "problems": swept.problems,
             "min_date": swept.min_date,
+            "file_sha256": file_sha256,
         },
         // A scope whose events could not be read leaves the run unfinished (exit 1, named in
         // its end record), as a selection that could not read a list does.

@@ -173,6 +173,17 @@ fn plans(o: &ReportOverview) -> Markup {
     }
 }
 
+/// What `report` says of one side file: unsigned, what was checked, and any contradiction with
+/// the audit record.
+fn side_notes(o: &ReportOverview, suffix: &str) -> Markup {
+    let file = super::sidecar(&o.report, suffix).display().to_string();
+    let mine = |l: &&String| l.starts_with(&format!("{file}:"));
+    html! {
+        @for note in o.side_files.notes.iter().filter(mine) { p.muted { (note) } }
+        @for problem in o.side_files.problems.iter().filter(mine) { p.status.bad { (problem) } }
+    }
+}
+
 /// The last `verify --events`: each row's verdict, and deletions no row records.
 fn reconciliation(o: &ReportOverview) -> Markup {
     html! {
@@ -181,10 +192,13 @@ fn reconciliation(o: &ReportOverview) -> Markup {
             Some(Err(problem)) => { p.status.bad { "Reconciliation unreadable: " (problem) } }
             Some(Ok(r)) => {
                 @let lines = r.report_lines(&o.chain.last);
-                p class=(if r.agrees() { "status ok" } else { "status bad" }) { (lines[0]) }
+                // A file that contradicts the audit record is never shown as agreement.
+                @let good = r.agrees() && o.side_files.problems.is_empty();
+                p class=(if good { "status ok" } else { "status bad" }) { (lines[0]) }
                 @if lines.len() > 1 {
                     ul { @for line in &lines[1..] { li.mono { (line.trim_start()) } } }
                 }
+                (side_notes(o, super::reconciled::SUFFIX))
             }
         }
     }
@@ -220,6 +234,7 @@ fn sweep(o: &ReportOverview) -> Markup {
                 @if !s.problems.is_empty() {
                     ul { @for p in &s.problems { li.status.bad { "Not read: " (p) } } }
                 }
+                (side_notes(o, super::swept::SUFFIX))
             }
         }
     }

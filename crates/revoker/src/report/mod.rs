@@ -25,6 +25,7 @@ pub mod plans;
 mod reader;
 pub mod reconciled;
 pub mod render;
+pub mod side;
 pub mod signature;
 mod summary;
 pub mod swept;

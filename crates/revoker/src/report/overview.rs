@@ -154,6 +154,9 @@ pub struct ReportOverview {
     /// cannot be read.
     #[serde(skip)]
     pub swept: Option<Result<super::swept::SweptView, String>>,
+    /// What `report` says of those two side files, and their contradictions with the audit
+    /// record (exit 5).
+    pub side_files: super::side::SideFiles,
 }
 
 /// What happened to the rows of a report, over all its runs, in an auditor's words. Every
@@ -470,6 +473,13 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
     overview.chain = chain_status(&pass.verifier, &audit_runs);
     overview.reconciliation = super::reconciled::read(path);
     overview.swept = super::swept::read(path);
+    overview.side_files = super::side::check(
+        path,
+        &log,
+        &overview.chain.last,
+        overview.reconciliation.as_ref().and_then(|r| r.as_ref().ok()),
+        overview.swept.as_ref().and_then(|r| r.as_ref().ok()),
+    );
     // Every revoker that writes the chain writes an audit record: a chained report without one
     // has lost the record of what its runs never attempted.
     let missing = (pass.verifier.checked > 0 && log.records.is_empty()).then(|| {

@@ -121,7 +121,7 @@ impl Reconciled {
 /// Reads the file beside `report`: `None` when there is none, `Err` when it cannot be read.
 pub fn read(report: &Path) -> Option<Result<Reconciled, String>> {
     let path = sidecar(report, SUFFIX);
-    let bytes = match std::fs::read(&path) {
+    let bytes = match crate::fsx::read_bounded(&path, crate::fsx::Links::Refuse, 64 << 20) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => return Some(Err(format!("{}: {e}", path.display()))),

@@ -204,6 +204,9 @@ pub fn text(o: &ReportOverview) -> String {
             v.run_id, v.at, v.verified, v.still_present
         );
     }
+    for line in o.side_files.notes.iter().chain(&o.side_files.problems) {
+        let _ = writeln!(out, "{line}");
+    }
     match &o.reconciliation {
         Some(Ok(r)) => {
             for line in r.report_lines(&o.chain.last) {
@@ -366,6 +369,7 @@ pub fn json(o: &ReportOverview) -> serde_json::Value {
         Some(Err(problem)) => doc["sweep_problem"] = problem.clone().into(),
         None => {}
     }
+    doc["side_files"] = serde_json::to_value(&o.side_files).unwrap_or_default();
     if let Some(sig) = &o.signature {
         doc["signature"] = serde_json::to_value(sig).unwrap_or_default();
     }

@@ -47,6 +47,10 @@ pub struct SweptView {
     pub handover: Vec<(String, String)>,
     /// Scopes whose events could not be read: the sweep is incomplete.
     pub problems: Vec<String>,
+    /// The SHA-256 of the file as read (not in the file): a job's start line records the sweep it
+    /// made by this digest ([`super::side`]).
+    #[serde(skip)]
+    pub sha256: String,
 }
 
 impl SweptView {
@@ -119,14 +123,19 @@ pub fn read(report: &Path) -> Option<Result<SweptView, String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
         Err(e) => return Some(Err(format!("{}: {e}", path.display()))),
     };
-    Some(serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display())))
+    let view = serde_json::from_slice::<SweptView>(&bytes).map(|v| SweptView {
+        sha256: super::side::sha256(&bytes),
+        ..v
+    });
+    Some(view.map_err(|e| format!("{}: {e}", path.display())))
 }
 
-/// Writes the file beside `report`, whole or not at all.
-pub fn write(report: &Path, s: &SweptView) -> Result<(), String> {
+/// Writes the file beside `report`, whole or not at all; answers its SHA-256.
+pub fn write(report: &Path, s: &SweptView) -> Result<String, String> {
     let path = sidecar(report, SUFFIX);
     let mut bytes = serde_json::to_vec_pretty(s).map_err(|e| e.to_string())?;
     bytes.push(b'\n');
     crate::fsx::write_atomic(&path, &bytes, 0o600)
-        .map_err(|e| format!("{}: cannot write the sweep: {e}", path.display()))
+        .map_err(|e| format!("{}: cannot write the sweep: {e}", path.display()))?;
+    Ok(super::side::sha256(&bytes))
 }

@@ -469,6 +469,62 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
     assert!(text.lines().any(|l| l == line), "{text}");
 }
 
+/// Hostile review D4: the key the sweep runs as was made by a compromised key, and no event names
+/// its public key (it only read, and its creation event gives the id alone). Its id is learned
+/// from the organization's key list, so it is never a follow-up row.
+#[test]
+fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_key() {
+    let mut t = trail(50, 30, now_ms());
+    let ours = Target::parse("org-api-key", &t.org.to_string(), "5f00000000000000000000c1", "")
+        .expect("row");
+    let c1 = t.compromised[0].key.to_string();
+    let mut made = t
+        .events
+        .iter()
+        .find(|e| {
+            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
+        })
+        .expect("c1 created a key")
+        .clone();
+    made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
+    made.target_public_key = None;
+    made.resource_id = Some(ours.key.to_string());
+    t.events.push(made);
+    let mut seeds = revoker_testkit::events::sim_seeds(&t);
+    let mut own = seed(&ours);
+    own.meta.caller = true;
+    seeds.push(own);
+    let sim = revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
+        .expect("sim");
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    write_csv(&input, &t.compromised);
+    let out = revoker()
+        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows = followup_rows(&followup);
+    assert!(
+        rows.iter().all(|(r, _)| r.key != ours.key),
+        "the sweep's own key listed: {rows:?}"
+    );
+    assert_eq!(rows.len(), t.artifacts.len());
+    let line = format!(
+        "the credential this sweep runs as is {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
+        t.events
+            .last()
+            .map(|e| e.created.clone())
+            .unwrap_or_default()
+    );
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l == line), "{text}");
+}
+
 #[test]
 fn a_sweep_finds_what_a_leaked_key_made_through_the_simulators_own_create_endpoints() {
     use revoker_testkit::events::signed_post;
@@ -855,6 +911,45 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
         )),
         "{text}"
     );
+
+    // Hostile review D6: the file is unsigned. `report` says so, and a file that contradicts the
+    // audit record (another credential, a chain the report never had) is refused with exit 5.
+    let side = path(&dir, "out.csv.reconciled.json");
+    let note = format!(
+        "{}: an unsigned side file (neither the chain nor the signature covers it); its credential, window and chain digest agree with the audit record",
+        side.display()
+    );
+    assert!(text.lines().any(|l| l == note), "{text}");
+    let mut forged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&side).expect("side file")).expect("JSON");
+    forged["credential"] = "API key attacker".into();
+    forged["chain"] = "ab".repeat(32).into();
+    forged["rows"][0]["verdict"] = "corroborated".into();
+    std::fs::write(&side, serde_json::to_vec(&forged).expect("JSON")).expect("forge");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let expected = [
+        format!(
+            "{}: DISAGREES with the audit record: it names the credential \"API key attacker\", but the runs signed in as API key simpublic",
+            side.display()
+        ),
+        format!(
+            "{}: DISAGREES with the audit record: it was made against the chain digest \"{}\", which the report never had",
+            side.display(),
+            "ab".repeat(32)
+        ),
+    ];
+    let text = stdout(&out);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("DISAGREES"))
+        .collect();
+    assert_eq!(lines, expected, "{text}");
+    assert!(stderr(&out).contains(&expected[0]), "{}", stderr(&out));
 }
 
 #[test]
@@ -945,4 +1040,31 @@ fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
     let html = std::fs::read_to_string(&page).expect("page");
     assert!(html.contains("What the compromised credentials did"));
     assert!(html.contains(&summary));
+
+    // Hostile review D6: the sweep file is unsigned; the run's start line recorded it by SHA-256,
+    // so an edited one is said not to be the run's sweep.
+    let side = path(&dir, "followup-report.csv.swept.json");
+    let bytes = std::fs::read(&side).expect("side file");
+    let digest = revoker::report::side::sha256(&bytes);
+    let run_id = records(&report)[0].run_id.clone();
+    let recorded = format!(
+        "{}: an unsigned side file; it is the sweep run {run_id} recorded at its start (SHA-256 {digest})",
+        side.display()
+    );
+    assert!(text.lines().any(|l| l == recorded), "{text}");
+    let mut forged: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    forged["follow_up"] = serde_json::json!([]);
+    std::fs::write(&side, serde_json::to_vec(&forged).expect("JSON")).expect("forge");
+    let out = revoker()
+        .arg("report")
+        .arg(&report)
+        .output()
+        .expect("report");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let edited = format!(
+        "{}: an unsigned side file, NOT the sweep run {run_id} recorded at its start (made since by `revoker sweep --report`, or edited): what it says is not evidence",
+        side.display()
+    );
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l == edited), "{text}");
 }

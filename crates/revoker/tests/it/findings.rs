@@ -293,6 +293,49 @@ fn validate_leaked_tries_each_private_key_with_its_listed_public_key_and_records
     }
 }
 
+/// Hostile review D5: a secret or private key is matched by the few characters its list shows.
+/// With `--validate-leaked`, a value the API refuses (401) is no live credential, so the listed
+/// one that only shows the same ends is another: it is set aside, never revoked.
+#[test]
+fn validate_leaked_sets_aside_a_masked_match_whose_value_the_api_refuses() {
+    let c = corpus(60);
+    // The simulator does not know the leaked values: each is refused.
+    let sim = start(&c);
+    let d = dir();
+    let (json, out) = resolve(&sim, &c, d.path(), &["--validate-leaked"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let resolved = json["resolution"]["resolved"].as_array().cloned().unwrap_or_default();
+    for r in &resolved {
+        let live = r["live"].as_str().unwrap_or_default();
+        assert!(live.starts_with("not tried: "), "{r}");
+    }
+    let refused: Vec<String> = json["resolution"]["unresolved"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|u| u["reason"].as_str().map(str::to_string))
+        .filter(|r| r.contains(": the API refused the leaked value ("))
+        .collect();
+    for shape in ["private-key", "client-secret"] {
+        assert!(
+            refused.iter().any(|r| r.starts_with(&format!("{shape}: "))),
+            "{shape}: {refused:?}"
+        );
+    }
+    assert!(
+        refused
+            .iter()
+            .all(|r| r.ends_with("which only shows the same ends, is another credential (or the leaked one is gone); not revoked")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        resolved.len() + refused.len(),
+        c.expected.len(),
+        "every expected credential is either resolved without a trial or refused"
+    );
+}
+
 #[test]
 fn sarif_snippets_of_whole_lines_resolve_and_a_result_without_a_value_is_named_not_fatal() {
     let mut c = corpus(60);
