@@ -402,6 +402,20 @@ pub fn acting_key_id(events: &[Read], p: &str) -> Option<ObjectId> {
     })
 }
 
+/// The acting API key's id: as a key list told it, else as the events show it.
+fn own_key_id(
+    acting: Option<&reconcile::RunCredential>,
+    own_key: Option<ObjectId>,
+    events: &[Read],
+) -> Option<ObjectId> {
+    match acting {
+        Some(reconcile::RunCredential::PublicKey(p)) => {
+            own_key.or_else(|| acting_key_id(events, p))
+        }
+        _ => None,
+    }
+}
+
 /// Whether row `t`, made by event `e`, names the credential the sweep runs as (or a grant of it:
 /// its project assignment, its account's secret).
 fn is_acting(
@@ -442,12 +456,7 @@ pub fn sweep_as(
         .filter(|r| r.event.id.as_ref().is_none_or(|id| seen.insert(id.clone())))
         .collect();
     let (public_keys, by_actor) = index(&events);
-    let key_id = match acting {
-        Some(reconcile::RunCredential::PublicKey(p)) => {
-            own_key.or_else(|| acting_key_id(&events, p))
-        }
-        _ => None,
-    };
+    let key_id = own_key_id(acting, own_key, &events);
     let mut out = Sweep {
         events_read: events.len() as u64,
         ..Sweep::default()

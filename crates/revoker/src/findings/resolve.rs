@@ -196,16 +196,8 @@ pub async fn resolve(
                     None => None,
                 };
                 if let Some(trial) = live.as_ref().filter(|t| t.rejected) {
-                    out.unresolved.push(SetAside {
-                        fingerprint: f.fingerprint.clone(),
-                        source: f.source.clone(),
-                        reason: format!(
-                            "{}: the API refused the leaked value ({}), so {target}, which only shows the same ends, is another credential (or the leaked one is gone); not revoked",
-                            shape.as_str(),
-                            trial.said
-                        ),
-                        open: true,
-                    });
+                    out.unresolved
+                        .push(refused(*shape, f, &target, &trial.said));
                     continue;
                 }
                 let live = live.map(|t| t.said);
@@ -228,6 +220,20 @@ pub async fn resolve(
     out.requests =
         crate::figures::Figures::get(&ctx.client().figures().requests).saturating_sub(before);
     out
+}
+
+/// A finding whose leaked value the API refused: the credential that only shows the same ends is
+/// another one, never revoked for it.
+fn refused(shape: Shape, f: &Finding, target: &Target, said: &str) -> SetAside {
+    SetAside {
+        fingerprint: f.fingerprint.clone(),
+        source: f.source.clone(),
+        reason: format!(
+            "{}: the API refused the leaked value ({said}), so {target}, which only shows the same ends, is another credential (or the leaked one is gone); not revoked",
+            shape.as_str()
+        ),
+        open: true,
+    }
 }
 
 /// Tries a resolved finding's whole credential, when it holds one.

@@ -9,16 +9,14 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use sha2::Digest as _;
-
 use super::audit::AuditLog;
 use super::reconciled::Reconciled;
 use super::swept::SweptView;
-use crate::events::reconcile::RunCredential;
 
-/// The SHA-256 of a side file's bytes, as a job's start line records it.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("{:x}", sha2::Sha256::digest(bytes))
+/// A credential as the audit record and a reconciliation name it (`API key …`, `service account
+/// mdb_sa_id_…`), compared without case or surrounding spaces.
+fn same_credential(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
 }
 
 /// What `report` says of the side files, and what in them contradicts the audit record.
@@ -43,17 +41,19 @@ fn reconciliation_problems(r: &Reconciled, log: &AuditLog, chain_now: &str) -> V
     let credentials: BTreeSet<String> = run_starts(log)
         .filter_map(|s| s.credential.clone())
         .collect();
-    let named = RunCredential::parse(&r.credential);
-    let agrees = named.is_some()
-        && credentials
-            .iter()
-            .any(|c| RunCredential::parse(c) == named);
+    let agrees = credentials
+        .iter()
+        .any(|c| same_credential(c, &r.credential));
     if !agrees {
         let runs: Vec<&str> = credentials.iter().map(String::as_str).collect();
         out.push(format!(
             "it names the credential {:?}, but the runs signed in as {}",
             r.credential,
-            if runs.is_empty() { "no recorded credential".to_string() } else { runs.join(", ") }
+            if runs.is_empty() {
+                "no recorded credential".to_string()
+            } else {
+                runs.join(", ")
+            }
         ));
     }
     if let Some(first) = run_starts(log).map(|s| s.at.as_str()).min()
@@ -120,8 +120,11 @@ pub fn check(
                 "{file}: an unsigned side file (neither the chain nor the signature covers it); its credential, window and chain digest agree with the audit record"
             ));
         }
-        out.problems
-            .extend(problems.into_iter().map(|p| format!("{file}: DISAGREES with the audit record: {p}")));
+        out.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("{file}: DISAGREES with the audit record: {p}")),
+        );
     }
     if let Some(s) = swept {
         let file = name(super::swept::SUFFIX);

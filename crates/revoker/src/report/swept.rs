@@ -48,7 +48,7 @@ pub struct SweptView {
     /// Scopes whose events could not be read: the sweep is incomplete.
     pub problems: Vec<String>,
     /// The SHA-256 of the file as read (not in the file): a job's start line records the sweep it
-    /// made by this digest ([`super::side`]).
+    /// made by this digest, which `report` checks.
     #[serde(skip)]
     pub sha256: String,
 }
@@ -115,6 +115,12 @@ impl SweptView {
     }
 }
 
+/// The SHA-256 of the file's bytes, as a job's start line records it.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 /// Reads the file beside `report`: `None` when there is none, `Err` when it cannot be read.
 pub fn read(report: &Path) -> Option<Result<SweptView, String>> {
     let path = sidecar(report, SUFFIX);
@@ -124,7 +130,7 @@ pub fn read(report: &Path) -> Option<Result<SweptView, String>> {
         Err(e) => return Some(Err(format!("{}: {e}", path.display()))),
     };
     let view = serde_json::from_slice::<SweptView>(&bytes).map(|v| SweptView {
-        sha256: super::side::sha256(&bytes),
+        sha256: sha256(&bytes),
         ..v
     });
     Some(view.map_err(|e| format!("{}: {e}", path.display())))
@@ -137,5 +143,5 @@ pub fn write(report: &Path, s: &SweptView) -> Result<String, String> {
     bytes.push(b'\n');
     crate::fsx::write_atomic(&path, &bytes, 0o600)
         .map_err(|e| format!("{}: cannot write the sweep: {e}", path.display()))?;
-    Ok(super::side::sha256(&bytes))
+    Ok(sha256(&bytes))
 }
