@@ -1887,15 +1887,24 @@ proptest! {
     #![proptest_config(config())]
 
     /// A sweep never lists an artifact whose creating event is not by a compromised credential or
-    /// by one of the credentials the sweep itself listed as created by them.
+    /// by one of the credentials the sweep itself listed as created by them; and never the API
+    /// key it runs as (`caller`), which events may name by id alone (hostile review D4).
     #[test]
     fn invariant_a_sweep_lists_only_what_a_compromised_credential_or_its_artifact_created(
         story in prop::collection::vec(happened(), 1..40),
         compromised in prop::collection::btree_set(0u8..9, 1..3),
+        caller in prop::option::of(0u8..6),
     ) {
         let org = ObjectId::from_bytes([0x0a; 12]);
         let project = ObjectId::from_bytes([0x5e; 12]);
-        let events = sweep_events(&story, org, project);
+        let mut events = sweep_events(&story, org, project);
+        if let Some(c) = caller {
+            // The sweep's own key acts under the simulator's credential's public key.
+            let own = sweep_credential(c).to_string();
+            for e in events.iter_mut().filter(|e| e.api_key_id.as_deref() == Some(own.as_str())) {
+                e.public_key = Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.into());
+            }
+        }
         let mut seeds: Vec<Target> = compromised
             .iter()
             .map(|n| {
@@ -1908,8 +1917,16 @@ proptest! {
             .collect();
         let rows = seeds.clone();
         seeds.push(Target { kind: Kind::ProjectApiKey, scope: project, key: ObjectId::from_bytes([0xbf; 12]), secret: None });
+        let own = caller.map(|c| Target { kind: Kind::OrgApiKey, scope: org, key: sweep_credential(c), secret: None });
+        if let Some(own) = own.filter(|o| !seeds.contains(o)) {
+            seeds.push(own);
+        }
+        let mut sim_seeds = revoker_testkit::events::seeds_in(org, &seeds);
+        for (seed, t) in sim_seeds.iter_mut().zip(&seeds) {
+            seed.meta.caller = Some(*t) == own;
+        }
         let config = SimConfig { events: events.clone(), ..SimConfig::default() };
-        let sim = SimHandle::spawn(config, revoker_testkit::events::seeds_in(org, &seeds)).expect("sim");
+        let sim = SimHandle::spawn(config, sim_seeds).expect("sim");
         let d = dir();
         let (input, followup) = (path(&d, "in.csv"), path(&d, "followup.csv"));
         write_csv(&input, &rows);
@@ -1928,8 +1945,19 @@ proptest! {
                 (r[2].to_string(), r[4].to_string(), r[5].to_string())
             })
             .collect();
-        // Who may have acted: the compromised credentials and every credential listed.
+        // Who may have acted: the compromised credentials, every credential listed, and the
+        // sweep's own key when the sweep names it apart as made by one of them.
         let mut allowed: HashSet<String> = compromised.iter().map(|n| sweep_credential(*n).to_string()).collect();
+        if let Some(own) = own {
+            let own_key = own.key.to_string();
+            prop_assert!(
+                listed.iter().all(|(key, kind, _)| !(key == &own_key && kind.ends_with("api-key"))),
+                "the sweep listed the key it runs as ({}): {:?}\n{:?}", own_key, listed, story
+            );
+            if stdout(&out).contains(&format!("the credential this sweep runs as is org-api-key {org} {own_key} ")) {
+                allowed.insert(own_key);
+            }
+        }
         for (key, kind, _) in &listed {
             if kind == "org-api-key" || kind == "service-account" {
                 allowed.insert(key.trim_start_matches("mdb_sa_id_").to_string());
