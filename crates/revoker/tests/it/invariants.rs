@@ -2323,6 +2323,9 @@ struct Night {
     stop: Option<(usize, bool)>,
     /// Abandon the first owed row by name before the night's run.
     abandon: bool,
+    /// A second run of the job (another export, another report, the same ledger) started while
+    /// the night's run goes: which rows its export lists.
+    overlap: Option<Vec<bool>>,
 }
 
 fn nights() -> impl Strategy<Value = Vec<Night>> {
@@ -2332,12 +2335,14 @@ fn nights() -> impl Strategy<Value = Vec<Night>> {
             prop::collection::vec((0usize..5, any::<bool>()), 0..3),
             prop::option::weighted(0.35, (0usize..5, any::<bool>())),
             prop::bool::weighted(0.2),
+            prop::option::weighted(0.3, prop::collection::vec(any::<bool>(), 8)),
         )
-            .prop_map(|(listed, refuse, stop, abandon)| Night {
+            .prop_map(|(listed, refuse, stop, abandon, overlap)| Night {
                 listed,
                 refuse,
                 stop,
                 abandon,
+                overlap,
             }),
         2..4,
     )
@@ -2379,15 +2384,45 @@ fn ledger_rows(file: &Path) -> (Ids, Ids) {
     (owed, abandoned)
 }
 
+/// A run of the job with `ledger` at night `n`, not yet waited for.
+fn night_run(
+    world: &World,
+    bench: &Bench,
+    (input, report): (&Path, &Path),
+    (ledger, n): (&Path, u32),
+) -> std::process::Child {
+    let now = format!("2026-11-{:02}T02:15:00Z", n + 1);
+    let mut cmd = clean_command(assert_cmd::cargo::cargo_bin("revoker"));
+    cmd.args(["run", "--base-url", world.url(&bench.sim), "--input"])
+        .arg(input)
+        .arg("--report")
+        .arg(report)
+        .arg("--ledger")
+        .arg(ledger)
+        .args(["--kinds", ALL_KINDS, "--yes", "--max-attempts", "2"])
+        .args(["--timeout", "3s", "--concurrency", "2"])
+        .env("REVOKER_NOW", &now)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn().expect("start revoker")
+}
+
+/// Whether a run recorded its start in `report`'s audit record (so its rows were given to the
+/// job).
+fn recorded(report: &Path) -> bool {
+    std::fs::metadata(audit_path(report)).is_ok_and(|m| m.len() > 0)
+}
+
 /// One night: its export, its simulator (seeded with what still exists), its run (stopped or
-/// not); answers whether the run recorded its start (so its rows were given to the job).
+/// not) and the overlapping run's (`second`: its export's rows); answers whether each recorded
+/// its start (so its rows were given to the job).
 fn one_night(
     world: &World,
     alive: &[Seed],
-    rows: &[Row],
+    (rows, second): (&[Row], &[Row]),
     night: &Night,
     (ledger, n): (&Path, u32),
-) -> (bool, Truth) {
+) -> (bool, bool, Truth) {
     let refusals = Switches {
         refuse_deletes: night.refuse.clone(),
         ..Switches::default()
@@ -2397,20 +2432,15 @@ fn one_night(
         ..refusals.config(world)
     };
     let bench = bench_of(alive.to_vec(), world, config, rows);
-    let now = format!("2026-11-{:02}T02:15:00Z", n + 1);
-    let mut cmd = clean_command(assert_cmd::cargo::cargo_bin("revoker"));
-    cmd.args(["run", "--base-url", world.url(&bench.sim), "--input"])
-        .arg(&bench.input)
-        .arg("--report")
-        .arg(&bench.report)
-        .arg("--ledger")
-        .arg(ledger)
-        .args(["--kinds", ALL_KINDS, "--yes", "--max-attempts", "2"])
-        .args(["--timeout", "3s", "--concurrency", "2"])
-        .env("REVOKER_NOW", &now)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("start revoker");
+    let mut child = night_run(world, &bench, (&bench.input, &bench.report), (ledger, n));
+    let (input2, report2) = (
+        path(&bench.dir, "second.csv"),
+        path(&bench.dir, "second-r.csv"),
+    );
+    let overlapping = night.overlap.is_some().then(|| {
+        write_input(&input2, world, second);
+        night_run(world, &bench, (&input2, &report2), (ledger, n))
+    });
     if let Some((after, kill)) = night.stop {
         if after > 0 {
             wait_for_rows(&bench.report, after - 1, &mut child);
@@ -2421,6 +2451,7 @@ fn one_night(
             .status();
     }
     let out = child.wait_with_output().expect("the run ends");
+    let out2 = overlapping.map(|c| c.wait_with_output().expect("the second run ends"));
     if std::env::var_os("REVOKER_INVARIANT_DEBUG").is_some() {
         eprintln!(
             "--- night {n}: exit {}, {} rows\n{}",
@@ -2428,9 +2459,20 @@ fn one_night(
             rows.len(),
             String::from_utf8_lossy(&out.stderr)
         );
+        if let Some(out2) = &out2 {
+            eprintln!(
+                "--- night {n}, overlapping: exit {}, {} rows\n{}",
+                code(out2),
+                second.len(),
+                String::from_utf8_lossy(&out2.stderr)
+            );
+        }
     }
-    let recorded = std::fs::metadata(audit_path(&bench.report)).is_ok_and(|m| m.len() > 0);
-    (recorded, truth(&bench.sim))
+    (
+        recorded(&bench.report),
+        out2.is_some() && recorded(&report2),
+        truth(&bench.sim),
+    )
 }
 
 fn ledger_case(world: World, rows: Vec<Row>, nights: Vec<Night>) -> Result<(), TestCaseError> {
@@ -2472,9 +2514,27 @@ fn ledger_case(world: World, rows: Vec<Row>, nights: Vec<Night>) -> Result<(), T
             .filter(|(i, _)| n == 0 || night.listed[i % night.listed.len()])
             .map(|(_, r)| r.clone())
             .collect();
-        let (recorded, truth) = one_night(&world, &alive, &tonight, night, (&ledger, n as u32));
-        if recorded {
+        let second: Vec<Row> = match &night.overlap {
+            Some(listed) => rows
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| listed[i % listed.len()])
+                .map(|(_, r)| r.clone())
+                .collect(),
+            None => Vec::new(),
+        };
+        let (first, overlapped, truth) = one_night(
+            &world,
+            &alive,
+            (&tonight, &second),
+            night,
+            (&ledger, n as u32),
+        );
+        if first {
             given.extend(tonight);
+        }
+        if overlapped {
+            given.extend(second);
         }
         let (owed, abandoned) = ledger_rows(&ledger);
         // Gone once is gone: a later night's simulator, seeded with what still exists, may
