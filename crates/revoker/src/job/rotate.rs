@@ -166,9 +166,13 @@ pub async fn rotate_command(
         own_client,
         journal: Mutex::new(journal),
         folder: rotate::deliver::folder_for(&report),
-        run: jiff::Timestamp::now()
-            .strftime("%Y%m%dT%H%M%S%.3fZ")
-            .to_string(),
+        // The run's marker tells its replacements from a rival's: two rotations started in the
+        // same millisecond must not share it, or each takes the other's for its own.
+        run: format!(
+            "{}-{:08x}",
+            jiff::Timestamp::now().strftime("%Y%m%dT%H%M%S%.3fZ"),
+            rand::random::<u32>()
+        ),
         opts,
     });
     let mut tasks = tokio::task::JoinSet::new();
@@ -263,7 +267,10 @@ async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
         _ => {
             let reach = latest.as_ref().and_then(|l| l.reach.clone());
             let revoked_first = latest.as_ref().is_some_and(|l| l.revoked_first);
-            let (new, reach) = issue(env, t, reach, revoked_first).await?;
+            // Only a run that journaled `planned` and no more may have sent the DELETE whose
+            // answer it never read.
+            let resumed = progress == Some(Step::Planned);
+            let (new, reach) = issue(env, t, (reach, resumed), revoked_first).await?;
             (new, reach, jiff::Timestamp::now())
         }
     };
@@ -285,7 +292,7 @@ async fn steps(env: &Env, t: &Target) -> Result<(String, String), Stop> {
 async fn issue(
     env: &Env,
     t: &Target,
-    reach: Option<Reach>,
+    (reach, resumed): (Option<Reach>, bool),
     mut revoked_first: bool,
 ) -> Result<(String, Reach), Stop> {
     let reach = withdraw_and_read(env, t, reach).await?;
@@ -299,7 +306,7 @@ async fn issue(
                 t.key
             ));
         }
-        delete_key(env, t.scope, t.key).await?;
+        super::rotate_env::revoke_first(env, t, resumed).await?;
         journal(
             env,
             t,
@@ -328,7 +335,7 @@ async fn issue(
         t,
         (&new.to_string(), &reach, note),
         secret,
-        grant_and_check(env, t, new, &reach),
+        grant_and_check(env, t, (new, revoked_first), &reach),
         delete_key(env, t.scope, new),
     )
     .await?;
@@ -420,7 +427,12 @@ async fn create(env: &Env, t: &Target, reach: &Reach) -> Result<(ObjectId, NewSe
 }
 
 /// Each project's roles and the access list, then the check by listing.
-async fn grant_and_check(env: &Env, t: &Target, new: ObjectId, reach: &Reach) -> Result<(), Stop> {
+async fn grant_and_check(
+    env: &Env,
+    t: &Target,
+    (new, revoked_first): (ObjectId, bool),
+    reach: &Reach,
+) -> Result<(), Stop> {
     let org = t.scope.to_string();
     let id = new.to_string();
     for (project, roles) in &reach.projects {
@@ -459,6 +471,12 @@ async fn grant_and_check(env: &Env, t: &Target, new: ObjectId, reach: &Reach) ->
     if let Some((id, run)) = other {
         return Err(super::rotate_env::raced(&old, id, run));
     }
+    let old_listed = keys.iter().any(|i| {
+        i["id"]
+            .as_str()
+            .is_some_and(|id| id.eq_ignore_ascii_case(&old))
+    });
+    super::rotate_env::still_listed(old_listed, revoked_first, t)?;
     let listed = reach_of(env, t.scope, new)
         .await?
         .ok_or("the replacement is not in its organization's list")?;

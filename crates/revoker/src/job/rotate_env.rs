@@ -204,6 +204,39 @@ pub(super) async fn post(
 
 /// Revokes a credential through the engine's DELETE; gone already counts as revoked.
 pub(super) async fn delete(env: &Env, target: &Target) -> Result<(), Stop> {
+    delete_found(env, target).await.map(|_| ())
+}
+
+/// Revokes the old credential first (`--cutover now`) for a row no earlier run of this journal
+/// touched. The server is the arbiter between two rotations of one credential: only one DELETE
+/// finds it, and the one that finds it gone creates nothing, or the credential would end with a
+/// replacement from each.
+pub(super) async fn revoke_first(env: &Env, target: &Target, resumed: bool) -> Result<(), Stop> {
+    match delete_found(env, target).await? {
+        false if !resumed => Err(format!(
+            "the old {} {} was revoked by someone else between this run's read and its own revocation (another rotation, or by hand): nothing was created",
+            target.kind.as_str(),
+            old_of(target)
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the old credential, listed again after the replacement was made, is still there: a
+/// rotation that finished meanwhile revoked it, and two replacements would then be live.
+pub(super) fn still_listed(found: bool, revoked_first: bool, target: &Target) -> Result<(), Stop> {
+    match found || revoked_first {
+        true => Ok(()),
+        false => Err(format!(
+            "the old {} {} was revoked while this run made its replacement (another rotation, or by hand): this run's replacement was withdrawn",
+            target.kind.as_str(),
+            old_of(target)
+        )),
+    }
+}
+
+/// DELETEs `target`; answers whether it was there (a not-found is no error).
+async fn delete_found(env: &Env, target: &Target) -> Result<bool, Stop> {
     let client = env.ctx.client().clone();
     let scope = target.scope;
     let dispatch = engine::go_ahead(&env.ctx, scope)
@@ -215,7 +248,8 @@ pub(super) async fn delete(env: &Env, target: &Target) -> Result<(), Stop> {
         dispatch,
         || client.revoke(target),
         |reply| match &reply.answer {
-            Answer::Done { .. } | Answer::NotFound { .. } => Ok(()),
+            Answer::Done { .. } => Ok(true),
+            Answer::NotFound { .. } => Ok(false),
             other => Err(other.clone()),
         },
     )

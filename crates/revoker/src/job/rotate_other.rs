@@ -215,6 +215,33 @@ async fn withdraw(
     Ok(())
 }
 
+/// The ids a listing shows.
+fn ids(t: &Target, list: &Listing) -> Vec<String> {
+    list.items
+        .iter()
+        .filter_map(|i| kinds::id_of(t.kind, i).map(str::to_string))
+        .collect()
+}
+
+/// A run killed after journaling `planned` under `--cutover now` may have revoked the old secret
+/// without reading the answer, or a rival rotation revoked it and made its own replacement: a
+/// secret has no mark to tell. A secret listed now that was not when `planned` was journaled
+/// means the latter may be so, and nothing is created (never two live replacements).
+fn made_since_planned(t: &Target, list: &Listing, latest: Option<&Line>) -> Result<(), Stop> {
+    if !is_secret(t) {
+        return Ok(());
+    }
+    let before = latest.map(|l| l.before.as_slice()).unwrap_or_default();
+    match ids(t, list).into_iter().find(|id| !before.contains(id)) {
+        Some(id) => Err(format!(
+            "the old {} {} is gone and secret {id} was made since this rotation planned it: another rotation may have replaced it; nothing was created (rotate again once that is settled)",
+            t.kind.as_str(),
+            old_of(t)
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Planned → created → delivered.
 async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, Reach), Stop> {
     let old = old_of(t);
@@ -224,12 +251,22 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     let old_item = find(t.kind, &list.items, &old).cloned();
     // Under --cutover now a run killed between the old credential's DELETE and its journal line
     // left it unlisted: its DELETE is sent again below and a not-found counts as revoked.
-    let unjournaled_revocation = env.opts.cutover == Cutover::Now && latest.is_some();
+    let planned = latest.and_then(Line::progress) == Some(Step::Planned);
+    let unjournaled_revocation = env.opts.cutover == Cutover::Now && planned;
     if old_item.is_none() && !revoked_first && !unjournaled_revocation {
         return Err(format!("{} {old} is not listed", t.kind.as_str()));
     }
-    let reach = latest.and_then(|l| l.reach.clone()).unwrap_or(list.reach);
-    journal(env, t, Step::Planned, None, Some(&reach), "").await?;
+    if old_item.is_none() && unjournaled_revocation {
+        made_since_planned(t, &list, latest)?;
+    }
+    let reach = latest
+        .and_then(|l| l.reach.clone())
+        .unwrap_or(list.reach.clone());
+    let mut planned_line = line(env, t, Step::Planned, None, Some(&reach), "");
+    if is_secret(t) {
+        planned_line.before = ids(t, &list);
+    }
+    write_line(env, planned_line).await?;
     let list = listing(env, t).await?;
     let others = list
         .items
@@ -247,7 +284,7 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     };
     if env.opts.cutover == Cutover::Now && !revoked_first {
         room(others)?;
-        delete(env, t).await?;
+        super::rotate_env::revoke_first(env, t, planned).await?;
         journal(
             env,
             t,
@@ -264,11 +301,7 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     let note = if revoked_first { "revoked first" } else { "" };
     let list = listing(env, t).await?;
     let mut creating = line(env, t, Step::Creating, None, Some(&reach), note);
-    creating.before = list
-        .items
-        .iter()
-        .filter_map(|i| kinds::id_of(t.kind, i).map(str::to_string))
-        .collect();
+    creating.before = ids(t, &list);
     let hours = kinds::marked_hours(
         old_item.as_ref().map_or(8760, kinds::secret_hours),
         &env.run,
@@ -286,7 +319,7 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
         t,
         (&new, &reach, note),
         secret,
-        check(env, t, &new, &reach),
+        check(env, t, (&new, revoked_first), &reach),
         delete(env, &withdrawn),
     )
     .await?;
@@ -350,9 +383,17 @@ async fn create(
     Ok((id, secret))
 }
 
-/// The replacement is listed in the parent, and the parent's reach is unchanged.
-async fn check(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), Stop> {
+/// The replacement is listed in the parent, the old credential still is (unless revoked first),
+/// and the parent's reach is unchanged.
+async fn check(
+    env: &Env,
+    t: &Target,
+    (new, revoked_first): (&str, bool),
+    reach: &Reach,
+) -> Result<(), Stop> {
     let list = listing(env, t).await?;
+    let old_listed = find(t.kind, &list.items, &old_of(t)).is_some();
+    super::rotate_env::still_listed(old_listed, revoked_first, t)?;
     if !is_secret(t) {
         let old = old_of(t);
         let other = list.items.iter().find_map(|i| {

@@ -1754,6 +1754,34 @@ fn regression_an_own_key_whose_list_is_refused_is_not_revoked() {
     }
 }
 
+/// Shrunk from `invariant_rotation_never_doubles_a_replacement_nor_revokes_before_delivery`: two
+/// rotations of one input from two reports at the same moment.
+#[test]
+fn regression_two_rotations_at_once_leave_one_replacement() {
+    let mix = Mix {
+        secrets: 0,
+        models: 1,
+        duplicate: true,
+        protected: true,
+        acting: true,
+        race: true,
+    };
+    if let Err(e) = rotation_case(2, 15, false, mix) {
+        panic!("{e}");
+    }
+    let mix = Mix {
+        secrets: 1,
+        models: 0,
+        duplicate: false,
+        protected: false,
+        acting: false,
+        race: true,
+    };
+    if let Err(e) = rotation_case(1, 2, true, mix) {
+        panic!("{e}");
+    }
+}
+
 /// Shrunk from `invariant_no_row_is_lost`: a run killed (SIGKILL) after it created its report but
 /// before the header reached the disk leaves an empty report. `report` called it "not a revoker
 /// report"; it now says that nothing was sent and how to go on.
@@ -2965,6 +2993,8 @@ struct Mix {
     duplicate: bool,
     protected: bool,
     acting: bool,
+    /// A rival rotation of the same input (another report) started at the same moment.
+    race: bool,
 }
 
 /// The old credentials of other kinds: (kind, scope, key text, secret text, the journal's id).
@@ -3101,21 +3131,24 @@ fn rotation_case(n: u32, kill_after: usize, now: bool, mix: Mix) -> Result<(), T
     if mix.protected {
         refused_whole(&sim, &input, &report, &args)?;
     }
-    let spawn = || {
+    let rival_report = path(&d, "rival.csv");
+    let spawn_for = |report: &Path| {
         revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
             .env("MCLI_PUBLIC_API_KEY", &me.public)
             .env("MCLI_PRIVATE_API_KEY", &me.private)
             .args(["rotate", "--base-url", sim.atlas_url(), "--input"])
             .arg(&input)
             .arg("--report")
-            .arg(&report)
+            .arg(report)
             .args(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start revoker")
     };
+    let spawn = || spawn_for(&report);
     let mut first = spawn();
+    let rival = mix.race.then(|| spawn_for(&rival_report));
     let started = std::time::Instant::now();
     while journal_lines(&report) < kill_after && first.try_wait().expect("wait").is_none() {
         prop_assert!(
@@ -3126,15 +3159,34 @@ fn rotation_case(n: u32, kill_after: usize, now: bool, mix: Mix) -> Result<(), T
     }
     let _ = first.kill();
     let _ = first.wait();
+    if let Some(rival) = rival {
+        let out = rival.wait_with_output().expect("the rival ends");
+        if std::env::var_os("REVOKER_INVARIANT_DEBUG").is_some() {
+            eprintln!(
+                "--- rival: {:?}\n{}\n{}",
+                out.status.code(),
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+        prop_assert!(
+            matches!(code(&out), 0 | 1),
+            "the rival rotation: {}",
+            stderr(&out)
+        );
+    }
     let live = |old: &str, org: &revoker_sim::Oid| rotation::replacements(&sim, org, old).len();
-    for (k, m) in &olds {
+    // A run killed between creating its replacement and withdrawing it for a rival's leaves two
+    // until it is resumed: with a rival, only the end is judged.
+    let judged_now = if mix.race { &olds[..0] } else { &olds[..] };
+    for (k, m) in judged_now {
         prop_assert!(
             live(&m.id, &k.org) <= 1,
             "two live replacements of {} after the kill",
             m.id
         );
     }
-    for o in &others {
+    for o in others.iter().filter(|_| !mix.race) {
         prop_assert!(
             live_others(&sim, o) <= 1,
             "two live replacements of {} after the kill",
@@ -3144,12 +3196,18 @@ fn rotation_case(n: u32, kill_after: usize, now: bool, mix: Mix) -> Result<(), T
     let mut second = spawn();
     let status = second.wait().expect("wait");
     let stdout = std::io::read_to_string(second.stdout.take().expect("stdout")).unwrap_or_default();
+    if std::env::var_os("REVOKER_INVARIANT_DEBUG").is_some() {
+        let stderr =
+            std::io::read_to_string(second.stderr.take().expect("stderr")).unwrap_or_default();
+        eprintln!("--- resume: {:?}\n{stdout}\n{stderr}", status.code());
+    }
     let code = if mix.acting { 1 } else { 0 };
-    prop_assert_eq!(
-        status.code(),
-        Some(code),
-        "resume after {} lines: {}",
+    // After a rival, a row it finished may end this run with exit 1 (named, not an error).
+    prop_assert!(
+        status.code() == Some(code) || (mix.race && status.code() == Some(1)),
+        "resume after {} lines: {:?}\n{}",
         kill_after,
+        status.code(),
         stdout
     );
     judge_rotation(&sim, &olds, &others, &me, mix, now, &got)?;
@@ -3232,8 +3290,9 @@ proptest! {
         duplicate in any::<bool>(),
         protected in any::<bool>(),
         acting in any::<bool>(),
+        race in prop::bool::weighted(0.3),
     ) {
-        let mix = Mix { secrets, models, duplicate, protected, acting };
+        let mix = Mix { secrets, models, duplicate, protected, acting, race };
         rotation_case(n, kill_after, now, mix)?;
     }
 }
@@ -3275,6 +3334,11 @@ fn regression_a_resume_after_an_unjournaled_revocation_of_the_old_key_finishes()
     let mut second = rotation::spawn_rotate(&sim, &input, &report, &args);
     let status = second.wait().expect("wait");
     let stdout = std::io::read_to_string(second.stdout.take().expect("stdout")).unwrap_or_default();
+    if std::env::var_os("REVOKER_INVARIANT_DEBUG").is_some() {
+        let stderr =
+            std::io::read_to_string(second.stderr.take().expect("stderr")).unwrap_or_default();
+        eprintln!("--- resume: {:?}\n{stdout}\n{stderr}", status.code());
+    }
     assert_eq!(status.code(), Some(0), "{stdout}");
     assert_eq!(rotation::replacements(&sim, &k.org, &m.id).len(), 1);
 }
