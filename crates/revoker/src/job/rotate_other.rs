@@ -215,6 +215,38 @@ async fn withdraw(
     Ok(())
 }
 
+/// Withdraws what a crashed run of this rotation left, reads the old credential, and journals
+/// `planned` (a secret's row with the secrets listed then); answers the old item and the reach.
+async fn plan(
+    env: &Env,
+    t: &Target,
+    latest: Option<&Line>,
+) -> Result<(Option<Value>, Reach), Stop> {
+    let list = listing(env, t).await?;
+    withdraw(env, t, &list, latest).await?;
+    let old_item = find(t.kind, &list.items, &old_of(t)).cloned();
+    // Under --cutover now a run killed between the old credential's DELETE and its journal line
+    // left it unlisted: its DELETE is sent again and a not-found counts as revoked.
+    let planned = latest.and_then(Line::progress) == Some(Step::Planned);
+    let unjournaled_revocation = env.opts.cutover == Cutover::Now && planned;
+    let revoked_first = latest.is_some_and(|l| l.revoked_first);
+    if old_item.is_none() && !revoked_first && !unjournaled_revocation {
+        return Err(format!("{} {} is not listed", t.kind.as_str(), old_of(t)));
+    }
+    if old_item.is_none() && unjournaled_revocation {
+        made_since_planned(t, &list, latest)?;
+    }
+    let reach = latest
+        .and_then(|l| l.reach.clone())
+        .unwrap_or(list.reach.clone());
+    let mut planned_line = line(env, t, Step::Planned, None, Some(&reach), "");
+    if is_secret(t) {
+        planned_line.before = ids(t, &list);
+    }
+    write_line(env, planned_line).await?;
+    Ok((old_item, reach))
+}
+
 /// The ids a listing shows.
 fn ids(t: &Target, list: &Listing) -> Vec<String> {
     list.items
@@ -245,28 +277,9 @@ fn made_since_planned(t: &Target, list: &Listing, latest: Option<&Line>) -> Resu
 /// Planned → created → delivered.
 async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, Reach), Stop> {
     let old = old_of(t);
-    let list = listing(env, t).await?;
-    withdraw(env, t, &list, latest).await?;
     let mut revoked_first = latest.is_some_and(|l| l.revoked_first);
-    let old_item = find(t.kind, &list.items, &old).cloned();
-    // Under --cutover now a run killed between the old credential's DELETE and its journal line
-    // left it unlisted: its DELETE is sent again below and a not-found counts as revoked.
     let planned = latest.and_then(Line::progress) == Some(Step::Planned);
-    let unjournaled_revocation = env.opts.cutover == Cutover::Now && planned;
-    if old_item.is_none() && !revoked_first && !unjournaled_revocation {
-        return Err(format!("{} {old} is not listed", t.kind.as_str()));
-    }
-    if old_item.is_none() && unjournaled_revocation {
-        made_since_planned(t, &list, latest)?;
-    }
-    let reach = latest
-        .and_then(|l| l.reach.clone())
-        .unwrap_or(list.reach.clone());
-    let mut planned_line = line(env, t, Step::Planned, None, Some(&reach), "");
-    if is_secret(t) {
-        planned_line.before = ids(t, &list);
-    }
-    write_line(env, planned_line).await?;
+    let (old_item, reach) = plan(env, t, latest).await?;
     let list = listing(env, t).await?;
     let others = list
         .items
