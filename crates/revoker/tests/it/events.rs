@@ -1,7 +1,7 @@
 //! Issue 40: the Events API (the simulator's events, a sweep of what compromised credentials did,
 //! `verify --events`) and the `database-user` kind.
 
-use revoker::input::{Kind, Target};
+use revoker::input::{Kind, ObjectId, Target};
 use revoker::report::Outcome;
 use revoker_testkit::events::{Trail, sim, trail};
 use revoker_testkit::*;
@@ -417,13 +417,11 @@ fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_
     );
 }
 
-#[test]
-fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
+/// A compromised key created the key the operator now sweeps with (`ours`); its creation event
+/// names it by id, and by public key when `public` is set. The sweep must never list it, and
+/// names it apart; `caller` seeds it in the organization's key list as the sweep's own key.
+fn sweep_as_a_key_a_compromised_key_made(ours: ObjectId, public: bool, caller: bool) {
     let mut t = trail(50, 30, now_ms());
-    let ours = revoker_testkit::simulator::events::api_key_id(
-        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
-    );
-    // A compromised key created the key the operator now sweeps with.
     let c1 = t.compromised[0].key.to_string();
     let mut made = t
         .events
@@ -434,71 +432,17 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
         .expect("c1 created a key")
         .clone();
     made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
-    made.target_public_key = Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.into());
+    made.target_public_key =
+        public.then(|| revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.to_string());
     made.resource_id = Some(ours.to_string());
     t.events.push(made);
-    let sim = sim(&t);
-    let dir = dir();
-    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
-    write_csv(&input, &t.compromised);
-    let out = revoker()
-        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--write")
-        .arg(&followup)
-        .output()
-        .expect("sweep");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows = followup_rows(&followup);
-    assert!(
-        rows.iter()
-            .all(|(r, _)| r.key.to_string() != ours.to_string()),
-        "the sweep's own key listed: {rows:?}"
-    );
-    assert_eq!(rows.len(), t.artifacts.len());
-    let text = stdout(&out);
-    let line = format!(
-        "the credential this sweep runs as is org-api-key {} {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
-        t.org,
-        t.events
-            .last()
-            .map(|e| e.created.clone())
-            .unwrap_or_default()
-    );
-    assert!(text.lines().any(|l| l == line), "{text}");
-}
-
-/// Hostile review D4: the key the sweep runs as was made by a compromised key, and no event names
-/// its public key (it only read, and its creation event gives the id alone). Its id is learned
-/// from the organization's key list, so it is never a follow-up row.
-#[test]
-fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_key() {
-    let mut t = trail(50, 30, now_ms());
-    let ours = Target::parse(
-        "org-api-key",
-        &t.org.to_string(),
-        "5f00000000000000000000c1",
-        "",
-    )
-    .expect("row");
-    let c1 = t.compromised[0].key.to_string();
-    let mut made = t
-        .events
-        .iter()
-        .find(|e| {
-            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
-        })
-        .expect("c1 created a key")
-        .clone();
-    made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
-    made.target_public_key = None;
-    made.resource_id = Some(ours.key.to_string());
-    t.events.push(made);
+    let own = Target::parse("org-api-key", &t.org.to_string(), &ours.to_string(), "").expect("row");
     let mut seeds = revoker_testkit::events::sim_seeds(&t);
-    let mut own = seed(&ours);
-    own.meta.caller = true;
-    seeds.push(own);
+    if caller {
+        let mut seed = seed(&own);
+        seed.meta.caller = true;
+        seeds.push(seed);
+    }
     let sim =
         revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
             .expect("sim");
@@ -516,12 +460,12 @@ fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_k
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let rows = followup_rows(&followup);
     assert!(
-        rows.iter().all(|(r, _)| r.key != ours.key),
+        rows.iter().all(|(r, _)| r.key != ours),
         "the sweep's own key listed: {rows:?}"
     );
     assert_eq!(rows.len(), t.artifacts.len());
     let line = format!(
-        "the credential this sweep runs as is {ours} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
+        "the credential this sweep runs as is {own} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
         t.events
             .last()
             .map(|e| e.created.clone())
@@ -529,6 +473,24 @@ fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_k
     );
     let text = stdout(&out);
     assert!(text.lines().any(|l| l == line), "{text}");
+}
+
+#[test]
+fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
+    let ours = revoker_testkit::simulator::events::api_key_id(
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY,
+    );
+    let ours = ObjectId::parse(&ours.to_string()).expect("id");
+    sweep_as_a_key_a_compromised_key_made(ours, true, false);
+}
+
+/// Hostile review D4: the key the sweep runs as was made by a compromised key, and no event names
+/// its public key (it only read, and its creation event gives the id alone). Its id is learned
+/// from the organization's key list, so it is never a follow-up row.
+#[test]
+fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_key() {
+    let ours = ObjectId::parse("5f00000000000000000000c1").expect("id");
+    sweep_as_a_key_a_compromised_key_made(ours, false, true);
 }
 
 #[test]
@@ -788,6 +750,23 @@ fn a_report_of_fourteen_columns_still_reads_and_resumes_in_fourteen() {
     );
 }
 
+/// Edits the side file `side` as `edit` says, then runs `revoker report`.
+fn forge_and_report(
+    side: &std::path::Path,
+    report: &std::path::Path,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> std::process::Output {
+    let mut forged: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(side).expect("side file")).expect("JSON");
+    edit(&mut forged);
+    std::fs::write(side, serde_json::to_vec(&forged).expect("JSON")).expect("forge");
+    revoker()
+        .arg("report")
+        .arg(report)
+        .output()
+        .expect("report")
+}
+
 #[test]
 fn report_and_its_page_show_the_last_reconciliation_with_events() {
     use revoker_testkit::events::signed_delete;
@@ -926,17 +905,11 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
         side.display()
     );
     assert!(text.lines().any(|l| l == note), "{text}");
-    let mut forged: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&side).expect("side file")).expect("JSON");
-    forged["credential"] = "API key attacker".into();
-    forged["chain"] = "ab".repeat(32).into();
-    forged["rows"][0]["verdict"] = "corroborated".into();
-    std::fs::write(&side, serde_json::to_vec(&forged).expect("JSON")).expect("forge");
-    let out = revoker()
-        .arg("report")
-        .arg(&report)
-        .output()
-        .expect("report");
+    let out = forge_and_report(&side, &report, |forged| {
+        forged["credential"] = "API key attacker".into();
+        forged["chain"] = "ab".repeat(32).into();
+        forged["rows"][0]["verdict"] = "corroborated".into();
+    });
     assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
     let expected = [
         format!(
@@ -1055,14 +1028,9 @@ fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
         side.display()
     );
     assert!(text.lines().any(|l| l == recorded), "{text}");
-    let mut forged: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-    forged["follow_up"] = serde_json::json!([]);
-    std::fs::write(&side, serde_json::to_vec(&forged).expect("JSON")).expect("forge");
-    let out = revoker()
-        .arg("report")
-        .arg(&report)
-        .output()
-        .expect("report");
+    let out = forge_and_report(&side, &report, |forged| {
+        forged["follow_up"] = serde_json::json!([]);
+    });
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let edited = format!(
         "{}: an unsigned side file, NOT the sweep run {run_id} recorded at its start (made since by `revoker sweep --report`, or edited): what it says is not evidence",
