@@ -139,6 +139,22 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Takes an exclusive lock on `file`, waiting up to 2 s for it. A run killed (SIGKILL) while it
+/// was starting a child (a delivery helper) leaves the lock with that child between its fork and
+/// its exec for a moment: a resume started right after would otherwise be refused as if another
+/// run held it. A lock held by a live run is still refused, 2 s later.
+pub fn try_lock_briefly(file: &File) -> Result<(), std::fs::TryLockError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The pid holding a lock on `file`, from `/proc/locks` (Linux; best effort, for the message only).
 pub fn lock_holder(file: &File) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;

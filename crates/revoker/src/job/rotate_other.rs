@@ -200,13 +200,10 @@ async fn withdraw(
                     ));
                 }
             },
-            true => latest.is_some_and(|l| {
-                matches!(l.progress(), Some(Step::Creating | Step::Created))
-                    && id != old
-                    && !l.before.iter().any(|b| b == id)
-                    && l.hours.is_some()
-                    && kinds::lifetime_hours(item) == l.hours
-            }),
+            true => match latest {
+                Some(l) => crashed_secret(t, list, l, (id, item))?,
+                None => false,
+            },
         };
         if made {
             delete(env, &target_of(t, id)?).await?;
@@ -272,6 +269,37 @@ fn made_since_planned(t: &Target, list: &Listing, latest: Option<&Line>) -> Resu
         )),
         None => Ok(()),
     }
+}
+
+/// Whether secret `id` is the replacement a crashed run of this rotation made: listed later than
+/// `creating` was journaled, with the lifetime journaled then. A rival rotation's may look the
+/// same (its lifetime mark can coincide), so it is withdrawn only when that cannot leave the
+/// account without a live credential: the journal names it, the old secret is still listed, or
+/// this rotation revoked the old one first. Otherwise the row stops and names it.
+fn crashed_secret(
+    t: &Target,
+    list: &Listing,
+    l: &Line,
+    (id, item): (&str, &Value),
+) -> Result<bool, Stop> {
+    let old = old_of(t);
+    let candidate = matches!(l.progress(), Some(Step::Creating | Step::Created))
+        && id != old
+        && !l.before.iter().any(|b| b == id)
+        && l.hours.is_some()
+        && kinds::lifetime_hours(item) == l.hours;
+    if !candidate {
+        return Ok(false);
+    }
+    let named = l.progress() == Some(Step::Created) && l.new.as_deref() == Some(id);
+    let old_listed = find(t.kind, &list.items, &old).is_some();
+    if named || old_listed || l.revoked_first {
+        return Ok(true);
+    }
+    Err(format!(
+        "secret {id} was made after this rotation began creating its replacement and the old {} {old} is gone: it may be another rotation's replacement, now the account's only credential, so it is not withdrawn; delete it by hand if no one holds it",
+        t.kind.as_str()
+    ))
 }
 
 /// Planned → created → delivered.

@@ -43,7 +43,7 @@ pub fn hold(path: &Path) -> Result<(), LedgerError> {
     }
     // The lock file's name is derived: a link planted there is refused, not followed.
     let file = crate::fsx::open_append(&at, crate::fsx::Links::Refuse).map_err(io)?;
-    match file.try_lock() {
+    match crate::fsx::try_lock_briefly(&file) {
         Ok(()) => {
             held.insert(path.to_path_buf(), file);
             Ok(())

@@ -30,7 +30,7 @@ impl ReportLock {
             crate::fsx::open_existing(path, crate::fsx::Links::Follow)
         }
         .map_err(ReportError::io(path))?;
-        match file.try_lock() {
+        match crate::fsx::try_lock_briefly(&file) {
             Ok(()) => Ok(ReportLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(ReportError::Locked {
                 path: path.to_path_buf(),

@@ -1757,28 +1757,41 @@ fn regression_an_own_key_whose_list_is_refused_is_not_revoked() {
 /// Shrunk from `invariant_rotation_never_doubles_a_replacement_nor_revokes_before_delivery`: two
 /// rotations of one input from two reports at the same moment.
 #[test]
-fn regression_two_rotations_at_once_leave_one_replacement() {
+fn regression_a_resumed_rotation_is_never_locked_out() {
     let mix = Mix {
-        secrets: 0,
-        models: 1,
+        secrets: 2,
+        models: 0,
         duplicate: true,
-        protected: true,
+        protected: false,
         acting: true,
-        race: true,
+        race: false,
     };
-    if let Err(e) = rotation_case(2, 15, false, mix) {
+    if let Err(e) = rotation_case(2, 16, true, mix) {
         panic!("{e}");
     }
-    let mix = Mix {
-        secrets: 1,
-        models: 0,
-        duplicate: false,
-        protected: false,
-        acting: false,
-        race: true,
-    };
-    if let Err(e) = rotation_case(1, 2, true, mix) {
-        panic!("{e}");
+}
+
+#[test]
+fn regression_two_rotations_at_once_leave_one_replacement() {
+    // (keys, journal lines before the kill, --cutover now, secrets, models, duplicate,
+    // protected, acting)
+    let cases = [
+        (2, 15, false, 0, 1, true, true, true),
+        (1, 2, true, 1, 0, false, false, false),
+        (3, 30, false, 1, 1, true, false, false),
+    ];
+    for (n, kill_after, now, secrets, models, duplicate, protected, acting) in cases {
+        let mix = Mix {
+            secrets,
+            models,
+            duplicate,
+            protected,
+            acting,
+            race: true,
+        };
+        if let Err(e) = rotation_case(n, kill_after, now, mix) {
+            panic!("{mix:?}: {e}");
+        }
     }
 }
 
@@ -3191,6 +3204,20 @@ fn rotation_case(n: u32, kill_after: usize, now: bool, mix: Mix) -> Result<(), T
             live_others(&sim, o) <= 1,
             "two live replacements of {} after the kill",
             o.4
+        );
+    }
+    if std::env::var_os("REVOKER_LOCK_DEBUG").is_some()
+        && let Ok(f) = std::fs::File::open(&report)
+        && f.try_lock().is_err()
+    {
+        let ps = std::process::Command::new("ps")
+            .args(["-eo", "pid,ppid,stat,args"])
+            .output()
+            .expect("ps");
+        eprintln!(
+            "LOCKED after kill\n{}\n{}",
+            std::fs::read_to_string("/proc/locks").unwrap_or_default(),
+            String::from_utf8_lossy(&ps.stdout)
         );
     }
     let mut second = spawn();
