@@ -475,8 +475,13 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
 #[test]
 fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_key() {
     let mut t = trail(50, 30, now_ms());
-    let ours = Target::parse("org-api-key", &t.org.to_string(), "5f00000000000000000000c1", "")
-        .expect("row");
+    let ours = Target::parse(
+        "org-api-key",
+        &t.org.to_string(),
+        "5f00000000000000000000c1",
+        "",
+    )
+    .expect("row");
     let c1 = t.compromised[0].key.to_string();
     let mut made = t
         .events
@@ -494,8 +499,9 @@ fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_k
     let mut own = seed(&ours);
     own.meta.caller = true;
     seeds.push(own);
-    let sim = revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
-        .expect("sim");
+    let sim =
+        revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
+            .expect("sim");
     let dir = dir();
     let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
     write_csv(&input, &t.compromised);
@@ -710,6 +716,44 @@ fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
         "{}",
         stdout(&out)
     );
+}
+
+#[test]
+fn a_run_without_a_plan_records_each_org_keys_public_key_from_the_guards_list() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let keys: Vec<Target> = t.artifacts[..2].iter().map(|(t, _)| *t).collect();
+    assert!(keys.iter().all(|k| k.kind == Kind::OrgApiKey));
+    let listed = events(&format!(
+        "{}/orgs/{}/apiKeys?itemsPerPage=500",
+        sim.atlas_url(),
+        t.org
+    ));
+    let public_of = |k: &Target| {
+        listed["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["id"].as_str() == Some(k.key_text().as_str()))
+            .and_then(|i| i["publicKey"].as_str())
+            .expect("listed with its public key")
+            .to_string()
+    };
+    write_csv(&input, &keys);
+    // No --plan: the only list read is the own-credential guard's.
+    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recorded: Vec<(String, Outcome, String)> = records(&report)
+        .iter()
+        .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
+        .collect();
+    let expected: Vec<(String, Outcome, String)> = keys
+        .iter()
+        .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
+        .collect();
+    assert_eq!(recorded, expected);
 }
 
 #[test]
@@ -944,10 +988,7 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
         ),
     ];
     let text = stdout(&out);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("DISAGREES"))
-        .collect();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("DISAGREES")).collect();
     assert_eq!(lines, expected, "{text}");
     assert!(stderr(&out).contains(&expected[0]), "{}", stderr(&out));
 }
