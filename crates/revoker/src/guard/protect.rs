@@ -273,6 +273,46 @@ mod tests {
     }
 
     #[test]
+    fn an_org_key_with_a_role_in_a_protected_project_is_covered_only_once_its_list_is_read() {
+        let (org, project, key) = (
+            ObjectId::from_bytes([1; 12]),
+            ObjectId::from_bytes([2; 12]),
+            ObjectId::from_bytes([3; 12]),
+        );
+        let protect = Protect::load(&[project.to_string()], &[]).unwrap();
+        let row = Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            key,
+            secret: None,
+        };
+        let mut keys = OrgKeys::default();
+        // Not read (`--dry-run`): not judged; read in part without the key: undecided.
+        assert_eq!(protect.covering_key(&row, None), None);
+        assert!(
+            protect
+                .covering_key(&row, Some(&keys))
+                .is_some_and(|w| w.contains("could not be read whole"))
+        );
+        keys.read_whole(org);
+        assert_eq!(protect.covering_key(&row, Some(&keys)), None);
+        let listed = |projects| crate::guard::ListedKey {
+            public_key: None,
+            projects,
+        };
+        keys.add(org, key, listed(vec![ObjectId::from_bytes([9; 12])]));
+        assert_eq!(protect.covering_key(&row, Some(&keys)), None);
+        keys.add(org, key, listed(vec![project]));
+        assert_eq!(
+            protect.covering_key(&row, Some(&keys)).as_deref(),
+            Some(
+                "organization API key 030303030303030303030303 has a role in project 020202020202020202020202, which is protected (the job's protect): deleting the key removes it from that project; never sent"
+            )
+        );
+        assert_eq!(Protect::default().covering_key(&row, Some(&keys)), None);
+    }
+
+    #[test]
     fn names_match_globs_case_ignored() {
         let p = vec!["*prod*".to_string()];
         assert!(name_guarded(&p, "Team-PROD-eu"));
