@@ -2,7 +2,7 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | `GET groups/{p}/apiKeys`, `GET orgs/{o}/apiKeys` | `{links, results: [{id, desc, roles}], totalCount}` |
+//! | `GET groups/{p}/apiKeys`, `GET orgs/{o}/apiKeys` | `{links, results: [{id, desc, publicKey, roles}], totalCount}`; an organization key's `roles` hold a `{groupId, roleName}` for each project it is assigned to (Atlas `ApiKeyUserDetails.roles[].groupId`, Cloud Manager the same) |
 //! | `GET orgs/{o}/serviceAccounts` | the same with `clientId`; system-managed accounts only with `includeSystemManaged=true` |
 //! | `GET groups/{p}/agentapikeys` | a bare array of `{_id, desc, key, createdTime, createdBy}`, no paging; `createdTime` in epoch milliseconds as the example body shows it, or an ISO 8601 string as the field table ("Agent API Keys" response documents) gives it |
 //! | `GET orgs/{o}/serviceAccounts/{clientId}` | one account, its `secrets[]` with `id`, `createdAt`, `expiresAt`, `lastUsedAt` once used |
@@ -328,11 +328,21 @@ fn item_json(
             } else {
                 crate::values::public_key(&meta, id)
             };
+            // A key assigned to projects has a role in each: what tells a client that deleting
+            // the organization's key removes it from them.
+            let roles: Vec<serde_json::Value> = match (req.kind, id) {
+                (Kind::OrgApiKey, ItemId::Oid(key)) => world
+                    .key_projects(key)
+                    .iter()
+                    .map(|p| json!({ "groupId": p.to_string(), "roleName": "GROUP_READ_ONLY" }))
+                    .collect(),
+                _ => Vec::new(),
+            };
             let mut item = json!({
                 "id": req.id(req.kind, id),
                 "desc": format!("{}{pad}", name.unwrap_or_else(|| "simulated".into())),
                 "publicKey": public,
-                "roles": [],
+                "roles": roles,
             });
             if !meta.caller {
                 let private = crate::values::private_key(&meta, id);

@@ -290,17 +290,21 @@ impl World {
             })
     }
 
-    /// What a project row of API key `key` said of it (the first such row, by project).
-    pub(super) fn key_meta(&self, key: &Oid) -> Meta {
-        let projects: Vec<Oid> = lock(&self.assignments)
+    /// The projects API key `key` is assigned to (has a role in), sorted.
+    pub(super) fn key_projects(&self, key: &Oid) -> Vec<Oid> {
+        lock(&self.assignments)
             .get(key)
             .map(|p| {
                 let mut v: Vec<Oid> = p.iter().copied().collect();
                 v.sort();
                 v
             })
-            .unwrap_or_default();
-        projects
+            .unwrap_or_default()
+    }
+
+    /// What a project row of API key `key` said of it (the first such row, by project).
+    pub(super) fn key_meta(&self, key: &Oid) -> Meta {
+        self.key_projects(key)
             .iter()
             .map(|p| self.meta(Kind::ProjectApiKey, p, None, &ItemId::Oid(*key)))
             .find(|m| *m != Meta::default())

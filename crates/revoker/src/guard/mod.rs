@@ -5,6 +5,7 @@
 //! reaches it, whatever path (project, organization) the row takes to the credential.
 
 mod bound;
+mod keys;
 mod own;
 mod protect;
 
@@ -12,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use bound::Bound;
+pub use keys::{ListedKey, OrgKeys};
 pub use own::Own;
 pub use protect::{Home, Protect, name_guarded};
 
@@ -49,6 +51,8 @@ pub struct Guard {
     homes: Option<Arc<HashMap<ObjectId, Home>>>,
     /// With `run --plan-file`: the rows that may be sent.
     bound: Option<Arc<Bound>>,
+    /// The organizations' key lists read before sending (`None`: not read, as `--dry-run`).
+    keys: Option<Arc<OrgKeys>>,
 }
 
 impl Guard {
@@ -75,6 +79,18 @@ impl Guard {
         self
     }
 
+    /// This guard with the organizations' key lists it read: an organization key with a role in
+    /// a protected project is protected too.
+    pub fn with_keys(mut self, keys: OrgKeys) -> Guard {
+        self.keys = Some(Arc::new(keys));
+        self
+    }
+
+    /// The organizations' key lists read before sending, when they were.
+    pub fn keys(&self) -> Option<&OrgKeys> {
+        self.keys.as_deref()
+    }
+
     /// This guard bound to a reviewed plan: only its rows to send may go.
     pub fn bound_to(mut self, bound: Arc<Bound>) -> Guard {
         self.bound = Some(bound);
@@ -94,7 +110,13 @@ impl Guard {
         // The API's answer decides, and a cell naming a protected organization refuses as well:
         // whichever of the two is wrong, the row stays unsent.
         let by_cell = cell.and_then(|org| self.protect.covering(target, Home::Org(org)));
-        if let Some(why) = self.protect.covering(target, home).or(by_cell) {
+        let by_roles = || self.protect.covering_key(target, self.keys.as_deref());
+        if let Some(why) = self
+            .protect
+            .covering(target, home)
+            .or(by_cell)
+            .or_else(by_roles)
+        {
             return Verdict::Protected(why);
         }
         if let Some(line) = self.exempt.covering(target) {

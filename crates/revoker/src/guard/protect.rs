@@ -5,11 +5,16 @@
 //! organization of a project is known from the row's `org` cell, or from `GET /groups/{id}`
 //! (its `orgId`), asked before anything is sent; a project row whose organization cannot be
 //! learned while any id is protected is refused as well (it may be in a protected one).
+//! Deleting an organization API key removes it from every project it is assigned to: an
+//! `org-api-key` row whose key has a role in a protected project (its organization's key list,
+//! `roles[].groupId`) is covered too, and so is one whose list could not be read whole while
+//! anything is protected.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use crate::input::{ObjectId, Scope, Target};
+use super::OrgKeys;
+use crate::input::{Kind, ObjectId, Scope, Target};
 
 /// What the run must never touch.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -100,6 +105,29 @@ impl Protect {
             Home::Unknown => Some(format!(
                 "project {}: its organization could not be learned (no org cell, and GET /groups/{} did not name one) while organizations are protected: it may be in one, so it is never sent",
                 target.scope, target.scope
+            )),
+        }
+    }
+
+    /// Why the organization key `target` deletes is protected by a project it has a role in, if
+    /// it is (`keys`: the key lists read before sending; `None`, not read: not judged).
+    pub fn covering_key(&self, target: &Target, keys: Option<&OrgKeys>) -> Option<String> {
+        let keys = keys?;
+        if self.ids.is_empty() || target.kind != Kind::OrgApiKey {
+            return None;
+        }
+        let (org, key) = (target.scope, target.key);
+        match keys.get(&org, &key) {
+            Some(listed) => listed.projects.iter().find_map(|p| {
+                self.ids.get(p).map(|origin| {
+                    format!(
+                        "organization API key {key} has a role in project {p}, which is protected ({origin}): deleting the key removes it from that project; never sent"
+                    )
+                })
+            }),
+            None if keys.whole(&org) => None,
+            None => Some(format!(
+                "organization API key {key}: the key list of organization {org} could not be read whole, so whether the key has a role in a protected project is not known; never sent (run again when the list can be read)"
             )),
         }
     }
@@ -242,6 +270,46 @@ mod tests {
         };
         assert!(protect.covering(&org_row, Home::Unknown).is_some());
         assert!(Protect::load(&["nope".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn an_org_key_with_a_role_in_a_protected_project_is_covered_only_once_its_list_is_read() {
+        let (org, project, key) = (
+            ObjectId::from_bytes([1; 12]),
+            ObjectId::from_bytes([2; 12]),
+            ObjectId::from_bytes([3; 12]),
+        );
+        let protect = Protect::load(&[project.to_string()], &[]).unwrap();
+        let row = Target {
+            kind: Kind::OrgApiKey,
+            scope: org,
+            key,
+            secret: None,
+        };
+        let mut keys = OrgKeys::default();
+        // Not read (`--dry-run`): not judged; read in part without the key: undecided.
+        assert_eq!(protect.covering_key(&row, None), None);
+        assert!(
+            protect
+                .covering_key(&row, Some(&keys))
+                .is_some_and(|w| w.contains("could not be read whole"))
+        );
+        keys.read_whole(org);
+        assert_eq!(protect.covering_key(&row, Some(&keys)), None);
+        let listed = |projects| crate::guard::ListedKey {
+            public_key: None,
+            projects,
+        };
+        keys.add(org, key, listed(vec![ObjectId::from_bytes([9; 12])]));
+        assert_eq!(protect.covering_key(&row, Some(&keys)), None);
+        keys.add(org, key, listed(vec![project]));
+        assert_eq!(
+            protect.covering_key(&row, Some(&keys)).as_deref(),
+            Some(
+                "organization API key 030303030303030303030303 has a role in project 020202020202020202020202, which is protected (the job's protect): deleting the key removes it from that project; never sent"
+            )
+        );
+        assert_eq!(Protect::default().covering_key(&row, Some(&keys)), None);
     }
 
     #[test]

@@ -291,7 +291,8 @@ async fn plan_with_lanes(
         Ok(()) => {
             let lanes = Arc::new(lanes);
             let readers = lanes.readers();
-            let lists = super::own::KeyLists::of(source, opts, true);
+            let protecting = !settings.run.protect.is_empty();
+            let lists = super::own::KeyLists::of(source, opts, true).protecting(protecting);
             let guard = super::own::guard(
                 &lanes,
                 &lists,

@@ -218,7 +218,11 @@ async fn revoke_with(
     };
     let guard = Arc::new(guard);
     let checks = (&readers, &*guard, binding.as_ref());
-    let learned = super::gate::before_sending(job, report, &survey, checks, &prior).await?;
+    let mut learned = super::gate::before_sending(job, report, &survey, checks, &prior).await?;
+    // A run from findings writes no value it found, and a leaked public key is one.
+    if job.settings.values.findings.is_empty() {
+        super::own::public_keys(&guard, (&job.source, &job.opts), &mut learned.public_keys);
+    }
     let prior = Prior {
         plan_gone: Arc::new(learned.gone),
         public_keys: Arc::new(learned.public_keys),

@@ -681,6 +681,44 @@ fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
 }
 
 #[test]
+fn a_run_without_a_plan_records_each_org_keys_public_key_from_the_guards_list() {
+    let t = trail(0, 30, now_ms());
+    let sim = sim(&t);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    let keys: Vec<Target> = t.artifacts[..2].iter().map(|(t, _)| *t).collect();
+    assert!(keys.iter().all(|k| k.kind == Kind::OrgApiKey));
+    let listed = events(&format!(
+        "{}/orgs/{}/apiKeys?itemsPerPage=500",
+        sim.atlas_url(),
+        t.org
+    ));
+    let public_of = |k: &Target| {
+        listed["results"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|i| i["id"].as_str() == Some(k.key_text().as_str()))
+            .and_then(|i| i["publicKey"].as_str())
+            .expect("listed with its public key")
+            .to_string()
+    };
+    write_csv(&input, &keys);
+    // No --plan: the only list read is the own-credential guard's.
+    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let recorded: Vec<(String, Outcome, String)> = records(&report)
+        .iter()
+        .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
+        .collect();
+    let expected: Vec<(String, Outcome, String)> = keys
+        .iter()
+        .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
+        .collect();
+    assert_eq!(recorded, expected);
+}
+
+#[test]
 fn a_report_of_fourteen_columns_still_reads_and_resumes_in_fourteen() {
     use revoker_testkit::simulator::SimConfig;
     let keys = keys(4, 1);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use revoker::input::{Kind, Target};
 use revoker::report::Outcome;
-use revoker_testkit::simulator::SimConfig;
+use revoker_testkit::simulator::{ListFault, SimConfig};
 use revoker_testkit::*;
 
 /// The organization the simulator puts a project in when its seed names none.
@@ -719,4 +719,84 @@ fn a_plan_files_own_credential_row_is_refused_as_own_and_not_called_drifted() {
         "{}",
         refused.message
     );
+}
+
+/// An organization key `key` of the simulator's organization, and its assignment to `project`.
+fn org_key_in(key: u8, project: Option<u8>) -> Vec<Target> {
+    let id = |b: u8| revoker::input::ObjectId::from_bytes([b; 12]);
+    let org = revoker::input::ObjectId::parse(SIM_ORG).unwrap();
+    let mut out = vec![Target {
+        kind: Kind::OrgApiKey,
+        scope: org,
+        key: id(key),
+        secret: None,
+    }];
+    out.extend(project.map(|p| Target {
+        kind: Kind::ProjectApiKey,
+        scope: id(p),
+        key: id(key),
+        secret: None,
+    }));
+    out
+}
+
+// Deleting an organization key removes it from every project it is assigned to: protecting the
+// project protects the key's organization row too, as its list's `roles[].groupId` shows it.
+#[test]
+fn an_org_key_with_a_role_in_a_protected_project_is_refused_and_an_unread_list_refuses_it_too() {
+    let mut seeds = org_key_in(0x0a, Some(0x11));
+    seeds.extend(org_key_in(0x0b, Some(0x22)));
+    let rows: Vec<Target> = seeds
+        .iter()
+        .filter(|t| t.kind == Kind::OrgApiKey)
+        .copied()
+        .collect();
+    let project = "111111111111111111111111";
+    let key = "0a0a0a0a0a0a0a0a0a0a0a0a";
+    for fault in [None, Some(ListFault::ServerError)] {
+        let config = SimConfig {
+            list_fault: fault,
+            ..SimConfig::default()
+        };
+        let Job {
+            sim,
+            dir: _d,
+            input,
+            report,
+        } = job(config, &seeds);
+        write_csv(&input, &rows);
+        let args = ["--kinds", "+org-api-key", "--protect", project];
+        let out = run(&sim, &input, &report, &args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{fault:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        if fault.is_none() {
+            let want = format!(
+                "revoker: 1 row touches a protected organization or project; nothing was sent (remove it from the input, or the protection):\n  \
+                 {}:2: org-api-key {SIM_ORG} {key}: organization API key {key} has a role in project {project}, which is protected (--protect): deleting the key removes it from that project; never sent\n",
+                input.display()
+            );
+            assert_eq!(err, want);
+        } else {
+            // The list could not be read: neither key's roles are known.
+            assert!(err.contains("2 rows touch a protected"), "{err}");
+            for k in [key, "0b0b0b0b0b0b0b0b0b0b0b0b"] {
+                assert!(
+                    err.contains(&format!(
+                        "organization API key {k}: the key list of organization {SIM_ORG} could not be read whole, so whether the key has a role in a protected project is not known; never sent (run again when the list can be read)"
+                    )),
+                    "{err}"
+                );
+            }
+        }
+        assert_eq!(truth(&sim).deletes_sent.len(), 0);
+        // The key of another project goes; the protected project keeps its key.
+        if fault.is_none() {
+            write_csv(&input, &rows[1..]);
+            let out = run(&sim, &input, &report, &args).output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            let truth = truth(&sim);
+            assert_eq!(truth.deletes_sent.len(), 1);
+            assert!(truth.exists("project-api-key", project, key, None));
+        }
+    }
 }

@@ -2034,12 +2034,22 @@ fn in_org(truth: &Truth, p: u8, byte: u8) -> bool {
         .is_some_and(|o| o.eq_ignore_ascii_case(&id(byte).to_string()))
 }
 
-/// Whether `t` touches the protected scope `byte` (an organization or a project of the world).
-fn touches(truth: &Truth, t: &Target, byte: u8) -> bool {
+/// Whether `t` touches the protected scope `byte` (an organization or a project of the world):
+/// an organization key of the world assigned to the protected project touches it too (deleting
+/// the key removes the assignment).
+fn touches(world: &World, truth: &Truth, t: &Target, byte: u8) -> bool {
     let first = t.scope.bytes()[0];
+    let assigned_there = || {
+        world.creds.contains(t)
+            && world.creds.iter().any(|c| {
+                c.kind == Kind::ProjectApiKey && c.key == t.key && c.scope.bytes()[0] == byte
+            })
+    };
     match t.kind.scope() {
         revoker::input::Scope::Global => false,
-        revoker::input::Scope::Org => first == byte,
+        revoker::input::Scope::Org => {
+            first == byte || (t.kind == Kind::OrgApiKey && assigned_there())
+        }
         revoker::input::Scope::Project => first == byte || in_org(truth, first, byte),
     }
 }
@@ -2048,6 +2058,31 @@ fn touches(truth: &Truth, t: &Target, byte: u8) -> bool {
 fn path_touches(truth: &Truth, path: &str, byte: u8) -> bool {
     let named = |scope: u8| path.contains(&format!("/{}", id(scope)));
     named(byte) || (0..PROJECTS).any(|j| in_org(truth, PROJECT + j, byte) && named(PROJECT + j))
+}
+
+/// `world` with each organization key of the organization of the project `protect_case` will
+/// protect (`pick`) assigned to that project as well: the project then holds organization keys a
+/// row may delete by their organization.
+fn assigned(mut world: World, pick: usize) -> World {
+    let scopes = world.scopes();
+    let p = scopes[pick % scopes.len()];
+    if !(PROJECT..PROJECT + PROJECTS).contains(&p) {
+        return world;
+    }
+    let org = world.project_org(p);
+    let keys: Vec<Target> = world
+        .creds
+        .iter()
+        .filter(|t| t.kind == Kind::OrgApiKey && t.scope.bytes()[0] == org)
+        .copied()
+        .collect();
+    for k in keys {
+        let a = target(Kind::ProjectApiKey, p, k.key.bytes()[0], None);
+        if !world.creds.contains(&a) {
+            world.creds.push(a);
+        }
+    }
+    world
 }
 
 fn protect_case(
@@ -2071,7 +2106,24 @@ fn protect_case(
             context(&bench, &out)
         );
     }
-    if rows.iter().any(|r| touches(&truth, &r.target, byte)) {
+    // By the ground truth: nothing the protected scope held was destroyed, whatever path the
+    // DELETE took (an organization key takes its project assignments with it).
+    for (deletion, c) in truth.destroyed() {
+        let hit = |s: &str| s.eq_ignore_ascii_case(&protected);
+        prop_assert!(
+            !hit(&c.scope) && !c.org.as_deref().is_some_and(hit),
+            "{} {} {} destroyed by {} although {protected} is protected\n{}",
+            c.kind,
+            c.scope,
+            c.key,
+            deletion.path,
+            context(&bench, &out)
+        );
+    }
+    if rows
+        .iter()
+        .any(|r| touches(&world, &truth, &r.target, byte))
+    {
         prop_assert!(
             truth.deletes_sent.is_empty(),
             "a row touches protected {protected}, yet {} DELETEs were sent\n{}",
@@ -2098,7 +2150,9 @@ proptest! {
         missing in missing(),
         sw in switches(),
         pick in 0usize..8,
+        assign in any::<bool>(),
     ) {
+        let world = if assign { assigned(world, pick) } else { world };
         let rows = rows_of(&world, &picks, &missing);
         protect_case(world, rows, sw, pick)?;
     }
