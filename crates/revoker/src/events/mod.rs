@@ -107,18 +107,27 @@ impl Actor {
 
 /// Who an event says acted, given the public keys known to belong to API keys.
 pub fn actor_of(e: &Event, public_keys: &HashMap<String, ObjectId>) -> Option<Actor> {
-    if let Some(id) = e.api_key_id.as_deref().and_then(ObjectId::parse) {
+    if let Some(id) = e
+        .api_key_id
+        .as_deref()
+        .and_then(|k| ObjectId::parse(k.trim()))
+    {
         return Some(Actor::ApiKey(id));
     }
-    if let Some(id) = e.public_key.as_deref().and_then(|p| public_keys.get(p)) {
+    if let Some(id) = e
+        .public_key
+        .as_deref()
+        .and_then(|p| public_keys.get(p.trim()))
+    {
         return Some(Actor::ApiKey(*id));
     }
     if e.user_id.is_none() {
-        // A service account: no userId, its client id as the username (assumed; README).
+        // A service account: no userId, its client id as the username (assumed; README), read
+        // in any case as ids are.
         return e
             .username
             .as_deref()
-            .and_then(parse_client_id)
+            .and_then(|u| parse_client_id(&u.trim().to_ascii_lowercase()))
             .map(Actor::Account);
     }
     None
@@ -206,6 +215,8 @@ pub struct Sweep {
     pub acting: Vec<Artifact>,
     /// Events read (after removing duplicates across scopes).
     pub events_read: u64,
+    /// Event ids served twice with different contents: only the first is used.
+    pub conflicting: Vec<String>,
 }
 
 /// What an event creates, if anything: a row, or words for a person.
@@ -216,6 +227,23 @@ enum Made {
 
 fn text(v: &Option<String>) -> &str {
     v.as_deref().unwrap_or("")
+}
+
+/// Every name an event gives what it made, for a person to find it by.
+fn named_as(e: &Event) -> String {
+    let names: Vec<String> = [
+        ("resourceId", &e.resource_id),
+        ("targetPublicKey", &e.target_public_key),
+        ("database", &e.database),
+        ("dbUserUsername", &e.db_user_username),
+    ]
+    .iter()
+    .filter_map(|(field, v)| v.as_deref().map(|v| format!("{field} {v:?}")))
+    .collect();
+    match names.is_empty() {
+        true => "no resourceId, targetPublicKey or database user".into(),
+        false => names.join(", "),
+    }
 }
 
 fn target(kind: Kind, scope: ObjectId, key: &str, secret: &str) -> Option<Target> {
@@ -311,6 +339,11 @@ fn made_row(
         }
         "MONGODB_USER_ADDED" => {
             let (db, user) = (e.database.as_deref()?, e.db_user_username.as_deref()?);
+            // The row's key is `database/username`, split at the first `/`: a database name
+            // holding one would name another user.
+            if db.contains('/') {
+                return None;
+            }
             Some((
                 target(Kind::DatabaseUser, project?, &format!("{db}/{user}"), "")?,
                 None,
@@ -339,7 +372,7 @@ fn made(r: &Read, keys: &HashMap<String, ObjectId>) -> Option<Made> {
             Some((t, acts)) => Made::Row(t, acts),
             None => Made::ByHand(format!(
                 "{name}: {} (the event does not name it in a form revoker reads)",
-                text(&e.resource_id)
+                named_as(e)
             )),
         });
     }
@@ -366,8 +399,12 @@ fn made(r: &Read, keys: &HashMap<String, ObjectId>) -> Option<Made> {
 
 /// Public keys of created API keys (so an event naming only `publicKey` is its key's), and each
 /// actor's events.
-fn index(events: &[Read]) -> (HashMap<String, ObjectId>, HashMap<Actor, Vec<usize>>) {
-    let mut public_keys: HashMap<String, ObjectId> = HashMap::new();
+fn index(
+    events: &[Read],
+    listed: &HashMap<String, ObjectId>,
+) -> (HashMap<String, ObjectId>, HashMap<Actor, Vec<usize>>) {
+    // The key lists are the server's own word on which key a public key is: they win.
+    let mut public_keys: HashMap<String, ObjectId> = listed.clone();
     for r in events {
         if r.event.event_type_name.as_deref() == Some("API_KEY_CREATED")
             && let (Some(p), Some(id)) = (
@@ -375,7 +412,7 @@ fn index(events: &[Read]) -> (HashMap<String, ObjectId>, HashMap<Actor, Vec<usiz
                 r.event.resource_id.as_deref().and_then(ObjectId::parse),
             )
         {
-            public_keys.insert(p.clone(), id);
+            public_keys.entry(p.clone()).or_insert(id);
         }
     }
     let mut by_actor: HashMap<Actor, Vec<usize>> = HashMap::new();
@@ -400,6 +437,30 @@ pub fn acting_key_id(events: &[Read], p: &str) -> Option<ObjectId> {
         .then(|| e.resource_id.as_deref().and_then(ObjectId::parse))
         .flatten()
     })
+}
+
+/// The events without repeats (one event read from two scopes), and the ids that came with two
+/// different contents: which one is true cannot be told, so each is named.
+fn distinct(events: Vec<Read>) -> (Vec<Read>, Vec<String>) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<Read> = Vec::new();
+    let mut conflicting = BTreeSet::new();
+    for r in events {
+        match r.event.id.clone() {
+            Some(id) => match seen.get(&id) {
+                Some(&at) if out[at].event != r.event => {
+                    conflicting.insert(id);
+                }
+                Some(_) => {}
+                None => {
+                    seen.insert(id, out.len());
+                    out.push(r);
+                }
+            },
+            None => out.push(r),
+        }
+    }
+    (out, conflicting.into_iter().collect())
 }
 
 /// The acting API key's id: as a key list told it, else as the events show it.
@@ -438,27 +499,29 @@ fn is_acting(
 /// Sweeps `events` for what `compromised` did, to a fixed point: every credential they created
 /// is swept as they are. Only events whose actor is one of those credentials are ever used.
 pub fn sweep(compromised: &[Actor], events: Vec<Read>) -> Sweep {
-    sweep_as(compromised, events, None, None)
+    sweep_as(compromised, events, &Known::default())
+}
+
+/// What the key lists told a sweep before it read the events: the id of the API key it runs as,
+/// and every listed key's id by its public key.
+#[derive(Debug, Default)]
+pub struct Known<'a> {
+    pub acting: Option<&'a reconcile::RunCredential>,
+    pub own_key: Option<ObjectId>,
+    pub listed: HashMap<String, ObjectId>,
 }
 
 /// [`sweep`], run as `acting`: a row naming that credential goes to [`Sweep::acting`], never to
 /// the artifacts (its own creations are still swept, so nothing is hidden). `own_key` is the
 /// acting API key's id when a key list told it; the events are asked otherwise.
-pub fn sweep_as(
-    compromised: &[Actor],
-    events: Vec<Read>,
-    acting: Option<&reconcile::RunCredential>,
-    own_key: Option<ObjectId>,
-) -> Sweep {
-    let mut seen = HashSet::new();
-    let events: Vec<Read> = events
-        .into_iter()
-        .filter(|r| r.event.id.as_ref().is_none_or(|id| seen.insert(id.clone())))
-        .collect();
-    let (public_keys, by_actor) = index(&events);
-    let key_id = own_key_id(acting, own_key, &events);
+pub fn sweep_as(compromised: &[Actor], events: Vec<Read>, known: &Known<'_>) -> Sweep {
+    let (events, conflicting) = distinct(events);
+    let acting = known.acting;
+    let (public_keys, by_actor) = index(&events, &known.listed);
+    let key_id = own_key_id(acting, known.own_key, &events);
     let mut out = Sweep {
         events_read: events.len() as u64,
+        conflicting,
         ..Sweep::default()
     };
     let mut queue: VecDeque<Actor> = compromised.iter().copied().collect();

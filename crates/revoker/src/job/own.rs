@@ -200,18 +200,6 @@ pub fn offline(settings: &Settings, exempt: Arc<Exemptions>) -> Guard {
         .protecting_offline(settings.run.protect.clone())
 }
 
-/// The ids of the keys whose `publicKey` is one of `publics` (in that order), from one list, and
-/// whether the list was read whole (a key missing from a list read in part may be on the rest).
-pub(crate) async fn find(
-    client: &Client,
-    kind: Kind,
-    scope: &ObjectId,
-    publics: &[Option<String>],
-) -> (Vec<Option<ObjectId>>, bool) {
-    let read = read_list(client, kind, scope, publics).await;
-    (read.found, read.whole)
-}
-
 /// One key list read page by page: the keys whose `publicKey` is one of `publics`, and every key
 /// listed (its public key and project roles).
 pub(crate) async fn read_list(

@@ -185,6 +185,18 @@ pub async fn events_command(
         )));
     }
     let report = crate::report::canonical(report);
+    // A report that is not as written (rows deleted or edited) is not reconciled: agreement with
+    // MongoDB's record about the rows left would claim more than the report can.
+    let overview = crate::report::overview::summarize_report(&report)?;
+    if !overview.untampered() {
+        return Err(Failure::new(
+            exit::TAMPERED,
+            anyhow::anyhow!(
+                "{}: the report or its audit record is not as written (revoker report names where): not reconciled",
+                report.display()
+            ),
+        ));
+    }
     let chain = crate::report::chain_of(&report).map_err(Failure::usage)?;
     let (r, problems, credential) = reconciled(settings, &report).await?;
     let code = if r.agrees() && problems.is_empty() {

@@ -3,7 +3,7 @@
 //! ([`crate::events::sweep`]), written as a follow-up input (`why` names the event) and a hand-over
 //! list of what revoker cannot revoke. Read-only: it sends no DELETE.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -48,14 +48,22 @@ pub struct Swept {
 }
 
 /// The credentials the input or report names.
-fn compromised(job: &SweepJob) -> Result<Vec<Target>, Failure> {
-    let mut out = Vec::new();
+/// The credentials the input or report names, and each row that names none (the sweep of that
+/// credential would be missed: it is named, and the sweep is incomplete).
+fn compromised(job: &SweepJob) -> Result<(Vec<Target>, Vec<String>), Failure> {
+    let (mut out, mut bad) = (Vec::new(), Vec::new());
     if let Some(path) = &job.input {
         let source = Source::open(path)?;
         let opts = InputOptions::default().every_kind();
         source.scan(&opts, &mut |entry| {
-            if let Ok(t) = entry.target {
-                out.push(t);
+            match entry.target {
+                Ok(t) => out.push(t),
+                Err(why) => bad.push(format!(
+                    "{} line {}: {} (a compromised credential not swept)",
+                    path.display(),
+                    entry.line,
+                    crate::text::controls_escaped(&why)
+                )),
             }
             ControlFlow::Continue(())
         })?;
@@ -68,7 +76,7 @@ fn compromised(job: &SweepJob) -> Result<Vec<Target>, Failure> {
         })
         .map_err(Failure::usage)?;
     }
-    Ok(out)
+    Ok((out, bad))
 }
 
 /// The organizations and projects whose events to read: those of `rows` and every project of
@@ -106,38 +114,57 @@ pub(crate) async fn scopes(
     out
 }
 
-/// The id of the API key the sweep runs as (public key `public`): from the events when they show
-/// it acting or created, else from the key lists of the organizations swept (a key that acted
-/// only by reading left no event, and a creation event may name it by id alone). A list not read
-/// whole while the id is still unknown is a problem: a follow-up row may name the sweep's own key.
-async fn own_key_id(
+/// What the organizations' key lists say: every listed key's id by its public key (so that an
+/// event naming a key by public key alone is read), and the id of the API key the sweep runs as
+/// (`public`). The lists are the server's own word and win over the events; an event that pairs
+/// the sweep's public key with another id is named. A key that only read leaves no event, and a
+/// creation may name it by id alone: without the lists it could be listed for revocation.
+async fn key_lists(
     client: &Client,
-    public: &str,
+    public: Option<&str>,
     read: &[Read],
     scopes: &[(ObjectId, Option<ObjectId>)],
     problems: &mut Vec<String>,
-) -> Option<ObjectId> {
-    if let Some(id) = events::acting_key_id(read, public) {
-        return Some(id);
-    }
-    let wanted = [Some(public.to_string())];
-    let mut unread = Vec::new();
+) -> (Option<ObjectId>, HashMap<String, ObjectId>) {
+    let wanted = [public.map(str::to_string)];
+    let (mut own, mut listed, mut unread) = (None, HashMap::new(), Vec::new());
     for (org, _) in scopes.iter().filter(|(_, p)| p.is_none()) {
-        let (ids, whole) = super::own::find(client, Kind::OrgApiKey, org, &wanted).await;
-        if let Some(id) = ids.into_iter().flatten().next() {
-            return Some(id);
+        let list = super::own::read_list(client, Kind::OrgApiKey, org, &wanted).await;
+        own = own.or(list.found.into_iter().flatten().next());
+        for (id, key) in list.keys {
+            if let Some(p) = key.public_key {
+                listed.entry(p).or_insert(id);
+            }
         }
-        if !whole {
+        if !list.whole {
             unread.push(org.to_string());
         }
     }
     if !unread.is_empty() {
         problems.push(format!(
-            "the API keys of organization {} (so the id of the API key this sweep runs as, public key {public}, is not known, and a follow-up row may name it)",
+            "the API keys of organization {}",
             unread.join(", ")
         ));
     }
-    None
+    let Some(public) = public else {
+        return (None, listed);
+    };
+    let claimed = events::acting_key_id(read, public);
+    match (own, claimed) {
+        (Some(id), Some(c)) if id != c => problems.push(format!(
+            "the events (an actor's apiKeyId beside public key {public}, or its creation) name key {c} as the API key this sweep runs as, but the key list gives {id}: the list is taken, and those events may be forged"
+        )),
+        (None, _) if !unread.is_empty() => problems.push(format!(
+            "the id of the API key this sweep runs as (public key {public}): it is in none of the key lists read whole, so a follow-up row may name it"
+        )),
+        // Every list was read whole: the key is none of those organizations' (an Ops Manager
+        // global key), so no organization key in the follow-up is it, unless a list lies.
+        (None, None) => tracing::warn!(
+            "the API key this sweep runs as (public key {public}) is in none of the organizations' key lists: taken to be none of their keys"
+        ),
+        _ => {}
+    }
+    (own.or(claimed), listed)
 }
 
 /// Reads and sweeps; the token fetched is revoked however it ends.
@@ -145,7 +172,7 @@ pub async fn run_sweep(
     settings: &Settings,
     job: &SweepJob,
 ) -> Result<(Swept, Option<i32>), Failure> {
-    let rows = compromised(job)?;
+    let (rows, bad) = compromised(job)?;
     let actors: Vec<Actor> = rows.iter().filter_map(Actor::of_target).collect();
     if actors.is_empty() {
         return Err(Failure::usage(
@@ -164,7 +191,7 @@ pub async fn run_sweep(
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
-    let mut problems = Vec::new();
+    let mut problems = bad;
     let scopes = scopes(&ctx, &rows, &mut problems).await;
     let mut read: Vec<Read> = Vec::new();
     for (org, project) in &scopes {
@@ -175,13 +202,24 @@ pub async fn run_sweep(
     }
     let acting_as = found.credential.public_identity();
     let acting = RunCredential::parse(&acting_as);
-    let own_key = match &acting {
-        Some(RunCredential::PublicKey(p)) => {
-            own_key_id(&client, p, &read, &scopes, &mut problems).await
-        }
+    let public = match &acting {
+        Some(RunCredential::PublicKey(p)) => Some(p.as_str()),
         _ => None,
     };
-    let sweep = events::sweep_as(&actors, read, acting.as_ref(), own_key);
+    let (own_key, listed) = key_lists(&client, public, &read, &scopes, &mut problems).await;
+    let known = events::Known {
+        acting: acting.as_ref(),
+        own_key,
+        listed,
+    };
+    let mut sweep = events::sweep_as(&actors, read, &known);
+    problems.extend(
+        std::mem::take(&mut sweep.conflicting)
+            .into_iter()
+            .map(|id| {
+                format!("event {id}: served twice with different contents (only the first is used)")
+            }),
+    );
     if let Some(warning) = client.finish().await {
         tracing::warn!("{warning}");
     }
@@ -234,9 +272,15 @@ fn view(s: &Swept) -> crate::report::swept::SweptView {
             .collect(),
         handover: s
             .sweep
-            .handover
+            .acting
             .iter()
-            .map(|h| (h.what.clone(), format!("event {} by {}", h.event_id, h.by)))
+            .map(|a| (acting_what(a), format!("event {} by {}", a.event_id, a.by)))
+            .chain(
+                s.sweep
+                    .handover
+                    .iter()
+                    .map(|h| (h.what.clone(), format!("event {} by {}", h.event_id, h.by))),
+            )
             .collect(),
         problems: s.problems.clone(),
         sha256: String::new(),
@@ -249,6 +293,21 @@ fn keep_beside(report: &Path, s: &Swept) -> Option<String> {
     crate::report::swept::write(report, &view(s))
         .map_err(|why| tracing::warn!("{why}: `report` will not show this sweep"))
         .ok()
+}
+
+/// What a person must do about a credential a compromised one made that the sweep runs as (or
+/// a secret of the account it runs as: which secret it holds is not known).
+fn acting_what(a: &events::Artifact) -> String {
+    match a.target.kind {
+        Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => format!(
+            "{}: a secret of the service account this sweep runs as, made by a compromised credential; revoke it yourself (revoker does not, in case it is the one the sweep holds)",
+            a.target
+        ),
+        _ => format!(
+            "{}: the credential this sweep runs as, made by a compromised credential; revoke it yourself once it is replaced",
+            a.target
+        ),
+    }
 }
 
 /// The hand-over list as CSV.
@@ -265,6 +324,18 @@ fn handover_csv(sweep: &Sweep) -> Result<Vec<u8>, String> {
         "what",
     ])
     .map_err(err)?;
+    for a in &sweep.acting {
+        w.write_record([
+            a.event_id.as_str(),
+            &a.created,
+            &a.event_type,
+            &a.by.to_string(),
+            &a.target.scope.to_string(),
+            "",
+            &acting_what(a),
+        ])
+        .map_err(err)?;
+    }
     for h in &sweep.handover {
         let project = h.project.map(|p| p.to_string()).unwrap_or_default();
         w.write_record([
@@ -315,11 +386,18 @@ fn lines(s: &Swept) -> Vec<String> {
         out.push(format!("follow-up: {} ({})", a.target, a.why()));
     }
     for a in &s.sweep.acting {
-        out.push(format!(
-            "the credential this sweep runs as is {} ({}): not listed for revocation; revoke it yourself once it is replaced",
-            a.target,
-            a.why()
-        ));
+        out.push(match a.target.kind {
+            Kind::ServiceAccountSecret | Kind::ProjectServiceAccountSecret => format!(
+                "a secret of the service account this sweep runs as is {} ({}): not listed for revocation (it may be the one this sweep holds); revoke it yourself, it is on the hand-over list",
+                a.target,
+                a.why()
+            ),
+            _ => format!(
+                "the credential this sweep runs as is {} ({}): not listed for revocation; revoke it yourself once it is replaced",
+                a.target,
+                a.why()
+            ),
+        });
     }
     for h in &s.sweep.handover {
         out.push(format!(
@@ -349,7 +427,9 @@ pub async fn sweep_command(
         crate::select::write::refuse_to_replace(path)?;
     }
     let (swept, stopped) = run_sweep(&settings, &job).await?;
-    if let (Some(write), Some(handover)) = (&job.write, &handover) {
+    // A stopped sweep writes no follow-up: a file of what it had found so far would look like a
+    // sweep that found nothing more.
+    if let (Some(write), Some(handover), None) = (&job.write, &handover, stopped) {
         write_files(&swept.sweep, write, handover)?;
     }
     if let (Some(report), None) = (&job.report, stopped) {
@@ -365,8 +445,9 @@ pub async fn sweep_command(
             serde_json::json!({ "sweep": swept, "written": job.write.as_ref().map(|p| p.display().to_string()), "handover": handover.as_ref().map(|p| p.display().to_string()), "exit_code": code }),
         ),
         _ => {
+            // Events are the server's text: never a raw control character on the terminal.
             for line in lines(&swept) {
-                out(line);
+                out(crate::text::controls_escaped(&line).into_owned());
             }
         }
     }
@@ -389,7 +470,15 @@ pub async fn sweep_for_run(
         return Ok(None);
     };
     let followup = crate::report::sidecar(report, FOLLOWUP);
-    if std::fs::metadata(report).is_ok_and(|m| m.len() > 0) {
+    let started = std::fs::metadata(report).is_ok_and(|m| m.len() > 0);
+    if resume && !started {
+        // Nothing to resume: said before any event is read or any file is written.
+        return Err(Failure::usage(format!(
+            "{}: no such report, so there is nothing to resume; drop --resume to start a new one",
+            report.display()
+        )));
+    }
+    if started {
         if !resume {
             return Err(crate::report::ReportError::Exists {
                 path: report.to_path_buf(),
@@ -421,7 +510,7 @@ pub async fn sweep_for_run(
         ));
     }
     for line in lines(&swept) {
-        tracing::info!("{line}");
+        tracing::info!("{}", crate::text::controls_escaped(&line));
     }
     for p in &swept.problems {
         tracing::warn!(

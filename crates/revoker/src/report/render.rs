@@ -205,12 +205,12 @@ pub fn text(o: &ReportOverview) -> String {
         );
     }
     for line in o.side_files.notes.iter().chain(&o.side_files.problems) {
-        let _ = writeln!(out, "{line}");
+        let _ = writeln!(out, "{}", crate::text::controls_escaped(line));
     }
     match &o.reconciliation {
         Some(Ok(r)) => {
             for line in r.report_lines(&o.chain.last) {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", crate::text::controls_escaped(&line));
             }
         }
         Some(Err(problem)) => {
@@ -221,7 +221,7 @@ pub fn text(o: &ReportOverview) -> String {
     match &o.swept {
         Some(Ok(s)) => {
             for line in s.report_lines() {
-                let _ = writeln!(out, "{line}");
+                let _ = writeln!(out, "{}", crate::text::controls_escaped(&line));
             }
         }
         Some(Err(problem)) => {

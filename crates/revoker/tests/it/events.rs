@@ -1077,3 +1077,165 @@ fn a_job_with_a_sweep_revokes_the_follow_up_in_the_same_run() {
     let text = stdout(&out);
     assert!(text.lines().any(|l| l == edited), "{text}");
 }
+
+/// A trail with `extra` events (cloned from c1's first creation, then edited) and the sweep's own
+/// key `own` seeded in the organization's key list; swept. Answers the output, the follow-up rows
+/// and the hand-over list's text.
+fn sweep_trail_with(
+    t: &mut Trail,
+    (own, listed): (Option<&str>, Option<(&str, &str)>),
+    extra: &[&dyn Fn(&mut revoker_testkit::simulator::events::Event)],
+    input_rows: Option<&str>,
+) -> (std::process::Output, Vec<(Target, String)>, String) {
+    let c1 = t.compromised[0].key.to_string();
+    let base = t
+        .events
+        .iter()
+        .find(|e| {
+            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
+        })
+        .expect("c1 created a key")
+        .clone();
+    for (i, edit) in extra.iter().enumerate() {
+        let mut e = base.clone();
+        e.id = format!("e7e7e7e7e7e7e7e7e7e7e7{i:02}");
+        edit(&mut e);
+        t.events.push(e);
+    }
+    let mut seeds = revoker_testkit::events::sim_seeds(t);
+    if let Some(own) = own {
+        let row = Target::parse("org-api-key", &t.org.to_string(), own, "").expect("row");
+        let mut seed = seed(&row);
+        seed.meta.caller = true;
+        seeds.push(seed);
+    }
+    if let Some((key, public)) = listed {
+        let row = Target::parse("org-api-key", &t.org.to_string(), key, "").expect("row");
+        let mut seed = seed(&row);
+        seed.meta.public_key = revoker_testkit::simulator::values::PublicKey::new(public);
+        seeds.push(seed);
+    }
+    let sim =
+        revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(t), seeds)
+            .expect("sim");
+    let dir = dir();
+    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
+    match input_rows {
+        Some(text) => std::fs::write(&input, text).expect("input"),
+        None => write_csv(&input, &t.compromised),
+    }
+    let out = revoker()
+        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--write")
+        .arg(&followup)
+        .output()
+        .expect("sweep");
+    let handover =
+        std::fs::read_to_string(path(&dir, "followup.csv.handover.csv")).unwrap_or_default();
+    let rows = if followup.exists() {
+        followup_rows(&followup)
+    } else {
+        Vec::new()
+    };
+    (out, rows, handover)
+}
+
+/// Hostile review (wave 8), findings 2 and 3: an event pairing the sweep's public key with an
+/// attacker's key id does not hide that key (the key list wins, the contradiction is named, exit
+/// 1); the sweep's own key, made by a compromised key, goes to the hand-over list.
+#[test]
+fn a_forged_pairing_of_the_sweeps_public_key_hides_nothing_and_its_own_key_is_handed_over() {
+    let mut t = trail(50, 30, now_ms());
+    let (ours, forged) = ("5f00000000000000000000c1", "5f00000000000000000000c2");
+    let made_ours = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.resource_id = Some(ours.into());
+        e.target_public_key = None;
+    };
+    let made_forged = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.resource_id = Some(forged.into());
+        e.target_public_key = None;
+    };
+    let pairing = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.event_type_name = "API_KEY_DESCRIPTION_CHANGED".into();
+        e.api_key_id = Some(forged.into());
+        e.public_key = Some(revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.into());
+        e.resource_id = None;
+    };
+    let (out, rows, handover) = sweep_trail_with(
+        &mut t,
+        (Some(ours), None),
+        &[&made_ours, &made_forged, &pairing],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let keys: Vec<String> = rows.iter().map(|(r, _)| r.key_text()).collect();
+    assert!(keys.contains(&forged.to_string()), "{keys:?}");
+    assert!(!keys.contains(&ours.to_string()), "{keys:?}");
+    let line = format!(
+        "not read: the events (an actor's apiKeyId beside public key {}, or its creation) name key {forged} as the API key this sweep runs as, but the key list gives {ours}: the list is taken, and those events may be forged (the sweep is incomplete)",
+        revoker_testkit::simulator::DEFAULT_PUBLIC_KEY
+    );
+    let text = stdout(&out);
+    assert!(text.lines().any(|l| l == line), "{text}");
+    let handed: Vec<&str> = handover.lines().filter(|l| l.contains(ours)).collect();
+    assert_eq!(handed.len(), 1, "{handover}");
+    assert!(
+        handed[0].ends_with(&format!(
+            ",\"org-api-key {} {ours}: the credential this sweep runs as, made by a compromised credential; revoke it yourself once it is replaced\"",
+            t.org
+        )),
+        "{handover}"
+    );
+}
+
+/// Hostile review (wave 8), findings 4, 5, 6 and 14: a creation named by `targetPublicKey` alone
+/// and an actor named by `publicKey` alone are read through the key list; an actor id with a stray
+/// space is read; a database name holding `/` is handed over, not a row; an input row naming no
+/// credential is named and the sweep exits 1.
+#[test]
+fn a_sweep_reads_public_keys_through_the_key_list_and_names_what_it_cannot_read() {
+    let mut t = trail(50, 30, now_ms());
+    let (ours, listed) = ("5f00000000000000000000c1", "5f00000000000000000000c3");
+    let by_public = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.resource_id = None;
+        e.target_public_key = Some("listedpk".into());
+    };
+    let project = t.projects[0].to_string();
+    let slashed = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.event_type_name = "MONGODB_USER_ADDED".into();
+        e.api_key_id = e.api_key_id.as_ref().map(|k| format!(" {k}"));
+        e.resource_id = None;
+        e.target_public_key = None;
+        e.group_id = Some(project.clone());
+        e.database = Some("adm/in".into());
+        e.db_user_username = Some("x".into());
+    };
+    let mut rows_text = String::from("kind,org,key\n");
+    for c in &t.compromised {
+        rows_text.push_str(&format!("{},{},{}\n", c.kind, c.scope, c.key_text()));
+    }
+    rows_text.push_str(&format!("frobnicate,{},{}\n", t.org, ours));
+    let (out, rows, handover) = sweep_trail_with(
+        &mut t,
+        (Some(ours), Some((listed, "listedpk"))),
+        &[&by_public, &slashed],
+        Some(&rows_text),
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        rows.iter()
+            .any(|(r, _)| r.kind == Kind::OrgApiKey && r.key_text() == listed),
+        "{rows:?}"
+    );
+    assert!(handover.contains("MONGODB_USER_ADDED: database \"\"adm/in\"\", dbUserUsername \"\"x\"\" (the event does not name it in a form revoker reads)"), "{handover}");
+    let text = stdout(&out);
+    let bad = t.compromised.len() + 2;
+    assert!(
+        text.lines().any(|l| l.starts_with("not read: ")
+            && l.contains(&format!("compromised.csv line {bad}: "))
+            && l.ends_with("(a compromised credential not swept) (the sweep is incomplete)")),
+        "{text}"
+    );
+}
