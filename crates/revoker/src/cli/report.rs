@@ -104,7 +104,10 @@ fn as_written(args: &ReportArgs, overview: &ReportOverview) -> Result<(), Failur
         return Err(Failure::new(exit::TAMPERED, anyhow::anyhow!(problem)));
     }
     if let Some(problem) = overview.side_files.problems.first() {
-        return Err(Failure::new(exit::TAMPERED, anyhow::anyhow!(problem.clone())));
+        return Err(Failure::new(
+            exit::TAMPERED,
+            anyhow::anyhow!(problem.clone()),
+        ));
     }
     if let Some(expected) = &args.expect_digest {
         let log = crate::report::audit::read(&args.report)?;

@@ -73,7 +73,7 @@ async fn listing(env: &Env, t: &Target) -> Result<Listing, Stop> {
         let old = old_of(t);
         let reach = items
             .iter()
-            .find(|i| kinds::id_of(t.kind, i) == Some(old.as_str()))
+            .find(|i| kinds::is_id(t.kind, i, &old))
             .map(|i| item_reach(t, i))
             .unwrap_or_default();
         return Ok(Listing { items, reach });
@@ -108,7 +108,7 @@ fn model_reach(item: &Value) -> Reach {
 }
 
 fn find<'a>(kind: Kind, items: &'a [Value], id: &str) -> Option<&'a Value> {
-    items.iter().find(|i| kinds::id_of(kind, i) == Some(id))
+    items.iter().find(|i| kinds::is_id(kind, i, id))
 }
 
 /// The target that revokes `id` of the row's kind in the row's parent.
@@ -202,8 +202,8 @@ async fn withdraw(
             },
             true => latest.is_some_and(|l| {
                 matches!(l.progress(), Some(Step::Creating | Step::Created))
-                    && id != old
-                    && !l.before.iter().any(|b| b == id)
+                    && !kinds::same_id(id, &old)
+                    && !l.before.iter().any(|b| kinds::same_id(b, id))
                     && l.hours.is_some()
                     && kinds::lifetime_hours(item) == l.hours
             }),
@@ -234,7 +234,7 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     let others = list
         .items
         .iter()
-        .filter(|i| kinds::id_of(t.kind, i) != Some(&old))
+        .filter(|i| !kinds::is_id(t.kind, i, &old))
         .count();
     let room = |held: usize| {
         if is_secret(t) && held >= MAX_SECRETS {

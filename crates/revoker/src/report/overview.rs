@@ -477,7 +477,10 @@ pub fn summarize_report(path: &Path) -> Result<ReportOverview, ReportError> {
         path,
         &log,
         &overview.chain.last,
-        overview.reconciliation.as_ref().and_then(|r| r.as_ref().ok()),
+        overview
+            .reconciliation
+            .as_ref()
+            .and_then(|r| r.as_ref().ok()),
         overview.swept.as_ref().and_then(|r| r.as_ref().ok()),
     );
     // Every revoker that writes the chain writes an audit record: a chained report without one

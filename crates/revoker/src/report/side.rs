@@ -44,16 +44,17 @@ fn reconciliation_problems(r: &Reconciled, log: &AuditLog, chain_now: &str) -> V
         .filter_map(|s| s.credential.clone())
         .collect();
     let named = RunCredential::parse(&r.credential);
-    let agrees = named.is_some()
-        && credentials
-            .iter()
-            .any(|c| RunCredential::parse(c) == named);
+    let agrees = named.is_some() && credentials.iter().any(|c| RunCredential::parse(c) == named);
     if !agrees {
         let runs: Vec<&str> = credentials.iter().map(String::as_str).collect();
         out.push(format!(
             "it names the credential {:?}, but the runs signed in as {}",
             r.credential,
-            if runs.is_empty() { "no recorded credential".to_string() } else { runs.join(", ") }
+            if runs.is_empty() {
+                "no recorded credential".to_string()
+            } else {
+                runs.join(", ")
+            }
         ));
     }
     if let Some(first) = run_starts(log).map(|s| s.at.as_str()).min()
@@ -120,8 +121,11 @@ pub fn check(
                 "{file}: an unsigned side file (neither the chain nor the signature covers it); its credential, window and chain digest agree with the audit record"
             ));
         }
-        out.problems
-            .extend(problems.into_iter().map(|p| format!("{file}: DISAGREES with the audit record: {p}")));
+        out.problems.extend(
+            problems
+                .into_iter()
+                .map(|p| format!("{file}: DISAGREES with the audit record: {p}")),
+        );
     }
     if let Some(s) = swept {
         let file = name(super::swept::SUFFIX);

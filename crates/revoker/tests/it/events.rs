@@ -475,8 +475,13 @@ fn a_sweep_never_lists_the_credential_it_runs_as_and_names_it_apart() {
 #[test]
 fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_key() {
     let mut t = trail(50, 30, now_ms());
-    let ours = Target::parse("org-api-key", &t.org.to_string(), "5f00000000000000000000c1", "")
-        .expect("row");
+    let ours = Target::parse(
+        "org-api-key",
+        &t.org.to_string(),
+        "5f00000000000000000000c1",
+        "",
+    )
+    .expect("row");
     let c1 = t.compromised[0].key.to_string();
     let mut made = t
         .events
@@ -494,8 +499,9 @@ fn a_sweep_learns_its_own_key_from_the_key_list_when_no_event_names_its_public_k
     let mut own = seed(&ours);
     own.meta.caller = true;
     seeds.push(own);
-    let sim = revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
-        .expect("sim");
+    let sim =
+        revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
+            .expect("sim");
     let dir = dir();
     let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
     write_csv(&input, &t.compromised);
@@ -944,10 +950,7 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
         ),
     ];
     let text = stdout(&out);
-    let lines: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains("DISAGREES"))
-        .collect();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("DISAGREES")).collect();
     assert_eq!(lines, expected, "{text}");
     assert!(stderr(&out).contains(&expected[0]), "{}", stderr(&out));
 }

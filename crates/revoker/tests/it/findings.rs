@@ -304,7 +304,10 @@ fn validate_leaked_sets_aside_a_masked_match_whose_value_the_api_refuses() {
     let d = dir();
     let (json, out) = resolve(&sim, &c, d.path(), &["--validate-leaked"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let resolved = json["resolution"]["resolved"].as_array().cloned().unwrap_or_default();
+    let resolved = json["resolution"]["resolved"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     for r in &resolved {
         let live = r["live"].as_str().unwrap_or_default();
         assert!(live.starts_with("not tried: "), "{r}");
