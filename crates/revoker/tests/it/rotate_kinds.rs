@@ -774,3 +774,52 @@ fn a_link_planted_at_the_rotation_journal_is_refused_naming_it() {
     assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep\n");
     assert!(revoker_testkit::truth(&w.sim).deletions.is_empty());
 }
+
+#[test]
+fn a_link_planted_at_the_secrets_folder_is_refused_and_the_replacement_withdrawn() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    let client = client_text(&w.org_client);
+    let old = w.org_secret.to_string();
+    write(
+        &input,
+        &[format!("service-account-secret,{},{client},{old}", w.org)],
+    );
+    let elsewhere = path(&dir, "elsewhere");
+    std::fs::create_dir(&elsewhere).expect("dir");
+    let folder = path(&dir, "rotation.csv.secrets");
+    std::os::unix::fs::symlink(&elsewhere, &folder).expect("link");
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let deliver = format!("age:{recipient}");
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        // Without the refusal the secret lands in `elsewhere` and the run waits for its use: the
+        // deadline ends that wait.
+        &[
+            "--deliver",
+            &deliver,
+            "--cutover",
+            "after-use",
+            "--poll",
+            "100ms",
+            "--deadline",
+            "5s",
+        ],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let expected = format!(
+        "{}: is a symbolic link; revoker does not follow links here (a planted link could send the new secrets elsewhere): remove it",
+        folder.display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}\n{stderr}");
+    assert_eq!(std::fs::read_dir(&elsewhere).expect("dir").count(), 0);
+    let now = ids(
+        &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
+        "id",
+    );
+    assert_eq!(now, vec![old]);
+}
