@@ -23,6 +23,21 @@ pub enum Links {
     Refuse,
 }
 
+/// What a refused link says, in place of the OS's "Too many levels of symbolic links". The callers
+/// put the path before it.
+pub const LINK_REFUSED: &str = "is a symbolic link; revoker does not follow links here (a planted link could redirect what it reads or writes)";
+
+/// The open's error, with a link refused under [`Links::Refuse`] (ELOOP) said plainly.
+fn link_refused(links: Links) -> impl FnOnce(std::io::Error) -> std::io::Error {
+    move |e| {
+        if links == Links::Refuse && e.raw_os_error() == Some(libc::ELOOP) {
+            std::io::Error::other(LINK_REFUSED)
+        } else {
+            e
+        }
+    }
+}
+
 fn options(links: Links) -> OpenOptions {
     let mut o = OpenOptions::new();
     o.custom_flags(open_flags(links)).mode(PRIVATE);
@@ -47,7 +62,8 @@ pub fn open_read(path: &Path, links: Links) -> std::io::Result<File> {
     let file = options(links)
         .read(true)
         .custom_flags(open_flags(links) | libc::O_NONBLOCK)
-        .open(path)?;
+        .open(path)
+        .map_err(link_refused(links))?;
     regular(path, file)
 }
 
@@ -90,7 +106,8 @@ pub fn open_append(path: &Path, links: Links) -> std::io::Result<File> {
             Ok(file)
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            regular(path, options(links).read(true).append(true).open(path)?)
+            let file = options(links).read(true).append(true).open(path);
+            regular(path, file.map_err(link_refused(links))?)
         }
         Err(e) => Err(e),
     }
@@ -98,7 +115,8 @@ pub fn open_append(path: &Path, links: Links) -> std::io::Result<File> {
 
 /// Opens an existing file for appending, never creating it.
 pub fn open_existing(path: &Path, links: Links) -> std::io::Result<File> {
-    regular(path, options(links).read(true).append(true).open(path)?)
+    let file = options(links).read(true).append(true).open(path);
+    regular(path, file.map_err(link_refused(links))?)
 }
 
 /// Creates a new owner-only file at `path`; fails if anything (a file, a link) is already there.
@@ -198,7 +216,8 @@ mod tests {
         assert!(err.to_string().contains("not a regular file"), "{err}");
         let link = dir.path().join("revoker-limits.json");
         std::os::unix::fs::symlink(&fifo, &link).unwrap();
-        assert!(read_bounded(&link, Links::Refuse, 10).is_err());
+        let err = read_bounded(&link, Links::Refuse, 10).unwrap_err();
+        assert_eq!(err.to_string(), LINK_REFUSED);
         let big = dir.path().join("big");
         std::fs::write(&big, "x".repeat(11)).unwrap();
         let err = read_bounded(&big, Links::Refuse, 10).unwrap_err();
@@ -220,7 +239,10 @@ mod tests {
         std::fs::write(&victim, "keep").unwrap();
         let planted = dir.path().join("r.csv.input");
         std::os::unix::fs::symlink(&victim, &planted).unwrap();
-        assert!(open_append(&planted, Links::Refuse).is_err());
+        let err = open_append(&planted, Links::Refuse).unwrap_err();
+        assert_eq!(err.to_string(), LINK_REFUSED);
+        let err = open_existing(&planted, Links::Refuse).unwrap_err();
+        assert_eq!(err.to_string(), LINK_REFUSED);
         assert!(create_new(&planted).is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
     }

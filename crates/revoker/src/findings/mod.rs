@@ -165,7 +165,9 @@ impl Finding {
             Embedded::None => (value, false),
         };
         Finding {
-            source,
+            // The place is the scanner's text (a path, a URI): on one line, no escape sequence or
+            // newline reaching the resolution's CSV, the audit record or a terminal raw.
+            source: crate::text::one_line(&source).into_owned(),
             fingerprint: fingerprint(value),
             value: SecretString::from(value.to_string()),
             also: Vec::new(),

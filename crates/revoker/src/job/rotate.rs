@@ -144,8 +144,9 @@ pub async fn rotate_command(
     refuse_protected(&settings, &opts.input, &rows)?;
     let report = opts.report.clone();
     let _lock = crate::report::ReportLock::acquire(&report, true)?;
-    let journal = Journal::open(&rotate::journal::path_for(&report))
-        .map_err(|e| Failure::usage(format!("rotation journal: {e}")))?;
+    let journal_path = rotate::journal::path_for(&report);
+    let journal = Journal::open(&journal_path)
+        .map_err(|e| Failure::usage(format!("rotation journal {}: {e}", journal_path.display())))?;
     let figures = Arc::new(Figures::default());
     let client =
         Arc::new(Client::new(&settings.api_config(found), figures).map_err(Failure::usage)?);

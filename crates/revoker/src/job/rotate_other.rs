@@ -73,7 +73,7 @@ async fn listing(env: &Env, t: &Target) -> Result<Listing, Stop> {
         let old = old_of(t);
         let reach = items
             .iter()
-            .find(|i| kinds::id_of(t.kind, i) == Some(old.as_str()))
+            .find(|i| kinds::is_id(t.kind, i, &old))
             .map(|i| item_reach(t, i))
             .unwrap_or_default();
         return Ok(Listing { items, reach });
@@ -108,7 +108,7 @@ fn model_reach(item: &Value) -> Reach {
 }
 
 fn find<'a>(kind: Kind, items: &'a [Value], id: &str) -> Option<&'a Value> {
-    items.iter().find(|i| kinds::id_of(kind, i) == Some(id))
+    items.iter().find(|i| kinds::is_id(kind, i, id))
 }
 
 /// The target that revokes `id` of the row's kind in the row's parent.
@@ -261,7 +261,10 @@ fn made_since_planned(t: &Target, list: &Listing, latest: Option<&Line>) -> Resu
         return Ok(());
     }
     let before = latest.map(|l| l.before.as_slice()).unwrap_or_default();
-    match ids(t, list).into_iter().find(|id| !before.contains(id)) {
+    match ids(t, list)
+        .into_iter()
+        .find(|id| !before.iter().any(|b| kinds::same_id(b, id)))
+    {
         Some(id) => Err(format!(
             "the old {} {} is gone and secret {id} was made since this rotation planned it: another rotation may have replaced it; nothing was created (rotate again once that is settled)",
             t.kind.as_str(),
@@ -284,14 +287,15 @@ fn crashed_secret(
 ) -> Result<bool, Stop> {
     let old = old_of(t);
     let candidate = matches!(l.progress(), Some(Step::Creating | Step::Created))
-        && id != old
-        && !l.before.iter().any(|b| b == id)
+        && !kinds::same_id(id, &old)
+        && !l.before.iter().any(|b| kinds::same_id(b, id))
         && l.hours.is_some()
         && kinds::lifetime_hours(item) == l.hours;
     if !candidate {
         return Ok(false);
     }
-    let named = l.progress() == Some(Step::Created) && l.new.as_deref() == Some(id);
+    let named = l.progress() == Some(Step::Created)
+        && l.new.as_deref().is_some_and(|n| kinds::same_id(n, id));
     let old_listed = find(t.kind, &list.items, &old).is_some();
     if named || old_listed || l.revoked_first {
         return Ok(true);
@@ -312,7 +316,7 @@ async fn issue(env: &Env, t: &Target, latest: Option<&Line>) -> Result<(String, 
     let others = list
         .items
         .iter()
-        .filter(|i| kinds::id_of(t.kind, i) != Some(&old))
+        .filter(|i| !kinds::is_id(t.kind, i, &old))
         .count();
     let room = |held: usize| {
         if is_secret(t) && held >= MAX_SECRETS {

@@ -76,4 +76,23 @@ mod tests {
             Err(std::fs::TryLockError::WouldBlock)
         ));
     }
+
+    #[test]
+    fn a_link_planted_at_the_lock_is_refused_naming_it() {
+        let d = tempfile::tempdir().unwrap();
+        let ledger = d.path().join("job.ledger.json");
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, lock_path(&ledger)).unwrap();
+        let err = hold(&ledger).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "ledger {}: {}",
+                lock_path(&ledger).display(),
+                crate::fsx::LINK_REFUSED
+            )
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    }
 }

@@ -168,4 +168,24 @@ mod tests {
         SentJournal::settle(&report, []).unwrap();
         assert!(!SentJournal::path_for(&report).exists());
     }
+
+    #[test]
+    fn a_link_planted_at_the_journal_is_refused_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("r.csv");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "keep").unwrap();
+        let path = SentJournal::path_for(&report);
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        let Err(err) = SentJournal::open(&report) else {
+            panic!("a link was followed");
+        };
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: is a symbolic link; revoker does not follow links here (a planted link could redirect what it reads or writes)",
+                path.display()
+            )
+        );
+    }
 }

@@ -130,13 +130,41 @@ fn write_age(path: &Path, recipients: &[String], plain: &[u8]) -> Result<(), Str
     file.sync_all().map_err(fail)
 }
 
+/// Makes the secrets' folder owner-only (0700), or accepts one that already is: a link there is
+/// refused, never followed (a planted link could send the new secrets elsewhere), and so is a
+/// folder someone else owns or others may enter.
 fn make_private_folder(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let shown = path.display();
     match std::fs::DirBuilder::new().mode(0o700).create(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && path.is_dir() => Ok(()),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{shown}: {e}")),
     }
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+    if meta.file_type().is_symlink() {
+        return Err(format!(
+            "{shown}: is a symbolic link; revoker does not follow links here (a planted link could send the new secrets elsewhere): remove it"
+        ));
+    }
+    if !meta.is_dir() {
+        return Err(format!("{shown}: is not a folder"));
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        return Err(format!(
+            "{shown}: owned by uid {}, not by this user ({me}): new secrets are delivered only into a folder of the user running revoker",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{shown}: mode {:o} lets others in; new secrets are delivered only into an owner-only folder (chmod 700 it)",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
 }
 
 /// The variables revoker reads its own credentials from: never handed to a delivery helper,
@@ -207,6 +235,62 @@ async fn run_helper(words: &[String], document: Zeroizing<Vec<u8>>) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_secrets_folder_is_made_owner_only_and_a_link_or_an_open_folder_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("r.csv.secrets");
+        // SAFETY: umask has no preconditions; 0 shows the mode is set, not left to the umask.
+        let old = unsafe { libc::umask(0) };
+        let result = make_private_folder(&made);
+        unsafe { libc::umask(old) };
+        result.unwrap();
+        let mode = std::fs::metadata(&made).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert_eq!(make_private_folder(&made), Ok(()));
+
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let planted = dir.path().join("p.csv.secrets");
+        std::os::unix::fs::symlink(&elsewhere, &planted).unwrap();
+        assert_eq!(
+            make_private_folder(&planted),
+            Err(format!(
+                "{}: is a symbolic link; revoker does not follow links here (a planted link could send the new secrets elsewhere): remove it",
+                planted.display()
+            ))
+        );
+        let secret = NewSecret {
+            kind: "service-account-secret",
+            scope: "s".into(),
+            old: "o".into(),
+            id: "n".into(),
+            public: "p".into(),
+            secret: SecretString::from("v"),
+        };
+        let recipient = age::x25519::Identity::generate().to_public().to_string();
+        let how = Deliver::Age(vec![recipient]);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(
+            runtime
+                .block_on(deliver(&how, &planted, "run", secret))
+                .is_err()
+        );
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+
+        std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            make_private_folder(&elsewhere),
+            Err(format!(
+                "{}: mode 755 lets others in; new secrets are delivered only into an owner-only folder (chmod 700 it)",
+                elsewhere.display()
+            ))
+        );
+    }
 
     #[test]
     fn deliveries_parse_and_refuse_what_is_not_one() {

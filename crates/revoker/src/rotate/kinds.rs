@@ -90,10 +90,39 @@ pub fn id_of(kind: Kind, item: &Value) -> Option<&str> {
     }
 }
 
+/// Whether two ids the API wrote are the same: an ObjectId is hexadecimal, and a list may write it
+/// in upper case (the same id; a rotation must not take it for a stranger). Other ids (an AI model
+/// key's) are compared exactly: their case may matter.
+pub fn same_id(a: &str, b: &str) -> bool {
+    let hex = |s: &str| s.len() == 24 && s.bytes().all(|c| c.is_ascii_hexdigit());
+    a == b || (hex(a) && a.eq_ignore_ascii_case(b))
+}
+
+/// Whether `item` of `kind` is the one with `id`, by [`same_id`].
+pub fn is_id(kind: Kind, item: &Value, id: &str) -> bool {
+    id_of(kind, item).is_some_and(|i| same_id(i, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_object_id_in_upper_case_is_the_same_id_and_a_model_key_id_is_not() {
+        assert!(same_id(
+            "5f1a2b3c4d5e6f7a8b9c0d1e",
+            "5F1A2B3C4D5E6F7A8B9C0D1E"
+        ));
+        assert!(!same_id(
+            "5f1a2b3c4d5e6f7a8b9c0d1e",
+            "5f1a2b3c4d5e6f7a8b9c0d1f"
+        ));
+        assert!(!same_id(
+            "a86r5kwrfsk5r5ku5tgvhmpj",
+            "A86R5KWRFSK5R5KU5TGVHMPJ"
+        ));
+    }
 
     #[test]
     fn a_replacement_secret_lives_as_long_as_the_old_one_within_the_documented_bounds() {

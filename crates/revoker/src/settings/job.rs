@@ -218,6 +218,38 @@ const CREDENTIAL_KEYS: [&str; 10] = [
     "access_token",
 ];
 
+/// The first credential key set anywhere in the job file (at the top or in any section), and the
+/// line it is set on: the first line that sets a key of that name, for the message only.
+fn credential_in(text: &str, table: &toml::Table) -> Option<(String, usize)> {
+    let key = credential_key(table)?;
+    let line = text
+        .lines()
+        .position(|l| {
+            let l = l.trim_start().trim_start_matches(['"', '\'']);
+            l.strip_prefix(key.as_str()).is_some_and(|rest| {
+                rest.trim_start_matches(['"', '\''])
+                    .trim_start()
+                    .starts_with('=')
+            })
+        })
+        .map_or(1, |i| i + 1);
+    Some((key, line))
+}
+
+/// A credential key in `table` or in any table or array of tables under it.
+fn credential_key(table: &toml::Table) -> Option<String> {
+    if let Some(key) = table.keys().find(|k| CREDENTIAL_KEYS.contains(&k.as_str())) {
+        return Some(key.clone());
+    }
+    table.values().find_map(|v| match v {
+        toml::Value::Table(t) => credential_key(t),
+        toml::Value::Array(items) => items
+            .iter()
+            .find_map(|i| i.as_table().and_then(credential_key)),
+        _ => None,
+    })
+}
+
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
@@ -315,23 +347,8 @@ impl JobFile {
         let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
         let table: toml::Table =
             toml::from_str(&text).map_err(|e| err(toml_complaint(&text, &e, true)))?;
-        // A secret under [orgs.<id>] is as much a secret as one at the top.
-        let nested = table
-            .get("orgs")
-            .and_then(toml::Value::as_table)
-            .into_iter()
-            .flat_map(|orgs| orgs.values())
-            .filter_map(toml::Value::as_table)
-            .flat_map(|t| t.keys());
-        if let Some(key) = table
-            .keys()
-            .chain(nested)
-            .find(|k| CREDENTIAL_KEYS.contains(&k.as_str()))
-        {
-            let line = text
-                .lines()
-                .position(|l| l.trim_start().starts_with(key.as_str()))
-                .map_or(1, |i| i + 1);
+        // A secret in any section ([orgs.<id>], [rotate], …) is as much a secret as one at the top.
+        if let Some((key, line)) = credential_in(&text, &table) {
             return Err(err(format!(
                 "line {line}: {key} is a credential, and credentials do not belong in a job file (it is not shown); put them in the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET), an Atlas CLI profile (--profile), or a credentials file readable only by you (credentials_file = \"…\", chmod 600)"
             )));
@@ -470,6 +487,20 @@ mod tests {
         let e = JobFile::load(&job).unwrap_err().to_string();
         assert!(e.contains("line 3: private_key is a credential"), "{e}");
         assert!(!e.contains("hunter2"), "{e}");
+        // In a section that refuses unknown fields, the same message, never "unknown field".
+        std::fs::write(
+            &job,
+            "input = \"in.csv\"\n\n[rotate]\ndeliver = \"exec:true\"\nclient_secret = \"hunter2-secret\"\n",
+        )
+        .unwrap();
+        let e = JobFile::load(&job).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            format!(
+                "job file {}: line 5: client_secret is a credential, and credentials do not belong in a job file (it is not shown); put them in the environment (MCLI_PUBLIC_API_KEY / MCLI_PRIVATE_API_KEY, MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET), an Atlas CLI profile (--profile), or a credentials file readable only by you (credentials_file = \"…\", chmod 600)",
+                job.display()
+            )
+        );
         std::fs::write(&job, "rate = \"hunter2-secret\n").unwrap();
         let e = JobFile::load(&job).unwrap_err().to_string();
         assert!(e.contains("line 1") && !e.contains("hunter2"), "{e}");

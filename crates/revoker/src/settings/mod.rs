@@ -322,8 +322,15 @@ fn base_url_layers(
             Api::CloudManager => api::DEFAULT_BASE_URL.to_string(),
         })
     };
+    // A layer above it (`--base-url`, the job's, Terraform's) wins: the variable is then not read,
+    // and an invalid one stops nothing.
+    let above = flags.base_url.is_some()
+        || flags.api.is_some()
+        || job.base_url.is_some()
+        || job.api.is_some()
+        || terraform.is_some();
     let ops_manager_base = match &ops_manager {
-        Some(root) => {
+        Some(root) if !above => {
             let base = Api::CloudManager.base_at(root);
             api::parse_base_url(&base).map_err(|cause| SettingsError::OpsManagerUrl {
                 var: OPS_MANAGER_URL_VAR.into(),
@@ -331,7 +338,7 @@ fn base_url_layers(
             })?;
             Some(base)
         }
-        None => None,
+        _ => None,
     };
     Ok(vec![
         (flags.base_url.clone(), flag("base_url")),
@@ -732,6 +739,21 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(e.contains("names the API path twice"), "{e}");
+        // --base-url wins: the invalid variable below it is not read.
+        let s = Settings::resolve(
+            None,
+            JobFile {
+                base_url: Some("https://cloud.mongodb.com/api/atlas/v2".into()),
+                ..JobFile::default()
+            },
+            &env(&[("MCLI_OPS_MANAGER_URL", "not a url")]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.base_url.as_str(),
+            "https://cloud.mongodb.com/api/atlas/v2"
+        );
+        assert_eq!(s.origins["base_url"], Origin::Flag("--base-url".into()));
         let e = Settings::resolve(
             None,
             JobFile {

@@ -367,3 +367,29 @@ fn sarif_snippets_of_whole_lines_resolve_and_a_result_without_a_value_is_named_n
         "{problems:?}"
     );
 }
+
+#[test]
+fn control_characters_in_a_sarif_uri_are_written_escaped_never_raw() {
+    let mut c = corpus(61);
+    let uri = "app/\u{1b}[31mred\nforged,line.yaml";
+    let results: Vec<serde_json::Value> = c
+        .values
+        .iter()
+        .map(|v| serde_json::json!({"ruleId": "secret", "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}, "region": {"startLine": 3, "snippet": {"text": v}}}}]}))
+        .collect();
+    let sarif = serde_json::json!({"version": "2.1.0", "runs": [{"results": results}]});
+    c.files = vec![("hostile.sarif".into(), sarif.to_string())];
+    let sim = start(&c);
+    let d = dir();
+    let written = d.path().join("incident.findings.csv");
+    let (json, out) = resolve(&sim, &c, d.path(), &["--write", written.to_str().unwrap()]);
+    assert_eq!(resolved_targets(&json), c.expected, "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&written).unwrap();
+    let shown = "app/\\u{1b}[31mred\\nforged,line.yaml:3";
+    assert!(csv.contains(shown), "{csv}");
+    // One header and one line per resolved credential: no newline from the URI split a row.
+    assert_eq!(csv.lines().count(), 1 + c.expected.len(), "{csv}");
+    for text in [csv.as_str(), &stdout(&out), &stderr(&out)] {
+        assert!(!text.contains('\u{1b}'), "{text}");
+    }
+}

@@ -705,3 +705,121 @@ fn a_replacement_another_rotation_made_stops_the_row_and_is_left_alone() {
     let truth = revoker_testkit::truth(&w.sim);
     assert!(truth.deletions.is_empty(), "{:?}", truth.deletions);
 }
+
+#[test]
+fn ids_listed_in_upper_case_are_the_rows_ids_and_the_secret_rotates() {
+    let config = SimConfig {
+        list_fault: Some(revoker_testkit::simulator::ListFault::UpperCaseIds),
+        ..SimConfig::default()
+    };
+    let w = world(config);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    let client = client_text(&w.org_client);
+    let old = w.org_secret.to_string();
+    write(
+        &input,
+        &[format!("service-account-secret,{},{client},{old}", w.org)],
+    );
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let now = ids(
+        &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
+        "id",
+    );
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert!(!now[0].eq_ignore_ascii_case(&old), "{now:?}");
+}
+
+#[test]
+fn a_link_planted_at_the_rotation_journal_is_refused_naming_it() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    write(
+        &input,
+        &[format!(
+            "service-account-secret,{},{},{}",
+            w.org,
+            client_text(&w.org_client),
+            w.org_secret
+        )],
+    );
+    let victim = path(&dir, "victim");
+    std::fs::write(&victim, "keep\n").expect("victim");
+    let journal = path(&dir, "rotation.csv.rotate.jsonl");
+    std::os::unix::fs::symlink(&victim, &journal).expect("link");
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    let expected = format!(
+        "rotation journal {}: is a symbolic link; revoker does not follow links here (a planted link could redirect what it reads or writes)",
+        journal.display()
+    );
+    assert!(
+        stderr.contains(&expected) || stdout.contains(&expected),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "keep\n");
+    assert!(revoker_testkit::truth(&w.sim).deletions.is_empty());
+}
+
+#[test]
+fn a_link_planted_at_the_secrets_folder_is_refused_and_the_replacement_withdrawn() {
+    let w = world(SimConfig::default());
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+    let client = client_text(&w.org_client);
+    let old = w.org_secret.to_string();
+    write(
+        &input,
+        &[format!("service-account-secret,{},{client},{old}", w.org)],
+    );
+    let elsewhere = path(&dir, "elsewhere");
+    std::fs::create_dir(&elsewhere).expect("dir");
+    let folder = path(&dir, "rotation.csv.secrets");
+    std::os::unix::fs::symlink(&elsewhere, &folder).expect("link");
+    let recipient = age::x25519::Identity::generate().to_public().to_string();
+    let deliver = format!("age:{recipient}");
+    let child = rotation::spawn_rotate(
+        &w.sim,
+        &input,
+        &report,
+        // Without the refusal the secret lands in `elsewhere` and the run waits for its use: the
+        // deadline ends that wait.
+        &[
+            "--deliver",
+            &deliver,
+            "--cutover",
+            "after-use",
+            "--poll",
+            "100ms",
+            "--deadline",
+            "5s",
+        ],
+    );
+    let (code, stdout, stderr) = finish(child);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let expected = format!(
+        "{}: is a symbolic link; revoker does not follow links here (a planted link could send the new secrets elsewhere): remove it",
+        folder.display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}\n{stderr}");
+    assert_eq!(std::fs::read_dir(&elsewhere).expect("dir").count(), 0);
+    let now = ids(
+        &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
+        "id",
+    );
+    assert_eq!(now, vec![old]);
+}
