@@ -1239,3 +1239,36 @@ fn a_sweep_reads_public_keys_through_the_key_list_and_names_what_it_cannot_read(
         "{text}"
     );
 }
+
+/// Hostile review (wave 8), finding 8: a report whose rows were deleted is not reconciled (exit 5),
+/// since agreement about the rows left would claim more than the report can.
+#[test]
+fn verify_events_refuses_a_report_that_is_not_as_written() {
+    let t = trail(20, 30, now_ms());
+    let sim = sim(&t);
+    let (k1, k2) = (t.artifacts[0].0, t.artifacts[1].0);
+    let dir = dir();
+    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
+    write_csv(&input, &[k1, k2]);
+    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&report).expect("report");
+    let kept: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&report, format!("{}\n", kept.join("\n"))).expect("cut");
+    let out = revoker()
+        .args(["verify", "--events", "--base-url", sim.atlas_url()])
+        .arg(&report)
+        .output()
+        .expect("verify --events");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let canonical = std::fs::canonicalize(&report).expect("path");
+    assert!(
+        stderr(&out).contains(&format!(
+            "{}: the report or its audit record is not as written (revoker report names where): not reconciled",
+            canonical.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!path(&dir, "out.csv.reconciled.json").exists());
+}
