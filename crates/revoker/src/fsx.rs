@@ -157,20 +157,29 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Takes an exclusive lock on `file`, waiting up to 2 s for it. A run killed (SIGKILL) while it
-/// was starting a child (a delivery helper) leaves the lock with that child between its fork and
-/// its exec for a moment: a resume started right after would otherwise be refused as if another
-/// run held it. A lock held by a live run is still refused, 2 s later.
+/// Takes an exclusive lock on `file`. A run killed (SIGKILL) while it was starting a child (a
+/// delivery helper) leaves the lock with that child between its fork and its exec for a moment:
+/// the lock then names a process that is gone, and a resume started right after waits up to 2 s
+/// for it rather than being refused as if another run held it. A lock whose holder is alive is
+/// refused at once.
 pub fn try_lock_briefly(file: &File) -> Result<(), std::fs::TryLockError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
         match file.try_lock() {
-            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+            Err(std::fs::TryLockError::WouldBlock)
+                if std::time::Instant::now() < deadline && !holder_alive(file) =>
+            {
                 std::thread::sleep(std::time::Duration::from_millis(25));
             }
             other => return other,
         }
     }
+}
+
+/// Whether the process `/proc/locks` names as the holder of `file`'s lock is alive (an unknown
+/// holder counts as alive).
+fn holder_alive(file: &File) -> bool {
+    lock_holder(file).is_none_or(|pid| Path::new(&format!("/proc/{pid}")).exists())
 }
 
 /// The pid holding a lock on `file`, from `/proc/locks` (Linux; best effort, for the message only).
