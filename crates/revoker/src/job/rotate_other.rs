@@ -183,23 +183,28 @@ async fn withdraw(
     latest: Option<&Line>,
 ) -> Result<(), Stop> {
     let old = old_of(t);
+    let other = match is_secret(t) {
+        true => None,
+        false => {
+            let journal = env.journal.lock().await;
+            kinds::other_marker(t.kind, &list.items, fields(t).0, &old, |run| {
+                journal.is_ours(&old, run)
+            })
+        }
+    };
+    if let Some((id, run)) = other {
+        return Err(format!(
+            "{id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
+        ));
+    }
     for item in &list.items {
         let Some(id) = kinds::id_of(t.kind, item) else {
             continue;
         };
         let made = match is_secret(t) {
-            false => match item[fields(t).0]
+            false => item[fields(t).0]
                 .as_str()
-                .and_then(|n| rotate::marked_by(n, &old))
-            {
-                None => false,
-                Some(run) if env.journal.lock().await.is_ours(&old, run) => true,
-                Some(run) => {
-                    return Err(format!(
-                        "{id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
-                    ));
-                }
-            },
+                .is_some_and(|n| rotate::marks(n, &old)),
             true => latest.is_some_and(|l| {
                 matches!(l.progress(), Some(Step::Creating | Step::Created))
                     && id != old
@@ -355,12 +360,8 @@ async fn check(env: &Env, t: &Target, new: &str, reach: &Reach) -> Result<(), St
     let list = listing(env, t).await?;
     if !is_secret(t) {
         let old = old_of(t);
-        let other = list.items.iter().find_map(|i| {
-            let run = i[fields(t).0]
-                .as_str()
-                .and_then(|n| rotate::marked_by(n, &old))?;
-            (run != env.run).then(|| (kinds::id_of(t.kind, i).unwrap_or("?"), run))
-        });
+        let other =
+            kinds::other_marker(t.kind, &list.items, fields(t).0, &old, |run| run == env.run);
         if let Some((id, run)) = other {
             return Err(super::rotate_env::raced(&old, id, run));
         }
