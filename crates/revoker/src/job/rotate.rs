@@ -359,9 +359,7 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
         })
     };
     if let Some((id, run)) = other {
-        return Err(format!(
-            "key {id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
-        ));
+        return Err(super::rotate_env::theirs(&format!("key {id}"), &old, run));
     }
     for item in &keys {
         if !item["desc"]

@@ -193,9 +193,7 @@ async fn withdraw(
         }
     };
     if let Some((id, run)) = other {
-        return Err(format!(
-            "{id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
-        ));
+        return Err(super::rotate_env::theirs(id, &old, run));
     }
     for item in &list.items {
         let Some(id) = kinds::id_of(t.kind, item) else {
