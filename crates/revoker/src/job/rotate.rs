@@ -360,20 +360,23 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
     let org = t.scope.to_string();
     let old = t.key.to_string();
     let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
+    let other = {
+        let journal = env.journal.lock().await;
+        rotate::kinds::other_marker(Kind::OrgApiKey, &keys, "desc", &old, |run| {
+            journal.is_ours(&old, run)
+        })
+    };
+    if let Some((id, run)) = other {
+        return Err(super::rotate_env::theirs(&format!("key {id}"), &old, run));
+    }
     for item in &keys {
-        let Some(run) = item["desc"]
+        if !item["desc"]
             .as_str()
-            .and_then(|d| rotate::marked_by(d, &old))
-        else {
+            .is_some_and(|d| rotate::marks(d, &old))
+        {
             continue;
-        };
-        let id = item["id"].as_str().unwrap_or_default();
-        if !env.journal.lock().await.is_ours(&old, run) {
-            return Err(format!(
-                "key {id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
-            ));
         }
-        if let Some(id) = ObjectId::parse(id) {
+        if let Some(id) = item["id"].as_str().and_then(ObjectId::parse) {
             delete_key(env, t.scope, id).await?;
         }
     }
@@ -462,13 +465,10 @@ async fn grant_and_check(
         .await?;
     }
     let old = t.key.to_string();
+    // One list answers both: whether another rotation raced this one, and the replacement's reach.
     let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
-    let other = keys.iter().find_map(|i| {
-        let run = i["desc"]
-            .as_str()
-            .and_then(|d| rotate::marked_by(d, &old))?;
-        (run != env.run).then(|| (i["id"].as_str().unwrap_or("?"), run))
-    });
+    let other =
+        rotate::kinds::other_marker(Kind::OrgApiKey, &keys, "desc", &old, |run| run == env.run);
     if let Some((id, run)) = other {
         return Err(super::rotate_env::raced(&old, id, run));
     }
@@ -478,7 +478,7 @@ async fn grant_and_check(
             .is_some_and(|id| id.eq_ignore_ascii_case(&old))
     });
     super::rotate_env::still_listed(old_listed, revoked_first, t)?;
-    let listed = reach_of(env, t.scope, new)
+    let listed = reach_in(env, t.scope, &keys, new)
         .await?
         .ok_or("the replacement is not in its organization's list")?;
     let differences = reach.differences(&listed);
@@ -494,8 +494,20 @@ async fn grant_and_check(
 /// A key's reach as the lists show it, `None` when it is not listed.
 async fn reach_of(env: &Env, org: ObjectId, key: ObjectId) -> Result<Option<Reach>, Stop> {
     let o = org.to_string();
-    let k = key.to_string();
     let keys = list_all(env, org, &["orgs", &o, "apiKeys"]).await?;
+    reach_in(env, org, &keys, key).await
+}
+
+/// A key's reach as `keys` (the organization's list, read already) and its access list show it,
+/// `None` when it is not in `keys`.
+async fn reach_in(
+    env: &Env,
+    org: ObjectId,
+    keys: &[Value],
+    key: ObjectId,
+) -> Result<Option<Reach>, Stop> {
+    let o = org.to_string();
+    let k = key.to_string();
     let Some(item) = keys.iter().find(|i| {
         i["id"]
             .as_str()

@@ -384,6 +384,14 @@ pub(super) async fn check_and_deliver(
     journal(env, t, Step::Delivered, Some(new.into()), Some(reach), note).await
 }
 
+/// Why a row stops before anything is made: `what` (a listed replacement of `old`) was made by
+/// another rotation's run `run`, whose delivered replacement must never be withdrawn by this one.
+pub(super) fn theirs(what: &str, old: &str, run: &str) -> Stop {
+    format!(
+        "{what} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
+    )
+}
+
 /// Why a replacement is withdrawn when another rotation of the same credential made one at the
 /// same time: each run withdraws its own, so that never two live, and the old one stays.
 pub(super) fn raced(old: &str, id: &str, run: &str) -> Stop {

@@ -183,23 +183,26 @@ async fn withdraw(
     latest: Option<&Line>,
 ) -> Result<(), Stop> {
     let old = old_of(t);
+    let other = match is_secret(t) {
+        true => None,
+        false => {
+            let journal = env.journal.lock().await;
+            kinds::other_marker(t.kind, &list.items, fields(t).0, &old, |run| {
+                journal.is_ours(&old, run)
+            })
+        }
+    };
+    if let Some((id, run)) = other {
+        return Err(super::rotate_env::theirs(id, &old, run));
+    }
     for item in &list.items {
         let Some(id) = kinds::id_of(t.kind, item) else {
             continue;
         };
         let made = match is_secret(t) {
-            false => match item[fields(t).0]
+            false => item[fields(t).0]
                 .as_str()
-                .and_then(|n| rotate::marked_by(n, &old))
-            {
-                None => false,
-                Some(run) if env.journal.lock().await.is_ours(&old, run) => true,
-                Some(run) => {
-                    return Err(format!(
-                        "{id} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
-                    ));
-                }
-            },
+                .is_some_and(|n| rotate::marks(n, &old)),
             true => match latest {
                 Some(l) => crashed_secret(t, list, l, (id, item))?,
                 None => false,
@@ -441,12 +444,8 @@ async fn check(
     super::rotate_env::still_listed(old_listed, revoked_first, t)?;
     if !is_secret(t) {
         let old = old_of(t);
-        let other = list.items.iter().find_map(|i| {
-            let run = i[fields(t).0]
-                .as_str()
-                .and_then(|n| rotate::marked_by(n, &old))?;
-            (run != env.run).then(|| (kinds::id_of(t.kind, i).unwrap_or("?"), run))
-        });
+        let other =
+            kinds::other_marker(t.kind, &list.items, fields(t).0, &old, |run| run == env.run);
         if let Some((id, run)) = other {
             return Err(super::rotate_env::raced(&old, id, run));
         }

@@ -103,6 +103,22 @@ pub fn is_id(kind: Kind, item: &Value, id: &str) -> bool {
     id_of(kind, item).is_some_and(|i| same_id(i, id))
 }
 
+/// A replacement of `old` another rotation made, among listed `items` whose `field` carries the
+/// marker: its id ("?" when unreadable) and that rotation's run. `ours` says which runs are this
+/// rotation's (the current run when checking a replacement, any journaled run when resuming).
+pub fn other_marker<'a>(
+    kind: Kind,
+    items: &'a [Value],
+    field: &str,
+    old: &str,
+    ours: impl Fn(&str) -> bool,
+) -> Option<(&'a str, &'a str)> {
+    items.iter().find_map(|i| {
+        let run = i[field].as_str().and_then(|m| super::marked_by(m, old))?;
+        (!ours(run)).then(|| (id_of(kind, i).unwrap_or("?"), run))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +147,20 @@ mod tests {
         assert_eq!(s("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z"), 8);
         assert_eq!(s("2026-01-01T00:00:00Z", "2029-01-01T00:00:00Z"), 8760);
         assert_eq!(secret_hours(&json!({})), 8760);
+    }
+
+    #[test]
+    fn another_runs_marker_is_found_and_this_runs_is_not() {
+        let old = "aaaaaaaaaaaaaaaaaaaaaaaa";
+        let items = [
+            json!({"id": "k1", "desc": "a key"}),
+            json!({"id": "k2", "desc": super::super::marker(old, "mine")}),
+            json!({"id": "k3", "desc": super::super::marker(old, "theirs")}),
+        ];
+        let found = other_marker(Kind::OrgApiKey, &items, "desc", old, |r| r == "mine");
+        assert_eq!(found, Some(("k3", "theirs")));
+        let none = other_marker(Kind::OrgApiKey, &items[..2], "desc", old, |r| r == "mine");
+        assert_eq!(none, None);
     }
 
     #[test]

@@ -441,3 +441,31 @@ fn a_key_listed_twice_is_rotated_once() {
     assert!(stderr.contains("is listed again: rotated once"), "{stderr}");
     assert_eq!(rotation::replacements(&sim, &k.org, &m.id).len(), 1);
 }
+
+/// The organization's key list read to check for another rotation's replacement also gives the
+/// replacement's reach: one list fewer per key. One key with one project and one access entry,
+/// `--cutover now`, costs exactly these requests (401 digest challenges apart).
+#[test]
+fn rotating_one_key_sends_exactly_its_requests() {
+    let sim = rotation::world(SimConfig::default(), 1, 1);
+    let olds = old_keys(&sim, 1);
+    let dir = dir();
+    let input = path(&dir, "keys.csv");
+    let report = path(&dir, "rotation.csv");
+    let (k, m) = &olds[0];
+    rotation::write_input(&input, &[(k.org, m.id.clone())]);
+    let before = sim.stats();
+    let mut child = rotation::spawn_rotate(
+        &sim,
+        &input,
+        &report,
+        &["--deliver", "exec:true", "--cutover", "now"],
+    );
+    let status = child.wait().expect("wait");
+    let stderr = std::io::read_to_string(child.stderr.take().expect("stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let after = sim.stats();
+    let sent = (after.requests - after.challenges) - (before.requests - before.challenges);
+    // 12 before the organization's list was shared with the replacement's reach.
+    assert_eq!(sent, 11);
+}

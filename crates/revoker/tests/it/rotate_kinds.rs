@@ -3,7 +3,7 @@
 //! run's unmarked secret found by listing; the journal's cutover when the deadline passed; a
 //! key without an organization role under `--cutover now`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use revoker_testkit::rotation::{self, OldKey};
@@ -98,6 +98,49 @@ fn write(path: &Path, rows: &[String]) {
     std::fs::write(path, csv).expect("input");
 }
 
+/// A rotation's files: its input of `rows` (after the header) and its report, in a directory of
+/// their own.
+struct Run {
+    dir: tempfile::TempDir,
+    input: PathBuf,
+    report: PathBuf,
+}
+
+impl Run {
+    fn new(rows: &[String]) -> Run {
+        let dir = dir();
+        let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
+        write(&input, rows);
+        Run { dir, input, report }
+    }
+
+    /// A delivery that writes each handed document to a file of `helper-out`: (that directory,
+    /// the `--deliver` value).
+    fn delivery(&self) -> (PathBuf, String) {
+        let out = path(&self.dir, "helper-out");
+        std::fs::create_dir(&out).expect("dir");
+        let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
+        (out, deliver)
+    }
+
+    /// `revoker rotate` of the input with `args`, left running.
+    fn spawn(&self, sim: &SimHandle, args: &[&str]) -> std::process::Child {
+        rotation::spawn_rotate(sim, &self.input, &self.report, args)
+    }
+
+    /// `revoker rotate` of the input with `args`, run to its end: exit code, stdout, stderr.
+    fn finish(&self, sim: &SimHandle, args: &[&str]) -> (Option<i32>, String, String) {
+        finish(self.spawn(sim, args))
+    }
+}
+
+/// `--cutover now`, delivered nowhere.
+const NOW: &[&str] = &["--deliver", "exec:true", "--cutover", "now"];
+
+fn org_key_row(org: &Oid, id: &str) -> String {
+    format!("org-api-key,{org},{id},")
+}
+
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     let started = Instant::now();
     while !ready() {
@@ -153,33 +196,24 @@ fn ids(items: &[Value], field: &str) -> Vec<String> {
 #[test]
 fn secrets_of_organization_and_project_accounts_and_a_model_key_rotate_after_use() {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    write(
-        &input,
-        &[
-            format!(
-                "service-account-secret,{},{},{}",
-                w.org,
-                client_text(&w.org_client),
-                w.org_secret
-            ),
-            format!(
-                "project-service-account-secret,{},{},{}",
-                w.project,
-                client_text(&w.project_client),
-                w.project_secret
-            ),
-            format!("ai-model-api-key,{},{},", w.project, w.model),
-        ],
-    );
-    let out = path(&dir, "helper-out");
-    std::fs::create_dir(&out).expect("dir");
-    let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
-    let child = rotation::spawn_rotate(
+    let run = Run::new(&[
+        format!(
+            "service-account-secret,{},{},{}",
+            w.org,
+            client_text(&w.org_client),
+            w.org_secret
+        ),
+        format!(
+            "project-service-account-secret,{},{},{}",
+            w.project,
+            client_text(&w.project_client),
+            w.project_secret
+        ),
+        format!("ai-model-api-key,{},{},", w.project, w.model),
+    ]);
+    let (out, deliver) = run.delivery();
+    let child = run.spawn(
         &w.sim,
-        &input,
-        &report,
         &[
             "--deliver",
             &deliver,
@@ -238,7 +272,7 @@ fn secrets_of_organization_and_project_accounts_and_a_model_key_rotate_after_use
         w.project_secret.to_string(),
         w.model.clone(),
     ] {
-        let steps = journal_steps(&report, &old);
+        let steps = journal_steps(&run.report, &old);
         assert!(
             steps
                 .iter()
@@ -246,29 +280,21 @@ fn secrets_of_organization_and_project_accounts_and_a_model_key_rotate_after_use
             "{old}: {steps:?}"
         );
     }
-    crate::rotate::assert_no_secret_in_clear(dir.path(), &secrets);
+    crate::rotate::assert_no_secret_in_clear(run.dir.path(), &secrets);
 }
 
 #[test]
 fn an_account_at_its_secrets_limit_stops_naming_the_limit_and_creates_nothing() {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
     let client = client_text(&w.full_client);
-    write(
-        &input,
-        &[format!(
-            "service-account-secret,{},{client},{}",
-            w.org, w.full_secret
-        )],
-    );
-    let child = rotation::spawn_rotate(
+    let run = Run::new(&[format!(
+        "service-account-secret,{},{client},{}",
+        w.org, w.full_secret
+    )]);
+    let (code, stdout, _) = run.finish(
         &w.sim,
-        &input,
-        &report,
         &["--deliver", "exec:true", "--cutover", "after-use"],
     );
-    let (code, stdout, _) = finish(child);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains(&format!(
@@ -291,14 +317,9 @@ fn resume_after_a_secret_appeared(
     lifetime: i64,
 ) -> (Option<i32>, Vec<String>, String, String, String) {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
     let client = client_text(&w.org_client);
     let old = w.org_secret.to_string();
-    write(
-        &input,
-        &[format!("service-account-secret,{},{client},{old}", w.org)],
-    );
+    let run = Run::new(&[format!("service-account-secret,{},{client},{old}", w.org)]);
     let mut creating = serde_json::json!({
         "run": "crashed", "at": "2026-12-01T00:00:00Z", "kind": "service-account-secret",
         "scope": w.org.to_string(), "old": old, "step": "creating", "before": [old],
@@ -306,7 +327,7 @@ fn resume_after_a_secret_appeared(
     if let Some(h) = hours {
         creating["hours"] = h.into();
     }
-    let mut journal = report.as_os_str().to_owned();
+    let mut journal = run.report.as_os_str().to_owned();
     journal.push(".rotate.jsonl");
     std::fs::write(&journal, format!("{creating}\n")).expect("journal");
     let url = format!(
@@ -323,13 +344,7 @@ fn resume_after_a_secret_appeared(
     assert_eq!(status, 201, "{body}");
     let made: Value = serde_json::from_str(&body).expect("json");
     let made = made["id"].as_str().expect("id").to_string();
-    let child = rotation::spawn_rotate(
-        &w.sim,
-        &input,
-        &report,
-        &["--deliver", "exec:true", "--cutover", "now"],
-    );
-    let (code, stdout, stderr) = finish(child);
+    let (code, stdout, stderr) = run.finish(&w.sim, NOW);
     let now = ids(
         &rotation::listed_secrets(&w.sim, "orgs", &w.org, &client),
         "id",
@@ -372,16 +387,8 @@ fn a_list_whose_total_count_never_comes_true_stops_a_rotation_with_a_named_error
         access: vec!["127.0.0.1".into()],
     };
     let made = rotation::make_key(&sim, &key, "service");
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    rotation::write_input(&input, &[(key.org, made.id.clone())]);
-    let child = rotation::spawn_rotate(
-        &sim,
-        &input,
-        &report,
-        &["--deliver", "exec:true", "--cutover", "now"],
-    );
-    let (code, stdout, _) = finish(child);
+    let run = Run::new(&[org_key_row(&key.org, &made.id)]);
+    let (code, stdout, _) = run.finish(&sim, NOW);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(
         stdout.contains("items totalCount counts were listed"),
@@ -397,16 +404,8 @@ fn cutover_now_never_revokes_first_a_key_without_an_organization_role() {
     let mut seeds = rotation::world_seeds(1, 1);
     seeds.push(Seed::new(Kind::OrgApiKey, org, key, None));
     let sim = SimHandle::spawn(SimConfig::default(), seeds).expect("simulator");
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    rotation::write_input(&input, &[(org, key.to_string())]);
-    let child = rotation::spawn_rotate(
-        &sim,
-        &input,
-        &report,
-        &["--deliver", "exec:true", "--cutover", "now"],
-    );
-    let (code, stdout, _) = finish(child);
+    let run = Run::new(&[org_key_row(&org, &key.to_string())]);
+    let (code, stdout, _) = run.finish(&sim, NOW);
     assert_eq!(code, Some(1), "{stdout}");
     assert!(stdout.contains("has no organization role"), "{stdout}");
     assert!(stdout.contains("nothing was revoked"), "{stdout}");
@@ -428,13 +427,9 @@ fn when_the_deadline_passes_the_journal_records_a_cutover_not_a_use() {
         access: vec!["127.0.0.1".into()],
     };
     let made = rotation::make_key(&sim, &key, "service");
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    rotation::write_input(&input, &[(key.org, made.id.clone())]);
-    let child = rotation::spawn_rotate(
+    let run = Run::new(&[org_key_row(&key.org, &made.id)]);
+    let (code, stdout, stderr) = run.finish(
         &sim,
-        &input,
-        &report,
         &[
             "--deliver",
             "exec:true",
@@ -446,9 +441,8 @@ fn when_the_deadline_passes_the_journal_records_a_cutover_not_a_use() {
             "1s",
         ],
     );
-    let (code, stdout, stderr) = finish(child);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
-    let steps = journal_steps(&report, &made.id);
+    let steps = journal_steps(&run.report, &made.id);
     assert!(!steps.iter().any(|(s, _)| s == "in_use"), "{steps:?}");
     assert!(
         steps
@@ -479,28 +473,24 @@ fn an_agent_key_rotates_through_cloud_manager_at_its_cutover_and_never_after_use
     s.meta.org = Some(rotation::org_id(0));
     seeds.push(s);
     let sim = SimHandle::spawn(SimConfig::default(), seeds).expect("simulator");
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    write(&input, &[format!("agent-api-key,{project},{old},")]);
-    let out = path(&dir, "helper-out");
-    std::fs::create_dir(&out).expect("dir");
-    let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
-    let run = |cutover: &str| {
+    let run = Run::new(&[format!("agent-api-key,{project},{old},")]);
+    let (out, deliver) = run.delivery();
+    let rotate = |cutover: &str| {
         revoker_testkit::clean_command(assert_cmd::cargo::cargo_bin("revoker"))
             .args(["rotate", "--base-url", sim.base_url(), "--input"])
-            .arg(&input)
+            .arg(&run.input)
             .arg("--report")
-            .arg(&report)
+            .arg(&run.report)
             .args(["--deliver", &deliver, "--cutover", cutover])
             .output()
             .expect("rotate")
     };
-    let refused = run("after-use");
+    let refused = rotate("after-use");
     let said = String::from_utf8_lossy(&refused.stdout);
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("shows no use of an agent key"), "{said}");
     assert_eq!(agent_keys(&sim, &project).len(), 1);
-    let done = run("now");
+    let done = rotate("now");
     let said = String::from_utf8_lossy(&done.stdout);
     assert_eq!(
         done.status.code(),
@@ -572,18 +562,13 @@ fn a_job_files_rotate_section_rotates_without_flags() {
 #[test]
 fn a_resume_after_an_unjournaled_revocation_first_of_a_model_key_finishes() {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    write(
-        &input,
-        &[format!("ai-model-api-key,{},{},", w.project, w.model)],
-    );
+    let run = Run::new(&[format!("ai-model-api-key,{},{},", w.project, w.model)]);
     let planned = serde_json::json!({
         "run": "crashed", "at": "2026-12-01T00:00:00Z", "kind": "ai-model-api-key",
         "scope": w.project.to_string(), "old": w.model, "step": "planned",
         "reach": {"org_roles": [], "projects": {}, "access": [], "attributes": ["cloud ANY", "geography ANY"]},
     });
-    let mut journal = report.as_os_str().to_owned();
+    let mut journal = run.report.as_os_str().to_owned();
     journal.push(".rotate.jsonl");
     std::fs::write(&journal, format!("{planned}\n")).expect("journal");
     let url = format!(
@@ -594,13 +579,7 @@ fn a_resume_after_an_unjournaled_revocation_first_of_a_model_key_finishes() {
     );
     let (status, body) = rotation::request_as("DELETE", &url, rotation::AI_MODELS, None);
     assert!(status / 100 == 2, "{status} {body}");
-    let child = rotation::spawn_rotate(
-        &w.sim,
-        &input,
-        &report,
-        &["--deliver", "exec:true", "--cutover", "now"],
-    );
-    let (code, stdout, stderr) = finish(child);
+    let (code, stdout, stderr) = run.finish(&w.sim, NOW);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let models = rotation::listed_model_keys(&w.sim, &w.project);
     assert_eq!(models.len(), 1, "{models:?}");
@@ -610,21 +589,12 @@ fn a_resume_after_an_unjournaled_revocation_first_of_a_model_key_finishes() {
 #[test]
 fn a_replacement_withdrawn_while_waiting_leaves_the_old_secret_live() {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
     let client = client_text(&w.org_client);
     let old = w.org_secret.to_string();
-    write(
-        &input,
-        &[format!("service-account-secret,{},{client},{old}", w.org)],
-    );
-    let out = path(&dir, "helper-out");
-    std::fs::create_dir(&out).expect("dir");
-    let deliver = format!("exec:sh -c 'cat > \"$0\"/$$' {}", out.display());
-    let child = rotation::spawn_rotate(
+    let run = Run::new(&[format!("service-account-secret,{},{client},{old}", w.org)]);
+    let (out, deliver) = run.delivery();
+    let child = run.spawn(
         &w.sim,
-        &input,
-        &report,
         &[
             "--deliver",
             &deliver,
@@ -657,7 +627,7 @@ fn a_replacement_withdrawn_while_waiting_leaves_the_old_secret_live() {
         "id",
     );
     assert_eq!(now, vec![old.clone()], "the old secret is kept");
-    let steps = journal_steps(&report, &old);
+    let steps = journal_steps(&run.report, &old);
     assert!(!steps.iter().any(|(s, _)| s == "old_revoked"), "{steps:?}");
     assert!(
         steps.iter().any(|(s, m)| s == "stopped"
@@ -669,12 +639,7 @@ fn a_replacement_withdrawn_while_waiting_leaves_the_old_secret_live() {
 #[test]
 fn a_replacement_another_rotation_made_stops_the_row_and_is_left_alone() {
     let w = world(SimConfig::default());
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "rotation.csv"));
-    write(
-        &input,
-        &[format!("ai-model-api-key,{},{},", w.project, w.model)],
-    );
+    let run = Run::new(&[format!("ai-model-api-key,{},{},", w.project, w.model)]);
     // Another rotation (another report, run "elsewhere") made and delivered a replacement.
     let url = format!("{}/groups/{}/aiModelApiKeys", w.sim.atlas_url(), w.project);
     let (status, body) = rotation::request_as(
@@ -688,15 +653,9 @@ fn a_replacement_another_rotation_made_stops_the_row_and_is_left_alone() {
     assert_eq!(status, 201, "{body}");
     let theirs: Value = serde_json::from_str(&body).expect("json");
     let theirs = theirs["apiKeyId"].as_str().expect("id").to_string();
-    let child = rotation::spawn_rotate(
-        &w.sim,
-        &input,
-        &report,
-        &["--deliver", "exec:true", "--cutover", "now"],
-    );
-    let (code, stdout, stderr) = finish(child);
+    let (code, stdout, stderr) = run.finish(&w.sim, NOW);
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
-    let steps = journal_steps(&report, &w.model);
+    let steps = journal_steps(&run.report, &w.model);
     assert!(
         steps.iter().any(|(s, m)| s == "stopped"
             && m == &format!("{theirs} is a replacement of {} made by another rotation (run elsewhere): finish or withdraw that rotation first; nothing was created or revoked", w.model)),
