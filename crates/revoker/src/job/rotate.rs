@@ -360,6 +360,24 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
     let org = t.scope.to_string();
     let old = t.key.to_string();
     let keys = list_all(env, t.scope, &["orgs", &org, "apiKeys"]).await?;
+    // This rotation's own earlier replacements go first, whatever else is found: their secrets
+    // were lost with the run that made them, and left live they would be a second replacement.
+    let ours: Vec<ObjectId> = {
+        let journal = env.journal.lock().await;
+        keys.iter()
+            .filter(|i| {
+                i["desc"]
+                    .as_str()
+                    .and_then(|d| rotate::marked_by(d, &old))
+                    .is_some_and(|run| journal.is_ours(&old, run))
+            })
+            .filter_map(|i| i["id"].as_str().and_then(ObjectId::parse))
+            .collect()
+    };
+    let withdrew = !ours.is_empty();
+    for id in ours {
+        delete_key(env, t.scope, id).await?;
+    }
     let other = {
         let journal = env.journal.lock().await;
         rotate::kinds::other_marker(Kind::OrgApiKey, &keys, "desc", &old, |run| {
@@ -367,18 +385,12 @@ async fn withdraw_and_read(env: &Env, t: &Target, reach: Option<Reach>) -> Resul
         })
     };
     if let Some((id, run)) = other {
-        return Err(super::rotate_env::theirs(&format!("key {id}"), &old, run));
-    }
-    for item in &keys {
-        if !item["desc"]
-            .as_str()
-            .is_some_and(|d| rotate::marks(d, &old))
-        {
-            continue;
-        }
-        if let Some(id) = item["id"].as_str().and_then(ObjectId::parse) {
-            delete_key(env, t.scope, id).await?;
-        }
+        return Err(super::rotate_env::theirs(
+            &format!("key {id}"),
+            &old,
+            run,
+            withdrew,
+        ));
     }
     if let Some(reach) = reach {
         return Ok(reach);

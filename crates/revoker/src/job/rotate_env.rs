@@ -386,9 +386,15 @@ pub(super) async fn check_and_deliver(
 
 /// Why a row stops before anything is made: `what` (a listed replacement of `old`) was made by
 /// another rotation's run `run`, whose delivered replacement must never be withdrawn by this one.
-pub(super) fn theirs(what: &str, old: &str, run: &str) -> Stop {
+pub(super) fn theirs(what: &str, old: &str, run: &str, withdrew: bool) -> Stop {
+    let done = match withdrew {
+        true => {
+            "this rotation's own earlier replacement (its secret lost with the run that made it) was withdrawn, nothing else was created or revoked"
+        }
+        false => "nothing was created or revoked",
+    };
     format!(
-        "{what} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; nothing was created or revoked"
+        "{what} is a replacement of {old} made by another rotation (run {run}): finish or withdraw that rotation first; {done}"
     )
 }
 

@@ -183,6 +183,31 @@ async fn withdraw(
     latest: Option<&Line>,
 ) -> Result<(), Stop> {
     let old = old_of(t);
+    // This rotation's own earlier replacements go first, whatever else is found: their secrets
+    // were lost with the run that made them, and left live they would be a second replacement.
+    let mut withdrew = false;
+    for item in &list.items {
+        let Some(id) = kinds::id_of(t.kind, item) else {
+            continue;
+        };
+        let made = match is_secret(t) {
+            false => {
+                let journal = env.journal.lock().await;
+                item[fields(t).0]
+                    .as_str()
+                    .and_then(|n| rotate::marked_by(n, &old))
+                    .is_some_and(|run| journal.is_ours(&old, run))
+            }
+            true => match latest {
+                Some(l) => crashed_secret(t, list, l, (id, item))?,
+                None => false,
+            },
+        };
+        if made {
+            delete(env, &target_of(t, id)?).await?;
+            withdrew = true;
+        }
+    }
     let other = match is_secret(t) {
         true => None,
         false => {
@@ -192,27 +217,10 @@ async fn withdraw(
             })
         }
     };
-    if let Some((id, run)) = other {
-        return Err(super::rotate_env::theirs(id, &old, run));
+    match other {
+        Some((id, run)) => Err(super::rotate_env::theirs(id, &old, run, withdrew)),
+        None => Ok(()),
     }
-    for item in &list.items {
-        let Some(id) = kinds::id_of(t.kind, item) else {
-            continue;
-        };
-        let made = match is_secret(t) {
-            false => item[fields(t).0]
-                .as_str()
-                .is_some_and(|n| rotate::marks(n, &old)),
-            true => match latest {
-                Some(l) => crashed_secret(t, list, l, (id, item))?,
-                None => false,
-            },
-        };
-        if made {
-            delete(env, &target_of(t, id)?).await?;
-        }
-    }
-    Ok(())
 }
 
 /// Withdraws what a crashed run of this rotation left, reads the old credential, and journals

@@ -1779,6 +1779,7 @@ fn regression_two_rotations_at_once_leave_one_replacement() {
         (2, 15, false, 0, 1, true, true, true),
         (1, 2, true, 1, 0, false, false, false),
         (3, 30, false, 1, 1, true, false, false),
+        (3, 13, false, 0, 1, true, false, false),
     ];
     for (n, kill_after, now, secrets, models, duplicate, protected, acting) in cases {
         let mix = Mix {
