@@ -620,8 +620,9 @@ fn a_sweep_finds_what_a_leaked_key_made_through_the_simulators_own_create_endpoi
     assert!(handover.contains("203.0.113.9"), "{handover}");
 }
 
-#[test]
-fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
+/// Two organization API keys of a trail revoked by `revoker run` with `args`: each row's
+/// `public_key` must be exactly what the organization's list showed. Answers the report.
+fn run_two_keys_and_check_public_keys(args: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
     let t = trail(0, 30, now_ms());
     let sim = sim(&t);
     let dir = dir();
@@ -644,15 +645,9 @@ fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
             .to_string()
     };
     write_csv(&input, &keys);
-    let out = atlas_run(
-        &sim,
-        &input,
-        &report,
-        &["--kinds", "+org-api-key", "--plan"],
-    );
+    let out = atlas_run(&sim, &input, &report, args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows = records(&report);
-    let recorded: Vec<(String, Outcome, String)> = rows
+    let recorded: Vec<(String, Outcome, String)> = records(&report)
         .iter()
         .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
         .collect();
@@ -661,6 +656,12 @@ fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
         .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
         .collect();
     assert_eq!(recorded, expected);
+    (dir, report)
+}
+
+#[test]
+fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
+    let (_dir, report) = run_two_keys_and_check_public_keys(&["--kinds", "+org-api-key", "--plan"]);
     let text = std::fs::read_to_string(&report).expect("report");
     assert!(
         text.starts_with(&(revoker::report::HEADER.join(",") + "\n"))
@@ -682,40 +683,8 @@ fn a_planned_run_records_each_api_keys_public_key_as_its_list_showed_it() {
 
 #[test]
 fn a_run_without_a_plan_records_each_org_keys_public_key_from_the_guards_list() {
-    let t = trail(0, 30, now_ms());
-    let sim = sim(&t);
-    let dir = dir();
-    let (input, report) = (path(&dir, "in.csv"), path(&dir, "out.csv"));
-    let keys: Vec<Target> = t.artifacts[..2].iter().map(|(t, _)| *t).collect();
-    assert!(keys.iter().all(|k| k.kind == Kind::OrgApiKey));
-    let listed = events(&format!(
-        "{}/orgs/{}/apiKeys?itemsPerPage=500",
-        sim.atlas_url(),
-        t.org
-    ));
-    let public_of = |k: &Target| {
-        listed["results"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|i| i["id"].as_str() == Some(k.key_text().as_str()))
-            .and_then(|i| i["publicKey"].as_str())
-            .expect("listed with its public key")
-            .to_string()
-    };
-    write_csv(&input, &keys);
     // No --plan: the only list read is the own-credential guard's.
-    let out = atlas_run(&sim, &input, &report, &["--kinds", "+org-api-key"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let recorded: Vec<(String, Outcome, String)> = records(&report)
-        .iter()
-        .map(|r| (r.key.clone(), r.outcome, r.public_key.clone()))
-        .collect();
-    let expected: Vec<(String, Outcome, String)> = keys
-        .iter()
-        .map(|k| (k.key_text(), Outcome::Done, public_of(k)))
-        .collect();
-    assert_eq!(recorded, expected);
+    run_two_keys_and_check_public_keys(&["--kinds", "+org-api-key"]);
 }
 
 #[test]
