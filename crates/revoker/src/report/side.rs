@@ -80,6 +80,61 @@ fn reconciliation_problems(r: &Reconciled, log: &AuditLog, chain_now: &str) -> V
     out
 }
 
+/// The verdicts `verify --events` gives a row.
+const VERDICTS: [&str; 4] = [
+    "corroborated",
+    "uncorroborated",
+    "deleted_by_another",
+    "not_found_unexplained",
+];
+
+/// What in the reconciliation's rows contradicts the report: a line that is not a `done` or
+/// `not_found` row of the credential it names, a verdict `verify --events` never gives, or a
+/// corroboration without its event. At most three are named, then how many more.
+fn row_problems(r: &Reconciled, report: &Path) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut rows: HashMap<u64, String> = HashMap::new();
+    let read = super::read_records(report, &mut |rec| {
+        if matches!(rec.outcome, super::Outcome::Done | super::Outcome::NotFound)
+            && let Some(t) = rec.target()
+        {
+            rows.insert(rec.line, t.to_string());
+        }
+    });
+    if let Err(e) = read {
+        return vec![format!(
+            "its rows cannot be checked against the report: {e}"
+        )];
+    }
+    let mut out: Vec<String> = r
+        .rows
+        .iter()
+        .filter_map(|x| {
+            if rows.get(&x.line) != Some(&x.row) {
+                Some(format!(
+                    "line {} is no done or not_found row of {}",
+                    x.line, x.row
+                ))
+            } else if !VERDICTS.contains(&x.verdict.as_str()) {
+                Some(format!(
+                    "line {} has the verdict {:?}, which verify --events never gives",
+                    x.line, x.verdict
+                ))
+            } else if x.verdict == "corroborated" && x.event_id.is_none() {
+                Some(format!("line {} is corroborated by no event", x.line))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if out.len() > 3 {
+        let more = out.len() - 3;
+        out.truncate(3);
+        out.push(format!("{more} more rows like these"));
+    }
+    out
+}
+
 /// Which run's start line recorded sweep `s` (by its SHA-256), and the last run that recorded one.
 fn sweep_recorded_by(s: &SweptView, log: &AuditLog) -> (Option<String>, Option<String>) {
     let mut by = None;
@@ -114,7 +169,8 @@ pub fn check(
     let name = |suffix| super::sidecar(report, suffix).display().to_string();
     if let Some(r) = reconciled {
         let file = name(super::reconciled::SUFFIX);
-        let problems = reconciliation_problems(r, log, chain_now);
+        let mut problems = reconciliation_problems(r, log, chain_now);
+        problems.extend(row_problems(r, report));
         if problems.is_empty() {
             out.notes.push(format!(
                 "{file}: an unsigned side file (neither the chain nor the signature covers it); its credential, window and chain digest agree with the audit record"

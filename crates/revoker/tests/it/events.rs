@@ -933,6 +933,28 @@ fn report_and_its_page_show_the_last_reconciliation_with_events() {
     let lines: Vec<&str> = text.lines().filter(|l| l.contains("DISAGREES")).collect();
     assert_eq!(lines, expected, "{text}");
     assert!(stderr(&out).contains(&expected[0]), "{}", stderr(&out));
+
+    // Rows are checked against the report: a line that is no such row, a verdict never given.
+    let out = forge_and_report(&side, &report, |forged| {
+        forged["rows"][0]["line"] = 999.into();
+        forged["rows"][1]["verdict"] = "totally_fine".into();
+    });
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    let text = stdout(&out);
+    for want in [
+        format!(
+            "{}: DISAGREES with the audit record: line 999 is no done or not_found row of {}",
+            side.display(),
+            kept.rows[0].row
+        ),
+        format!(
+            "{}: DISAGREES with the audit record: line {} has the verdict \"totally_fine\", which verify --events never gives",
+            side.display(),
+            kept.rows[1].line
+        ),
+    ] {
+        assert!(text.lines().any(|l| l == want), "{want}\n{text}");
+    }
 }
 
 #[test]
