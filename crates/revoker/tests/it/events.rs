@@ -423,49 +423,23 @@ fn verify_events_corroborates_every_deletion_and_names_one_made_behind_revokers_
 fn sweep_as_a_key_a_compromised_key_made(ours: ObjectId, public: bool, caller: bool) {
     let mut t = trail(50, 30, now_ms());
     let c1 = t.compromised[0].key.to_string();
-    let mut made = t
-        .events
-        .iter()
-        .find(|e| {
-            e.event_type_name == "API_KEY_CREATED" && e.api_key_id.as_deref() == Some(c1.as_str())
-        })
-        .expect("c1 created a key")
-        .clone();
-    made.id = "e7e7e7e7e7e7e7e7e7e7e7e7".into();
-    made.target_public_key =
-        public.then(|| revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.to_string());
-    made.resource_id = Some(ours.to_string());
-    t.events.push(made);
-    let own = Target::parse("org-api-key", &t.org.to_string(), &ours.to_string(), "").expect("row");
-    let mut seeds = revoker_testkit::events::sim_seeds(&t);
-    if caller {
-        let mut seed = seed(&own);
-        seed.meta.caller = true;
-        seeds.push(seed);
-    }
-    let sim =
-        revoker_testkit::simulator::SimHandle::spawn(revoker_testkit::events::config(&t), seeds)
-            .expect("sim");
-    let dir = dir();
-    let (input, followup) = (path(&dir, "compromised.csv"), path(&dir, "followup.csv"));
-    write_csv(&input, &t.compromised);
-    let out = revoker()
-        .args(["sweep", "--base-url", sim.atlas_url(), "--since", "30d"])
-        .arg("--input")
-        .arg(&input)
-        .arg("--write")
-        .arg(&followup)
-        .output()
-        .expect("sweep");
+    let made = |e: &mut revoker_testkit::simulator::events::Event| {
+        e.target_public_key =
+            public.then(|| revoker_testkit::simulator::DEFAULT_PUBLIC_KEY.to_string());
+        e.resource_id = Some(ours.to_string());
+    };
+    let key = ours.to_string();
+    let seeded = caller.then_some(key.as_str());
+    let (out, rows, _) = sweep_trail_with(&mut t, (seeded, None), &[&made], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let rows = followup_rows(&followup);
     assert!(
         rows.iter().all(|(r, _)| r.key != ours),
         "the sweep's own key listed: {rows:?}"
     );
     assert_eq!(rows.len(), t.artifacts.len());
+    let own = Target::parse("org-api-key", &t.org.to_string(), &key, "").expect("row");
     let line = format!(
-        "the credential this sweep runs as is {own} (event e7e7e7e7e7e7e7e7e7e7e7e7 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
+        "the credential this sweep runs as is {own} (event e7e7e7e7e7e7e7e7e7e7e700 API_KEY_CREATED by API key {c1} at {}): not listed for revocation; revoke it yourself once it is replaced",
         t.events
             .last()
             .map(|e| e.created.clone())
